@@ -1,0 +1,11 @@
+# The optional N-API addon: kernel clock readings (native/ntpkit_native.c).
+# Built by scripts/build-native.sh during `npm ci`; loaded by src/clock/native.ts.
+{
+  "targets": [
+    {
+      "target_name": "ntpkit_native",
+      "sources": ["native/ntpkit_native.c"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
+    }
+  ]
+}

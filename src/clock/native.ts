@@ -1,0 +1,122 @@
+/**
+ * The N-API addon `ntpkit_native` (native/ntpkit_native.c): kernel clock
+ * readings. Linux only; where it is missing (another OS, a failed build) the
+ * loader says why, and callers fall back (see realtime.ts).
+ */
+import { createRequire } from 'node:module';
+
+/** Clocks the addon can read, named as in clock_gettime(2) without `CLOCK_`. */
+export type ClockName = 'REALTIME' | 'MONOTONIC' | 'MONOTONIC_RAW' | 'BOOTTIME' | 'TAI';
+
+/** struct timex as clock_adjtime(CLOCK_REALTIME, {modes: 0}) fills it, in the kernel's units. */
+export interface RawTimex {
+  /** The return value: TIME_OK (0) ... TIME_ERROR (5). */
+  readonly state: number;
+  readonly status: number;
+  /** ns when STA_NANO is set, otherwise us. */
+  readonly offset: number;
+  /** ppm scaled by 2^16. */
+  readonly freq: number;
+  /** us */
+  readonly maxerror: number;
+  /** us */
+  readonly esterror: number;
+  readonly constant: number;
+  /** us */
+  readonly precision: number;
+  /** ppm scaled by 2^16. */
+  readonly tolerance: number;
+  /** us per tick */
+  readonly tick: number;
+  /** TAI - UTC, seconds. */
+  readonly tai: number;
+  readonly timeSec: number;
+  /** ns when STA_NANO is set, otherwise us. */
+  readonly timeFrac: number;
+  readonly ppsfreq: number;
+  readonly jitter: number;
+  readonly shift: number;
+  readonly stabil: number;
+  readonly jitcnt: number;
+  readonly calcnt: number;
+  readonly errcnt: number;
+  readonly stbcnt: number;
+}
+
+/** The addon's exports. Nothing here can change a clock. */
+export interface NativeClockAddon {
+  /** clock_gettime(CLOCK_REALTIME) in Unix nanoseconds. */
+  realtimeNs(): bigint;
+  /** clock_gettime(CLOCK_REALTIME) as an Instant, converted in C exactly as instantFromUnixNanos() does. */
+  realtimeInstant(): bigint;
+  /** The C conversion behind realtimeInstant(), on given values (for tests). */
+  timespecToInstant(sec: number, nsec: number): bigint;
+  /** clock_gettime(id) in nanoseconds of that clock's epoch. Throws on EINVAL. */
+  clockGettimeNs(id: number): bigint;
+  /** clock_getres(id) in nanoseconds. */
+  clockGetresNs(id: number): bigint;
+  /** clock_adjtime(CLOCK_REALTIME) with modes = 0: a read-only status query. */
+  adjtimexStatus(): RawTimex;
+  readonly clocks: Readonly<Record<ClockName, number>>;
+}
+
+export type NativeLoad =
+  | { readonly ok: true; readonly addon: NativeClockAddon }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The addon, from the package root's build/Release. This file compiles to
+ * <root>/<outDir>/clock/native.js, so the path is the same for dist/ and for
+ * any sibling output directory.
+ */
+export const NATIVE_ADDON_PATH = '../../build/Release/ntpkit_native.node';
+
+let cached: NativeLoad | undefined;
+
+/** Loads the addon once; never throws. */
+export function loadNative(): NativeLoad {
+  cached ??= tryLoad();
+  return cached;
+}
+
+function tryLoad(): NativeLoad {
+  let mod: unknown;
+  try {
+    mod = createRequire(import.meta.url)(NATIVE_ADDON_PATH);
+  } catch (err) {
+    const where = new URL(NATIVE_ADDON_PATH, import.meta.url).pathname;
+    const code = (err as { code?: unknown }).code;
+    const msg = code === 'MODULE_NOT_FOUND' ? 'it was not built' : err instanceof Error ? err.message.split('\n')[0] : String(err);
+    const hint = process.platform === 'linux' ? 'see build-native.log' : `it is Linux-only, this is ${process.platform}`;
+    return { ok: false, reason: `Cannot load the native clock addon ${where}: ${msg} (${hint})` };
+  }
+  const m = mod as Partial<NativeClockAddon>;
+  for (const name of ['realtimeNs', 'realtimeInstant', 'timespecToInstant', 'clockGettimeNs', 'clockGetresNs', 'adjtimexStatus'] as const) {
+    if (typeof m[name] !== 'function') {
+      return { ok: false, reason: `Cannot use the native clock addon: it has no ${name}() (stale build?)` };
+    }
+  }
+  if (typeof m.clocks !== 'object' || m.clocks === null) {
+    return { ok: false, reason: 'Cannot use the native clock addon: it has no clock ids (stale build?)' };
+  }
+  return { ok: true, addon: m as NativeClockAddon };
+}
+
+/** The addon, or an Error that says why it is unavailable. */
+export function requireNative(): NativeClockAddon {
+  const n = loadNative();
+  if (!n.ok) throw new Error(n.reason);
+  return n.addon;
+}
+
+/** clock_gettime(clock) in nanoseconds. Throws when the addon is unavailable. */
+export function readClockNs(clock: ClockName): bigint {
+  const a = requireNative();
+  return a.clockGettimeNs(a.clocks[clock]);
+}
+
+/** clock_getres(clock) in nanoseconds. Throws when the addon is unavailable. */
+export function clockResolutionNs(clock: ClockName): bigint {
+  const a = requireNative();
+  return a.clockGetresNs(a.clocks[clock]);
+}

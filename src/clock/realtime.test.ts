@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { instantFromUnixMillis, instantFromUnixNanos } from '../time/instant.js';
+import { loadNative } from './native.js';
+import { CLOCK_SOURCE_ENV, realtime, realtimeInfo, realtimeUnixNanos } from './realtime.js';
+
+const native = loadNative();
+
+test('realtimeInfo() names the source, and the reason when it is the fallback', () => {
+  const info = realtimeInfo();
+  if (process.env[CLOCK_SOURCE_ENV] === 'hrtime') {
+    assert.equal(info.kind, 'hrtime-calibrated');
+  } else if (native.ok) {
+    assert.deepEqual(info, { kind: 'clock_gettime' });
+  } else {
+    assert.equal(info.kind, 'hrtime-calibrated');
+    assert.equal(info.reason, native.reason);
+  }
+  if (info.kind === 'hrtime-calibrated') assert.ok(info.reason && info.reason.length > 0);
+  assert.ok(Object.isFrozen(info));
+});
+
+test('realtime() agrees with Date.now() and never goes back', () => {
+  let prev = realtime();
+  for (let i = 0; i < 2_000; i++) {
+    const before = Date.now();
+    const now = realtime();
+    const after = Date.now();
+    // Date.now() floors the same clock; 1 ms of slack either side as in native.test.ts.
+    assert.ok(now >= instantFromUnixMillis(before - 1) && now < instantFromUnixMillis(after + 2), `${now} vs ${before}..${after} ms`);
+    assert.ok(now >= prev);
+    prev = now;
+  }
+});
+
+test('realtime() and realtimeUnixNanos() read the same clock', () => {
+  for (let i = 0; i < 1_000; i++) {
+    const a = instantFromUnixNanos(realtimeUnixNanos());
+    const x = realtime();
+    const b = instantFromUnixNanos(realtimeUnixNanos());
+    assert.ok(a <= x && x <= b);
+  }
+});
+
+/** Runs node with `script` to completion (10 s at most); the child is killed by PID if anything goes wrong. */
+async function runNode(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('child node did not finish in 10 s')), 10_000);
+      child.on('error', (e) => { clearTimeout(timer); reject(e); });
+      child.on('close', (c) => { clearTimeout(timer); resolve(c); });
+    });
+    return { code, stdout, stderr };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  }
+}
+
+/** In the child: the source it picked, and its readings against Date.now() and (when it loads) the addon. */
+const CHILD = `
+  const { realtimeInfo, realtimeUnixNanos } = await import(new URL('realtime.js', process.env.NTPKIT_TEST_DIR));
+  const { loadNative } = await import(new URL('native.js', process.env.NTPKIT_TEST_DIR));
+  const n = loadNative();
+  const samples = [];
+  for (let i = 0; i < 200; i++) {
+    const d0 = Date.now();
+    const a = n.ok ? n.addon.realtimeNs() : 0n;
+    const x = realtimeUnixNanos();
+    const b = n.ok ? n.addon.realtimeNs() : 0n;
+    const d1 = Date.now();
+    samples.push([d0, String(a), String(x), String(b), d1]);
+  }
+  console.log(JSON.stringify({ info: realtimeInfo(), native: n.ok, samples }));`;
+
+interface ChildOut {
+  info: { kind: string; reason?: string };
+  native: boolean;
+  samples: [number, string, string, string, number][];
+}
+
+async function childRun(source: string | undefined): Promise<ChildOut> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NTPKIT_TEST_DIR: new URL('./', import.meta.url).href };
+  delete env[CLOCK_SOURCE_ENV];
+  if (source !== undefined) env[CLOCK_SOURCE_ENV] = source;
+  const r = await runNode(CHILD, env);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as ChildOut;
+}
+
+test(`${CLOCK_SOURCE_ENV}=hrtime forces the calibrated fallback, which reads the right time`, async () => {
+  const out = await childRun('hrtime');
+  assert.equal(out.info.kind, 'hrtime-calibrated');
+  assert.match(out.info.reason ?? '', /NTPKIT_CLOCK_SOURCE=hrtime/);
+  // Bounds as in hrtime-clock.test.ts: 20 us of calibration uncertainty at most, plus 2 us.
+  for (const [d0, a, x, b, d1] of out.samples) {
+    const ns = BigInt(x);
+    assert.ok(ns >= BigInt(d0 - 1) * 1_000_000n && ns < BigInt(d1 + 2) * 1_000_000n, `${ns} vs ${d0}..${d1} ms`);
+    if (!out.native || BigInt(b) - BigInt(a) > 20_000n) continue;
+    assert.ok(ns >= BigInt(a) - 22_000n && ns <= BigInt(b) + 22_000n, `fallback ${ns} vs clock_gettime ${a}..${b}`);
+  }
+});
+
+test('without the override, a child picks clock_gettime when the addon loads', { skip: native.ok ? false : native.reason }, async () => {
+  const out = await childRun(undefined);
+  assert.deepEqual(out.info, { kind: 'clock_gettime' });
+  for (const [, a, x, b] of out.samples) assert.ok(BigInt(a) <= BigInt(x) && BigInt(x) <= BigInt(b));
+});
