@@ -1,0 +1,12 @@
+/**
+ * The interop test harness: real chronyd and ntpdig on loopback, a recording
+ * UDP relay, loopback address allocation. Test-only; nothing in src/ outside
+ * tests may import it (src/layering.test.ts).
+ */
+export * from './chronyd.js';
+export * from './loopback.js';
+export * from './ntp-probe.js';
+export * from './ntpdig.js';
+export * from './process.js';
+export * from './tools.js';
+export * from './udp-relay.js';
