@@ -1,0 +1,39 @@
+/** The `ntpkit` command table. bin/ntpkit.js is a thin shim over `run()`. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from './exit-codes.js';
+import { type Io, processIo } from './io.js';
+import { queryCommand } from './query-command.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('ntpkit')
+    .description('ntpkit: NTP client, server and tools for Node.js')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+  program.addCommand(queryCommand(io).exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = ExitCode.OK;
+  const sink: Io = { ...io, setExitCode: (c) => { code = c; } };
+  try {
+    await buildProgram(sink).parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0.
+      return e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    io.err(`ntpkit: ${(e as Error).stack ?? String(e)}`);
+    return ExitCode.GENERAL_FAILURE;
+  }
+  return code;
+}

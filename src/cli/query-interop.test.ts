@@ -1,0 +1,86 @@
+/**
+ * `ntpkit query` against real chronyd 4.3 servers on loopback (issue 2's
+ * acceptance). Every process here shares one clock, so any offset measured
+ * between them is pure error: that is the ground truth.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { formatRefId } from '../proto/refid.js';
+import { type ChronydServer, interopSkip, startChronydServer } from '../testing/index.js';
+import { ExitCode } from './exit-codes.js';
+import { run } from './main.js';
+
+const skip = interopSkip('chronyd', 'libfaketime');
+const BIN = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
+
+interface ServerJson { server: string; ok: boolean; offset: number; stratum: number; refid: string; refidHex: string; error: unknown }
+interface QueryJson { servers: ServerJson[]; verdict: { ok: boolean; agree: string[]; falsetickers: string[]; offset: number } | null }
+
+async function queryJson(args: string[]): Promise<{ code: number; doc: QueryJson; text: string }> {
+  let text = '';
+  const code = await run(['query', '--json', '--samples', '4', '--interval', '0.05', '--timeout', '3', ...args], {
+    out: (t) => { text += t; }, err: (t) => { text += t; }, setExitCode: () => { /* returned */ },
+  });
+  return { code, doc: JSON.parse(text) as QueryJson, text };
+}
+
+describe('ntpkit query against chronyd', { skip }, () => {
+  const servers: ChronydServer[] = [];
+  let honest: ChronydServer[] = [];
+  let faked: ChronydServer;
+
+  before(async () => {
+    const started = await Promise.allSettled([
+      startChronydServer(), startChronydServer(), startChronydServer(),
+      startChronydServer({ fakeOffsetSeconds: 2.5 }),
+    ]);
+    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    honest = servers.slice(0, 3);
+    faked = servers[3] as ChronydServer;
+  });
+
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  test('one chronyd: |offset| < 100 us, and the stratum and refid chronyd sends', async () => {
+    const s = honest[0] as ChronydServer;
+    const { code, doc, text } = await queryJson([s.address]);
+    assert.equal(code, ExitCode.OK, text);
+    const r = doc.servers[0] as ServerJson;
+    assert.ok(r.ok, text);
+    assert.ok(Math.abs(r.offset) < 100e-6, `offset ${r.offset * 1e6} us`);
+    const probe = s.readiness.reply?.header;
+    assert.ok(probe, 'the harness saw a reply');
+    assert.equal(r.stratum, 1);
+    assert.equal(r.stratum, probe.stratum);
+    assert.equal(r.refidHex, probe.referenceId.toString(16).padStart(8, '0'));
+    assert.equal(r.refid, formatRefId(probe.referenceId, probe.stratum));
+  });
+
+  test('three chronyd plus one under faketime +2.5 s: the faked one is the falseticker', async () => {
+    const { code, doc, text } = await queryJson(servers.map((s) => s.address));
+    assert.equal(code, ExitCode.OK, text);
+    assert.ok(doc.verdict?.ok, text);
+    assert.deepEqual(doc.verdict.falsetickers, [faked.address]);
+    assert.deepEqual([...doc.verdict.agree].sort(), honest.map((s) => s.address).sort());
+    assert.ok(Math.abs(doc.verdict.offset) < 100e-6, `combined offset ${doc.verdict.offset * 1e6} us`);
+    const f = doc.servers.find((x) => x.server === faked.address);
+    assert.ok(f && Math.abs(f.offset - 2.5) < 0.01, `faked server's offset ${f?.offset}`);
+  });
+
+  test('the installed binary prints the table and the verdict, exit 0', async () => {
+    const args = [BIN, 'query', '-n', '2', '-i', '0.05', ...servers.map((s) => s.address)];
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(process.execPath, args, { timeout: 15_000 }, (_err, stdout) => resolve({ code: child.exitCode, stdout }));
+    });
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /^Server\s+St Refid\s+Offset/m);
+    assert.match(stdout, new RegExp(`falsetickers:\\s+${faked.address.replaceAll('.', '\\.')}:123 \\(offset \\+2\\.(49|50)`));
+    assert.match(stdout, /Clock source: clock_gettime|Clock source: calibrated hrtime/);
+  });
+});

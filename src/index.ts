@@ -1,0 +1,34 @@
+/**
+ * The ntpkit library. Nothing here touches the system clock, so all of it is
+ * safe inside containers, which must not run a clock daemon of their own.
+ */
+
+// One-shot queries (ntpkit query).
+export { queryServer, queryServers, QUERY_DEFAULTS, MIN_SERVERS_FOR_VERDICT } from './net/query.js';
+export type { FailureCode, QueryOptions, QueryReport, SampleRecord, ServerFailure, ServerResult } from './net/query.js';
+export { parseTarget, formatEndpoint } from './net/target.js';
+export type { Target } from './net/target.js';
+
+// Reading the clock precisely.
+export { realtime, realtimeInfo, realtimeUnixNanos } from './clock/realtime.js';
+export type { RealtimeInfo, RealtimeSourceKind } from './clock/realtime.js';
+export { readClockNs, clockResolutionNs } from './clock/native.js';
+export type { ClockName } from './clock/native.js';
+export { readKernelTimeStatus } from './clock/kernel-status.js';
+export type { KernelTimeStatus } from './clock/kernel-status.js';
+
+// Exact time.
+export * from './time/instant.js';
+export * from './time/timestamp.js';
+export * from './time/short.js';
+
+// The wire protocol.
+export * from './proto/index.js';
+
+// Sans-IO algorithms.
+export { computeSample, rootDistance, offsetJitter, PHI, MINDISP, MAXDISP } from './core/sample.js';
+export type { Sample, Timestamps } from './core/sample.js';
+export { intersect, combine } from './core/select.js';
+export type { Candidate, IntersectionResult } from './core/select.js';
+export { buildClientRequest, evaluateReply, estimateServer, combineServers } from './core/query.js';
+export type { ReplyRejection, ReplyVerdict, ServerEstimate, CombinedVerdict } from './core/query.js';
