@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { FakeClocks } from '../testing/fake-clocks.js';
 import {
   calibrate, checkHrThenMs, checkMsThenHr, collectBrackets, STEP_TOLERANCE_NS,
   type Calibration, type TickBracket,
@@ -85,22 +86,9 @@ test('calibrate: rounding keeps the true offset inside for any bracket (property
  * Synthetic clocks: every read costs `costNs` of monotonic time; realtime is
  * monotonic + offset; Date.now() floors it. Hooks can pause or step it.
  */
-class FakeClocks {
-  mono = 7_000_000_000n;
-  offset = TRUE_OFFSET;
-  costNs = 40n;
-  msReads = 0;
-  onMsRead: (n: number) => void = () => {};
-  readonly hr = (): bigint => (this.mono += this.costNs);
-  readonly ms = (): number => {
-    this.onMsRead(++this.msReads);
-    this.mono += this.costNs;
-    return Number((this.mono + this.offset) / MS);
-  };
-}
 
 test('collectBrackets: every bracket holds its tick-over, and the calibration holds the true offset', () => {
-  const c = new FakeClocks();
+  const c = new FakeClocks(7_000_000_000n, TRUE_OFFSET, 40n);
   const brackets = collectBrackets(c, 5);
   assert.equal(brackets.length, 5);
   for (const b of brackets) {
@@ -114,7 +102,7 @@ test('collectBrackets: every bracket holds its tick-over, and the calibration ho
 });
 
 test('collectBrackets: a pause inside the spin only widens that bracket; the intersection keeps the tight ones', () => {
-  const c = new FakeClocks();
+  const c = new FakeClocks(7_000_000_000n, TRUE_OFFSET, 40n);
   c.onMsRead = (n) => { if (n % 9_000 === 0) c.mono += 3n * MS; };
   const cal = calibrate(collectBrackets(c, 6));
   assert.ok(cal && contains(cal, TRUE_OFFSET));
@@ -122,7 +110,7 @@ test('collectBrackets: a pause inside the spin only widens that bracket; the int
 });
 
 test('collectBrackets: a backward step is not taken for a tick-over, and calibration follows the new offset', () => {
-  const c = new FakeClocks();
+  const c = new FakeClocks(7_000_000_000n, TRUE_OFFSET, 40n);
   const stepped = TRUE_OFFSET - 2_500_000n;
   let stepHr = -1n;
   c.onMsRead = (n) => { if (n === 20_000) { c.offset = stepped; stepHr = c.mono; } }; // ~1.6 ms in

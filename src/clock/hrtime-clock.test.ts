@@ -3,30 +3,14 @@ import assert from 'node:assert/strict';
 import { HrtimeCalibratedClock } from './hrtime-clock.js';
 import { STEP_TOLERANCE_NS } from './calibration.js';
 import { loadNative } from './native.js';
+import { FakeClocks } from '../testing/fake-clocks.js';
 
 const MS = 1_000_000n;
 
 /** Synthetic clocks, as in calibration.test.ts: each read costs `costNs`; hooks can pause or step. */
-class FakeClocks {
-  mono = 3_000_000_000n;
-  offset = 1_795_000_000_000_000_000n;
-  costNs = 45n;
-  msReads = 0;
-  onMsRead: (n: number) => void = () => {};
-  readonly hr = (): bigint => (this.mono += this.costNs);
-  readonly ms = (): number => {
-    this.onMsRead(++this.msReads);
-    this.mono += this.costNs;
-    return Number((this.mono + this.offset) / MS);
-  };
-  /** Real time now, without spending a read. */
-  get realNs(): bigint {
-    return this.mono + this.offset;
-  }
-}
 
 function fakeClock(): { c: FakeClocks; clock: HrtimeCalibratedClock } {
-  const c = new FakeClocks();
+  const c = new FakeClocks(3_000_000_000n, 1_795_000_000_000_000_000n, 45n);
   return { c, clock: new HrtimeCalibratedClock({ hr: c.hr, ms: c.ms }) };
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runToCompletion } from '../testing/process.js';
 import { findTool } from '../testing/tools.js';
 import { CLOCK_STATES, decodeTimex, readKernelTimeStatus, STATUS_FLAGS } from './kernel-status.js';
 import { loadNative, readClockNs, type RawTimex } from './native.js';
@@ -80,25 +80,6 @@ test('reading the status many times changes nothing in the kernel clock', { skip
   assert.ok(lo1 <= hi0 + 1_000n && lo0 <= hi1 + 1_000n, `REALTIME-MONOTONIC moved: [${lo0}, ${hi0}] -> [${lo1}, ${hi1}]`);
 });
 
-/** Runs `cmd args` to completion (10 s at most); the child is killed by PID if anything goes wrong. */
-async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${cmd} did not finish in 10 s`)), 10_000);
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
-      child.on('close', (c) => { clearTimeout(timer); resolve(c); });
-    });
-    return { code, stdout, stderr };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }
-}
-
 const CAP_SYS_TIME = 25; // linux/capability.h
 
 /*
@@ -115,9 +96,10 @@ test('the status query works without CAP_SYS_TIME, so it only reads', { skip: sk
     const capEff = /CapEff:\\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1];
     const s = readKernelTimeStatus();
     console.log(JSON.stringify({ capEff, state: s.state, tick: s.tickMicros }));`;
-  const env = { ...process.env, NTPKIT_TEST_MODULE: new URL('./kernel-status.js', import.meta.url).href };
-  const r = await run(findTool('setpriv')!, ['--bounding-set=-sys_time', process.execPath, '--input-type=module', '-e', script], env);
-  assert.equal(r.code, 0, r.stderr);
+  const env = { NTPKIT_TEST_MODULE: new URL('./kernel-status.js', import.meta.url).href };
+  // No pdeathsig wrapper: setpriv here is the program under test, and the child ends on its own within the timeout.
+  const r = await runToCompletion(findTool('setpriv')!, ['--bounding-set=-sys_time', process.execPath, '--input-type=module', '-e', script], { env, timeoutMs: 10_000, dieWithParent: false });
+  assert.equal(r.status.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { capEff: string; state: string; tick: number };
   assert.equal((BigInt(`0x${out.capEff}`) >> BigInt(CAP_SYS_TIME)) & 1n, 0n, `child still has CAP_SYS_TIME: ${out.capEff}`);
   assert.ok((CLOCK_STATES as readonly string[]).includes(out.state));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runToCompletion } from '../testing/process.js';
 import { instantFromUnixMillis, instantFromUnixNanos } from '../time/instant.js';
 import { loadNative } from './native.js';
 import { CLOCK_SOURCE_ENV, realtime, realtimeInfo, realtimeUnixNanos } from './realtime.js';
@@ -43,25 +43,6 @@ test('realtime() and realtimeUnixNanos() read the same clock', () => {
   }
 });
 
-/** Runs node with `script` to completion (10 s at most); the child is killed by PID if anything goes wrong. */
-async function runNode(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('child node did not finish in 10 s')), 10_000);
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
-      child.on('close', (c) => { clearTimeout(timer); resolve(c); });
-    });
-    return { code, stdout, stderr };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }
-}
-
 /** In the child: the source it picked, and its readings against Date.now() and (when it loads) the addon. */
 const CHILD = `
   const { realtimeInfo, realtimeUnixNanos } = await import(new URL('realtime.js', process.env.NTPKIT_TEST_DIR));
@@ -85,11 +66,10 @@ interface ChildOut {
 }
 
 async function childRun(source: string | undefined): Promise<ChildOut> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NTPKIT_TEST_DIR: new URL('./', import.meta.url).href };
-  delete env[CLOCK_SOURCE_ENV];
-  if (source !== undefined) env[CLOCK_SOURCE_ENV] = source;
-  const r = await runNode(CHILD, env);
-  assert.equal(r.code, 0, r.stderr);
+  // An empty value counts as unset, so the child does not inherit an override from this process.
+  const env = { NTPKIT_TEST_DIR: new URL('./', import.meta.url).href, [CLOCK_SOURCE_ENV]: source ?? '' };
+  const r = await runToCompletion(process.execPath, ['--input-type=module', '-e', CHILD], { env, timeoutMs: 10_000 });
+  assert.equal(r.status.code, 0, r.stderr);
   return JSON.parse(r.stdout) as ChildOut;
 }
 
