@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { formatRefId } from '../proto/refid.js';
-import { type ChronydServer, interopSkip, startChronydServer } from '../testing/index.js';
+import { type ChronydServer, freeUdpPort, interopSkip, startChronydServer } from '../testing/index.js';
 import { ExitCode } from './exit-codes.js';
 import { run } from './main.js';
 
@@ -82,5 +82,49 @@ describe('ntpkit query against chronyd', { skip }, () => {
     assert.match(stdout, /^Server\s+St Refid\s+Offset/m);
     assert.match(stdout, new RegExp(`falsetickers:\\s+${faked.address.replaceAll('.', '\\.')}:123 \\(offset \\+2\\.(49|50)`));
     assert.match(stdout, /Clock source: clock_gettime|Clock source: calibrated hrtime/);
+  });
+});
+
+describe('ntpkit query over IPv6 and by host name', { skip }, () => {
+  let v6: ChronydServer | undefined;
+  before(async () => {
+    // ::1 is a single address, so this server takes a free port instead of 123.
+    v6 = await startChronydServer({ address: '::1', port: await freeUdpPort('::1') });
+  });
+  after(async () => { await v6?.stop(); });
+
+  test('-6 [::1]:PORT reaches an IPv6 chronyd', async () => {
+    const s = v6 as ChronydServer;
+    const { code, doc, text } = await queryJson(['-6', `[::1]:${s.port}`]);
+    assert.equal(code, ExitCode.OK, text);
+    const r = doc.servers[0] as ServerJson & { address: string };
+    assert.equal(r.address, '::1');
+    assert.ok(Math.abs(r.offset) < 100e-6, `offset ${r.offset * 1e6} us`);
+  });
+
+  test('-4 with an IPv6 address is a usage error that says why', async () => {
+    const s = v6 as ChronydServer;
+    const { code, doc } = await queryJson(['-4', `[::1]:${s.port}`]);
+    assert.equal(code, ExitCode.USAGE);
+    assert.match(JSON.stringify(doc.servers[0]), /::1 is an IPv6 address, but -4 was given/);
+  });
+});
+
+describe('ntpkit query by host name', { skip }, () => {
+  let v4: ChronydServer | undefined;
+  before(async () => {
+    // localhost is 127.0.0.1 in /etc/hosts; -4 keeps the lookup in that file (no DNS traffic).
+    v4 = await startChronydServer({ address: '127.0.0.1', port: await freeUdpPort('127.0.0.1') });
+  });
+  after(async () => { await v4?.stop(); });
+
+  test('localhost:PORT resolves and is queried', async () => {
+    const s = v4 as ChronydServer;
+    const { code, doc, text } = await queryJson(['-4', `localhost:${s.port}`]);
+    assert.equal(code, ExitCode.OK, text);
+    const r = doc.servers[0] as ServerJson & { address: string; host: string };
+    assert.equal(r.host, 'localhost');
+    assert.equal(r.address, '127.0.0.1');
+    assert.ok(Math.abs(r.offset) < 100e-6, `offset ${r.offset * 1e6} us`);
   });
 });

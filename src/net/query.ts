@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { realtime, realtimeInfo, type RealtimeInfo } from '../clock/realtime.js';
 import {
@@ -171,6 +172,10 @@ async function queryOne(spec: string, opts: QueryOptions, settings: Settings, de
 type Resolved = { ok: true; address: string; family: 4 | 6 } | { ok: false; error: ServerFailure };
 
 async function resolve(target: Target, family: 0 | 4 | 6, deadline: number, lookupFn: NonNullable<QueryOptions['lookup']>): Promise<Resolved> {
+  const literal = isIP(target.host);
+  if (literal !== 0 && family !== 0 && literal !== family) {
+    return { ok: false, error: { code: 'bad-target', message: `${target.host} is an IPv${literal} address, but -${family} was given` } };
+  }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.max(0, deadline - performance.now())); });
   try {
