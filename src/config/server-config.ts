@@ -1,0 +1,192 @@
+/**
+ * The directives `ntpkit server` takes, with chrony's syntax and defaults
+ * (chrony.conf(5)): port, bindaddress, allow, deny, local, ratelimit; plus
+ * ntpkit's `xleave` switch. Other chrony directives are known and reported
+ * as warnings, so a full chrony.conf loads; unknown ones are errors.
+ */
+import { type ConfigDiagnostic } from './diagnostics.js';
+import { type ConfigLine } from './lexer.js';
+import { parseSubnet, type Subnet } from './subnet.js';
+
+export interface AccessRuleConfig {
+  readonly allow: boolean;
+  /** `allow all` / `deny all`: also overrides earlier rules for subnets inside this one. */
+  readonly all: boolean;
+  /** null: every address of both families (a bare `allow` or `deny`). */
+  readonly subnet: Subnet | null;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface RateLimitConfig {
+  /** log2 of the minimum mean interval between responses to one client, seconds (chrony default 3). */
+  readonly interval: number;
+  /** Responses allowed in a burst (default 8). */
+  readonly burst: number;
+  /** 1 in 2^leak limited requests is still answered (default 2). */
+  readonly leak: number;
+  /** When set, 1 in 2^kod limited requests gets a RATE kiss-o'-death instead of silence (chrony 4.4's `kod`). */
+  readonly kod: number | null;
+}
+
+export interface LocalConfig {
+  readonly stratum: number;
+  readonly orphan: boolean;
+  readonly distance: number;
+}
+
+export interface ServerConfig {
+  /** UDP port to serve on; 0 disables serving (chrony's meaning). */
+  readonly port: number;
+  /** Addresses to bind; empty means every address (0.0.0.0 and ::). */
+  readonly bindAddresses: readonly string[];
+  readonly access: readonly AccessRuleConfig[];
+  readonly local: LocalConfig | null;
+  readonly rateLimit: RateLimitConfig | null;
+  /** Answer interleaved-mode requests (RFC 9769); chronyd always does. */
+  readonly xleave: boolean;
+}
+
+export const RATELIMIT_DEFAULTS: RateLimitConfig = { interval: 3, burst: 8, leak: 2, kod: null };
+export const LOCAL_DEFAULTS: LocalConfig = { stratum: 10, orphan: false, distance: 1 };
+
+/**
+ * chrony directives that are valid but not used by `ntpkit server`: the
+ * config still loads (so a chrony.conf works unchanged) with a warning that
+ * names each one.
+ */
+const OTHER_CHRONY_DIRECTIVES = new Set([
+  'acquisitionport', 'authselectmode', 'bindacqaddress', 'bindacqdevice', 'bindcmdaddress', 'binddevice', 'broadcast',
+  'clientloglimit', 'clockprecision', 'cmdallow', 'cmddeny', 'cmdport', 'cmdratelimit', 'combinelimit', 'confdir',
+  'corrtimeratio', 'driftfile', 'dscp', 'dumpdir', 'fallbackdrift', 'hwclockfile', 'hwtimestamp', 'hwtstimeout',
+  'include', 'initstepslew', 'keyfile', 'leapsecmode', 'leapsectz', 'leapseclist', 'lock_all', 'log', 'logbanner',
+  'logchange', 'logdir', 'mailonchange', 'makestep', 'manual', 'maxchange', 'maxclockerror', 'maxdistance', 'maxdrift',
+  'maxjitter', 'maxntsconnections', 'maxsamples', 'maxslewrate', 'maxupdateskew', 'minsamples', 'minsources',
+  'noclientlog', 'nocerttimecheck', 'ntpsigndsocket', 'ntsdumpdir', 'ntsntpserver', 'ntsport', 'ntsprocesses',
+  'ntsratelimit', 'ntsrefresh', 'ntsrotate', 'ntsservercert', 'ntsserverkey', 'ntstrustedcerts', 'peer', 'pidfile',
+  'pool', 'ptpport', 'refclock', 'refresh', 'reselectdist', 'rtcautotrim', 'rtcdevice', 'rtcfile', 'rtconutc', 'rtcsync',
+  'sched_priority', 'server', 'smoothtime', 'sourcedir', 'stratumweight', 'tempcomp', 'user',
+]);
+
+type Builder = {
+  -readonly [K in keyof ServerConfig]: ServerConfig[K] extends readonly (infer T)[] ? T[] : ServerConfig[K];
+};
+
+export interface ServerConfigResult {
+  /** Null when there are errors: nothing half-configured ever comes out. */
+  readonly config: ServerConfig | null;
+  readonly errors: readonly ConfigDiagnostic[];
+  readonly warnings: readonly ConfigDiagnostic[];
+}
+
+function integerArg(text: string | undefined, lo: number, hi: number): number | null {
+  if (text === undefined || !/^-?\d+$/.test(text)) return null;
+  const n = Number(text);
+  return n >= lo && n <= hi ? n : null;
+}
+
+/** Builds the server config from lexed lines (files first, then command-line flags, so later lines win). */
+export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigResult {
+  const errors: ConfigDiagnostic[] = [];
+  const warnings: ConfigDiagnostic[] = [];
+  const b: Builder = { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true };
+
+  for (const l of lines) {
+    const err = (message: string): void => { errors.push({ file: l.file, line: l.line, message: `${l.directive}: ${message}` }); };
+    const a = l.args;
+    switch (l.directive) {
+      case 'port': {
+        const n = a.length === 1 ? integerArg(a[0], 0, 65535) : null;
+        if (n === null) err(`expected a port number from 0 to 65535, got "${a.join(' ')}"`);
+        else b.port = n;
+        break;
+      }
+      case 'bindaddress': {
+        const s = a.length === 1 ? parseSubnet(a[0] as string) : null;
+        if (!s || !s.ok || s.subnet.prefix !== (s.subnet.family === 4 ? 32 : 128) || (s.subnet.family === 4 && (a[0] as string).split('.').length !== 4)) {
+          err(`expected one IPv4 or IPv6 address, got "${a.join(' ')}"`);
+        } else {
+          b.bindAddresses.push(a[0] as string);
+        }
+        break;
+      }
+      case 'allow':
+      case 'deny': {
+        let rest = a;
+        const all = rest[0] === 'all';
+        if (all) rest = rest.slice(1);
+        if (rest.length > 1) { err(`expected at most one subnet, got "${rest.join(' ')}"`); break; }
+        let subnet: Subnet | null = null;
+        if (rest.length === 1) {
+          const s = parseSubnet(rest[0] as string);
+          if (!s.ok) { err(s.message); break; }
+          subnet = s.subnet;
+        }
+        b.access.push({ allow: l.directive === 'allow', all, subnet, file: l.file, line: l.line });
+        break;
+      }
+      case 'local': {
+        const local = { ...LOCAL_DEFAULTS };
+        let ok = true;
+        for (let i = 0; i < a.length && ok; i++) {
+          const key = a[i];
+          if (key === 'orphan') { local.orphan = true; continue; }
+          const value = a[i + 1];
+          i++;
+          if (key === 'stratum') {
+            const n = integerArg(value, 1, 15);
+            if (n === null) { err(`stratum must be an integer from 1 to 15, got "${value ?? ''}"`); ok = false; } else local.stratum = n;
+          } else if (key === 'distance') {
+            const n = Number(value);
+            if (value === undefined || !Number.isFinite(n) || n < 0) { err(`distance must be a number of seconds >= 0, got "${value ?? ''}"`); ok = false; } else local.distance = n;
+          } else if (key === 'waitsynced' || key === 'waitunsynced') {
+            warnings.push({ file: l.file, line: l.line, message: `local: option ${key} is not implemented by ntpkit server and is ignored` });
+          } else {
+            err(`unknown option "${key}" (expected stratum, orphan, distance, waitsynced or waitunsynced)`);
+            ok = false;
+          }
+        }
+        if (ok) b.local = local;
+        break;
+      }
+      case 'ratelimit': {
+        const rl = { ...RATELIMIT_DEFAULTS };
+        let ok = true;
+        const ranges: Record<string, [number, number]> = { interval: [-19, 12], burst: [1, 255], leak: [0, 4], kod: [0, 4] };
+        for (let i = 0; i < a.length && ok; i += 2) {
+          const key = a[i] as string;
+          const range = ranges[key];
+          if (!range) { err(`unknown option "${key}" (expected interval, burst, leak or kod)`); ok = false; break; }
+          const n = integerArg(a[i + 1], range[0], range[1]);
+          if (n === null) { err(`${key} must be an integer from ${range[0]} to ${range[1]}, got "${a[i + 1] ?? ''}"`); ok = false; break; }
+          (rl as Record<string, number | null>)[key] = n;
+        }
+        if (ok) b.rateLimit = rl;
+        break;
+      }
+      case 'xleave': {
+        // Not a chrony.conf directive (chronyd always serves interleaved mode);
+        // ntpkit's switch for it, on by default.
+        if (a.length > 1 || (a.length === 1 && a[0] !== 'on' && a[0] !== 'off')) err(`expected "on" or "off", got "${a.join(' ')}"`);
+        else b.xleave = a[0] !== 'off';
+        break;
+      }
+      default:
+        if (OTHER_CHRONY_DIRECTIVES.has(l.directive)) {
+          warnings.push({ file: l.file, line: l.line, message: `${l.directive}: not used by ntpkit server, ignored` });
+        } else {
+          errors.push({ file: l.file, line: l.line, message: `unknown directive "${l.directive}"` });
+        }
+    }
+  }
+  if (errors.length > 0) return { config: null, errors, warnings };
+  return { config: deepFreeze(b as ServerConfig), errors, warnings };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof Uint8Array) && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
