@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { formatDiagnostic } from './diagnostics.js';
 import { lexChronyConf } from './lexer.js';
 import { parseServerConfig } from './server-config.js';
-import { formatSubnet, parseSubnet } from './subnet.js';
 
 const parse = (text: string) => parseServerConfig(lexChronyConf(text, 'test.conf'));
 
@@ -28,10 +27,10 @@ ratelimit interval 1 burst 16
   assert.ok(c);
   assert.equal(c.port, 123);
   assert.deepEqual(c.bindAddresses, ['127.0.0.2', '::1']);
-  assert.deepEqual(c.access.map((a) => [a.allow, a.all, a.subnet && formatSubnet(a.subnet), a.line]),
-    [[true, false, '127.0.0.0/8', 5], [false, false, '127.0.0.9/32', 6], [true, true, '10.0.0.0/8', 7]]);
+  assert.deepEqual(c.access.map((a) => [a.allow, a.all, a.subnet, a.line]),
+    [[true, false, '127.0.0.0/8', 5], [false, false, '127.0.0.9', 6], [true, true, '10/8', 7]]);
   assert.deepEqual(c.local, { stratum: 1, orphan: false, distance: 1 });
-  assert.deepEqual(c.rateLimit, { interval: 1, burst: 16, leak: 2, kod: null });
+  assert.deepEqual(c.rateLimit, { interval: 1, burst: 16, leak: 2, kod: 0 });
   assert.equal(c.xleave, true);
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.access) && Object.isFrozen(c.access[0]));
 });
@@ -52,26 +51,12 @@ test('bad lines are errors naming file and line, and no config comes out', () =>
   assert.equal(r.config, null);
   assert.deepEqual(r.errors.map(formatDiagnostic), [
     'test.conf:2: port: expected a port number from 0 to 65535, got "70000"',
-    'test.conf:3: allow: "300.1.1.1" is not an IPv4 address (host names are not accepted here: give an address or subnet)',
-    'test.conf:4: allow: "ntp.example.org" is not an IPv4 address (host names are not accepted here: give an address or subnet)',
+    'test.conf:3: allow: "300.1.1.1" is not an address or subnet (host names are not accepted here: give an address or subnet)',
+    'test.conf:4: allow: "ntp.example.org" is not an address or subnet (host names are not accepted here: give an address or subnet)',
     'test.conf:5: ratelimit: burst must be an integer from 1 to 255, got "0"',
     'test.conf:6: local: stratum must be an integer from 1 to 15, got "16"',
     'test.conf:7: unknown directive "frobnicate"',
     'test.conf:8: bindaddress: expected one IPv4 or IPv6 address, got "10.1"',
     'test.conf:9: xleave: expected "on" or "off", got "maybe"',
   ]);
-});
-
-test('subnets: partial IPv4 addresses, prefixes and IPv6', () => {
-  const cases: [string, string][] = [
-    ['192.168.2', '192.168.2.0/24'], ['192.168/16', '192.168.0.0/16'], ['10', '10.0.0.0/8'],
-    ['192.168.1.77/24', '192.168.1.0/24'], ['1.2.3.4', '1.2.3.4/32'], ['0/0', '0.0.0.0/0'],
-    ['2001:db8::1/32', '2001:db8::/32'], ['::1', '::1/128'],
-  ];
-  for (const [text, want] of cases) {
-    const r = parseSubnet(text);
-    assert.ok(r.ok, text);
-    assert.equal(formatSubnet(r.subnet), want, text);
-  }
-  for (const bad of ['1.2.3.4.5', '1.2.3.4/33', '::1/129', 'fe80::zz', '1.2.3.4/x', '']) assert.equal(parseSubnet(bad).ok, false, bad);
 });

@@ -6,27 +6,18 @@
  */
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { type ConfigLine } from './lexer.js';
-import { parseSubnet, type Subnet } from './subnet.js';
+import { isIP } from 'node:net';
+import { parseSubnet } from '../core/access.js';
+import { DEFAULT_RATE_LIMIT, RATE_LIMIT_RANGES, type RateLimitConfig } from '../core/ratelimit.js';
 
 export interface AccessRuleConfig {
   readonly allow: boolean;
   /** `allow all` / `deny all`: also overrides earlier rules for subnets inside this one. */
   readonly all: boolean;
-  /** null: every address of both families (a bare `allow` or `deny`). */
-  readonly subnet: Subnet | null;
+  /** The subnet as written (validated with core/access.ts parseSubnet); null: every address of both families. */
+  readonly subnet: string | null;
   readonly file: string;
   readonly line: number;
-}
-
-export interface RateLimitConfig {
-  /** log2 of the minimum mean interval between responses to one client, seconds (chrony default 3). */
-  readonly interval: number;
-  /** Responses allowed in a burst (default 8). */
-  readonly burst: number;
-  /** 1 in 2^leak limited requests is still answered (default 2). */
-  readonly leak: number;
-  /** When set, 1 in 2^kod limited requests gets a RATE kiss-o'-death instead of silence (chrony 4.4's `kod`). */
-  readonly kod: number | null;
 }
 
 export interface LocalConfig {
@@ -47,7 +38,8 @@ export interface ServerConfig {
   readonly xleave: boolean;
 }
 
-export const RATELIMIT_DEFAULTS: RateLimitConfig = { interval: 3, burst: 8, leak: 2, kod: null };
+export type { RateLimitConfig };
+
 export const LOCAL_DEFAULTS: LocalConfig = { stratum: 10, orphan: false, distance: 1 };
 
 /**
@@ -102,8 +94,7 @@ export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigRes
         break;
       }
       case 'bindaddress': {
-        const s = a.length === 1 ? parseSubnet(a[0] as string) : null;
-        if (!s || !s.ok || s.subnet.prefix !== (s.subnet.family === 4 ? 32 : 128) || (s.subnet.family === 4 && (a[0] as string).split('.').length !== 4)) {
+        if (a.length !== 1 || isIP(a[0] as string) === 0) {
           err(`expected one IPv4 or IPv6 address, got "${a.join(' ')}"`);
         } else {
           b.bindAddresses.push(a[0] as string);
@@ -116,11 +107,13 @@ export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigRes
         const all = rest[0] === 'all';
         if (all) rest = rest.slice(1);
         if (rest.length > 1) { err(`expected at most one subnet, got "${rest.join(' ')}"`); break; }
-        let subnet: Subnet | null = null;
+        let subnet: string | null = null;
         if (rest.length === 1) {
-          const s = parseSubnet(rest[0] as string);
-          if (!s.ok) { err(s.message); break; }
-          subnet = s.subnet;
+          subnet = rest[0] as string;
+          if (!parseSubnet(subnet)) {
+            err(`"${subnet}" is not an address or subnet (host names are not accepted here: give an address or subnet)`);
+            break;
+          }
         }
         b.access.push({ allow: l.directive === 'allow', all, subnet, file: l.file, line: l.line });
         break;
@@ -150,18 +143,17 @@ export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigRes
         break;
       }
       case 'ratelimit': {
-        const rl = { ...RATELIMIT_DEFAULTS };
+        const rl: Record<string, number> = { ...DEFAULT_RATE_LIMIT };
         let ok = true;
-        const ranges: Record<string, [number, number]> = { interval: [-19, 12], burst: [1, 255], leak: [0, 4], kod: [0, 4] };
         for (let i = 0; i < a.length && ok; i += 2) {
           const key = a[i] as string;
-          const range = ranges[key];
+          const range = Object.hasOwn(RATE_LIMIT_RANGES, key) ? RATE_LIMIT_RANGES[key as keyof RateLimitConfig] : undefined;
           if (!range) { err(`unknown option "${key}" (expected interval, burst, leak or kod)`); ok = false; break; }
           const n = integerArg(a[i + 1], range[0], range[1]);
           if (n === null) { err(`${key} must be an integer from ${range[0]} to ${range[1]}, got "${a[i + 1] ?? ''}"`); ok = false; break; }
-          (rl as Record<string, number | null>)[key] = n;
+          rl[key] = n;
         }
-        if (ok) b.rateLimit = rl;
+        if (ok) b.rateLimit = rl as unknown as RateLimitConfig;
         break;
       }
       case 'xleave': {

@@ -1,0 +1,182 @@
+/**
+ * Server statistics: the figures of `chronyc serverstats` and ours (drops by
+ * named reason, kiss-o'-death replies by code), as a mutable counter set the
+ * responder updates, a frozen snapshot, chronyc-style text and JSON.
+ */
+import type { ParseErrorReason } from '../proto/result.js';
+
+/**
+ * Why a packet got no reply. Stable names: they appear in serverstats and
+ * become metric labels.
+ */
+export const DROP_REASONS = [
+  'too-short',          // under 48 bytes (a truncated header)
+  'malformed',          // bad extension field, MAC length or trailing bytes
+  'bad-version',        // version outside 1..4
+  'bad-mode',           // mode 0 (other than an NTPv1 client request)
+  'control-mode',       // mode 6 (ntpq) or 7 (ntpdc): never answered
+  'not-a-request',      // mode 2, 4 or 5: not ours to answer
+  'symmetric-disabled', // mode 1 while symmetric replies are turned off
+  'bad-address',        // the client address is not an IP address
+  'denied',             // access control (allow/deny)
+  'rate-limited',       // the client's token bucket is empty
+  'unsynchronized',     // no time to give and configured to stay silent
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** The drop reason of a packet the codec refused. */
+export function dropReasonOfParseError(reason: ParseErrorReason): DropReason {
+  switch (reason) {
+    case 'too-short': return 'too-short';
+    case 'bad-version': return 'bad-version';
+    case 'bad-mode': return 'bad-mode';
+    case 'control-mode': return 'control-mode';
+    case 'bad-field-length':
+    case 'bad-mac-length':
+    case 'trailing-data':
+      return 'malformed';
+  }
+}
+
+/** Kiss codes the server sends. */
+export const SERVER_KISS_CODES = ['RATE', 'DENY'] as const;
+export type ServerKissCode = (typeof SERVER_KISS_CODES)[number];
+
+/** What the responder counts as it goes. */
+export interface ServerCounters {
+  /** Every datagram handed to the responder. */
+  received: number;
+  /** Replies produced (kiss-o'-death ones included). */
+  replied: number;
+  /** Packets with no reply, by reason. */
+  readonly dropped: Record<DropReason, number>;
+  readonly kodSent: Record<ServerKissCode, number>;
+  interleaved: number;
+  authenticated: number;
+  commandReceived: number;
+  commandDropped: number;
+  ntsKeAccepted: number;
+  ntsKeDropped: number;
+}
+
+export function createServerCounters(): ServerCounters {
+  return {
+    received: 0,
+    replied: 0,
+    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+    kodSent: { RATE: 0, DENY: 0 },
+    interleaved: 0,
+    authenticated: 0,
+    commandReceived: 0,
+    commandDropped: 0,
+    ntsKeAccepted: 0,
+    ntsKeDropped: 0,
+  };
+}
+
+/** One consistent reading of the statistics, with chronyc serverstats' figures. */
+export interface ServerStats {
+  /** chronyc: "NTP packets received". Here: every datagram handed to the server, well formed or not. */
+  readonly ntpPacketsReceived: number;
+  /** chronyc: "NTP packets dropped" (chronyd counts only rate-limit drops there; this is every drop, see droppedByReason). */
+  readonly ntpPacketsDropped: number;
+  readonly ntpPacketsReplied: number;
+  readonly commandPacketsReceived: number;
+  readonly commandPacketsDropped: number;
+  /** Client records replaced by another address in the bounded table. */
+  readonly clientLogRecordsDropped: number;
+  readonly ntsKeConnectionsAccepted: number;
+  readonly ntsKeConnectionsDropped: number;
+  readonly authenticatedNtpPackets: number;
+  /** Replies sent in interleaved mode. */
+  readonly interleavedNtpPackets: number;
+  /** Receive/transmit pairs kept for interleaved mode. */
+  readonly ntpTimestampsHeld: number;
+  /** Seconds from the oldest held receive timestamp to the newest. */
+  readonly ntpTimestampSpan: number;
+  readonly droppedByReason: Readonly<Record<DropReason, number>>;
+  readonly kodSent: Readonly<Record<ServerKissCode, number>>;
+}
+
+export interface TableFigures {
+  readonly recordsDropped: number;
+  readonly timestampsHeld: number;
+  readonly timestampSpan: number;
+}
+
+export function snapshotServerStats(c: ServerCounters, table: TableFigures): ServerStats {
+  let dropped = 0;
+  for (const r of DROP_REASONS) dropped += c.dropped[r];
+  return Object.freeze({
+    ntpPacketsReceived: c.received,
+    ntpPacketsDropped: dropped,
+    ntpPacketsReplied: c.replied,
+    commandPacketsReceived: c.commandReceived,
+    commandPacketsDropped: c.commandDropped,
+    clientLogRecordsDropped: table.recordsDropped,
+    ntsKeConnectionsAccepted: c.ntsKeAccepted,
+    ntsKeConnectionsDropped: c.ntsKeDropped,
+    authenticatedNtpPackets: c.authenticated,
+    interleavedNtpPackets: c.interleaved,
+    ntpTimestampsHeld: table.timestampsHeld,
+    ntpTimestampSpan: table.timestampSpan,
+    droppedByReason: Object.freeze({ ...c.dropped }),
+    kodSent: Object.freeze({ ...c.kodSent }),
+  });
+}
+
+/** chronyc pads labels to 27 columns: "NTP packets received       : 6". */
+const LABEL_WIDTH = 27;
+
+function line(label: string, value: number): string {
+  return `${label.padEnd(LABEL_WIDTH)}: ${value}`;
+}
+
+/**
+ * The text of `chronyc serverstats` (chronyd 4.3's eleven lines, same labels
+ * and layout), followed by ours: replies, then every drop reason and kiss
+ * code with a non-zero count (all of them with `all`).
+ */
+export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean } = {}): string[] {
+  const out = [
+    line('NTP packets received', s.ntpPacketsReceived),
+    line('NTP packets dropped', s.ntpPacketsDropped),
+    line('Command packets received', s.commandPacketsReceived),
+    line('Command packets dropped', s.commandPacketsDropped),
+    line('Client log records dropped', s.clientLogRecordsDropped),
+    line('NTS-KE connections accepted', s.ntsKeConnectionsAccepted),
+    line('NTS-KE connections dropped', s.ntsKeConnectionsDropped),
+    line('Authenticated NTP packets', s.authenticatedNtpPackets),
+    line('Interleaved NTP packets', s.interleavedNtpPackets),
+    line('NTP timestamps held', s.ntpTimestampsHeld),
+    line('NTP timestamp span', Math.floor(s.ntpTimestampSpan)),
+    line('NTP packets replied', s.ntpPacketsReplied),
+  ];
+  for (const r of DROP_REASONS) {
+    if (opts.all || s.droppedByReason[r] > 0) out.push(line(`Dropped ${r}`, s.droppedByReason[r]));
+  }
+  for (const k of SERVER_KISS_CODES) {
+    if (opts.all || s.kodSent[k] > 0) out.push(line(`KoD ${k} sent`, s.kodSent[k]));
+  }
+  return out;
+}
+
+/** The JSON form (`--json`): the snapshot's fields, plain numbers and objects. */
+export function serverStatsToJson(s: ServerStats): Record<string, unknown> {
+  return {
+    ntpPacketsReceived: s.ntpPacketsReceived,
+    ntpPacketsDropped: s.ntpPacketsDropped,
+    ntpPacketsReplied: s.ntpPacketsReplied,
+    commandPacketsReceived: s.commandPacketsReceived,
+    commandPacketsDropped: s.commandPacketsDropped,
+    clientLogRecordsDropped: s.clientLogRecordsDropped,
+    ntsKeConnectionsAccepted: s.ntsKeConnectionsAccepted,
+    ntsKeConnectionsDropped: s.ntsKeConnectionsDropped,
+    authenticatedNtpPackets: s.authenticatedNtpPackets,
+    interleavedNtpPackets: s.interleavedNtpPackets,
+    ntpTimestampsHeld: s.ntpTimestampsHeld,
+    ntpTimestampSpan: s.ntpTimestampSpan,
+    droppedByReason: { ...s.droppedByReason },
+    kodSent: { ...s.kodSent },
+  };
+}
