@@ -1,10 +1,11 @@
-# The optional N-API addon: kernel clock readings (native/ntpkit_native.c).
+# The optional N-API addon: kernel clock readings (native/ntpkit_native.c) and a
+# UDP socket with kernel RX/TX timestamps (native/udp_socket.c).
 # Built by scripts/build-native.sh during `npm ci`; loaded by src/clock/native.ts.
 {
   "targets": [
     {
       "target_name": "ntpkit_native",
-      "sources": ["native/ntpkit_native.c"],
+      "sources": ["native/ntpkit_native.c", "native/udp_socket.c"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
     }
   ]

@@ -10,6 +10,9 @@
  * Readings are returned as BigInt nanoseconds (an int64 holds every instant up
  * to 2262; a float64 would round today's CLOCK_REALTIME to 256 ns), or as an
  * ntpkit Instant for realtime().
+ *
+ * The addon's other half, a UDP socket with kernel RX/TX timestamps, is in
+ * udp_socket.c; the module init below registers it.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -23,6 +26,8 @@
 #include <sys/timex.h>
 
 #include <node_api.h>
+
+#include "ntpkit_native.h"
 
 #define NS_PER_SEC INT64_C(1000000000)
 
@@ -59,7 +64,7 @@ static napi_value bigint_ns(napi_env env, const struct timespec *ts) {
  */
 #define UNIX_EPOCH_NTP_SECONDS INT64_C(2208988800)
 
-static napi_value instant_of(napi_env env, int64_t sec, int64_t nsec) {
+napi_value ntpkit_instant_of(napi_env env, int64_t sec, int64_t nsec) {
   int64_t ntp_sec = sec + UNIX_EPOCH_NTP_SECONDS;
   uint64_t frac = ((uint64_t)nsec * (UINT64_C(1) << 33) + (uint64_t)NS_PER_SEC) / (2 * (uint64_t)NS_PER_SEC);
   napi_value out;
@@ -105,7 +110,7 @@ static napi_value realtime_instant(napi_env env, napi_callback_info info) {
   (void)info;
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return throw_errno(env, "clock_gettime", CLOCK_REALTIME, errno);
-  return instant_of(env, ts.tv_sec, ts.tv_nsec);
+  return ntpkit_instant_of(env, ts.tv_sec, ts.tv_nsec);
 }
 
 /* timespecToInstant(sec, nsec): the conversion above on given values, so tests can hold it to instantFromUnixNanos(). */
@@ -119,7 +124,7 @@ static napi_value timespec_to_instant(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "expected (sec, nsec) with 0 <= nsec < 1e9");
     return NULL;
   }
-  return instant_of(env, sec, nsec);
+  return ntpkit_instant_of(env, sec, nsec);
 }
 
 /* clockGettimeNs(id) */
@@ -225,5 +230,11 @@ NAPI_MODULE_INIT() {
   }
   CHECK(env, napi_object_freeze(env, ids));
   CHECK(env, napi_set_named_property(env, exports, "clocks", ids));
+  /* The clocks stay usable if the socket class cannot be added: the JS side
+   * then finds no UdpSocket and queries through node:dgram. */
+  if (ntpkit_udp_register(env, exports) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
   return exports;
 }

@@ -38,8 +38,9 @@ function chronydQ(addr) {
     { encoding: 'utf8', timeout: 10_000 });
   const m = /System clock wrong by (-?[0-9.]+) seconds/.exec(r.stderr);
   if (!m) throw new Error(`chronyd -Q gave no offset: ${r.stderr}`);
-  // chronyd reports how wrong our clock is (local − server); the others report server − local.
-  return -Number(m[1]);
+  // "System clock wrong by X": X has the same sign as the others' offsets
+  // (checked against a chronyd under faketime +2.5 s: chronyd -Q printed +2.500017).
+  return Number(m[1]);
 }
 
 async function ntpdig(addr) {

@@ -68,7 +68,14 @@ export function queryReportJson(report: QueryReport): Record<string, unknown> {
   const verdict = v === null ? null : v.ok
     ? { ok: true, agree: v.agree.map(name), falsetickers: v.falsetickers.map(name), offset: v.offset, jitter: v.jitter, interval: v.interval }
     : { ok: false, reason: v.reason };
-  return { schema: QUERY_JSON_SCHEMA, clockSource: report.clock.kind, ...(report.clock.reason ? { clockSourceReason: report.clock.reason } : {}), settings: report.settings, servers, verdict };
+  return {
+    schema: QUERY_JSON_SCHEMA,
+    clockSource: report.clock.kind,
+    ...(report.clock.reason ? { clockSourceReason: report.clock.reason } : {}),
+    transport: report.transport.kind,
+    ...(report.transport.reason ? { transportReason: report.transport.reason } : {}),
+    settings: report.settings, servers, verdict,
+  };
 }
 
 function pad(s: string, n: number, right = false): string {
@@ -109,7 +116,10 @@ export function queryReportText(report: QueryReport): string {
   lines.push('');
   const st = report.settings;
   const clock = report.clock.kind === 'clock_gettime' ? 'clock_gettime(CLOCK_REALTIME)' : `calibrated hrtime (${report.clock.reason ?? 'native addon unavailable'})`;
-  lines.push(`Clock source: ${clock}. ${st.samples} sample${st.samples === 1 ? '' : 's'} per server, ${st.intervalMs / 1000} s apart; the minimum-delay sample is used.`);
+  const stamps = report.transport.kind === 'native-kernel-timestamps'
+    ? 'packets timestamped by the kernel (SO_TIMESTAMPING)'
+    : `packets timestamped in JS around node:dgram${report.transport.reason ? ` (${report.transport.reason})` : ''}`;
+  lines.push(`Clock source: ${clock}, ${stamps}. ${st.samples} sample${st.samples === 1 ? '' : 's'} per server, ${st.intervalMs / 1000} s apart; the minimum-delay sample is used.`);
   const v = report.verdict;
   const answered = report.servers.filter((s) => s.estimate).length;
   if (v === null) {

@@ -1,15 +1,15 @@
 /**
  * One-shot queries over UDP: the IO half of core/query.ts. It resolves names,
  * sends each sample from a fresh socket (a fresh random source port, RFC 9109),
- * timestamps send and receive with realtime(), and leaves every judgement to
- * the sans-IO engine.
+ * timestamps send and receive (with the kernel's packet timestamps where the
+ * native socket is available, else with realtime() around node:dgram; see
+ * udp-transport.ts), and leaves every judgement to the sans-IO engine.
  */
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { realtime, realtimeInfo, type RealtimeInfo } from '../clock/realtime.js';
+import { realtimeInfo, type RealtimeInfo } from '../clock/realtime.js';
 import {
   buildClientRequest, combineServers, type CombinedVerdict, estimateServer, evaluateReply,
   type ReplyRejection, type ServerEstimate,
@@ -19,6 +19,7 @@ import type { NtpHeader } from '../proto/header.js';
 import type { Instant } from '../time/instant.js';
 import type { NtpTimestamp } from '../time/timestamp.js';
 import { parseTarget, type Target } from './target.js';
+import { chooseUdpTransport, type SentRequest, type UdpTransport, type UdpTransportInfo } from './udp-transport.js';
 
 export const QUERY_DEFAULTS = {
   samples: 4,
@@ -45,7 +46,7 @@ export interface QueryOptions {
   /** 4 or 6 to restrict name resolution and sockets to one family; 0 for either. */
   readonly family?: 0 | 4 | 6;
   readonly port?: number;
-  /** The clock that timestamps packets; realtime() unless a test injects one. */
+  /** The clock that timestamps packets; realtime() unless a test injects one (then over node:dgram: kernel timestamps are not on its timescale). */
   readonly now?: () => Instant;
   /** Name resolution; node:dns lookup unless a test injects one (tests must not send DNS queries). */
   readonly lookup?: (host: string, family: 0 | 4 | 6) => Promise<{ address: string; family: number }>;
@@ -89,6 +90,8 @@ export interface QueryReport {
   /** The combined verdict; null unless at least 3 servers gave valid estimates. */
   readonly verdict: CombinedVerdict | null;
   readonly clock: RealtimeInfo;
+  /** How packets were sent and timestamped: the native socket with kernel timestamps, or node:dgram (`reason` says why). */
+  readonly transport: UdpTransportInfo;
   readonly settings: { readonly samples: number; readonly intervalMs: number; readonly timeoutMs: number; readonly version: number };
 }
 
@@ -103,7 +106,8 @@ export async function queryServers(specs: readonly string[], opts: QueryOptions 
   // interval: replies arriving together queue in the event loop, and every
   // reply but the first would get a late receive timestamp.
   const stagger = specs.length > 1 ? settings.intervalMs / specs.length : 0;
-  const servers = await Promise.all(specs.map((spec, i) => queryOne(spec, opts, settings, deadline, i * stagger)));
+  const transport = chooseUdpTransport(opts);
+  const servers = await Promise.all(specs.map((spec, i) => queryOne(spec, opts, settings, transport, deadline, i * stagger)));
   const answered = servers.filter((s): s is ServerResult & { estimate: ServerEstimate } => s.estimate !== null);
   let verdict: CombinedVerdict | null = null;
   if (answered.length >= MIN_SERVERS_FOR_VERDICT) {
@@ -112,13 +116,13 @@ export async function queryServers(specs: readonly string[], opts: QueryOptions 
     const pos = answered.map((s) => servers.indexOf(s));
     verdict = v.ok ? { ...v, agree: v.agree.map((i) => pos[i] as number), falsetickers: v.falsetickers.map((i) => pos[i] as number) } : v;
   }
-  return { servers, verdict, clock: realtimeInfo(), settings };
+  return { servers, verdict, clock: realtimeInfo(), transport: transport.info, settings };
 }
 
 /** Queries one server. */
 export async function queryServer(spec: string, opts: QueryOptions = {}): Promise<ServerResult> {
   const settings = resolveSettings(opts);
-  return queryOne(spec, opts, settings, performance.now() + settings.timeoutMs);
+  return queryOne(spec, opts, settings, chooseUdpTransport(opts), performance.now() + settings.timeoutMs);
 }
 
 type Settings = QueryReport['settings'] & { readonly port: number };
@@ -132,7 +136,7 @@ function resolveSettings(opts: QueryOptions): Settings {
   return { samples, intervalMs, timeoutMs, version: opts.version ?? QUERY_DEFAULTS.version, port: opts.port ?? QUERY_DEFAULTS.port };
 }
 
-async function queryOne(spec: string, opts: QueryOptions, settings: Settings, deadline: number, delayMs = 0): Promise<ServerResult> {
+async function queryOne(spec: string, opts: QueryOptions, settings: Settings, transport: UdpTransport, deadline: number, delayMs = 0): Promise<ServerResult> {
   const parsed = parseTarget(spec, settings.port);
   if (!parsed.ok) {
     return { spec, host: spec, port: settings.port, address: null, samples: [], estimate: null, error: { code: 'bad-target', message: parsed.message } };
@@ -143,7 +147,6 @@ async function queryOne(spec: string, opts: QueryOptions, settings: Settings, de
     return { spec, host: target.host, port: target.port, address: null, samples: [], estimate: null, error: resolved.error };
   }
   const { address, family } = resolved;
-  const now = opts.now ?? realtime;
   const records: Promise<SampleRecord>[] = [];
   let stop = false;
   const start = performance.now() + delayMs;
@@ -152,7 +155,7 @@ async function queryOne(spec: string, opts: QueryOptions, settings: Settings, de
     if (at >= deadline) break;
     await sleep(at - performance.now());
     if (stop) break;
-    records.push(runSample(i, address, family, target.port, settings.version, deadline, now).then((r) => {
+    records.push(runSample(transport, i, address, family, target.port, settings.version, deadline).then((r) => {
       // RFC 5905 §7.4: a kiss-o'-death asks us to stop (DENY, RSTR) or slow down (RATE);
       // either way a one-shot query sends no more to that server.
       if (r.status === 'kod') stop = true;
@@ -193,11 +196,10 @@ async function resolve(target: Target, family: 0 | 4 | 6, deadline: number, look
 }
 
 /** One request and its reply, on a socket of its own, connected so the kernel filters other senders and reports ICMP errors. */
-function runSample(index: number, address: string, family: 4 | 6, port: number, version: number, deadline: number, now: () => Instant): Promise<SampleRecord> {
+function runSample(transport: UdpTransport, index: number, address: string, family: 4 | 6, port: number, version: number, deadline: number): Promise<SampleRecord> {
   return new Promise((resolvePromise) => {
-    const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     let cookie: NtpTimestamp = 0n;
-    let t1: Instant | null = null;
+    let sent: SentRequest | null = null;
     let done = false;
     const finish = (r: Omit<SampleRecord, 'index'>): void => {
       if (done) return;
@@ -207,19 +209,18 @@ function runSample(index: number, address: string, family: 4 | 6, port: number, 
       resolvePromise({ index, ...r });
     };
     const timer = setTimeout(() => finish({ status: 'timeout', message: 'no reply before the timeout' }), Math.max(0, deadline - performance.now()));
-    sock.on('message', (msg) => {
-      const t4 = now(); // first thing: every statement before this is error in the offset
-      if (t1 === null) return;
-      const v = evaluateReply(msg, { cookie, t1, t4, clientPrecision: CLIENT_PRECISION });
-      if (v.ok) finish({ status: 'ok', sample: v.sample, header: v.header });
-      else finish({ status: v.rejection, message: v.message, ...(v.header ? { header: v.header } : {}), ...(v.kissCode ? { kissCode: v.kissCode } : {}) });
-    });
-    sock.on('error', (err: NodeJS.ErrnoException) => finish(socketFailure(err, address, port)));
-    sock.connect(port, address, () => {
-      cookie = randomCookie();
-      const request = buildClientRequest(version, cookie);
-      t1 = now();
-      sock.send(request, (err) => { if (err) finish(socketFailure(err, address, port)); });
+    const sock = transport.open(family, address, port, {
+      onReady: (send) => {
+        cookie = randomCookie();
+        sent = send(buildClientRequest(version, cookie));
+      },
+      onReply: (msg, arrival) => {
+        if (sent === null) return;
+        const v = evaluateReply(msg, { cookie, t1: sent.transmitTime().time, t4: arrival.time, clientPrecision: CLIENT_PRECISION });
+        if (v.ok) finish({ status: 'ok', sample: v.sample, header: v.header });
+        else finish({ status: v.rejection, message: v.message, ...(v.header ? { header: v.header } : {}), ...(v.kissCode ? { kissCode: v.kissCode } : {}) });
+      },
+      onError: (err) => finish(socketFailure(err, address, port)),
     });
   });
 }

@@ -1,0 +1,22 @@
+/*
+ * What the addon's C files share: the Instant conversion (ntpkit_native.c)
+ * and the UDP socket class (udp_socket.c), registered by the module init.
+ */
+#ifndef NTPKIT_NATIVE_H
+#define NTPKIT_NATIVE_H
+
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+
+#include <stdint.h>
+
+#include <node_api.h>
+
+/* A timespec as an ntpkit Instant (BigInt). On failure: NULL, with an exception pending. */
+napi_value ntpkit_instant_of(napi_env env, int64_t sec, int64_t nsec);
+
+/* Adds the UdpSocket class to `exports`. */
+napi_status ntpkit_udp_register(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,781 @@
+/*
+ * UdpSocket: a UDP socket whose datagrams carry the kernel's timestamps.
+ *
+ * A reply's arrival time taken in a JS 'message' callback is late by the
+ * whole path from the NIC to the callback (measured ~16 us on loopback), and
+ * that error lands in the NTP offset unhalved. The kernel stamps each packet
+ * as it enters the stack (RX) and as the driver hands it on (TX), the
+ * timestamps chronyd uses. See Linux Documentation/networking/timestamping.rst.
+ *
+ *   new UdpSocket(family 4|6, onEvent)   non-blocking socket, polled by libuv
+ *   bind(address, port[, reusePort]) / connect(address, port)
+ *   send(bytes[, address, port]) -> TX id (or -1 when TX timestamps are off)
+ *   address() -> { address, port, family }, close(), ref(), unref()
+ *
+ * onEvent(0, buffer, address, port, rxInstant | undefined)   a datagram
+ * onEvent(1, txId, txInstant)                                a TX timestamp
+ * onEvent(2, error)                                          an error (ECONNREFUSED, ...)
+ *
+ * Everything runs on the JS thread: libuv calls on_poll from the event loop
+ * and we call back into JS with napi_make_callback. An open socket keeps the
+ * loop alive (like node:dgram) until close() or unref().
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "ntpkit_native.h"
+
+enum { EV_MESSAGE = 0, EV_TX = 1, EV_ERROR = 2 };
+enum { RX_NONE, RX_TIMESTAMPING, RX_TIMESTAMPNS };
+
+/* Room for any UDP payload, so nothing is ever truncated. */
+#define RX_BUF_SIZE 65536
+/* Datagrams read per wakeup before yielding to the loop (it polls again: level-triggered). */
+#define MAX_PER_WAKEUP 256
+#define MAX_ERRQUEUE_PER_WAKEUP 1024
+/* Wakeups in a row where the socket still flags an error that nothing could read. */
+#define MAX_STUCK_WAKEUPS 8
+
+typedef struct {
+  napi_env env;
+  napi_ref self;     /* strong while open: the wrapper, and through it onEvent, outlive every event */
+  napi_ref callback;
+  napi_async_context actx;
+  napi_async_cleanup_hook_handle cleanup;
+  uv_poll_t poll;
+  int fd;
+  int af;
+  int rx_mode;
+  bool tx_ts;       /* TX timestamps requested, and the id count is still in step with the kernel's */
+  uint32_t tx_next; /* SOF_TIMESTAMPING_OPT_ID: the kernel numbers datagrams 0, 1, ... per socket */
+  bool poll_init, closing, closed, finalized;
+  int stuck;
+  unsigned char *buf;
+} udp_sock;
+
+/* ---- errors ---- */
+
+static napi_value make_error(napi_env env, const char *code, const char *msg) {
+  napi_value c, m, e;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c) != napi_ok ||
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) != napi_ok || napi_create_error(env, c, m, &e) != napi_ok)
+    return NULL;
+  return e;
+}
+
+/* Like Node's system errors: code 'ECONNREFUSED', errno -111, syscall, and "syscall CODE detail" as the message. */
+static napi_value errno_error(napi_env env, int err, const char *syscall, const char *detail) {
+  char code[64], msg[256];
+  uv_err_name_r(-err, code, sizeof code);
+  snprintf(msg, sizeof msg, "%s %s%s%s", syscall, code, detail && *detail ? " " : "", detail ? detail : "");
+  napi_value e = make_error(env, code, msg), v;
+  if (e == NULL) return NULL;
+  if (napi_create_int32(env, -err, &v) == napi_ok) napi_set_named_property(env, e, "errno", v);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v) == napi_ok) napi_set_named_property(env, e, "syscall", v);
+  return e;
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *detail) {
+  napi_value e = errno_error(env, err, syscall, detail);
+  if (e != NULL) napi_throw(env, e);
+  else napi_throw_error(env, "ENTPKIT_NAPI", "cannot build an error object");
+  return NULL;
+}
+
+static napi_value throw_closed(napi_env env) {
+  napi_throw_error(env, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Cannot use the socket: it is closed");
+  return NULL;
+}
+
+/* ---- addresses ---- */
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t n, int *port) {
+  out[0] = '\0';
+  *port = 0;
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)n);
+    *port = ntohs(a->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)n);
+    *port = ntohs(a->sin6_port);
+    if (a->sin6_scope_id != 0) {
+      char ifname[IF_NAMESIZE];
+      size_t len = strlen(out);
+      if (if_indextoname(a->sin6_scope_id, ifname) != NULL) snprintf(out + len, n - len, "%%%s", ifname);
+      else snprintf(out + len, n - len, "%%%u", (unsigned)a->sin6_scope_id);
+    }
+  }
+}
+
+/* "address:port" (or "[v6]:port") for error messages. */
+static void format_endpoint(const struct sockaddr_storage *ss, char *out, size_t n) {
+  char a[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  int port;
+  format_addr(ss, a, sizeof a, &port);
+  if (a[0] == '\0') out[0] = '\0';
+  else snprintf(out, n, ss->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", a, port);
+}
+
+/* (address string, port number) of this socket's family; throws and returns false on anything else. */
+static bool sockaddr_arg(napi_env env, const udp_sock *s, napi_value addr_v, napi_value port_v, struct sockaddr_storage *ss,
+                         socklen_t *len) {
+  napi_valuetype t;
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  size_t n = 0;
+  if (napi_typeof(env, addr_v, &t) != napi_ok || t != napi_string) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "address must be a string");
+    return false;
+  }
+  if (napi_get_value_string_utf8(env, addr_v, text, sizeof text, &n) != napi_ok || n >= sizeof text - 1 || strlen(text) != n) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "address is not an IP address");
+    return false;
+  }
+  double port;
+  if (napi_typeof(env, port_v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, port_v, &port) != napi_ok ||
+      !(port >= 0 && port <= 65535) || port != (double)(int)port) {
+    napi_throw_range_error(env, "ERR_SOCKET_BAD_PORT", "port must be an integer from 0 to 65535");
+    return false;
+  }
+  memset(ss, 0, sizeof *ss);
+  if (s->af == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, text, &a->sin_addr) != 1) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "Cannot parse an IPv4 address: current value is '%s'", text);
+      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", msg);
+      return false;
+    }
+    *len = sizeof *a;
+    return true;
+  }
+  struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons((uint16_t)port);
+  /* A zone (fe80::1%eth0 or %2) names the link of a link-local address. */
+  char *zone = strchr(text, '%');
+  if (zone != NULL) *zone++ = '\0';
+  bool ok = inet_pton(AF_INET6, text, &a->sin6_addr) == 1;
+  if (ok && zone != NULL) {
+    char *end;
+    unsigned long id = strtoul(zone, &end, 10);
+    if (*zone == '\0') ok = false;
+    else if (*end == '\0') a->sin6_scope_id = (uint32_t)id;
+    else ok = (a->sin6_scope_id = if_nametoindex(zone)) != 0;
+    zone[-1] = '%';
+  }
+  if (!ok) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "Cannot parse an IPv6 address: current value is '%s'", text);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", msg);
+    return false;
+  }
+  *len = sizeof *a;
+  return true;
+}
+
+/* ---- lifetime ---- */
+
+static void release_napi(udp_sock *s) {
+  if (s->callback != NULL) napi_delete_reference(s->env, s->callback);
+  if (s->self != NULL) napi_delete_reference(s->env, s->self);
+  if (s->actx != NULL) napi_async_destroy(s->env, s->actx);
+  s->callback = s->self = NULL;
+  s->actx = NULL;
+}
+
+static void free_sock(udp_sock *s) {
+  free(s->buf);
+  free(s);
+}
+
+static void close_fd(udp_sock *s) {
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+}
+
+static void finish_close(udp_sock *s) {
+  close_fd(s);
+  s->closed = true;
+  if (!s->finalized) {
+    napi_handle_scope scope;
+    bool scoped = napi_open_handle_scope(s->env, &scope) == napi_ok;
+    release_napi(s);
+    if (scoped) napi_close_handle_scope(s->env, scope);
+  }
+  if (s->cleanup != NULL) {
+    napi_async_cleanup_hook_handle h = s->cleanup;
+    s->cleanup = NULL;
+    napi_remove_async_cleanup_hook(h);
+  }
+  if (s->finalized) free_sock(s);
+}
+
+static void on_close(uv_handle_t *h) { finish_close((udp_sock *)h->data); }
+
+static void start_close(udp_sock *s) {
+  if (s->closing) return;
+  s->closing = true;
+  if (s->poll_init) {
+    /* uv_close() stops the poll and takes the fd out of epoll (and out of the
+     * events of the current loop turn) before it returns, so the fd can close
+     * now: the port is free when close() returns, as with node:dgram. */
+    uv_close((uv_handle_t *)&s->poll, on_close);
+    close_fd(s);
+  } else {
+    finish_close(s);
+  }
+}
+
+/* The Node environment is going away (process exit, worker end) with the socket open. */
+static void on_env_cleanup(napi_async_cleanup_hook_handle h, void *arg) {
+  (void)h;
+  start_close((udp_sock *)arg);
+}
+
+static void on_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  udp_sock *s = data;
+  s->finalized = true;
+  if (s->closed) {
+    free_sock(s);
+    return;
+  }
+  /* Open sockets hold their wrapper strongly, and the cleanup hook closes them
+   * before the environment finalizes anything; this is only a safety net. */
+  release_napi(s);
+  if (s->cleanup != NULL) {
+    napi_async_cleanup_hook_handle h = s->cleanup;
+    s->cleanup = NULL;
+    napi_remove_async_cleanup_hook(h);
+  }
+  if (s->closing) return; /* on_close frees it */
+  start_close(s);
+}
+
+/* ---- events into JS ---- */
+
+static void call_js(udp_sock *s, size_t argc, napi_value *argv) {
+  napi_env env = s->env;
+  napi_value cb, recv;
+  if (s->callback == NULL || napi_get_reference_value(env, s->callback, &cb) != napi_ok || cb == NULL) return;
+  if (napi_get_reference_value(env, s->self, &recv) != napi_ok || recv == NULL) napi_get_undefined(env, &recv);
+  napi_make_callback(env, s->actx, recv, cb, argc, argv, NULL);
+  /* A throwing handler is an uncaught exception, as in an EventEmitter listener. */
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+}
+
+static napi_value instant_or_undefined(napi_env env, const struct timespec *ts) {
+  napi_value v = NULL;
+  if (ts != NULL) v = ntpkit_instant_of(env, ts->tv_sec, ts->tv_nsec);
+  if (v == NULL) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    napi_get_undefined(env, &v);
+  }
+  return v;
+}
+
+static void emit_message(udp_sock *s, size_t len, const struct sockaddr_storage *from, const struct timespec *rx) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  int port;
+  format_addr(from, addr, sizeof addr, &port);
+  napi_value argv[5];
+  void *copy;
+  if (napi_create_int32(env, EV_MESSAGE, &argv[0]) == napi_ok &&
+      napi_create_buffer_copy(env, len, s->buf, &copy, &argv[1]) == napi_ok &&
+      napi_create_string_utf8(env, addr, NAPI_AUTO_LENGTH, &argv[2]) == napi_ok &&
+      napi_create_int32(env, port, &argv[3]) == napi_ok) {
+    argv[4] = instant_or_undefined(env, rx);
+    call_js(s, 5, argv);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void emit_tx(udp_sock *s, uint32_t id, const struct timespec *ts) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value argv[3];
+  if (napi_create_int32(env, EV_TX, &argv[0]) == napi_ok && napi_create_uint32(env, id, &argv[1]) == napi_ok) {
+    argv[2] = instant_or_undefined(env, ts);
+    call_js(s, 3, argv);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void emit_error(udp_sock *s, int err, const char *syscall, const struct sockaddr_storage *dest) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  char where[INET6_ADDRSTRLEN + IF_NAMESIZE + 16] = "";
+  if (dest != NULL) format_endpoint(dest, where, sizeof where);
+  napi_value argv[2];
+  if (napi_create_int32(env, EV_ERROR, &argv[0]) == napi_ok && (argv[1] = errno_error(env, err, syscall, where)) != NULL)
+    call_js(s, 2, argv);
+  napi_close_handle_scope(env, scope);
+}
+
+/* ---- reading ---- */
+
+/* The software timestamp from a message's control data, if there is one. */
+static bool rx_timestamp(struct msghdr *msg, struct timespec *out) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
+      struct scm_timestamping t;
+      memcpy(&t, CMSG_DATA(c), sizeof t);
+      /* ts[0] is the software stamp; zero when the packet got none. */
+      if (t.ts[0].tv_sec == 0 && t.ts[0].tv_nsec == 0) return false;
+      *out = t.ts[0];
+      return true;
+    }
+    if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+      memcpy(out, CMSG_DATA(c), sizeof *out);
+      return true;
+    }
+  }
+  return false;
+}
+
+/*
+ * The error queue holds TX timestamps and, with IP_RECVERR, the ICMP errors
+ * the socket received (port unreachable -> ECONNREFUSED, ...). Reading an
+ * ICMP entry also clears the socket's pending error (sk_err), so each error
+ * is reported once. Returns how many entries were read; *errors counts errors.
+ */
+static int drain_errqueue(udp_sock *s, int *errors) {
+  int n = 0;
+  *errors = 0;
+  while (!s->closing && n < MAX_ERRQUEUE_PER_WAKEUP) {
+    unsigned char data[256];
+    union {
+      struct cmsghdr align;
+      unsigned char buf[512];
+    } control;
+    struct sockaddr_storage dest;
+    struct iovec iov = {data, sizeof data};
+    struct msghdr msg = {.msg_name = &dest, .msg_namelen = sizeof dest, .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    memset(&dest, 0, sizeof dest);
+    if (recvmsg(s->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+      if (errno == EINTR) continue;
+      break; /* EAGAIN: empty */
+    }
+    n++;
+    struct sock_extended_err ee;
+    bool have_ee = false, have_ts = false;
+    struct timespec ts = {0, 0};
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+          c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
+        struct scm_timestamping t;
+        memcpy(&t, CMSG_DATA(c), sizeof t);
+        ts = t.ts[0];
+        have_ts = ts.tv_sec != 0 || ts.tv_nsec != 0;
+      } else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                  (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+                 c->cmsg_len >= CMSG_LEN(sizeof ee)) {
+        memcpy(&ee, CMSG_DATA(c), sizeof ee);
+        have_ee = true;
+      }
+    }
+    if (!have_ee) continue;
+    if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+      if (ee.ee_info == SCM_TSTAMP_SND && have_ts) emit_tx(s, ee.ee_data, &ts);
+    } else if (ee.ee_errno != 0) {
+      (*errors)++;
+      emit_error(s, (int)ee.ee_errno, "recvmsg", msg.msg_namelen > 0 && dest.ss_family != AF_UNSPEC ? &dest : NULL);
+    }
+  }
+  return n;
+}
+
+/* Everything readable now: error queue first, so a request's TX timestamp reaches JS before its reply. */
+static int drain(udp_sock *s) {
+  int errors, progress = drain_errqueue(s, &errors);
+  for (int i = 0; i < MAX_PER_WAKEUP && !s->closing; i++) {
+    struct sockaddr_storage from;
+    union {
+      struct cmsghdr align;
+      unsigned char buf[256];
+    } control;
+    struct iovec iov = {s->buf, RX_BUF_SIZE};
+    struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    memset(&from, 0, sizeof from);
+    ssize_t r = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+    if (r >= 0) {
+      progress++;
+      struct timespec rx;
+      bool have_rx = rx_timestamp(&msg, &rx);
+      emit_message(s, (size_t)r, &from, have_rx ? &rx : NULL);
+      continue;
+    }
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err == EINTR) continue;
+    /* The socket's pending error (sk_err). With IP_RECVERR its cause was queued
+     * on the error queue before it was set: report it from there, with the
+     * destination; report the bare errno only if the queue had nothing. */
+    progress++;
+    progress += drain_errqueue(s, &errors);
+    if (errors == 0 && !s->closing) emit_error(s, err, "recvmsg", NULL);
+  }
+  return progress;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  (void)events;
+  udp_sock *s = h->data;
+  if (s->closing) return;
+  if (status == 0) {
+    drain(s);
+    return;
+  }
+  /* libuv's uv_poll reports POLLERR as UV_EBADF and stops the handle; for this
+   * socket POLLERR means a non-empty error queue (TX timestamps, ICMP errors). */
+  if (status == UV_EBADF && fcntl(s->fd, F_GETFD) != -1) {
+    int progress = drain(s);
+    if (s->closing) return;
+    struct pollfd p = {.fd = s->fd, .events = POLLIN, .revents = 0};
+    bool flagged = progress == 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+    if (flagged) {
+      /* Nothing was readable, yet the error flag stands: a pending error with
+       * no queued cause. SO_ERROR reads and clears it. */
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+        emit_error(s, err, "getsockopt", NULL);
+        flagged = false;
+      }
+      if (s->closing) return;
+    }
+    s->stuck = flagged ? s->stuck + 1 : 0;
+    if (s->stuck < MAX_STUCK_WAKEUPS) {
+      int r = uv_poll_start(&s->poll, UV_READABLE, on_poll);
+      if (r == 0) return;
+      status = r;
+    } else {
+      status = UV_EIO; /* an error flag nothing clears: stop rather than spin */
+    }
+  }
+  uv_poll_stop(&s->poll);
+  emit_error(s, -status, "poll", NULL);
+}
+
+/* ---- methods ---- */
+
+static udp_sock *this_sock(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  napi_value self;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok || napi_unwrap(env, self, &data) != napi_ok ||
+      data == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_THIS", "not a UdpSocket");
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value bool_value(napi_env env, bool b) {
+  napi_value v;
+  return napi_get_boolean(env, b, &v) == napi_ok ? v : NULL;
+}
+
+static napi_value undefined_value(napi_env env) {
+  napi_value v;
+  return napi_get_undefined(env, &v) == napi_ok ? v : NULL;
+}
+
+static bool set_prop(napi_env env, napi_value obj, const char *name, napi_value v) {
+  return v != NULL && napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+/* new UdpSocket(family, onEvent) */
+static napi_value udp_new(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self, target;
+  if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
+    napi_throw_type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "UdpSocket must be called with new");
+    return NULL;
+  }
+  if (napi_get_cb_info(env, info, &argc, argv, &self, NULL) != napi_ok) return NULL;
+  int32_t family = 0;
+  napi_valuetype t;
+  if (argc < 2 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_number ||
+      napi_get_value_int32(env, argv[0], &family) != napi_ok || (family != 4 && family != 6)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "family must be 4 or 6");
+    return NULL;
+  }
+  if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "onEvent must be a function");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+
+  int af = family == 4 ? AF_INET : AF_INET6;
+  int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", NULL);
+  udp_sock *s = calloc(1, sizeof *s);
+  unsigned char *buf = malloc(RX_BUF_SIZE);
+  if (s == NULL || buf == NULL) {
+    free(s);
+    free(buf);
+    close(fd);
+    return throw_errno(env, ENOMEM, "socket", NULL);
+  }
+  s->env = env;
+  s->fd = fd;
+  s->af = af;
+  s->buf = buf;
+  s->poll.data = s;
+
+  int one = 1;
+  /* Software RX and TX stamps; OPT_ID numbers the TX stamps, OPT_TSONLY
+   * returns them without a copy of the packet. Older kernels: RX only. */
+  int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+              SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0) {
+    s->rx_mode = RX_TIMESTAMPING;
+    s->tx_ts = true;
+  } else if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0) {
+    s->rx_mode = RX_TIMESTAMPNS;
+  }
+
+  if (napi_wrap(env, self, s, on_finalize, NULL, NULL) != napi_ok) {
+    close(fd);
+    free_sock(s);
+    return NULL;
+  }
+  /* From here the finalizer owns `s`; failures close it and throw. */
+  napi_value name;
+  int r;
+  if (napi_create_reference(env, self, 1, &s->self) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &s->callback) != napi_ok ||
+      napi_create_string_utf8(env, "ntpkit.UdpSocket", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, self, name, &s->actx) != napi_ok ||
+      !set_prop(env, self, "rxTimestamps", bool_value(env, s->rx_mode != RX_NONE)) ||
+      !set_prop(env, self, "txTimestamps", bool_value(env, s->tx_ts))) {
+    start_close(s);
+    return NULL;
+  }
+  if ((r = uv_poll_init(loop, &s->poll, fd)) != 0) {
+    start_close(s);
+    return throw_errno(env, -r, "uv_poll_init", NULL);
+  }
+  s->poll_init = true;
+  if ((r = uv_poll_start(&s->poll, UV_READABLE, on_poll)) != 0) {
+    start_close(s);
+    return throw_errno(env, -r, "uv_poll_start", NULL);
+  }
+  if (napi_add_async_cleanup_hook(env, on_env_cleanup, s, &s->cleanup) != napi_ok) {
+    s->cleanup = NULL;
+    start_close(s);
+    return NULL;
+  }
+  return self;
+}
+
+/* bind(address, port[, reusePort]) */
+static napi_value udp_bind(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  udp_sock *s = this_sock(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->closing) return throw_closed(env);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "bind(address, port)");
+    return NULL;
+  }
+  if (!sockaddr_arg(env, s, argv[0], argv[1], &ss, &len)) return NULL;
+  bool reuse = false;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 3 && (napi_typeof(env, argv[2], &t) != napi_ok ||
+                    (t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, argv[2], &reuse) != napi_ok)))) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "reusePort must be a boolean");
+    return NULL;
+  }
+  /* SO_REUSEPORT: several sockets (one per worker) share the port; the kernel spreads datagrams across them. */
+  int one = 1;
+  if (reuse && setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    return throw_errno(env, errno, "setsockopt", "SO_REUSEPORT");
+  if (bind(s->fd, (struct sockaddr *)&ss, len) != 0) {
+    char where[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+    format_endpoint(&ss, where, sizeof where);
+    return throw_errno(env, errno, "bind", where);
+  }
+  return undefined_value(env);
+}
+
+static napi_value udp_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  udp_sock *s = this_sock(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->closing) return throw_closed(env);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "connect(address, port)");
+    return NULL;
+  }
+  if (!sockaddr_arg(env, s, argv[0], argv[1], &ss, &len)) return NULL;
+  /* ICMP errors on the error queue, with the destination they concern. Only
+   * for connected sockets, as node:dgram does: a server's socket would
+   * otherwise hear of every client that went away. */
+  int one = 1;
+  if (s->af == AF_INET) setsockopt(s->fd, SOL_IP, IP_RECVERR, &one, sizeof one);
+  else setsockopt(s->fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof one);
+  if (connect(s->fd, (struct sockaddr *)&ss, len) != 0) {
+    char where[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+    format_endpoint(&ss, where, sizeof where);
+    return throw_errno(env, errno, "connect", where);
+  }
+  return undefined_value(env);
+}
+
+/* send(bytes[, address, port]) -> the datagram's TX timestamp id, or -1 when none will come. */
+static napi_value udp_send(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  udp_sock *s = this_sock(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->closing) return throw_closed(env);
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "data must be a Uint8Array");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2 && napi_typeof(env, argv[1], &t) != napi_ok) return NULL;
+  if (t != napi_undefined) {
+    if (argc < 3) {
+      napi_throw_type_error(env, "ERR_MISSING_ARGS", "send(data, address, port) needs a port with the address");
+      return NULL;
+    }
+    if (!sockaddr_arg(env, s, argv[1], argv[2], &ss, &len)) return NULL;
+  }
+  struct iovec iov = {data, length};
+  struct msghdr msg = {.msg_name = len ? &ss : NULL, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+  ssize_t r;
+  do r = sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    /* Whether a failed send used up a TX id depends on where it failed: stop
+     * numbering rather than pair a later stamp with the wrong datagram. */
+    int err = errno;
+    s->tx_ts = false;
+    char where[INET6_ADDRSTRLEN + IF_NAMESIZE + 16] = "";
+    if (len) format_endpoint(&ss, where, sizeof where);
+    return throw_errno(env, err, "send", where);
+  }
+  napi_value id;
+  if (napi_create_int64(env, s->tx_ts ? (int64_t)s->tx_next++ : -1, &id) != napi_ok) return NULL;
+  return id;
+}
+
+static napi_value udp_address(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udp_sock *s = this_sock(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  if (s->closing) return throw_closed(env);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  memset(&ss, 0, sizeof ss);
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, errno, "getsockname", NULL);
+  char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  int port;
+  format_addr(&ss, addr, sizeof addr, &port);
+  napi_value obj, v;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, addr, NAPI_AUTO_LENGTH, &v) != napi_ok || !set_prop(env, obj, "address", v) ||
+      napi_create_int32(env, port, &v) != napi_ok || !set_prop(env, obj, "port", v) ||
+      napi_create_string_utf8(env, s->af == AF_INET ? "IPv4" : "IPv6", NAPI_AUTO_LENGTH, &v) != napi_ok ||
+      !set_prop(env, obj, "family", v))
+    return NULL;
+  return obj;
+}
+
+/* close(): idempotent. No event is delivered after it returns. */
+static napi_value udp_close(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udp_sock *s = this_sock(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  start_close(s);
+  return undefined_value(env);
+}
+
+static napi_value udp_ref(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udp_sock *s = this_sock(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  if (!s->closing && s->poll_init) uv_ref((uv_handle_t *)&s->poll);
+  return undefined_value(env);
+}
+
+static napi_value udp_unref(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udp_sock *s = this_sock(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  if (!s->closing && s->poll_init) uv_unref((uv_handle_t *)&s->poll);
+  return undefined_value(env);
+}
+
+napi_status ntpkit_udp_register(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {
+      {"bind", NULL, udp_bind, NULL, NULL, NULL, napi_default_method, NULL},
+      {"connect", NULL, udp_connect, NULL, NULL, NULL, napi_default_method, NULL},
+      {"send", NULL, udp_send, NULL, NULL, NULL, napi_default_method, NULL},
+      {"address", NULL, udp_address, NULL, NULL, NULL, napi_default_method, NULL},
+      {"close", NULL, udp_close, NULL, NULL, NULL, napi_default_method, NULL},
+      {"ref", NULL, udp_ref, NULL, NULL, NULL, napi_default_method, NULL},
+      {"unref", NULL, udp_unref, NULL, NULL, NULL, napi_default_method, NULL},
+  };
+  napi_value cls;
+  napi_status st = napi_define_class(env, "UdpSocket", NAPI_AUTO_LENGTH, udp_new, NULL, sizeof methods / sizeof methods[0],
+                                     methods, &cls);
+  if (st != napi_ok) return st;
+  return napi_set_named_property(env, exports, "UdpSocket", cls);
+}

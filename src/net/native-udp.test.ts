@@ -1,0 +1,364 @@
+/**
+ * The native UDP socket on loopback: kernel RX/TX timestamps, ICMP errors,
+ * IPv6, closing at awkward moments, bad arguments, and that a process using
+ * it exits once its sockets are closed.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { realtime } from '../clock/realtime.js';
+import { runToCompletion } from '../testing/index.js';
+import type { Instant } from '../time/instant.js';
+import { loadNativeUdp, NativeUdpSocket, type NativeUdpHandlers, type NativeUdpPeer } from './native-udp.js';
+
+const load = loadNativeUdp();
+const skip = load.ok ? false : load.reason;
+const SECOND = 2n ** 32n;
+const us = (d: bigint): string => `${(Number(d) / 2 ** 32 * 1e6).toFixed(1)} us`;
+
+test('the native UDP socket loads where the addon is required (NTPKIT_REQUIRE_NATIVE=1 on Linux)', (t) => {
+  if (process.env.NTPKIT_REQUIRE_NATIVE !== '1' || process.platform !== 'linux') {
+    t.skip(`not required here (NTPKIT_REQUIRE_NATIVE=${process.env.NTPKIT_REQUIRE_NATIVE ?? ''}, ${process.platform})`);
+    return;
+  }
+  assert.ok(load.ok, load.ok ? '' : load.reason);
+});
+
+interface Received { data: Buffer; from: NativeUdpPeer; rx: Instant | null; js: Instant }
+
+/**
+ * Linux turns RX stamping on for the whole stack when the first socket asks
+ * for it (net_enable_timestamp), but through deferred work: packets that
+ * arrive before that work has run carry no stamp. While no other socket on
+ * the machine has stamping on, a test's first packets can be that early. So
+ * one stamping socket stays open for this file, and the tests start once
+ * packets arrive stamped; from then on every packet must carry a stamp.
+ */
+let keeper: NativeUdpSocket | undefined;
+before(async () => {
+  if (!load.ok) return;
+  let stamped = false;
+  keeper = new NativeUdpSocket(4, { onMessage: (_d, _f, rx) => { stamped ||= rx !== null; }, onError: () => {} });
+  keeper.bind('127.0.0.1', 0);
+  const port = keeper.address().port;
+  for (let i = 0; i < 200 && !stamped; i++) {
+    keeper.send(Buffer.from('warm-up'), '127.0.0.1', port);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(stamped, 'the kernel stamps received packets within 2 s of a socket asking for it');
+});
+after(() => { keeper?.close(); });
+
+/** A socket that records everything it is told, with realtime() read first thing in each callback. */
+function recorder(family: 4 | 6): { sock: NativeUdpSocket; got: Received[]; tx: Map<number, Instant>; errors: NodeJS.ErrnoException[]; next: () => Promise<void> } {
+  const got: Received[] = [];
+  const tx = new Map<number, Instant>();
+  const errors: NodeJS.ErrnoException[] = [];
+  let wake: (() => void) | undefined;
+  const poke = (): void => { wake?.(); wake = undefined; };
+  const handlers: NativeUdpHandlers = {
+    onMessage: (data, from, rx) => { const js = realtime(); got.push({ data, from, rx, js }); poke(); },
+    onTxTime: (id, t) => { tx.set(id, t); poke(); },
+    onError: (err) => { errors.push(err); poke(); },
+  };
+  const next = (): Promise<void> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no event within 2 s')), 2000);
+    wake = () => { clearTimeout(timer); resolve(); };
+  });
+  return { sock: new NativeUdpSocket(family, handlers), got, tx, errors, next };
+}
+
+async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function echoServer(family: 4 | 6, address: string): { sock: NativeUdpSocket; got: Received[]; port: number } {
+  const got: Received[] = [];
+  const sock = new NativeUdpSocket(family, {
+    onMessage: (data, from, rx) => { got.push({ data, from, rx, js: realtime() }); sock.send(data, from.address, from.port); },
+    onError: (err) => { throw err; },
+  });
+  sock.bind(address, 0);
+  return { sock, got, port: sock.address().port };
+}
+
+for (const [family, address] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+  test(`IPv${family} ${address}: kernel RX stamps are never after the callback's realtime() and close to it; TX stamps lie within send()`, { skip }, async () => {
+    const server = echoServer(family, address);
+    const client = recorder(family);
+    try {
+      assert.equal(client.sock.rxTimestamps, true);
+      assert.equal(client.sock.txTimestamps, true);
+      client.sock.connect(address, server.port);
+      const local = client.sock.address();
+      assert.equal(local.address, address);
+      assert.equal(local.family, family === 4 ? 'IPv4' : 'IPv6');
+      const sends: { before: Instant; after: Instant; id: number }[] = [];
+      const n = 20;
+      for (let i = 0; i < n; i++) {
+        const before = realtime();
+        const id = client.sock.send(Buffer.from(`datagram ${i}`));
+        sends.push({ before, after: realtime(), id });
+        await until(() => client.got.length > i, `echo ${i}`);
+      }
+      assert.deepEqual(sends.map((s) => s.id), [...Array(n).keys()], 'TX ids count datagrams from 0');
+      assert.deepEqual(client.got.map((g) => g.data.toString()), [...Array(n).keys()].map((i) => `datagram ${i}`));
+      for (const [i, g] of client.got.entries()) {
+        assert.deepEqual(g.from, { address, port: server.port });
+        assert.ok(g.rx !== null, `echo ${i} has a kernel RX timestamp`);
+        const s = sends[i]!;
+        // Causality: the kernel stamped the echo after our send began and before JS saw it.
+        assert.ok(g.rx > s.before, `rx ${us(g.rx - s.before)} after the send began`);
+        assert.ok(g.rx <= g.js, `rx is ${us(g.rx - g.js)} after the callback's realtime()`);
+        assert.ok(g.js - g.rx < SECOND / 10n, `callback ${us(g.js - g.rx)} after the kernel stamp`);
+        // The server's own RX stamps obey the same bounds.
+        const sv = server.got[i]!;
+        assert.ok(sv.rx !== null && sv.rx > s.before && sv.rx <= sv.js);
+        // Loopback stamps TX inside sendmsg(), before the server's RX stamp of the same datagram.
+        const t = client.tx.get(s.id);
+        assert.ok(t !== undefined, `TX stamp of datagram ${i}`);
+        assert.ok(s.before <= t && t <= s.after, `tx ${us(t - s.before)} into a send that took ${us(s.after - s.before)}`);
+        assert.ok(t <= sv.rx, `tx ${us(t - sv.rx)} after the server's rx`);
+      }
+      // Every TX stamp reached JS before the reply that followed it (error queue drained first).
+      assert.equal(client.tx.size, n);
+      assert.deepEqual(client.errors, []);
+    } finally {
+      client.sock.close();
+      server.sock.close();
+    }
+  });
+
+  test(`IPv${family}: a connected socket reports ECONNREFUSED from a closed port`, { skip }, async () => {
+    const probe = new NativeUdpSocket(family, { onMessage: () => {}, onError: () => {} });
+    probe.bind(address, 0);
+    const port = probe.address().port;
+    probe.close(); // nothing listens there now: the kernel answers ICMP port unreachable
+    const client = recorder(family);
+    try {
+      client.sock.connect(address, port);
+      client.sock.send(Buffer.from('anyone?'));
+      await until(() => client.errors.length > 0, 'ECONNREFUSED');
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(client.errors.length, 1, 'reported once');
+      const e = client.errors[0]!;
+      assert.equal(e.code, 'ECONNREFUSED');
+      assert.equal(e.errno, -111);
+      assert.match(e.message, new RegExp(`ECONNREFUSED ${family === 4 ? address : `\\[${address}\\]`}:${port}`));
+      assert.equal(client.got.length, 0);
+      // Unconnected, a socket hears no ICMP errors (as with node:dgram): a server is not told of every client gone.
+      const loose = recorder(family);
+      try {
+        loose.sock.send(Buffer.from('anyone?'), address, port);
+        await until(() => loose.tx.size === 1, 'the TX stamp');
+        await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(loose.errors, []);
+      } finally {
+        loose.sock.close();
+      }
+      // The socket stays usable: connected again, to a live server, it gets its echo.
+      const server = echoServer(family, address);
+      try {
+        client.sock.connect(address, server.port);
+        client.sock.send(Buffer.from('still there'));
+        await until(() => client.got.length === 1, 'the echo');
+        assert.equal(client.got[0]?.data.toString(), 'still there');
+        assert.equal(client.errors.length, 1);
+      } finally {
+        server.sock.close();
+      }
+    } finally {
+      client.sock.close();
+    }
+  });
+}
+
+test('close() inside a message callback stops delivery of datagrams already queued', { skip }, async () => {
+  const calls: string[] = [];
+  const server = new NativeUdpSocket(4, {
+    onMessage: (data) => { calls.push(data.toString()); server.close(); },
+    onError: (err) => { throw err; },
+  });
+  server.bind('127.0.0.1', 0);
+  const port = server.address().port;
+  const client = new NativeUdpSocket(4, { onMessage: () => {}, onError: () => {} });
+  try {
+    // All ten are queued in the kernel before the event loop polls the server once.
+    for (let i = 0; i < 10; i++) client.send(Buffer.from(`d${i}`), '127.0.0.1', port);
+    await until(() => calls.length > 0, 'the first datagram');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(calls, ['d0']);
+    assert.throws(() => server.send(Buffer.from('x'), '127.0.0.1', port), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
+    assert.throws(() => server.address(), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
+    server.close(); // idempotent
+  } finally {
+    client.close();
+    server.close();
+  }
+});
+
+test('close() right after send(), with the reply and the TX stamp still pending: no handler runs', { skip }, async () => {
+  const server = echoServer(4, '127.0.0.1');
+  let calls = 0;
+  try {
+    for (let i = 0; i < 50; i++) {
+      const c = new NativeUdpSocket(4, { onMessage: () => { calls++; }, onTxTime: () => { calls++; }, onError: () => { calls++; } });
+      c.connect('127.0.0.1', server.port);
+      c.send(Buffer.from('ping'));
+      c.close();
+    }
+    await until(() => server.got.length === 50, 'the server to see every ping');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(calls, 0);
+  } finally {
+    server.sock.close();
+  }
+});
+
+test('opening and closing many sockets leaks no file descriptors', { skip }, async () => {
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const server = echoServer(4, '127.0.0.1');
+  try {
+    const before = fds();
+    for (let i = 0; i < 300; i++) {
+      const c = recorder(i % 2 ? 4 : 6);
+      if (i % 2) {
+        c.sock.connect('127.0.0.1', server.port);
+        c.sock.send(Buffer.from('x'));
+        await until(() => c.got.length === 1, 'echo');
+      }
+      c.sock.close();
+    }
+    // Descriptors close in libuv's close callbacks, on the next loop turn.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.ok(fds() <= before + 2, `${before} descriptors before, ${fds()} after`);
+  } finally {
+    server.sock.close();
+  }
+});
+
+test('reusePort lets several sockets share a port; without it the second bind is EADDRINUSE', { skip }, () => {
+  const open = (): NativeUdpSocket => new NativeUdpSocket(4, { onMessage: () => {}, onError: () => {} });
+  const a = open();
+  const b = open();
+  const c = open();
+  try {
+    a.bind('127.0.0.1', 0, { reusePort: true });
+    const port = a.address().port;
+    b.bind('127.0.0.1', port, { reusePort: true });
+    assert.equal(b.address().port, port);
+    assert.throws(() => c.bind('127.0.0.1', port), { code: 'EADDRINUSE', syscall: 'bind' });
+    assert.throws(() => (c as unknown as { bind(...a: unknown[]): void }).bind('127.0.0.1', port, { reusePort: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  } finally {
+    a.close();
+    b.close();
+    c.close();
+  }
+});
+
+test('bad arguments throw errors, never crash', { skip }, () => {
+  assert.ok(load.ok);
+  const Raw = load.UdpSocket as unknown as new (...args: unknown[]) => unknown;
+  assert.throws(() => new Raw(5, () => {}), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new Raw('4', () => {}), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new Raw(4), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new Raw(4, 'not a function'), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => (load.UdpSocket as unknown as (...a: unknown[]) => unknown)(4, () => {}), TypeError);
+  const s = new NativeUdpSocket(4, { onMessage: () => {}, onError: () => {} });
+  const raw = s as unknown as { bind(...a: unknown[]): void; connect(...a: unknown[]): void; send(...a: unknown[]): number };
+  try {
+    assert.throws(() => s.bind('::1', 0), { code: 'ERR_INVALID_ARG_VALUE', message: /Cannot parse an IPv4 address: current value is '::1'/ });
+    assert.throws(() => s.bind('1.2.3.4.5', 0), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => s.bind('127.0.0.1\0junk', 0), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => s.bind('x'.repeat(10_000), 0), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => raw.bind(1234, 0), { code: 'ERR_INVALID_ARG_TYPE' });
+    for (const port of [-1, 65536, 1.5, NaN, Infinity]) assert.throws(() => s.bind('127.0.0.1', port), { code: 'ERR_SOCKET_BAD_PORT' }, String(port));
+    assert.throws(() => raw.bind('127.0.0.1', '123'), { code: 'ERR_SOCKET_BAD_PORT' });
+    assert.throws(() => raw.connect('127.0.0.1'), { code: 'ERR_SOCKET_BAD_PORT' });
+    assert.throws(() => raw.send('text'), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => raw.send(new Uint16Array(4)), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => raw.send(), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => s.send(Buffer.from('x')), { code: 'EDESTADDRREQ' }, 'neither connected nor given a destination');
+    assert.throws(() => s.send(new Uint8Array(70_000), '127.0.0.1', 9), { code: 'EMSGSIZE' });
+    assert.throws(() => s.bind('192.0.2.1', 0), { code: 'EADDRNOTAVAIL', syscall: 'bind' });
+  } finally {
+    s.close();
+  }
+  const v6 = new NativeUdpSocket(6, { onMessage: () => {}, onError: () => {} });
+  try {
+    assert.throws(() => v6.bind('127.0.0.1', 0), { code: 'ERR_INVALID_ARG_VALUE', message: /IPv6 address/ });
+    assert.throws(() => v6.bind('fe80::1%no-such-interface0', 0), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => v6.bind('::1%', 0), { code: 'ERR_INVALID_ARG_VALUE' });
+  } finally {
+    v6.close();
+  }
+  // The class's methods on a plain object.
+  const proto = (load.UdpSocket as unknown as { prototype: Record<string, (...a: unknown[]) => unknown> }).prototype;
+  for (const m of ['bind', 'connect', 'send', 'address', 'close', 'ref', 'unref']) assert.throws(() => proto[m]!.call({}), TypeError, m);
+});
+
+/** Runs an ES module as a child node process, with imports resolved next to this test file. */
+async function child(source: string, env: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ code: number | null; out: string; timedOut: boolean }> {
+  const here = new URL('.', import.meta.url).href;
+  const code = source.replaceAll('@here/', here);
+  const r = await runToCompletion(process.execPath, ['--input-type=module', '-e', code], { env, timeoutMs });
+  return { code: r.status.code, out: r.stdout + r.stderr, timedOut: r.timedOut };
+}
+
+test('a process exits by itself once its sockets are closed, and not before', { skip }, async () => {
+  const exchange = `
+    import { NativeUdpSocket } from '@here/native-udp.js';
+    const server = new NativeUdpSocket(6, { onMessage: (d, f) => server.send(d, f.address, f.port), onError: (e) => { throw e; } });
+    server.bind('::1', 0);
+    const client = new NativeUdpSocket(6, {
+      onMessage: (d) => { console.log('got', d.toString()); CLOSE },
+      onError: (e) => { throw e; },
+    });
+    client.connect('::1', server.address().port);
+    client.send(Buffer.from('hello'));
+  `;
+  const closed = await child(exchange.replace('CLOSE', 'client.close(); server.close();'));
+  assert.equal(closed.timedOut, false, closed.out);
+  assert.equal(closed.code, 0, closed.out);
+  assert.match(closed.out, /got hello/);
+  // Left open, a socket keeps the event loop alive, as a node:dgram socket does...
+  const open = await child(exchange.replace('CLOSE', ''), {}, 1500);
+  assert.equal(open.timedOut, true, `exited by itself with the socket open: ${open.out}`);
+  // ...unless unref()'d; then the environment's cleanup closes it at exit.
+  const unref = await child(exchange.replace('CLOSE', 'client.unref(); server.unref();'));
+  assert.equal(unref.timedOut, false, unref.out);
+  assert.equal(unref.code, 0, unref.out);
+});
+
+test('a worker that ends with sockets open, and a throwing handler, do not crash the process', { skip }, async () => {
+  const r = await child(`
+    import { Worker } from 'node:worker_threads';
+    import { NativeUdpSocket } from '@here/native-udp.js';
+    const w = new Worker(\`
+      import { parentPort } from 'node:worker_threads';
+      import { NativeUdpSocket } from '@here/native-udp.js';
+      const socks = [4, 6, 4].map((f) => { const s = new NativeUdpSocket(f, { onMessage() {}, onError() {} }); s.bind(f === 4 ? '127.0.0.1' : '::1', 0); return s; });
+      socks[0].connect('127.0.0.1', socks[2].address().port);
+      socks[0].send(Buffer.from('x'));
+      parentPort.postMessage('open');
+    \`, { eval: true });
+    await new Promise((r) => w.once('message', r));
+    await w.terminate();
+    // A handler that throws is an uncaught exception, like a throwing EventEmitter listener.
+    const seen = new Promise((r) => process.once('uncaughtException', r));
+    const s = new NativeUdpSocket(4, { onMessage: () => { throw new Error('boom'); }, onError: () => {} });
+    s.bind('127.0.0.1', 0);
+    const c = new NativeUdpSocket(4, { onMessage() {}, onError() {} });
+    c.send(Buffer.from('x'), '127.0.0.1', s.address().port);
+    console.log('caught', (await seen).message);
+    s.close(); c.close();
+  `);
+  assert.equal(r.timedOut, false, r.out);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /caught boom/);
+});
