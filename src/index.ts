@@ -9,6 +9,22 @@ export type { FailureCode, QueryOptions, QueryReport, SampleRecord, ServerFailur
 export { parseTarget, formatEndpoint } from './net/target.js';
 export type { Target } from './net/target.js';
 
+// The NTP server (ntpkit server).
+export { startNtpServer } from './daemon/ntp-server.js';
+export type { NtpServerOptions, RunningNtpServer } from './daemon/ntp-server.js';
+export { loadServerConfig } from './config/load.js';
+export { parseServerConfig } from './config/server-config.js';
+export type { ServerConfig, AccessRuleConfig, LocalConfig } from './config/server-config.js';
+export { ConfigError, formatDiagnostic } from './config/diagnostics.js';
+export type { ConfigDiagnostic } from './config/diagnostics.js';
+export { NtpResponder, serverConfig } from './core/server.js';
+export type { ServerAction, RequestInput } from './core/server.js';
+export { localReferenceState, synchronizedState, unsynchronizedState } from './core/system.js';
+export type { SystemState } from './core/system.js';
+export { formatServerStats, serverStatsToJson } from './core/server-stats.js';
+export type { ServerStats, DropReason } from './core/server-stats.js';
+export type { UdpTransportInfo, UdpTransportKind } from './net/udp-transport.js';
+
 // Reading the clock precisely.
 export { realtime, realtimeInfo, realtimeUnixNanos } from './clock/realtime.js';
 export type { RealtimeInfo, RealtimeSourceKind } from './clock/realtime.js';

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { type Io, processIo } from './io.js';
 import { queryCommand } from './query-command.js';
+import { serverCommand, serverWorkerCommand } from './server-command.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -17,7 +18,10 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  program.addCommand(queryCommand(io).exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
+  for (const cmd of [queryCommand(io), serverCommand(io)]) {
+    program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
+  }
+  program.addCommand(serverWorkerCommand(), { hidden: true });
   return program;
 }
 

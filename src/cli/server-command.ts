@@ -1,0 +1,159 @@
+/**
+ * `ntpkit server`: a standalone NTP server taking chrony's directives from a
+ * config file and/or flags. It runs until SIGINT or SIGTERM, prints its
+ * statistics (the figures of `chronyc serverstats`) on SIGUSR1, every
+ * --stats-interval seconds, and on exit.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
+import { loadServerConfig } from '../config/load.js';
+import { formatServerStats, serverStatsToJson } from '../core/server-stats.js';
+import { startNtpServer } from '../daemon/ntp-server.js';
+import { runWorker, startWorkers, WORKER_COMMAND } from '../daemon/server-workers.js';
+import type { ServerStats } from '../core/server-stats.js';
+import { formatEndpoint } from '../net/target.js';
+import { ExitCode } from './exit-codes.js';
+import type { Io } from './io.js';
+
+interface ServerFlags {
+  config?: string;
+  port?: number;
+  bindaddress: string[];
+  /** allow/deny in the order given, as config lines. */
+  access: string[];
+  localStratum?: number;
+  ratelimit?: string;
+  xleave: boolean;
+  statsInterval: number;
+  workers: number;
+  json?: boolean;
+}
+
+/** What the command needs of a running server, whether one process or several workers. */
+interface Serving {
+  readonly endpoints: readonly { readonly address: string; readonly port: number }[];
+  readonly transport: { readonly kind: string; readonly reason?: string };
+  readonly precision: number;
+  stats(): ServerStats | Promise<ServerStats>;
+  close(): Promise<ServerStats | null | void>;
+}
+
+function intIn(name: string, lo: number, hi: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer from ${lo} to ${hi}, got "${v}"`);
+    return n;
+  };
+}
+
+/** The flags, as the chrony.conf lines they stand for (after the file's, so they win where a later line does). */
+export function flagsToConfigLines(f: ServerFlags): string[] {
+  const lines: string[] = [];
+  if (f.port !== undefined) lines.push(`port ${f.port}`);
+  for (const a of f.bindaddress) lines.push(`bindaddress ${a}`);
+  lines.push(...f.access);
+  if (f.localStratum !== undefined) lines.push(`local stratum ${f.localStratum}`);
+  if (f.ratelimit !== undefined) lines.push(`ratelimit ${f.ratelimit}`.trim());
+  if (!f.xleave) lines.push('xleave off');
+  return lines;
+}
+
+/** Waits for SIGINT/SIGTERM; the promise is how tests and the CLI share one run loop. */
+export type StopSignal = Promise<void>;
+
+export function serverCommand(io: Io, stop: () => StopSignal = waitForTermination): Command {
+  const access: string[] = [];
+  const accessRule = (directive: 'allow' | 'deny') => (v: string | boolean) => { access.push(typeof v === 'string' ? `${directive} ${v}` : directive); return access; };
+  return new Command('server')
+    .description('serve NTP (like chronyd with only allow/local/ratelimit): chrony directives from a file and/or flags')
+    .option('-f, --config <file>', 'chrony.conf-style file: port, bindaddress, allow, deny, local, ratelimit, xleave (other chrony directives are warned about)')
+    .addOption(new Option('--port <port>', 'UDP port (chrony\'s port directive; default 123)').argParser(intIn('--port', 0, 65535)))
+    .addOption(new Option('--bindaddress <address>', 'address to serve on, repeatable (default: every address)').argParser((v, prev: string[]) => [...prev, v]).default([]))
+    .addOption(new Option('--allow [subnet]', 'serve this subnet (repeatable; with no subnet, everyone). Nothing is served until something is allowed').argParser(accessRule('allow')))
+    .addOption(new Option('--deny [subnet]', 'do not serve this subnet (repeatable, applied in order with --allow)').argParser(accessRule('deny')))
+    .addOption(new Option('--local-stratum <n>', 'serve the local clock at this stratum (chrony\'s local stratum N)').argParser(intIn('--local-stratum', 1, 15)))
+    .option('--ratelimit <options>', 'chrony\'s ratelimit options, e.g. "interval 1 burst 16 leak 2 kod 1"')
+    .option('--no-xleave', 'do not answer interleaved-mode requests in interleaved mode')
+    .addOption(new Option('--workers <n>', 'serving processes sharing the port through SO_REUSEPORT (one per core is the usual choice)').default(1).argParser(intIn('--workers', 1, 64)))
+    .addOption(new Option('--stats-interval <seconds>', 'print statistics this often (0: only on SIGUSR1 and at exit)').default(0).argParser(intIn('--stats-interval', 0, 86400)))
+    .option('--json', 'print statistics as JSON lines (schema ntpkit.serverstats/1)')
+    .action(async (flags: Omit<ServerFlags, 'access'>) => {
+      let loaded;
+      try {
+        loaded = loadServerConfig(flags.config, flagsToConfigLines({ ...flags, access }));
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        for (const d of e.errors) io.err(`ntpkit server: ${formatDiagnostic(d)}`);
+        io.err('ntpkit server: not started: the configuration has errors');
+        io.setExitCode(ExitCode.USAGE);
+        return;
+      }
+      for (const w of loaded.warnings) io.err(`ntpkit server: warning: ${formatDiagnostic(w)}`);
+      const { config } = loaded;
+      if (config.port === 0) {
+        io.err('ntpkit server: port 0 disables the NTP server (chrony\'s meaning): nothing to do');
+        io.setExitCode(ExitCode.USAGE);
+        return;
+      }
+      if (config.access.length === 0) io.err('ntpkit server: warning: no allow rule: every request will be denied (add --allow SUBNET or an allow line)');
+      let server: Serving;
+      try {
+        if (flags.workers > 1) {
+          server = await startWorkers(config, flags.workers);
+        } else {
+          const one = await startNtpServer({ config, log: (l) => io.err(`ntpkit server: ${l}`) });
+          server = { ...one, close: async () => { await one.close(); return one.stats(); } };
+        }
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        io.err(`ntpkit server: cannot serve on port ${config.port}: ${err.code ? `${err.code} ` : ''}${err.message}`);
+        io.setExitCode(ExitCode.GENERAL_FAILURE);
+        return;
+      }
+      const where = server.endpoints.map((e) => formatEndpoint(e.address, e.port)).join(', ');
+      const source = config.local ? `local stratum ${config.local.stratum}` : 'unsynchronized (no local reference: replies carry leap 3)';
+      const transport = server.transport.kind === 'native-kernel-timestamps' ? 'native UDP with kernel timestamps' : `node:dgram (${server.transport.reason ?? 'fallback'})`;
+      const workers = flags.workers > 1 ? `; ${flags.workers} workers` : '';
+      io.err(`ntpkit server: serving ${where}; ${source}; precision 2^${server.precision}; ${transport}${workers}`);
+      const print = (s: ServerStats): void => {
+        if (flags.json) io.out(JSON.stringify({ schema: 'ntpkit.serverstats/1', ...serverStatsToJson(s) }));
+        else io.out(formatServerStats(s).join('\n'));
+      };
+      const report = (): void => {
+        Promise.resolve(server.stats()).then(print, (e: Error) => io.err(`ntpkit server: statistics unavailable: ${e.message}`));
+      };
+      const onUsr1 = (): void => report();
+      process.on('SIGUSR1', onUsr1);
+      const timer = flags.statsInterval > 0 ? setInterval(report, flags.statsInterval * 1000) : undefined;
+      try {
+        await stop();
+      } finally {
+        if (timer) clearInterval(timer);
+        process.off('SIGUSR1', onUsr1);
+        const final = await server.close();
+        if (final) print(final);
+        else io.err('ntpkit server: final statistics unavailable (a worker did not answer)');
+      }
+    });
+}
+
+function waitForTermination(): StopSignal {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+/** The hidden command a `--workers` process runs: config and commands arrive over IPC. */
+export function serverWorkerCommand(): Command {
+  return new Command(WORKER_COMMAND).helpOption(false).action(async () => {
+    // Workers are stopped by the primary, not by the terminal's Ctrl-C.
+    process.on('SIGINT', () => {});
+    await runWorker();
+  });
+}

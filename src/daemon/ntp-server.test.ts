@@ -1,0 +1,112 @@
+/**
+ * The server under bad input, on both transports: it must not crash or hang,
+ * never answer with more bytes than it was sent, count every drop by reason,
+ * and keep serving a valid client throughout.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import fc from 'fast-check';
+import { loadServerConfig } from '../config/load.js';
+import { buildClientRequest } from '../core/query.js';
+import { freeUdpPort } from '../testing/index.js';
+import { loadNativeUdp } from '../net/native-udp.js';
+import { UDP_TRANSPORT_ENV } from '../net/udp-transport.js';
+import { measurePrecision, startNtpServer } from './ntp-server.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function badPackets(): Uint8Array[] {
+  const valid = buildClientRequest(4, 0x1122334455667788n);
+  const out: Uint8Array[] = [];
+  for (let n = 0; n < 48; n += 7) out.push(valid.slice(0, n)); // truncated headers, the empty datagram too
+  for (const vn of [0, 5, 6, 7]) { const p = valid.slice(); p[0] = (vn << 3) | 3; out.push(p); } // bad versions
+  for (const mode of [6, 7]) { // ntpq / ntpdc requests, short and full size
+    const p = new Uint8Array(12); p[0] = (2 << 3) | mode; out.push(p);
+    const q = valid.slice(); q[0] = (4 << 3) | mode; out.push(q);
+  }
+  for (const len of [0x0000, 0x0002, 0x0010, 0xfffc]) { // v4 with an extension field of bogus length, oversized datagram
+    const p = new Uint8Array(1400); p.set(valid); p[48] = 0x01; p[49] = 0x04; p[50] = len >> 8; p[51] = len & 0xff; out.push(p);
+  }
+  out.push(new Uint8Array(1400).fill(0xe3)); // looks like v4 client mode, then nonsense
+  fc.sample(fc.uint8Array({ minLength: 0, maxLength: 600 }), { numRuns: 200, seed: 42 }).forEach((b) => out.push(b));
+  fc.sample(fc.tuple(fc.nat({ max: 47 }), fc.nat({ max: 255 })), { numRuns: 100, seed: 7 }).forEach(([i, v]) => { // valid request, one byte mutated
+    const p = valid.slice(); p[i] = v; out.push(p);
+  });
+  return out;
+}
+
+const transports: [string, string | undefined][] = [['native', undefined], ['dgram', 'dgram']];
+for (const [name, env] of transports) {
+  test(`${name} transport: bad input is dropped and counted, replies never exceed requests, a valid client is served throughout`, {
+    skip: name === 'native' && !loadNativeUdp().ok ? 'native UDP unavailable' : false,
+  }, async () => {
+    const saved = process.env[UDP_TRANSPORT_ENV];
+    if (env === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = env;
+    const port = await freeUdpPort('127.0.0.1');
+    const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${port}`, 'allow 127.0.0.0/8', 'local stratum 2']);
+    const server = await startNtpServer({ config });
+    if (saved === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = saved;
+    const good = dgram.createSocket('udp4');
+    const attacker = dgram.createSocket('udp4');
+    let ticker: NodeJS.Timeout | undefined;
+    try {
+      assert.equal(server.transport.kind, name === 'native' ? 'native-kernel-timestamps' : 'dgram');
+      let goodSent = 0;
+      let goodAnswered = 0;
+      good.on('message', (m) => { if (m.length === 48 && ((m[0] as number) & 7) === 4) goodAnswered++; });
+      ticker = setInterval(() => { goodSent++; good.send(buildClientRequest(4, BigInt(goodSent)), port, '127.0.0.1'); }, 10);
+
+      let lastSentLength = -1;
+      const oversized: string[] = [];
+      let replies = 0;
+      attacker.on('message', (m) => {
+        replies++;
+        if (m.length > lastSentLength) oversized.push(`${m.length}-byte reply to a ${lastSentLength}-byte request`);
+      });
+      const bad = badPackets();
+      for (const p of bad) {
+        lastSentLength = p.length;
+        attacker.send(p, port, '127.0.0.1');
+        await sleep(2); // one request in flight at a time, so each reply is matched to its request
+      }
+      await sleep(50);
+      clearInterval(ticker);
+      await sleep(50);
+
+      assert.deepEqual(oversized, []);
+      const s = server.stats();
+      assert.equal(s.ntpPacketsReceived, bad.length + goodSent);
+      assert.equal(s.ntpPacketsReplied, goodAnswered + replies);
+      assert.ok(s.ntpPacketsDropped >= bad.length - replies - 5, `dropped ${s.ntpPacketsDropped} of ${bad.length} bad`);
+      for (const reason of ['too-short', 'bad-version', 'control-mode'] as const) {
+        assert.ok(((s.droppedByReason as Record<string, number>)[reason] ?? 0) > 0, `nothing dropped as ${reason}: ${JSON.stringify(s.droppedByReason)}`);
+      }
+      assert.ok(goodSent > 20);
+      assert.equal(goodAnswered, goodSent, `the valid client got ${goodAnswered} of ${goodSent} answers`);
+    } finally {
+      clearInterval(ticker);
+      good.close();
+      attacker.close();
+      await server.close();
+    }
+  });
+}
+
+test('precision is the log2 of one clock reading, within chrony\'s range', () => {
+  const p = measurePrecision();
+  assert.ok(Number.isInteger(p) && p <= 0 && p >= -30, String(p));
+  let t = 0n;
+  assert.equal(measurePrecision(() => (t += 2n ** 22n)), -10); // 2^22 ticks = 2^-10 s per reading
+});
+
+test('a port in use is a clear error, and nothing is left open', async () => {
+  const holder = dgram.createSocket('udp4');
+  await new Promise<void>((r) => holder.bind(0, '127.0.0.1', r));
+  try {
+    const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${holder.address().port}`, 'allow']);
+    await assert.rejects(startNtpServer({ config }), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
+  } finally {
+    holder.close();
+  }
+});

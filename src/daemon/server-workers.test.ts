@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadServerConfig } from '../config/load.js';
+import { createServerCounters, snapshotServerStats } from '../core/server-stats.js';
+import { queryServer } from '../net/query.js';
+import { loadNativeUdp } from '../net/native-udp.js';
+import { freeUdpPort, pidAlive } from '../testing/index.js';
+import { startWorkers, sumStats } from './server-workers.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const BIN = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
+const reuseSkip = loadNativeUdp().ok ? false : 'SO_REUSEPORT needs the native UDP socket on Node 20';
+
+test('sumStats adds counters field by field and keeps the widest timestamp span', () => {
+  const a = createServerCounters();
+  a.received = 5; a.replied = 4; a.dropped['too-short'] = 1;
+  const b = createServerCounters();
+  b.received = 7; b.replied = 7; b.kodSent.RATE = 2;
+  const s = sumStats([
+    snapshotServerStats(a, { recordsDropped: 1, timestampsHeld: 3, timestampSpan: 10 }),
+    snapshotServerStats(b, { recordsDropped: 0, timestampsHeld: 2, timestampSpan: 4 }),
+  ]);
+  assert.equal(s.ntpPacketsReceived, 12);
+  assert.equal(s.ntpPacketsReplied, 11);
+  assert.equal(s.droppedByReason['too-short'], 1);
+  assert.equal(s.kodSent.RATE, 2);
+  assert.equal(s.ntpTimestampsHeld, 5);
+  assert.equal(s.ntpTimestampSpan, 10);
+  assert.throws(() => sumStats([]), RangeError);
+});
+
+test('two workers share one port and every request is answered and counted once', { skip: reuseSkip }, async () => {
+  const port = await freeUdpPort('127.0.0.1');
+  const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${port}`, 'allow 127.0.0.0/8', 'local stratum 1']);
+  const w = await startWorkers(config, 2);
+  try {
+    assert.equal(w.pids.length, 2);
+    assert.equal(w.transport.kind, 'native-kernel-timestamps');
+    for (let i = 0; i < 20; i++) {
+      const r = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 2000 });
+      assert.ok(r.estimate, JSON.stringify(r.error));
+      assert.equal(r.estimate.header.stratum, 1);
+    }
+    const s = await w.stats();
+    assert.equal(s.ntpPacketsReceived, 20);
+    assert.equal(s.ntpPacketsReplied, 20);
+  } finally {
+    const final = await w.close();
+    assert.equal(final?.ntpPacketsReplied, 20);
+  }
+  await sleep(100);
+  for (const pid of w.pids) assert.equal(pidAlive(pid), false, `worker ${pid} still running`);
+});
+
+test('workers exit when their primary is killed', { skip: reuseSkip }, async () => {
+  const port = await freeUdpPort('127.0.0.1');
+  const primary = spawn(process.execPath, [BIN, 'server', '--bindaddress', '127.0.0.1', '--port', String(port), '--allow', '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  primary.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  try {
+    for (let i = 0; i < 100 && !err.includes('serving'); i++) await sleep(50);
+    assert.match(err, /2 workers/);
+    const workers = (await import('node:fs')).readFileSync(`/proc/${primary.pid}/task/${primary.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    assert.equal(workers.length, 2);
+    primary.kill('SIGKILL');
+    await new Promise((r) => primary.once('exit', r));
+    for (let i = 0; i < 50 && workers.some(pidAlive); i++) await sleep(50);
+    assert.deepEqual(workers.filter(pidAlive), [], 'orphaned workers');
+  } finally {
+    if (primary.exitCode === null && primary.signalCode === null) primary.kill('SIGKILL');
+  }
+});
