@@ -24,6 +24,7 @@ interface ServerFlags {
   localStratum?: number;
   ratelimit?: string;
   xleave: boolean;
+  denyKod?: boolean;
   statsInterval: number;
   workers: number;
   json?: boolean;
@@ -55,6 +56,7 @@ export function flagsToConfigLines(f: ServerFlags): string[] {
   if (f.localStratum !== undefined) lines.push(`local stratum ${f.localStratum}`);
   if (f.ratelimit !== undefined) lines.push(`ratelimit ${f.ratelimit}`.trim());
   if (!f.xleave) lines.push('xleave off');
+  if (f.denyKod) lines.push('denykod on');
   return lines;
 }
 
@@ -74,6 +76,7 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
     .addOption(new Option('--local-stratum <n>', 'serve the local clock at this stratum (chrony\'s local stratum N)').argParser(intIn('--local-stratum', 1, 15)))
     .option('--ratelimit <options>', 'chrony\'s ratelimit options, e.g. "interval 1 burst 16 leak 2 kod 1"')
     .option('--no-xleave', 'do not answer interleaved-mode requests in interleaved mode')
+    .option('--deny-kod', 'send denied clients a DENY kiss-o\'-death (rate limited) instead of ignoring them')
     .addOption(new Option('--workers <n>', 'serving processes sharing the port through SO_REUSEPORT (one per core is the usual choice)').default(1).argParser(intIn('--workers', 1, 64)))
     .addOption(new Option('--stats-interval <seconds>', 'print statistics this often (0: only on SIGUSR1 and at exit)').default(0).argParser(intIn('--stats-interval', 0, 86400)))
     .option('--json', 'print statistics as JSON lines (schema ntpkit.serverstats/1)')

@@ -32,6 +32,9 @@ ratelimit interval 1 burst 16
   assert.deepEqual(c.local, { stratum: 1, orphan: false, distance: 1 });
   assert.deepEqual(c.rateLimit, { interval: 1, burst: 16, leak: 2, kod: 0 });
   assert.equal(c.xleave, true);
+  assert.equal(c.denyKod, false);
+  assert.equal(parse('denykod\nxleave off').config?.denyKod, true);
+  assert.equal(parse('xleave off').config?.xleave, false);
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.access) && Object.isFrozen(c.access[0]));
 });
 

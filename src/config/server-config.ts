@@ -36,6 +36,8 @@ export interface ServerConfig {
   readonly rateLimit: RateLimitConfig | null;
   /** Answer interleaved-mode requests (RFC 9769); chronyd always does. */
   readonly xleave: boolean;
+  /** Send denied clients a DENY kiss-o'-death (rate limited) instead of ignoring them as chronyd does. */
+  readonly denyKod: boolean;
 }
 
 export type { RateLimitConfig };
@@ -81,7 +83,7 @@ function integerArg(text: string | undefined, lo: number, hi: number): number | 
 export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigResult {
   const errors: ConfigDiagnostic[] = [];
   const warnings: ConfigDiagnostic[] = [];
-  const b: Builder = { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true };
+  const b: Builder = { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false };
 
   for (const l of lines) {
     const err = (message: string): void => { errors.push({ file: l.file, line: l.line, message: `${l.directive}: ${message}` }); };
@@ -156,11 +158,14 @@ export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigRes
         if (ok) b.rateLimit = rl as unknown as RateLimitConfig;
         break;
       }
-      case 'xleave': {
-        // Not a chrony.conf directive (chronyd always serves interleaved mode);
-        // ntpkit's switch for it, on by default.
+      case 'xleave':
+      case 'denykod': {
+        // Not chrony.conf directives but ntpkit's switches: chronyd always serves
+        // interleaved mode (xleave, default on) and always ignores denied
+        // clients (denykod, default off). A bare directive means on.
         if (a.length > 1 || (a.length === 1 && a[0] !== 'on' && a[0] !== 'off')) err(`expected "on" or "off", got "${a.join(' ')}"`);
-        else b.xleave = a[0] !== 'off';
+        else if (l.directive === 'xleave') b.xleave = a[0] !== 'off';
+        else b.denyKod = a[0] !== 'off';
         break;
       }
       default:

@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import fc from 'fast-check';
 import { loadServerConfig } from '../config/load.js';
 import { buildClientRequest } from '../core/query.js';
+import { queryServer } from '../net/query.js';
 import { freeUdpPort } from '../testing/index.js';
 import { loadNativeUdp } from '../net/native-udp.js';
 import { UDP_TRANSPORT_ENV } from '../net/udp-transport.js';
@@ -108,5 +109,22 @@ test('a port in use is a clear error, and nothing is left open', async () => {
     await assert.rejects(startNtpServer({ config }), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
   } finally {
     holder.close();
+  }
+});
+
+test('denied clients are ignored, or get a DENY kiss-o\'-death with denykod', async () => {
+  for (const denykod of [false, true]) {
+    const port = await freeUdpPort('127.0.0.1');
+    const lines = ['bindaddress 127.0.0.1', `port ${port}`, 'allow 10/8', 'local stratum 1', ...(denykod ? ['denykod'] : [])];
+    const server = await startNtpServer({ config: loadServerConfig(undefined, lines).config });
+    try {
+      const r = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 500 });
+      assert.equal(r.error?.code, denykod ? 'kod' : 'timeout', JSON.stringify(r.error));
+      if (denykod) assert.equal(r.error?.kissCode, 'DENY');
+      assert.equal(server.stats().droppedByReason.denied, denykod ? 0 : 1);
+      assert.equal(server.stats().kodSent.DENY, denykod ? 1 : 0);
+    } finally {
+      await server.close();
+    }
   }
 });

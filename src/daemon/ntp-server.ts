@@ -74,7 +74,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     const r = config.access[access.index];
     throw new Error(`${r ? `${r.file}:${r.line}: ` : ''}${access.message}`);
   }
-  const coreConfig: CoreServerConfig = serverConfig({ access: access.table, rateLimit: config.rateLimit, xleave: config.xleave });
+  const coreConfig: CoreServerConfig = serverConfig({ access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore' });
   const precision = measurePrecision(now);
   const started = now();
   const system: SystemState = config.local ? localReferenceState(config.local.stratum, started, precision) : unsynchronizedState(precision);
