@@ -2,7 +2,8 @@
  * The NTP server's wiring: sockets from src/net, the sans-IO responder from
  * src/core, time from src/clock. Per datagram: T2 is the kernel's receive
  * timestamp where the native socket gives one; the transmit timestamp is
- * written at the last moment before the send; the kernel's transmit
+ * written at the last moment before the send (by the native socket, in C,
+ * right before its sendmmsg; else in JS); the kernel's transmit
  * timestamp, when reported, goes back to the responder so the client's next
  * interleaved request gets it (RFC 9769).
  */
@@ -99,13 +100,22 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
           packet: data, receivedAt: rxTime ?? t, now: t, address: from, port, system, config: coreConfig, random: random(),
         });
         if (action.action !== 'respond' || sock === undefined) return;
-        let sentAt: Instant | null = null;
-        if (action.transmitTimestampOffset !== null) {
-          sentAt = now();
-          writeTransmitTimestamp(action.reply, sentAt);
-        }
-        const id = sock.send(action.reply, from, port);
         const ticket = action.transmitTicket;
+        let sentAt: Instant | null = null;
+        let stampOffset = -1;
+        if (action.transmitTimestampOffset !== null) {
+          // The native socket stamps T3 in C right before sendmmsg (the JS
+          // path would make it ~15 us early). Not with an injected clock, and
+          // not when a ticket needs the T3 used but no kernel TX report will
+          // tell it: then JS stamps and records what it wrote.
+          if (sock.stampsTransmit && opts.now === undefined && (ticket === null || sock.txTimestamps)) {
+            stampOffset = action.transmitTimestampOffset;
+          } else {
+            sentAt = now();
+            writeTransmitTimestamp(action.reply, sentAt);
+          }
+        }
+        const id = sock.send(action.reply, from, port, stampOffset);
         if (ticket === null) return;
         if (id >= 0) {
           if (pending.size >= MAX_PENDING_TX) pending.delete(pending.keys().next().value as number);

@@ -362,3 +362,156 @@ test('a worker that ends with sockets open, and a throwing handler, do not crash
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /caught boom/);
 });
+
+const MASK64 = (1n << 64n) - 1n;
+/** The wire NTP timestamp at `off`, as the low 64 bits of an Instant (same era as now). */
+const stampAt = (b: Uint8Array, off: number): bigint => new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off);
+const low64 = (i: Instant): bigint => i & MASK64;
+
+test('stampOffset outside a callback: the NTP timestamp written is after send() began and before the receiver\'s kernel RX', { skip }, async () => {
+  const server = recorder(4);
+  const client = recorder(4);
+  try {
+    server.sock.bind('127.0.0.1', 0);
+    const port = server.sock.address().port;
+    const before: bigint[] = [];
+    for (let i = 0; i < 20; i++) {
+      const b = new Uint8Array(48).fill(0xaa);
+      before.push(low64(realtime()));
+      client.sock.send(b, '127.0.0.1', port, 40);
+      await until(() => server.got.length > i, `datagram ${i}`);
+      // The caller's buffer carries the stamp too: nothing was copied on this path.
+      assert.equal(stampAt(b, 40), stampAt(server.got[i]!.data, 40));
+    }
+    for (const [i, g] of server.got.entries()) {
+      assert.equal(g.data.length, 48);
+      assert.ok(g.data.subarray(0, 40).every((x) => x === 0xaa), 'only the 8 bytes at the offset change');
+      const st = stampAt(g.data, 40);
+      assert.ok(g.rx !== null);
+      assert.ok(st >= before[i]!, `stamp ${us(st - before[i]!)} after send() began`);
+      assert.ok(st <= low64(g.rx), `stamp ${us(st - low64(g.rx))} after the receiver's RX`);
+    }
+    // Without a stampOffset the bytes go out as given.
+    client.sock.send(new Uint8Array(48), '127.0.0.1', port);
+    await until(() => server.got.length === 21, 'the unstamped datagram');
+    assert.equal(stampAt(server.got[20]!.data, 40), 0n);
+  } finally {
+    client.sock.close();
+    server.sock.close();
+  }
+});
+
+test('a burst of 200 requests from 5 sockets: every one answered from the callback, stamped late, with unique reported TX ids', { skip }, async () => {
+  interface Sent { id: number; before: bigint; handlerEnd: bigint; port: number; seq: number }
+  const sent: Sent[] = [];
+  const serverTx = new Map<number, Instant>();
+  const server = new NativeUdpSocket(4, {
+    onMessage: (data, from) => {
+      const reply = new Uint8Array(48);
+      reply.set(data.subarray(0, 8));
+      const before = low64(realtime());
+      const id = server.send(reply, from.address, from.port, 40);
+      const seq = new DataView(data.buffer, data.byteOffset).getUint32(0);
+      // Queued, not sent: the stamp goes on after this handler returns.
+      sent.push({ id, before, handlerEnd: low64(realtime()), port: from.port, seq });
+    },
+    onTxTime: (id, t) => { serverTx.set(id, t); },
+    onError: (err) => { throw err; },
+  });
+  server.bind('127.0.0.1', 0);
+  const port = server.address().port;
+  const clients = Array.from({ length: 5 }, () => recorder(4));
+  try {
+    for (const c of clients) c.sock.connect('127.0.0.1', port);
+    // All 200 are in the server's receive queue before the loop polls it once.
+    for (let i = 0; i < 200; i++) {
+      const req = new Uint8Array(48);
+      new DataView(req.buffer).setUint32(0, i);
+      clients[i % 5]!.sock.send(req);
+    }
+    await until(() => clients.reduce((n, c) => n + c.got.length, 0) === 200, 'all 200 replies');
+    await until(() => serverTx.size === 200, 'the server\'s 200 TX reports');
+    assert.equal(server.droppedSends(), 0);
+    assert.equal(sent.length, 200);
+    assert.equal(new Set(sent.map((s) => s.id)).size, 200, 'TX ids are unique');
+    assert.deepEqual([...serverTx.keys()].sort((a, b) => a - b), [...Array(200).keys()], 'every id is reported');
+    const bySeq = new Map(sent.map((s) => [s.seq, s]));
+    const seen = new Set<number>();
+    for (const c of clients) {
+      for (const g of c.got) {
+        const seq = new DataView(g.data.buffer, g.data.byteOffset).getUint32(0);
+        assert.ok(!seen.has(seq), `reply ${seq} once`);
+        seen.add(seq);
+        const s = bySeq.get(seq)!;
+        assert.equal(seq % 5, clients.indexOf(c), 'reply to the socket that asked');
+        const st = stampAt(g.data, 40);
+        assert.ok(g.rx !== null);
+        assert.ok(st >= s.handlerEnd, `reply ${seq}: stamp ${us(st - s.handlerEnd)} after its handler's last realtime()`);
+        assert.ok(st <= low64(g.rx), `reply ${seq}: stamp ${us(st - low64(g.rx))} after the client's RX`);
+        const tx = serverTx.get(s.id)!;
+        assert.ok(st <= low64(tx), `reply ${seq}: stamp ${us(st - low64(tx))} after the kernel's TX stamp`);
+      }
+    }
+    assert.equal(seen.size, 200);
+  } finally {
+    for (const c of clients) c.sock.close();
+    server.close();
+  }
+});
+
+test('close() inside the callback with sends queued: they are dropped, nothing else runs', { skip }, async () => {
+  let calls = 0;
+  const server = new NativeUdpSocket(4, {
+    onMessage: (data, from) => {
+      calls++;
+      server.send(data, from.address, from.port, 0);
+      server.send(data, from.address, from.port);
+      server.close();
+      assert.throws(() => server.send(data, from.address, from.port), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
+    },
+    onTxTime: () => { calls++; },
+    onError: () => { calls++; },
+  });
+  server.bind('127.0.0.1', 0);
+  const port = server.address().port;
+  const client = recorder(4);
+  try {
+    for (let i = 0; i < 5; i++) client.sock.send(new Uint8Array(48), '127.0.0.1', port);
+    await until(() => calls > 0, 'the first request');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(calls, 1);
+    assert.equal(server.droppedSends(), 2);
+    assert.equal(client.got.length, 0, 'no reply left');
+  } finally {
+    client.sock.close();
+    server.close();
+  }
+});
+
+test('a bad stampOffset throws and sends nothing', { skip }, () => {
+  const s = new NativeUdpSocket(4, { onMessage: () => {}, onError: () => {} });
+  try {
+    s.bind('127.0.0.1', 0);
+    const { port } = s.address();
+    for (const off of [41, 48, -2, 1.5, Number.NaN]) {
+      assert.throws(() => s.send(new Uint8Array(48), '127.0.0.1', port, off), { code: 'ERR_OUT_OF_RANGE' }, `offset ${off}`);
+    }
+    assert.throws(() => s.send(new Uint8Array(4), '127.0.0.1', port, 0), { code: 'ERR_OUT_OF_RANGE' });
+    assert.equal(s.send(new Uint8Array(48), '127.0.0.1', port, 40), 0, 'the failures used no TX id');
+  } finally {
+    s.close();
+  }
+});
+
+test('setRecvBufferSize grows the receive buffer as far as the kernel lets it, and rejects nonsense', { skip }, () => {
+  const s = new NativeUdpSocket(4, { onMessage: () => {}, onError: () => {} });
+  try {
+    const small = s.setRecvBufferSize(64 * 1024);
+    const big = s.setRecvBufferSize(4 * 1024 * 1024);
+    assert.ok(small >= 64 * 1024 && big >= small, `${small} then ${big} bytes`);
+    for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => s.setRecvBufferSize(bad), { code: 'ERR_OUT_OF_RANGE' });
+  } finally {
+    s.close();
+  }
+  assert.throws(() => s.setRecvBufferSize(1 << 20), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
+});

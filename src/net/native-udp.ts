@@ -29,7 +29,9 @@ interface RawUdpSocket {
   readonly txTimestamps: boolean;
   bind(address: string, port: number, reusePort?: boolean): void;
   connect(address: string, port: number): void;
-  send(data: Uint8Array, address?: string, port?: number): number;
+  send(data: Uint8Array, address?: string, port?: number, stampOffset?: number): number;
+  droppedSends(): number;
+  setRecvBufferSize(bytes: number): number;
   address(): { address: string; port: number; family: 'IPv4' | 'IPv6' };
   close(): void;
   ref(): void;
@@ -100,10 +102,31 @@ export class NativeUdpSocket {
   /**
    * Sends one datagram (to the connected peer, or to address:port). Returns
    * the id its onTxTime report will carry, or -1 when none will come.
+   *
+   * `stampOffset` (>= 0): the C side writes the NTP timestamp of
+   * CLOCK_REALTIME (RFC 5905 section 6, era-wrapped: the low 64 bits of the
+   * Instant) at that offset immediately before the datagram goes to the
+   * kernel, so a transmit timestamp is not early by the JS path.
+   *
+   * Called from inside this socket's handlers, the datagram is copied and
+   * queued; the queue goes out in one sendmmsg when the handlers of the
+   * received batch have returned. Errors of queued sends come to onError
+   * (nothing is thrown); a send the kernel refuses (full buffer) is dropped
+   * and counted in droppedSends(). close() in a handler drops the queue.
    */
-  send(data: Uint8Array, address?: string, port?: number): number {
-    return address === undefined ? this.#raw.send(data) : this.#raw.send(data, address, port);
+  send(data: Uint8Array, address?: string, port?: number, stampOffset = -1): number {
+    return address === undefined ? this.#raw.send(data, undefined, undefined, stampOffset) : this.#raw.send(data, address, port, stampOffset);
   }
+
+  /**
+   * Sets the kernel receive buffer (SO_RCVBUFFORCE where permitted, else
+   * SO_RCVBUF, which rmem_max caps); returns the size the kernel reports.
+   * A server needs room for what arrives while JS is busy elsewhere.
+   */
+  setRecvBufferSize(bytes: number): number { return this.#raw.setRecvBufferSize(bytes); }
+
+  /** Queued datagrams that never went out (EAGAIN/ENOBUFS, a send error, close() before the flush). */
+  droppedSends(): number { return this.#raw.droppedSends(); }
 
   address(): { address: string; port: number; family: 'IPv4' | 'IPv6' } { return this.#raw.address(); }
 

@@ -20,8 +20,16 @@ export interface ServerSocketHandlers {
 
 export interface ServerSocket {
   readonly info: UdpTransportInfo;
-  /** Sends a reply; returns the id a later onTxTime will carry, or -1 when none will come. */
-  send(data: Uint8Array, address: string, port: number): number;
+  /** Whether send() writes the transmit timestamp itself (at `stampOffset`) as the datagram goes out. */
+  readonly stampsTransmit: boolean;
+  /** Whether send() returns ids that onTxTime reports (kernel transmit timestamps). */
+  readonly txTimestamps: boolean;
+  /**
+   * Sends a reply; returns the id a later onTxTime will carry, or -1 when none
+   * will come. `stampOffset` (>= 0) asks for the transmit timestamp to be
+   * written there at the last moment; ignored unless `stampsTransmit`.
+   */
+  send(data: Uint8Array, address: string, port: number, stampOffset?: number): number;
   address(): { address: string; port: number };
   close(): Promise<void>;
 }
@@ -66,7 +74,9 @@ function openNative(info: UdpTransportInfo, family: 4 | 6, address: string, port
   }
   return {
     info,
-    send: (data, to, toPort) => sock.send(data, to, toPort),
+    stampsTransmit: true,
+    txTimestamps: sock.txTimestamps,
+    send: (data, to, toPort, stampOffset) => sock.send(data, to, toPort, stampOffset ?? -1),
     address: () => sock.address(),
     close: async () => { sock.close(); },
   };
@@ -86,6 +96,8 @@ async function openDgram(info: UdpTransportInfo, family: 4 | 6, address: string,
   sock.on('error', (err) => h.onError(err as NodeJS.ErrnoException));
   return {
     info,
+    stampsTransmit: false,
+    txTimestamps: false,
     send: (data, to, toPort) => { sock.send(data, toPort, to); return -1; },
     address: () => sock.address(),
     close: () => new Promise((resolve) => sock.close(() => resolve())),
