@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { realtime } from '../clock/realtime.js';
 import { runToCompletion } from '../testing/index.js';
+import { keepKernelRxStampingOn } from '../testing/kernel-stamping.js';
 import type { Instant } from '../time/instant.js';
 import { loadNativeUdp, NativeUdpSocket, type NativeUdpHandlers, type NativeUdpPeer } from './native-udp.js';
 
@@ -34,20 +35,11 @@ interface Received { data: Buffer; from: NativeUdpPeer; rx: Instant | null; js: 
  * one stamping socket stays open for this file, and the tests start once
  * packets arrive stamped; from then on every packet must carry a stamp.
  */
-let keeper: NativeUdpSocket | undefined;
+let stopStamping: (() => void) | undefined;
 before(async () => {
-  if (!load.ok) return;
-  let stamped = false;
-  keeper = new NativeUdpSocket(4, { onMessage: (_d, _f, rx) => { stamped ||= rx !== null; }, onError: () => {} });
-  keeper.bind('127.0.0.1', 0);
-  const port = keeper.address().port;
-  for (let i = 0; i < 200 && !stamped; i++) {
-    keeper.send(Buffer.from('warm-up'), '127.0.0.1', port);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.ok(stamped, 'the kernel stamps received packets within 2 s of a socket asking for it');
+  if (load.ok) stopStamping = await keepKernelRxStampingOn();
 });
-after(() => { keeper?.close(); });
+after(() => { stopStamping?.(); });
 
 /** A socket that records everything it is told, with realtime() read first thing in each callback. */
 function recorder(family: 4 | 6): { sock: NativeUdpSocket; got: Received[]; tx: Map<number, Instant>; errors: NodeJS.ErrnoException[]; next: () => Promise<void> } {

@@ -9,9 +9,10 @@ import { realtime, realtimeInfo } from '../clock/realtime.js';
 import { Leap, Mode } from '../proto/constants.js';
 import { encodeHeader, parseHeader } from '../proto/header.js';
 import { runToCompletion } from '../testing/index.js';
+import { keepKernelRxStampingOn } from '../testing/kernel-stamping.js';
 import type { Instant } from '../time/instant.js';
 import { toNtpTimestamp } from '../time/timestamp.js';
-import { loadNativeUdp, NativeUdpSocket } from './native-udp.js';
+import { loadNativeUdp } from './native-udp.js';
 import { chooseUdpTransport, dgramTransport, type ExchangeHandlers, nativeTransport, type PacketTime, type SentRequest, UDP_TRANSPORT_ENV, type UdpTransport } from './udp-transport.js';
 
 const native = loadNativeUdp();
@@ -24,20 +25,11 @@ after(() => { for (const s of sockets) s.close(); });
 // socket asks (net_enable_timestamp); until it has run, packets arrive
 // unstamped. One stamping socket stays open here, and tests start once
 // packets come stamped (native-udp.test.ts explains more).
-let keeper: NativeUdpSocket | undefined;
+let stopStamping: (() => void) | undefined;
 before(async () => {
-  if (!native.ok) return;
-  let stamped = false;
-  keeper = new NativeUdpSocket(4, { onMessage: (_d, _f, rx) => { stamped ||= rx !== null; }, onError: () => {} });
-  keeper.bind('127.0.0.1', 0);
-  const port = keeper.address().port;
-  for (let i = 0; i < 200 && !stamped; i++) {
-    keeper.send(Buffer.from('warm-up'), '127.0.0.1', port);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.ok(stamped, 'the kernel stamps received packets within 2 s of a socket asking for it');
+  if (native.ok) stopStamping = await keepKernelRxStampingOn();
 });
-after(() => { keeper?.close(); });
+after(() => { stopStamping?.(); });
 
 /** A node:dgram responder on loopback; replies are whatever `reply` makes of the request. */
 async function responder(family: 4 | 6, reply: (req: Buffer) => Uint8Array | null): Promise<number> {
