@@ -7,8 +7,8 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Instant } from '../time/instant.js';
-import { loadNativeUdp, NativeUdpSocket } from './native-udp.js';
-import { UDP_TRANSPORT_ENV, type UdpTransportInfo } from './udp-transport.js';
+import { NativeUdpSocket } from './native-udp.js';
+import { nativeUdpUnavailable, type UdpTransportInfo } from './udp-transport.js';
 
 export interface ServerSocketHandlers {
   /** A datagram; `rxTime` is the kernel's receive timestamp, or null when there is none (dgram). */
@@ -36,9 +36,8 @@ export interface ServerSocket {
 
 /** Which transport servers use here, and why. `NTPKIT_UDP=dgram` forces node:dgram. */
 export function serverTransportInfo(): UdpTransportInfo {
-  if (process.env[UDP_TRANSPORT_ENV] === 'dgram') return { kind: 'dgram', reason: `${UDP_TRANSPORT_ENV}=dgram` };
-  const n = loadNativeUdp();
-  return n.ok ? { kind: 'native-kernel-timestamps' } : { kind: 'dgram', reason: n.reason };
+  const reason = nativeUdpUnavailable();
+  return reason === null ? { kind: 'native-kernel-timestamps' } : { kind: 'dgram', reason };
 }
 
 /**

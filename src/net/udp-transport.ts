@@ -141,10 +141,19 @@ export function nativeTransport(): UdpTransport {
  */
 export function chooseUdpTransport(opts: { readonly now?: () => Instant } = {}): UdpTransport {
   if (opts.now !== undefined) return dgramTransport(opts.now, 'a clock was injected (QueryOptions.now)');
-  if (process.env[UDP_TRANSPORT_ENV] === 'dgram') return dgramTransport(realtime, `${UDP_TRANSPORT_ENV}=dgram forces it`);
+  const forcedOrMissing = nativeUdpUnavailable();
+  if (forcedOrMissing !== null) return dgramTransport(realtime, forcedOrMissing);
   const clock = realtimeInfo();
   if (clock.kind !== 'clock_gettime') return dgramTransport(realtime, 'the real-time clock is the hrtime fallback');
-  const load = loadNativeUdp();
-  if (!load.ok) return dgramTransport(realtime, load.reason);
   return nativeTransport();
+}
+
+/**
+ * Why the native socket cannot be used here (`NTPKIT_UDP=dgram`, or the addon
+ * lacks it), or null when it can. Clients and servers both decide by this.
+ */
+export function nativeUdpUnavailable(): string | null {
+  if (process.env[UDP_TRANSPORT_ENV] === 'dgram') return `${UDP_TRANSPORT_ENV}=dgram forces it`;
+  const load = loadNativeUdp();
+  return load.ok ? null : load.reason;
 }
