@@ -1,33 +1,10 @@
 /** `ntpkit query`: the job of `ntpdate -q`, `sntp` and `chronyd -Q`. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { QUERY_DEFAULTS, queryServers, type FailureCode } from '../net/query.js';
 import { ExitCode, exitCodeForFailures } from './exit-codes.js';
 import { queryReportJson, queryReportText } from './query-output.js';
 import type { Io } from './io.js';
-
-function positiveNumber(name: string, max = Infinity) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`${name} must be a number greater than 0${max < Infinity ? ` and at most ${max}` : ''}, got "${v}"`);
-    return n;
-  };
-}
-
-function nonNegativeNumber(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number of seconds >= 0, got "${v}"`);
-    return n;
-  };
-}
-
-function integerIn(name: string, lo: number, hi: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer from ${lo} to ${hi}, got "${v}"`);
-    return n;
-  };
-}
+import { integerIn, nonNegativeNumber, positiveNumber } from './option-parsers.js';
 
 interface QueryFlags {
   samples: number;

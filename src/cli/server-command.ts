@@ -4,7 +4,7 @@
  * statistics (the figures of `chronyc serverstats`) on SIGUSR1, every
  * --stats-interval seconds, and on exit.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { loadServerConfig } from '../config/load.js';
 import { formatServerStats, serverStatsToJson } from '../core/server-stats.js';
@@ -14,6 +14,7 @@ import type { ServerStats } from '../core/server-stats.js';
 import { formatEndpoint } from '../net/target.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
+import { integerIn } from './option-parsers.js';
 
 interface ServerFlags {
   config?: string;
@@ -39,14 +40,6 @@ interface Serving {
   close(): Promise<ServerStats | null | void>;
 }
 
-function intIn(name: string, lo: number, hi: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer from ${lo} to ${hi}, got "${v}"`);
-    return n;
-  };
-}
-
 /** The flags, as the chrony.conf lines they stand for (after the file's, so they win where a later line does). */
 export function flagsToConfigLines(f: ServerFlags): string[] {
   const lines: string[] = [];
@@ -69,16 +62,16 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
   return new Command('server')
     .description('serve NTP (like chronyd with only allow/local/ratelimit): chrony directives from a file and/or flags')
     .option('-f, --config <file>', 'chrony.conf-style file: port, bindaddress, allow, deny, local, ratelimit, xleave (other chrony directives are warned about)')
-    .addOption(new Option('--port <port>', 'UDP port (chrony\'s port directive; default 123)').argParser(intIn('--port', 0, 65535)))
+    .addOption(new Option('--port <port>', 'UDP port (chrony\'s port directive; default 123)').argParser(integerIn('--port', 0, 65535)))
     .addOption(new Option('--bindaddress <address>', 'address to serve on, repeatable (default: every address)').argParser((v, prev: string[]) => [...prev, v]).default([]))
     .addOption(new Option('--allow [subnet]', 'serve this subnet (repeatable; with no subnet, everyone). Nothing is served until something is allowed').argParser(accessRule('allow')))
     .addOption(new Option('--deny [subnet]', 'do not serve this subnet (repeatable, applied in order with --allow)').argParser(accessRule('deny')))
-    .addOption(new Option('--local-stratum <n>', 'serve the local clock at this stratum (chrony\'s local stratum N)').argParser(intIn('--local-stratum', 1, 15)))
+    .addOption(new Option('--local-stratum <n>', 'serve the local clock at this stratum (chrony\'s local stratum N)').argParser(integerIn('--local-stratum', 1, 15)))
     .option('--ratelimit <options>', 'chrony\'s ratelimit options, e.g. "interval 1 burst 16 leak 2 kod 1"')
     .option('--no-xleave', 'do not answer interleaved-mode requests in interleaved mode')
     .option('--deny-kod', 'send denied clients a DENY kiss-o\'-death (rate limited) instead of ignoring them')
-    .addOption(new Option('--workers <n>', 'serving processes sharing the port through SO_REUSEPORT (one per core is the usual choice)').default(1).argParser(intIn('--workers', 1, 64)))
-    .addOption(new Option('--stats-interval <seconds>', 'print statistics this often (0: only on SIGUSR1 and at exit)').default(0).argParser(intIn('--stats-interval', 0, 86400)))
+    .addOption(new Option('--workers <n>', 'serving processes sharing the port through SO_REUSEPORT (one per core is the usual choice)').default(1).argParser(integerIn('--workers', 1, 64)))
+    .addOption(new Option('--stats-interval <seconds>', 'print statistics this often (0: only on SIGUSR1 and at exit)').default(0).argParser(integerIn('--stats-interval', 0, 86400)))
     .option('--json', 'print statistics as JSON lines (schema ntpkit.serverstats/1)')
     .action(async (flags: Omit<ServerFlags, 'access'>) => {
       let loaded;
