@@ -1,0 +1,103 @@
+/**
+ * The contract between the sans-IO synchronization engine (src/core/engine.ts)
+ * and whatever drives it: the daemon (real sockets, timers, a Clock), the
+ * library's createSyncedClock(), and the simulator (src/sim). Same engine,
+ * same actions everywhere, so the simulator judges exactly the code that runs.
+ *
+ * Time: every Instant the engine sees is a reading of the clock it
+ * disciplines (the "cooked" clock). The engine issues every correction itself
+ * (set-frequency, step), so it knows how the clock has moved and re-bases its
+ * stored samples, as chrony's change handlers do.
+ */
+import { type Instant } from '../time/instant.js';
+import { type SourceOptions } from './source-options.js';
+import { type DaemonSnapshot } from './snapshot.js';
+
+export type LeapSecMode = 'system' | 'step' | 'slew' | 'ignore';
+
+export interface DisciplineOptions {
+  /** chrony `makestep threshold limit`: step when |offset| > threshold, during the first `limit` updates (limit < 0: always). null: never step. */
+  readonly makestep: { readonly threshold: number; readonly limit: number } | null;
+  /** Fastest slew, ppm (chrony `maxslewrate`, default 83333.333). */
+  readonly maxslewrate: number;
+  /** chrony `maxchange offset start ignore`, or null. */
+  readonly maxchange: { readonly offset: number; readonly start: number; readonly ignore: number } | null;
+  /** Sources with a larger root distance are not selectable, seconds (chrony default 3). */
+  readonly maxdistance: number;
+  /** Sources that must agree before the clock is updated (chrony default 1). */
+  readonly minsources: number;
+  readonly leapsecmode: LeapSecMode;
+  /** Largest frequency correction, ppm (chrony `maxdrift`, default 500). */
+  readonly maxdrift: number;
+  /** Frequency from the drift file at start, ppm, or null. */
+  readonly initialFrequencyPpm: number | null;
+  /** Skew from the drift file, ppm, or null. */
+  readonly initialSkewPpm: number | null;
+}
+
+export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
+  makestep: null,
+  maxslewrate: 1e6 / 12,
+  maxchange: null,
+  maxdistance: 3,
+  minsources: 1,
+  leapsecmode: 'system',
+  maxdrift: 500,
+  initialFrequencyPpm: null,
+  initialSkewPpm: null,
+});
+
+export interface EngineOptions {
+  readonly sources: readonly SourceOptions[];
+  readonly discipline: DisciplineOptions;
+  /** Our clock-reading precision, seconds (e.g. 2^-24). */
+  readonly precision: number;
+  /** Uniform [0, 1) random numbers: request cookies, poll jitter. Seeded in the simulator. */
+  readonly random: () => number;
+  /** Seconds between re-resolutions of pool names and of sources that never answered (chrony: refresh 1209600, and on failure). */
+  readonly resolveInterval?: number;
+}
+
+/** Something the driver must do. */
+export type EngineAction =
+  /** Send this request to `address:port`. The driver should call sent() with the precise T1 once it leaves. */
+  | { readonly kind: 'send'; readonly sourceId: number; readonly address: string; readonly port: number; readonly packet: Uint8Array }
+  /** Call tick() at (or soon after) this instant; replaces any earlier request. */
+  | { readonly kind: 'timer'; readonly at: Instant }
+  /** Resolve `host` and call resolved(); for pools, every address. */
+  | { readonly kind: 'resolve'; readonly sourceId: number; readonly host: string }
+  /** Set the clock's frequency correction, ppm (absolute; positive speeds the clock up). */
+  | { readonly kind: 'set-frequency'; readonly ppm: number }
+  /** Step the clock by `seconds` (positive: forward) now. */
+  | { readonly kind: 'step'; readonly seconds: number }
+  /** Tell the clock's owner (the kernel for SystemClock) the sync status and pending leap. */
+  | { readonly kind: 'set-status'; readonly synchronized: boolean; readonly leap: 'none' | 'insert' | 'delete'; readonly estError: number; readonly maxError: number }
+  /** Save the drift file (atomically), ppm. */
+  | { readonly kind: 'write-drift'; readonly frequencyPpm: number; readonly skewPpm: number }
+  | { readonly kind: 'event'; readonly event: EngineEvent };
+
+export type EngineEvent =
+  | { readonly type: 'synchronized'; readonly sourceId: number; readonly offset: number }
+  | { readonly type: 'unsynchronized'; readonly reason: string }
+  | { readonly type: 'step'; readonly seconds: number }
+  | { readonly type: 'falseticker'; readonly sourceId: number }
+  | { readonly type: 'source-unreachable'; readonly sourceId: number }
+  | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string }
+  | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
+  | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' };
+
+/** What the driver tells the engine. */
+export interface SyncEngineApi {
+  /** First call: returns the initial sends/resolves/timer. */
+  start(now: Instant): EngineAction[];
+  /** A requested timer fired (calling it early is harmless). */
+  tick(now: Instant): EngineAction[];
+  /** The request for `sourceId` left at `t1` (kernel or late user-space stamp). */
+  sent(sourceId: number, t1: Instant): void;
+  /** A datagram arrived from `address:port` at `t4`; the engine matches it to a source. */
+  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant }, now: Instant): EngineAction[];
+  /** Name resolution finished: addresses (may be empty) or an error message. */
+  resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
+  /** The one published state. */
+  snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot;
+}

@@ -1,0 +1,76 @@
+/**
+ * The options of one `server`, `pool` or `peer` line, with chrony's defaults
+ * (chrony.conf(5)). The config layer parses them from chrony.conf and ntp.conf;
+ * the engine (core) runs one source per line (pools: up to maxsources). They
+ * live in core because core may not import the config layer.
+ */
+
+export type SourceKind = 'server' | 'pool' | 'peer';
+
+export interface SourceOptions {
+  readonly kind: SourceKind;
+  /** Host name, IPv4 or IPv6 address, as written. */
+  readonly host: string;
+  /** UDP port of the server (chrony `port`, default 123). */
+  readonly port: number;
+  /** log2 seconds; chrony default 6, range -6..24. */
+  readonly minpoll: number;
+  /** log2 seconds; chrony default 10. */
+  readonly maxpoll: number;
+  /** Send a burst of 4-8 requests at start (chrony `iburst`). */
+  readonly iburst: boolean;
+  /** Send a burst of requests on each poll (chrony `burst`). */
+  readonly burst: boolean;
+  readonly prefer: boolean;
+  readonly noselect: boolean;
+  readonly trust: boolean;
+  readonly require: boolean;
+  /** Seconds: samples with a larger round-trip delay are ignored (chrony default 3). */
+  readonly maxdelay: number;
+  /** Fewest samples kept in the source's regression (chrony `minsamples`); null = the engine's default. */
+  readonly minsamples: number | null;
+  /** Most samples kept (chrony `maxsamples`); null = the engine's default. */
+  readonly maxsamples: number | null;
+  /** Target number of samples in the regression before the poll interval grows (chrony default 8). */
+  readonly polltarget: number;
+  /** NTP version sent (chrony default 4). */
+  readonly version: number;
+  /** Ask for interleaved mode (RFC 9769). */
+  readonly xleave: boolean;
+  /** Pools only: how many addresses to use at once (chrony default 4). */
+  readonly maxsources: number;
+  /** Symmetric key id (chrony `key`), or null. Used by the security issue. */
+  readonly key: number | null;
+  /** NTS (chrony `nts`). Used by the security issue. */
+  readonly nts: boolean;
+}
+
+export const SOURCE_DEFAULTS: Omit<SourceOptions, 'kind' | 'host'> = Object.freeze({
+  port: 123,
+  minpoll: 6,
+  maxpoll: 10,
+  iburst: false,
+  burst: false,
+  prefer: false,
+  noselect: false,
+  trust: false,
+  require: false,
+  maxdelay: 3,
+  minsamples: null,
+  maxsamples: null,
+  polltarget: 8,
+  version: 4,
+  xleave: false,
+  maxsources: 4,
+  key: null,
+  nts: false,
+});
+
+/** chrony's limits on poll exponents. */
+export const MIN_POLL = -6;
+export const MAX_POLL = 24;
+
+/** One source line completed with defaults. */
+export function sourceOptions(kind: SourceKind, host: string, o: Partial<Omit<SourceOptions, 'kind' | 'host'>> = {}): SourceOptions {
+  return Object.freeze({ ...SOURCE_DEFAULTS, ...o, kind, host });
+}
