@@ -5,6 +5,7 @@ import { ExitCode } from './exit-codes.js';
 import { type Io, processIo } from './io.js';
 import { queryCommand } from './query-command.js';
 import { serverCommand, serverWorkerCommand } from './server-command.js';
+import { validateCommand } from './validate-command.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -18,7 +19,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io)]) {
+  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });

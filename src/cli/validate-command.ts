@@ -1,0 +1,95 @@
+/**
+ * `ntpkit validate -f FILE`: loads a chrony.conf or ntp.conf the way the
+ * daemon would, prints every error and warning as `file:line: message`,
+ * then what the daemon would run with: the sources (one chrony.conf-style
+ * line each) and the key discipline, serving and control settings.
+ */
+import { Command, Option } from 'commander';
+import { type Config, type ConfigFormat, loadConfig } from '../config/config.js';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { formatDiscipline, formatSourceOptions } from '../config/format.js';
+import { ExitCode } from './exit-codes.js';
+import type { Io } from './io.js';
+
+interface ValidateFlags {
+  config: string;
+  format: ConfigFormat | 'auto';
+  json?: boolean;
+}
+
+const FORMAT_NAMES: Record<ConfigFormat, string> = { chrony: 'chrony.conf', ntp: 'ntp.conf' };
+
+/** The effective settings, as text lines (no trailing newline). */
+export function describeConfig(c: Config): string[] {
+  const out: string[] = [];
+  const where = (file: string, line: number): string => `${file}:${line}`;
+  out.push(`Format: ${FORMAT_NAMES[c.format]}`);
+  out.push(`Files read: ${c.files.join(', ')}`);
+  out.push('');
+  out.push(`Sources (${c.sources.length}):`);
+  if (c.sources.length === 0) out.push('  (none: the clock would only free-run)');
+  const texts = c.sources.map((s) => formatSourceOptions(s.options));
+  const width = Math.max(0, ...texts.map((t) => t.length));
+  c.sources.forEach((s, i) => out.push(`  ${(texts[i] as string).padEnd(width)}  # ${where(s.file, s.line)}`));
+  out.push('');
+  out.push('Discipline:');
+  for (const l of formatDiscipline(c.discipline)) out.push(`  ${l}`);
+  out.push(`  driftfile ${c.driftfile ?? '(none)'}`);
+  if (c.leapsectz !== null) out.push(`  leapsectz ${c.leapsectz}`);
+  if (c.leapseclist !== null) out.push(`  leapseclist ${c.leapseclist}`);
+  out.push('');
+  const srv = c.server;
+  const allows = srv.access.filter((a) => a.allow).length;
+  if (srv.port === 0) out.push('NTP server: off (port 0)');
+  else if (allows === 0) out.push(`NTP server: off (no allow rule; port ${srv.port} stays closed, as in chronyd)`);
+  else {
+    out.push(`NTP server: port ${srv.port} on ${srv.bindAddresses.length > 0 ? srv.bindAddresses.join(', ') : 'every address'}`);
+    for (const a of srv.access) {
+      out.push(`  ${a.allow ? 'allow' : 'deny'}${a.all ? ' all' : ''}${a.subnet === null ? '' : ` ${a.subnet}`}  # ${a.line > 0 ? where(a.file, a.line) : `${a.file} (ntpd serves everyone by default)`}`);
+    }
+    if (srv.local) out.push(`  local stratum ${srv.local.stratum}${srv.local.orphan ? ' orphan' : ''} distance ${srv.local.distance}`);
+    if (srv.rateLimit) out.push(`  ratelimit interval ${srv.rateLimit.interval} burst ${srv.rateLimit.burst} leak ${srv.rateLimit.leak} kod ${srv.rateLimit.kod}`);
+  }
+  out.push(`Control socket: ${c.bindcmdaddress === '/' ? 'off (bindcmdaddress /)' : c.bindcmdaddress}${c.cmdport === 0 ? ' (cmdport 0)' : ''}`);
+  if (c.logdir !== null || c.log.length > 0) out.push(`Logs: ${c.log.length > 0 ? c.log.join(' ') : '(none)'} in ${c.logdir ?? '(no logdir)'}`);
+  if (c.logfile !== null) out.push(`Log file: ${c.logfile}`);
+  return out;
+}
+
+export function validateCommand(io: Io): Command {
+  return new Command('validate')
+    .description('check a chrony.conf or ntp.conf as the daemon would load it, and show the sources and settings it would run with')
+    .requiredOption('-f, --config <file>', 'the config file (include/confdir/includefile are followed)')
+    .addOption(new Option('--format <format>', 'file format: chrony, ntp, or auto (by file name, then by content)').choices(['chrony', 'ntp', 'auto']).default('auto'))
+    .option('--json', 'print one JSON document (schema ntpkit.validate/1)')
+    .addHelpText('after', `
+Exit status: 0 when the file loads (warnings allowed), 1 when it has errors
+(the daemon would not start), 2 usage error.`)
+    .action(async (flags: ValidateFlags) => {
+      const r = await loadConfig(flags.config, { format: flags.format });
+      const valid = r.config !== null;
+      if (flags.json) {
+        io.out(JSON.stringify({
+          schema: 'ntpkit.validate/1',
+          file: flags.config,
+          valid,
+          errors: r.errors,
+          warnings: r.warnings,
+          config: r.config && { ...r.config, sources: r.config.sources.map((s) => ({ ...s, text: formatSourceOptions(s.options) })) },
+        }, null, 2));
+      } else {
+        const out: string[] = [];
+        if (r.errors.length > 0) out.push(`Errors (${r.errors.length}):`, ...r.errors.map((d) => `  ${formatDiagnostic(d)}`));
+        if (r.warnings.length > 0) out.push(`Warnings (${r.warnings.length}):`, ...r.warnings.map((d) => `  ${formatDiagnostic(d)}`));
+        if (r.config) {
+          if (out.length > 0) out.push('');
+          out.push(...describeConfig(r.config));
+          out.push('', `${flags.config}: valid${r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''})` : ''}`);
+        } else {
+          out.push('', `${flags.config}: invalid: ${r.errors.length} error${r.errors.length > 1 ? 's' : ''}; the daemon would not start`);
+        }
+        io.out(out.join('\n'));
+      }
+      io.setExitCode(valid ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
+    });
+}

@@ -1,0 +1,256 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DISCIPLINE_DEFAULTS } from '../core/engine-api.js';
+import { SOURCE_DEFAULTS } from '../core/source-options.js';
+import { DEFAULT_BINDCMDADDRESS, parseConfigText } from './config.js';
+import { formatDiagnostic } from './diagnostics.js';
+import { memoryFiles } from './test-fs.js';
+
+const chrony = (text: string, files: Record<string, string> = {}) =>
+  parseConfigText(text, 'chrony.conf', { format: 'chrony', ...memoryFiles(files) });
+const messages = (ds: readonly { file: string; line: number; message: string }[]) => ds.map(formatDiagnostic);
+
+test('an empty chrony.conf gives chrony\'s defaults', () => {
+  const r = chrony('');
+  assert.deepEqual(r.errors, []);
+  const c = r.config;
+  assert.ok(c);
+  assert.equal(c.format, 'chrony');
+  assert.deepEqual(c.files, ['chrony.conf']);
+  assert.deepEqual(c.sources, []);
+  assert.deepEqual(c.discipline, DISCIPLINE_DEFAULTS);
+  assert.equal(c.driftfile, null);
+  assert.equal(c.server.port, 123);
+  // chrony serves nothing until an allow.
+  assert.deepEqual(c.server.access, []);
+  assert.equal(c.bindcmdaddress, DEFAULT_BINDCMDADDRESS);
+  assert.equal(c.cmdport, 323);
+  assert.deepEqual([c.logdir, c.log, c.leapsectz, c.leapseclist, c.keyfile, c.logfile], [null, [], null, null, null, null]);
+});
+
+test('server, pool and peer lines with every implemented option', () => {
+  const r = chrony(`
+server a.example.org minpoll 0 maxpoll 2 iburst burst prefer noselect trust require maxdelay 0.5 minsamples 4 maxsamples 32 polltarget 12 port 11123 version 3 xleave key 7 nts
+pool pool.example.org iburst maxsources 3
+peer 192.0.2.1
+server 2001:db8::1 MINPOLL -6 maxpoll 24
+`);
+  assert.deepEqual(messages(r.errors), []);
+  const s = r.config?.sources ?? [];
+  assert.deepEqual(s.map((x) => [x.options.kind, x.options.host, x.line]), [
+    ['server', 'a.example.org', 2], ['pool', 'pool.example.org', 3], ['peer', '192.0.2.1', 4], ['server', '2001:db8::1', 5],
+  ]);
+  assert.deepEqual(s[0]?.options, {
+    ...SOURCE_DEFAULTS, kind: 'server', host: 'a.example.org', minpoll: 0, maxpoll: 2, iburst: true, burst: true, prefer: true,
+    noselect: true, trust: true, require: true, maxdelay: 0.5, minsamples: 4, maxsamples: 32, polltarget: 12, port: 11123,
+    version: 3, xleave: true, key: 7, nts: true,
+  });
+  assert.deepEqual(s[1]?.options, { ...SOURCE_DEFAULTS, kind: 'pool', host: 'pool.example.org', iburst: true, maxsources: 3 });
+  assert.deepEqual(s[2]?.options, { ...SOURCE_DEFAULTS, kind: 'peer', host: '192.0.2.1' });
+  assert.deepEqual([s[3]?.options.minpoll, s[3]?.options.maxpoll], [-6, 24]);
+  assert.deepEqual(messages(r.warnings), ['chrony.conf:4: peer 192.0.2.1: symmetric mode is not implemented; polled as a server (client/server mode)']);
+});
+
+test('chrony source options ntpkit does not implement load with a warning naming them', () => {
+  const r = chrony('server a.example.org offline auto_offline maxdelayratio 2 maxdelaydevratio 10 presend 9 minstratum 3 filter 4 certset 1 ntsport 4460 copy extfield F323 ipv4 mindelay 0.001 asymmetry 0.1 offset 0.0001\n');
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(messages(r.warnings), [
+    'chrony.conf:1: server a.example.org: options offline, auto_offline, maxdelayratio 2, maxdelaydevratio 10, presend 9, minstratum 3, filter 4, certset 1, ntsport 4460, copy, extfield F323, ipv4, mindelay 0.001, asymmetry 0.1, offset 0.0001 not implemented by ntpkit, ignored',
+  ]);
+  assert.equal(r.config?.sources.length, 1);
+});
+
+test('discipline, serving, control and logging directives', () => {
+  const r = chrony(`
+driftfile /var/lib/chrony/drift
+makestep 0.1 3
+maxslewrate 1000
+maxchange 1000 1 2
+maxdistance 16
+minsources 2
+maxdrift 100000
+leapsecmode slew
+leapsectz right/UTC
+local stratum 10 orphan distance 0.1
+allow 10/8
+deny 10.1.2.3
+ratelimit interval 1 burst 16
+port 11123
+bindaddress 127.0.0.1
+bindcmdaddress /tmp/ntpkit-test.sock
+bindcmdaddress 127.0.0.1
+cmdport 0
+logdir /var/log/chrony
+log measurements statistics
+log tracking measurements
+makestep 1 -1
+`);
+  assert.deepEqual(messages(r.errors), []);
+  const c = r.config;
+  assert.ok(c);
+  assert.equal(c.driftfile, '/var/lib/chrony/drift');
+  assert.deepEqual(c.discipline, {
+    ...DISCIPLINE_DEFAULTS, makestep: { threshold: 1, limit: -1 }, maxslewrate: 1000, maxchange: { offset: 1000, start: 1, ignore: 2 },
+    maxdistance: 16, minsources: 2, maxdrift: 100000, leapsecmode: 'slew',
+  });
+  assert.equal(c.leapsectz, 'right/UTC');
+  assert.deepEqual(c.server.local, { stratum: 10, orphan: true, distance: 0.1 });
+  assert.deepEqual(c.server.access.map((a) => [a.allow, a.subnet]), [[true, '10/8'], [false, '10.1.2.3']]);
+  assert.deepEqual(c.server.rateLimit, { interval: 1, burst: 16, leak: 2, kod: 0 });
+  assert.equal(c.server.port, 11123);
+  assert.deepEqual(c.server.bindAddresses, ['127.0.0.1']);
+  assert.equal(c.bindcmdaddress, '/tmp/ntpkit-test.sock');
+  assert.equal(c.cmdport, 0);
+  assert.equal(c.logdir, '/var/log/chrony');
+  assert.deepEqual(c.log, ['measurements', 'statistics', 'tracking']);
+  assert.deepEqual(messages(r.warnings), ['chrony.conf:18: bindcmdaddress 127.0.0.1: ntpkit\'s control socket is a Unix socket only; the address is ignored']);
+});
+
+test('the result is deep-frozen', () => {
+  const c = chrony('server a.example.org\nallow\nmakestep 1 3\nlog tracking\n').config;
+  assert.ok(c);
+  for (const o of [c, c.files, c.sources, c.sources[0], c.sources[0]?.options, c.discipline, c.discipline.makestep, c.server, c.server.access, c.server.access[0], c.log]) {
+    assert.ok(Object.isFrozen(o));
+  }
+  assert.throws(() => { (c.discipline as { maxdistance: number }).maxdistance = 1; }, TypeError);
+});
+
+test('global minsamples/maxsamples fill in sources without their own; values above 64 are clamped as chronyd does', () => {
+  const r = chrony('server a.example.org\nserver b.example.org minsamples 8 maxsamples 100\nminsamples 6\nmaxsamples 16\n');
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.config?.sources.map((s) => [s.options.minsamples, s.options.maxsamples]), [[6, 16], [8, 64]]);
+  assert.deepEqual(messages(r.warnings), ['chrony.conf:2: maxsamples 100 is above 64; using 64 (as chronyd does)']);
+});
+
+test('maxpoll below minpoll is raised to minpoll, with a warning', () => {
+  const r = chrony('server a.example.org minpoll 8\n');
+  assert.deepEqual(r.config?.sources.map((s) => [s.options.minpoll, s.options.maxpoll]), [[8, 10]]);
+  const r2 = chrony('server a.example.org minpoll 8 maxpoll 4\n');
+  assert.deepEqual(r2.config?.sources.map((s) => [s.options.minpoll, s.options.maxpoll]), [[8, 8]]);
+  assert.deepEqual(messages(r2.warnings), ['chrony.conf:1: server a.example.org: maxpoll 4 is below minpoll 8; using maxpoll 8 (as chronyd does)']);
+});
+
+test('known chrony directives that ntpkit does not implement are warnings naming them', () => {
+  const r = chrony('rtcsync\nhwclockfile /etc/adjtime\nkeyfile /etc/chrony/chrony.keys\ndumpdir /var/lib/chrony\nntsdumpdir /var/lib/chrony\nmaxupdateskew 100.0\nrefclock PHC /dev/ptp0\n');
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(messages(r.warnings), [
+    'chrony.conf:1: rtcsync: not implemented by ntpkit, ignored',
+    'chrony.conf:2: hwclockfile: not implemented by ntpkit, ignored',
+    'chrony.conf:3: keyfile: symmetric-key authentication is not implemented yet; the file is recorded but not used',
+    'chrony.conf:4: dumpdir: not implemented by ntpkit, ignored',
+    'chrony.conf:5: ntsdumpdir: not implemented by ntpkit, ignored',
+    'chrony.conf:6: maxupdateskew: not implemented by ntpkit, ignored',
+    'chrony.conf:7: refclock: reference clocks are not supported by ntpkit, ignored',
+  ]);
+  assert.equal(r.config?.keyfile, '/etc/chrony/chrony.keys');
+});
+
+test('unknown directives and bad values are errors with file:line, and no config comes out', () => {
+  const r = chrony(`server a.example.org
+frobnicate 1
+server
+server bad/host
+server a.example.org minpoll 25
+server a.example.org maxdelay 0
+server a.example.org bogus
+server a.example.org version 5
+pool p.example.org maxsources 17
+makestep 1
+makestep x 3
+maxchange 1000 1
+maxslewrate 0
+rtcsync yes
+leapsecmode smear
+log everything
+driftfile
+bindcmdaddress run/sock
+cmdport 70000
+allow 300.1.1.1
+server a.example.org maxdelayratio
+`);
+  assert.equal(r.config, null);
+  assert.deepEqual(messages(r.errors), [
+    'chrony.conf:2: unknown directive "frobnicate"',
+    'chrony.conf:3: server: expected a host name or address',
+    'chrony.conf:4: server: "bad/host" is not a host name or an IP address',
+    'chrony.conf:5: server: minpoll must be an integer from -6 to 24, got "25"',
+    'chrony.conf:6: server: maxdelay must be a number of seconds above 0 and at most 1000, got "0"',
+    'chrony.conf:7: server: unknown option "bogus"',
+    'chrony.conf:8: server: version must be an integer from 1 to 4, got "5"',
+    'chrony.conf:9: pool: maxsources must be an integer from 1 to 16, got "17"',
+    'chrony.conf:10: makestep: expected a threshold in seconds and a limit of updates (an integer, negative for no limit), got "1"',
+    'chrony.conf:11: makestep: expected a threshold in seconds and a limit of updates (an integer, negative for no limit), got "x 3"',
+    'chrony.conf:12: maxchange: expected an offset in seconds (> 0), a number of updates before the check starts and a number of offsets to ignore, got "1000 1"',
+    'chrony.conf:13: maxslewrate: expected a number of ppm above 0, got "0"',
+    'chrony.conf:14: rtcsync: expected no arguments, got "yes"',
+    'chrony.conf:15: leapsecmode: expected system, step, slew or ignore, got "smear"',
+    'chrony.conf:16: log: unknown option "everything" (expected rawmeasurements, measurements, statistics, selection, tracking, rtc, refclocks, tempcomp)',
+    'chrony.conf:17: driftfile: expected one file name, got ""',
+    'chrony.conf:18: bindcmdaddress: expected a Unix socket path (starting with /) or an IP address, got "run/sock"',
+    'chrony.conf:19: cmdport: expected a port number from 0 to 65535, got "70000"',
+    'chrony.conf:20: allow: "300.1.1.1" is not an address or subnet (host names are not accepted here: give an address or subnet)',
+    'chrony.conf:21: server: option maxdelayratio needs a value',
+  ]);
+});
+
+test('include expands a glob in place, sorted; at least one file must match', () => {
+  const files = {
+    '/etc/chrony/chrony.d/b.conf': 'server b.example.org\n',
+    '/etc/chrony/chrony.d/a.conf': 'server a.example.org\nmakestep 1 3\n',
+    '/etc/chrony/chrony.d/.hidden.conf': 'frobnicate\n',
+    '/etc/chrony/chrony.d/c.txt': 'frobnicate\n',
+    '/etc/chrony/extra.conf': 'maxdistance 5\n',
+  };
+  const r = chrony('server first.example.org\ninclude /etc/chrony/chrony.d/*.conf\ninclude /etc/chrony/extra.conf\nserver last.example.org\nmakestep 2 1\n', files);
+  assert.deepEqual(messages(r.errors), []);
+  const c = r.config;
+  assert.ok(c);
+  assert.deepEqual(c.files, ['chrony.conf', '/etc/chrony/chrony.d/a.conf', '/etc/chrony/chrony.d/b.conf', '/etc/chrony/extra.conf']);
+  assert.deepEqual(c.sources.map((s) => `${s.file}:${s.line} ${s.options.host}`), [
+    'chrony.conf:1 first.example.org', '/etc/chrony/chrony.d/a.conf:1 a.example.org', '/etc/chrony/chrony.d/b.conf:1 b.example.org', 'chrony.conf:4 last.example.org',
+  ]);
+  // The later line wins: the main file's makestep comes after the included one.
+  assert.deepEqual(c.discipline.makestep, { threshold: 2, limit: 1 });
+  assert.equal(c.discipline.maxdistance, 5);
+
+  assert.deepEqual(messages(chrony('include /etc/chrony/none/*.conf\n', files).errors), ['chrony.conf:1: include: no file matches /etc/chrony/none/*.conf']);
+  assert.deepEqual(messages(chrony('include /etc/chrony/missing.conf\n', files).errors), ['chrony.conf:1: include: cannot read /etc/chrony/missing.conf: ENOENT']);
+  // An error inside an included file names that file.
+  assert.deepEqual(messages(chrony('include /x.conf\n', { '/x.conf': 'server ok.example.org\nfrobnicate\n' }).errors), ['/x.conf:2: unknown directive "frobnicate"']);
+  // Without file access (parseConfigText on a string), including is an error, not a silent skip.
+  assert.deepEqual(messages(parseConfigText('include /x.conf\n', 'chrony.conf', { format: 'chrony' }).errors), ['chrony.conf:1: include: cannot read other files here (no file access given)']);
+});
+
+test('an include loop stops with an error', () => {
+  const r = chrony('include /a.conf\n', { '/a.conf': 'include /b.conf\n', '/b.conf': 'include /a.conf\n' });
+  assert.equal(r.config, null);
+  assert.equal(r.errors.length, 1);
+  assert.match(formatDiagnostic(r.errors[0] as never), /^\/[ab]\.conf:1: include: files included more than 10 levels deep/);
+});
+
+test('confdir: *.conf from several directories, the first directory wins a name, sorted by name', () => {
+  const files = {
+    '/etc/chrony/conf.d/20-b.conf': 'server etc-b.example.org\n',
+    '/etc/chrony/conf.d/10-a.conf': 'server etc-a.example.org\n',
+    '/usr/lib/chrony/conf.d/10-a.conf': 'server usr-a.example.org\n',
+    '/usr/lib/chrony/conf.d/15-c.conf': 'server usr-c.example.org\n',
+    '/usr/lib/chrony/conf.d/README': 'not a config\n',
+  };
+  const r = chrony('confdir /etc/chrony/conf.d /usr/lib/chrony/conf.d /nonexistent\n', files);
+  assert.deepEqual(messages(r.errors), []);
+  assert.deepEqual(r.config?.sources.map((s) => s.options.host), ['etc-a.example.org', 'usr-c.example.org', 'etc-b.example.org']);
+  assert.deepEqual(r.config?.files.slice(1), ['/etc/chrony/conf.d/10-a.conf', '/usr/lib/chrony/conf.d/15-c.conf', '/etc/chrony/conf.d/20-b.conf']);
+});
+
+test('sourcedir: *.sources files, which may hold only sources', () => {
+  const files = {
+    '/run/chrony-dhcp/eth0.sources': 'server 192.0.2.10 iburst\n',
+    '/etc/chrony/sources.d/local.sources': 'pool pool.example.org\n',
+    '/etc/chrony/sources.d/local.conf': 'server ignored.example.org\n',
+    '/bad/x.sources': 'server 192.0.2.11\nmakestep 1 3\n',
+  };
+  const r = chrony('sourcedir /run/chrony-dhcp\nsourcedir /etc/chrony/sources.d\n', files);
+  assert.deepEqual(messages(r.errors), []);
+  assert.deepEqual(r.config?.sources.map((s) => s.options.host), ['192.0.2.10', 'pool.example.org']);
+  assert.deepEqual(messages(chrony('sourcedir /bad\n', files).errors), ['/bad/x.sources:2: "makestep" is not allowed in a sourcedir file (only server, pool, peer and refclock)']);
+});

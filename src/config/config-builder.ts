@@ -1,0 +1,134 @@
+/**
+ * The mutable state both parsers (chrony.conf, ntp.conf) fill in, and the
+ * step that turns it into the deep-frozen Config. Kept apart so the two
+ * formats share defaults, file reading (include/confdir/includefile) and
+ * the final checks.
+ */
+import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine-api.js';
+import { type SourceOptions } from '../core/source-options.js';
+import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigResult, DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT } from './config.js';
+import { type ConfigDiagnostic } from './diagnostics.js';
+import { type ConfigLine } from './lexer.js';
+import { newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export interface SourceDraft {
+  options: Mutable<SourceOptions>;
+  file: string;
+  line: number;
+  /** The line set minsamples/maxsamples itself (the global directives fill in the others). */
+  ownMinsamples: boolean;
+  ownMaxsamples: boolean;
+}
+
+export interface ConfigBuilder {
+  format: ConfigFormat;
+  files: string[];
+  sources: SourceDraft[];
+  discipline: Mutable<DisciplineOptions>;
+  driftfile: string | null;
+  server: ServerConfigBuilder;
+  bindcmdaddress: string;
+  cmdport: number;
+  logdir: string | null;
+  log: string[];
+  leapsectz: string | null;
+  leapseclist: string | null;
+  logfile: string | null;
+  keyfile: string | null;
+  /** chrony `minsamples` / `maxsamples` directives: defaults for sources without their own. */
+  minsamples: number | null;
+  maxsamples: number | null;
+}
+
+export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
+  return {
+    format,
+    files: [],
+    sources: [],
+    discipline: { ...DISCIPLINE_DEFAULTS },
+    driftfile: null,
+    server: newServerConfigBuilder(),
+    bindcmdaddress: DEFAULT_BINDCMDADDRESS,
+    cmdport: DEFAULT_CMDPORT,
+    logdir: null,
+    log: [],
+    leapsectz: null,
+    leapseclist: null,
+    logfile: null,
+    keyfile: null,
+    minsamples: null,
+    maxsamples: null,
+  };
+}
+
+/** What a parser works with: the builder, the diagnostics so far, and file access. */
+export interface ParseState {
+  readonly b: ConfigBuilder;
+  readonly errors: ConfigDiagnostic[];
+  readonly warnings: ConfigDiagnostic[];
+  readonly access: ConfigFileAccess;
+}
+
+export function errorAt(s: ParseState, l: Pick<ConfigLine, 'file' | 'line'>, message: string): void {
+  s.errors.push({ file: l.file, line: l.line, message });
+}
+
+export function warnAt(s: ParseState, l: Pick<ConfigLine, 'file' | 'line'>, message: string): void {
+  s.warnings.push({ file: l.file, line: l.line, message });
+}
+
+/** Checks that need the whole file (chrony reports them too), then freezes. */
+export function finish(s: ParseState): ConfigResult {
+  const { b } = s;
+  for (const src of b.sources) {
+    const o = src.options;
+    if (!src.ownMinsamples && b.minsamples !== null) o.minsamples = b.minsamples;
+    if (!src.ownMaxsamples && b.maxsamples !== null) o.maxsamples = b.maxsamples;
+    if (o.maxpoll < o.minpoll) {
+      // chronyd silently raises maxpoll to minpoll; say so instead.
+      s.warnings.push({ file: src.file, line: src.line, message: `${o.kind} ${o.host}: maxpoll ${o.maxpoll} is below minpoll ${o.minpoll}; using maxpoll ${o.minpoll} (as chronyd does)` });
+      o.maxpoll = o.minpoll;
+    }
+  }
+  if (s.errors.length > 0) return Object.freeze({ config: null, errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
+  const config: Config = {
+    format: b.format,
+    files: b.files,
+    sources: b.sources.map((d) => ({ options: d.options, file: d.file, line: d.line })),
+    discipline: b.discipline,
+    driftfile: b.driftfile,
+    server: b.server as ServerConfig,
+    bindcmdaddress: b.bindcmdaddress,
+    cmdport: b.cmdport,
+    logdir: b.logdir,
+    log: b.log,
+    leapsectz: b.leapsectz,
+    leapseclist: b.leapseclist,
+    logfile: b.logfile,
+    keyfile: b.keyfile,
+  };
+  return Object.freeze({ config: deepFreeze(config), errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** A number written the way chrony's sscanf("%lf") accepts it, without trailing junk. */
+export function parseNumber(text: string | undefined): number | null {
+  if (text === undefined || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return null;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : null;
+}
+
+export function parseInteger(text: string | undefined, lo: number, hi: number): number | null {
+  if (text === undefined || !/^[-+]?\d+$/.test(text)) return null;
+  const n = Number(text);
+  return n >= lo && n <= hi ? n : null;
+}

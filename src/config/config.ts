@@ -1,0 +1,81 @@
+/**
+ * The daemon's configuration: one typed, deep-frozen Config, whichever file
+ * format it came from (chrony.conf or ntp.conf). Errors and warnings carry
+ * `file:line`; a config with any error yields no Config at all, so the daemon
+ * never starts half-configured (DESIGN.md, "Bad input").
+ */
+import { type DisciplineOptions } from '../core/engine-api.js';
+import { type SourceOptions } from '../core/source-options.js';
+import { type ConfigDiagnostic } from './diagnostics.js';
+import { type ServerConfig } from './server-config.js';
+
+export type { ConfigDiagnostic } from './diagnostics.js';
+export type { ServerConfig } from './server-config.js';
+
+export type ConfigFormat = 'chrony' | 'ntp';
+
+/** One `server`/`pool`/`peer` line and where it was written. */
+export interface ConfiguredSource {
+  readonly options: SourceOptions;
+  readonly file: string;
+  readonly line: number;
+}
+
+/** Everything the daemon needs from its config file(s). */
+export interface Config {
+  readonly format: ConfigFormat;
+  /** Every file read, in order (the main file, then include/confdir/sourcedir/includefile files as met). */
+  readonly files: readonly string[];
+  readonly sources: readonly ConfiguredSource[];
+  /** initialFrequencyPpm/initialSkewPpm stay null here: the daemon fills them from the drift file. */
+  readonly discipline: DisciplineOptions;
+  readonly driftfile: string | null;
+  /**
+   * The NTP server side, with chrony's meaning: port 123 by default, but
+   * nothing is served until an `allow` permits it. ntp.conf's "serve everyone
+   * unless restricted" is translated into explicit allow/deny rules.
+   */
+  readonly server: ServerConfig;
+  /**
+   * Unix socket path of the control socket (default '/run/ntpkit/ntpkit.sock').
+   * '/' disables the socket, as in chrony.
+   */
+  readonly bindcmdaddress: string;
+  /** chrony `cmdport` (default 323): recorded; 0 disables the control socket. */
+  readonly cmdport: number;
+  readonly logdir: string | null;
+  /** chrony `log measurements statistics tracking ...` (ntp.conf `statistics` mapped to the same names). */
+  readonly log: readonly string[];
+  /** chrony `leapsectz` (a tz database zone such as right/UTC), or null. */
+  readonly leapsectz: string | null;
+  /** A leap-seconds.list file: chrony 4.5+ `leapseclist`, ntp.conf `leapfile`; or null. */
+  readonly leapseclist: string | null;
+  /** ntp.conf `logfile`: where ntpd would write its own log; null: stderr (systemd style). */
+  readonly logfile: string | null;
+  /** chrony `keyfile` / ntp.conf `keys`: symmetric keys for `key N` (used by the security issue), or null. */
+  readonly keyfile: string | null;
+}
+
+export interface ConfigResult {
+  /** Null whenever `errors` is non-empty. */
+  readonly config: Config | null;
+  readonly errors: readonly ConfigDiagnostic[];
+  readonly warnings: readonly ConfigDiagnostic[];
+}
+
+export const DEFAULT_BINDCMDADDRESS = '/run/ntpkit/ntpkit.sock';
+export const DEFAULT_CMDPORT = 323;
+
+/** File access for include/confdir/includefile, injected so parsing stays testable without a disk. */
+export interface ConfigFileAccess {
+  /** Reads a file as UTF-8; throws (an errno-style error) if it cannot. */
+  readonly readFile?: (path: string) => string;
+  /** Lists a directory's entry names; throws if it cannot. */
+  readonly listDir?: (path: string) => string[];
+}
+
+export interface ParseConfigOptions extends ConfigFileAccess {
+  readonly format?: ConfigFormat;
+}
+
+export { parseConfigText, loadConfig, detectFormat } from './parse-config.js';
