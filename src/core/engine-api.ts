@@ -27,7 +27,7 @@ export interface DisciplineOptions {
   /** Sources that must agree before the clock is updated (chrony default 1). */
   readonly minsources: number;
   readonly leapsecmode: LeapSecMode;
-  /** Largest frequency correction, ppm (chrony `maxdrift`, default 500). */
+  /** Largest frequency correction, ppm (chrony `maxdrift`; its default 500000 leaves the limit to the clock driver). */
   readonly maxdrift: number;
   /** Frequency from the drift file at start, ppm, or null. */
   readonly initialFrequencyPpm: number | null;
@@ -42,7 +42,7 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   maxdistance: 3,
   minsources: 1,
   leapsecmode: 'system',
-  maxdrift: 500,
+  maxdrift: 500000,
   initialFrequencyPpm: null,
   initialSkewPpm: null,
 });
