@@ -193,6 +193,9 @@ static napi_value adjtimex_status(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/* clock_adjtime.c: the clock-changing entry points, for SystemClock. */
+napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
+
 NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
@@ -230,6 +233,7 @@ NAPI_MODULE_INIT() {
   }
   CHECK(env, napi_object_freeze(env, ids));
   CHECK(env, napi_set_named_property(env, exports, "clocks", ids));
+  CHECK(env, ntpkit_clock_adjtime_register(env, exports));
   /* The clocks stay usable if the socket class cannot be added: the JS side
    * then finds no UdpSocket and queries through node:dgram. */
   if (ntpkit_udp_register(env, exports) != napi_ok) {

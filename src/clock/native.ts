@@ -43,7 +43,63 @@ export interface RawTimex {
   readonly stbcnt: number;
 }
 
-/** The addon's exports. Nothing here can change a clock. */
+/** `modes` bits of struct timex (linux/timex.h), as the addon exports them in `adjModes`. */
+export const ADJ = Object.freeze({
+  ADJ_OFFSET: 0x0001,
+  ADJ_FREQUENCY: 0x0002,
+  ADJ_MAXERROR: 0x0004,
+  ADJ_ESTERROR: 0x0008,
+  ADJ_STATUS: 0x0010,
+  ADJ_TIMECONST: 0x0020,
+  ADJ_TAI: 0x0080,
+  ADJ_SETOFFSET: 0x0100,
+  ADJ_MICRO: 0x1000,
+  ADJ_NANO: 0x2000,
+  ADJ_TICK: 0x4000,
+  /** The old adjtime(): only used, alone, to cancel a leftover slew. */
+  ADJ_OFFSET_SINGLESHOT: 0x8001,
+} as const);
+
+/**
+ * A clock_adjtime(CLOCK_REALTIME) write (native/clock_adjtime.c). Every bit in
+ * `modes` needs its field and every field its bit; the addon refuses anything
+ * else before the system call.
+ */
+export interface TimexRequest {
+  readonly modes: number;
+  /** ADJ_OFFSET: ns with ADJ_NANO/STA_NANO, else us. */
+  readonly offset?: number;
+  /** ADJ_FREQUENCY: ppm scaled by 2^16; the kernel clamps to +-500 ppm. */
+  readonly freq?: number;
+  /** ADJ_MAXERROR, us. */
+  readonly maxerror?: number;
+  /** ADJ_ESTERROR, us. */
+  readonly esterror?: number;
+  /** ADJ_STATUS: the STA_* bits (the read-only ones are ignored by the kernel). */
+  readonly status?: number;
+  /** ADJ_TIMECONST. */
+  readonly constant?: number;
+  /** ADJ_TAI: TAI - UTC, seconds. */
+  readonly tai?: number;
+  /** ADJ_TICK: us per 1/USER_HZ s; the kernel accepts +-10% of nominal. */
+  readonly tick?: number;
+  /** ADJ_SETOFFSET (needs ADJ_NANO): step the clock by this many ns. */
+  readonly setOffsetNs?: bigint;
+}
+
+/** What adjtimexWrite() returns; kernel errors come back as values, not exceptions. */
+export interface TimexWriteResult {
+  /** The return value (TIME_OK ... TIME_ERROR), or -1. */
+  readonly state: number;
+  /** 0 on success. */
+  readonly errno: number;
+  /** strerror(errno), or ''. */
+  readonly message: string;
+  /** The kernel's state after the call; null when it failed. */
+  readonly timex: (RawTimex & { readonly modes: number }) | null;
+}
+
+/** The addon's exports. Only adjtimexWrite() can change a clock. */
 export interface NativeClockAddon {
   /** clock_gettime(CLOCK_REALTIME) in Unix nanoseconds. */
   realtimeNs(): bigint;
@@ -58,7 +114,21 @@ export interface NativeClockAddon {
   /** clock_adjtime(CLOCK_REALTIME) with modes = 0: a read-only status query. */
   adjtimexStatus(): RawTimex;
   readonly clocks: Readonly<Record<ClockName, number>>;
+  /**
+   * The struct timex adjtimexWrite(req) would pass (with `state` 0), or a
+   * thrown TypeError/RangeError for a bad request. Never calls the kernel.
+   * Absent from builds older than native/clock_adjtime.c.
+   */
+  adjtimexEncode?(req: TimexRequest): RawTimex & { readonly modes: number };
+  /** clock_adjtime(CLOCK_REALTIME, req): CHANGES THE CLOCK. Bad requests throw; kernel errors are returned. */
+  adjtimexWrite?(req: TimexRequest): TimexWriteResult;
+  /** sysconf(_SC_CLK_TCK): USER_HZ, the unit of `tick`. */
+  userHz?(): number;
+  readonly adjModes?: Readonly<Record<keyof typeof ADJ, number>>;
 }
+
+/** The addon's clock-control entry points (native/clock_adjtime.c). */
+export type ClockControlAddon = NativeClockAddon & Required<Pick<NativeClockAddon, 'adjtimexEncode' | 'adjtimexWrite' | 'userHz' | 'adjModes'>>;
 
 export type NativeLoad =
   | { readonly ok: true; readonly addon: NativeClockAddon }
@@ -119,4 +189,18 @@ export function readClockNs(clock: ClockName): bigint {
 export function clockResolutionNs(clock: ClockName): bigint {
   const a = requireNative();
   return a.clockGetresNs(a.clocks[clock]);
+}
+
+/** The addon with its clock-control entry points, or why it cannot control a clock. */
+export function loadClockControl(): { readonly ok: true; readonly addon: ClockControlAddon } | { readonly ok: false; readonly reason: string } {
+  const n = loadNative();
+  if (!n.ok) return n;
+  const a = n.addon;
+  for (const name of ['adjtimexEncode', 'adjtimexWrite', 'userHz'] as const) {
+    if (typeof a[name] !== 'function') {
+      return { ok: false, reason: `Cannot control the clock: the native addon has no ${name}() (stale build? run sh scripts/build-native.sh)` };
+    }
+  }
+  if (typeof a.adjModes !== 'object') return { ok: false, reason: 'Cannot control the clock: the native addon has no adjModes (stale build?)' };
+  return { ok: true, addon: a as ClockControlAddon };
 }

@@ -10,3 +10,4 @@ export * from './ntpdig.js';
 export * from './process.js';
 export * from './tools.js';
 export * from './udp-relay.js';
+export * from './uml.js';
