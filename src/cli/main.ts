@@ -6,6 +6,10 @@ import { type Io, processIo } from './io.js';
 import { queryCommand } from './query-command.js';
 import { serverCommand, serverWorkerCommand } from './server-command.js';
 import { validateCommand } from './validate-command.js';
+import { peersCommand } from './peers-command.js';
+import { sourcesCommand } from './sources-command.js';
+import { sourcestatsCommand } from './sourcestats-command.js';
+import { trackingCommand } from './tracking-command.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,7 +23,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io)]) {
+  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });

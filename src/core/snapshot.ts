@@ -6,8 +6,10 @@
  * crosses the control socket as JSON unchanged; instants travel as Unix
  * seconds strings with 9 decimals (see toJson helpers where needed).
  *
- * Sign conventions follow chronyc:
- * - an offset is how far the SOURCE is ahead of our clock (positive: our clock is behind);
+ * Sign conventions:
+ * - offsets are RFC 5905's θ (ntpq's sign): how far the SOURCE is ahead of our
+ *   clock (positive: our clock is behind). chronyc prints the negation (local
+ *   minus source), and so do our chronyc-style formatters;
  * - `frequencyPpm` is the correction applied to the local oscillator, positive
  *   when the clock is sped up (chronyc prints it as "ppm slow").
  */

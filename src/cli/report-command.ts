@@ -1,0 +1,68 @@
+/**
+ * What `tracking`, `sources`, `sourcestats` and `peers` share: ask the
+ * daemon for its snapshot over the control socket, print one view of it as
+ * text (chronyc's / ntpq's layout) or as JSON, and turn a failure into a
+ * clear message and exit code.
+ */
+import { Command, Option } from 'commander';
+import { fetchSnapshot } from '../control/commands.js';
+import { ControlError } from '../control/errors.js';
+import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
+import type { DaemonSnapshot } from '../core/snapshot.js';
+import { ExitCode } from './exit-codes.js';
+import type { Io } from './io.js';
+import { positiveNumber } from './option-parsers.js';
+import type { ReportOptions } from './report-common.js';
+
+export interface ReportFlags {
+  socket: string;
+  json?: boolean;
+  numeric?: boolean;
+  verbose?: boolean;
+  timeout: number;
+}
+
+export interface ReportSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Offer -v (chronyc's legend). */
+  readonly verbose?: boolean;
+  readonly text: (snap: DaemonSnapshot, opts: ReportOptions & { verbose?: boolean }) => string;
+  /** The JSON document (with its `schema`), see docs/control.md. */
+  readonly json: (snap: DaemonSnapshot) => Record<string, unknown>;
+}
+
+/** Exit status of a control failure: 4 no daemon, 3 timeout, 1 anything else. */
+export function controlExitCode(e: ControlError): number {
+  if (e.code === 'no-daemon') return ExitCode.UNREACHABLE;
+  if (e.code === 'timeout') return ExitCode.TIMEOUT;
+  return ExitCode.GENERAL_FAILURE;
+}
+
+export function reportCommand(io: Io, spec: ReportSpec): Command {
+  const cmd = new Command(spec.name)
+    .description(spec.description)
+    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress)").default(DEFAULT_SOCKET_PATH))
+    .option('--json', 'print the JSON document instead (see docs/control.md)')
+    .option('-n, --numeric', 'show addresses, not configured names (chronyc -n, ntpq -n)')
+    .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)));
+  if (spec.verbose) cmd.option('-v, --verbose', "print chronyc's legend above the table");
+  return cmd
+    .addHelpText('after', `
+Exit status: 0 on success, 4 when no daemon listens on the socket,
+  3 when it does not answer in time, 1 on any other failure, 2 usage error.`)
+    .action(async (flags: ReportFlags) => {
+      let snap: DaemonSnapshot;
+      try {
+        snap = await fetchSnapshot(flags.socket, { timeoutMs: flags.timeout * 1000 });
+      } catch (e) {
+        if (!(e instanceof ControlError)) throw e;
+        io.err(`ntpkit ${spec.name}: ${e.message}`);
+        io.setExitCode(controlExitCode(e));
+        return;
+      }
+      if (flags.json) io.out(JSON.stringify(spec.json(snap), null, 2));
+      else io.out(spec.text(snap, { numeric: flags.numeric === true, verbose: flags.verbose === true }));
+      io.setExitCode(ExitCode.OK);
+    });
+}

@@ -1,0 +1,17 @@
+/** `ntpkit sources [-v]`: the daemon's sources in the layout of `chronyc sources`. */
+import type { Command } from 'commander';
+import type { Io } from './io.js';
+import { reportCommand } from './report-command.js';
+import { formatSources } from './sources-format.js';
+
+export const SOURCES_JSON_SCHEMA = 'ntpkit.sources/1';
+
+export function sourcesCommand(io: Io): Command {
+  return reportCommand(io, {
+    name: 'sources',
+    description: 'show the sources, their state and last sample (like chronyc sources)',
+    verbose: true,
+    text: formatSources,
+    json: (snap) => ({ schema: SOURCES_JSON_SCHEMA, snapshotVersion: snap.version, time: snap.time, sources: snap.sources }),
+  });
+}

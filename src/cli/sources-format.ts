@@ -1,0 +1,51 @@
+/**
+ * `ntpkit sources [-v]`: the layout of `chronyc sources` (chrony 4.3), from a
+ * DaemonSnapshot. The legend of -v is chronyc's own text, kept byte for byte
+ * so that eyes and scripts used to chronyc find everything where they expect.
+ */
+import { type DaemonSnapshot, type SourceSnapshot, VERDICT_SYMBOL } from '../core/snapshot.js';
+import { chronycSign, type ReportOptions, sourceLabel } from './report-common.js';
+import { cInt, cInterval, cNanoseconds, cOctal, cSignedNanoseconds } from './report-units.js';
+
+export interface SourcesOptions extends ReportOptions {
+  /** The legend above the table (chronyc sources -v). */
+  readonly verbose?: boolean;
+}
+
+const LEGEND = [
+  '',
+  "  .-- Source mode  '^' = server, '=' = peer, '#' = local clock.",
+  " / .- Source state '*' = current best, '+' = combined, '-' = not combined,",
+  "| /             'x' = may be in error, '~' = too variable, '?' = unusable.",
+  '||                                                 .- xxxx [ yyyy ] +/- zzzz',
+  '||      Reachability register (octal) -.           |  xxxx = adjusted offset,',
+  '||      Log2(Polling interval) --.      |          |  yyyy = measured offset,',
+  '||                                \\     |          |  zzzz = estimated error.',
+  '||                                 |    |           \\',
+];
+
+const HEADER = [
+  'MS Name/IP address         Stratum Poll Reach LastRx Last sample               ',
+  '='.repeat(79),
+];
+
+/** '^' for a client association (server and pool lines), '=' for a symmetric peer. */
+function modeSymbol(src: SourceSnapshot): string {
+  return src.kind === 'peer' ? '=' : '^';
+}
+
+/** One row: mode, state, name, stratum, poll, reach, LastRx, then adjusted[measured] +/- error. */
+export function formatSourceRow(src: SourceSnapshot, opts: ReportOptions = {}): string {
+  const last = src.lastSample;
+  return (
+    `${modeSymbol(src)}${VERDICT_SYMBOL[src.verdict]} ${sourceLabel(src, opts, 27).padEnd(27)}  ${cInt(src.stratum, 2)}  ${cInt(src.poll, 2)}` +
+    `   ${cOctal(src.reach, 3)}  ${cInterval(src.lastRxAgo)}  ` +
+    `${cSignedNanoseconds(chronycSign(last?.adjustedOffset ?? 0))}[${cSignedNanoseconds(chronycSign(last?.measuredOffset ?? 0))}]` +
+    ` +/- ${cNanoseconds(last?.error ?? 0)}`
+  );
+}
+
+export function formatSources(snap: DaemonSnapshot, opts: SourcesOptions = {}): string {
+  const lines = [...(opts.verbose ? LEGEND : []), ...HEADER, ...snap.sources.map((s) => formatSourceRow(s, opts))];
+  return `${lines.join('\n')}\n`;
+}

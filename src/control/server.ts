@@ -1,0 +1,251 @@
+/**
+ * The daemon's side of the control socket (protocol: ./protocol.ts,
+ * docs/control.md). Generic: it serves whatever handlers it is given, so
+ * later commands (reload, makestep, burst, metrics...) only add entries.
+ *
+ * What it guarantees:
+ * - it never replaces a live socket: if a process answers on the path, start
+ *   fails with `address-in-use`; a stale socket file (nobody listening, left
+ *   by a crash) is removed; a path holding anything but a socket is left alone;
+ * - the socket gets `mode` (default 0660, as issue 4 asks); its directory is
+ *   created 0750 when missing, so the socket is never reachable through it by
+ *   others during the moment between bind and chmod;
+ * - a bad request (not JSON, wrong shape, unknown command, oversized, a
+ *   handler that throws) gets an error reply and the server keeps serving;
+ *   an oversized line also ends that connection, as its end cannot be found;
+ * - requests on one connection are answered in order; connections are served
+ *   concurrently, up to `maxConnections`;
+ * - close() ends every connection and removes the socket file, unless another
+ *   process has since put its own socket there.
+ */
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { ControlError } from './errors.js';
+import {
+  COMMAND_NAME, type ControlReply, encodeReply, errorReply, MAX_REQUEST_BYTES, parseRequest, PROTOCOL_VERSION,
+} from './protocol.js';
+
+/** Requests of one connection waiting for their turn before it stops reading. */
+const MAX_QUEUED = 32;
+
+/** What a handler is called with besides its arguments. */
+export interface HandlerContext {
+  readonly command: string;
+}
+
+/**
+ * A command. Its return value (or what its promise resolves to) is the
+ * reply's `result` and must be JSON-serializable. Throw
+ * `new ControlError('bad-args', ...)` to refuse the arguments; anything else
+ * thrown becomes a `handler-failed` reply.
+ */
+export type ControlHandler = (args: Readonly<Record<string, unknown>>, ctx: HandlerContext) => unknown;
+
+export type ControlLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ControlServerOptions {
+  /** Socket path (chrony's `bindcmdaddress`; default of the daemon: DEFAULT_SOCKET_PATH). */
+  readonly path: string;
+  /** Permission bits of the socket (default 0o660: owner and group may connect). */
+  readonly mode?: number;
+  /** Command name -> handler. Names must match COMMAND_NAME. */
+  readonly handlers: Readonly<Record<string, ControlHandler>>;
+  readonly log?: (level: ControlLogLevel, message: string) => void;
+  /** Longest request line, newline included (default MAX_REQUEST_BYTES). */
+  readonly maxRequestBytes?: number;
+  /** Concurrent connections (default 64); more are refused by the kernel backlog / closed at once. */
+  readonly maxConnections?: number;
+  /** A connection with no traffic for this long is closed (default 5 min). */
+  readonly idleTimeoutMs?: number;
+}
+
+export interface ControlServer {
+  readonly path: string;
+  /** Commands served, sorted. */
+  readonly commands: readonly string[];
+  /** Open connections now. */
+  connections(): number;
+  /** Stops listening, ends every connection, removes the socket file. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** True when some process accepts connections on the Unix socket at `path`. */
+async function someoneListens(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    const done = (v: boolean): void => {
+      s.destroy();
+      resolve(v);
+    };
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+    s.setTimeout(1000, () => done(true)); // a listener too busy to accept still owns the path
+  });
+}
+
+async function prepareSocketPath(path: string, log: (l: ControlLogLevel, m: string) => void): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o750 });
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!st.isSocket()) {
+    throw new ControlError('not-a-socket', `Cannot listen on ${path}: it exists and is not a socket; refusing to remove it`);
+  }
+  if (await someoneListens(path)) {
+    throw new ControlError('address-in-use', `Cannot listen on ${path}: another process is already listening there (is another ntpkit daemon running?)`);
+  }
+  log('info', `removing stale control socket ${path}`);
+  await unlink(path);
+}
+
+export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
+  const log = opts.log ?? (() => undefined);
+  const maxBytes = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
+  const idleMs = opts.idleTimeoutMs ?? 300_000;
+  const handlers = new Map<string, ControlHandler>();
+  for (const [name, h] of Object.entries(opts.handlers)) {
+    if (!COMMAND_NAME.test(name)) throw new RangeError(`Cannot register control command ${JSON.stringify(name)}: names are lower-case letters, digits and '-'`);
+    handlers.set(name, h);
+  }
+  // `commands` lists what this daemon serves, so clients can tell what it supports; a handler of that name wins.
+  if (!handlers.has('commands')) {
+    handlers.set('commands', () => ({ protocol: PROTOCOL_VERSION, commands: [...handlers.keys()].sort() }));
+  }
+  const commands = Object.freeze([...handlers.keys()].sort());
+
+  await prepareSocketPath(opts.path, log);
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ allowHalfOpen: true });
+  server.maxConnections = opts.maxConnections ?? 64;
+
+  async function answer(line: string): Promise<ControlReply> {
+    const parsed = parseRequest(line);
+    if (!parsed.ok) {
+      log('debug', `bad control request: ${parsed.error.message}`);
+      return errorReply(parsed.id, parsed.error.code, parsed.error.message);
+    }
+    const { id, command, args } = parsed.request;
+    const handler = handlers.get(command);
+    if (!handler) return errorReply(id, 'unknown-command', `Unknown command "${command}"; this daemon serves: ${commands.join(', ')}`);
+    try {
+      const result = await handler(args, { command });
+      return { version: PROTOCOL_VERSION, id, ok: true, result: result === undefined ? null : result };
+    } catch (e) {
+      if (e instanceof ControlError && e.code === 'bad-args') return errorReply(id, 'bad-args', e.message);
+      log('error', `control command ${command} failed: ${(e as Error)?.stack ?? String(e)}`);
+      return errorReply(id, 'handler-failed', `Command "${command}" failed: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+
+  function encode(reply: ControlReply): string {
+    try {
+      return encodeReply(reply);
+    } catch (e) {
+      return encodeReply(errorReply(reply.id, 'internal', `Cannot send the result: ${(e as Error).message}`));
+    }
+  }
+
+  server.on('connection', (sock: Socket) => {
+    sockets.add(sock);
+    sock.setTimeout(idleMs, () => sock.destroy());
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', (e) => log('debug', `control connection error: ${e.message}`));
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let chain: Promise<void> = Promise.resolve();
+    let queued = 0;
+    let dead = false;
+    const send = (text: string): void => {
+      if (!sock.destroyed && sock.writable) sock.write(text);
+    };
+    // A client that pipelines without reading its replies is paused, not buffered without bound.
+    const enqueue = (line: string): void => {
+      if (++queued >= MAX_QUEUED) sock.pause();
+      chain = chain.then(async () => {
+        if (line.trim() !== '') send(encode(await answer(line)));
+        if (--queued === MAX_QUEUED / 2) sock.resume();
+      });
+    };
+    sock.on('data', (chunk: Buffer) => {
+      if (dead) return;
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+        if (pendingBytes + nl - start + 1 > maxBytes) break;
+        pending.push(chunk.subarray(start, nl));
+        enqueue(Buffer.concat(pending).toString('utf8'));
+        pending = [];
+        pendingBytes = 0;
+        start = nl + 1;
+      }
+      const rest = chunk.subarray(start);
+      const nl = rest.indexOf(0x0a);
+      if (pendingBytes + (nl >= 0 ? nl + 1 : rest.length) > maxBytes) {
+        dead = true;
+        log('warn', `control request over ${maxBytes} bytes; closing that connection`);
+        chain = chain.then(() => {
+          sock.end(encode(errorReply(null, 'request-too-large', `A request line may hold at most ${maxBytes} bytes`)));
+        });
+        return;
+      }
+      if (rest.length) {
+        pending.push(rest);
+        pendingBytes += rest.length;
+      }
+    });
+    // The client may half-close after its last request: answer what came, then end.
+    sock.on('end', () => {
+      if (!dead && pendingBytes > 0) enqueue(Buffer.concat(pending).toString('utf8'));
+      void chain.then(() => sock.end());
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    server.once('error', onError);
+    server.listen(opts.path, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE') throw new ControlError('address-in-use', `Cannot listen on ${opts.path}: another process took the path first`, false, { cause: e });
+    throw e;
+  });
+  server.on('error', (e) => log('error', `control socket ${opts.path}: ${e.message}`));
+  const mode = opts.mode ?? 0o660;
+  let ino: number;
+  try {
+    await chmod(opts.path, mode);
+    ino = (await lstat(opts.path)).ino;
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+  log('info', `control socket listening on ${opts.path} (mode ${mode.toString(8).padStart(4, '0')})`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    path: opts.path,
+    commands,
+    connections: () => sockets.size,
+    close(): Promise<void> {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await closed;
+        try {
+          // Only our own socket: a newer daemon may already have replaced it.
+          if ((await lstat(opts.path)).ino === ino) await unlink(opts.path);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      })();
+      return closing;
+    },
+  };
+}
