@@ -12,6 +12,7 @@
 import { type Instant } from '../time/instant.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
+import { type SystemState } from './system.js';
 
 export type LeapSecMode = 'system' | 'step' | 'slew' | 'ignore';
 
@@ -56,6 +57,12 @@ export interface EngineOptions {
   readonly random: () => number;
   /** Seconds between re-resolutions of pool names and of sources that never answered (chrony: refresh 1209600, and on failure). */
   readonly resolveInterval?: number;
+  /**
+   * MD5, for the reference id of an IPv6 source (RFC 5905 §7.3: the first 4
+   * octets of the address's MD5). Pure code cannot reach node:crypto, so the
+   * driver passes it; without it the engine uses a stand-in hash.
+   */
+  readonly md5?: (data: Uint8Array) => Uint8Array;
 }
 
 /** Something the driver must do. */
@@ -84,7 +91,9 @@ export type EngineEvent =
   | { readonly type: 'source-unreachable'; readonly sourceId: number }
   | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string }
   | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
-  | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' };
+  | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
+  /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
+  | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean };
 
 /** What the driver tells the engine. */
 export interface SyncEngineApi {
@@ -100,4 +109,8 @@ export interface SyncEngineApi {
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot;
+  /** What the daemon's NTP server serves now (feed it to the responder): stratum, refid, root delay/dispersion, leap. */
+  systemState(now: Instant): SystemState;
+  /** The drift file's contents now, ppm: the driver writes it when it must (SIGTERM), besides the periodic write-drift actions. */
+  drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
 }

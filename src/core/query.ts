@@ -39,6 +39,22 @@ export function buildClientRequest(version: number, cookie: NtpTimestamp): Uint8
   return encodeHeader(header);
 }
 
+/**
+ * A client request in interleaved mode (RFC 9769 §2, chrony's `xleave`):
+ * the origin field carries the server's receive timestamp of its previous
+ * reply to us and the receive field our receive timestamp of that reply, so
+ * the server can answer with the real transmit time of that reply. The
+ * transmit field stays a random cookie, as in the basic request; a server
+ * that does not do interleaved mode answers it as a basic request.
+ */
+export function buildInterleavedRequest(version: number, cookie: NtpTimestamp, origin: NtpTimestamp, receive: NtpTimestamp): Uint8Array {
+  const buf = buildClientRequest(version, cookie);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  view.setBigUint64(24, origin);
+  view.setBigUint64(32, receive);
+  return buf;
+}
+
 /** Why a reply was not usable. Stable names: they appear in JSON output and select exit codes. */
 export type ReplyRejection =
   | 'truncated'          // shorter than an NTP header: cut off on the way, or a broken server
@@ -57,10 +73,22 @@ export interface ReplyContext {
   readonly t4: Instant;
   /** Our timestamping precision, seconds. */
   readonly clientPrecision: number;
+  /**
+   * Interleaved mode (RFC 9769): the previous exchange. A reply whose origin
+   * is `receiveCookie` (the receive field we sent) is interleaved: its
+   * transmit field is the real departure of the previous reply, and the
+   * sample is the previous exchange's (t1, t2 and t4 given here).
+   */
+  readonly interleaved?: {
+    readonly receiveCookie: NtpTimestamp;
+    readonly t1: Instant;
+    readonly t2: Instant;
+    readonly t4: Instant;
+  };
 }
 
 export type ReplyVerdict =
-  | { readonly ok: true; readonly header: NtpHeader; readonly sample: Sample }
+  | { readonly ok: true; readonly header: NtpHeader; readonly sample: Sample; readonly interleaved?: boolean }
   | {
     readonly ok: false;
     readonly rejection: ReplyRejection;
@@ -81,7 +109,9 @@ export function evaluateReply(packet: Uint8Array, ctx: ReplyContext): ReplyVerdi
   if (h.mode !== Mode.Server) {
     return { ok: false, rejection: 'wrong-mode', message: `reply has mode ${h.mode}, expected 4 (server)`, header: h };
   }
-  if (h.originTimestamp !== ctx.cookie) {
+  const il = ctx.interleaved;
+  const interleaved = il !== undefined && il.receiveCookie !== 0n && h.originTimestamp === il.receiveCookie && h.originTimestamp !== ctx.cookie;
+  if (h.originTimestamp !== ctx.cookie && !interleaved) {
     return {
       ok: false, rejection: 'origin-mismatch', header: h,
       message: `reply's origin timestamp 0x${h.originTimestamp.toString(16).padStart(16, '0')} does not match the request's 0x${ctx.cookie.toString(16).padStart(16, '0')}`,
@@ -102,6 +132,15 @@ export function evaluateReply(packet: Uint8Array, ctx: ReplyContext): ReplyVerdi
   }
   // Era resolution around our own send time (RFC 5905 §6): correct while the
   // server is within 68 years of us.
+  if (interleaved && il) {
+    // This reply's transmit field is when the PREVIOUS reply really left.
+    const t3 = fromNtpTimestamp(h.transmitTimestamp, il.t1);
+    if (t3 < il.t2) {
+      return { ok: false, rejection: 'bogus-timestamps', header: h, message: 'interleaved reply: previous reply transmitted before its request was received' };
+    }
+    const sample = computeSample({ t1: il.t1, t2: il.t2, t3, t4: il.t4 }, ctx.clientPrecision, 2 ** h.precision);
+    return { ok: true, header: h, sample, interleaved: true };
+  }
   const t2 = fromNtpTimestamp(h.receiveTimestamp, ctx.t1);
   const t3 = fromNtpTimestamp(h.transmitTimestamp, ctx.t1);
   if (t3 < t2) {

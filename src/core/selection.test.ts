@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectSources, type SelectionCandidate } from './selection.js';
+
+const c = (id: number, offset: number, distance: number, o: Partial<SelectionCandidate> = {}): SelectionCandidate => ({
+  id, offset, distance, unusable: null, noselect: false, prefer: false, trust: false, require: false, ...o,
+});
+const opts = { minsources: 1, maxdistance: 3, previous: null };
+
+test('every source gets a named verdict', () => {
+  const r = selectSources([
+    c(1, 0, 0.01), c(2, 0.001, 0.012), c(3, 0.5, 0.01), c(4, 0, 0.1), c(5, 0, 5), c(6, 0, 0.01, { unusable: 'unreachable' }),
+    c(7, 0, 0.01, { noselect: true }),
+  ], opts);
+  const v = (id: number): string => r.verdicts.get(id)?.verdict ?? '';
+  assert.equal(r.selected, 1);
+  assert.equal(v(1), 'selected');
+  assert.equal(v(2), 'combined');
+  assert.equal(v(3), 'falseticker');
+  assert.equal(v(4), 'not-combined'); // distance > 3 x the selected one's
+  assert.equal(v(5), 'jittery');
+  assert.equal(v(6), 'unusable');
+  assert.equal(r.verdicts.get(6)?.reason, 'unreachable');
+  assert.equal(r.verdicts.get(7)?.reason, 'noselect');
+  assert.deepEqual(r.combined, [1, 2]);
+});
+
+test('no majority: nothing selected, both are falsetickers', () => {
+  const r = selectSources([c(1, 0, 0.01), c(2, 1, 0.01)], opts);
+  assert.equal(r.selected, null);
+  assert.equal(r.verdicts.get(1)?.verdict, 'falseticker');
+  assert.equal(r.reason, 'no majority agrees');
+});
+
+test('the previous selection is kept unless another is clearly better (reselect distance)', () => {
+  const r = selectSources([c(1, 0, 0.01), c(2, 0, 0.01005)], { ...opts, previous: 2 });
+  assert.equal(r.selected, 2);
+  const r2 = selectSources([c(1, 0, 0.01), c(2, 0, 0.011)], { ...opts, previous: 2 });
+  assert.equal(r2.selected, 1);
+});
+
+test('trust: a trusted source is rejected only when another trusted source disagrees', () => {
+  // Majority says 0, the lone trusted source says 1: it wins, the others must meet it.
+  const r = selectSources([c(1, 1, 0.01, { trust: true }), c(2, 0, 0.01), c(3, 0, 0.01)], opts);
+  assert.equal(r.selected, 1);
+  assert.equal(r.verdicts.get(2)?.verdict, 'falseticker');
+  // Two trusted sources that disagree: the untrusted majority decides among them.
+  const r2 = selectSources([c(1, 1, 0.01, { trust: true }), c(2, 0, 0.01, { trust: true }), c(3, 0, 0.01)], opts);
+  assert.equal(r2.verdicts.get(1)?.verdict, 'falseticker');
+  assert.ok([2, 3].includes(r2.selected ?? 0));
+});
+
+test('minsources and require hold the clock; verdict reasons say why', () => {
+  const r = selectSources([c(1, 0, 0.01), c(2, 0, 0.01)], { ...opts, minsources: 3 });
+  assert.equal(r.selected, null);
+  assert.match(r.verdicts.get(1)?.reason ?? '', /minsources 3/);
+  const r2 = selectSources([c(1, 0, 0.01), c(2, 0, 0.01, { require: true, unusable: 'unreachable' })], opts);
+  assert.equal(r2.selected, null);
+  assert.match(r2.reason ?? '', /required/);
+});
+
+test('prefer: only preferred sources are selected and combined', () => {
+  const r = selectSources([c(1, 0, 0.005), c(2, 0, 0.01, { prefer: true })], opts);
+  assert.equal(r.selected, 2);
+  assert.deepEqual(r.combined, [2]);
+  assert.equal(r.verdicts.get(1)?.verdict, 'not-combined');
+});

@@ -1,0 +1,219 @@
+/**
+ * Per-source statistics (the figures of `chronyc sourcestats`): a window of
+ * samples and an estimate of the source's offset and frequency against the
+ * raw oscillator (see clock-model.ts).
+ *
+ * Noise model. The error of one NTP sample is half the asymmetry of the two
+ * path delays. Queueing only ever adds delay, so a sample whose round trip is
+ * close to the smallest seen can only be a little asymmetric: if the extra
+ * delay x = δ − δmin is split at random between the two directions the error
+ * is spread over ±x/2, with variance x²/12. A sample's variance is taken as
+ * that plus a floor for what the minimum itself hides (a fraction of the
+ * typical extra delay, and the timestamps' precision). This is what makes
+ * min-delay samples count for much more than the others (RFC 5905 §10's
+ * clock filter keeps only the minimum-delay one; chrony weights its regression
+ * by delay); a Kalman filter with these variances uses every sample for what
+ * it is worth. Samples far above the minimum are delay outliers and are
+ * dropped outright (chrony's maxdelayratio-style test), as are samples whose
+ * offset is inconsistent with the estimate (a step of the source's time:
+ * after a few consistent ones the filter restarts on the new time).
+ */
+import { FilterBank, Q_GRID } from './kalman.js';
+
+/** One sample as the statistics keep it: on the raw timescale. */
+export interface StoredSample {
+  /** Raw seconds since the engine's origin, at the exchange's midpoint. */
+  readonly t: number;
+  /** Source − raw clock, seconds. */
+  readonly rawOffset: number;
+  /** Offset as measured on the cooked clock, seconds. */
+  readonly measuredOffset: number;
+  /** Round-trip delay on the raw timescale, seconds. */
+  readonly delay: number;
+  /** The sample's own dispersion (precisions + PHI·round trip), seconds. */
+  readonly dispersion: number;
+}
+
+export interface StatsOptions {
+  /** Fewest samples kept in the window. */
+  readonly minSamples: number;
+  /** Most samples kept. */
+  readonly maxSamples: number;
+  /** Our clock's reading precision, seconds. */
+  readonly precision: number;
+  /** Floor on a sample's error, as a fraction of the typical extra delay. */
+  readonly floorFraction: number;
+  /** Samples whose extra delay exceeds this many typical extra delays are dropped. */
+  readonly delayOutlier: number;
+  /** Innovations beyond this many standard deviations are outliers. */
+  readonly offsetOutlier: number;
+  /** Consecutive offset outliers that restart the filter. */
+  readonly restartAfter: number;
+  /** Wander intensities the filter bank tries, (s/s)²/s. */
+  readonly qGrid: readonly number[];
+}
+
+/** chrony's defaults for the window (sourcestats.c: 64 samples max; we keep at least 6). */
+export const STATS_DEFAULTS: StatsOptions = Object.freeze({
+  minSamples: 6,
+  maxSamples: 64,
+  precision: 2 ** -24,
+  floorFraction: 0.1,
+  delayOutlier: 12,
+  offsetOutlier: 6,
+  restartAfter: 3,
+  qGrid: Q_GRID,
+});
+
+export type AddResult =
+  | { readonly accepted: true; readonly residual: number; readonly variance: number; readonly restarted: boolean }
+  | { readonly accepted: false; readonly reason: 'delay-outlier' | 'offset-outlier' };
+
+export interface StatsFigures {
+  readonly samples: number;
+  readonly runs: number;
+  readonly span: number;
+  readonly stdDev: number;
+  /** RMS residual of the last few samples (ntpq's jitter). */
+  readonly jitter: number;
+}
+
+const JITTER_SAMPLES = 8;
+/** Samples in the window before the filter bank weighs its wander models. */
+const LEARN_AFTER = 8;
+
+
+export class SourceStats {
+  readonly window: StoredSample[] = [];
+  readonly filter: FilterBank;
+  private readonly o: StatsOptions;
+  private outliers: StoredSample[] = [];
+  /** Prior for the frequency when the filter (re)starts: value and variance. */
+  private freqPrior: { value: number; variance: number };
+
+  constructor(o: StatsOptions, freqPrior: { value: number; variance: number }) {
+    this.o = o;
+    this.filter = new FilterBank(o.qGrid);
+    this.freqPrior = freqPrior;
+  }
+
+  setFreqPrior(value: number, variance: number): void {
+    this.freqPrior = { value, variance };
+  }
+
+  get count(): number { return this.window.length; }
+
+  last(): StoredSample | null { return this.window[this.window.length - 1] ?? null; }
+
+  /** Smallest delay in the window, or Infinity. */
+  minDelay(): number {
+    let m = Infinity;
+    for (const s of this.window) if (s.delay < m) m = s.delay;
+    return m;
+  }
+
+  /** Mean delay above the minimum (the scale of queueing), or null with too few samples. */
+  private typicalExcess(dmin: number): number | null {
+    if (this.window.length < 2) return null;
+    let sum = 0;
+    for (const s of this.window) sum += s.delay - dmin;
+    return sum / this.window.length;
+  }
+
+  /** Measurement variance of a sample with this delay, s². */
+  variance(delay: number, dispersion: number): number {
+    const dmin = Math.min(this.minDelay(), delay);
+    // With one sample the queueing scale is unknown: assume a tenth of the path.
+    const excess = this.typicalExcess(dmin) ?? Math.max(dmin / 10, 1e-5);
+    // The window's minimum sits above the path's true minimum, so every
+    // sample's extra delay is a little larger than it looks.
+    // With n samples the gap is about √(2/n) of the queueing scale (for
+    // exponential queueing), so it is larger while the window fills.
+    const gap = Math.max(this.o.floorFraction, 0.8 / Math.sqrt(Math.max(this.window.length, 1))) * excess;
+    const x = delay - dmin + gap;
+    return (x * x) / 12 + this.o.precision ** 2 + (dispersion / 2) ** 2 / 3;
+  }
+
+  /** Adds a sample: updates the window and the filter. */
+  add(s: StoredSample): AddResult {
+    const dmin = this.minDelay();
+    const excess = this.typicalExcess(Math.min(dmin, s.delay));
+    if (excess !== null && this.window.length >= 4 && s.delay - dmin > this.o.delayOutlier * Math.max(excess, this.o.precision)) {
+      return { accepted: false, reason: 'delay-outlier' };
+    }
+    const r = this.variance(s.delay, s.dispersion);
+    const f = this.filter;
+    if (!f.initialized) {
+      f.init(s.t, s.rawOffset, r, this.freqPrior.value, this.freqPrior.variance);
+      this.push(s);
+      return { accepted: true, residual: 0, variance: r, restarted: false };
+    }
+    const inn = f.innovation(s.t, s.rawOffset, r);
+    if (Math.abs(inn.residual) > this.o.offsetOutlier * Math.sqrt(inn.variance) + 4 * this.o.precision) {
+      this.outliers.push(s);
+      if (this.outliers.length < this.o.restartAfter) return { accepted: false, reason: 'offset-outlier' };
+      // Several in a row: the source's time moved for good (it stepped, or
+      // the estimate lost track). Restart on them, keeping the frequency.
+      const freq = f.freq;
+      const pFreq = Math.max(f.pFreq, this.freqPrior.variance * 1e-2);
+      const restart = this.outliers;
+      this.outliers = [];
+      this.window.length = 0;
+      const first = restart[0] as StoredSample;
+      f.init(first.t, first.rawOffset, this.variance(first.delay, first.dispersion), freq, pFreq);
+      this.push(first);
+      for (const o of restart.slice(1)) {
+        f.update(o.t, o.rawOffset, this.variance(o.delay, o.dispersion), false);
+        this.push(o);
+      }
+      const last = this.last() as StoredSample;
+      return { accepted: true, residual: last.rawOffset - f.phase, variance: f.pPhase, restarted: true };
+    }
+    this.outliers = [];
+    // The wander models are judged only once the window says what the noise is.
+    const u = f.update(s.t, s.rawOffset, r, this.window.length >= LEARN_AFTER);
+    this.push(s);
+    return { accepted: true, residual: u.residual, variance: u.variance, restarted: false };
+  }
+
+  private push(s: StoredSample): void {
+    this.window.push(s);
+    while (this.window.length > this.o.maxSamples) this.window.shift();
+  }
+
+  /** Drops everything (the source was replaced, or its address changed). */
+  reset(): void {
+    this.window.length = 0;
+    this.outliers = [];
+    this.filter.initialized = false;
+  }
+
+  /** Shifts every stored raw offset and the estimate (a leap second moved UTC). */
+  shift(seconds: number): void {
+    for (let i = 0; i < this.window.length; i++) {
+      const s = this.window[i] as StoredSample;
+      this.window[i] = { ...s, rawOffset: s.rawOffset + seconds };
+    }
+    this.outliers = this.outliers.map((s) => ({ ...s, rawOffset: s.rawOffset + seconds }));
+    if (this.filter.initialized) this.filter.shift(seconds);
+  }
+
+  /** Residual-based figures of the window against the current estimate. */
+  figures(): StatsFigures {
+    const n = this.window.length;
+    if (n === 0 || !this.filter.initialized) return { samples: n, runs: 0, span: 0, stdDev: 0, jitter: 0 };
+    const f = this.filter;
+    const p = f.predict(f.t);
+    const res = this.window.map((s) => s.rawOffset - (p.phase + p.freq * (s.t - p.t)));
+    let runs = 1;
+    for (let i = 1; i < n; i++) if ((res[i] as number) >= 0 !== (res[i - 1] as number) >= 0) runs++;
+    const rms = (xs: readonly number[]): number => (xs.length === 0 ? 0 : Math.sqrt(xs.reduce((a, x) => a + x * x, 0) / xs.length));
+    return {
+      samples: n,
+      runs,
+      span: (this.window[n - 1] as StoredSample).t - (this.window[0] as StoredSample).t,
+      stdDev: rms(res),
+      jitter: rms(res.slice(-JITTER_SAMPLES)),
+    };
+  }
+}

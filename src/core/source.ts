@@ -1,0 +1,298 @@
+/**
+ * One NTP source: the poll state machine (RFC 5905 §13, chrony's ntp_core.c)
+ * and its request/reply exchange. It decides when to send, builds the
+ * request, judges the reply and keeps the reach register; what a good sample
+ * means for the clock is for source-stats.ts and the engine.
+ *
+ * - Poll interval: between minpoll and maxpoll, raised while the source's
+ *   estimate rests on many samples' worth of information and lowered when it
+ *   does not (chrony's polltarget: a larger target keeps the interval shorter).
+ * - iburst: the first 4 requests go 2 s apart (chrony.conf(5)); burst: every
+ *   poll is a burst of requests 2 s apart that ends after 4 good replies or 8
+ *   requests.
+ * - Reach: shifted left at every request, bit 0 set by a valid reply (RFC 5905 §13).
+ * - Backoff: after 4 requests in a row without a reply the interval doubles
+ *   at every further poll, up to maxpoll (an unreachable server is not
+ *   hammered); the first reply brings it back to minpoll.
+ * - KoD (RFC 5905 §7.4): RATE raises a floor under the interval (at least one
+ *   step longer, and never shorter than the poll the server asks for); DENY and
+ *   RSTR stop all requests to that source.
+ */
+import { diffSeconds, addSeconds, type Instant } from '../time/instant.js';
+import { fromNtpTimestamp, toNtpTimestamp, type NtpTimestamp } from '../time/timestamp.js';
+import { shortToSeconds } from '../time/short.js';
+import { Leap } from '../proto/constants.js';
+import { kissAction } from '../proto/kiss.js';
+import type { NtpHeader } from '../proto/header.js';
+import { buildClientRequest, buildInterleavedRequest, evaluateReply, type ReplyRejection } from './query.js';
+import type { Sample } from './sample.js';
+import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
+
+/** Seconds between the requests of a burst (chrony: 2 s, or minpoll if shorter). */
+export const BURST_INTERVAL = 2;
+/** Requests sent by iburst at start. */
+export const IBURST_REQUESTS = 4;
+/** A burst ends after this many good replies ... */
+export const BURST_GOOD = 4;
+/** ... or this many requests. */
+export const BURST_MAX = 8;
+/** Requests without a reply before the interval backs off. */
+export const BACKOFF_AFTER = 4;
+
+interface Pending {
+  readonly cookie: NtpTimestamp;
+  t1: Instant;
+  readonly epoch: number;
+  readonly interleaved?: { readonly receiveCookie: NtpTimestamp; readonly t1: Instant; readonly t2: Instant; readonly t4: Instant };
+}
+
+interface Previous {
+  readonly t1: Instant;
+  readonly t2: Instant;
+  readonly t4: Instant;
+  readonly t2Wire: NtpTimestamp;
+  readonly t4Wire: NtpTimestamp;
+  readonly epoch: number;
+}
+
+/** What a datagram from this source amounted to. */
+export type ReplyOutcome =
+  | { readonly kind: 'sample'; readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean }
+  | { readonly kind: 'kod'; readonly code: string; readonly stop: boolean }
+  | { readonly kind: 'unsynchronized'; readonly header: NtpHeader }
+  | { readonly kind: 'ignored'; readonly reason: ReplyRejection | 'not-expected' | 'clock-stepped' };
+
+export interface PollRequest {
+  readonly packet: Uint8Array;
+}
+
+export class SourcePoller {
+  readonly options: SourceOptions;
+  /** Current poll exponent (log2 s), before the KoD floor. */
+  private adaptivePoll: number;
+  /** RATE KoD floor on the poll exponent. */
+  private kodFloor = MIN_POLL;
+  reach = 0;
+  /** Why polling stopped (DENY/RSTR), or null. */
+  stopped: string | null = null;
+  /** Requests left in the current burst (iburst or burst). */
+  private burstLeft = 0;
+  private burstGood = 0;
+  /** When the next request is due, or null when not polling. */
+  nextPoll: Instant | null = null;
+  private pending: Pending | null = null;
+  private previous: Previous | null = null;
+  /** Requests sent since the last valid reply. */
+  missed = 0;
+  /** Requests sent since the last valid reply, counting the one in flight. */
+  sentSinceReply = 0;
+  /** Last valid header (stratum, refid, root delay/dispersion, leap). */
+  lastHeader: NtpHeader | null = null;
+  /** Last kiss code received. */
+  kissCode: string | null = null;
+  /** Last sample used interleaved mode. */
+  interleaved = false;
+  /** Good samples since the last poll change. */
+  private pollScore = 0;
+  private readonly random: () => number;
+  private readonly clientPrecision: number;
+
+  constructor(options: SourceOptions, random: () => number, clientPrecision: number) {
+    this.options = options;
+    this.random = random;
+    this.clientPrecision = clientPrecision;
+    this.adaptivePoll = clampPoll(options.minpoll, options);
+  }
+
+  /** Effective poll exponent. */
+  get poll(): number {
+    return Math.min(MAX_POLL, Math.max(this.adaptivePoll, this.kodFloor));
+  }
+
+  /** Interval between burst requests, seconds. */
+  private burstInterval(): number {
+    return Math.min(BURST_INTERVAL, 2 ** this.options.minpoll);
+  }
+
+  /** Starts (or restarts, after a replacement) polling at `now`. */
+  begin(now: Instant): void {
+    this.reach = 0;
+    this.missed = 0;
+    this.sentSinceReply = 0;
+    this.pending = null;
+    this.previous = null;
+    this.stopped = null;
+    this.kodFloor = MIN_POLL;
+    this.kissCode = null;
+    this.lastHeader = null;
+    this.adaptivePoll = clampPoll(this.options.minpoll, this.options);
+    this.burstLeft = this.options.iburst ? IBURST_REQUESTS : 0;
+    this.burstGood = 0;
+    this.nextPoll = now;
+  }
+
+  /** Stops polling (unresolved, replaced, denied). */
+  halt(reason: string | null): void {
+    this.nextPoll = null;
+    this.pending = null;
+    this.burstLeft = 0;
+    if (reason !== null) this.stopped = reason;
+  }
+
+  /** Whether a request is due at `now`. */
+  due(now: Instant): boolean {
+    return this.nextPoll !== null && now >= this.nextPoll;
+  }
+
+  /**
+   * Sends the next request: returns the packet and schedules the one after.
+   * `epoch` is the clock model's step count, to drop exchanges spanning a step.
+   */
+  transmit(now: Instant, epoch: number): PollRequest {
+    if (this.pending !== null) {
+      this.missed++;
+      // A burst that gets no replies ends; unreachable servers back off.
+      if (this.missed >= BACKOFF_AFTER) this.adaptivePoll = Math.min(this.adaptivePoll + 1, this.options.maxpoll);
+    }
+    this.reach = (this.reach << 1) & 0xff;
+    this.sentSinceReply++;
+    const cookie = this.randomCookie();
+    const prev = this.previous !== null && this.previous.epoch === epoch ? this.previous : null;
+    let packet: Uint8Array;
+    if (this.options.xleave && prev !== null) {
+      packet = buildInterleavedRequest(this.options.version, cookie, prev.t2Wire, prev.t4Wire);
+      this.pending = { cookie, t1: now, epoch, interleaved: { receiveCookie: prev.t4Wire, t1: prev.t1, t2: prev.t2, t4: prev.t4 } };
+    } else {
+      packet = buildClientRequest(this.options.version, cookie);
+      this.pending = { cookie, t1: now, epoch };
+    }
+    this.scheduleNext(now);
+    return { packet };
+  }
+
+  private scheduleNext(now: Instant): void {
+    if (this.burstLeft > 0) this.burstLeft--;
+    if (this.burstLeft > 0 && this.missed < BURST_MAX) {
+      this.nextPoll = addSeconds(now, this.burstInterval());
+      return;
+    }
+    const interval = 2 ** this.poll;
+    // A little randomness keeps many clients from polling in step (chrony randomises too).
+    const jitter = interval >= 4 ? 1 - 0.05 * this.random() : 1;
+    this.nextPoll = addSeconds(now, interval * jitter);
+    if (this.options.burst) {
+      this.burstLeft = BURST_MAX;
+      this.burstGood = 0;
+    }
+  }
+
+  /** The precise transmit time of the request in flight. */
+  sent(t1: Instant): void {
+    if (this.pending !== null) this.pending.t1 = t1;
+  }
+
+  /** Judges a datagram from this source's address. */
+  receive(data: Uint8Array, t4: Instant, epoch: number): ReplyOutcome {
+    const p = this.pending;
+    if (p === null) return { kind: 'ignored', reason: 'not-expected' };
+    const v = evaluateReply(data, {
+      cookie: p.cookie, t1: p.t1, t4, clientPrecision: this.clientPrecision,
+      ...(p.interleaved !== undefined ? { interleaved: p.interleaved } : {}),
+    });
+    if (!v.ok) {
+      // Not a reply to our request: the real one may still come.
+      if (v.rejection === 'origin-mismatch' || v.rejection === 'truncated' || v.rejection === 'not-ntp' || v.rejection === 'wrong-mode') {
+        return { kind: 'ignored', reason: v.rejection };
+      }
+      this.pending = null;
+      if (v.rejection === 'kod') {
+        const code = v.kissCode ?? '????';
+        this.kissCode = code;
+        const action = kissAction(code);
+        if (action === 'stop') {
+          this.halt(`KoD ${code}`);
+          return { kind: 'kod', code, stop: true };
+        }
+        if (action === 'reduce-rate') {
+          const serverPoll = v.header?.poll ?? 0;
+          this.kodFloor = Math.min(MAX_POLL, Math.max(this.kodFloor, this.poll + 1, serverPoll));
+          this.burstLeft = 0;
+          this.nextPoll = addSeconds(t4, 2 ** this.poll);
+        }
+        return { kind: 'kod', code, stop: false };
+      }
+      if (v.rejection === 'unsynchronized' && v.header !== undefined) {
+        this.markReachable();
+        this.lastHeader = v.header;
+        return { kind: 'unsynchronized', header: v.header };
+      }
+      return { kind: 'ignored', reason: v.rejection };
+    }
+    this.pending = null;
+    this.markReachable();
+    this.lastHeader = v.header;
+    this.previous = {
+      t1: p.t1, t4, t2: fromNtpTimestamp(v.header.receiveTimestamp, p.t1), t2Wire: v.header.receiveTimestamp,
+      t4Wire: toNtpTimestamp(t4), epoch,
+    };
+    if (p.epoch !== epoch) return { kind: 'ignored', reason: 'clock-stepped' };
+    this.interleaved = v.interleaved === true;
+    if (this.options.burst && this.burstLeft > 0 && ++this.burstGood >= BURST_GOOD) this.burstLeft = 0;
+    return { kind: 'sample', sample: v.sample, header: v.header, interleaved: this.interleaved };
+  }
+
+  private markReachable(): void {
+    if (this.missed >= BACKOFF_AFTER) this.adaptivePoll = this.options.minpoll;
+    this.reach |= 1;
+    this.missed = 0;
+    this.sentSinceReply = 0;
+  }
+
+  /**
+   * Adapts the interval after a good sample. `information` is how many
+   * typical samples' worth the estimate rests on; past polltarget the
+   * estimate is steady enough to sample less often, below half of it more
+   * often. Two agreeing votes in a row move the interval one step.
+   */
+  adapt(information: number): void {
+    const target = this.options.polltarget;
+    if (information > target) this.pollScore = Math.max(this.pollScore, 0) + 1;
+    else if (information < target / 2) this.pollScore = Math.min(this.pollScore, 0) - 1;
+    else this.pollScore = 0;
+    if (this.pollScore >= 2) {
+      this.adaptivePoll = Math.min(this.adaptivePoll + 1, this.options.maxpoll);
+      this.pollScore = 0;
+    } else if (this.pollScore <= -2) {
+      this.adaptivePoll = Math.max(this.adaptivePoll - 1, this.options.minpoll);
+      this.pollScore = 0;
+    }
+  }
+
+  /** Seconds until the next request, or null. */
+  untilNext(now: Instant): number | null {
+    return this.nextPoll === null ? null : diffSeconds(this.nextPoll, now);
+  }
+
+  /** Root delay and dispersion the source reports, seconds. */
+  root(): { delay: number; dispersion: number } {
+    const h = this.lastHeader;
+    return h === null ? { delay: 0, dispersion: 0 } : { delay: shortToSeconds(h.rootDelay), dispersion: shortToSeconds(h.rootDispersion) };
+  }
+
+  /** The leap bits the source announces (none when unknown). */
+  leap(): 'none' | 'insert' | 'delete' {
+    const l = this.lastHeader?.leap;
+    return l === Leap.InsertSecond ? 'insert' : l === Leap.DeleteSecond ? 'delete' : 'none';
+  }
+
+  private randomCookie(): NtpTimestamp {
+    const hi = BigInt(Math.floor(this.random() * 2 ** 32) >>> 0);
+    const lo = BigInt(Math.floor(this.random() * 2 ** 32) >>> 0);
+    const c = (hi << 32n) | lo;
+    return c === 0n ? 1n : c;
+  }
+}
+
+function clampPoll(p: number, o: SourceOptions): number {
+  return Math.min(Math.max(p, MIN_POLL, Math.min(o.minpoll, o.maxpoll)), Math.max(o.maxpoll, o.minpoll), MAX_POLL);
+}
