@@ -7,22 +7,44 @@
  * as it enters the stack (RX) and as the driver hands it on (TX), the
  * timestamps chronyd uses. See Linux Documentation/networking/timestamping.rst.
  *
- *   new UdpSocket(family 4|6, onEvent)   non-blocking socket, polled by libuv
- *   bind(address, port[, reusePort]) / connect(address, port)
- *   send(bytes[, address, port[, stampOffset]]) -> TX id (or -1 when TX timestamps are off)
+ *   new UdpSocket(family 4|6, onEvent[, txOnDemand])   non-blocking socket, polled by libuv
+ *   bind(address, port[, reusePort[, v6Only]]) / connect(address, port)
+ *   send(bytes[, address, port[, stampOffset[, txTag]]]) -> TX id (or -1)
+ *   batchLayout() / enableBatch(arrayBuffer)            batch delivery (below)
+ *   setStampDelta(bigint), setTransmitCompensation(bool), transmitLatency()
  *   address() -> { address, port, family }, close(), ref(), unref()
  *
  * onEvent(0, buffer, address, port, rxInstant | undefined)   a datagram
- * onEvent(1, txId, txInstant)                                a TX timestamp
+ * onEvent(1, txId or txTag, txInstant)                       a TX timestamp
  * onEvent(2, error)                                          an error (ECONNREFUSED, ...)
+ * onEvent(3, count)                                          a batch (batch mode)
  *
- * Datagrams are read in batches with recvmmsg. While the socket is delivering
- * a batch (inside its poll callback), send() only queues: when the batch's JS
- * callbacks have returned, the queue goes out in one sendmmsg. A send that
- * gives stampOffset gets the NTP timestamp of CLOCK_REALTIME written there
- * right before that sendmmsg (or sendmsg, outside a callback): a transmit
+ * TX timestamps: by default every datagram gets one (the socket-wide
+ * option), numbered by send()'s return value. With txOnDemand only the
+ * datagrams sent with a txTag >= 0 get one, reported with that tag: each TX
+ * timestamp costs an error-queue read and a JS callback, and a server needs
+ * them only for interleaved clients (SO_TIMESTAMPING as a control message
+ * on sendmsg, Linux >= 4.13).
+ *
+ * Datagrams are read in batches with recvmmsg. In the default mode each is
+ * delivered by its own callback; while the socket is delivering (inside its
+ * poll callback), send() only queues, and when the batch's callbacks have
+ * returned the queue goes out with sendmmsg. In batch mode (enableBatch) a
+ * whole recvmmsg batch is delivered by one callback, through memory shared
+ * with JS: payloads, lengths, source addresses as octets, RX timestamps; JS
+ * writes the replies into the same memory, and they go out to the sources
+ * when the callback returns. No string, Buffer or BigInt is made per packet.
+ *
+ * A send that gives stampOffset gets the NTP timestamp of CLOCK_REALTIME
+ * written there right before the datagram goes to the kernel: a transmit
  * timestamp taken in JS is early by the rest of the handler and the JS->C
- * path (~15 us measured), which lands in the client's offset.
+ * path (~15 us measured), which lands in the client's offset. Two terms are
+ * added: the stamp delta (setStampDelta: the served clock minus
+ * CLOCK_REALTIME, for a server whose clock is not the kernel's), and, with
+ * setTransmitCompensation(true), the measured latency from that reading to
+ * the kernel's TX timestamp of the same datagram (the median of a sample of
+ * replies, stamped on demand), so that T3 is when the reply left, not when
+ * it was about to be sent (RFC 5905 section 8: T3 is the departure time).
  *
  * Everything runs on the JS thread: libuv calls on_poll from the event loop
  * and we call back into JS with napi_make_callback. An open socket keeps the
@@ -55,7 +77,7 @@
 
 #include "ntpkit_native.h"
 
-enum { EV_MESSAGE = 0, EV_TX = 1, EV_ERROR = 2 };
+enum { EV_MESSAGE = 0, EV_TX = 1, EV_ERROR = 2, EV_BATCH = 3 };
 enum { RX_NONE, RX_TIMESTAMPING, RX_TIMESTAMPNS };
 
 /* Room for any UDP payload, so nothing is ever truncated. */
@@ -73,12 +95,69 @@ enum { RX_NONE, RX_TIMESTAMPING, RX_TIMESTAMPNS };
 /* Wakeups in a row where the socket still flags an error that nothing could read. */
 #define MAX_STUCK_WAKEUPS 8
 
+/* On-demand TX stamps: what each kernel id was requested for (power of two). */
+#define TX_RING 4096
+/* Transmit compensation: a sample of replies gets a TX stamp, one every
+ * CAL_GAP to 2 CAL_GAP - 1 stamped replies of its class (a random spacing,
+ * so that it cannot alias with a periodic pattern of batch sizes), or after
+ * CAL_NS, whichever comes first. */
+#define CAL_GAP 32
+#define CAL_NS INT64_C(10000000)
+/* The median of the last CAL_WINDOW samples, recomputed every CAL_UPDATE. */
+#define CAL_WINDOW 63
+#define CAL_UPDATE 16
+/* Plausible stamp-to-TX latencies, ns; others are not samples of it. */
+#define CAL_MAX_NS 1000000
+
+/* Batch mode: one JS ArrayBuffer, laid out as batchLayout() says. */
+#define META_INTS 16
+enum { M_LEN = 0, M_PORT, M_FAMILY, M_HAS_RX, M_RX_ERA, M_REPLY_LEN, M_STAMP, M_TAG, M_ADDR = 8 /* 16 octets: ints 8..11 */ };
+#define OUT_SLOT 2048
+#define B_IN_OFF 0
+#define B_RX_OFF ((size_t)RECV_BATCH * RX_BUF_SIZE)
+#define B_META_OFF (B_RX_OFF + 8 * (size_t)RECV_BATCH)
+#define B_OUT_OFF (B_META_OFF + 4 * (size_t)RECV_BATCH * META_INTS)
+#define B_SIZE (B_OUT_OFF + (size_t)RECV_BATCH * OUT_SLOT)
+
 struct queued_send {
   struct sockaddr_storage to;
   socklen_t to_len;
   int32_t stamp; /* offset of the NTP transmit timestamp, or -1 */
+  int32_t tag;   /* txOnDemand: report the TX timestamp with this tag; -1: none */
   uint32_t len;
   unsigned char data[QUEUE_DATA];
+};
+
+/* One datagram to send, from the queue or from a batch's replies. */
+struct send_item {
+  unsigned char *data;
+  uint32_t len;
+  const struct sockaddr_storage *to;
+  socklen_t to_len;
+  int32_t stamp;
+  int32_t tag;
+};
+
+/* What an on-demand TX stamp with kernel id `id` was asked for. */
+struct tx_entry {
+  uint32_t id;
+  bool used;
+  uint8_t cls;     /* its compensation class (below) */
+  int32_t tag;     /* -1: a compensation sample only */
+  int64_t read_ns; /* the CLOCK_REALTIME reading behind the datagram's T3 stamp; 0: none */
+};
+
+/*
+ * The latency from a T3 reading to the kernel's TX stamp, in two classes:
+ * the first datagram a flush sends, right after the JS callback, finds the
+ * caches cold and takes about twice as long as the others (measured on
+ * loopback: 6.4 us, against 3.0-3.1 us for the 2nd to 6th).
+ */
+enum { CLS_FIRST = 0, CLS_REST = 1 };
+struct cal_est {
+  int32_t win[CAL_WINDOW];
+  unsigned n, pos, fresh, since, gap;
+  int64_t last_ns, ns;
 };
 
 typedef struct {
@@ -92,7 +171,18 @@ typedef struct {
   int af;
   int rx_mode;
   bool tx_ts;       /* TX timestamps requested, and the id count is still in step with the kernel's */
-  uint32_t tx_next; /* SOF_TIMESTAMPING_OPT_ID: the kernel numbers datagrams 0, 1, ... per socket */
+  bool tx_on_demand; /* only datagrams sent with a tag get a TX stamp */
+  bool tx_resync;    /* on demand: a stamped send failed, the kernel's count is unknown until reset */
+  uint32_t tx_next; /* SOF_TIMESTAMPING_OPT_ID: the kernel numbers stamped datagrams 0, 1, ... per socket */
+  struct tx_entry *tx_ring; /* on demand: TX_RING entries */
+  int64_t stamp_delta;      /* added to written T3 stamps, NTP units (served clock - CLOCK_REALTIME) */
+  bool comp_on;             /* add the measured stamp-to-TX latency to T3 stamps */
+  struct cal_est cal[2];    /* that latency, per class */
+  uint32_t rng;             /* xorshift state for the sample spacing */
+  bool batch;               /* deliver recvmmsg batches through shared memory */
+  napi_ref batch_ref;       /* that ArrayBuffer */
+  unsigned char *bmem;
+  struct sockaddr_storage *bfrom; /* RECV_BATCH: the batch's sources, the replies' destinations */
   bool poll_init, closing, closed, finalized;
   int stuck;
   unsigned char *buf; /* RECV_BATCH * RX_BUF_SIZE */
@@ -232,6 +322,10 @@ static void release_napi(udp_sock *s) {
   if (s->callback != NULL) napi_delete_reference(s->env, s->callback);
   if (s->self != NULL) napi_delete_reference(s->env, s->self);
   if (s->actx != NULL) napi_async_destroy(s->env, s->actx);
+  if (s->batch_ref != NULL) napi_delete_reference(s->env, s->batch_ref);
+  s->batch_ref = NULL;
+  s->bmem = NULL;
+  s->batch = false;
   s->callback = s->self = NULL;
   s->actx = NULL;
 }
@@ -239,6 +333,8 @@ static void release_napi(udp_sock *s) {
 static void free_sock(udp_sock *s) {
   free(s->buf);
   free(s->queue);
+  free(s->tx_ring);
+  free(s->bfrom);
   free(s);
 }
 
@@ -381,23 +477,105 @@ static void emit_error(udp_sock *s, int err, const char *syscall, const struct s
 /* ---- sending ---- */
 
 #define UNIX_TO_NTP_SECONDS UINT64_C(2208988800)
+#define NS_PER_SEC INT64_C(1000000000)
 
-/* CLOCK_REALTIME as a wire NTP timestamp: seconds since 1900 in the high 32
- * bits (modulo the era, RFC 5905 section 6), the fraction rounded as
- * ntpkit_instant_of() rounds, so it equals the low 64 bits of that Instant. */
-static uint64_t ntp_now(void) {
+static int64_t realtime_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  uint64_t frac = ((uint64_t)ts.tv_nsec * (UINT64_C(1) << 33) + UINT64_C(1000000000)) / UINT64_C(2000000000);
-  return (((uint64_t)ts.tv_sec + UNIX_TO_NTP_SECONDS) << 32) + frac;
+  return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+/* Unix nanoseconds as a wire NTP timestamp: seconds since 1900 in the high
+ * 32 bits (modulo the era, RFC 5905 section 6), the fraction rounded as
+ * ntpkit_instant_of() rounds, so it equals the low 64 bits of that Instant. */
+static uint64_t ntp_of_ns(int64_t ns) {
+  int64_t sec = ns / NS_PER_SEC, nsec = ns % NS_PER_SEC;
+  if (nsec < 0) {
+    nsec += NS_PER_SEC;
+    sec--;
+  }
+  uint64_t frac = ((uint64_t)nsec * (UINT64_C(1) << 33) + UINT64_C(1000000000)) / UINT64_C(2000000000);
+  return (((uint64_t)sec + UNIX_TO_NTP_SECONDS) << 32) + frac;
 }
 
 static void put_ntp(unsigned char *p, uint64_t v) {
   for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
 }
 
+/* The compensation for a class: its own estimate, else the other's, else none. */
+static int64_t comp_for(const udp_sock *s, int cls) {
+  if (!s->comp_on) return 0;
+  if (s->cal[cls].n > 0) return s->cal[cls].ns;
+  return s->cal[1 - cls].n > 0 ? s->cal[1 - cls].ns : 0;
+}
+
+/* Writes the transmit timestamp into a datagram about to go out; returns the CLOCK_REALTIME reading it is made of. */
+static int64_t stamp_now(udp_sock *s, unsigned char *at, int cls) {
+  int64_t now = realtime_ns();
+  put_ntp(at, ntp_of_ns(now + comp_for(s, cls)) + (uint64_t)s->stamp_delta);
+  return now;
+}
+
+/* Whether this stamped datagram of class `cls`, read at read_ns, is to be a compensation sample. */
+static bool cal_pick(udp_sock *s, int cls, int64_t read_ns) {
+  struct cal_est *c = &s->cal[cls];
+  if (++c->since < c->gap && read_ns - c->last_ns < CAL_NS && c->n > 0) return false;
+  uint32_t x = s->rng;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  s->rng = x;
+  c->since = 0;
+  c->gap = CAL_GAP + x % CAL_GAP;
+  c->last_ns = read_ns;
+  return true;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* A measured latency from a T3 reading to the kernel's TX stamp of the same datagram. */
+static void cal_sample(udp_sock *s, int cls, int64_t d) {
+  if (d < 0 || d > CAL_MAX_NS) return;
+  struct cal_est *c = &s->cal[cls];
+  c->win[c->pos] = (int32_t)d;
+  c->pos = (c->pos + 1) % CAL_WINDOW;
+  if (c->n < CAL_WINDOW) c->n++;
+  /* The first samples count at once (a fresh server answers with an estimate
+   * after its first request or so); then every CAL_UPDATE. */
+  if (++c->fresh < CAL_UPDATE && c->n > CAL_UPDATE) return;
+  c->fresh = 0;
+  int32_t sorted[CAL_WINDOW];
+  memcpy(sorted, c->win, sizeof(int32_t) * c->n);
+  qsort(sorted, c->n, sizeof(int32_t), cmp_i32);
+  c->ns = sorted[c->n / 2];
+}
+
+/* The socket-wide flags; on demand, the TX flag goes per datagram instead. */
+static int ts_flags(bool tx_all, bool opt_id) {
+  return SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | (tx_all ? SOF_TIMESTAMPING_TX_SOFTWARE : 0) |
+         (opt_id ? SOF_TIMESTAMPING_OPT_ID : 0) | SOF_TIMESTAMPING_OPT_TSONLY;
+}
+
+/* After a stamped send failed, the kernel may or may not have used up an id.
+ * Turning OPT_ID off and on resets its count to 0 (sock_set_timestamping);
+ * the error queue was read first, so no stamp numbered the old way is left. */
+static void tx_resync(udp_sock *s) {
+  s->tx_resync = false;
+  int off = ts_flags(false, false), on = ts_flags(false, true);
+  if (setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPING, &off, sizeof off) != 0 ||
+      setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPING, &on, sizeof on) != 0) {
+    s->tx_ts = false;
+    return;
+  }
+  memset(s->tx_ring, 0, sizeof(struct tx_entry) * TX_RING);
+  s->tx_next = 0;
+}
+
 /*
- * Sends the queue with sendmmsg, stamping right before each call. A call
+ * Sends datagrams with sendmmsg, stamping right before each call. A call
  * carries at most one stamped datagram, first: the kernel sends a call's
  * datagrams one after the other, some microseconds each on loopback, so
  * stamps taken before a call of N would be early by up to N of those
@@ -405,47 +583,80 @@ static void put_ntp(unsigned char *p, uint64_t v) {
  * datagrams (interleaved replies, non-NTP) ride along after it. Never
  * blocks, never spins: every round sends at least one datagram or drops one
  * (EAGAIN drops all that are left: the send buffer is full, and waiting for
- * it would stall every other reply). A failed datagram may or may not have
- * used up a kernel TX id, so numbering stops (see udp_send). Errors other
- * than EAGAIN/ENOBUFS are reported after the queue is empty, through
- * onEvent, whose handler may queue more: the caller loops.
+ * it would stall every other reply). Errors other than EAGAIN/ENOBUFS are
+ * reported after the last datagram, through onEvent, whose handler may queue
+ * more: callers loop.
+ *
+ * TX ids: with the socket-wide option, send() numbered every datagram when
+ * it was queued, and a failed datagram may or may not have used up an id,
+ * so numbering stops. On demand, only datagrams given a tag (or picked as a
+ * compensation sample) ask for a stamp, numbered here in order; a failed one
+ * sets tx_resync, and no stamp is asked for until the next poll resets the
+ * kernel's count.
  */
-static void flush_queue(udp_sock *s) {
-  unsigned n = s->qn;
+static void send_items(udp_sock *s, struct send_item *it, unsigned n) {
   if (n == 0) return;
   if (s->closing || s->fd < 0) {
     s->send_dropped += n;
-    s->qn = 0;
     return;
   }
   struct mmsghdr msgs[SEND_QUEUE_MAX];
   struct iovec iov[SEND_QUEUE_MAX];
-  memset(msgs, 0, sizeof(struct mmsghdr) * n);
-  for (unsigned i = 0; i < n; i++) {
-    struct queued_send *q = &s->queue[i];
-    iov[i].iov_base = q->data;
-    iov[i].iov_len = q->len;
-    msgs[i].msg_hdr.msg_name = q->to_len ? &q->to : NULL;
-    msgs[i].msg_hdr.msg_namelen = q->to_len;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
+  union {
+    struct cmsghdr align;
+    unsigned char buf[CMSG_SPACE(sizeof(int))];
+  } ctl[SEND_QUEUE_MAX];
+  struct tx_entry pend[SEND_QUEUE_MAX]; /* on demand: what this call's stamped datagrams asked for */
   int first_err = 0;
   struct sockaddr_storage err_to;
   bool err_has_to = false;
   unsigned i = 0;
   while (i < n) {
+    bool first_stamped = it[i].stamp >= 0;
     unsigned end = i + 1;
-    while (end < n && s->queue[end].stamp < 0) end++;
-    if (s->queue[i].stamp >= 0) put_ntp(s->queue[i].data + s->queue[i].stamp, ntp_now());
-    int r = sendmmsg(s->fd, msgs + i, end - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (end < n && end - i < SEND_QUEUE_MAX && it[end].stamp < 0) end++;
+    unsigned cnt = end - i;
+    bool on_demand = s->tx_on_demand && s->tx_ts && !s->tx_resync;
+    int cls = i == 0 ? CLS_FIRST : CLS_REST;
+    int64_t read_ns = 0;
+    if (first_stamped) read_ns = stamp_now(s, it[i].data + it[i].stamp, cls);
+    for (unsigned k = 0; k < cnt; k++) {
+      struct send_item *q = &it[i + k];
+      iov[k].iov_base = q->data;
+      iov[k].iov_len = q->len;
+      msgs[k].msg_hdr = (struct msghdr){.msg_name = q->to_len ? (void *)q->to : NULL, .msg_namelen = q->to_len,
+                                        .msg_iov = &iov[k], .msg_iovlen = 1};
+      msgs[k].msg_len = 0;
+      pend[k].used = false;
+      if (!on_demand) continue;
+      bool cal = k == 0 && first_stamped && s->comp_on && cal_pick(s, cls, read_ns);
+      if (q->tag < 0 && !cal) continue;
+      struct cmsghdr *c = (struct cmsghdr *)ctl[k].buf;
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SO_TIMESTAMPING;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      int v = SOF_TIMESTAMPING_TX_SOFTWARE;
+      memcpy(CMSG_DATA(c), &v, sizeof v);
+      msgs[k].msg_hdr.msg_control = ctl[k].buf;
+      msgs[k].msg_hdr.msg_controllen = sizeof ctl[k].buf;
+      pend[k] = (struct tx_entry){.id = 0, .used = true, .cls = (uint8_t)cls, .tag = q->tag, .read_ns = k == 0 && first_stamped ? read_ns : 0};
+    }
+    int r = sendmmsg(s->fd, msgs, cnt, MSG_DONTWAIT | MSG_NOSIGNAL);
+    int sent = r > 0 ? r : 0;
+    /* The kernel numbered the stamped datagrams it took, in order. */
+    for (int k = 0; k < sent; k++) {
+      if (!pend[k].used) continue;
+      pend[k].id = s->tx_next++;
+      s->tx_ring[pend[k].id & (TX_RING - 1)] = pend[k];
+    }
     if (r > 0) {
       i += (unsigned)r;
       continue;
     }
     int err = r == 0 ? EIO : errno;
     if (err == EINTR) continue;
-    s->tx_ts = false;
+    if (!s->tx_on_demand) s->tx_ts = false;
+    else if (pend[0].used) s->tx_resync = true;
     if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
       s->send_dropped += n - i;
       break;
@@ -454,13 +665,25 @@ static void flush_queue(udp_sock *s) {
     s->send_dropped++;
     if (first_err == 0) {
       first_err = err;
-      err_has_to = s->queue[i].to_len != 0;
-      if (err_has_to) err_to = s->queue[i].to;
+      err_has_to = it[i].to_len != 0;
+      if (err_has_to) err_to = *it[i].to;
     }
     i++;
   }
-  s->qn = 0;
   if (first_err != 0 && !s->closing) emit_error(s, first_err, "sendmmsg", err_has_to ? &err_to : NULL);
+}
+
+static void flush_queue(udp_sock *s) {
+  unsigned n = s->qn;
+  if (n == 0) return;
+  struct send_item items[SEND_QUEUE_MAX];
+  for (unsigned i = 0; i < n; i++) {
+    struct queued_send *q = &s->queue[i];
+    items[i] = (struct send_item){.data = q->data, .len = q->len, .to = &q->to, .to_len = q->to_len, .stamp = q->stamp, .tag = q->tag};
+  }
+  /* Emptied first: an error handler (called at the end of send_items) may queue again. */
+  s->qn = 0;
+  send_items(s, items, n);
 }
 
 /* Flushes until the queue stays empty; error handlers that queue again get a bounded number of rounds. */
@@ -538,7 +761,16 @@ static int drain_errqueue(udp_sock *s, int *errors) {
     }
     if (!have_ee) continue;
     if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
-      if (ee.ee_info == SCM_TSTAMP_SND && have_ts) emit_tx(s, ee.ee_data, &ts);
+      if (ee.ee_info != SCM_TSTAMP_SND || !have_ts) continue;
+      if (!s->tx_on_demand) {
+        emit_tx(s, ee.ee_data, &ts);
+        continue;
+      }
+      struct tx_entry *e = &s->tx_ring[ee.ee_data & (TX_RING - 1)];
+      if (!e->used || e->id != ee.ee_data) continue;
+      e->used = false;
+      if (e->read_ns != 0) cal_sample(s, e->cls, (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec - e->read_ns);
+      if (e->tag >= 0) emit_tx(s, (uint32_t)e->tag, &ts);
     } else if (ee.ee_errno != 0) {
       (*errors)++;
       emit_error(s, (int)ee.ee_errno, "recvmsg", msg.msg_namelen > 0 && dest.ss_family != AF_UNSPEC ? &dest : NULL);
@@ -547,9 +779,131 @@ static int drain_errqueue(udp_sock *s, int *errors) {
   return n;
 }
 
+static void emit_batch(udp_sock *s, int count) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value argv[2];
+  if (napi_create_int32(env, EV_BATCH, &argv[0]) == napi_ok && napi_create_int32(env, count, &argv[1]) == napi_ok)
+    call_js(s, 2, argv);
+  napi_close_handle_scope(env, scope);
+}
+
+/* A received datagram's source, length and RX stamp, where JS reads them; no reply yet. */
+static void fill_meta(udp_sock *s, int i, const struct mmsghdr *m) {
+  int32_t *meta = (int32_t *)(s->bmem + B_META_OFF) + (size_t)i * META_INTS;
+  uint64_t *rx = (uint64_t *)(s->bmem + B_RX_OFF);
+  const struct sockaddr_storage *from = &s->bfrom[i];
+  unsigned char *addr = (unsigned char *)(meta + M_ADDR);
+  meta[M_LEN] = (int32_t)m->msg_len;
+  meta[M_REPLY_LEN] = -1;
+  meta[M_STAMP] = -1;
+  meta[M_TAG] = -1;
+  if (from->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)from;
+    meta[M_FAMILY] = 4;
+    meta[M_PORT] = ntohs(a->sin_port);
+    memcpy(addr, &a->sin_addr, 4);
+  } else if (from->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)from;
+    meta[M_FAMILY] = 6;
+    meta[M_PORT] = ntohs(a->sin6_port);
+    memcpy(addr, &a->sin6_addr, 16);
+  } else {
+    meta[M_FAMILY] = 0;
+    meta[M_PORT] = 0;
+  }
+  struct timespec ts;
+  meta[M_HAS_RX] = 0;
+  if (rx_timestamp((struct msghdr *)&m->msg_hdr, &ts)) {
+    /* The Instant's words, as ntpkit_instant_of() makes them: low 64 bits and the era. */
+    int64_t ntp_sec = (int64_t)ts.tv_sec + (int64_t)UNIX_TO_NTP_SECONDS;
+    if (ntp_sec >= 0) {
+      rx[i] = ntp_of_ns((int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec);
+      meta[M_RX_ERA] = (int32_t)(ntp_sec >> 32);
+      meta[M_HAS_RX] = 1;
+    }
+  }
+}
+
+/* The replies JS wrote for the first `count` datagrams of the batch, to their sources. */
+static void send_batch_replies(udp_sock *s, int count) {
+  struct send_item items[RECV_BATCH];
+  unsigned n = 0;
+  for (int i = 0; i < count; i++) {
+    int32_t *meta = (int32_t *)(s->bmem + B_META_OFF) + (size_t)i * META_INTS;
+    int32_t len = meta[M_REPLY_LEN], stamp = meta[M_STAMP], tag = meta[M_TAG];
+    if (len < 0 || len > OUT_SLOT || s->bfrom[i].ss_family == AF_UNSPEC) continue;
+    if (stamp < -1 || stamp > len - 8) stamp = -1;
+    items[n++] = (struct send_item){.data = s->bmem + B_OUT_OFF + (size_t)i * OUT_SLOT, .len = (uint32_t)len,
+                                    .to = &s->bfrom[i], .to_len = s->af == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6),
+                                    .stamp = stamp, .tag = tag < 0 ? -1 : tag};
+  }
+  send_items(s, items, n);
+}
+
+/*
+ * Batch mode: each recvmmsg batch goes to JS in one callback, and its
+ * replies out together. The error queue is read only when poll flagged it
+ * (POLLERR, which a non-empty error queue always raises): a server's replies
+ * do not wait for their TX stamps, and a read of an empty queue is a wasted
+ * syscall per wakeup.
+ */
+static int drain_batch(udp_sock *s, bool errq) {
+  int errors = 0, progress = 0;
+  /* A resync waits for the queue to be read, whether or not poll flagged it. */
+  if (errq || s->tx_resync) {
+    progress = drain_errqueue(s, &errors);
+    if (s->tx_resync && progress < MAX_ERRQUEUE_PER_WAKEUP) tx_resync(s);
+  }
+  flush_all(s);
+  struct mmsghdr msgs[RECV_BATCH];
+  struct iovec iov[RECV_BATCH];
+  union {
+    struct cmsghdr align;
+    unsigned char buf[256];
+  } control[RECV_BATCH];
+  for (int got = 0; got < MAX_PER_WAKEUP && !s->closing && s->batch;) {
+    for (int i = 0; i < RECV_BATCH; i++) {
+      iov[i].iov_base = s->bmem + B_IN_OFF + (size_t)i * RX_BUF_SIZE;
+      iov[i].iov_len = RX_BUF_SIZE;
+      s->bfrom[i].ss_family = AF_UNSPEC;
+      msgs[i].msg_hdr = (struct msghdr){.msg_name = &s->bfrom[i], .msg_namelen = sizeof s->bfrom[i], .msg_iov = &iov[i],
+                                        .msg_iovlen = 1, .msg_control = control[i].buf,
+                                        .msg_controllen = sizeof control[i].buf};
+      msgs[i].msg_len = 0;
+    }
+    int r = recvmmsg(s->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+    if (r > 0) {
+      progress += r;
+      got += r;
+      for (int i = 0; i < r; i++) fill_meta(s, i, &msgs[i]);
+      emit_batch(s, r);
+      if (s->closing || !s->batch) break; /* closed in the callback */
+      send_batch_replies(s, r);
+      flush_all(s);
+      if (r < RECV_BATCH) break; /* drained */
+      continue;
+    }
+    if (r == 0) break;
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err == EINTR) continue;
+    /* As in drain(): the socket's pending error, reported from the error queue where its cause is. */
+    progress++;
+    got++;
+    progress += drain_errqueue(s, &errors);
+    if (errors == 0 && !s->closing) emit_error(s, err, "recvmsg", NULL);
+    flush_all(s);
+  }
+  return progress;
+}
+
 /* Everything readable now: error queue first, so a request's TX timestamp reaches JS before its reply. */
-static int drain(udp_sock *s) {
+static int drain(udp_sock *s, bool errq) {
+  if (s->batch) return drain_batch(s, errq);
   int errors, progress = drain_errqueue(s, &errors);
+  if (s->tx_resync && progress < MAX_ERRQUEUE_PER_WAKEUP) tx_resync(s);
   flush_all(s);
   struct mmsghdr msgs[RECV_BATCH];
   struct iovec iov[RECV_BATCH];
@@ -612,13 +966,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 
 static void on_poll_events(udp_sock *s, int status) {
   if (status == 0) {
-    drain(s);
+    drain(s, false);
     return;
   }
   /* libuv's uv_poll reports POLLERR as UV_EBADF and stops the handle; for this
    * socket POLLERR means a non-empty error queue (TX timestamps, ICMP errors). */
   if (status == UV_EBADF && fcntl(s->fd, F_GETFD) != -1) {
-    int progress = drain(s);
+    int progress = drain(s, true);
     if (s->closing) return;
     struct pollfd p = {.fd = s->fd, .events = POLLIN, .revents = 0};
     bool flagged = progress == 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
@@ -673,10 +1027,10 @@ static bool set_prop(napi_env env, napi_value obj, const char *name, napi_value 
   return v != NULL && napi_set_named_property(env, obj, name, v) == napi_ok;
 }
 
-/* new UdpSocket(family, onEvent) */
+/* new UdpSocket(family, onEvent[, txOnDemand]) */
 static napi_value udp_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], self, target;
+  size_t argc = 3;
+  napi_value argv[3], self, target;
   if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
     napi_throw_type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "UdpSocket must be called with new");
     return NULL;
@@ -693,6 +1047,12 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "onEvent must be a function");
     return NULL;
   }
+  bool on_demand = false;
+  if (argc >= 3 && (napi_typeof(env, argv[2], &t) != napi_ok ||
+                    (t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, argv[2], &on_demand) != napi_ok)))) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "txOnDemand must be a boolean");
+    return NULL;
+  }
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
 
@@ -702,10 +1062,12 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
   udp_sock *s = calloc(1, sizeof *s);
   unsigned char *buf = malloc((size_t)RECV_BATCH * RX_BUF_SIZE);
   struct queued_send *queue = malloc(sizeof(struct queued_send) * SEND_QUEUE_MAX);
-  if (s == NULL || buf == NULL || queue == NULL) {
+  struct tx_entry *ring = on_demand ? calloc(TX_RING, sizeof(struct tx_entry)) : NULL;
+  if (s == NULL || buf == NULL || queue == NULL || (on_demand && ring == NULL)) {
     free(s);
     free(buf);
     free(queue);
+    free(ring);
     close(fd);
     return throw_errno(env, ENOMEM, "socket", NULL);
   }
@@ -714,13 +1076,17 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
   s->af = af;
   s->buf = buf;
   s->queue = queue;
+  s->tx_ring = ring;
+  s->tx_on_demand = on_demand;
+  s->rng = (uint32_t)(uintptr_t)s ^ (uint32_t)realtime_ns() ^ 0x9e3779b9u;
+  if (s->rng == 0) s->rng = 1;
   s->poll.data = s;
 
   int one = 1;
-  /* Software RX and TX stamps; OPT_ID numbers the TX stamps, OPT_TSONLY
-   * returns them without a copy of the packet. Older kernels: RX only. */
-  int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-              SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+  /* Software RX and TX stamps (TX per datagram when on demand); OPT_ID
+   * numbers the TX stamps, OPT_TSONLY returns them without a copy of the
+   * packet. Older kernels: RX only. */
+  int flags = ts_flags(!on_demand, true);
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0) {
     s->rx_mode = RX_TIMESTAMPING;
     s->tx_ts = true;
@@ -762,10 +1128,10 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
   return self;
 }
 
-/* bind(address, port[, reusePort]) */
+/* bind(address, port[, reusePort[, v6Only]]) */
 static napi_value udp_bind(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   udp_sock *s = this_sock(env, info, &argc, argv);
   if (s == NULL) return NULL;
   if (s->closing) return throw_closed(env);
@@ -783,10 +1149,21 @@ static napi_value udp_bind(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "reusePort must be a boolean");
     return NULL;
   }
+  bool v6only = false;
+  t = napi_undefined;
+  if (argc >= 4 && (napi_typeof(env, argv[3], &t) != napi_ok ||
+                    (t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, argv[3], &v6only) != napi_ok)))) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "v6Only must be a boolean");
+    return NULL;
+  }
   /* SO_REUSEPORT: several sockets (one per worker) share the port; the kernel spreads datagrams across them. */
   int one = 1;
   if (reuse && setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     return throw_errno(env, errno, "setsockopt", "SO_REUSEPORT");
+  /* IPV6_V6ONLY: a `::` socket next to a `0.0.0.0` one, so IPv4 clients come
+   * as IPv4, not as IPv4-mapped IPv6 (twice the work per request). */
+  if (v6only && s->af == AF_INET6 && setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+    return throw_errno(env, errno, "setsockopt", "IPV6_V6ONLY");
   if (bind(s->fd, (struct sockaddr *)&ss, len) != 0) {
     char where[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
     format_endpoint(&ss, where, sizeof where);
@@ -831,8 +1208,8 @@ static napi_value udp_connect(napi_env env, napi_callback_info info) {
  * onEvent rather than thrown.
  */
 static napi_value udp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   udp_sock *s = this_sock(env, info, &argc, argv);
   if (s == NULL) return NULL;
   if (s->closing) return throw_closed(env);
@@ -869,6 +1246,16 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
       stamp = (int32_t)off;
     }
   }
+  int32_t tag = -1;
+  if (argc >= 5) {
+    if (napi_typeof(env, argv[4], &t) != napi_ok) return NULL;
+    if (t != napi_undefined) {
+      if (t != napi_number || napi_get_value_int32(env, argv[4], &tag) != napi_ok || tag < -1 || (tag >= 0 && !s->tx_on_demand)) {
+        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "txTag must be -1 or a non-negative 32-bit integer, on a txOnDemand socket");
+        return NULL;
+      }
+    }
+  }
   if (s->in_poll && length <= QUEUE_DATA) {
     if (s->qn == SEND_QUEUE_MAX) flush_queue(s);
     if (s->closing) return throw_closed(env); /* an error handler closed it */
@@ -877,10 +1264,11 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
       if (len) memcpy(&q->to, &ss, len);
       q->to_len = len;
       q->stamp = stamp;
+      q->tag = tag;
       q->len = (uint32_t)length;
       if (length) memcpy(q->data, data, length);
       napi_value id;
-      if (napi_create_int64(env, s->tx_ts ? (int64_t)s->tx_next++ : -1, &id) != napi_ok) return NULL;
+      if (napi_create_int64(env, s->tx_ts && !s->tx_on_demand ? (int64_t)s->tx_next++ : -1, &id) != napi_ok) return NULL;
       return id;
     }
   }
@@ -889,23 +1277,157 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   if (s->closing) return throw_closed(env);
   struct iovec iov = {data, length};
   struct msghdr msg = {.msg_name = len ? &ss : NULL, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+  union {
+    struct cmsghdr align;
+    unsigned char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  bool want_tx = s->tx_on_demand && tag >= 0 && s->tx_ts && !s->tx_resync;
+  if (want_tx) {
+    struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SO_TIMESTAMPING;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int v = SOF_TIMESTAMPING_TX_SOFTWARE;
+    memcpy(CMSG_DATA(c), &v, sizeof v);
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof ctl.buf;
+  }
   ssize_t r;
+  int64_t read_ns = 0;
   do {
-    if (stamp >= 0) put_ntp((unsigned char *)data + stamp, ntp_now());
+    if (stamp >= 0) read_ns = stamp_now(s, (unsigned char *)data + stamp, CLS_FIRST);
     r = sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (r < 0 && errno == EINTR);
+  if (r >= 0 && want_tx) {
+    uint32_t kid = s->tx_next++;
+    s->tx_ring[kid & (TX_RING - 1)] = (struct tx_entry){.id = kid, .used = true, .cls = CLS_FIRST, .tag = tag, .read_ns = read_ns};
+  }
   if (r < 0) {
     /* Whether a failed send used up a TX id depends on where it failed: stop
-     * numbering rather than pair a later stamp with the wrong datagram. */
+     * numbering (on demand: until the next poll resets the count) rather
+     * than pair a later stamp with the wrong datagram. */
     int err = errno;
-    s->tx_ts = false;
+    if (!s->tx_on_demand) s->tx_ts = false;
+    else if (want_tx) s->tx_resync = true;
     char where[INET6_ADDRSTRLEN + IF_NAMESIZE + 16] = "";
     if (len) format_endpoint(&ss, where, sizeof where);
     return throw_errno(env, err, "send", where);
   }
   napi_value id;
-  if (napi_create_int64(env, s->tx_ts ? (int64_t)s->tx_next++ : -1, &id) != napi_ok) return NULL;
+  if (napi_create_int64(env, s->tx_ts && !s->tx_on_demand ? (int64_t)s->tx_next++ : -1, &id) != napi_ok) return NULL;
   return id;
+}
+
+/* batchLayout(): where enableBatch()'s memory holds what (see batch mode in the header). */
+static napi_value udp_batch_layout(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udp_sock *s = this_sock(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  napi_value obj, v;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  const struct {
+    const char *name;
+    double value;
+  } f[] = {
+      {"size", (double)B_SIZE},         {"slots", RECV_BATCH},         {"inOffset", B_IN_OFF},
+      {"inSlot", RX_BUF_SIZE},          {"rxOffset", (double)B_RX_OFF}, {"metaOffset", (double)B_META_OFF},
+      {"metaInts", META_INTS},          {"outOffset", (double)B_OUT_OFF}, {"outSlot", OUT_SLOT},
+      {"len", M_LEN},                   {"port", M_PORT},              {"family", M_FAMILY},
+      {"hasRx", M_HAS_RX},              {"rxEra", M_RX_ERA},           {"replyLen", M_REPLY_LEN},
+      {"stamp", M_STAMP},               {"tag", M_TAG},                {"addr", M_ADDR},
+  };
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    if (napi_create_double(env, f[i].value, &v) != napi_ok || !set_prop(env, obj, f[i].name, v)) return NULL;
+  return obj;
+}
+
+/* enableBatch(arrayBuffer): from now on datagrams come in batches (onEvent(3, count)) through that memory. */
+static napi_value udp_enable_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udp_sock *s = this_sock(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  if (s->closing) return throw_closed(env);
+  bool is_ab = false;
+  void *mem = NULL;
+  size_t len = 0;
+  if (argc < 1 || napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], &mem, &len) != napi_ok || len < B_SIZE || mem == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "enableBatch needs an ArrayBuffer of batchLayout().size bytes");
+    return NULL;
+  }
+  if (s->batch) {
+    napi_throw_error(env, "ERR_INVALID_STATE", "batch mode is already on");
+    return NULL;
+  }
+  if (s->tx_ts && !s->tx_on_demand) {
+    /* Batch replies carry tags; socket-wide ids could not be told to JS. */
+    napi_throw_error(env, "ERR_INVALID_STATE", "batch mode needs a txOnDemand socket");
+    return NULL;
+  }
+  if (s->bfrom == NULL && (s->bfrom = calloc(RECV_BATCH, sizeof(struct sockaddr_storage))) == NULL)
+    return throw_errno(env, ENOMEM, "enableBatch", NULL);
+  if (napi_create_reference(env, argv[0], 1, &s->batch_ref) != napi_ok) return NULL;
+  s->bmem = mem;
+  s->batch = true;
+  return undefined_value(env);
+}
+
+/* setStampDelta(bigint): NTP units (2^-32 s) added to every T3 written in C: the served clock minus CLOCK_REALTIME. */
+static napi_value udp_set_stamp_delta(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udp_sock *s = this_sock(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  int64_t v = 0;
+  bool lossless = false;
+  napi_valuetype t;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_bigint ||
+      napi_get_value_bigint_int64(env, argv[0], &v, &lossless) != napi_ok || !lossless) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "the stamp delta must be a BigInt within a signed 64-bit integer");
+    return NULL;
+  }
+  s->stamp_delta = v;
+  return undefined_value(env);
+}
+
+/* setTransmitCompensation(on): add the measured stamp-to-TX latency to T3 stamps (txOnDemand sockets). */
+static napi_value udp_set_transmit_compensation(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udp_sock *s = this_sock(env, info, &argc, argv);
+  if (s == NULL) return NULL;
+  bool on = false;
+  napi_valuetype t;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_boolean || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "on must be a boolean");
+    return NULL;
+  }
+  if (on && !(s->tx_on_demand && s->tx_ts)) {
+    napi_throw_error(env, "ERR_INVALID_STATE", "transmit compensation needs a txOnDemand socket with TX timestamps");
+    return NULL;
+  }
+  s->comp_on = on;
+  return undefined_value(env);
+}
+
+/* transmitLatency() -> { first: { ns, samples }, rest: { ns, samples } }: per class, the median
+ * latency from a T3 reading to the kernel TX stamp, and how many samples it rests on (at most the window). */
+static napi_value udp_transmit_latency(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udp_sock *s = this_sock(env, info, &argc, NULL);
+  if (s == NULL) return NULL;
+  napi_value obj;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  const char *names[2] = {"first", "rest"};
+  for (int c = 0; c < 2; c++) {
+    napi_value o, v;
+    if (napi_create_object(env, &o) != napi_ok || napi_create_double(env, (double)s->cal[c].ns, &v) != napi_ok ||
+        !set_prop(env, o, "ns", v) || napi_create_uint32(env, s->cal[c].n, &v) != napi_ok || !set_prop(env, o, "samples", v) ||
+        !set_prop(env, obj, names[c], o))
+      return NULL;
+  }
+  return obj;
 }
 
 /*
@@ -1004,6 +1526,11 @@ napi_status ntpkit_udp_register(napi_env env, napi_value exports) {
       {"bind", NULL, udp_bind, NULL, NULL, NULL, napi_default_method, NULL},
       {"connect", NULL, udp_connect, NULL, NULL, NULL, napi_default_method, NULL},
       {"send", NULL, udp_send, NULL, NULL, NULL, napi_default_method, NULL},
+      {"batchLayout", NULL, udp_batch_layout, NULL, NULL, NULL, napi_default_method, NULL},
+      {"enableBatch", NULL, udp_enable_batch, NULL, NULL, NULL, napi_default_method, NULL},
+      {"setStampDelta", NULL, udp_set_stamp_delta, NULL, NULL, NULL, napi_default_method, NULL},
+      {"setTransmitCompensation", NULL, udp_set_transmit_compensation, NULL, NULL, NULL, napi_default_method, NULL},
+      {"transmitLatency", NULL, udp_transmit_latency, NULL, NULL, NULL, napi_default_method, NULL},
       {"setRecvBufferSize", NULL, udp_set_recv_buffer_size, NULL, NULL, NULL, napi_default_method, NULL},
       {"droppedSends", NULL, udp_dropped_sends, NULL, NULL, NULL, napi_default_method, NULL},
       {"address", NULL, udp_address, NULL, NULL, NULL, napi_default_method, NULL},

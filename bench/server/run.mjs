@@ -7,6 +7,8 @@
 //   chronyd      chronyd 4.3 -x, `local stratum 1`, no `ratelimit` (the harness's startChronydServer)
 //   naive-dgram  bench/server/naive-dgram.mjs: node:dgram, T2 = T3 = realtime() in the handler
 //   ntpkit       `ntpkit server` (see ntpkitServerCommand below), or "not available (why)"
+//   ntpkit-nocomp  the same with NTPKIT_TX_COMPENSATION=off: T3 as read, without the
+//                measured read-to-wire latency added (shows what the compensation does)
 // For each rate step, bench/server/ntpload.c (built here with cc -O2) sends
 // mode 3 requests at that rate for --seconds and measures loss and the server
 // timestamp error ((T2-T1)+(T3-T4))/2 from kernel timestamps; this script
@@ -15,7 +17,8 @@
 // machine used more than --max-background % of a core meanwhile.
 //
 // Usage: npm run build && node bench/server/run.mjs [--rates 20k,40k,...] [--seconds 3]
-//        [--targets chronyd,naive-dgram,ntpkit] [--workers 2] [--json FILE]
+//        [--targets chronyd,naive-dgram,ntpkit,ntpkit-nocomp] [--workers 2] [--json FILE]
+//        [--dist DIR]  (the compiled tree to run ntpkit and the harness from; default dist)
 //        load: [--pacing busy|sleep] [--tick-us 100] [--sockets 16] [--tx-timestamp kernel|user]
 //        [--tx-sample 4] [--generator-cpu N] [--drain-ms 500]
 //        noise: [--max-background 10] [--retries 2] [--noise-budget 120]
@@ -26,14 +29,22 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { probeNtp, reserveLoopbackBlock, runToCompletion, spawnManaged, startChronydServer, toolPath } from '../../dist/testing/index.js';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = join(HERE, '..', '..');
+// --dist is read before the rest of the options: the harness comes from that tree.
+const distArg = process.argv.findIndex((a) => a === '--dist' || a.startsWith('--dist='));
+const DIST = distArg < 0 ? join(ROOT, 'dist') : (() => {
+  const v = process.argv[distArg].includes('=') ? process.argv[distArg].slice(7) : process.argv[distArg + 1];
+  return isAbsolute(v) ? v : resolvePath(process.cwd(), v);
+})();
+const { probeNtp, reserveLoopbackBlock, runToCompletion, spawnManaged, startChronydServer, toolPath } = await import(pathToFileURL(join(DIST, 'testing', 'index.js')).href);
 const OUT = join(HERE, 'out');
 const NTPLOAD_SRC = join(HERE, 'ntpload.c');
 const NTPLOAD = join(OUT, 'ntpload');
-const ALL_TARGETS = ['chronyd', 'naive-dgram', 'ntpkit'];
+const ALL_TARGETS = ['chronyd', 'naive-dgram', 'ntpkit', 'ntpkit-nocomp'];
 const LOSS_LIMIT_PCT = 0.1;
 /** Longest wait for a quiet machine before one step. */
 const QUIET_WAIT_S = 20;
@@ -55,6 +66,7 @@ const { values } = parseArgs({
     retries: { type: 'string', default: '2' },
     'noise-budget': { type: 'string', default: '120' },
     json: { type: 'string' },
+    dist: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -87,7 +99,8 @@ function ntpkitServerConfig(address) {
   return [`bindaddress ${address}`, 'port 123', 'allow 127.0.0.0/8', 'local stratum 1', ''].join('\n');
 }
 function ntpkitServerCommand({ configPath, workers }) {
-  return { file: process.execPath, args: [join(ROOT, 'bin', 'ntpkit.js'), 'server', '--config', configPath, '--workers', String(workers)] };
+  // What bin/ntpkit.js does, from the --dist tree.
+  return { file: process.execPath, args: [join(HERE, 'ntpkit-cli.mjs'), DIST, 'server', '--config', configPath, '--workers', String(workers)] };
 }
 // ---------------------------------------------------------------------------
 
@@ -259,7 +272,7 @@ async function startTarget(name, address) {
   const { file, args } = ntpkitServerCommand({ configPath, workers });
   let p;
   try {
-    p = await spawnManaged(file, args);
+    p = await spawnManaged(file, args, name === 'ntpkit-nocomp' ? { env: { NTPKIT_TX_COMPENSATION: 'off' } } : {});
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     return { name, unavailable: e.message };
@@ -273,7 +286,7 @@ async function startTarget(name, address) {
     await stop();
     return { name, unavailable: why };
   }
-  return { name, label: `ntpkit server --workers ${workers}`, pid: p.pid, address, stop, exitStatus: p.exitStatus, logs: p.logs };
+  return { name, label: `ntpkit server --workers ${workers}${name === 'ntpkit-nocomp' ? ' (NTPKIT_TX_COMPENSATION=off)' : ''}`, pid: p.pid, address, stop, exitStatus: p.exitStatus, logs: p.logs };
 }
 
 // --- other sessions share this machine: wait until they leave it idle, within the noise budget

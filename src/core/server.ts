@@ -44,7 +44,7 @@ import {
   createServerCounters, type DropReason, dropReasonOfParseError, type ServerCounters, type ServerKissCode,
   type ServerStats, snapshotServerStats,
 } from './server-stats.js';
-import { servedParams, type SystemState } from './system.js';
+import { type ServedParams, servedParams, type SystemState } from './system.js';
 
 export type { DropReason, ServerKissCode, ServerStats } from './server-stats.js';
 export type { TransmitTicket } from './interleave.js';
@@ -139,6 +139,12 @@ export interface ResponderOptions {
   readonly clientSlots?: number;
   /** Random 32-bit seed for the client table's hash. */
   readonly seed: number;
+  /**
+   * Write every reply into one buffer the responder owns, valid only until
+   * the next handleRequest(): for IO layers that copy the reply out at once.
+   * Saves an allocation per reply (a server's hot path). Default false.
+   */
+  readonly reuseReply?: boolean;
 }
 
 const KOD_REFID: Readonly<Record<ServerKissCode, number>> = { RATE: refIdFromCode('RATE'), DENY: refIdFromCode('DENY') };
@@ -148,9 +154,17 @@ export class NtpResponder {
   readonly clients: ClientTable;
   readonly counters: ServerCounters = createServerCounters();
   readonly #key = newClientKey();
+  readonly #reply: Uint8Array | null;
+  readonly #replyView: DataView | null;
+  // The served parameters of the last (state, now): a server reads its clock once per batch of requests.
+  #paramsState: SystemState | null = null;
+  #paramsNow: Instant = -1n;
+  #params: ServedParams | null = null;
 
   constructor(opts: ResponderOptions) {
     this.clients = new ClientTable({ slots: opts.clientSlots, seed: opts.seed });
+    this.#reply = opts.reuseReply ? new Uint8Array(REPLY_LENGTH) : null;
+    this.#replyView = this.#reply ? new DataView(this.#reply.buffer) : null;
   }
 
   /** Decides what to do with one datagram. Never throws on packet contents. */
@@ -236,11 +250,17 @@ export class NtpResponder {
     ticket: TransmitTicket | null,
   ): RespondAction {
     const { receivedAt, now, system, config } = input;
-    const p = servedParams(system, now);
+    let p = this.#params;
+    if (p === null || this.#paramsState !== system || this.#paramsNow !== now) {
+      p = this.#params = servedParams(system, now);
+      this.#paramsState = system;
+      this.#paramsNow = now;
+    }
     const interleaved = interleavedTx !== null;
     const minPoll = config.rateLimit ? Math.max(RATE_LIMIT_RANGES.interval[0], Math.min(RATE_LIMIT_RANGES.interval[1], config.rateLimit.interval)) : MIN_REPLY_POLL;
-    const reply = new Uint8Array(REPLY_LENGTH);
-    const v = new DataView(reply.buffer);
+    // Every byte of the 48 is written below, so a reused buffer needs no clearing.
+    const reply = this.#reply ?? new Uint8Array(REPLY_LENGTH);
+    const v = this.#replyView ?? new DataView(reply.buffer);
     const leap = kod ? Leap.Unsynchronized : p.leap;
     v.setUint8(0, ((leap & 3) << 6) | ((h.version & 7) << 3) | mode);
     v.setUint8(1, kod ? 0 : p.stratum & 0xff);

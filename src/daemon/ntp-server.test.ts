@@ -13,6 +13,11 @@ import { queryServer } from '../net/query.js';
 import { freeUdpPort } from '../testing/index.js';
 import { loadNativeUdp } from '../net/native-udp.js';
 import { UDP_TRANSPORT_ENV } from '../net/udp-transport.js';
+import { realtime } from '../clock/realtime.js';
+import { synchronizedState, unsynchronizedState } from '../core/system.js';
+import { Leap } from '../proto/constants.js';
+import { addSeconds, type Instant } from '../time/instant.js';
+import { toNtpTimestamp } from '../time/timestamp.js';
 import { measurePrecision, startNtpServer } from './ntp-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -123,6 +128,87 @@ test('denied clients are ignored, or get a DENY kiss-o\'-death with denykod', as
       if (denykod) assert.equal(r.error?.kissCode, 'DENY');
       assert.equal(server.stats().droppedByReason.denied, denykod ? 0 : 1);
       assert.equal(server.stats().kodSent.DENY, denykod ? 1 : 0);
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+for (const [name, env] of transports) {
+  test(`${name} transport: a served clock that is not CLOCK_REALTIME maps T2 and T3 onto it; setSystemState changes what replies carry`, {
+    skip: name === 'native' && !loadNativeUdp().ok ? 'native UDP unavailable' : false,
+  }, async () => {
+    const saved = process.env[UDP_TRANSPORT_ENV];
+    if (env === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = env;
+    const port = await freeUdpPort('127.0.0.1');
+    const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${port}`, 'allow 127.0.0.0/8', 'local stratum 2']);
+    // 2.5 s ahead of the kernel's clock, as a VirtualClock might be.
+    const AHEAD = 2.5;
+    const clock = { now: () => addSeconds(realtime(), AHEAD), fromRealtime: (t: Instant) => addSeconds(t, AHEAD) };
+    const server = await startNtpServer({ config, clock });
+    if (saved === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = saved;
+    try {
+      const r = await queryServer(`127.0.0.1:${port}`, { samples: 4, timeoutMs: 1000 });
+      assert.ok(r.estimate, JSON.stringify(r.error));
+      const { offset, delay } = r.estimate.best;
+      // Both T2 and T3 on the served clock: the offset is the 2.5 s, and the
+      // delay stays a loopback delay (a T3 left on CLOCK_REALTIME would make it -2.5 s).
+      assert.ok(Math.abs(offset - AHEAD) < 1e-3, `offset ${offset} s`);
+      assert.ok(delay >= 0 && delay < 5e-3, `delay ${delay} s`);
+      assert.equal(r.estimate.header.stratum, 2);
+
+      const refTime = addSeconds(realtime(), AHEAD - 10);
+      const state = synchronizedState({ leap: Leap.NoWarning, stratum: 3, referenceId: 0xc0000201, referenceTime: refTime, rootDelay: 0.002, rootDispersion: 0.001, precision: server.precision });
+      server.setSystemState(state);
+      assert.equal(server.systemState(), state);
+      const s = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 1000 });
+      assert.ok(s.estimate, JSON.stringify(s.error));
+      assert.equal(s.estimate.header.stratum, 3);
+      assert.equal(s.estimate.header.referenceId, 0xc0000201);
+      assert.equal(s.estimate.header.referenceTimestamp, toNtpTimestamp(refTime));
+      assert.ok(Math.abs(s.estimate.rootDelay - 0.002) < 1e-4, String(s.estimate.rootDelay));
+
+      server.setSystemState(unsynchronizedState(server.precision));
+      const u = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 1000 });
+      // chronyd's unsynchronized answer: leap 3, stratum 0 (which a client reads as a kiss code 0).
+      const h = u.samples[0]?.header;
+      assert.equal(h?.leap, Leap.Unsynchronized, JSON.stringify(u.error));
+      assert.equal(h?.stratum, 0);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+test('without bindaddress the server listens on 0.0.0.0 and on :: (IPv6-only), and answers both families', async () => {
+  const port = await freeUdpPort('127.0.0.1');
+  const { config } = loadServerConfig(undefined, [`port ${port}`, 'allow', 'local stratum 1']);
+  const server = await startNtpServer({ config });
+  try {
+    assert.deepEqual(server.endpoints.map((e) => e.address).sort(), ['0.0.0.0', '::']);
+    assert.ok(server.endpoints.every((e) => e.port === port));
+    for (const target of [`127.0.0.1:${port}`, `[::1]:${port}`]) {
+      const r = await queryServer(target, { samples: 1, timeoutMs: 1000 });
+      assert.ok(r.estimate, `${target}: ${JSON.stringify(r.error)}`);
+    }
+    assert.equal(server.stats().ntpPacketsReplied, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test('the native server compensates its transmit timestamps unless told not to', { skip: loadNativeUdp().ok ? false : 'native UDP unavailable' }, async () => {
+  for (const transmitCompensation of [true, false]) {
+    const port = await freeUdpPort('127.0.0.1');
+    const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${port}`, 'allow', 'local stratum 1']);
+    const server = await startNtpServer({ config, transmitCompensation });
+    try {
+      const r = await queryServer(`127.0.0.1:${port}`, { samples: 3, timeoutMs: 1000 });
+      assert.ok(r.estimate, JSON.stringify(r.error));
+      const c = server.transmitCompensation();
+      if (!transmitCompensation) assert.equal(c, null);
+      // One request at a time: every reply is the first of its batch.
+      else assert.ok(c !== null && c.first.samples > 0 && c.first.ns > 0 && c.first.ns < 1e6, JSON.stringify(c));
     } finally {
       await server.close();
     }

@@ -6,6 +6,11 @@
  * right before its sendmmsg; else in JS); the kernel's transmit
  * timestamp, when reported, goes back to the responder so the client's next
  * interleaved request gets it (RFC 9769).
+ *
+ * The native socket delivers each recvmmsg batch in one call, and this loop
+ * answers the whole batch: the clock is read once per batch (it only dates
+ * the provisional transmit timestamp, which C overwrites, and the root
+ * dispersion, which grows by PHI per second).
  */
 import { randomFillSync } from 'node:crypto';
 import { realtime } from '../clock/realtime.js';
@@ -14,16 +19,34 @@ import { NtpResponder, serverConfig, type ServerConfig as CoreServerConfig, type
 import type { TransmitTicket } from '../core/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { openServerSocket, type ServerSocket } from '../net/server-socket.js';
+import { openServerSocket, type ReceivedBatch, type ServerSocket } from '../net/server-socket.js';
+import type { TransmitLatency } from '../net/native-udp.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
 import type { Instant } from '../time/instant.js';
 
+/**
+ * The clock a server serves. Kernel packet timestamps are CLOCK_REALTIME
+ * readings; `fromRealtime` maps them (and the C-side transmit timestamp, via
+ * the difference it gives) onto this clock. src/clock's Clock fits.
+ */
+export interface ServedClock {
+  now(): Instant;
+  fromRealtime(t: Instant): Instant;
+}
+
 export interface NtpServerOptions {
   readonly config: ServerConfig;
-  /** The clock served; realtime() unless a test injects another. */
-  readonly now?: () => Instant;
+  /** The clock served; CLOCK_REALTIME (realtime()) when absent. */
+  readonly clock?: ServedClock;
   /** Bind with SO_REUSEPORT, so several worker processes share the port (server-workers.ts). */
   readonly reusePort?: boolean;
+  /**
+   * Add the measured latency from the native socket's transmit-timestamp
+   * reading to the kernel's transmit timestamp of the reply (sampled from a
+   * few replies) to T3, so that T3 is when the reply left. Default true,
+   * unless NTPKIT_TX_COMPENSATION=off.
+   */
+  readonly transmitCompensation?: boolean;
   /** Problems that do not stop the server (a socket error), one line each. */
   readonly log?: (line: string) => void;
 }
@@ -34,11 +57,24 @@ export interface RunningNtpServer {
   /** The precision announced in replies, log2 s. */
   readonly precision: number;
   stats(): ServerStats;
+  /**
+   * Replaces the system state that replies carry (stratum, refid, leap, root
+   * delay and dispersion, reference time): the daemon feeds its sync state
+   * here. The state's precision is sent as it is.
+   */
+  setSystemState(state: SystemState): void;
+  /** The system state replies carry now. */
+  systemState(): SystemState;
+  /** The transmit-timestamp compensation of the first socket (see NtpServerOptions), or null when none is applied. */
+  transmitCompensation(): TransmitLatency | null;
   close(): Promise<void>;
 }
 
-/** Unanswered transmit-timestamp tickets kept at most: the kernel may never report some. */
+/** Unanswered transmit-timestamp tickets kept at most: the kernel may never report some (power of two). */
 const MAX_PENDING_TX = 4096;
+
+/** The environment variable that turns the transmit compensation off (`off`) by default. */
+export const TX_COMPENSATION_ENV = 'NTPKIT_TX_COMPENSATION';
 
 /**
  * The precision to announce: log2 of the time one clock reading takes, as
@@ -66,9 +102,39 @@ function randomSource(): () => number {
   };
 }
 
+/** Tickets waiting for their kernel transmit timestamp, by tag: a ring, so the oldest are forgotten first. */
+class PendingTransmits {
+  readonly #tickets: (TransmitTicket | undefined)[] = new Array<TransmitTicket | undefined>(MAX_PENDING_TX);
+  readonly #tags = new Int32Array(MAX_PENDING_TX).fill(-1);
+  #next = 0;
+
+  /** Files a ticket; returns its tag. */
+  add(ticket: TransmitTicket): number {
+    const tag = this.#next;
+    this.#next = (this.#next + 1) & 0x7fffffff;
+    const at = tag & (MAX_PENDING_TX - 1);
+    this.#tickets[at] = ticket;
+    this.#tags[at] = tag;
+    return tag;
+  }
+
+  take(tag: number): TransmitTicket | undefined {
+    const at = tag & (MAX_PENDING_TX - 1);
+    if (this.#tags[at] !== tag) return undefined;
+    this.#tags[at] = -1;
+    const t = this.#tickets[at];
+    this.#tickets[at] = undefined;
+    return t;
+  }
+}
+
+/** chrony's default when no bindaddress is given: every IPv4 and every IPv6 address, on separate sockets. */
+const DEFAULT_BIND = ['0.0.0.0', '::'];
+
 export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtpServer> {
   const { config } = opts;
-  const now = opts.now ?? realtime;
+  const clock = opts.clock;
+  const now = clock ? () => clock.now() : realtime;
   const log = opts.log ?? (() => {});
   const access = buildAccessTable(config.access.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })));
   if (!access.ok) {
@@ -78,55 +144,79 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   const coreConfig: CoreServerConfig = serverConfig({ access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore' });
   const precision = measurePrecision(now);
   const started = now();
-  const system: SystemState = config.local ? localReferenceState(config.local.stratum, started, precision) : unsynchronizedState(precision);
+  let system: SystemState = config.local ? localReferenceState(config.local.stratum, started, precision) : unsynchronizedState(precision);
   const random = randomSource();
-  const responder = new NtpResponder({ seed: random() });
-  const pending = new Map<number, TransmitTicket>();
+  const responder = new NtpResponder({ seed: random(), reuseReply: true });
+  const pending = new PendingTransmits();
+  const transmitCompensation = opts.transmitCompensation ?? process.env[TX_COMPENSATION_ENV] !== 'off';
 
   const sockets: ServerSocket[] = [];
-  const onTxTime = (id: number, tx: Instant): void => {
-    const ticket = pending.get(id);
-    if (ticket === undefined) return;
-    pending.delete(id);
-    responder.recordTransmit(ticket, tx);
+  const onTxTime = (tag: number, tx: Instant): void => {
+    const ticket = pending.take(tag);
+    if (ticket !== undefined) responder.recordTransmit(ticket, clock ? clock.fromRealtime(tx) : tx);
   };
-  const addresses = config.bindAddresses.length > 0 ? config.bindAddresses : ['::'];
+
+  /** Answers one batch on `sock`. */
+  const serve = (sock: ServerSocket, b: ReceivedBatch): void => {
+    let t: Instant;
+    if (clock) {
+      // One reading maps this batch: the C-side T3 is CLOCK_REALTIME plus this delta.
+      const r = realtime();
+      t = clock.fromRealtime(r);
+      sock.setStampDelta(t - r);
+    } else {
+      t = realtime();
+    }
+    const cStamps = sock.stampsTransmit;
+    for (let i = 0; i < b.count; i++) {
+      const rx = b.rxTime(i);
+      const action = responder.handleRequest({
+        packet: b.data(i), receivedAt: rx === null ? t : clock ? clock.fromRealtime(rx) : rx, now: t,
+        address: b.address(i), port: b.port(i), system, config: coreConfig, random: random(),
+      });
+      if (action.action !== 'respond') continue;
+      const ticket = action.transmitTicket;
+      let sentAt: Instant | null = null;
+      let stampOffset = -1;
+      if (action.transmitTimestampOffset !== null) {
+        // The native socket stamps T3 in C right before the send (the JS
+        // path would make it ~15 us early). When a ticket needs the T3 used
+        // but no kernel TX report will tell it, JS stamps and records what it wrote.
+        if (cStamps && (ticket === null || sock.txTimestamps)) {
+          stampOffset = action.transmitTimestampOffset;
+        } else {
+          sentAt = now();
+          writeTransmitTimestamp(action.reply, sentAt);
+        }
+      }
+      let tag = -1;
+      if (ticket !== null) {
+        if (sock.txTimestamps) tag = pending.add(ticket);
+        else if (sentAt !== null) responder.recordTransmit(ticket, sentAt);
+      }
+      b.reply(i, action.reply, stampOffset, tag);
+    }
+  };
+
+  const explicit = config.bindAddresses.length > 0;
+  const addresses = explicit ? config.bindAddresses : DEFAULT_BIND;
   try {
     for (const address of addresses) {
       let sock: ServerSocket | undefined = undefined;
-      const onMessage = (data: Uint8Array, from: string, port: number, rxTime: Instant | null): void => {
-        const t = now();
-        const action = responder.handleRequest({
-          packet: data, receivedAt: rxTime ?? t, now: t, address: from, port, system, config: coreConfig, random: random(),
-        });
-        if (action.action !== 'respond' || sock === undefined) return;
-        const ticket = action.transmitTicket;
-        let sentAt: Instant | null = null;
-        let stampOffset = -1;
-        if (action.transmitTimestampOffset !== null) {
-          // The native socket stamps T3 in C right before sendmmsg (the JS
-          // path would make it ~15 us early). Not with an injected clock, and
-          // not when a ticket needs the T3 used but no kernel TX report will
-          // tell it: then JS stamps and records what it wrote.
-          if (sock.stampsTransmit && opts.now === undefined && (ticket === null || sock.txTimestamps)) {
-            stampOffset = action.transmitTimestampOffset;
-          } else {
-            sentAt = now();
-            writeTransmitTimestamp(action.reply, sentAt);
-          }
+      const onBatch = (b: ReceivedBatch): void => { if (sock !== undefined) serve(sock, b); };
+      try {
+        sock = await openServerSocket(address, config.port, {
+          onBatch, onTxTime, onError: (err) => log(`socket ${address}:${config.port}: ${err.code ?? ''} ${err.message}`),
+        }, { reusePort: opts.reusePort ?? false, v6Only: !explicit, transmitCompensation });
+      } catch (e) {
+        // Without bindaddress, a host without IPv6 still serves IPv4 (as chronyd does).
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!explicit && address === '::' && sockets.length > 0 && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+          log(`not serving IPv6: ${(e as Error).message}`);
+          continue;
         }
-        const id = sock.send(action.reply, from, port, stampOffset);
-        if (ticket === null) return;
-        if (id >= 0) {
-          if (pending.size >= MAX_PENDING_TX) pending.delete(pending.keys().next().value as number);
-          pending.set(id, ticket);
-        } else if (sentAt !== null) {
-          responder.recordTransmit(ticket, sentAt);
-        }
-      };
-      sock = await openServerSocket(address, config.port, {
-        onMessage, onTxTime, onError: (err) => log(`socket ${address}:${config.port}: ${err.code ?? ''} ${err.message}`),
-      }, { reusePort: opts.reusePort ?? false });
+        throw e;
+      }
       sockets.push(sock);
     }
   } catch (e) {
@@ -138,6 +228,9 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     transport: (sockets[0] as ServerSocket).info,
     precision,
     stats: () => responder.stats(now()),
+    setSystemState: (state) => { system = state; },
+    systemState: () => system,
+    transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
     close: async () => { await Promise.all(sockets.map((s) => s.close())); },
   };
 }

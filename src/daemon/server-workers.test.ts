@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadServerConfig } from '../config/load.js';
+import { realtime } from '../clock/realtime.js';
 import { createServerCounters, snapshotServerStats } from '../core/server-stats.js';
+import { synchronizedState } from '../core/system.js';
+import { Leap } from '../proto/constants.js';
 import { queryServer } from '../net/query.js';
 import { loadNativeUdp } from '../net/native-udp.js';
 import { freeUdpPort, pidAlive } from '../testing/index.js';
@@ -70,5 +73,24 @@ test('workers exit when their primary is killed', { skip: reuseSkip }, async () 
     assert.deepEqual(workers.filter(pidAlive), [], 'orphaned workers');
   } finally {
     if (primary.exitCode === null && primary.signalCode === null) primary.kill('SIGKILL');
+  }
+});
+
+test('setSystemState reaches every worker', { skip: reuseSkip }, async () => {
+  const port = await freeUdpPort('127.0.0.1');
+  const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${port}`, 'allow 127.0.0.0/8', 'local stratum 1']);
+  const w = await startWorkers(config, 2);
+  try {
+    w.setSystemState(synchronizedState({ leap: Leap.NoWarning, stratum: 4, referenceId: 0x0a000001, referenceTime: realtime(), rootDelay: 0.01, rootDispersion: 0.01, precision: w.precision }));
+    await sleep(200); // IPC: the state has no answer to wait for
+    // Fresh source ports each time, so both workers are asked (the kernel hashes the 4-tuple).
+    for (let i = 0; i < 12; i++) {
+      const r = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 2000 });
+      assert.ok(r.estimate, JSON.stringify(r.error));
+      assert.equal(r.estimate.header.stratum, 4);
+      assert.equal(r.estimate.header.referenceId, 0x0a000001);
+    }
+  } finally {
+    await w.close();
   }
 });

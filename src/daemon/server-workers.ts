@@ -6,21 +6,24 @@
  * each has its own event loop and garbage collector on its own core, and a
  * crash takes down one worker, not the server.
  *
- * The primary forks the workers (`ntpkit __server-worker`), hands each the
- * parsed config over IPC, and asks them for statistics, which it sums.
+ * The primary forks the workers (this module run as a script, with
+ * `__server-worker`, so a worker runs the same build as its primary), hands
+ * each the parsed config over IPC, and asks them for statistics, which it
+ * sums. The system state goes to every worker the same way.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../config/server-config.js';
 import type { ServerStats } from '../core/server-stats.js';
+import type { SystemState } from '../core/system.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
 import { type RunningNtpServer, startNtpServer } from './ntp-server.js';
 
-const BIN = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
-/** The hidden subcommand a worker process runs. */
+const SELF = fileURLToPath(import.meta.url);
+/** The hidden subcommand a worker process runs (also `ntpkit __server-worker`). */
 export const WORKER_COMMAND = '__server-worker';
 
-type ToWorker = { type: 'start'; config: ServerConfig } | { type: 'stats' } | { type: 'stop' };
+type ToWorker = { type: 'start'; config: ServerConfig } | { type: 'stats' } | { type: 'state'; state: SystemState } | { type: 'stop' };
 type FromWorker =
   | { type: 'ready'; endpoints: RunningNtpServer['endpoints']; transport: UdpTransportInfo; precision: number }
   | { type: 'failed'; message: string; code?: string }
@@ -63,6 +66,8 @@ export interface RunningWorkers {
   readonly transport: UdpTransportInfo;
   readonly precision: number;
   stats(): Promise<ServerStats>;
+  /** Sends the system state replies carry to every worker (RunningNtpServer.setSystemState). */
+  setSystemState(state: SystemState): void;
   /** Stops every worker (by PID, SIGKILL if one does not stop in time) and returns their final summed statistics. */
   close(): Promise<ServerStats | null>;
 }
@@ -74,7 +79,7 @@ export async function startWorkers(config: ServerConfig, count: number): Promise
   try {
     for (let i = 0; i < count; i++) {
       // Workers ignore SIGINT/SIGTERM from the terminal's process group: the primary stops them.
-      children.push(fork(BIN, [WORKER_COMMAND], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', detached: true }));
+      children.push(fork(SELF, [WORKER_COMMAND], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', detached: true }));
     }
     const ready = await Promise.all(children.map((c) => request(c, { type: 'start', config }, ['ready', 'failed'], 10_000)));
     const failed = ready.find((r): r is Extract<FromWorker, { type: 'failed' }> => r.type === 'failed');
@@ -85,6 +90,7 @@ export async function startWorkers(config: ServerConfig, count: number): Promise
       endpoints: first.endpoints,
       transport: first.transport,
       precision: first.precision,
+      setSystemState: (state) => { for (const c of children) if (c.connected) c.send({ type: 'state', state } satisfies ToWorker); },
       stats: async () => sumStats((await Promise.all(children.map((c) => request(c, { type: 'stats' }, ['stats'], 5000)))).map((m) => (m as Extract<FromWorker, { type: 'stats' }>).stats)),
       close: async () => {
         try {
@@ -125,6 +131,8 @@ export function runWorker(): Promise<void> {
           .catch((e: NodeJS.ErrnoException) => { send({ type: 'failed', message: e.message, ...(e.code ? { code: e.code } : {}) }); void finish(); });
       } else if (m.type === 'stats' && server) {
         send({ type: 'stats', stats: server.stats() });
+      } else if (m.type === 'state' && server) {
+        server.setSystemState(m.state);
       } else if (m.type === 'stop') {
         void finish();
       }
@@ -132,4 +140,10 @@ export function runWorker(): Promise<void> {
     process.on('message', onMessage);
     process.once('disconnect', () => { void finish(); });
   });
+}
+
+// Forked by startWorkers() as a script: serve until the primary says stop.
+if (process.argv[1] === SELF && process.argv[2] === WORKER_COMMAND) {
+  process.on('SIGINT', () => {}); // stopped by the primary, not by the terminal's Ctrl-C
+  await runWorker();
 }

@@ -507,3 +507,245 @@ test('setRecvBufferSize grows the receive buffer as far as the kernel lets it, a
   }
   assert.throws(() => s.setRecvBufferSize(1 << 20), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
 });
+
+/** A batch-mode server (txOnDemand) that answers every datagram with a 48-byte reply stamped at 40, tagging the seq numbers `tagged` says. */
+function batchServer(tagged: (seq: number) => boolean = () => false): {
+  sock: NativeUdpSocket; batches: number[]; seen: { seq: number; family: number; octets: number[]; port: number; rx: Instant | null; js: Instant }[];
+  tx: Map<number, Instant>; port: number;
+} {
+  const batches: number[] = [];
+  const seen: { seq: number; family: number; octets: number[]; port: number; rx: Instant | null; js: Instant }[] = [];
+  const tx = new Map<number, Instant>();
+  const sock = new NativeUdpSocket(4, { onMessage: () => { throw new Error('onMessage in batch mode'); }, onTxTime: (tag, t) => { tx.set(tag, t); }, onError: (e) => { throw e; } }, { txOnDemand: true });
+  sock.bind('127.0.0.1', 0);
+  sock.enableBatch((b) => {
+    const js = realtime();
+    batches.push(b.count);
+    for (let i = 0; i < b.count; i++) {
+      const d = b.data(i);
+      const seq = new DataView(d.buffer, d.byteOffset).getUint32(0);
+      seen.push({ seq, family: b.family(i), octets: [...b.address(i)], port: b.port(i), rx: b.rxTime(i), js });
+      const reply = new Uint8Array(48);
+      reply.set(d.subarray(0, 8));
+      assert.equal(b.reply(i, reply, 40, tagged(seq) ? seq : -1), true);
+    }
+  });
+  return { sock, batches, seen, tx, port: sock.address().port };
+}
+
+test('batch mode: a burst comes in few callbacks, with sources as octets and kernel RX stamps; replies go back stamped late', { skip }, async () => {
+  const server = batchServer();
+  const clients = [recorder(4), recorder(4)];
+  try {
+    for (const c of clients) c.sock.connect('127.0.0.1', server.port);
+    const before = low64(realtime());
+    for (let i = 0; i < 100; i++) {
+      const req = new Uint8Array(48);
+      new DataView(req.buffer).setUint32(0, i);
+      clients[i % 2]!.sock.send(req);
+    }
+    await until(() => clients[0]!.got.length + clients[1]!.got.length === 100, 'all 100 replies');
+    assert.equal(server.seen.length, 100);
+    assert.ok(server.batches.length < 100 && Math.max(...server.batches) > 1, `batches of ${server.batches.join(',')}`);
+    const ports = clients.map((c) => c.sock.address().port);
+    for (const s of server.seen) {
+      assert.equal(s.family, 4);
+      assert.deepEqual(s.octets, [127, 0, 0, 1]);
+      assert.equal(s.port, ports[s.seq % 2]);
+      assert.ok(s.rx !== null && s.rx <= s.js && s.js - s.rx < SECOND / 10n, `rx ${s.rx} vs callback ${s.js}`);
+    }
+    for (const c of clients) {
+      for (const g of c.got) {
+        const st = stampAt(g.data, 40);
+        assert.ok(g.rx !== null);
+        assert.ok(st >= before && st <= low64(g.rx), `stamp ${us(st - low64(g.rx))} from the client's RX`);
+      }
+    }
+    assert.equal(server.tx.size, 0, 'no TX stamp was asked for');
+  } finally {
+    for (const c of clients) c.sock.close();
+    server.sock.close();
+  }
+});
+
+test('txOnDemand: only replies sent with a tag get a kernel TX stamp, reported with that tag', { skip }, async () => {
+  const server = batchServer((seq) => seq % 3 === 0);
+  const client = recorder(4);
+  try {
+    client.sock.connect('127.0.0.1', server.port);
+    for (let i = 0; i < 30; i++) {
+      const req = new Uint8Array(48);
+      new DataView(req.buffer).setUint32(0, i);
+      client.sock.send(req);
+      await until(() => client.got.length === i + 1, `reply ${i}`);
+    }
+    await until(() => server.tx.size === 10, 'the 10 tagged TX stamps');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual([...server.tx.keys()].sort((a, b) => a - b), [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+    for (const g of client.got) {
+      const seq = new DataView(g.data.buffer, g.data.byteOffset).getUint32(0);
+      const t = server.tx.get(seq);
+      if (t === undefined) continue;
+      // T3 is read before the send, the kernel stamps on the way out, the client's kernel after.
+      assert.ok(stampAt(g.data, 40) <= low64(t) && low64(t) <= low64(g.rx!), `reply ${seq}`);
+    }
+    // Outside batch mode too: send() with a tag.
+    const direct = new Map<number, Instant>();
+    const s = new NativeUdpSocket(4, { onMessage: () => {}, onTxTime: (tag, t) => direct.set(tag, t), onError: (e) => { throw e; } }, { txOnDemand: true });
+    try {
+      s.bind('127.0.0.1', 0);
+      assert.equal(s.send(new Uint8Array(8), '127.0.0.1', client.sock.address().port), -1);
+      assert.equal(s.send(new Uint8Array(8), '127.0.0.1', client.sock.address().port, -1, 77), -1);
+      await until(() => direct.size === 1, 'the tagged stamp');
+      assert.deepEqual([...direct.keys()], [77]);
+    } finally {
+      s.close();
+    }
+  } finally {
+    client.sock.close();
+    server.sock.close();
+  }
+});
+
+test('setStampDelta shifts the C-side transmit stamps; transmit compensation measures the read-to-wire latency and adds it', { skip }, async () => {
+  const server = batchServer();
+  const client = recorder(4);
+  const exchange = async (n: number): Promise<{ stamp: bigint; rx: bigint }[]> => {
+    const start = client.got.length;
+    for (let i = 0; i < n; i++) {
+      client.sock.send(new Uint8Array(48));
+      await until(() => client.got.length === start + i + 1, 'a reply');
+    }
+    return client.got.slice(start).map((g) => ({ stamp: stampAt(g.data, 40), rx: low64(g.rx!) }));
+  };
+  const median = (xs: bigint[]): bigint => xs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[xs.length >> 1] as bigint;
+  try {
+    client.sock.connect('127.0.0.1', server.port);
+    server.sock.setStampDelta(1000n * SECOND);
+    for (const r of await exchange(5)) {
+      const d = r.stamp - r.rx - 1000n * SECOND;
+      assert.ok(d <= 0n && d > -SECOND / 10n, `stamp - rx - 1000 s = ${us(d)}`);
+    }
+    server.sock.setStampDelta(0n);
+    assert.throws(() => server.sock.setStampDelta(1n << 64n), { code: 'ERR_OUT_OF_RANGE' });
+    assert.deepEqual(server.sock.transmitLatency(), { first: { ns: 0, samples: 0 }, rest: { ns: 0, samples: 0 } });
+    server.sock.setTransmitCompensation(true);
+    await exchange(5); // the first samples
+    // One request at a time: every reply is the first of its batch.
+    const lat = server.sock.transmitLatency().first;
+    assert.ok(lat.samples > 0 && lat.ns > 0 && lat.ns < 1e6, JSON.stringify(lat));
+    // Compensated and plain exchanges interleaved, so that both see the same load.
+    const on: bigint[] = [], off: bigint[] = [];
+    for (let i = 0; i < 40; i++) {
+      server.sock.setTransmitCompensation(i % 2 === 0);
+      (i % 2 === 0 ? on : off).push(...(await exchange(1)).map((r) => r.rx - r.stamp));
+    }
+    server.sock.setTransmitCompensation(true);
+    // The compensated stamps are later, by about the latency measured (loose: the machine may be busy).
+    const shift = Number(median(off) - median(on)) / 2 ** 32 * 1e9;
+    assert.ok(shift > lat.ns / 4 && shift < lat.ns * 4 + 20_000, `stamps moved by ${shift.toFixed(0)} ns, latency ${lat.ns} ns`);
+    // A burst: the later replies of a batch are measured as a class of their own.
+    const c2 = recorder(4);
+    try {
+      c2.sock.connect('127.0.0.1', server.port);
+      for (let round = 0; round < 30 && server.sock.transmitLatency().rest.samples === 0; round++) {
+        const start = c2.got.length;
+        for (let i = 0; i < 20; i++) c2.sock.send(new Uint8Array(48));
+        await until(() => c2.got.length === start + 20, 'a burst of replies');
+      }
+      const rest = server.sock.transmitLatency().rest;
+      assert.ok(rest.samples > 0 && rest.ns > 0 && rest.ns < 1e6, JSON.stringify(rest));
+    } finally {
+      c2.sock.close();
+    }
+    const plainSock = new NativeUdpSocket(4, { onMessage: () => {}, onError: () => {} });
+    try {
+      assert.throws(() => plainSock.setTransmitCompensation(true), { code: 'ERR_INVALID_STATE' });
+      assert.throws(() => plainSock.enableBatch(() => {}), { code: 'ERR_INVALID_STATE' });
+      assert.throws(() => plainSock.send(new Uint8Array(8), '127.0.0.1', 9, -1, 1), { code: 'ERR_OUT_OF_RANGE' });
+    } finally {
+      plainSock.close();
+    }
+  } finally {
+    client.sock.close();
+    server.sock.close();
+  }
+});
+
+test('close() inside a batch callback: its replies and the rest of the burst are dropped', { skip }, async () => {
+  let calls = 0;
+  const sock = new NativeUdpSocket(4, { onMessage: () => {}, onError: () => { calls++; } }, { txOnDemand: true });
+  sock.bind('127.0.0.1', 0);
+  sock.enableBatch((b) => { calls++; b.reply(0, new Uint8Array(48), 40); sock.close(); });
+  const client = recorder(4);
+  try {
+    client.sock.connect('127.0.0.1', sock.address().port);
+    for (let i = 0; i < 50; i++) client.sock.send(new Uint8Array(48));
+    await until(() => calls > 0, 'the first batch');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(calls, 1);
+    assert.equal(client.got.length, 0);
+  } finally {
+    client.sock.close();
+    sock.close();
+  }
+});
+
+test('v6Only: `::` and `0.0.0.0` share a port only when the IPv6 socket is IPv6-only', { skip }, () => {
+  const open = (f: 4 | 6): NativeUdpSocket => new NativeUdpSocket(f, { onMessage: () => {}, onError: () => {} });
+  const v4 = open(4), dual = open(6), v6 = open(6);
+  try {
+    v4.bind('0.0.0.0', 0);
+    const { port } = v4.address();
+    assert.throws(() => dual.bind('::', port), { code: 'EADDRINUSE' });
+    v6.bind('::', port, { v6Only: true });
+    assert.equal(v6.address().port, port);
+  } finally {
+    v4.close();
+    dual.close();
+    v6.close();
+  }
+});
+
+test('txOnDemand: after a tagged send fails, later tagged replies still get their own TX stamps', { skip }, async () => {
+  const tx = new Map<number, Instant>();
+  const errors: NodeJS.ErrnoException[] = [];
+  let seq = 0;
+  const sock = new NativeUdpSocket(4, { onMessage: () => {}, onTxTime: (tag, t) => tx.set(tag, t), onError: (e) => errors.push(e) }, { txOnDemand: true });
+  sock.bind('127.0.0.1', 0);
+  sock.enableBatch((b) => {
+    for (let i = 0; i < b.count; i++) {
+      const n = seq++;
+      // The third request also makes a tagged send fail (port 0: EINVAL), after the kernel numbered two stamps.
+      if (n === 2) sock.send(new Uint8Array(48), '127.0.0.1', 0, 40, 999);
+      const reply = new Uint8Array(48);
+      new DataView(reply.buffer).setUint32(0, n);
+      b.reply(i, reply, 40, n);
+    }
+  });
+  const client = recorder(4);
+  try {
+    client.sock.connect('127.0.0.1', sock.address().port);
+    for (let i = 0; i < 12; i++) {
+      client.sock.send(new Uint8Array(48));
+      await until(() => client.got.length === i + 1, `reply ${i}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(errors[0]?.code, 'EINVAL');
+    assert.ok(!tx.has(999));
+    // Each reported stamp lies between its own reply's T3 and the client's RX: it is that reply's.
+    let paired = 0;
+    for (const g of client.got) {
+      const n = new DataView(g.data.buffer, g.data.byteOffset).getUint32(0);
+      const t = tx.get(n);
+      if (t === undefined) continue;
+      paired++;
+      assert.ok(stampAt(g.data, 40) <= low64(t) && low64(t) <= low64(g.rx!), `reply ${n}: stamp paired with another datagram`);
+    }
+    // Stamps stop until the next wakeup resets the kernel's count, then resume.
+    assert.ok(tx.has(0) && tx.has(1) && tx.has(11) && paired >= 8, `stamped: ${[...tx.keys()].join(',')}`);
+  } finally {
+    client.sock.close();
+    sock.close();
+  }
+});
