@@ -1,10 +1,28 @@
 #!/usr/bin/env node
 // `npm start`: ntpkit's main job with its built-in defaults, entirely on loopback.
+//
 // Starts three chronyd servers (`chronyd -x`: they never touch the clock) and a
-// fourth under `faketime +2.5s`, each on its own 127.0.0.x:123, runs
-// `ntpkit query` against all four, and stops every chronyd it started.
+// fourth under `faketime +2.5s`, each on its own 127.0.0.x:123. Then:
+// 1. `ntpkit query` asks all four once (the job of ntpdate -q);
+// 2. `ntpkit daemon` synchronizes a virtual clock started 0.3 s and 40 ppm
+//    off from all four (the job of chronyd; the machine's clock is never
+//    touched), and serves NTP from it on its own 127.0.0.x:123;
+// 3. once it has rejected the faked server, `ntpkit sources` and
+//    `ntpkit tracking` show its state, and `ntpkit query` measures the time it
+//    serves. Every process shares this machine's clock, so that offset is the
+//    daemon's true error.
+// Every process it started is stopped by PID at the end.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from '../dist/cli/main.js';
-import { missingTools, startChronydServer } from '../dist/testing/index.js';
+import { fetchSnapshot } from '../dist/control/commands.js';
+import { missingTools, reserveLoopbackBlock, spawnManaged, startChronydServer } from '../dist/testing/index.js';
+
+const DEADLINE_MS = 60_000;
+/** Let the frequency estimate settle too before showing the reports (polls are 1 to 4 s here). */
+const SETTLE_MS = 20_000;
 
 const missing = missingTools('chronyd', 'libfaketime');
 if (missing.length > 0) {
@@ -16,21 +34,66 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-console.log('Starting 3 chronyd servers and 1 under faketime +2.5s on loopback...');
-const started = await Promise.allSettled([
-  startChronydServer(), startChronydServer(), startChronydServer(),
-  startChronydServer({ fakeOffsetSeconds: 2.5 }),
-]);
-const servers = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+const block = await reserveLoopbackBlock('npm-start-demo', 5);
+const [a, b, c, liar, self] = block.addresses;
+const dir = await mkdtemp(join(tmpdir(), 'ntpkit-demo-'));
+const servers = [];
+let daemon;
 let code = 1;
 try {
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  const fake = servers[3];
-  console.log(`Servers: ${servers.map((s) => s.address).join(', ')} (${fake.address} runs 2.5 s fast)\n`);
-  console.log(`$ ntpkit query ${servers.map((s) => s.address).join(' ')}`);
-  code = await run(['query', ...servers.map((s) => s.address)]);
+  console.log('Starting 3 chronyd servers and 1 under faketime +2.5s on loopback...');
+  for (const address of [a, b, c]) servers.push(await startChronydServer({ address }));
+  servers.push(await startChronydServer({ address: liar, fakeOffsetSeconds: 2.5 }));
+  console.log(`Servers: ${a}, ${b}, ${c}, ${liar} (${liar} runs 2.5 s fast)\n`);
+
+  console.log(`$ ntpkit query ${a} ${b} ${c} ${liar}`);
+  await run(['query', a, b, c, liar]);
+
+  const socket = join(dir, 'ntpkit.sock');
+  const conf = join(dir, 'chrony.conf');
+  const confText = [
+    ...[a, b, c, liar].map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`),
+    'makestep 0.1 3',
+    'allow 127.0.0.0/8',
+    `bindaddress ${self}`,
+    `bindcmdaddress ${socket}`,
+    `driftfile ${join(dir, 'drift')}`,
+  ].join('\n');
+  await writeFile(conf, `${confText}\n`);
+  console.log(`\n$ cat chrony.conf\n${confText}`);
+  console.log('\n$ ntpkit daemon -f chrony.conf --clock virtual --virtual-offset 0.3 --virtual-freq 40');
+  const bin = fileURLToPath(new URL('../bin/ntpkit.js', import.meta.url));
+  daemon = await spawnManaged(process.execPath, [bin, 'daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.3', '--virtual-freq', '40']);
+
+  const started = Date.now();
+  let ready = false;
+  while (!ready && Date.now() - started < DEADLINE_MS) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (daemon.exitStatus() !== undefined) throw new Error(`the daemon exited:\n${daemon.logs()}`);
+    try {
+      const snap = await fetchSnapshot(socket, { timeoutMs: 2000 });
+      const fake = snap.sources.find((s) => s.address === liar);
+      ready = Date.now() - started >= SETTLE_MS && snap.tracking.synchronized && fake?.verdict === 'falseticker'
+        && Math.abs(snap.tracking.systemTime) < 100e-6;
+    } catch {
+      // not listening yet
+    }
+  }
+  console.log(daemon.logs().trimEnd());
+  console.log(`\n(${((Date.now() - started) / 1000).toFixed(0)} s later)\n$ ntpkit sources`);
+  await run(['sources', '--socket', socket]);
+  console.log('\n$ ntpkit tracking');
+  await run(['tracking', '--socket', socket]);
+  console.log(`\n$ ntpkit query -n 4 ${self}     # the time the daemon serves, against this machine's clock`);
+  code = await run(['query', '-n', '4', self]);
+  if (!ready) {
+    console.error('\nntpkit demo: the daemon did not reject the faked server and settle within 60 s');
+    code = 1;
+  }
 } finally {
+  if (daemon !== undefined) await daemon.stop();
   await Promise.all(servers.map((s) => s.stop()));
+  block.release();
+  await rm(dir, { recursive: true, force: true });
 }
 process.exitCode = code;

@@ -11,7 +11,7 @@ export type { Target } from './net/target.js';
 
 // The NTP server (ntpkit server).
 export { startNtpServer } from './daemon/ntp-server.js';
-export type { NtpServerOptions, RunningNtpServer } from './daemon/ntp-server.js';
+export type { NtpServerOptions, RunningNtpServer, ServedClock } from './daemon/ntp-server.js';
 export { loadServerConfig } from './config/load.js';
 export { parseServerConfig } from './config/server-config.js';
 export type { ServerConfig, AccessRuleConfig, LocalConfig } from './config/server-config.js';
@@ -48,3 +48,17 @@ export { intersect, combine } from './core/select.js';
 export type { Candidate, IntersectionResult } from './core/select.js';
 export { buildClientRequest, evaluateReply, estimateServer, combineServers } from './core/query.js';
 export type { ReplyRejection, ReplyVerdict, ServerEstimate, CombinedVerdict } from './core/query.js';
+
+// The library: the daemon's engine in-process on a virtual clock, and friendly fronts.
+export { createSyncedClock, SyncedClock } from './daemon/synced-clock.js';
+export type { SyncedClockOptions, SyncedClockServer, SyncedClockEvents } from './daemon/synced-clock.js';
+export { createServer } from './daemon/create-server.js';
+export type { CreateServerOptions } from './daemon/create-server.js';
+export { queryServers as query } from './net/query.js';
+export type { DaemonSnapshot, SourceSnapshot, TrackingSnapshot, SourceVerdict } from './core/snapshot.js';
+export type { SourceOptions, SourceKind } from './core/source-options.js';
+export type { DisciplineOptions, EngineEvent } from './core/engine-api.js';
+export { VirtualClock } from './clock/virtual-clock.js';
+export type { Clock, ClockKind, ClockStatus } from './clock/clock.js';
+export { loadConfig, parseConfigText } from './config/config.js';
+export type { Config, ConfiguredSource, ConfigResult } from './config/config.js';

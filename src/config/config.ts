@@ -41,7 +41,7 @@ export interface Config {
    * '/' disables the socket, as in chrony.
    */
   readonly bindcmdaddress: string;
-  /** chrony `cmdport` (default 323): recorded; 0 disables the control socket. */
+  /** chrony `cmdport` (default 323): recorded. As in chrony it is the UDP command port, so 0 leaves the Unix control socket on; `bindcmdaddress /` turns that off. */
   readonly cmdport: number;
   readonly logdir: string | null;
   /** chrony `log measurements statistics tracking ...` (ntp.conf `statistics` mapped to the same names). */

@@ -1,0 +1,192 @@
+/**
+ * `ntpkit daemon -f FILE`: the client daemon in the foreground, systemd
+ * style (Type=simple): one log line per event on stderr, SIGTERM/SIGINT save
+ * the drift file and exit 0, SIGHUP reloads the config (a bad one is
+ * reported and the running one stays). chronyd's `-d` and `-x` habits map to
+ * `--clock virtual`, which disciplines a software clock and leaves the
+ * system's alone.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Clock } from '../clock/clock.js';
+import { chooseClockKind, type ClockChoice, type ClockRequest } from '../clock/environment.js';
+import { SystemClock } from '../clock/system-clock.js';
+import { VirtualClock } from '../clock/virtual-clock.js';
+import type { Config, ConfigResult } from '../config/config.js';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { loadConfig } from '../config/parse-config.js';
+import { daemonHandlers } from '../control/commands.js';
+import { startControlServer } from '../control/server.js';
+import type { Resolver } from '../daemon/engine-driver.js';
+import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
+import { ExitCode } from './exit-codes.js';
+import type { Io } from './io.js';
+
+interface DaemonFlags {
+  config: string;
+  clock: ClockRequest;
+  virtualOffset?: number;
+  virtualFreq?: number;
+}
+
+/** What the command takes from the outside world, so tests run it in-process. */
+export interface DaemonCommandDeps {
+  /** Where SIGTERM/SIGINT/SIGHUP come from (default: the process). */
+  readonly signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+  readonly resolve?: Resolver;
+  readonly createEngine?: EngineFactory;
+  readonly chooseClock?: (requested: ClockRequest) => ClockChoice;
+  /** Prefix log lines with a UTC timestamp (default: unless systemd's journal captures stderr). */
+  readonly timestamps?: boolean;
+  /** Called once running (tests). */
+  readonly onStarted?: (daemon: SyncDaemon) => void;
+}
+
+/** The control socket's permissions (issue 4: mode 0660, like chronyd's). */
+export const CONTROL_SOCKET_MODE = 0o660;
+
+function finiteNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+    return n;
+  };
+}
+
+/** systemd sets JOURNAL_STREAM when stderr goes to the journal, which stamps each line itself. */
+function underJournal(env: NodeJS.ProcessEnv): boolean {
+  return env.JOURNAL_STREAM !== undefined && env.JOURNAL_STREAM !== '';
+}
+
+export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
+  return new Command('daemon')
+    .description('synchronize a clock to the sources of a chrony.conf or ntp.conf, in the foreground (systemd style); serve NTP if `allow` permits')
+    .requiredOption('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content)')
+    .addOption(new Option('--clock <kind>', 'the clock to discipline: system (the kernel\'s; needs CAP_SYS_TIME), virtual (a software clock; the system clock is never touched), auto (system when permitted and not in a container)').choices(['system', 'virtual', 'auto']).default('auto'))
+    .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))
+    .addOption(new Option('--virtual-freq <ppm>', 'give the virtual clock this frequency error (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-freq')))
+    .action(async (flags: DaemonFlags, cmd: Command) => {
+      const stamp = deps.timestamps ?? !underJournal(process.env);
+      const log = (line: string): void => io.err(stamp ? `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} ${line}` : line);
+      const wantsVirtual = flags.virtualOffset !== undefined || flags.virtualFreq !== undefined;
+      const clockGiven = cmd.getOptionValueSource('clock') === 'cli';
+      if (wantsVirtual && clockGiven && flags.clock !== 'virtual') {
+        io.err(`ntpkit daemon: --virtual-offset and --virtual-freq apply to the virtual clock, not --clock ${flags.clock}`);
+        io.setExitCode(ExitCode.USAGE);
+        return;
+      }
+      const loaded = await loadConfig(flags.config);
+      if (!reportConfig(io, loaded, 'not started')) {
+        io.setExitCode(ExitCode.USAGE);
+        return;
+      }
+      const config = loaded.config as Config;
+
+      const requested: ClockRequest = wantsVirtual ? 'virtual' : flags.clock;
+      const choice = (deps.chooseClock ?? chooseClockKind)(requested);
+      if (!choice.ok) {
+        io.err(`ntpkit daemon: not started: ${choice.error}`);
+        io.setExitCode(ExitCode.GENERAL_FAILURE);
+        return;
+      }
+      for (const w of choice.warnings) log(`Warning: ${w}`);
+      let clock: Clock;
+      try {
+        clock = choice.kind === 'system'
+          // chronyd leaves STA_UNSYNC set unless `rtcsync` (else Linux copies the time to the RTC every
+          // 11 minutes); rtcsync is not implemented yet, so we keep chronyd's default.
+          ? new SystemClock({ clearUnsync: false })
+          : new VirtualClock({ offsetSeconds: flags.virtualOffset ?? 0, frequencyErrorPpm: flags.virtualFreq ?? 0 });
+      } catch (e) {
+        io.err(`ntpkit daemon: not started: ${(e as Error).message}`);
+        io.setExitCode(ExitCode.GENERAL_FAILURE);
+        return;
+      }
+      const extra = choice.kind === 'virtual' && wantsVirtual ? ` (started ${flags.virtualOffset ?? 0} s and ${flags.virtualFreq ?? 0} ppm off the system clock)` : '';
+      log(`Disciplining the ${choice.kind} clock: ${choice.reason}${extra}`);
+
+      // chronyd exits when maxchange is exceeded more than `ignore` times: so do we, with a failure status.
+      let fatal: string | null = null;
+      let stopNow: (why: string) => void = () => {};
+      const stopped = new Promise<string>((resolve) => { stopNow = resolve; });
+      let daemon: SyncDaemon;
+      try {
+        daemon = await startSyncDaemon({
+          config, clock, log, resolve: deps.resolve, createEngine: deps.createEngine,
+          onFatal: (reason) => { fatal = reason; stopNow('fatal'); },
+        });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        io.err(`ntpkit daemon: not started: ${err.code ? `${err.code} ` : ''}${err.message}`);
+        clock.close();
+        io.setExitCode(ExitCode.GENERAL_FAILURE);
+        return;
+      }
+
+      const control = await openControl(daemon, config, log);
+      deps.onStarted?.(daemon);
+
+      const signals = deps.signals ?? process;
+      let reloading: Promise<void> = Promise.resolve();
+      const onHup = (): void => {
+        reloading = reloading.then(async () => {
+          log(`Reloading ${flags.config} (SIGHUP)`);
+          const next = await loadConfig(flags.config);
+          if (!reportConfig(io, next, 'the running configuration stays in force')) return;
+          try {
+            await daemon.reconfigure(next.config as Config);
+          } catch (e) {
+            log(`Cannot apply the new configuration: ${(e as Error).message}; the running configuration stays in force`);
+          }
+        });
+      };
+      signals.on('SIGHUP', onHup);
+      const onInt = (): void => stopNow('SIGINT');
+      const onTerm = (): void => stopNow('SIGTERM');
+      signals.on('SIGINT', onInt);
+      signals.on('SIGTERM', onTerm);
+      const why = await stopped;
+      signals.off('SIGINT', onInt);
+      signals.off('SIGTERM', onTerm);
+      log(fatal === null ? `Stopping (${why})` : `Stopping: ${fatal as string}`);
+      signals.off('SIGHUP', onHup);
+      await reloading;
+      await control?.close();
+      await daemon.stop();
+      clock.close();
+      io.setExitCode(fatal === null ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
+    });
+}
+
+/** Prints errors and warnings as file:line lines; false when the config has errors. */
+function reportConfig(io: Io, r: ConfigResult, consequence: string): boolean {
+  for (const w of r.warnings) io.err(`ntpkit daemon: warning: ${formatDiagnostic(w)}`);
+  if (r.config !== null && r.errors.length === 0) return true;
+  for (const e of r.errors) io.err(`ntpkit daemon: ${formatDiagnostic(e)}`);
+  io.err(`ntpkit daemon: ${consequence}: the configuration has ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}`);
+  return false;
+}
+
+/**
+ * The control socket at `bindcmdaddress` (chrony: "/" disables it). Like
+ * chronyd, which keeps running without its command socket, a failure here is
+ * logged and the daemon goes on synchronizing.
+ */
+async function openControl(daemon: SyncDaemon, config: Config, log: (l: string) => void): Promise<{ close(): Promise<void> } | null> {
+  const path = config.bindcmdaddress;
+  if (path === '/' || path === '') {
+    log('Control socket disabled (bindcmdaddress /)');
+    return null;
+  }
+  try {
+    const server = await startControlServer({
+      path, mode: CONTROL_SOCKET_MODE, handlers: daemonHandlers(daemon),
+      log: (level, m) => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); },
+    });
+    log(`Control socket at ${path}`);
+    return server;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    log(`Cannot open the control socket ${path}: ${err.code ? `${err.code} ` : ''}${err.message}; ntpkit tracking/sources will not reach this daemon`);
+    return null;
+  }
+}

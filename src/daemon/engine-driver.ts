@@ -1,0 +1,364 @@
+/**
+ * Drives the sans-IO synchronization engine (core/engine-api.ts) over real
+ * IO, as ntpd-rs's daemon drives ntp-proto: one client UDP socket per address
+ * family, one timer, name resolution, and the Clock the engine disciplines.
+ *
+ * Timestamps. Every instant handed to the engine is a reading of the
+ * disciplined clock. The native socket gives the kernel's RX and TX
+ * timestamps, which are CLOCK_REALTIME readings: Clock.fromRealtime() maps
+ * them (identity for the system clock, the virtual mapping otherwise), so a
+ * virtual clock keeps kernel-stamp accuracy. Over node:dgram, t1 is read just
+ * before send() and t4 first thing in the 'message' callback.
+ *
+ * The TX stamp of a request comes back through the socket's error queue,
+ * which the addon drains before the receive queue, so it reaches us before
+ * the reply. The engine gets one sent() per request: the kernel's stamp when
+ * it comes, else the user-space reading, at the latest just before the
+ * engine sees the next datagram or timer.
+ *
+ * The socket is unconnected: every datagram goes to the engine, which matches
+ * it to a source or drops it (it knows the addresses and the request cookies).
+ */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { Clock } from '../clock/clock.js';
+import { realtime } from '../clock/realtime.js';
+import type { EngineAction, EngineEvent, SyncEngineApi } from '../core/engine-api.js';
+import type { DaemonSnapshot } from '../core/snapshot.js';
+import { NativeUdpSocket } from '../net/native-udp.js';
+import { nativeUdpUnavailable, type UdpTransportInfo } from '../net/udp-transport.js';
+import { diffSeconds, type Instant } from '../time/instant.js';
+import type { DriftValues } from './drift-file.js';
+
+/** Resolves a host name to addresses (all of them, for pools). Tests inject one: they must never query real DNS. */
+export type Resolver = (host: string) => Promise<readonly string[]>;
+
+/** A datagram socket the driver sends requests from; the default binds an ephemeral port per family. */
+export interface ClientSocket {
+  readonly info: UdpTransportInfo;
+  /** Sends; returns an id a later onTxTime will carry, or -1 when no kernel TX stamp will come. */
+  send(data: Uint8Array, address: string, port: number): number;
+  close(): Promise<void>;
+}
+
+export interface ClientSocketHandlers {
+  /** `rxTime`: the kernel's CLOCK_REALTIME receive stamp, or null (then the driver reads the clock). */
+  onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void;
+  /** The kernel's CLOCK_REALTIME transmit stamp of datagram `id`. */
+  onTxTime(id: number, txTime: Instant): void;
+  onError(err: NodeJS.ErrnoException): void;
+}
+
+export type ClientSocketFactory = (family: 4 | 6, handlers: ClientSocketHandlers) => Promise<ClientSocket>;
+
+export interface EngineDriverOptions {
+  readonly engine: SyncEngineApi;
+  readonly clock: Clock;
+  /** Default: node:dns lookup of every address. */
+  readonly resolve?: Resolver;
+  /** Default: the native socket (kernel timestamps) where available, else node:dgram, on an ephemeral port. */
+  readonly openSocket?: ClientSocketFactory;
+  /** The engine asked for the drift file to be saved. */
+  readonly onWriteDrift?: (v: DriftValues) => void;
+  /** Something the engine reports (synchronized, step, falseticker...). */
+  readonly onEvent?: (event: EngineEvent) => void;
+  /** After every batch of engine actions that touched the clock or the sync state: time to refresh what the NTP server serves. */
+  readonly onUpdate?: () => void;
+  /** Problems that do not stop the driver (socket errors, failed sends), one line each. */
+  readonly log?: (line: string) => void;
+  /** Keep the process alive for the sockets and timer (default true; the library passes false). */
+  readonly keepAlive?: boolean;
+}
+
+/** setTimeout's limit (2^31 - 1 ms); a later instant is reached in hops (an early tick() is harmless). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface PendingSend {
+  readonly sourceId: number;
+  readonly userT1: Instant;
+  /** The CLOCK_REALTIME reading taken with userT1: a kernel stamp before it cannot be this datagram's. */
+  readonly realBefore: Instant;
+}
+
+export class EngineDriver {
+  #engine: SyncEngineApi;
+  readonly #clock: Clock;
+  readonly #resolve: Resolver;
+  readonly #openSocket: ClientSocketFactory;
+  readonly #opts: EngineDriverOptions;
+  readonly #log: (line: string) => void;
+  readonly #sockets = new Map<4 | 6, Promise<ClientSocket>>();
+  readonly #pendingTx = new Map<number, PendingSend>();
+  /** Requests whose sent() is still owed (no kernel TX stamp yet), in send order. */
+  readonly #unsent: PendingSend[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: Instant | null = null;
+  #running = false;
+  /** Bumped by replaceEngine(): resolutions started for an old engine are dropped. */
+  #generation = 0;
+  #transport: UdpTransportInfo | null = null;
+
+  constructor(opts: EngineDriverOptions) {
+    this.#opts = opts;
+    this.#engine = opts.engine;
+    this.#clock = opts.clock;
+    this.#resolve = opts.resolve ?? defaultResolver;
+    this.#openSocket = opts.openSocket ?? ((family, h) => openClientSocket(family, h, opts.keepAlive ?? true));
+    this.#log = opts.log ?? (() => {});
+  }
+
+  get engine(): SyncEngineApi { return this.#engine; }
+  get clock(): Clock { return this.#clock; }
+  /** How packets are sent and stamped, once the first socket is open. */
+  get transport(): UdpTransportInfo | null { return this.#transport; }
+
+  /** Starts the engine. Sockets open lazily, per family, on the first send. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#apply(this.#engine.start(this.#clock.now()));
+  }
+
+  /**
+   * Replaces the engine (a reloaded config), keeping the clock, sockets and
+   * everything the clock holds. The new engine starts now.
+   */
+  replaceEngine(engine: SyncEngineApi): void {
+    this.#generation++;
+    this.#engine = engine;
+    this.#unsent.length = 0;
+    this.#pendingTx.clear();
+    this.#clearTimer();
+    if (this.#running) this.#apply(engine.start(this.#clock.now()));
+  }
+
+  snapshot(): DaemonSnapshot {
+    return this.#engine.snapshot(this.#clock.now(), this.#clock.kind);
+  }
+
+  /** Stops timers and closes the sockets. Idempotent. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#generation++;
+    this.#clearTimer();
+    const socks = [...this.#sockets.values()];
+    this.#sockets.clear();
+    this.#ready.clear();
+    await Promise.all(socks.map((p) => p.then((s) => s.close(), () => {})));
+  }
+
+  // --- engine calls -------------------------------------------------------
+
+  #tick = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = null;
+    if (!this.#running) return;
+    this.#flushSent();
+    this.#apply(this.#engine.tick(this.#clock.now()));
+  };
+
+  #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void {
+    // First thing: without a kernel stamp, every statement before this reading is error in t4.
+    const t4 = rxTime === null ? this.#clock.now() : this.#clock.fromRealtime(rxTime);
+    if (!this.#running) return;
+    this.#flushSent();
+    const now = rxTime === null ? t4 : this.#clock.now();
+    this.#apply(this.#engine.receive({ address: unmapIpv4(address), port, data, t4 }, now));
+  }
+
+  #onTxTime(id: number, tx: Instant): void {
+    const p = this.#pendingTx.get(id);
+    if (p === undefined) return;
+    this.#pendingTx.delete(id);
+    const i = this.#unsent.indexOf(p);
+    if (i < 0) return; // its user-space stamp already went to the engine
+    this.#unsent.splice(i, 1);
+    if (this.#running) this.#engine.sent(p.sourceId, tx >= p.realBefore ? this.#clock.fromRealtime(tx) : p.userT1);
+  }
+
+  /** Gives the engine the user-space t1 of every request whose kernel stamp has not come. */
+  #flushSent(): void {
+    while (this.#unsent.length > 0) {
+      const p = this.#unsent.shift() as PendingSend;
+      this.#engine.sent(p.sourceId, p.userT1);
+    }
+  }
+
+  // --- actions ------------------------------------------------------------
+
+  #apply(actions: readonly EngineAction[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'send':
+          this.#send(a.sourceId, a.address, a.port, a.packet);
+          break;
+        case 'timer':
+          this.#setTimer(a.at);
+          break;
+        case 'resolve':
+          this.#startResolve(a.sourceId, a.host);
+          break;
+        case 'set-frequency':
+          this.#clock.setFrequency(a.ppm);
+          break;
+        case 'step':
+          this.#clock.step(a.seconds);
+          // The timer's target is an instant of this clock: re-aim it.
+          if (this.#timerAt !== null) this.#setTimer(this.#timerAt);
+          break;
+        case 'set-status':
+          this.#clock.setStatus({ synchronized: a.synchronized, leap: a.leap, estError: a.estError, maxError: a.maxError });
+          break;
+        case 'write-drift':
+          this.#opts.onWriteDrift?.({ frequencyPpm: a.frequencyPpm, skewPpm: a.skewPpm });
+          break;
+        case 'event':
+          this.#opts.onEvent?.(a.event);
+          break;
+      }
+    }
+    // The sync state (selected source, stratum, root distance) can change on
+    // any reply, not only with a clock update: refresh after every batch.
+    if (actions.length > 0) this.#opts.onUpdate?.();
+  }
+
+  #setTimer(at: Instant): void {
+    this.#clearTimer();
+    if (!this.#running) return;
+    this.#timerAt = at;
+    const ms = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(diffSeconds(at, this.#clock.now()) * 1000)));
+    this.#timer = setTimeout(this.#tick, ms);
+    if (this.#opts.keepAlive === false) this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = null;
+  }
+
+  /** Sockets already open, so a send needs no await and t1 is read right at it. */
+  readonly #ready = new Map<4 | 6, ClientSocket>();
+
+  #socket(family: 4 | 6): Promise<ClientSocket> {
+    let p = this.#sockets.get(family);
+    if (p === undefined) {
+      p = this.#openSocket(family, {
+        onMessage: (d, a, port, rx) => this.#onMessage(d, a, port, rx),
+        onTxTime: (id, tx) => this.#onTxTime(id, tx),
+        onError: (err) => this.#log(`client socket (IPv${family}): ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ')),
+      });
+      p.then((s) => { this.#transport ??= s.info; }, (e: NodeJS.ErrnoException) => {
+        this.#log(`Cannot open the IPv${family} client socket: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '));
+        this.#sockets.delete(family); // try again on the next send
+      });
+      this.#sockets.set(family, p);
+    }
+    return p;
+  }
+
+  #send(sourceId: number, address: string, port: number, packet: Uint8Array): void {
+    const family: 4 | 6 = isIP(address) === 6 ? 6 : 4;
+    const generation = this.#generation;
+    const go = (sock: ClientSocket): void => {
+      if (!this.#running || generation !== this.#generation) return;
+      const realBefore = realtime();
+      const userT1 = this.#clock.now();
+      let id: number;
+      try {
+        id = sock.send(packet, address, port);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        this.#log(`Cannot send to ${address} port ${port}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+        return;
+      }
+      const p: PendingSend = { sourceId, userT1, realBefore };
+      this.#unsent.push(p);
+      if (id >= 0) this.#pendingTx.set(id, p);
+      else this.#flushSent();
+    };
+    const ready = this.#ready.get(family);
+    if (ready !== undefined) go(ready);
+    else this.#socket(family).then((s) => { this.#ready.set(family, s); go(s); }, () => {});
+  }
+
+  #startResolve(sourceId: number, host: string): void {
+    const generation = this.#generation;
+    const finish = (result: { readonly addresses: readonly string[] } | { readonly error: string }): void => {
+      if (!this.#running || generation !== this.#generation) return;
+      this.#flushSent();
+      this.#apply(this.#engine.resolved(sourceId, result, this.#clock.now()));
+    };
+    if (isIP(host) !== 0) {
+      // A literal needs no DNS; answer asynchronously all the same, like a lookup.
+      queueMicrotask(() => finish({ addresses: [host] }));
+      return;
+    }
+    this.#resolve(host).then(
+      (addresses) => finish({ addresses: [...addresses] }),
+      (e: NodeJS.ErrnoException) => finish({ error: dnsError(host, e) }),
+    );
+  }
+}
+
+function dnsError(host: string, e: NodeJS.ErrnoException): string {
+  const why = e.code === 'ENOTFOUND' ? 'no such host' : e.code === 'EAI_AGAIN' ? 'temporary DNS failure' : (e.code ?? e.message);
+  return `Cannot resolve ${host}: ${why}`;
+}
+
+/** '::ffff:192.0.2.1' -> '192.0.2.1': the engine knows IPv4 sources by their IPv4 form. */
+export function unmapIpv4(address: string): string {
+  return address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** node:dns, every address of the name (pools use several). */
+export const defaultResolver: Resolver = async (host) => {
+  const all = await lookup(host, { all: true, verbatim: true });
+  return all.map((a) => a.address);
+};
+
+/**
+ * An unconnected socket on an ephemeral port: the native one (kernel RX/TX
+ * stamps) unless nativeUdpUnavailable() says why not (no addon, not Linux,
+ * NTPKIT_UDP=dgram), then node:dgram, as the one-shot query chooses.
+ */
+export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, keepAlive = true): Promise<ClientSocket> {
+  const bindTo = family === 6 ? '::' : '0.0.0.0';
+  const why = nativeUdpUnavailable();
+  if (why === null) {
+    const sock = new NativeUdpSocket(family, {
+      onMessage: (data, from, rx) => h.onMessage(data, from.address, from.port, rx),
+      onTxTime: (id, tx) => h.onTxTime(id, tx),
+      onError: (err) => h.onError(err),
+    });
+    try {
+      sock.bind(bindTo, 0);
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    if (!keepAlive) sock.unref();
+    return {
+      info: { kind: 'native-kernel-timestamps' },
+      send: (data, address, port) => sock.send(data, address, port),
+      close: async () => { sock.close(); },
+    };
+  }
+  const sock = dgram.createSocket(family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+  sock.on('message', (msg, rinfo) => h.onMessage(msg, rinfo.address, rinfo.port, null));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(0, bindTo, () => { sock.off('error', reject); resolve(); });
+  });
+  sock.on('error', (err) => h.onError(err as NodeJS.ErrnoException));
+  if (!keepAlive) sock.unref();
+  return {
+    info: { kind: 'dgram', reason: why },
+    send: (data, address, port) => {
+      sock.send(data, port, address, (err) => { if (err) h.onError(err as NodeJS.ErrnoException); });
+      return -1;
+    },
+    close: () => new Promise((resolve) => { try { sock.close(() => resolve()); } catch { resolve(); } }),
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * The client daemon's wiring, below the CLI: one engine (core/engine.ts) over
+ * the engine driver (sockets, timer, DNS), the Clock it disciplines, the
+ * drift file, and the NTP server serving that clock with the engine's real
+ * sync state (issue 4: stratum = the selected source's + 1, its refid, the
+ * accumulated root delay and dispersion).
+ *
+ * The config arrives already loaded and valid: the CLI reports errors and
+ * never starts half-configured. The control socket is the CLI's too (the
+ * control layer sits above this one); it reads snapshot().
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../clock/clock.js';
+import type { Config } from '../config/config.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
+import type { DaemonSnapshot } from '../core/snapshot.js';
+import { localReferenceState, type SystemState } from '../core/system.js';
+import type { Instant } from '../time/instant.js';
+import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
+import { type ClientSocketFactory, EngineDriver, type Resolver } from './engine-driver.js';
+import { measurePrecision, type RunningNtpServer, startNtpServer } from './ntp-server.js';
+
+/** The engine the daemon runs (core/engine-api.ts): systemState() feeds the NTP server, drift() the drift file. */
+export type DaemonEngine = SyncEngineApi;
+
+export type EngineFactory = (options: EngineOptions) => DaemonEngine;
+
+export interface SyncDaemonOptions {
+  readonly config: Config;
+  readonly clock: Clock;
+  /** One line per event, no timestamp (the CLI adds one outside systemd). */
+  readonly log: (line: string) => void;
+  /** Default: core/engine.ts's SyncEngine. */
+  readonly createEngine?: EngineFactory;
+  /** Default: node:dns. Tests inject one. */
+  readonly resolve?: Resolver;
+  readonly openSocket?: ClientSocketFactory;
+  /** Default: serve when the config's `allow` permits. false: never (the library). */
+  readonly serve?: boolean;
+  /** Observe engine events (the library re-emits them). */
+  readonly onEvent?: (event: EngineEvent) => void;
+  /** Keep the process alive for sockets and timers (default true). */
+  readonly keepAlive?: boolean;
+  /** After every engine batch: the sync state may have changed (the library feeds its servers from here). */
+  readonly onUpdate?: () => void;
+  /**
+   * The engine gave up, as chronyd exits (`maxchange` exceeded more than
+   * `ignore` times): the CLI stops with a failure status.
+   */
+  readonly onFatal?: (reason: string) => void;
+}
+
+export interface SyncDaemon {
+  readonly clock: Clock;
+  readonly config: Config;
+  /** The one published state (control socket, library status()). */
+  snapshot(): DaemonSnapshot;
+  /** The sync state served now (the engine's; `local` while unsynchronized, if configured). */
+  systemState(): SystemState;
+  /** The NTP server, when the config allows serving. */
+  readonly ntpServer: RunningNtpServer | null;
+  /** How the client sockets send and stamp, once open. */
+  readonly transport: EngineDriver['transport'];
+  /**
+   * Applies a new config (SIGHUP): new sources and discipline on the same
+   * clock, starting from the frequency in force; the NTP server is restarted
+   * only if its settings changed. Rejects (and keeps the old config) if the
+   * new server cannot start.
+   */
+  reconfigure(config: Config): Promise<void>;
+  /** Saves the drift file, stops serving and polling. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** 48 random bits per draw, from node:crypto (request cookies must not be guessable). */
+function cryptoRandom(): () => number {
+  let buf = randomBytes(6 * 256);
+  let i = 0;
+  return () => {
+    if (i + 6 > buf.length) { buf = randomBytes(buf.length); i = 0; }
+    const v = buf.readUIntBE(i, 6);
+    i += 6;
+    return v / 2 ** 48;
+  };
+}
+
+async function defaultEngineFactory(): Promise<EngineFactory> {
+  const { SyncEngine } = await import('../core/engine.js');
+  return (o) => new SyncEngine(o) as DaemonEngine;
+}
+
+/** chrony's initial skew when nothing is known ("rather bad", reference.c): 1 s/s. */
+const UNKNOWN_SKEW_PPM = 1e6;
+
+export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaemon> {
+  const { clock, log } = opts;
+  const createEngine = opts.createEngine ?? await defaultEngineFactory();
+  const random = cryptoRandom();
+  const precisionLog2 = measurePrecision(() => clock.now());
+  let config = opts.config;
+  let driftWriter: DriftFileWriter | null = null;
+  let driftRead: DriftValues | null = null;
+
+  if (config.driftfile !== null) {
+    driftWriter = new DriftFileWriter(config.driftfile, (m) => log(m));
+    const r = await readDriftFile(config.driftfile);
+    if (r.status === 'ok') {
+      driftRead = r.value;
+      log(`Frequency ${(-r.value.frequencyPpm).toFixed(3)} +/- ${r.value.skewPpm.toFixed(3)} ppm read from ${config.driftfile}`);
+    } else if (r.status === 'invalid') {
+      log(`Could not read valid frequency and skew from driftfile ${config.driftfile} (${r.message})`);
+    } else {
+      log(`No drift file at ${config.driftfile} yet`);
+    }
+  }
+  // As chronyd's reference.c: without a drift file (or with one holding 0), keep the frequency the
+  // clock already has (the kernel's, set by an earlier daemon or by hand) rather than resetting it.
+  if (driftRead === null || driftRead.frequencyPpm === 0) {
+    const current = clock.frequencyPpm();
+    if (current !== 0) log(`Initial frequency ${(-current).toFixed(3)} ppm`);
+  }
+
+  const engineOptions = (c: Config, initial: DriftValues | null): EngineOptions => ({
+    sources: c.sources.map((s) => s.options),
+    discipline: {
+      ...c.discipline,
+      initialFrequencyPpm: initial !== null && initial.frequencyPpm !== 0 ? initial.frequencyPpm : clock.frequencyPpm(),
+      initialSkewPpm: initial?.skewPpm ?? null,
+    },
+    precision: 2 ** precisionLog2,
+    random,
+    md5: (data) => createHash('md5').update(data).digest(),
+  });
+
+  let engine = createEngine(engineOptions(config, driftRead));
+  let server: RunningNtpServer | null = null;
+  let localState: SystemState | null = null;
+  let stopped = false;
+
+  const names = (): Map<number, string> => new Map(driver.snapshot().sources.map((s) => [s.id, s.address !== null && s.address !== s.name ? `${s.name} (${s.address})` : s.name]));
+
+  const describe = (e: EngineEvent): string => {
+    const name = (id: number): string => names().get(id) ?? `source #${id}`;
+    switch (e.type) {
+      case 'synchronized': return `Selected source ${name(e.sourceId)} (offset ${signed(e.offset)} s)`;
+      case 'unsynchronized': return `Can't synchronise: ${e.reason}`;
+      case 'step': return `System clock was stepped by ${signed(e.seconds)} seconds`;
+      case 'falseticker': return `Source ${name(e.sourceId)} is a falseticker`;
+      case 'source-unreachable': return `Source ${name(e.sourceId)} is unreachable`;
+      case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}`;
+      case 'source-replaced': return `Source ${e.oldAddress} replaced with ${e.newAddress ?? '(none yet)'}`;
+      case 'leap': return `Leap second will be ${e.leap === 'insert' ? 'inserted' : 'deleted'} at the end of the day`;
+      case 'maxchange': return `Adjustment of ${signed(-e.offset, 3)} seconds exceeds the allowed maximum (maxchange): ${e.fatal ? 'exiting' : 'ignored'}`;
+    }
+  };
+
+  /** What the server serves now: the engine's state; chrony's `local` stands in while unsynchronized. */
+  const servedState = (): SystemState => {
+    const now = clock.now();
+    const state = engine.systemState(now);
+    const local = config.server.local;
+    if (state.kind !== 'unsynchronized' || local === null) {
+      localState = null;
+      return state;
+    }
+    localState ??= localReferenceState(local.stratum, now, precisionLog2);
+    return localState;
+  };
+
+  const refreshServer = (): void => {
+    if (server === null) return;
+    try {
+      server.setSystemState(servedState());
+    } catch (e) {
+      log(`Cannot update the served sync state: ${(e as Error).message}`);
+    }
+  };
+
+  const driver = new EngineDriver({
+    engine,
+    clock,
+    resolve: opts.resolve,
+    openSocket: opts.openSocket,
+    keepAlive: opts.keepAlive,
+    log,
+    onWriteDrift: (v) => { if (driftWriter !== null) void driftWriter.write(v); },
+    onEvent: (e) => {
+      log(describe(e));
+      opts.onEvent?.(e);
+      if (e.type === 'maxchange' && e.fatal) opts.onFatal?.(describe(e));
+    },
+    onUpdate: () => {
+      refreshServer();
+      opts.onUpdate?.();
+    },
+  });
+
+  const shouldServe = (c: Config): boolean => (opts.serve ?? true) && servesNtp(c.server);
+
+  const startServer = async (c: ServerConfig): Promise<RunningNtpServer> => {
+    const s = await startNtpServer({
+      config: c,
+      clock: { now: () => clock.now(), fromRealtime: (t: Instant) => clock.fromRealtime(t) },
+      log: (l) => log(`NTP server: ${l}`),
+    });
+    const where = s.endpoints.map((e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`).join(', ');
+    log(`Serving NTP on ${where} from the ${clock.kind} clock (${s.transport.kind === 'native-kernel-timestamps' ? 'kernel timestamps' : `node:dgram: ${s.transport.reason ?? 'fallback'}`})`);
+    return s;
+  };
+
+  if (shouldServe(config)) {
+    server = await startServer(config.server);
+  } else if ((opts.serve ?? true) && config.server.port !== 0) {
+    log('Not serving NTP: no allow directive permits any client');
+  }
+  driver.start();
+  refreshServer();
+  log(`Started with ${config.sources.length} source${config.sources.length === 1 ? '' : 's'} on the ${clock.kind} clock`);
+
+  /**
+   * The engine's drift now: its frequency estimate, not the clock's frequency
+   * in force, which also carries a slew in progress (chrony saves its
+   * absolute frequency, without the slew, too).
+   */
+  const currentDrift = (): DriftValues => {
+    const d = engine.drift();
+    const skew = Number.isFinite(d.skewPpm) && d.skewPpm > 0 ? d.skewPpm : UNKNOWN_SKEW_PPM;
+    return { frequencyPpm: d.frequencyPpm, skewPpm: skew };
+  };
+
+  const daemon: SyncDaemon = {
+    clock,
+    get config() { return config; },
+    snapshot: () => driver.snapshot(),
+    systemState: () => servedState(),
+    get ntpServer() { return server; },
+    get transport() { return driver.transport; },
+    async reconfigure(next: Config): Promise<void> {
+      if (stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
+      const serverChanged = JSON.stringify(stripPositions(next.server)) !== JSON.stringify(stripPositions(config.server));
+      let nextServer = server;
+      if (serverChanged) {
+        // Stop first: the new server usually wants the same address and port.
+        await server?.close();
+        nextServer = null;
+        try {
+          if (shouldServe(next)) nextServer = await startServer(next.server);
+        } catch (e) {
+          // Put the old one back; the old config stays in force.
+          server = shouldServe(config) ? await startServer(config.server).catch(() => null) : null;
+          throw e;
+        }
+      }
+      server = nextServer;
+      const keep = currentDrift();
+      engine = createEngine(engineOptions(next, keep));
+      if (next.driftfile !== config.driftfile) {
+        driftWriter = next.driftfile === null ? null : new DriftFileWriter(next.driftfile, (m) => log(m));
+      }
+      config = next;
+      localState = null;
+      driver.replaceEngine(engine);
+      refreshServer();
+      log(`Reloaded the configuration: ${next.sources.length} source${next.sources.length === 1 ? '' : 's'}, frequency ${signed(keep.frequencyPpm, 3)} ppm kept`);
+    },
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      if (driftWriter !== null) {
+        const v = currentDrift();
+        void driftWriter.write(v);
+        await driftWriter.flush();
+        log(`Saved frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm to ${driftWriter.path}`);
+      }
+      await driver.stop();
+      await server?.close();
+      server = null;
+    },
+  };
+  return daemon;
+}
+
+/** chrony serves only when some `allow` permits a client, and never on port 0. */
+export function servesNtp(c: ServerConfig): boolean {
+  return c.port !== 0 && c.access.some((r) => r.allow);
+}
+
+/** The server settings without file:line positions, so moving a line is not a change. */
+function stripPositions(c: ServerConfig): unknown {
+  return { ...c, access: c.access.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })) };
+}
+
+function signed(x: number, digits = 9): string {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+}
