@@ -402,3 +402,15 @@ test('unsynchronized servers (leap 3) are not used', () => {
   assert.match(w.source(A).reason, /unsynchronized/);
   assert.equal(w.snapshot().tracking.synchronized, false);
 });
+
+test('maxsamples caps the window; minsamples above it grows the window (sourcestats NP)', () => {
+  const samplesAfter = (opts: { minsamples?: number; maxsamples?: number }): number => {
+    const w = world([A], { opts: { minpoll: 0, maxpoll: 0, ...opts } });
+    w.run(300);
+    return w.source(A).stats.samples;
+  };
+  assert.equal(samplesAfter({}), 64);
+  assert.equal(samplesAfter({ maxsamples: 16 }), 16);
+  assert.equal(samplesAfter({ minsamples: 100 }), 100);
+  assert.equal(samplesAfter({ minsamples: 8, maxsamples: 16 }), 16);
+});

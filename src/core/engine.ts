@@ -178,9 +178,9 @@ export class SyncEngine implements SyncEngineApi {
     const actions: EngineAction[] = [];
     const pool = this.pools.find((p) => p.id === sourceId);
     if (pool !== undefined) {
-      const hadFresh = 'addresses' in result && result.addresses.some((a) => pool.resolver.fresh(this.inUse()) === a);
       pool.resolver.resolved(result, now);
-      if (!hadFresh && 'addresses' in result) pool.resolver.forgetRetired();
+      // Nothing new in a fresh list: the addresses given up on may be tried again.
+      if ('addresses' in result && pool.resolver.fresh(this.inUse()) === null) pool.resolver.forgetRetired();
       this.fillPool(pool, now, actions);
     } else {
       const e = this.entries.find((x) => x.id === sourceId);
@@ -242,11 +242,10 @@ export class SyncEngine implements SyncEngineApi {
   }
 
   private newStats(o: SourceOptions): SourceStats {
-    const so: StatsOptions = {
-      ...this.statsOptions,
-      ...(o.minsamples !== null ? { minSamples: o.minsamples } : {}),
-      ...(o.maxsamples !== null ? { maxSamples: Math.max(o.maxsamples, 2) } : {}),
-    };
+    // The window always holds maxsamples once filled (the Kalman state carries what is older), so
+    // chrony's minsamples only matters when it asks for more than that: then the window grows to it.
+    const size = Math.max(o.maxsamples ?? this.statsOptions.maxSamples, o.minsamples ?? 0, 2);
+    const so: StatsOptions = { ...this.statsOptions, maxSamples: size };
     return new SourceStats(so, this.freqPrior());
   }
 
@@ -314,9 +313,9 @@ export class SyncEngine implements SyncEngineApi {
         actions.push({ kind: 'event', event: { type: 'source-unreachable', sourceId: e.id } });
       }
       // A named server that never answers may have moved: resolve its name again.
-      if (e.resolver !== null && e.address !== null && e.poller.reach === 0 && e.poller.sentSinceReply >= UNREACHABLE_POLLS && !e.resolver.inFlight &&
-          (e.resolver.nextAt === null || e.resolver.nextAt <= now || e.resolver.addresses.length <= 1)) {
-        if (e.resolver.request(now)) actions.push({ kind: 'resolve', sourceId: e.id, host: e.options.host });
+      if (e.resolver !== null && e.address !== null && e.poller.reach === 0 && e.poller.sentSinceReply >= UNREACHABLE_POLLS &&
+          e.resolver.request(now, true)) {
+        actions.push({ kind: 'resolve', sourceId: e.id, host: e.options.host });
       }
       if (e.resolver !== null && e.resolver.due(now) && e.resolver.request(now)) {
         actions.push({ kind: 'resolve', sourceId: e.id, host: e.options.host });
@@ -329,7 +328,7 @@ export class SyncEngine implements SyncEngineApi {
         this.fillPool(p, now, actions);
         const still = this.entries.filter((e) => e.pool === p.resolver);
         const needMore = still.length < p.options.maxsources || still.some((m) => this.needsReplacement(m));
-        if (needMore && p.resolver.request(now)) actions.push({ kind: 'resolve', sourceId: p.id, host: p.options.host });
+        if (needMore && p.resolver.request(now, true)) actions.push({ kind: 'resolve', sourceId: p.id, host: p.options.host });
       } else if (p.resolver.due(now) && p.resolver.request(now)) {
         actions.push({ kind: 'resolve', sourceId: p.id, host: p.options.host });
       }
@@ -346,11 +345,11 @@ export class SyncEngine implements SyncEngineApi {
     }
   }
 
-  /** Samples' worth of information the estimate holds: typical per-sample information over the estimate's. */
+  /** Samples' worth of information the estimate holds: typical per-sample information (SourceStats.windowVariances) over the estimate's. */
   private information(e: Entry): number {
     const f = e.stats.filter;
     let inv = 0;
-    for (const s of e.stats.window) inv += 1 / e.stats.variance(s.delay, s.dispersion);
+    for (const v of e.stats.windowVariances()) inv += 1 / v;
     const n = e.stats.window.length;
     if (n === 0 || inv === 0) return 0;
     const typical = n / inv;
@@ -630,7 +629,7 @@ function stripBrackets(host: string): string {
 }
 
 /** Unix seconds with 9 decimals. */
-export function unixString(i: Instant): string {
+function unixString(i: Instant): string {
   const ns = instantToUnixNanos(i);
   const neg = ns < 0n;
   const a = neg ? -ns : ns;

@@ -8,12 +8,9 @@
  * variances this is the minimum-variance linear estimator of (θ, φ), which a
  * least-squares regression over a window (chrony) only approximates.
  *
- * q is not known in advance (it is a property of the oscillator, its
- * temperature, and of the source), so it is learnt online: a stochastic
- * gradient step on the log-likelihood of each innovation with respect to
- * log q (ntpd-rs adapts its wander estimate from innovations in the same
- * spirit). The step uses only the share of the innovation variance that the
- * process noise explains, so measurement noise alone does not drive q.
+ * q is a property of the oscillator (and its temperature), not known in
+ * advance: FilterBank runs one filter per candidate q and weighs them by
+ * likelihood (multiple-model adaptive estimation).
  */
 
 export interface KalmanState {
@@ -21,23 +18,15 @@ export interface KalmanState {
   readonly phase: number;
   /** φ, seconds per second. */
   readonly freq: number;
+  /** Variance of θ, s². */
   readonly pPhase: number;
+  /** Covariance of θ and φ, s²/s. */
   readonly pCross: number;
+  /** Variance of φ, (s/s)². */
   readonly pFreq: number;
   /** Raw seconds of the estimate. */
   readonly t: number;
 }
-
-export interface KalmanOptions {
-  /** Initial frequency-random-walk intensity, (s/s)²/s. */
-  readonly q: number;
-  readonly qMin: number;
-  readonly qMax: number;
-  /** Learning rate of log q. */
-  readonly qRate: number;
-}
-
-export const KALMAN_DEFAULTS: KalmanOptions = Object.freeze({ q: 1e-17, qMin: 1e-24, qMax: 1e-12, qRate: 1 });
 
 export interface Innovation {
   /** z − predicted θ, seconds. */
@@ -46,27 +35,21 @@ export interface Innovation {
   readonly variance: number;
 }
 
+/** One filter with a fixed frequency-random-walk intensity q, (s/s)²/s. */
 export class PhaseFreqFilter {
+  readonly q: number;
   phase = 0;
   freq = 0;
   pPhase = 0;
   pCross = 0;
   pFreq = 0;
   t = 0;
-  logQ: number;
-  initialized = false;
-  /** Measurements since init(). */
-  updates = 0;
-  private readonly o: KalmanOptions;
 
-  constructor(o: KalmanOptions = KALMAN_DEFAULTS) {
-    this.o = o;
-    this.logQ = Math.log(o.q);
+  constructor(q: number) {
+    this.q = q;
   }
 
-  get q(): number { return Math.exp(this.logQ); }
-
-  /** Starts from one measurement with a frequency prior. */
+  /** Starts from one measurement z (variance r) with a frequency prior. */
   init(t: number, z: number, r: number, freq: number, freqVar: number): void {
     this.t = t;
     this.phase = z;
@@ -74,11 +57,9 @@ export class PhaseFreqFilter {
     this.pCross = 0;
     this.freq = freq;
     this.pFreq = freqVar;
-    this.initialized = true;
-    this.updates = 0;
   }
 
-  /** The estimate at raw time t (not stored). */
+  /** The estimate at raw time t (not stored); never extrapolates backwards. */
   predict(t: number): KalmanState {
     const d = Math.max(0, t - this.t);
     const q = this.q;
@@ -88,14 +69,8 @@ export class PhaseFreqFilter {
     return { phase: this.phase + this.freq * d, freq: this.freq, pPhase, pCross, pFreq, t: Math.max(t, this.t) };
   }
 
-  /** The innovation a measurement z with variance r at raw time t would have. */
-  innovation(t: number, z: number, r: number): Innovation {
-    const p = this.predict(t);
-    return { residual: z - p.phase, variance: p.pPhase + r };
-  }
-
-  /** Measurement update; returns the innovation. */
-  update(t: number, z: number, r: number, learn = true): Innovation {
+  /** Measurement update with z of variance r at raw time t; returns the innovation. */
+  update(t: number, z: number, r: number): Innovation {
     const p = this.predict(t);
     const s = p.pPhase + r;
     const nu = z - p.phase;
@@ -103,46 +78,36 @@ export class PhaseFreqFilter {
     const k1 = p.pCross / s;
     this.phase = p.phase + k0 * nu;
     this.freq = p.freq + k1 * nu;
-    // Joseph-free form is fine at this size; keep P symmetric and positive.
+    // The simple form is fine at this size; the floors keep P positive through rounding.
     this.pPhase = Math.max(p.pPhase - k0 * p.pPhase, 1e-30);
     this.pCross = p.pCross - k0 * p.pCross;
     this.pFreq = Math.max(p.pFreq - k1 * p.pCross, 1e-30);
     this.t = p.t;
-    this.updates++;
-    if (learn) {
-      // d/dlogq of −½(log S + ν²/S) = ½(ν²/S − 1)·(∂S/∂log q)/S; the process
-      // noise's share of S approximates ∂S/∂log q (P scales with q in steady state).
-      // Only after the initial uncertainty is forgotten (`updates` ≥ 8).
-      const share = this.updates >= 8 ? p.pPhase / s : 0;
-      const m = Math.min(nu * nu / s, 25);
-      this.logQ += this.o.qRate * share * (m - 1);
-      this.logQ = Math.min(Math.log(this.o.qMax), Math.max(Math.log(this.o.qMin), this.logQ));
-    }
     return { residual: nu, variance: s };
-  }
-
-  /** Widens the uncertainty (a source's time jumped, or a reset). */
-  inflate(phaseVar: number, freqVar: number): void {
-    this.pPhase += phaseVar;
-    this.pFreq += freqVar;
   }
 
   /** Shifts θ by `seconds` (a leap second moved the timescale). */
   shift(seconds: number): void {
     this.phase += seconds;
   }
-
 }
 
 /** Grid of q tried by FilterBank: 10^-21 to 10^-12 (s/s)²/s, half a decade apart. */
 export const Q_GRID: readonly number[] = Array.from({ length: 19 }, (_, i) => 10 ** (-21 + i / 2));
 /** Cap on a normalized squared innovation in the likelihood. */
-export const NIS_CAP = 9;
-/** Samples of memory of each model's likelihood (exponential forgetting). */
-export const LIKELIHOOD_MEMORY = 200;
+const NIS_CAP = 9;
+/**
+ * Memory of each model's likelihood, seconds (exponential forgetting in time,
+ * so a burst of samples does not wipe it). Long enough that the choice of q
+ * rests on thousands of samples at a 64 s poll: at high network jitter a
+ * shorter memory lets q wander by half a decade, which costs accuracy (bench/
+ * sync-accuracy, Test 2 at 10 ms); short enough to follow a change of the
+ * oscillator (a day's temperature cycle) within days.
+ */
+export const LIKELIHOOD_MEMORY = 200_000;
 
 /**
- * Multiple-model adaptive estimation: one filter per q of Q_GRID, run side
+ * Multiple-model adaptive estimation: one filter per q of the grid, run side
  * by side on the same measurements; each model's likelihood (with slow
  * forgetting, so a change of the oscillator's behaviour is followed) weighs
  * its estimate. Unlike a gradient on q, this does not depend on how much of
@@ -150,17 +115,19 @@ export const LIKELIHOOD_MEMORY = 200;
  * when the measurement noise dominates (high network jitter).
  */
 export class FilterBank {
-  readonly filters: PhaseFreqFilter[];
+  readonly filters: readonly PhaseFreqFilter[];
   private readonly logL: number[];
   private weights: number[];
   initialized = false;
 
   constructor(grid: readonly number[] = Q_GRID) {
-    this.filters = grid.map((q) => new PhaseFreqFilter({ q, qMin: q, qMax: q, qRate: 0 }));
+    if (grid.length === 0) throw new Error('Cannot build a filter bank: the q grid is empty');
+    this.filters = grid.map((q) => new PhaseFreqFilter(q));
     this.logL = grid.map(() => 0);
     this.weights = grid.map(() => 1 / grid.length);
   }
 
+  /** (Re)starts every filter from one measurement; the models' likelihoods are kept. */
   init(t: number, z: number, r: number, freq: number, freqVar: number): void {
     for (const f of this.filters) f.init(t, z, r, freq, freqVar);
     this.initialized = true;
@@ -185,19 +152,21 @@ export class FilterBank {
       pCross += w * (p.pCross + (p.phase - phase) * (p.freq - freq));
       pFreq += w * (p.pFreq + (p.freq - freq) ** 2);
     });
-    return { phase, freq, pPhase, pCross, pFreq, t: Math.max(t, (this.filters[0] as PhaseFreqFilter).t) };
+    return { phase, freq, pPhase, pCross, pFreq, t: Math.max(t, this.t) };
   }
 
+  /** The innovation a measurement z with variance r at raw time t would have against the mixture. */
   innovation(t: number, z: number, r: number): Innovation {
     const p = this.predict(t);
     return { residual: z - p.phase, variance: p.pPhase + r };
   }
 
+  /** Updates every model; `learn` also scores them on this measurement. Returns the mixture's innovation. */
   update(t: number, z: number, r: number, learn = true): Innovation {
     const before = this.innovation(t, z, r);
-    const forget = 1 - 1 / LIKELIHOOD_MEMORY;
+    const forget = Math.exp(-Math.max(0, t - this.t) / LIKELIHOOD_MEMORY);
     this.filters.forEach((f, i) => {
-      const u = f.update(t, z, r, false);
+      const u = f.update(t, z, r);
       // The squared innovation is capped: one wild sample (a delay spike the
       // noise model missed) must not decide the model for hundreds of samples.
       if (learn) this.logL[i] = forget * (this.logL[i] as number) - 0.5 * (Math.log(u.variance) + Math.min((u.residual * u.residual) / u.variance, NIS_CAP));
@@ -217,6 +186,7 @@ export class FilterBank {
   get freq(): number { return this.predict(this.t).freq; }
   get pPhase(): number { return this.predict(this.t).pPhase; }
   get pFreq(): number { return this.predict(this.t).pFreq; }
+  /** Raw seconds of the last update. */
   get t(): number { return (this.filters[0] as PhaseFreqFilter).t; }
   /** The likelihood-weighted q (geometric mean), (s/s)²/s. */
   get q(): number {

@@ -7,7 +7,7 @@
  * it has none left. Failed resolutions are retried at growing intervals;
  * successful ones are refreshed every `resolveInterval` (chrony's `refresh`).
  */
-import { addSeconds, type Instant } from '../time/instant.js';
+import { addSeconds, diffSeconds, type Instant } from '../time/instant.js';
 import { parseIPv4, parseIPv6 } from '../proto/ip-address.js';
 
 /** Polls without a reply after which a pool member counts as unreachable (the reach register's width). */
@@ -52,16 +52,31 @@ export class Resolver {
   nextAt: Instant | null = null;
   private failures = 0;
   lastError: string | null = null;
+  /** When the last resolution finished, or null. */
+  private lastDoneAt: Instant | null = null;
+  /** Shortest wait before an early (urgent) resolution; doubles at each one. */
+  private urgentWait = RESOLVE_RETRY_MIN;
 
   constructor(host: string, refresh: number) {
     this.host = host;
     this.refresh = refresh;
   }
 
-  /** Asks for a resolution at `now` unless one is running. */
-  request(now: Instant): boolean {
+  /**
+   * Asks for a resolution at `now` unless one is running or, with addresses
+   * known, the refresh is not due. `urgent` (a member must be replaced and no
+   * address is fresh) resolves early, at doubling intervals from
+   * RESOLVE_RETRY_MIN up to RESOLVE_RETRY_MAX, so a name with too few
+   * addresses is not hammered; a scheduled refresh resets the interval.
+   */
+  request(now: Instant, urgent = false): boolean {
     if (this.inFlight) return false;
-    if (this.nextAt !== null && this.nextAt > now && this.addresses.length > 0) return false;
+    if (this.nextAt !== null && this.nextAt > now && this.addresses.length > 0) {
+      if (!urgent || (this.lastDoneAt !== null && diffSeconds(now, this.lastDoneAt) < this.urgentWait)) return false;
+      this.urgentWait = Math.min(RESOLVE_RETRY_MAX, this.urgentWait * 2);
+    } else if (this.addresses.length > 0) {
+      this.urgentWait = RESOLVE_RETRY_MIN;
+    }
     this.inFlight = true;
     this.nextAt = null;
     return true;
@@ -74,6 +89,7 @@ export class Resolver {
 
   resolved(result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): void {
     this.inFlight = false;
+    this.lastDoneAt = now;
     if ('error' in result || result.addresses.length === 0) {
       this.lastError = 'error' in result ? result.error : 'no addresses';
       const wait = Math.min(RESOLVE_RETRY_MAX, RESOLVE_RETRY_MIN * 2 ** this.failures);

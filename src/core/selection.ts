@@ -25,9 +25,9 @@ import type { SourceVerdict } from './snapshot.js';
 import { intersect } from './select.js';
 
 /** chrony's reselectdist default, seconds. */
-export const RESELECT_DISTANCE = 1e-4;
+const RESELECT_DISTANCE = 1e-4;
 /** chrony's combinelimit default. */
-export const COMBINE_LIMIT = 3;
+const COMBINE_LIMIT = 3;
 
 export interface SelectionCandidate {
   readonly id: number;

@@ -35,14 +35,16 @@ export interface StoredSample {
 }
 
 export interface StatsOptions {
-  /** Fewest samples kept in the window. */
-  readonly minSamples: number;
   /** Most samples kept. */
   readonly maxSamples: number;
   /** Our clock's reading precision, seconds. */
   readonly precision: number;
   /** Floor on a sample's error, as a fraction of the typical extra delay. */
   readonly floorFraction: number;
+  /** Delays of accepted samples kept for the minimum and the typical extra delay (longer than the window: the minimum of more samples sits closer to the path's true minimum). */
+  readonly delayHistory: number;
+  /** Delay outliers in a row after which the path is taken to have changed (the delay history restarts). */
+  readonly delayRestartAfter: number;
   /** Samples whose extra delay exceeds this many typical extra delays are dropped. */
   readonly delayOutlier: number;
   /** Innovations beyond this many standard deviations are outliers. */
@@ -53,12 +55,13 @@ export interface StatsOptions {
   readonly qGrid: readonly number[];
 }
 
-/** chrony's defaults for the window (sourcestats.c: 64 samples max; we keep at least 6). */
+/** chrony's default window (sourcestats.c: 64 samples at most). */
 export const STATS_DEFAULTS: StatsOptions = Object.freeze({
-  minSamples: 6,
   maxSamples: 64,
   precision: 2 ** -24,
-  floorFraction: 0.1,
+  floorFraction: 0.07,
+  delayHistory: 256,
+  delayRestartAfter: 8,
   delayOutlier: 12,
   offsetOutlier: 6,
   restartAfter: 3,
@@ -79,6 +82,8 @@ export interface StatsFigures {
 }
 
 const JITTER_SAMPLES = 8;
+/** Error floor of windowVariances(), as a fraction of the typical extra delay. */
+const POLL_FLOOR_FRACTION = 0.1;
 /** Samples in the window before the filter bank weighs its wander models. */
 const LEARN_AFTER = 8;
 
@@ -88,8 +93,13 @@ export class SourceStats {
   readonly filter: FilterBank;
   private readonly o: StatsOptions;
   private outliers: StoredSample[] = [];
+  /** Round-trip delays of the last accepted samples, oldest first (at most delayHistory). */
+  private readonly delays: number[] = [];
+  private delayMin = Infinity;
+  private delaySum = 0;
+  private delayOutliers = 0;
   /** Prior for the frequency when the filter (re)starts: value and variance. */
-  private freqPrior: { value: number; variance: number };
+  private readonly freqPrior: { readonly value: number; readonly variance: number };
 
   constructor(o: StatsOptions, freqPrior: { value: number; variance: number }) {
     this.o = o;
@@ -97,39 +107,69 @@ export class SourceStats {
     this.freqPrior = freqPrior;
   }
 
-  setFreqPrior(value: number, variance: number): void {
-    this.freqPrior = { value, variance };
-  }
-
   get count(): number { return this.window.length; }
 
   last(): StoredSample | null { return this.window[this.window.length - 1] ?? null; }
 
-  /** Smallest delay in the window, or Infinity. */
+  /** Smallest delay in the delay history, or Infinity. */
   minDelay(): number {
-    let m = Infinity;
-    for (const s of this.window) if (s.delay < m) m = s.delay;
-    return m;
+    return this.delayMin;
   }
 
-  /** Mean delay above the minimum (the scale of queueing), or null with too few samples. */
+  /** Mean delay above dmin (the scale of queueing), or null with too few samples. */
   private typicalExcess(dmin: number): number | null {
-    if (this.window.length < 2) return null;
-    let sum = 0;
-    for (const s of this.window) sum += s.delay - dmin;
-    return sum / this.window.length;
+    const n = this.delays.length;
+    if (n < 2) return null;
+    return this.delaySum / n - dmin;
   }
 
-  /** Measurement variance of a sample with this delay, s². */
+  private pushDelay(d: number): void {
+    this.delays.push(d);
+    this.delaySum += d;
+    if (d < this.delayMin) this.delayMin = d;
+    if (this.delays.length > this.o.delayHistory) {
+      const old = this.delays.shift() as number;
+      this.delaySum -= old;
+      if (old <= this.delayMin) this.delayMin = Math.min(...this.delays);
+    }
+  }
+
+  private clearDelays(): void {
+    this.delays.length = 0;
+    this.delayMin = Infinity;
+    this.delaySum = 0;
+  }
+
+  /** Measurement variance of a sample with this delay, s² (the filter's R). */
   variance(delay: number, dispersion: number): number {
-    const dmin = Math.min(this.minDelay(), delay);
+    return this.noiseModel(delay, dispersion, this.minDelay(), this.typicalExcess.bind(this), this.delays.length, this.o.floorFraction);
+  }
+
+  /**
+   * The variances of the window's samples judged against the window alone,
+   * with a floor of a tenth of the queueing scale: what the poll adaptation
+   * calls a typical sample. It was tuned on this measure (bench/sync-accuracy,
+   * Test 1); judged against the longer delay history, the few best samples
+   * make every other one look poor and the poll interval stays short.
+   */
+  windowVariances(): number[] {
+    let dmin = Infinity;
+    let sum = 0;
+    for (const s of this.window) { sum += s.delay; dmin = Math.min(dmin, s.delay); }
+    const n = this.window.length;
+    const excess = (d: number): number | null => (n < 2 ? null : sum / n - d);
+    return this.window.map((s) => this.noiseModel(s.delay, s.dispersion, dmin, excess, n, POLL_FLOOR_FRACTION));
+  }
+
+  private noiseModel(delay: number, dispersion: number, minDelay: number, typicalExcess: (dmin: number) => number | null, n: number, floorFraction: number): number {
+    const dmin = Math.min(minDelay, delay);
     // With one sample the queueing scale is unknown: assume a tenth of the path.
-    const excess = this.typicalExcess(dmin) ?? Math.max(dmin / 10, 1e-5);
-    // The window's minimum sits above the path's true minimum, so every
-    // sample's extra delay is a little larger than it looks.
-    // With n samples the gap is about √(2/n) of the queueing scale (for
-    // exponential queueing), so it is larger while the window fills.
-    const gap = Math.max(this.o.floorFraction, 0.8 / Math.sqrt(Math.max(this.window.length, 1))) * excess;
+    const excess = typicalExcess(dmin) ?? Math.max(dmin / 10, 1e-5);
+    // The history's minimum sits above the path's true minimum, so every
+    // sample's extra delay is a little larger than it looks. With n samples
+    // the gap is about √(π/2n) of the queueing scale (exponential queueing
+    // each way), so it is larger while the history fills.
+    const gap = Math.max(floorFraction, 0.8 / Math.sqrt(Math.max(n, 1))) * excess;
     const x = delay - dmin + gap;
     return (x * x) / 12 + this.o.precision ** 2 + (dispersion / 2) ** 2 / 3;
   }
@@ -138,9 +178,14 @@ export class SourceStats {
   add(s: StoredSample): AddResult {
     const dmin = this.minDelay();
     const excess = this.typicalExcess(Math.min(dmin, s.delay));
-    if (excess !== null && this.window.length >= 4 && s.delay - dmin > this.o.delayOutlier * Math.max(excess, this.o.precision)) {
-      return { accepted: false, reason: 'delay-outlier' };
+    if (excess !== null && this.delays.length >= 4 && s.delay - dmin > this.o.delayOutlier * Math.max(excess, this.o.precision)) {
+      // A run of them means the path itself got longer (a route change): start
+      // the delay statistics again rather than reject the source for good.
+      if (++this.delayOutliers < this.o.delayRestartAfter) return { accepted: false, reason: 'delay-outlier' };
+      this.clearDelays();
     }
+    this.delayOutliers = 0;
+    this.pushDelay(s.delay);
     const r = this.variance(s.delay, s.dispersion);
     const f = this.filter;
     if (!f.initialized) {
@@ -185,6 +230,8 @@ export class SourceStats {
   reset(): void {
     this.window.length = 0;
     this.outliers = [];
+    this.clearDelays();
+    this.delayOutliers = 0;
     this.filter.initialized = false;
   }
 

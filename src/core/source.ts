@@ -18,7 +18,7 @@
  *   step longer, and never shorter than the poll the server asks for); DENY and
  *   RSTR stop all requests to that source.
  */
-import { diffSeconds, addSeconds, type Instant } from '../time/instant.js';
+import { addSeconds, type Instant } from '../time/instant.js';
 import { fromNtpTimestamp, toNtpTimestamp, type NtpTimestamp } from '../time/timestamp.js';
 import { shortToSeconds } from '../time/short.js';
 import { Leap } from '../proto/constants.js';
@@ -29,15 +29,15 @@ import type { Sample } from './sample.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 
 /** Seconds between the requests of a burst (chrony: 2 s, or minpoll if shorter). */
-export const BURST_INTERVAL = 2;
+const BURST_INTERVAL = 2;
 /** Requests sent by iburst at start. */
-export const IBURST_REQUESTS = 4;
+const IBURST_REQUESTS = 4;
 /** A burst ends after this many good replies ... */
-export const BURST_GOOD = 4;
+const BURST_GOOD = 4;
 /** ... or this many requests. */
-export const BURST_MAX = 8;
+const BURST_MAX = 8;
 /** Requests without a reply before the interval backs off. */
-export const BACKOFF_AFTER = 4;
+const BACKOFF_AFTER = 4;
 
 interface Pending {
   readonly cookie: NtpTimestamp;
@@ -80,6 +80,8 @@ export class SourcePoller {
   private burstGood = 0;
   /** When the next request is due, or null when not polling. */
   nextPoll: Instant | null = null;
+  /** When the last request was sent. */
+  private lastTransmit: Instant | null = null;
   private pending: Pending | null = null;
   private previous: Previous | null = null;
   /** Requests sent since the last valid reply. */
@@ -126,9 +128,10 @@ export class SourcePoller {
     this.kissCode = null;
     this.lastHeader = null;
     this.adaptivePoll = clampPoll(this.options.minpoll, this.options);
-    this.burstLeft = this.options.iburst ? IBURST_REQUESTS : 0;
+    this.burstLeft = this.options.burst ? BURST_MAX : this.options.iburst ? IBURST_REQUESTS : 0;
     this.burstGood = 0;
     this.nextPoll = now;
+    this.lastTransmit = null;
   }
 
   /** Stops polling (unresolved, replaced, denied). */
@@ -166,20 +169,19 @@ export class SourcePoller {
       packet = buildClientRequest(this.options.version, cookie);
       this.pending = { cookie, t1: now, epoch };
     }
-    this.scheduleNext(now);
+    this.lastTransmit = now;
+    if (this.burstLeft > 0) this.burstLeft--;
+    if (this.burstLeft > 0 && this.missed < BURST_MAX) this.nextPoll = addSeconds(now, this.burstInterval());
+    else this.scheduleNext(now);
     return { packet };
   }
 
-  private scheduleNext(now: Instant): void {
-    if (this.burstLeft > 0) this.burstLeft--;
-    if (this.burstLeft > 0 && this.missed < BURST_MAX) {
-      this.nextPoll = addSeconds(now, this.burstInterval());
-      return;
-    }
+  /** The next regular poll after a request sent at `from` (a burst starts there when `burst` is set). */
+  private scheduleNext(from: Instant): void {
     const interval = 2 ** this.poll;
     // A little randomness keeps many clients from polling in step (chrony randomises too).
     const jitter = interval >= 4 ? 1 - 0.05 * this.random() : 1;
-    this.nextPoll = addSeconds(now, interval * jitter);
+    this.nextPoll = addSeconds(from, interval * jitter);
     if (this.options.burst) {
       this.burstLeft = BURST_MAX;
       this.burstGood = 0;
@@ -237,12 +239,20 @@ export class SourcePoller {
     };
     if (p.epoch !== epoch) return { kind: 'ignored', reason: 'clock-stepped' };
     this.interleaved = v.interleaved === true;
-    if (this.options.burst && this.burstLeft > 0 && ++this.burstGood >= BURST_GOOD) this.burstLeft = 0;
+    if (this.options.burst && this.burstLeft > 0 && ++this.burstGood >= BURST_GOOD) {
+      // Enough good replies: the burst ends now, not after the request already scheduled.
+      this.burstLeft = 0;
+      if (this.lastTransmit !== null) this.scheduleNext(this.lastTransmit);
+    }
     return { kind: 'sample', sample: v.sample, header: v.header, interleaved: this.interleaved };
   }
 
   private markReachable(): void {
-    if (this.missed >= BACKOFF_AFTER) this.adaptivePoll = this.options.minpoll;
+    if (this.missed >= BACKOFF_AFTER) {
+      this.adaptivePoll = this.options.minpoll;
+      // The server is back: the next request follows the restored interval, not the backed-off one.
+      if (this.burstLeft === 0 && this.lastTransmit !== null && this.nextPoll !== null) this.scheduleNext(this.lastTransmit);
+    }
     this.reach |= 1;
     this.missed = 0;
     this.sentSinceReply = 0;
@@ -266,11 +276,6 @@ export class SourcePoller {
       this.adaptivePoll = Math.max(this.adaptivePoll - 1, this.options.minpoll);
       this.pollScore = 0;
     }
-  }
-
-  /** Seconds until the next request, or null. */
-  untilNext(now: Instant): number | null {
-    return this.nextPoll === null ? null : diffSeconds(this.nextPoll, now);
   }
 
   /** Root delay and dispersion the source reports, seconds. */
