@@ -6,7 +6,7 @@
  * `--clock virtual`, which disciplines a software clock and leaves the
  * system's alone.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { Clock } from '../clock/clock.js';
 import { chooseClockKind, type ClockChoice, type ClockRequest } from '../clock/environment.js';
 import { SystemClock } from '../clock/system-clock.js';
@@ -20,6 +20,7 @@ import type { Resolver } from '../daemon/engine-driver.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
+import { finiteNumber } from './option-parsers.js';
 
 interface DaemonFlags {
   config: string;
@@ -43,14 +44,6 @@ export interface DaemonCommandDeps {
 
 /** The control socket's permissions (issue 4: mode 0660, like chronyd's). */
 export const CONTROL_SOCKET_MODE = 0o660;
-
-function finiteNumber(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
-    return n;
-  };
-}
 
 /** systemd sets JOURNAL_STREAM when stderr goes to the journal, which stamps each line itself. */
 function underJournal(env: NodeJS.ProcessEnv): boolean {

@@ -24,3 +24,11 @@ export function integerIn(name: string, lo: number, hi: number) {
     return n;
   };
 }
+
+export function finiteNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+    return n;
+  };
+}

@@ -11,11 +11,7 @@ export function peersCommand(io: Io): Command {
     name: 'peers',
     description: 'show the sources in the columns of ntpq -p (tally code, remote, refid, st, t, when, poll, reach, delay, offset, jitter)',
     text: formatPeers,
-    json: (snap) => ({
-      schema: PEERS_JSON_SCHEMA,
-      snapshotVersion: snap.version,
-      time: snap.time,
-      peers: snap.sources.map((s) => ({ tally: TALLY[s.verdict], ...s })),
-    }),
+    schema: PEERS_JSON_SCHEMA,
+    json: (snap) => ({ peers: snap.sources.map((s) => ({ tally: TALLY[s.verdict], ...s })) }),
   });
 }

@@ -28,7 +28,9 @@ export interface ReportSpec {
   /** Offer -v (chronyc's legend). */
   readonly verbose?: boolean;
   readonly text: (snap: DaemonSnapshot, opts: ReportOptions & { verbose?: boolean }) => string;
-  /** The JSON document (with its `schema`), see docs/control.md. */
+  /** The JSON document's `schema` (see docs/control.md). */
+  readonly schema: string;
+  /** The JSON document's own fields, printed after schema, snapshotVersion and time. */
   readonly json: (snap: DaemonSnapshot) => Record<string, unknown>;
 }
 
@@ -61,7 +63,7 @@ Exit status: 0 on success, 4 when no daemon listens on the socket,
         io.setExitCode(controlExitCode(e));
         return;
       }
-      if (flags.json) io.out(JSON.stringify(spec.json(snap), null, 2));
+      if (flags.json) io.out(JSON.stringify({ schema: spec.schema, snapshotVersion: snap.version, time: snap.time, ...spec.json(snap) }, null, 2));
       else io.out(spec.text(snap, { numeric: flags.numeric === true, verbose: flags.verbose === true }));
       io.setExitCode(ExitCode.OK);
     });

@@ -67,35 +67,36 @@ const DAY = 86400;
 const YEAR = 365 * DAY;
 
 /**
+ * chronyc's offset/error columns: 4 significant digits with ns, us, ms or s,
+ * then minutes, hours, days, years. Signed: `s` with a + on non-negative
+ * values, one character wider; unsigned: |s|.
+ */
+function cScaled(s: number, signed: boolean): string {
+  const a = Math.abs(s);
+  const v = signed ? s : a;
+  const f = (x: number, decimals: number, width: number): string => cFixed(x, decimals, { plus: signed, width: signed ? width + 1 : width });
+  if (a < 9999.5e-9) return `${f(v * 1e9, 0, 4)}ns`;
+  if (a < 9999.5e-6) return `${f(v * 1e6, 0, 4)}us`;
+  if (a < 9999.5e-3) return `${f(v * 1e3, 0, 4)}ms`;
+  if (a < 999.5) return `${f(v, 1, 5)}s`;
+  if (a < 99999.5) return `${f(v, 0, 5)}s`;
+  if (a < 99999.5 * MINUTE) return `${f(v / MINUTE, 0, 5)}m`;
+  if (a < 99999.5 * HOUR) return `${f(v / HOUR, 0, 5)}h`;
+  if (a < 99999.5 * DAY) return `${f(v / DAY, 0, 5)}d`;
+  return `${f(v / YEAR, 0, 5)}y`;
+}
+
+/**
  * chronyc's unsigned offset/error column, 6 characters: "4617ns", "  54us",
  * "4000ms", " 12.3s", " 1234s", then minutes, hours, days, years.
  */
 export function cNanoseconds(s: number): string {
-  const a = Math.abs(s);
-  if (a < 9999.5e-9) return `${cFixed(a * 1e9, 0, { width: 4 })}ns`;
-  if (a < 9999.5e-6) return `${cFixed(a * 1e6, 0, { width: 4 })}us`;
-  if (a < 9999.5e-3) return `${cFixed(a * 1e3, 0, { width: 4 })}ms`;
-  if (a < 999.5) return `${cFixed(a, 1, { width: 5 })}s`;
-  if (a < 99999.5) return `${cFixed(a, 0, { width: 5 })}s`;
-  if (a < 99999.5 * MINUTE) return `${cFixed(a / MINUTE, 0, { width: 5 })}m`;
-  if (a < 99999.5 * HOUR) return `${cFixed(a / HOUR, 0, { width: 5 })}h`;
-  if (a < 99999.5 * DAY) return `${cFixed(a / DAY, 0, { width: 5 })}d`;
-  return `${cFixed(a / YEAR, 0, { width: 5 })}y`;
+  return cScaled(s, false);
 }
 
 /** chronyc's signed offset column, 7 characters: " +235ns", "-2500ms", "  +12.3s". */
 export function cSignedNanoseconds(s: number): string {
-  const a = Math.abs(s);
-  const p = { plus: true };
-  if (a < 9999.5e-9) return `${cFixed(s * 1e9, 0, { ...p, width: 5 })}ns`;
-  if (a < 9999.5e-6) return `${cFixed(s * 1e6, 0, { ...p, width: 5 })}us`;
-  if (a < 9999.5e-3) return `${cFixed(s * 1e3, 0, { ...p, width: 5 })}ms`;
-  if (a < 999.5) return `${cFixed(s, 1, { ...p, width: 6 })}s`;
-  if (a < 99999.5) return `${cFixed(s, 0, { ...p, width: 6 })}s`;
-  if (a < 99999.5 * MINUTE) return `${cFixed(s / MINUTE, 0, { ...p, width: 6 })}m`;
-  if (a < 99999.5 * HOUR) return `${cFixed(s / HOUR, 0, { ...p, width: 6 })}h`;
-  if (a < 99999.5 * DAY) return `${cFixed(s / DAY, 0, { ...p, width: 6 })}d`;
-  return `${cFixed(s / YEAR, 0, { ...p, width: 6 })}y`;
+  return cScaled(s, true);
 }
 
 /**

@@ -12,6 +12,7 @@ export function sourcesCommand(io: Io): Command {
     description: 'show the sources, their state and last sample (like chronyc sources)',
     verbose: true,
     text: formatSources,
-    json: (snap) => ({ schema: SOURCES_JSON_SCHEMA, snapshotVersion: snap.version, time: snap.time, sources: snap.sources }),
+    schema: SOURCES_JSON_SCHEMA,
+    json: (snap) => ({ sources: snap.sources }),
   });
 }

@@ -12,10 +12,8 @@ export function sourcestatsCommand(io: Io): Command {
     description: "show each source's drift and offset estimates (like chronyc sourcestats)",
     verbose: true,
     text: formatSourcestats,
+    schema: SOURCESTATS_JSON_SCHEMA,
     json: (snap) => ({
-      schema: SOURCESTATS_JSON_SCHEMA,
-      snapshotVersion: snap.version,
-      time: snap.time,
       sources: snap.sources.map((s) => ({ id: s.id, name: s.name, address: s.address, port: s.port, verdict: s.verdict, stats: s.stats })),
     }),
   });

@@ -11,6 +11,7 @@ export function trackingCommand(io: Io): Command {
     name: 'tracking',
     description: "show the clock's synchronization state (like chronyc tracking)",
     text: formatTracking,
-    json: (snap) => ({ schema: TRACKING_JSON_SCHEMA, snapshotVersion: snap.version, time: snap.time, clock: snap.clock, tracking: snap.tracking }),
+    schema: TRACKING_JSON_SCHEMA,
+    json: (snap) => ({ clock: snap.clock, tracking: snap.tracking }),
   });
 }

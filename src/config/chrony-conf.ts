@@ -8,9 +8,12 @@
  */
 import { isIP } from 'node:net';
 import { type LeapSecMode } from '../core/engine-api.js';
-import { MAX_POLL, MIN_POLL, SOURCE_DEFAULTS, type SourceKind } from '../core/source-options.js';
-import { errorAt, parseInteger, parseNumber, type ParseState, type SourceDraft, warnAt } from './config-builder.js';
-import { confdirFiles, describeError, expandGlob, MAX_CONFDIRS, MAX_INCLUDE_DEPTH } from './include.js';
+import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
+import {
+  errorAt, includeFiles, newSourceDraft, oneArg, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
+  warnSourceLine,
+} from './config-builder.js';
+import { confdirFiles, describeError, expandGlob, MAX_CONFDIRS } from './include.js';
 import { type ConfigLine, lexChronyConf } from './lexer.js';
 import { applyServerDirective, OTHER_CHRONY_DIRECTIVES, SERVER_DIRECTIVES } from './server-config.js';
 
@@ -71,17 +74,13 @@ export function parseChronySource(s: ParseState, l: ConfigLine): SourceDraft | n
   const [host, ...a] = l.args;
   if (host === undefined) return err('expected a host name or address');
   if (!isHostOrAddress(host)) return err(`"${host}" is not a host name or an IP address`);
-  const o = { ...SOURCE_DEFAULTS, kind, host } as SourceDraft['options'];
-  const draft: SourceDraft = { options: o, file: l.file, line: l.line, ownMinsamples: false, ownMaxsamples: false };
+  const draft = newSourceDraft(l, host);
+  const o = draft.options;
   const ignored: string[] = [];
   for (let i = 0; i < a.length; i++) {
     const opt = (a[i] as string).toLowerCase();
     const value = a[i + 1];
-    const int = (lo: number, hi: number): number | null => {
-      const n = parseInteger(value, lo, hi);
-      if (n === null) err(`${opt} must be an integer from ${lo} to ${hi}, got "${value ?? ''}"`);
-      return n;
-    };
+    const int = (lo: number, hi: number): number | null => sourceInteger(s, l, opt, value, lo, hi);
     switch (opt) {
       case 'iburst': o.iburst = true; continue;
       case 'burst': o.burst = true; continue;
@@ -159,8 +158,7 @@ export function parseChronySource(s: ParseState, l: ConfigLine): SourceDraft | n
         return err(`unknown option "${a[i - 1] as string}"`);
     }
   }
-  if (kind === 'peer') warnAt(s, l, `peer ${host}: symmetric mode is not implemented; polled as a server (client/server mode)`);
-  if (ignored.length > 0) warnAt(s, l, `${kind} ${host}: option${ignored.length > 1 ? 's' : ''} ${ignored.join(', ')} not implemented by ntpkit, ignored`);
+  warnSourceLine(s, l, host, ignored);
   return draft;
 }
 
@@ -171,26 +169,8 @@ function clampSamples(s: ParseState, l: ConfigLine, what: string, n: number): nu
 }
 
 /** Reads and parses included files in place. */
-function includeFiles(s: ParseState, l: ConfigLine, paths: readonly string[], depth: number, onlySources: boolean): void {
-  const readFile = s.access.readFile;
-  if (!readFile) { errorAt(s, l, `${l.directive}: cannot read other files here (no file access given)`); return; }
-  if (depth >= MAX_INCLUDE_DEPTH) { errorAt(s, l, `${l.directive}: files included more than ${MAX_INCLUDE_DEPTH} levels deep (an include loop?)`); return; }
-  for (const p of paths) {
-    let text: string;
-    try {
-      text = readFile(p);
-    } catch (e) {
-      errorAt(s, l, `${l.directive}: cannot read ${p}: ${describeError(e)}`);
-      continue;
-    }
-    s.b.files.push(p);
-    parseChronyLines(s, lexChronyConf(text, p), depth + 1, onlySources);
-  }
-}
-
-function oneArg(s: ParseState, l: ConfigLine, what: string): string | null {
-  if (l.args.length !== 1) { errorAt(s, l, `${l.directive}: expected ${what}, got "${l.args.join(' ')}"`); return null; }
-  return l.args[0] as string;
+function includeChronyFiles(s: ParseState, l: ConfigLine, paths: readonly string[], depth: number, onlySources: boolean): void {
+  includeFiles(s, l, paths, depth, (text, file) => parseChronyLines(s, lexChronyConf(text, file), depth + 1, onlySources));
 }
 
 function positive(s: ParseState, l: ConfigLine, unit: string): number | null {
@@ -343,7 +323,7 @@ export function parseChronyLines(s: ParseState, lines: readonly ConfigLine[], de
         }
         // chrony.conf(5): "at least one file is required to exist".
         if (paths.length === 0) { err(`no file matches ${pattern}`); break; }
-        includeFiles(s, l, paths, depth, onlySources);
+        includeChronyFiles(s, l, paths, depth, onlySources);
         break;
       }
       case 'confdir': case 'sourcedir': {
@@ -357,7 +337,7 @@ export function parseChronyLines(s: ParseState, lines: readonly ConfigLine[], de
           err(`cannot list ${a.join(' ')}: ${describeError(e)}`);
           break;
         }
-        includeFiles(s, l, paths, depth, d === 'sourcedir');
+        includeChronyFiles(s, l, paths, depth, d === 'sourcedir');
         break;
       }
       case 'refclock':

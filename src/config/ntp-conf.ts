@@ -35,11 +35,13 @@
  * construction and are accepted silently.
  */
 import { isIP } from 'node:net';
-import { MAX_POLL, MIN_POLL, SOURCE_DEFAULTS, type SourceKind } from '../core/source-options.js';
+import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
 import { parseIPv4, parseIPv6 } from '../proto/ip-address.js';
 import { isHostOrAddress } from './chrony-conf.js';
-import { errorAt, parseInteger, parseNumber, type ParseState, type SourceDraft, warnAt } from './config-builder.js';
-import { describeError, MAX_INCLUDE_DEPTH } from './include.js';
+import {
+  errorAt, includeFiles, newSourceDraft, oneArg, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
+  warnSourceLine,
+} from './config-builder.js';
 import { type ConfigLine, lexNtpConf } from './lexer.js';
 import { type AccessRuleConfig } from './server-config.js';
 
@@ -159,15 +161,12 @@ function parseNtpSource(s: NtpParseState, l: ConfigLine): SourceDraft | null {
     return null;
   }
   if (!isHostOrAddress(host)) return err(`"${host}" is not a host name or an IP address`);
-  const o = { ...SOURCE_DEFAULTS, kind, host } as SourceDraft['options'];
+  const draft = newSourceDraft(l, host);
+  const o = draft.options;
   for (let i = 0; i < a.length; i++) {
     const opt = (a[i] as string).toLowerCase();
     const value = a[i + 1];
-    const int = (lo: number, hi: number): number | null => {
-      const n = parseInteger(value, lo, hi);
-      if (n === null) err(`${opt} must be an integer from ${lo} to ${hi}, got "${value ?? ''}"`);
-      return n;
-    };
+    const int = (lo: number, hi: number): number | null => sourceInteger(s, l, opt, value, lo, hi);
     switch (opt) {
       case 'iburst': o.iburst = true; continue;
       case 'burst': o.burst = true; continue;
@@ -207,9 +206,8 @@ function parseNtpSource(s: NtpParseState, l: ConfigLine): SourceDraft | null {
         return err(`unknown option "${a[i] as string}"`);
     }
   }
-  if (kind === 'peer') warnAt(s, l, `peer ${host}: symmetric mode is not implemented; polled as a server (client/server mode)`);
-  if (ignored.length > 0) warnAt(s, l, `${kind} ${host}: option${ignored.length > 1 ? 's' : ''} ${ignored.join(', ')} not implemented by ntpkit, ignored`);
-  return { options: o, file: l.file, line: l.line, ownMinsamples: false, ownMaxsamples: false };
+  warnSourceLine(s, l, host, ignored);
+  return draft;
 }
 
 /** `restrict [-4|-6] default|source|ADDR[/BITS] [mask MASK] [flag...]` (and NTPsec's `unrestrict`). */
@@ -316,11 +314,6 @@ export function finishNtpServer(s: NtpParseState): void {
     server.denyKod = true;
     warnAt(s, denyKod, 'restrict: "kod" with "noserve": ntpkit sends DENY kiss-o\'-death replies to every denied client');
   }
-}
-
-function oneArg(s: ParseState, l: ConfigLine, what: string): string | null {
-  if (l.args.length !== 1) { errorAt(s, l, `${l.directive}: expected ${what}, got "${l.args.join(' ')}"`); return null; }
-  return l.args[0] as string;
 }
 
 function parseTinker(s: NtpParseState, l: ConfigLine): void {
@@ -432,19 +425,7 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
         break;
       case 'includefile': {
         const p = oneArg(s, l, 'one file name');
-        if (p === null) break;
-        const readFile = s.access.readFile;
-        if (!readFile) { err('cannot read other files here (no file access given)'); break; }
-        if (depth >= MAX_INCLUDE_DEPTH) { err(`files included more than ${MAX_INCLUDE_DEPTH} levels deep (an include loop?)`); break; }
-        let text: string;
-        try {
-          text = readFile(p);
-        } catch (e) {
-          err(`cannot read ${p}: ${describeError(e)}`);
-          break;
-        }
-        b.files.push(p);
-        parseNtpLines(s, lexNtpConf(text, p), depth + 1);
+        if (p !== null) includeFiles(s, l, [p], depth, (text, file) => parseNtpLines(s, lexNtpConf(text, file), depth + 1));
         break;
       }
       case 'logfile': {

@@ -12,11 +12,12 @@
  * exception (DESIGN.md: a bad control request gets an error reply and leaves
  * the daemon running).
  */
+import { DEFAULT_BINDCMDADDRESS } from '../config/config.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Where the daemon listens unless `bindcmdaddress` says otherwise (chrony's is /run/chrony/chronyd.sock). */
-export const DEFAULT_SOCKET_PATH = '/run/ntpkit/ntpkit.sock';
+/** Where the daemon listens unless `bindcmdaddress` says otherwise (chrony's is /run/chrony/chronyd.sock): the config's default, so client and daemon agree. */
+export const DEFAULT_SOCKET_PATH = DEFAULT_BINDCMDADDRESS;
 
 /** The longest request line accepted, newline included. Requests are small; this bounds a client's hold on memory. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
