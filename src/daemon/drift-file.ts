@@ -17,10 +17,8 @@
  * an fsync of the directory), as chrony's UTI_RenameTempFile, so a crash
  * leaves the old file or the new one, never a torn one.
  */
-import { close, fsync, open, rename, unlink, write } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 
 export interface DriftValues {
   /** Frequency correction, ppm, positive when the clock is sped up (ntpkit's sign; the file holds its negation). */
@@ -79,13 +77,6 @@ export async function readDriftFile(path: string): Promise<DriftRead> {
   return p.ok ? { status: 'ok', value: p.value } : { status: 'invalid', message: `${path}: ${p.message}` };
 }
 
-const pOpen = promisify(open);
-const pWrite = promisify(write);
-const pFsync = promisify(fsync);
-const pClose = promisify(close);
-const pRename = promisify(rename);
-const pUnlink = promisify(unlink);
-
 /**
  * Writes the drift file atomically: `<dir>/.<name>.tmp`, fsync, rename over
  * the file, fsync the directory. Rejects with the fs error (the old file is
@@ -97,29 +88,29 @@ export async function writeDriftFile(path: string, v: DriftValues): Promise<void
   }
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.tmp`);
-  const fd = await pOpen(tmp, 'w', 0o644);
+  const file = await open(tmp, 'w', 0o644);
   try {
-    await pWrite(fd, formatDriftFile(v));
-    await pFsync(fd);
+    await file.write(formatDriftFile(v));
+    await file.sync();
   } catch (e) {
-    await pClose(fd).catch(() => {});
-    await pUnlink(tmp).catch(() => {});
+    await file.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
     throw e;
   }
-  await pClose(fd);
+  await file.close();
   try {
-    await pRename(tmp, path);
+    await rename(tmp, path);
   } catch (e) {
-    await pUnlink(tmp).catch(() => {});
+    await unlink(tmp).catch(() => {});
     throw e;
   }
   // The rename is durable once the directory is on disk too.
   try {
-    const dfd = await pOpen(dir, 'r');
+    const d = await open(dir, 'r');
     try {
-      await pFsync(dfd);
+      await d.sync();
     } finally {
-      await pClose(dfd);
+      await d.close();
     }
   } catch {
     // Some filesystems refuse fsync on a directory (EINVAL); the rename itself has happened.

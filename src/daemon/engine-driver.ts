@@ -27,6 +27,7 @@ import { realtime } from '../clock/realtime.js';
 import type { EngineAction, EngineEvent, SyncEngineApi } from '../core/engine-api.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { NativeUdpSocket } from '../net/native-udp.js';
+import { dnsFailureReason } from '../net/query.js';
 import { nativeUdpUnavailable, type UdpTransportInfo } from '../net/udp-transport.js';
 import { diffSeconds, type Instant } from '../time/instant.js';
 import type { DriftValues } from './drift-file.js';
@@ -297,14 +298,9 @@ export class EngineDriver {
     }
     this.#resolve(host).then(
       (addresses) => finish({ addresses: [...addresses] }),
-      (e: NodeJS.ErrnoException) => finish({ error: dnsError(host, e) }),
+      (e: NodeJS.ErrnoException) => finish({ error: `Cannot resolve ${host}: ${dnsFailureReason(e)}` }),
     );
   }
-}
-
-function dnsError(host: string, e: NodeJS.ErrnoException): string {
-  const why = e.code === 'ENOTFOUND' ? 'no such host' : e.code === 'EAI_AGAIN' ? 'temporary DNS failure' : (e.code ?? e.message);
-  return `Cannot resolve ${host}: ${why}`;
 }
 
 /** '::ffff:192.0.2.1' -> '192.0.2.1': the engine knows IPv4 sources by their IPv4 form. */

@@ -16,7 +16,6 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { localReferenceState, type SystemState } from '../core/system.js';
-import type { Instant } from '../time/instant.js';
 import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
 import { type ClientSocketFactory, EngineDriver, type Resolver } from './engine-driver.js';
 import { measurePrecision, type RunningNtpServer, startNtpServer } from './ntp-server.js';
@@ -201,7 +200,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   const startServer = async (c: ServerConfig): Promise<RunningNtpServer> => {
     const s = await startNtpServer({
       config: c,
-      clock: { now: () => clock.now(), fromRealtime: (t: Instant) => clock.fromRealtime(t) },
+      clock,
       log: (l) => log(`NTP server: ${l}`),
     });
     const where = s.endpoints.map((e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`).join(', ');

@@ -22,6 +22,7 @@ import { sourceOptions, type SourceKind, type SourceOptions } from '../core/sour
 import type { SystemState } from '../core/system.js';
 import { formatInstant, type Instant, instantToDate } from '../time/instant.js';
 import type { Resolver } from './engine-driver.js';
+import type { ServedClock } from './ntp-server.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from './sync-daemon.js';
 
 /** One server, with the options of a chrony.conf `server` line (chrony's defaults for the rest). */
@@ -128,7 +129,7 @@ export class SyncedClock extends EventEmitter<SyncedClockEvents> {
   }
 
   /** @internal what createServer() serves from this clock. */
-  serverClock(): { now(): Instant; fromRealtime(t: Instant): Instant } {
+  serverClock(): ServedClock {
     return { now: () => this.#clock.now(), fromRealtime: (t) => this.#clock.fromRealtime(t) };
   }
 

@@ -186,13 +186,16 @@ async function resolve(target: Target, family: 0 | 4 | 6, deadline: number, look
     if (res === 'timeout') return { ok: false, error: { code: 'dns', message: `DNS lookup of ${target.host} timed out` } };
     return { ok: true, address: res.address, family: res.family === 6 ? 6 : 4 };
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOTFOUND' ? 'no such host' : err.code === 'EAI_AGAIN' ? 'temporary DNS failure' : (err.code ?? err.message);
     const fam = family ? ` (IPv${family})` : '';
-    return { ok: false, error: { code: 'dns', message: `Cannot resolve ${target.host}${fam}: ${why}` } };
+    return { ok: false, error: { code: 'dns', message: `Cannot resolve ${target.host}${fam}: ${dnsFailureReason(e as NodeJS.ErrnoException)}` } };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Why a lookup failed, in words for the common getaddrinfo errors; the daemon's resolver says it the same way. */
+export function dnsFailureReason(err: NodeJS.ErrnoException): string {
+  return err.code === 'ENOTFOUND' ? 'no such host' : err.code === 'EAI_AGAIN' ? 'temporary DNS failure' : (err.code ?? err.message);
 }
 
 /** One request and its reply, on a socket of its own, connected so the kernel filters other senders and reports ICMP errors. */
