@@ -29,6 +29,7 @@ class FakeEngine implements DaemonEngine {
     return [
       ...(f !== null ? [{ kind: 'set-frequency' as const, ppm: f }] : []),
       { kind: 'event', event: { type: 'synchronized', sourceId: 1, offset: 0.000123 } },
+      { kind: 'event', event: { type: 'step', seconds: 0.25 } },
       { kind: 'write-drift', frequencyPpm: 7.5, skewPpm: 0.25 },
       { kind: 'timer', at: now + (3600n << 32n) },
     ];
@@ -105,6 +106,8 @@ test('the drift file is read at start, handed to the engine, and saved on stop i
     assert.equal(clock.frequencyPpm(), 12.5, 'the engine\'s set-frequency reached the clock');
     assert.ok(logs.some((l) => /Frequency -12\.500 \+\/- 0\.750 ppm read from .*drift/.test(l)), logs.join('\n'));
     assert.ok(logs.some((l) => /Selected source 127\.0\.0\.9 \(offset \+0\.000123000 s\)/.test(l)), logs.join('\n'));
+    // chronyd's "System clock was stepped" is kept for the kernel clock only.
+    assert.ok(logs.some((l) => /^Virtual clock was stepped by \+0\.250000000 seconds$/.test(l)), logs.join('\n'));
     // The engine's estimate is saved, not the clock's frequency in force (which carries slews).
     clock.setFrequency(-1000);
     (engines[0] as FakeEngine).driftNow = { frequencyPpm: -3.25, skewPpm: 0.5 };

@@ -144,7 +144,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     switch (e.type) {
       case 'synchronized': return `Selected source ${name(e.sourceId)} (offset ${signed(e.offset)} s)`;
       case 'unsynchronized': return `Can't synchronise: ${e.reason}`;
-      case 'step': return `System clock was stepped by ${signed(e.seconds)} seconds`;
+      // chronyd's wording for the kernel clock, which operators grep for; the virtual clock says so.
+      case 'step': return `${clock.kind === 'system' ? 'System' : 'Virtual'} clock was stepped by ${signed(e.seconds)} seconds`;
       case 'falseticker': return `Source ${name(e.sourceId)} is a falseticker`;
       case 'source-unreachable': return `Source ${name(e.sourceId)} is unreachable`;
       case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}`;
