@@ -24,7 +24,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ChronydProcess, startChronydClient, startChronydServer } from './chronyd.js';
 import { reserveLoopbackBlock } from './loopback.js';
-import { liveChildPids } from './process.js';
+import { runIfMain } from './process.js';
 import { missingTools, toolPath } from './tools.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -195,42 +195,27 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`missing tools: ${missing.join(', ')}\n`);
     return 1;
   }
-  try {
-    const cap = await captureChronyc({ waitSeconds });
-    mkdirSync(outDir, { recursive: true });
-    for (const [name, t] of Object.entries(cap.text)) writeFileSync(join(outDir, `chronyc-${name}.txt`), t);
-    for (const [name, t] of Object.entries(cap.csv)) writeFileSync(join(outDir, `chronyc-${name}.csv`), t);
-    const setup = [
-      `Captured ${new Date().toISOString()} by src/testing/capture-chronyc.ts (--wait ${waitSeconds}).`,
-      `chronyc: ${execFileSync(toolPath('chronyc'), ['-v'], { encoding: 'utf8' }).trim()}`,
-      'Each chronyc-X.txt was read between two chronyc -c reads that agreed; chronyc-X.csv is that CSV',
-      '(for X-v, the CSV of the same report without -v: the values the -v text shows).',
-      'Tracking fields 5 (System time) and 12 (Root dispersion) move with the wall clock between two',
-      'calls, so the CSV holds the values of the text capture there (printed at the same 9 decimals).',
-      ...cap.notes,
-      '',
-      'Servers: chronyd -x, local stratum 1, 1, 2; one more under libfaketime +2.5 s; one address with',
-      'nothing listening; one noselect. Client config:',
-      cap.clientConfig,
-    ].join('\n');
-    writeFileSync(join(outDir, 'chronyc-capture-setup.txt'), `${setup}\n`);
-    process.stdout.write(`wrote ${relative(process.cwd(), outDir)}/chronyc-*.{txt,csv}\n`);
-    for (const t of Object.values(cap.text)) process.stdout.write(t);
-    return 0;
-  } finally {
-    const left = liveChildPids();
-    if (left.length) process.stderr.write(`BUG: child processes still running: ${left.join(' ')}\n`);
-  }
+  const cap = await captureChronyc({ waitSeconds });
+  mkdirSync(outDir, { recursive: true });
+  for (const [name, t] of Object.entries(cap.text)) writeFileSync(join(outDir, `chronyc-${name}.txt`), t);
+  for (const [name, t] of Object.entries(cap.csv)) writeFileSync(join(outDir, `chronyc-${name}.csv`), t);
+  const setup = [
+    `Captured ${new Date().toISOString()} by src/testing/capture-chronyc.ts (--wait ${waitSeconds}).`,
+    `chronyc: ${execFileSync(toolPath('chronyc'), ['-v'], { encoding: 'utf8' }).trim()}`,
+    'Each chronyc-X.txt was read between two chronyc -c reads that agreed; chronyc-X.csv is that CSV',
+    '(for X-v, the CSV of the same report without -v: the values the -v text shows).',
+    'Tracking fields 5 (System time) and 12 (Root dispersion) move with the wall clock between two',
+    'calls, so the CSV holds the values of the text capture there (printed at the same 9 decimals).',
+    ...cap.notes,
+    '',
+    'Servers: chronyd -x, local stratum 1, 1, 2; one more under libfaketime +2.5 s; one address with',
+    'nothing listening; one noselect. Client config:',
+    cap.clientConfig,
+  ].join('\n');
+  writeFileSync(join(outDir, 'chronyc-capture-setup.txt'), `${setup}\n`);
+  process.stdout.write(`wrote ${relative(process.cwd(), outDir)}/chronyc-*.{txt,csv}\n`);
+  for (const t of Object.values(cap.text)) process.stdout.write(t);
+  return 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

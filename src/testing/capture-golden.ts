@@ -24,7 +24,7 @@ import { type ChronydProcess, startChronydClient, startChronydServer } from './c
 import { freeUdpPort, type LoopbackBlock, reserveLoopbackBlock } from './loopback.js';
 import { decodeProbeHeader, type ProbeHeader } from './ntp-probe.js';
 import { runNtpdig } from './ntpdig.js';
-import { liveChildPids } from './process.js';
+import { runIfMain } from './process.js';
 import { missingTools, type ToolName, toolPath } from './tools.js';
 import { type RelayRecord, startUdpRelay, type UdpRelay } from './udp-relay.js';
 
@@ -726,19 +726,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     block.release();
   }
-  const left = liveChildPids();
-  if (left.length) process.stderr.write(`BUG: child processes still running: ${left.join(' ')}\n`);
   return failures ? 1 : 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

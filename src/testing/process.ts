@@ -12,6 +12,7 @@
  * - an 'exit' hook sends SIGKILL to every child not yet stopped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { findTool } from './tools.js';
 
 export interface ExitStatus {
@@ -67,6 +68,28 @@ function installExitHook(): void {
 /** PIDs of children started through this module that have not exited yet. */
 export function liveChildPids(): number[] {
   return [...live].flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
+}
+
+/**
+ * Runs `main` when `moduleUrl` is the script node was started with (the
+ * capture scripts are both importable and runnable): sets the exit code,
+ * prints a crash's stack, and reports any child this module started that
+ * main left running.
+ */
+export function runIfMain(moduleUrl: string, main: (argv: readonly string[]) => Promise<number>): void {
+  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1]) return;
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  ).finally(() => {
+    const left = liveChildPids();
+    if (left.length) process.stderr.write(`BUG: child processes still running: ${left.join(' ')}\n`);
+  });
 }
 
 /** True while a process with this PID exists (any owner, zombies included). */
