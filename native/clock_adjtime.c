@@ -37,6 +37,8 @@
 
 #include <node_api.h>
 
+#include "ntpkit_native.h"
+
 /* Older headers may lack these (values from linux/timex.h). */
 #ifndef ADJ_SETOFFSET
 #define ADJ_SETOFFSET 0x0100
@@ -208,7 +210,7 @@ static bool set_i64(napi_env env, napi_value obj, const char *name, int64_t v) {
 }
 
 /* The fields of struct timex, named as RawTimex in src/clock/native.ts. */
-static napi_value timex_object(napi_env env, const struct timex *tx, int state) {
+napi_value ntpkit_timex_object(napi_env env, const struct timex *tx, int state) {
   napi_value obj;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
   bool ok = set_i64(env, obj, "state", state) && set_i64(env, obj, "modes", tx->modes) &&
@@ -233,7 +235,7 @@ static napi_value timex_object(napi_env env, const struct timex *tx, int state) 
 static napi_value adjtimex_encode(napi_env env, napi_callback_info info) {
   struct timex tx;
   if (!encode_request(env, info, &tx)) return NULL;
-  return timex_object(env, &tx, 0);
+  return ntpkit_timex_object(env, &tx, 0);
 }
 
 /* adjtimexWrite(req): { state, errno, message, timex }; state is the return value or -1. */
@@ -250,7 +252,7 @@ static napi_value adjtimex_write(napi_env env, napi_callback_info info) {
       napi_set_named_property(env, out, "message", msg) != napi_ok)
     return NULL;
   if (state >= 0) {
-    tobj = timex_object(env, &tx, state);
+    tobj = ntpkit_timex_object(env, &tx, state);
     if (tobj == NULL) return NULL;
   } else if (napi_get_null(env, &tobj) != napi_ok) {
     return NULL;

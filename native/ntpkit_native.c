@@ -145,11 +145,6 @@ static napi_value clock_getres_ns(napi_env env, napi_callback_info info) {
   return bigint_ns(env, &ts);
 }
 
-static bool set_i64(napi_env env, napi_value obj, const char *name, int64_t v) {
-  napi_value n;
-  return napi_create_int64(env, v, &n) == napi_ok && napi_set_named_property(env, obj, name, n) == napi_ok;
-}
-
 /*
  * adjtimexStatus(): the kernel's NTP state for CLOCK_REALTIME, raw units.
  * `state` is the return value (TIME_OK ... TIME_ERROR). With STA_NANO set,
@@ -163,34 +158,8 @@ static napi_value adjtimex_status(napi_env env, napi_callback_info info) {
   int state = clock_adjtime(CLOCK_REALTIME, &tx);
   if (state < 0) return throw_errno(env, "clock_adjtime", CLOCK_REALTIME, errno);
 
-  napi_value obj;
-  CHECK(env, napi_create_object(env, &obj));
-  bool ok = set_i64(env, obj, "state", state) &&
-            set_i64(env, obj, "status", tx.status) &&
-            set_i64(env, obj, "offset", tx.offset) &&
-            set_i64(env, obj, "freq", tx.freq) &&
-            set_i64(env, obj, "maxerror", tx.maxerror) &&
-            set_i64(env, obj, "esterror", tx.esterror) &&
-            set_i64(env, obj, "constant", tx.constant) &&
-            set_i64(env, obj, "precision", tx.precision) &&
-            set_i64(env, obj, "tolerance", tx.tolerance) &&
-            set_i64(env, obj, "tick", tx.tick) &&
-            set_i64(env, obj, "tai", tx.tai) &&
-            set_i64(env, obj, "timeSec", tx.time.tv_sec) &&
-            set_i64(env, obj, "timeFrac", tx.time.tv_usec) &&
-            set_i64(env, obj, "ppsfreq", tx.ppsfreq) &&
-            set_i64(env, obj, "jitter", tx.jitter) &&
-            set_i64(env, obj, "shift", tx.shift) &&
-            set_i64(env, obj, "stabil", tx.stabil) &&
-            set_i64(env, obj, "jitcnt", tx.jitcnt) &&
-            set_i64(env, obj, "calcnt", tx.calcnt) &&
-            set_i64(env, obj, "errcnt", tx.errcnt) &&
-            set_i64(env, obj, "stbcnt", tx.stbcnt);
-  if (!ok) {
-    napi_throw_error(env, "ENTPKIT_NAPI", "building the adjtimex status object failed");
-    return NULL;
-  }
-  return obj;
+  /* The same object adjtimexWrite() returns (with modes 0: nothing was set). */
+  return ntpkit_timex_object(env, &tx, state);
 }
 
 /* clock_adjtime.c: the clock-changing entry points, for SystemClock. */

@@ -1,6 +1,7 @@
 /*
- * What the addon's C files share: the Instant conversion (ntpkit_native.c)
- * and the UDP socket class (udp_socket.c), registered by the module init.
+ * What the addon's C files share: the Instant conversion (ntpkit_native.c),
+ * the timex object (clock_adjtime.c) and the UDP socket class (udp_socket.c),
+ * registered by the module init.
  */
 #ifndef NTPKIT_NATIVE_H
 #define NTPKIT_NATIVE_H
@@ -15,6 +16,10 @@
 
 /* A timespec as an ntpkit Instant (BigInt). On failure: NULL, with an exception pending. */
 napi_value ntpkit_instant_of(napi_env env, int64_t sec, int64_t nsec);
+
+struct timex;
+/* A struct timex and clock_adjtime's return value as a JS object (RawTimex in src/clock/native.ts). On failure: NULL, with an exception pending. */
+napi_value ntpkit_timex_object(napi_env env, const struct timex *tx, int state);
 
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);
