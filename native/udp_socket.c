@@ -842,6 +842,45 @@ static void send_batch_replies(udp_sock *s, int count) {
   send_items(s, items, n);
 }
 
+/* Room for one datagram's control messages (RX timestamps, pktinfo). */
+typedef union {
+  struct cmsghdr align;
+  unsigned char buf[256];
+} cmsg_space;
+
+/* Points RECV_BATCH message headers at RX_BUF_SIZE slots of `base`, for recvmmsg. */
+static void prepare_recv(struct mmsghdr *msgs, struct iovec *iov, cmsg_space *control, struct sockaddr_storage *from,
+                         unsigned char *base) {
+  for (int i = 0; i < RECV_BATCH; i++) {
+    iov[i].iov_base = base + (size_t)i * RX_BUF_SIZE;
+    iov[i].iov_len = RX_BUF_SIZE;
+    from[i].ss_family = AF_UNSPEC;
+    msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i],
+                                      .msg_iovlen = 1, .msg_control = control[i].buf,
+                                      .msg_controllen = sizeof control[i].buf};
+    msgs[i].msg_len = 0;
+  }
+}
+
+/*
+ * recvmmsg failed with `err`: true when the socket is drained (EAGAIN).
+ * Otherwise it is the socket's pending error (sk_err). With IP_RECVERR its
+ * cause was queued on the error queue before it was set: report it from
+ * there, with the destination; report the bare errno only if the queue had
+ * nothing. EINTR just retries.
+ */
+static bool recv_failed(udp_sock *s, int err, int *progress, int *got) {
+  if (err == EAGAIN || err == EWOULDBLOCK) return true;
+  if (err == EINTR) return false;
+  int errors;
+  (*progress)++;
+  (*got)++;
+  *progress += drain_errqueue(s, &errors);
+  if (errors == 0 && !s->closing) emit_error(s, err, "recvmsg", NULL);
+  flush_all(s);
+  return false;
+}
+
 /*
  * Batch mode: each recvmmsg batch goes to JS in one callback, and its
  * replies out together. The error queue is read only when poll flagged it
@@ -859,20 +898,9 @@ static int drain_batch(udp_sock *s, bool errq) {
   flush_all(s);
   struct mmsghdr msgs[RECV_BATCH];
   struct iovec iov[RECV_BATCH];
-  union {
-    struct cmsghdr align;
-    unsigned char buf[256];
-  } control[RECV_BATCH];
+  cmsg_space control[RECV_BATCH];
   for (int got = 0; got < MAX_PER_WAKEUP && !s->closing && s->batch;) {
-    for (int i = 0; i < RECV_BATCH; i++) {
-      iov[i].iov_base = s->bmem + B_IN_OFF + (size_t)i * RX_BUF_SIZE;
-      iov[i].iov_len = RX_BUF_SIZE;
-      s->bfrom[i].ss_family = AF_UNSPEC;
-      msgs[i].msg_hdr = (struct msghdr){.msg_name = &s->bfrom[i], .msg_namelen = sizeof s->bfrom[i], .msg_iov = &iov[i],
-                                        .msg_iovlen = 1, .msg_control = control[i].buf,
-                                        .msg_controllen = sizeof control[i].buf};
-      msgs[i].msg_len = 0;
-    }
+    prepare_recv(msgs, iov, control, s->bfrom, s->bmem + B_IN_OFF);
     int r = recvmmsg(s->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
     if (r > 0) {
       progress += r;
@@ -885,16 +913,7 @@ static int drain_batch(udp_sock *s, bool errq) {
       if (r < RECV_BATCH) break; /* drained */
       continue;
     }
-    if (r == 0) break;
-    int err = errno;
-    if (err == EAGAIN || err == EWOULDBLOCK) break;
-    if (err == EINTR) continue;
-    /* As in drain(): the socket's pending error, reported from the error queue where its cause is. */
-    progress++;
-    got++;
-    progress += drain_errqueue(s, &errors);
-    if (errors == 0 && !s->closing) emit_error(s, err, "recvmsg", NULL);
-    flush_all(s);
+    if (r == 0 || recv_failed(s, errno, &progress, &got)) break;
   }
   return progress;
 }
@@ -908,20 +927,9 @@ static int drain(udp_sock *s, bool errq) {
   struct mmsghdr msgs[RECV_BATCH];
   struct iovec iov[RECV_BATCH];
   struct sockaddr_storage from[RECV_BATCH];
-  union {
-    struct cmsghdr align;
-    unsigned char buf[256];
-  } control[RECV_BATCH];
+  cmsg_space control[RECV_BATCH];
   for (int got = 0; got < MAX_PER_WAKEUP && !s->closing;) {
-    for (int i = 0; i < RECV_BATCH; i++) {
-      iov[i].iov_base = s->buf + (size_t)i * RX_BUF_SIZE;
-      iov[i].iov_len = RX_BUF_SIZE;
-      memset(&from[i], 0, sizeof from[i]);
-      msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = sizeof from[i], .msg_iov = &iov[i],
-                                        .msg_iovlen = 1, .msg_control = control[i].buf,
-                                        .msg_controllen = sizeof control[i].buf};
-      msgs[i].msg_len = 0;
-    }
+    prepare_recv(msgs, iov, control, from, s->buf);
     int r = recvmmsg(s->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
     if (r > 0) {
       progress += r;
@@ -936,18 +944,7 @@ static int drain(udp_sock *s, bool errq) {
       if (r < RECV_BATCH) break; /* drained */
       continue;
     }
-    if (r == 0) break;
-    int err = errno;
-    if (err == EAGAIN || err == EWOULDBLOCK) break;
-    if (err == EINTR) continue;
-    /* The socket's pending error (sk_err). With IP_RECVERR its cause was queued
-     * on the error queue before it was set: report it from there, with the
-     * destination; report the bare errno only if the queue had nothing. */
-    progress++;
-    got++;
-    progress += drain_errqueue(s, &errors);
-    if (errors == 0 && !s->closing) emit_error(s, err, "recvmsg", NULL);
-    flush_all(s);
+    if (r == 0 || recv_failed(s, errno, &progress, &got)) break;
   }
   return progress;
 }
