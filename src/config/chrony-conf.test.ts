@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DISCIPLINE_DEFAULTS } from '../core/engine-api.js';
 import { SOURCE_DEFAULTS } from '../core/source-options.js';
-import { DEFAULT_BINDCMDADDRESS, parseConfigText } from './config.js';
+import { DEFAULT_BINDCMDADDRESS, DEFAULT_HTTP_PORT, parseConfigText } from './config.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { memoryFiles } from './test-fs.js';
 
@@ -25,7 +25,7 @@ test('an empty chrony.conf gives chrony\'s defaults', () => {
   assert.deepEqual(c.server.access, []);
   assert.equal(c.bindcmdaddress, DEFAULT_BINDCMDADDRESS);
   assert.equal(c.cmdport, 323);
-  assert.deepEqual([c.logdir, c.log, c.leapsectz, c.leapseclist, c.keyfile, c.logfile], [null, [], null, null, null, null]);
+  assert.deepEqual([c.logdir, c.log, c.leapsectz, c.leapseclist, c.keyfile, c.logfile, c.httpaddress], [null, [], null, null, null, null, null]);
 });
 
 test('server, pool and peer lines with every implemented option', () => {
@@ -253,4 +253,16 @@ test('sourcedir: *.sources files, which may hold only sources', () => {
   assert.deepEqual(messages(r.errors), []);
   assert.deepEqual(r.config?.sources.map((s) => s.options.host), ['192.0.2.10', 'pool.example.org']);
   assert.deepEqual(messages(chrony('sourcedir /bad\n', files).errors), ['/bad/x.sources:2: "makestep" is not allowed in a sourcedir file (only server, pool, peer and refclock)']);
+});
+
+test('httpaddress: an IP and an optional port, in chrony.conf and ntp.conf alike; bad ones name file and line', () => {
+  assert.deepEqual(chrony('httpaddress 127.0.0.1\n').config?.httpaddress, { address: '127.0.0.1', port: DEFAULT_HTTP_PORT });
+  assert.deepEqual(chrony('httpaddress ::1 0\n').config?.httpaddress, { address: '::1', port: 0 });
+  assert.deepEqual(chrony('httpaddress [::1] 8080\n').config?.httpaddress, { address: '::1', port: 8080 });
+  assert.deepEqual(parseConfigText('httpaddress 0.0.0.0 9100\n', 'ntp.conf', { format: 'ntp' }).config?.httpaddress, { address: '0.0.0.0', port: 9100 });
+  for (const [line, why] of [['httpaddress localhost', 'expected an IP address'], ['httpaddress 127.0.0.1 70000', 'expected a port number'], ['httpaddress', 'expected an IP address and an optional port'], ['httpaddress 127.0.0.1 80 x', 'expected an IP address and an optional port']]) {
+    const r = chrony(`${line}\n`);
+    assert.equal(r.config, null, line);
+    assert.match(formatDiagnostic(r.errors[0]!), new RegExp(`^chrony\\.conf:1: httpaddress: ${why}`), line);
+  }
 });

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { type LeapSecMode } from '../core/engine-api.js';
 import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
 import {
-  errorAt, includeFiles, newSourceDraft, oneArg, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
+  errorAt, includeFiles, newSourceDraft, oneArg, parseHttpAddress, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
   warnSourceLine,
 } from './config-builder.js';
 import { confdirFiles, describeError, expandGlob, MAX_CONFDIRS } from './include.js';
@@ -299,6 +299,9 @@ export function parseChronyLines(s: ParseState, lines: readonly ConfigLine[], de
         else b.cmdport = n;
         break;
       }
+      case 'httpaddress':
+        parseHttpAddress(s, l);
+        break;
       case 'logdir': {
         const f = oneArg(s, l, 'one directory');
         if (f !== null) b.logdir = f;

@@ -6,7 +6,8 @@
  */
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine-api.js';
 import { SOURCE_DEFAULTS, type SourceKind, type SourceOptions } from '../core/source-options.js';
-import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigResult, DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT } from './config.js';
+import { isIP } from 'node:net';
+import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigResult, DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { describeError, MAX_INCLUDE_DEPTH } from './include.js';
 import { type ConfigLine } from './lexer.js';
@@ -41,6 +42,7 @@ export interface ConfigBuilder {
   leapseclist: string | null;
   logfile: string | null;
   keyfile: string | null;
+  httpaddress: HttpAddress | null;
   /** chrony `minsamples` / `maxsamples` directives: defaults for sources without their own. */
   minsamples: number | null;
   maxsamples: number | null;
@@ -62,6 +64,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     leapseclist: null,
     logfile: null,
     keyfile: null,
+    httpaddress: null,
     minsamples: null,
     maxsamples: null,
   };
@@ -112,6 +115,7 @@ export function finish(s: ParseState): ConfigResult {
     leapseclist: b.leapseclist,
     logfile: b.logfile,
     keyfile: b.keyfile,
+    httpaddress: b.httpaddress,
   };
   return Object.freeze({ config: deepFreeze(config), errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
 }
@@ -127,6 +131,25 @@ export function parseNumber(text: string | undefined): number | null {
 export function oneArg(s: ParseState, l: ConfigLine, what: string): string | null {
   if (l.args.length !== 1) { errorAt(s, l, `${l.directive}: expected ${what}, got "${l.args.join(' ')}"`); return null; }
   return l.args[0] as string;
+}
+
+/**
+ * `httpaddress ADDRESS [PORT]`, the same in both formats: an IP literal only,
+ * since resolving a name would need DNS at load time.
+ */
+export function parseHttpAddress(s: ParseState, l: ConfigLine): void {
+  const [address, port, ...rest] = l.args;
+  const err = (m: string): void => errorAt(s, l, `${l.directive}: ${m}`);
+  if (address === undefined || rest.length > 0) { err(`expected an IP address and an optional port, got "${l.args.join(' ')}"`); return; }
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  if (isIP(bare) === 0) { err(`expected an IP address such as 127.0.0.1 or ::1, got "${address}"`); return; }
+  let n = DEFAULT_HTTP_PORT;
+  if (port !== undefined) {
+    const p = /^\d{1,5}$/.test(port) ? Number(port) : NaN;
+    if (!(p >= 0 && p <= 65535)) { err(`expected a port number from 0 to 65535, got "${port}"`); return; }
+    n = p;
+  }
+  s.b.httpaddress = { address: bare, port: n } satisfies HttpAddress;
 }
 
 /**

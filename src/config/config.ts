@@ -54,7 +54,21 @@ export interface Config {
   readonly logfile: string | null;
   /** chrony `keyfile` / ntp.conf `keys`: symmetric keys for `key N` (used by the security issue), or null. */
   readonly keyfile: string | null;
+  /**
+   * ntpkit `httpaddress ADDRESS [PORT]` (both formats; chrony has no such
+   * directive): where the daemon serves Prometheus metrics (/metrics) and its
+   * dashboard (/). Null: not served. Port 0 picks a free port (tests).
+   */
+  readonly httpaddress: HttpAddress | null;
 }
+
+export interface HttpAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** The port of `httpaddress` when the directive gives none. */
+export const DEFAULT_HTTP_PORT = 9473;
 
 export interface ConfigResult {
   /** Null whenever `errors` is non-empty. */

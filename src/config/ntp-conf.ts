@@ -39,7 +39,7 @@ import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
 import { parseIPv4, parseIPv6 } from '../proto/ip-address.js';
 import { isHostOrAddress } from './chrony-conf.js';
 import {
-  errorAt, includeFiles, newSourceDraft, oneArg, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
+  errorAt, includeFiles, newSourceDraft, oneArg, parseHttpAddress, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
   warnSourceLine,
 } from './config-builder.js';
 import { type ConfigLine, lexNtpConf } from './lexer.js';
@@ -433,6 +433,9 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
         if (p !== null) b.logfile = p;
         break;
       }
+      case 'httpaddress':
+        parseHttpAddress(s, l);
+        break;
       case 'statsdir': {
         const p = oneArg(s, l, 'one directory');
         if (p !== null) b.logdir = p;
