@@ -1,21 +1,27 @@
 #!/usr/bin/env node
-// `npm start`: ntpkit's main job with its built-in defaults, entirely on loopback.
+// `npm run demo`: a self-contained offline demonstration, entirely on loopback.
 //
 // Starts three chronyd servers (`chronyd -x`: they never touch the clock) and a
-// fourth under `faketime +2.5s`, each on its own 127.0.0.x:123. Then:
+// fourth under `faketime +2.5s` (a falseticker), each on its own 127.0.0.x:123.
+// Then:
 // 1. `ntpkit query` asks all four once (the job of ntpdate -q);
 // 2. `ntpkit daemon` synchronizes a virtual clock started 0.3 s and 40 ppm
 //    off from all four (the job of chronyd; the machine's clock is never
-//    touched), and serves NTP from it on its own 127.0.0.x:123;
-// 3. once it has rejected the faked server, `ntpkit sources` and
+//    touched), serves NTP from it on its own 127.0.0.x:123, and serves its
+//    dashboard and Prometheus metrics over HTTP; the dashboard's plots show the
+//    offset slewing away and the liar marked `x`;
+// 3. once it has rejected the faked server and settled, `ntpkit sources` and
 //    `ntpkit tracking` show its state, and `ntpkit query` measures the time it
 //    serves. Every process shares this machine's clock, so that offset is the
 //    daemon's true error.
+// It then keeps running, dashboard up, until Ctrl-C (or `--duration SECONDS`);
+// `--screenshot FILE` saves a PNG of the dashboard (headless chromium) first.
 // Every process it started is stopped by PID at the end.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { run } from '../dist/cli/main.js';
 import { fetchSnapshot } from '../dist/control/commands.js';
 import { missingTools, reserveLoopbackBlock, spawnManaged, startChronydServer } from '../dist/testing/index.js';
@@ -23,6 +29,18 @@ import { missingTools, reserveLoopbackBlock, spawnManaged, startChronydServer } 
 const DEADLINE_MS = 60_000;
 /** Let the frequency estimate settle too before showing the reports (polls are 1 to 4 s here). */
 const SETTLE_MS = 20_000;
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    screenshot: { type: 'string' },
+  },
+});
+const duration = args.duration === undefined ? null : Number(args.duration);
+if (duration !== null && !(duration >= 0)) {
+  console.error(`ntpkit demo: --duration takes a number of seconds, got ${args.duration}`);
+  process.exit(2);
+}
 
 const missing = missingTools('chronyd', 'libfaketime');
 if (missing.length > 0) {
@@ -53,11 +71,12 @@ try {
   const conf = join(dir, 'chrony.conf');
   const confText = [
     ...[a, b, c, liar].map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`),
-    'makestep 0.1 3',
+    // No makestep: the 0.3 s error is slewed out, which the dashboard's offset plot shows.
     'allow 127.0.0.0/8',
     `bindaddress ${self}`,
     `bindcmdaddress ${socket}`,
     `driftfile ${join(dir, 'drift')}`,
+    'httpaddress 127.0.0.1 0',
   ].join('\n');
   await writeFile(conf, `${confText}\n`);
   console.log(`\n$ cat chrony.conf\n${confText}`);
@@ -90,6 +109,15 @@ try {
     console.error('\nntpkit demo: the daemon did not reject the faked server and settle within 60 s');
     code = 1;
   }
+  const url = /Dashboard and metrics at (http:\S+)/.exec(daemon.logs())?.[1];
+  if (url === undefined) {
+    console.error('\nntpkit demo: the daemon did not report its dashboard address');
+    code = 1;
+  } else {
+    if (args.screenshot !== undefined) await screenshot(url, args.screenshot);
+    console.log(`\nDashboard: ${url}   Prometheus metrics: ${url}metrics`);
+    await keepRunning(duration);
+  }
 } finally {
   if (daemon !== undefined) await daemon.stop();
   await Promise.all(servers.map((s) => s.stop()));
@@ -97,3 +125,37 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 process.exitCode = code;
+
+/** Waits for Ctrl-C, or `seconds` when given. */
+async function keepRunning(seconds) {
+  console.log(seconds === null ? 'The demo keeps running; press Ctrl-C to stop it.' : `The demo stops in ${seconds} s.`);
+  await new Promise((resolve) => {
+    const timer = seconds === null ? null : setTimeout(resolve, seconds * 1000);
+    const stop = () => {
+      if (timer !== null) clearTimeout(timer);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** A PNG of the dashboard, from Debian's chromium driven by playwright-core. */
+async function screenshot(url, file) {
+  const { chromium } = await import('playwright-core');
+  // playwright gives the browser a fresh temporary profile of its own.
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(url);
+    // Two refreshes of the page's data, so every plot has its history drawn.
+    await page.waitForTimeout(5000);
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`Saved a screenshot of the dashboard to ${file}`);
+  } finally {
+    await browser.close();
+  }
+}
