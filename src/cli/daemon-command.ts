@@ -1,5 +1,5 @@
 /**
- * `ntpkit daemon -f FILE`: the client daemon in the foreground, systemd
+ * `ntpkit daemon [-f FILE]`: the client daemon in the foreground, systemd
  * style (Type=simple): one log line per event on stderr, SIGTERM/SIGINT save
  * the drift file and exit 0, SIGHUP reloads the config (a bad one is
  * reported and the running one stays). chronyd's `-d` and `-x` habits map to
@@ -13,7 +13,8 @@ import { SystemClock } from '../clock/system-clock.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import type { Config, ConfigResult } from '../config/config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { loadConfig } from '../config/parse-config.js';
+import { BUILT_IN_CONFIG_NAME, BUILT_IN_CONFIG_TEXT, SEED_SERVERS } from '../config/default-config.js';
+import { loadConfig, parseConfigText } from '../config/parse-config.js';
 import { daemonHandlers } from '../control/commands.js';
 import { startControlServer } from '../control/server.js';
 import type { Resolver } from '../daemon/engine-driver.js';
@@ -23,7 +24,7 @@ import type { Io } from './io.js';
 import { finiteNumber } from './option-parsers.js';
 
 interface DaemonFlags {
-  config: string;
+  config?: string;
   clock: ClockRequest;
   virtualOffset?: number;
   virtualFreq?: number;
@@ -38,6 +39,8 @@ export interface DaemonCommandDeps {
   readonly chooseClock?: (requested: ClockRequest) => ClockChoice;
   /** Prefix log lines with a UTC timestamp (default: unless systemd's journal captures stderr). */
   readonly timestamps?: boolean;
+  /** The configuration without -f (default BUILT_IN_CONFIG_TEXT; tests give their own socket path). */
+  readonly builtInConfig?: string;
   /** Called once running (tests). */
   readonly onStarted?: (daemon: SyncDaemon) => void;
 }
@@ -53,7 +56,7 @@ function underJournal(env: NodeJS.ProcessEnv): boolean {
 export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
   return new Command('daemon')
     .description('synchronize a clock to the sources of a chrony.conf or ntp.conf, in the foreground (systemd style); serve NTP if `allow` permits')
-    .requiredOption('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content)')
+    .option('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content); without it, the built-in configuration: the seed servers, no root needed')
     .addOption(new Option('--clock <kind>', 'the clock to discipline: system (the kernel\'s; needs CAP_SYS_TIME), virtual (a software clock; the system clock is never touched), auto (system when permitted and not in a container)').choices(['system', 'virtual', 'auto']).default('auto'))
     .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))
     .addOption(new Option('--virtual-freq <ppm>', 'give the virtual clock this frequency error (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-freq')))
@@ -67,12 +70,16 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
         io.setExitCode(ExitCode.USAGE);
         return;
       }
-      const loaded = await loadConfig(flags.config);
+      // Without -f: the built-in text, re-parsed on SIGHUP like a file would be re-read.
+      const configFile = flags.config;
+      const load = async (): Promise<ConfigResult> => configFile === undefined ? parseConfigText(deps.builtInConfig ?? BUILT_IN_CONFIG_TEXT, BUILT_IN_CONFIG_NAME, { format: 'chrony' }) : loadConfig(configFile);
+      const loaded = await load();
       if (!reportConfig(io, loaded, 'not started')) {
         io.setExitCode(ExitCode.USAGE);
         return;
       }
       const config = loaded.config as Config;
+      if (configFile === undefined) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.bindcmdaddress}); give -f FILE for another`);
 
       const requested: ClockRequest = wantsVirtual ? 'virtual' : flags.clock;
       const choice = (deps.chooseClock ?? chooseClockKind)(requested);
@@ -122,8 +129,8 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       let reloading: Promise<void> = Promise.resolve();
       const onHup = (): void => {
         reloading = reloading.then(async () => {
-          log(`Reloading ${flags.config} (SIGHUP)`);
-          const next = await loadConfig(flags.config);
+          log(`Reloading ${configFile ?? 'the built-in configuration'} (SIGHUP)`);
+          const next = await load();
           if (!reportConfig(io, next, 'the running configuration stays in force')) return;
           try {
             await daemon.reconfigure(next.config as Config);

@@ -11,6 +11,7 @@ import { sourcesCommand } from './sources-command.js';
 import { sourcestatsCommand } from './sourcestats-command.js';
 import { trackingCommand } from './tracking-command.js';
 import { daemonCommand } from './daemon-command.js';
+import { CHECK_USAGE_EXIT, checkCommand } from './check-command.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,7 +25,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io)]) {
+  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io), checkCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });
@@ -39,8 +40,9 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     await buildProgram(sink).parseAsync([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      // --help and --version "fail" with exit code 0.
-      return e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      // --help and --version "fail" with exit code 0. A monitoring plugin's bad arguments are UNKNOWN, not CRITICAL (2).
+      if (e.exitCode === 0) return ExitCode.OK;
+      return argv[0] === 'check' ? CHECK_USAGE_EXIT : ExitCode.USAGE;
     }
     io.err(`ntpkit: ${(e as Error).stack ?? String(e)}`);
     return ExitCode.GENERAL_FAILURE;

@@ -2,6 +2,10 @@
  * The N-API addon `ntpkit_native` (native/ntpkit_native.c): kernel clock
  * readings. Linux only; where it is missing (another OS, a failed build) the
  * loader says why, and callers fall back (see realtime.ts).
+ *
+ * `NTPKIT_NATIVE=off` makes the loader act as if the addon were missing, so
+ * the fallback paths that macOS and Windows take are exercised on Linux too
+ * (src/cli/portability.test.ts).
  */
 import { createRequire } from 'node:module';
 
@@ -141,6 +145,21 @@ export type NativeLoad =
  */
 export const NATIVE_ADDON_PATH = '../../build/Release/ntpkit_native.node';
 
+/** The environment switch that hides the addon. */
+export const NATIVE_SWITCH_ENV = 'NTPKIT_NATIVE';
+
+/**
+ * Why the addon is switched off by the environment, or null when it is not.
+ * `off`, `0`, `false` and `no` switch it off; anything else (or nothing) leaves it on.
+ */
+export function nativeSwitchedOff(env: Readonly<Record<string, string | undefined>>): string | null {
+  const v = env[NATIVE_SWITCH_ENV]?.trim().toLowerCase();
+  if (v === 'off' || v === '0' || v === 'false' || v === 'no') {
+    return `The native clock addon is disabled by ${NATIVE_SWITCH_ENV}=${env[NATIVE_SWITCH_ENV] as string} (ntpkit runs as where the addon is missing: no kernel timestamps, no system clock control)`;
+  }
+  return null;
+}
+
 let cached: NativeLoad | undefined;
 
 /** Loads the addon once; never throws. */
@@ -150,6 +169,8 @@ export function loadNative(): NativeLoad {
 }
 
 function tryLoad(): NativeLoad {
+  const off = nativeSwitchedOff(process.env);
+  if (off !== null) return { ok: false, reason: off };
   let mod: unknown;
   try {
     mod = createRequire(import.meta.url)(NATIVE_ADDON_PATH);
