@@ -7,7 +7,7 @@
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine-api.js';
 import { SOURCE_DEFAULTS, type SourceKind, type SourceOptions } from '../core/source-options.js';
 import { isIP } from 'node:net';
-import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigResult, DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, type HttpAddress } from './config.js';
+import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigResult, DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { describeError, MAX_INCLUDE_DEPTH } from './include.js';
 import { type ConfigLine } from './lexer.js';
@@ -38,6 +38,7 @@ export interface ConfigBuilder {
   cmdport: number;
   logdir: string | null;
   log: string[];
+  logbanner: number;
   leapsectz: string | null;
   leapseclist: string | null;
   logfile: string | null;
@@ -60,6 +61,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     cmdport: DEFAULT_CMDPORT,
     logdir: null,
     log: [],
+    logbanner: DEFAULT_LOGBANNER,
     leapsectz: null,
     leapseclist: null,
     logfile: null,
@@ -111,6 +113,7 @@ export function finish(s: ParseState): ConfigResult {
     cmdport: b.cmdport,
     logdir: b.logdir,
     log: b.log,
+    logbanner: b.logbanner,
     leapsectz: b.leapsectz,
     leapseclist: b.leapseclist,
     logfile: b.logfile,

@@ -46,6 +46,8 @@ export interface Config {
   readonly logdir: string | null;
   /** chrony `log measurements statistics tracking ...` (ntp.conf `statistics` mapped to the same names). */
   readonly log: readonly string[];
+  /** chrony `logbanner`: the column banner is written before every this many entries of each log file (default 32; 0: never). */
+  readonly logbanner: number;
   /** chrony `leapsectz` (a tz database zone such as right/UTC), or null. */
   readonly leapsectz: string | null;
   /** A leap-seconds.list file: chrony 4.5+ `leapseclist`, ntp.conf `leapfile`; or null. */
@@ -76,6 +78,9 @@ export interface ConfigResult {
   readonly errors: readonly ConfigDiagnostic[];
   readonly warnings: readonly ConfigDiagnostic[];
 }
+
+/** chrony's default `logbanner`. */
+export const DEFAULT_LOGBANNER = 32;
 
 export const DEFAULT_BINDCMDADDRESS = '/run/ntpkit/ntpkit.sock';
 export const DEFAULT_CMDPORT = 323;

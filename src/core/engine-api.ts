@@ -93,7 +93,80 @@ export type EngineEvent =
   | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
   | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
   /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
-  | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean };
+  | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean }
+  | MeasurementEvent
+  | ClockUpdateEvent;
+
+/**
+ * A reply that passed the packet tests (chrony's tests 1-7): what
+ * `log measurements` records, and `log statistics` when the source's
+ * statistics took the sample. Not for the daemon's own log: it comes with
+ * every reply.
+ */
+export interface MeasurementEvent {
+  readonly type: 'measurement';
+  readonly sourceId: number;
+  readonly address: string;
+  /** Receive time (t4) on the disciplined clock. */
+  readonly at: Instant;
+  /** The reply's header fields. */
+  readonly leap: number;
+  readonly stratum: number;
+  readonly mode: number;
+  readonly remotePoll: number;
+  readonly referenceId: number;
+  readonly rootDelay: number;
+  readonly rootDispersion: number;
+  /** Our poll interval for the source, log2 seconds. */
+  readonly localPoll: number;
+  /** What drives the poll adaptation: the estimate's information over `polltarget` (above 1: poll less often). */
+  readonly score: number;
+  /** θ, δ and ε of the sample, seconds. */
+  readonly offset: number;
+  readonly delay: number;
+  readonly dispersion: number;
+  readonly interleaved: boolean;
+  /** chrony's "ABCD" tests: maxdelay; maxdelayratio (none here: always passes); the delay-outlier test; the sync-loop test (always passes). */
+  readonly tests: readonly [boolean, boolean, boolean, boolean];
+  /** The source's statistics after taking this sample, or null if they refused it. Signs as chrony's statistics.log. */
+  readonly stats: null | {
+    /** Standard deviation of the samples about the fit, seconds. */
+    readonly stdDev: number;
+    /** Estimated offset of the local clock against the source, seconds (positive: local clock fast). */
+    readonly offset: number;
+    readonly offsetSd: number;
+    /** Rate the local clock gains on the source beyond the correction in force, s/s. */
+    readonly freq: number;
+    readonly skew: number;
+    /** |old rate - new rate| / old rate error. */
+    readonly stress: number;
+    readonly samples: number;
+    readonly runs: number;
+  };
+}
+
+/** A clock update (what `log tracking` records). Signs as chrony's tracking.log. */
+export interface ClockUpdateEvent {
+  readonly type: 'clock-update';
+  readonly at: Instant;
+  /** Address of the selected source. */
+  readonly address: string;
+  readonly stratum: number;
+  /** Frequency of the local clock, ppm (positive: it runs fast; the negated correction). */
+  readonly frequencyPpm: number;
+  readonly skewPpm: number;
+  /** Offset of the local clock at the update, seconds (positive: fast). */
+  readonly offset: number;
+  readonly leap: 'none' | 'insert' | 'delete';
+  readonly combined: number;
+  readonly offsetSd: number;
+  /** Correction of the previous update still to be applied, seconds (positive: the clock was slow). */
+  readonly remainingCorrection: number;
+  readonly rootDelay: number;
+  readonly rootDispersion: number;
+  /** Largest error of the clock since the previous update, seconds. */
+  readonly maxError: number;
+}
 
 /** What the driver tells the engine. */
 export interface SyncEngineApi {

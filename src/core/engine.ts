@@ -12,12 +12,13 @@
 import { addSeconds, diffSeconds, instantToUnixNanos, type Instant } from '../time/instant.js';
 import { Leap } from '../proto/constants.js';
 import { refIdFromAddress, type Md5 } from '../proto/refid.js';
-import type { DisciplineOptions, EngineAction, EngineOptions, SyncEngineApi } from './engine-api.js';
+import type { NtpHeader } from '../proto/header.js';
+import type { DisciplineOptions, EngineAction, EngineOptions, MeasurementEvent, SyncEngineApi } from './engine-api.js';
 import { ClockModel } from './clock-model.js';
 import { Discipline } from './discipline.js';
 import { isLeapDay, leapShift, leapVote, nextMidnight, type LeapKind } from './leap.js';
 import { addressKey, DEFAULT_RESOLVE_INTERVAL, FALSETICKER_SAMPLES, isAddressLiteral, Resolver, UNREACHABLE_POLLS } from './pool.js';
-import { PHI, rootDistance } from './sample.js';
+import { PHI, rootDistance, type Sample } from './sample.js';
 import { selectSources, type SelectionCandidate, type Verdict } from './selection.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot, type TrackingSnapshot } from './snapshot.js';
 import { SourcePoller } from './source.js';
@@ -154,7 +155,11 @@ export class SyncEngine implements SyncEngineApi {
     e.unsynchronized = false;
     e.unreachableReported = false;
     const s = out.sample;
-    if (s.delay > e.options.maxdelay) return this.finish(now, actions);
+    if (s.delay > e.options.maxdelay) {
+      actions.push(this.measured(e, out, [false, true, true, true], null));
+      return this.finish(now, actions);
+    }
+    const f0 = e.stats.filter.initialized ? { freq: e.stats.filter.freq, sd: Math.sqrt(e.stats.filter.pFreq) } : null;
     const c1 = clock.corrAt(s.t1);
     const c4 = clock.corrAt(s.t4);
     const rawT = (diffSeconds(s.t1, this.origin) - c1 + diffSeconds(s.t4, this.origin) - c4) / 2;
@@ -165,10 +170,14 @@ export class SyncEngine implements SyncEngineApi {
       delay: Math.max(s.delay - (c4 - c1), this.o.precision),
       dispersion: s.dispersion,
     });
-    if (!res.accepted) return this.finish(now, actions);
+    if (!res.accepted) {
+      actions.push(this.measured(e, out, [true, true, res.reason !== 'delay-outlier', true], null));
+      return this.finish(now, actions);
+    }
     e.lastRxAt = datagram.t4;
     e.lastSample = { measuredOffset: s.offset, phase: clock.phaseAt(s.t4), delay: s.delay, dispersion: s.dispersion };
     e.poller.adapt(this.information(e));
+    actions.push(this.measured(e, out, [true, true, true, true], this.statsRecord(e, now, f0)));
     this.select(now, e, actions);
     return this.finish(now, actions);
   }
@@ -449,6 +458,8 @@ export class SyncEngine implements SyncEngineApi {
     pFreq /= w;
     pPhase /= w;
     const disc = this.disc();
+    const remaining = disc.remainingSlew(now);
+    const prev = this.reference;
     const outcome = disc.update(now, { offset: off, freqPpm: freq * 1e6, skewPpm: Math.sqrt(pFreq) * 1e6 }, actions);
     if (outcome === 'ignored' || outcome === 'fatal') {
       actions.push({ kind: 'event', event: { type: 'maxchange', offset: off, fatal: outcome === 'fatal' } });
@@ -471,6 +482,15 @@ export class SyncEngine implements SyncEngineApi {
       this.synchronized = true;
       actions.push({ kind: 'event', event: { type: 'synchronized', sourceId: sel.id, offset: off } });
     }
+    const prevError = prev === null ? 0 : prev.rootDelay / 2 + prev.rootDispersion + (PHI + disc.skewPpm * 1e-6) * Math.max(0, diffSeconds(now, prev.at));
+    actions.push({
+      kind: 'event',
+      event: {
+        type: 'clock-update', at: now, address: ref.name, stratum: ref.stratum, frequencyPpm: -disc.frequencyPpm, skewPpm: disc.skewPpm,
+        offset: -off, leap: this.pendingLeap, combined: combined.length, offsetSd: Math.sqrt(pPhase), remainingCorrection: remaining,
+        rootDelay: ref.rootDelay, rootDispersion: ref.rootDispersion, maxError: Math.abs(off) + Math.abs(remaining) + prevError,
+      },
+    });
     actions.push({
       kind: 'set-status', synchronized: true,
       leap: this.d.leapsecmode === 'system' ? this.pendingLeap : 'none',
@@ -523,6 +543,36 @@ export class SyncEngine implements SyncEngineApi {
         // The next updates see the 1 s error and correct it as usual (makestep or slew).
         break;
     }
+  }
+
+  // ---- statistics logs (measurements.log, statistics.log) ----
+
+  private measured(e: Entry, out: { readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean }, tests: MeasurementEvent['tests'], stats: MeasurementEvent['stats']): EngineAction {
+    const h = out.header;
+    const root = e.poller.root();
+    return {
+      kind: 'event',
+      event: {
+        type: 'measurement', sourceId: e.id, address: e.address ?? e.options.host, at: out.sample.t4,
+        leap: h.leap, stratum: h.stratum, mode: h.mode, remotePoll: h.poll, referenceId: h.referenceId >>> 0,
+        rootDelay: root.delay, rootDispersion: root.dispersion, localPoll: e.poller.poll,
+        score: this.information(e) / Math.max(e.options.polltarget, 1),
+        offset: out.sample.offset, delay: out.sample.delay, dispersion: out.sample.dispersion, interleaved: out.interleaved, tests, stats,
+      },
+    };
+  }
+
+  /** The source's estimate after a sample, with chrony's statistics.log signs (local against source); `f0` is the frequency estimate before it. */
+  private statsRecord(e: Entry, now: Instant, f0: { readonly freq: number; readonly sd: number } | null): MeasurementEvent['stats'] {
+    const est = this.estimateOf(e, now);
+    if (est === null) return null;
+    const fig = e.stats.figures();
+    return {
+      stdDev: fig.stdDev, offset: -est.offset, offsetSd: Math.sqrt(est.pPhase),
+      freq: this.clk().basePpm * 1e-6 - est.freq, skew: Math.sqrt(est.pFreq),
+      stress: f0 === null || f0.sd === 0 ? 0 : Math.abs(est.freq - f0.freq) / f0.sd,
+      samples: fig.samples, runs: fig.runs,
+    };
   }
 
   // ---- reports ----

@@ -19,6 +19,7 @@ import { localReferenceState, type SystemState } from '../core/system.js';
 import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
 import { type ClientSocketFactory, EngineDriver, type Resolver } from './engine-driver.js';
 import { measurePrecision, type RunningNtpServer, startNtpServer } from './ntp-server.js';
+import { StatsLog, type StatsLogEvent, wantsStatsLogs } from './stats-log.js';
 
 /** The engine the daemon runs (core/engine-api.ts): systemState() feeds the NTP server, drift() the drift file. */
 export type DaemonEngine = SyncEngineApi;
@@ -139,7 +140,13 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
 
   const names = (): Map<number, string> => new Map(driver.snapshot().sources.map((s) => [s.id, s.address !== null && s.address !== s.name ? `${s.name} (${s.address})` : s.name]));
 
-  const describe = (e: EngineEvent): string => {
+  const openStatsLog = (c: Config): StatsLog | null => c.logdir === null || !wantsStatsLogs(c.logdir, c.log) ? null : new StatsLog({
+    dir: c.logdir, log: c.log, banner: c.logbanner, report: log,
+    stampSource: () => (driver.transport?.kind === 'native-kernel-timestamps' ? 'K' : 'D'),
+  });
+  let statsLog = openStatsLog(config);
+
+  const describe = (e: Exclude<EngineEvent, StatsLogEvent>): string => {
     const name = (id: number): string => names().get(id) ?? `source #${id}`;
     switch (e.type) {
       case 'synchronized': return `Selected source ${name(e.sourceId)} (offset ${signed(e.offset)} s)`;
@@ -186,6 +193,12 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     log,
     onWriteDrift: (v) => { if (driftWriter !== null) void driftWriter.write(v); },
     onEvent: (e) => {
+      // One per reply or clock update: for the statistics logs, not the daemon's own.
+      if (e.type === 'measurement' || e.type === 'clock-update') {
+        statsLog?.record(e);
+        opts.onEvent?.(e);
+        return;
+      }
       log(describe(e));
       opts.onEvent?.(e);
       if (e.type === 'maxchange' && e.fatal) opts.onFatal?.(describe(e));
@@ -258,6 +271,9 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       if (next.driftfile !== config.driftfile) {
         driftWriter = next.driftfile === null ? null : new DriftFileWriter(next.driftfile, (m) => log(m));
       }
+      // Log rotation: logrotate renames the files and signals a reload; the next lines start new files.
+      await statsLog?.reopen();
+      statsLog = next.logdir === config.logdir && next.logbanner === config.logbanner && sameList(next.log, config.log) ? statsLog : openStatsLog(next);
       config = next;
       localState = null;
       driver.replaceEngine(engine);
@@ -274,6 +290,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
         log(`Saved frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm to ${driftWriter.path}`);
       }
       await driver.stop();
+      await statsLog?.close();
       await server?.close();
       server = null;
     },
@@ -289,6 +306,10 @@ export function servesNtp(c: ServerConfig): boolean {
 /** The server settings without file:line positions, so moving a line is not a change. */
 function stripPositions(c: ServerConfig): unknown {
   return { ...c, access: c.access.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })) };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function signed(x: number, digits = 9): string {
