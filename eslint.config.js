@@ -9,7 +9,14 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.js', '**/*.mjs'],
+    ignores: ['assets/**'],
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    // The dashboard's script runs in the browser as a classic script (no modules, no build step).
+    files: ['assets/**/*.js'],
+    languageOptions: { sourceType: 'script', ecmaVersion: 2022, globals: { ...globals.browser } },
+    rules: { strict: ['error', 'global'] },
   },
   {
     rules: {

@@ -6,12 +6,12 @@
  * `--clock virtual`, which disciplines a software clock and leaves the
  * system's alone.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Clock } from '../clock/clock.js';
 import { chooseClockKind, type ClockChoice, type ClockRequest } from '../clock/environment.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
-import type { Config, ConfigResult } from '../config/config.js';
+import type { Config, ConfigResult, HttpAddress } from '../config/config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { BUILT_IN_CONFIG_NAME, BUILT_IN_CONFIG_TEXT, SEED_SERVERS } from '../config/default-config.js';
 import { loadConfig, parseConfigText } from '../config/parse-config.js';
@@ -19,6 +19,8 @@ import { daemonHandlers } from '../control/commands.js';
 import { startControlServer } from '../control/server.js';
 import type { Resolver } from '../daemon/engine-driver.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
+import { DaemonHttp } from '../web/daemon-http.js';
+import { parseHttpFlag } from '../web/http-address.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { finiteNumber } from './option-parsers.js';
@@ -28,6 +30,8 @@ interface DaemonFlags {
   clock: ClockRequest;
   virtualOffset?: number;
   virtualFreq?: number;
+  /** Given: overrides `httpaddress`, also across reloads (null: --http off). */
+  http?: HttpAddress | null;
 }
 
 /** What the command takes from the outside world, so tests run it in-process. */
@@ -60,6 +64,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
     .addOption(new Option('--clock <kind>', 'the clock to discipline: system (the kernel\'s; needs CAP_SYS_TIME), virtual (a software clock; the system clock is never touched), auto (system when permitted and not in a container)').choices(['system', 'virtual', 'auto']).default('auto'))
     .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))
     .addOption(new Option('--virtual-freq <ppm>', 'give the virtual clock this frequency error (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-freq')))
+    .addOption(new Option('--http <address>', 'serve Prometheus metrics and the dashboard at ADDRESS[:PORT] (e.g. 127.0.0.1:9473, [::1]:9473; port 0: any free one), or "off"; overrides the httpaddress directive').argParser(httpFlag))
     .action(async (flags: DaemonFlags, cmd: Command) => {
       const stamp = deps.timestamps ?? !underJournal(process.env);
       const log = (line: string): void => io.err(stamp ? `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} ${line}` : line);
@@ -123,6 +128,8 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       }
 
       const control = await openControl(daemon, config, log);
+      const http = new DaemonHttp(daemon, { log });
+      await http.apply(flags.http !== undefined ? flags.http : config.httpaddress);
       deps.onStarted?.(daemon);
 
       const signals = deps.signals ?? process;
@@ -134,6 +141,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
           if (!reportConfig(io, next, 'the running configuration stays in force')) return;
           try {
             await daemon.reconfigure(next.config as Config);
+            if (flags.http === undefined) await http.apply((next.config as Config).httpaddress);
           } catch (e) {
             log(`Cannot apply the new configuration: ${(e as Error).message}; the running configuration stays in force`);
           }
@@ -151,10 +159,19 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       signals.off('SIGHUP', onHup);
       await reloading;
       await control?.close();
+      await http.close();
       await daemon.stop();
       clock.close();
       io.setExitCode(fatal === null ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
     });
+}
+
+function httpFlag(v: string): HttpAddress | null {
+  try {
+    return parseHttpFlag(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** Prints errors and warnings as file:line lines; false when the config has errors. */

@@ -1,0 +1,138 @@
+/**
+ * The daemon's HTTP service: keeps the dashboard's history sampled and the
+ * HTTP server listening on the configured address, restarting it only when
+ * that address changes (SIGHUP). The history and the metrics exporter live as
+ * long as the daemon, so a restart of the listener loses no plot.
+ *
+ * A failure to listen is logged and the daemon goes on synchronizing, as
+ * with the control socket: metrics and the dashboard are for watching the
+ * clock, and an occupied port must never stop the clock being kept (a
+ * Prometheus scrape that fails shows the problem: its `up` goes to 0).
+ */
+import type { HttpAddress } from '../config/config.js';
+import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { ServerStats } from '../core/server-stats.js';
+import { createMetricsExporter, type MetricsExporter } from '../metrics/prometheus.js';
+import { type DashboardAsset, loadDashboardAssets } from './assets.js';
+import { DEFAULT_HISTORY_CAPACITY, History } from './history.js';
+import { httpUrl } from './http-address.js';
+import { type RunningHttpServer, startHttpServer } from './http-server.js';
+
+/** What the service reads from the daemon (SyncDaemon fits). */
+export interface DaemonHttpSource {
+  snapshot(): DaemonSnapshot;
+  /** Read at every use: a reload may replace the NTP server. */
+  readonly ntpServer: { stats(): ServerStats } | null;
+}
+
+export interface DaemonHttpOptions {
+  readonly log: (line: string) => void;
+  /** Default 2000 ms. */
+  readonly sampleIntervalMs?: number;
+  readonly historyCapacity?: number;
+  /** Default Date.now (tests). */
+  readonly now?: () => number;
+}
+
+function same(a: HttpAddress | null, b: HttpAddress | null): boolean {
+  return a === b || (a !== null && b !== null && a.address === b.address && a.port === b.port);
+}
+
+export class DaemonHttp {
+  readonly history: History;
+  readonly #source: DaemonHttpSource;
+  readonly #opts: DaemonHttpOptions;
+  readonly #metrics: MetricsExporter;
+  #assets: ReadonlyMap<string, DashboardAsset> | null = null;
+  #wanted: HttpAddress | null = null;
+  #server: RunningHttpServer | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  /** Serializes apply() and close(): a reload during startup waits its turn. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(source: DaemonHttpSource, opts: DaemonHttpOptions) {
+    this.#source = source;
+    this.#opts = opts;
+    this.history = new History(opts.historyCapacity ?? DEFAULT_HISTORY_CAPACITY);
+    this.#metrics = createMetricsExporter({ snapshot: () => source.snapshot(), serverStats: () => this.#stats() });
+  }
+
+  /** The running server, or null (off, or it could not listen). */
+  get server(): RunningHttpServer | null { return this.#server; }
+
+  /**
+   * Listens on `address` (null: not at all). Unchanged address: nothing
+   * happens, even if the last attempt failed (a reload with the same config
+   * is not a retry). Never rejects.
+   */
+  apply(address: HttpAddress | null): Promise<void> {
+    this.#queue = this.#queue.then(() => this.#apply(address));
+    return this.#queue;
+  }
+
+  /** Stops the server and the sampling. */
+  close(): Promise<void> {
+    this.#queue = this.#queue.then(async () => {
+      this.#stopSampling();
+      await this.#server?.close();
+      this.#server = null;
+      this.#wanted = null;
+    });
+    return this.#queue;
+  }
+
+  #stats(): ServerStats | null {
+    return this.#source.ntpServer?.stats() ?? null;
+  }
+
+  async #apply(address: HttpAddress | null): Promise<void> {
+    const { log } = this.#opts;
+    if (same(address, this.#wanted)) return;
+    this.#wanted = address;
+    if (this.#server !== null) {
+      await this.#server.close();
+      log(`Stopped serving the dashboard and metrics at ${this.#server.url}`);
+      this.#server = null;
+    }
+    if (address === null) { this.#stopSampling(); return; }
+    const interval = this.#opts.sampleIntervalMs ?? 2000;
+    try {
+      this.#assets ??= await loadDashboardAssets();
+      this.#server = await startHttpServer({
+        address: address.address, port: address.port,
+        snapshot: () => this.#source.snapshot(), serverStats: () => this.#stats(),
+        metrics: this.#metrics, history: this.history, sampleIntervalSeconds: interval / 1000, assets: this.#assets,
+        log: (m) => log(`HTTP server: ${m}`),
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      log(`Cannot serve the dashboard and metrics at ${httpUrl(address.address, address.port)}: ${err.code ? `${err.code} ` : ''}${err.message}; the daemon goes on without them`);
+      this.#stopSampling();
+      return;
+    }
+    log(`Dashboard and metrics at ${this.#server.url}`);
+    this.#startSampling(interval);
+  }
+
+  #sample(): void {
+    const now = this.#opts.now ?? Date.now;
+    try {
+      this.history.record(now() / 1000, this.#source.snapshot(), this.#stats());
+    } catch (e) {
+      this.#opts.log(`Dashboard history: cannot sample: ${(e as Error).message}`);
+    }
+  }
+
+  #startSampling(ms: number): void {
+    if (this.#timer !== null) return;
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), ms);
+    // The daemon's own sockets and timers keep it alive; this one must not hold up an exit.
+    this.#timer.unref();
+  }
+
+  #stopSampling(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The daemon's HTTP server: Prometheus metrics at /metrics, the dashboard at /
+ * and the JSON it reads at /api/snapshot and /api/history.
+ *
+ * Read-only by design: GET and HEAD only (405 otherwise), no request body is
+ * read, and files are served from a fixed table loaded at startup, never from
+ * a path taken from the URL, so no URL can reach another file.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DaemonSnapshot } from '../core/snapshot.js';
+import { VERDICT_SYMBOL } from '../core/snapshot.js';
+import { type ServerStats, serverStatsToJson } from '../core/server-stats.js';
+import type { MetricsExporter } from '../metrics/prometheus.js';
+import type { DashboardAsset } from './assets.js';
+import type { History } from './history.js';
+import { httpUrl } from './http-address.js';
+
+export interface HttpServerOptions {
+  readonly address: string;
+  /** 0: any free port (tests). */
+  readonly port: number;
+  snapshot(): DaemonSnapshot;
+  serverStats(): ServerStats | null;
+  readonly metrics: MetricsExporter;
+  /** Sampled by the caller; read here. */
+  readonly history: History;
+  /** Seconds between history samples, told to the page so it polls at that pace. */
+  readonly sampleIntervalSeconds: number;
+  /** The dashboard's files by URL path (assets.ts loadDashboardAssets). */
+  readonly assets: ReadonlyMap<string, DashboardAsset>;
+  /** Errors while answering (a failing exporter); the request gets a 500. */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningHttpServer {
+  readonly address: string;
+  /** The bound port (the real one when 0 was asked). */
+  readonly port: number;
+  /** `http://ADDRESS:PORT/` */
+  readonly url: string;
+  /** Stops listening and drops open connections (browsers keep them alive). */
+  close(): Promise<void>;
+}
+
+/** Headers every answer carries: no sniffing, and the page may load only its own files. */
+const COMMON_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+  'Referrer-Policy': 'no-referrer',
+} as const;
+
+/** The whole URL, query included; longer ones get 414 (Node caps the headers at 16 KiB anyway). */
+const MAX_URL_LENGTH = 2048;
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': type, 'Content-Length': String(buf.length), ...headers });
+  res.end(req.method === 'HEAD' ? undefined : buf);
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+function sendJson(req: IncomingMessage, res: ServerResponse, value: unknown): void {
+  send(req, res, 200, JSON_TYPE, JSON.stringify(value), NO_STORE);
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
+  const log = opts.log ?? (() => {});
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const raw = req.url ?? '';
+    if (raw.length > MAX_URL_LENGTH) { send(req, res, 414, TEXT, 'URI too long\n'); return; }
+    if (!raw.startsWith('/')) { send(req, res, 400, TEXT, 'Bad request: the target must be a path\n'); return; }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(req, res, 405, TEXT, `Method ${req.method ?? ''} not allowed: this server is read-only\n`, { Allow: 'GET, HEAD' });
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(raw, 'http://localhost');
+    } catch {
+      send(req, res, 400, TEXT, 'Bad request: cannot parse the URL\n');
+      return;
+    }
+    const path = url.pathname;
+    if (path === '/metrics') {
+      const body = await opts.metrics.render();
+      send(req, res, 200, opts.metrics.contentType, body, NO_STORE);
+      return;
+    }
+    if (path === '/api/snapshot') {
+      const stats = opts.serverStats();
+      sendJson(req, res, {
+        snapshot: opts.snapshot(),
+        serverStats: stats === null ? null : serverStatsToJson(stats),
+        verdictSymbols: VERDICT_SYMBOL,
+        sampleIntervalSeconds: opts.sampleIntervalSeconds,
+      });
+      return;
+    }
+    if (path === '/api/history') {
+      const since = url.searchParams.get('since');
+      const t = since === null ? -Infinity : Number(since);
+      if (since !== null && (since.trim() === '' || !Number.isFinite(t))) {
+        send(req, res, 400, TEXT, `Bad request: since must be Unix seconds, got "${since.slice(0, 40)}"\n`);
+        return;
+      }
+      sendJson(req, res, opts.history.columns(t));
+      return;
+    }
+    const asset = opts.assets.get(path);
+    if (asset !== undefined) {
+      if (req.headers['if-none-match'] === asset.etag) {
+        res.writeHead(304, { ...COMMON_HEADERS, 'Cache-Control': 'no-cache', ETag: asset.etag });
+        res.end();
+        return;
+      }
+      // Revalidated each load so an upgrade shows at once; the files are small.
+      send(req, res, 200, asset.type, asset.body, { 'Cache-Control': 'no-cache', ETag: asset.etag });
+      return;
+    }
+    send(req, res, 404, TEXT, `Not found: ${path.slice(0, 200)}\n`);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log(`HTTP ${req.method ?? ''} ${(req.url ?? '').slice(0, 200)}: ${(e as Error).message}`);
+      if (!res.headersSent) send(req, res, 500, TEXT, 'Internal error; see the daemon log\n');
+      else res.destroy();
+    });
+  });
+  // Idle or slow clients must not pin sockets: a dashboard polls every 2 s, a scraper every 15 s or so.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 128;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error): void => { server.off('listening', onListening); reject(e); };
+    const onListening = (): void => { server.off('error', onError); resolve(); };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host: opts.address, port: opts.port, exclusive: true });
+  });
+  const bound = server.address() as AddressInfo;
+  let closing: Promise<void> | null = null;
+  return {
+    address: bound.address,
+    port: bound.port,
+    url: httpUrl(bound.address, bound.port),
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
