@@ -12,6 +12,10 @@ import { sourcestatsCommand } from './sourcestats-command.js';
 import { trackingCommand } from './tracking-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { CHECK_USAGE_EXIT, checkCommand } from './check-command.js';
+import { fleetCommand } from './fleet-command.js';
+
+/** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
+const MONITORING_COMMANDS = new Set(['check', 'fleet']);
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -25,7 +29,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io), checkCommand(io)]) {
+  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io), checkCommand(io), fleetCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });
@@ -42,7 +46,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     if (e instanceof CommanderError) {
       // --help and --version "fail" with exit code 0. A monitoring plugin's bad arguments are UNKNOWN, not CRITICAL (2).
       if (e.exitCode === 0) return ExitCode.OK;
-      return argv[0] === 'check' ? CHECK_USAGE_EXIT : ExitCode.USAGE;
+      return MONITORING_COMMANDS.has(argv[0] ?? '') ? CHECK_USAGE_EXIT : ExitCode.USAGE;
     }
     io.err(`ntpkit: ${(e as Error).stack ?? String(e)}`);
     return ExitCode.GENERAL_FAILURE;
