@@ -19,6 +19,7 @@ import { daemonHandlers } from '../control/commands.js';
 import { startControlServer } from '../control/server.js';
 import type { Resolver } from '../daemon/engine-driver.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
+import { ReachabilityNotice } from '../daemon/reachability-notice.js';
 import { DaemonHttp } from '../web/daemon-http.js';
 import { parseHttpFlag } from '../web/http-address.js';
 import { ExitCode } from './exit-codes.js';
@@ -131,6 +132,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       const http = new DaemonHttp(daemon, { log });
       await http.apply(flags.http !== undefined ? flags.http : config.httpaddress);
       deps.onStarted?.(daemon);
+      const stopNotices = watchReachability(daemon, log);
 
       const signals = deps.signals ?? process;
       let reloading: Promise<void> = Promise.resolve();
@@ -158,12 +160,28 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       log(fatal === null ? `Stopping (${why})` : `Stopping: ${fatal as string}`);
       signals.off('SIGHUP', onHup);
       await reloading;
+      stopNotices();
       await control?.close();
       await http.close();
       await daemon.stop();
       clock.close();
       io.setExitCode(fatal === null ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
     });
+}
+
+/** Seconds between reachability checks: often enough that an offline start is reported within half a minute. */
+const REACHABILITY_CHECK_MS = 5000;
+
+/** Logs plainly when no source can be reached (e.g. `npm start` offline), and when one can again. Returns the stop function. */
+function watchReachability(daemon: SyncDaemon, log: (line: string) => void): () => void {
+  const notice = new ReachabilityNotice();
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const line = notice.check(daemon.snapshot(), (Date.now() - started) / 1000);
+    if (line !== null) log(line);
+  }, REACHABILITY_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function httpFlag(v: string): HttpAddress | null {
