@@ -11,6 +11,15 @@ import { sourcesCommand } from './sources-command.js';
 import { sourcestatsCommand } from './sourcestats-command.js';
 import { trackingCommand } from './tracking-command.js';
 import { daemonCommand } from './daemon-command.js';
+import { activityCommand } from './activity-command.js';
+import { addCommand, deleteCommand } from './add-command.js';
+import { burstCommand } from './burst-command.js';
+import { clientsCommand } from './clients-command.js';
+import { makestepCommand } from './makestep-command.js';
+import { ntpdataCommand } from './ntpdata-command.js';
+import { offlineCommand, onlineCommand } from './online-command.js';
+import { reloadCommand } from './reload-command.js';
+import { serverstatsCommand } from './serverstats-command.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -24,7 +33,9 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io)]) {
+  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io),
+    makestepCommand(io), burstCommand(io), onlineCommand(io), offlineCommand(io), addCommand(io), deleteCommand(io), reloadCommand(io),
+    clientsCommand(io), serverstatsCommand(io), activityCommand(io), ntpdataCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });
