@@ -141,3 +141,25 @@ test('ntpdata: the last valid reply and the packet counters', () => {
   const none = w.control({ op: 'ntpdata', selector: B });
   assert.ok(!none.ok && none.code === 'no-such-source');
 });
+
+test('delete: a pool member is replaced by another address; the pool name removes them all', () => {
+  const w = new World({ sources: [sourceOptions('pool', 'pool.example', { iburst: true, minpoll: 4, maxpoll: 4, maxsources: 2 })] });
+  const members = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
+  for (const m of members) w.servers.set(m, server());
+  w.dns = () => members;
+  w.run(30);
+  const before = w.snapshot().sources.map((s) => s.address);
+  assert.equal(before.length, 2);
+  const del = w.control({ op: 'delete-source', selector: before[0] as string });
+  assert.ok(del.ok && del.value.sources === 1);
+  w.run(120);
+  const after = w.snapshot().sources.map((s) => s.address);
+  assert.equal(after.length, 2);
+  assert.ok(!after.includes(before[0] as string), `the deleted address came back: ${after.join(', ')}`);
+  const all = w.control({ op: 'delete-source', selector: 'pool.example' });
+  assert.ok(all.ok && all.value.sources === 2);
+  w.run(400);
+  assert.deepEqual(w.snapshot().sources, []);
+  const act = w.control({ op: 'activity' });
+  assert.ok(act.ok && act.value.unresolved === 0 && act.value.online === 0);
+});

@@ -289,7 +289,11 @@ export class SyncEngine implements SyncEngineApi {
         const pools = this.pools.filter((p) => addressKey(p.options.host) === addressKey(c.selector));
         if (hit.length === 0 && pools.length === 0) return none(c.selector);
         for (const p of pools) this.pools.splice(this.pools.indexOf(p), 1);
-        for (const e of hit) this.entries.splice(this.entries.indexOf(e), 1);
+        for (const e of hit) {
+          this.entries.splice(this.entries.indexOf(e), 1);
+          // A pool fills the place again, but not with the address just deleted.
+          if (e.pool !== null && e.address !== null) e.pool.retire(e.address);
+        }
         this.select(now, null, actions);
         return done<'delete-source'>({ sources: hit.length }) as EngineCommandResult<C['op']>;
       }
