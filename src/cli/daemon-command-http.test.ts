@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineAction, EngineOptions } from '../core/engine-api.js';
+import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine-api.js';
 import { type DaemonSnapshot } from '../core/snapshot.js';
 import { unsynchronizedState } from '../core/system.js';
 import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
@@ -29,6 +29,7 @@ class QuietEngine implements DaemonEngine {
   resolved(): EngineAction[] { return []; }
   systemState() { return unsynchronizedState(-20); }
   drift() { return { frequencyPpm: 0, skewPpm: 1 }; }
+  control() { return refuseControl(); }
   snapshot(_now: Instant, _clock: DaemonSnapshot['clock']): DaemonSnapshot {
     return fakeSnapshot(this.options.sources.map((_s, i) => ({ id: i + 1, verdict: i === 0 ? 'falseticker' : 'selected' })));
   }

@@ -5,7 +5,7 @@ import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import type { EngineAction, EngineOptions } from '../core/engine-api.js';
+import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { unsynchronizedState } from '../core/system.js';
 import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
@@ -23,6 +23,7 @@ class ListingEngine implements DaemonEngine {
   resolved(): EngineAction[] { return []; }
   systemState() { return unsynchronizedState(-20); }
   drift() { return { frequencyPpm: 2, skewPpm: 0.5 }; }
+  control() { return refuseControl(); }
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
     return {
       version: SNAPSHOT_VERSION, time: String(now), clock,

@@ -15,8 +15,12 @@ import type { Config, ConfigResult, HttpAddress } from '../config/config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { BUILT_IN_CONFIG_NAME, BUILT_IN_CONFIG_TEXT, SEED_SERVERS } from '../config/default-config.js';
 import { loadConfig, parseConfigText } from '../config/parse-config.js';
+import { chmod, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { daemonHandlers } from '../control/commands.js';
-import { startControlServer } from '../control/server.js';
+import { ControlError } from '../control/errors.js';
+import { readOnlySocketPath } from '../control/protocol.js';
+import { type ControlServer, startControlServer } from '../control/server.js';
 import type { Resolver } from '../daemon/engine-driver.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
 import { ReachabilityNotice } from '../daemon/reachability-notice.js';
@@ -52,6 +56,8 @@ export interface DaemonCommandDeps {
 
 /** The control socket's permissions (issue 4: mode 0660, like chronyd's). */
 export const CONTROL_SOCKET_MODE = 0o660;
+/** The read-only socket's: everyone may connect, as anyone may send chronyd monitoring requests on its UDP port. */
+export const READ_ONLY_SOCKET_MODE = 0o666;
 
 /** systemd sets JOURNAL_STREAM when stderr goes to the journal, which stamps each line itself. */
 function underJournal(env: NodeJS.ProcessEnv): boolean {
@@ -128,27 +134,39 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
         return;
       }
 
-      const control = await openControl(daemon, config, log);
+      // SIGHUP and the `reload` command: one at a time, and a bad config changes nothing.
+      const configName = configFile ?? 'the built-in configuration';
       const http = new DaemonHttp(daemon, { log });
-      await http.apply(flags.http !== undefined ? flags.http : config.httpaddress);
-      deps.onStarted?.(daemon);
-      const stopNotices = watchReachability(daemon, log);
-
-      const signals = deps.signals ?? process;
-      let reloading: Promise<void> = Promise.resolve();
-      const onHup = (): void => {
-        reloading = reloading.then(async () => {
-          log(`Reloading ${configFile ?? 'the built-in configuration'} (SIGHUP)`);
+      let reloading: Promise<unknown> = Promise.resolve();
+      const reload = (why: string): Promise<{ sources: number; file: string }> => {
+        const run = async (): Promise<{ sources: number; file: string }> => {
+          log(`Reloading ${configName} (${why})`);
           const next = await load();
-          if (!reportConfig(io, next, 'the running configuration stays in force')) return;
+          if (!reportConfig(io, next, 'the running configuration stays in force')) {
+            const where = next.errors.map((e) => formatDiagnostic(e)).join('; ');
+            throw new ControlError('bad-config', `Cannot reload ${configName}: ${where || 'cannot read it'}; the running configuration stays in force`);
+          }
           try {
             await daemon.reconfigure(next.config as Config);
             if (flags.http === undefined) await http.apply((next.config as Config).httpaddress);
           } catch (e) {
             log(`Cannot apply the new configuration: ${(e as Error).message}; the running configuration stays in force`);
+            throw new ControlError('bad-config', `Cannot apply ${configName}: ${(e as Error).message}; the running configuration stays in force`);
           }
-        });
+          return { sources: (next.config as Config).sources.length, file: configName };
+        };
+        const p = reloading.then(run, run);
+        reloading = p.catch(() => undefined);
+        return p;
       };
+
+      const control = await openControl(daemon, config, log, () => reload('reload command'));
+      await http.apply(flags.http !== undefined ? flags.http : config.httpaddress);
+      deps.onStarted?.(daemon);
+      const stopNotices = watchReachability(daemon, log);
+
+      const signals = deps.signals ?? process;
+      const onHup = (): void => { reload('SIGHUP').catch(() => undefined); };
       signals.on('SIGHUP', onHup);
       const onInt = (): void => stopNow('SIGINT');
       const onTerm = (): void => stopNow('SIGTERM');
@@ -161,7 +179,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       signals.off('SIGHUP', onHup);
       await reloading;
       stopNotices();
-      await control?.close();
+      await Promise.all(control.map((c) => c.close()));
       await http.close();
       await daemon.stop();
       clock.close();
@@ -202,26 +220,46 @@ function reportConfig(io: Io, r: ConfigResult, consequence: string): boolean {
 }
 
 /**
- * The control socket at `bindcmdaddress` (chrony: "/" disables it). Like
+ * The control sockets at `bindcmdaddress` (chrony: "/" disables them): the
+ * main one (mode 0660, every command) and the read-only one next to it (mode
+ * 0666, monitoring only; control/protocol.ts readOnlySocketPath). Like
  * chronyd, which keeps running without its command socket, a failure here is
  * logged and the daemon goes on synchronizing.
+ *
+ * Order matters for safety: a directory we create stays 0750 until the main
+ * socket has its mode, and only then opens to others (0755) so that they
+ * reach the read-only socket; nobody else ever sees the main socket with
+ * the mode it was bound with.
  */
-async function openControl(daemon: SyncDaemon, config: Config, log: (l: string) => void): Promise<{ close(): Promise<void> } | null> {
+async function openControl(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>): Promise<ControlServer[]> {
   const path = config.bindcmdaddress;
   if (path === '/' || path === '') {
     log('Control socket disabled (bindcmdaddress /)');
-    return null;
+    return [];
   }
+  const dir = dirname(path);
+  const dirExisted = await stat(dir).then(() => true, () => false);
+  const handlers = daemonHandlers(daemon, { reload, log });
+  const socketLog = (level: string, m: string): void => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); };
+  let main: ControlServer;
   try {
-    const server = await startControlServer({
-      path, mode: CONTROL_SOCKET_MODE, handlers: daemonHandlers(daemon),
-      log: (level, m) => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); },
-    });
+    main = await startControlServer({ path, mode: CONTROL_SOCKET_MODE, handlers, log: socketLog });
     log(`Control socket at ${path}`);
-    return server;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     log(`Cannot open the control socket ${path}: ${err.code ? `${err.code} ` : ''}${err.message}; ntpkit tracking/sources will not reach this daemon`);
-    return null;
+    return [];
+  }
+  const roPath = readOnlySocketPath(path);
+  try {
+    const ro = await startControlServer({ path: roPath, mode: READ_ONLY_SOCKET_MODE, handlers, readOnly: true, mainPath: path, log: socketLog });
+    if (!dirExisted) await chmod(dir, 0o755);
+    else if (((await stat(dir)).mode & 0o001) === 0) log(`Read-only control socket at ${roPath}, but ${dir} does not let other users reach it (mode ${((await stat(dir)).mode & 0o777).toString(8)})`);
+    log(`Read-only control socket at ${roPath}`);
+    return [main, ro];
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    log(`Cannot open the read-only control socket ${roPath}: ${err.code ? `${err.code} ` : ''}${err.message}; only the main socket serves`);
+    return [main];
   }
 }

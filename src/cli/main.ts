@@ -13,6 +13,15 @@ import { trackingCommand } from './tracking-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { CHECK_USAGE_EXIT, checkCommand } from './check-command.js';
 import { fleetCommand } from './fleet-command.js';
+import { activityCommand } from './activity-command.js';
+import { addCommand, deleteCommand } from './add-command.js';
+import { burstCommand } from './burst-command.js';
+import { clientsCommand } from './clients-command.js';
+import { makestepCommand } from './makestep-command.js';
+import { ntpdataCommand } from './ntpdata-command.js';
+import { offlineCommand, onlineCommand } from './online-command.js';
+import { reloadCommand } from './reload-command.js';
+import { serverstatsCommand } from './serverstats-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -29,7 +38,9 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io), checkCommand(io), fleetCommand(io)]) {
+  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io),
+    makestepCommand(io), burstCommand(io), onlineCommand(io), offlineCommand(io), addCommand(io), deleteCommand(io), reloadCommand(io),
+    clientsCommand(io), serverstatsCommand(io), activityCommand(io), ntpdataCommand(io), checkCommand(io), fleetCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });

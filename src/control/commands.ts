@@ -1,26 +1,242 @@
 /**
- * The daemon's built-in control commands and their typed client calls.
- * Later issues add theirs (reload, makestep, burst, metrics...) by passing
- * more handlers to startControlServer next to these.
+ * The daemon's control commands (docs/control.md) and their client side.
+ *
+ * - Monitoring, served on both sockets: `snapshot` (tracking, sources,
+ *   sourcestats, peers read it), `activity`, `commands`.
+ * - Local only (the main socket, mode 0660), as chronyd allows them only on
+ *   its Unix socket: `clients`, `serverstats`, `ntpdata`, and every command
+ *   that changes something: `makestep`, `burst`, `online`, `offline`, `add`,
+ *   `delete`, `reload`.
  */
+import type { ClientReport } from '../core/client-report.js';
+import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/engine-api.js';
+import { serverStatsToJson, type ServerStats } from '../core/server-stats.js';
 import { type DaemonSnapshot, SNAPSHOT_VERSION } from '../core/snapshot.js';
+import type { SourceOptions } from '../core/source-options.js';
+import { parseConfigText } from '../config/config.js';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import type { UdpTransportInfo } from '../net/udp-transport.js';
 import { controlRequest, type ControlRequestOptions } from './client.js';
 import { ControlError } from './errors.js';
-import type { ControlHandler } from './server.js';
+import { readOnlySocketPath } from './protocol.js';
+import type { ControlCommandSpec } from './server.js';
 
-/** What the built-in commands read: the daemon's one snapshot (e.g. EngineDriver). */
+/** What the monitoring commands read: the daemon's one snapshot (e.g. EngineDriver). */
 export interface SnapshotSource {
   snapshot(): DaemonSnapshot;
 }
 
+/** What the other commands need of the daemon (SyncDaemon has it all). */
+export interface ControllableDaemon extends SnapshotSource {
+  control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']>;
+  clients(minHits?: number): ClientReport[] | null;
+  serverStats(): ServerStats | null;
+  /** How the client sockets stamp (ntpdata's TX/RX timestamping), once open. */
+  readonly transport: UdpTransportInfo | null;
+}
+
+/** The commands served on the read-only socket too; the client falls back to it for these. */
+export const OPEN_COMMANDS: ReadonlySet<string> = new Set(['snapshot', 'activity', 'commands']);
+
+export interface DaemonHandlerOptions {
+  /** `reload`: re-read the config as SIGHUP does; throw ControlError('bad-config') to refuse it. */
+  readonly reload?: () => Promise<{ readonly sources: number; readonly file: string }>;
+  /** One line per changing command carried out (the daemon's log). */
+  readonly log?: (line: string) => void;
+}
+
+const MAX_SELECTOR = 255;
+
+function selectorArg(args: Readonly<Record<string, unknown>>, required: boolean): string | null {
+  const a = args.address;
+  if (a === undefined || a === null) {
+    if (required) throw new ControlError('bad-args', 'Missing "address": give the address or name of a source');
+    return null;
+  }
+  if (typeof a !== 'string' || a === '' || a.length > MAX_SELECTOR || /[\s\0]/.test(a)) {
+    throw new ControlError('bad-args', `Cannot use "address" ${JSON.stringify(a)?.slice(0, 80)}: expected an address or a name (no spaces, at most ${MAX_SELECTOR} characters)`);
+  }
+  return a;
+}
+
+function intArg(args: Readonly<Record<string, unknown>>, name: string, lo: number, hi: number): number {
+  const v = args[name];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new ControlError('bad-args', `Cannot use "${name}" ${JSON.stringify(v) ?? 'nothing'}: expected an integer from ${lo} to ${hi}`);
+  }
+  return v;
+}
+
+function noOtherArgs(args: Readonly<Record<string, unknown>>, allowed: readonly string[]): void {
+  const extra = Object.keys(args).filter((k) => !allowed.includes(k));
+  if (extra.length > 0) {
+    throw new ControlError('bad-args', `Unknown argument${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}${allowed.length ? `; this command takes ${allowed.map((k) => JSON.stringify(k)).join(', ')}` : '; this command takes none'}`);
+  }
+}
+
+/** An engine refusal as the reply's error. */
+function unwrap<K extends EngineCommand['op']>(r: EngineCommandResult<K>): Extract<EngineCommandResult<K>, { ok: true }>['value'] {
+  if (r.ok) return r.value;
+  switch (r.code) {
+    case 'no-such-source': throw new ControlError('no-such-source', r.message);
+    case 'source-exists': throw new ControlError('source-exists', r.message);
+    case 'bad-value': throw new ControlError('bad-args', r.message);
+    default: throw new Error(r.message);
+  }
+}
+
 /**
- * Handlers of the built-in commands:
- * - `snapshot` (no args): the DaemonSnapshot, unchanged (src/core/snapshot.ts).
+ * `add`'s source: one chrony.conf `server` or `pool` line, parsed by the
+ * config parser itself, so every option means what it means in the file.
  */
-export function daemonHandlers(source: SnapshotSource): Record<string, ControlHandler> {
-  return {
-    snapshot: () => source.snapshot(),
+export function parseSourceLine(line: unknown): SourceOptions {
+  if (typeof line !== 'string' || line.length > 1024 || /[\n\r\0]/.test(line)) {
+    throw new ControlError('bad-args', 'Missing "line": give one chrony.conf source line, e.g. "server ntp.example.net iburst"');
+  }
+  const words = line.trim().split(/\s+/);
+  if (words[0] !== 'server' && words[0] !== 'pool') {
+    throw new ControlError('bad-args', `Cannot add ${JSON.stringify(line.slice(0, 80))}: the line must start with "server" or "pool"`);
+  }
+  const r = parseConfigText(line, 'add', { format: 'chrony' });
+  const problems = [...r.errors, ...r.warnings];
+  if (r.config === null || problems.length > 0) {
+    throw new ControlError('bad-args', `Cannot add the source: ${problems.map((d) => formatDiagnostic(d).replace(/^add:1: /, '')).join('; ') || 'invalid line'}`);
+  }
+  const src = r.config.sources[0];
+  if (r.config.sources.length !== 1 || src === undefined) throw new ControlError('bad-args', 'Cannot add the source: the line must hold exactly one source');
+  return src.options;
+}
+
+function stampKind(t: UdpTransportInfo | null): string {
+  if (t === null) return 'invalid';
+  return t.kind === 'native-kernel-timestamps' ? 'kernel' : 'daemon';
+}
+
+/**
+ * Handlers of the daemon's commands. With only a SnapshotSource, the
+ * monitoring ones; with a ControllableDaemon, all of them.
+ */
+export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts: DaemonHandlerOptions = {}): Record<string, ControlCommandSpec> {
+  const open = (run: ControlCommandSpec['run']): ControlCommandSpec => ({ run, access: 'open', changes: false });
+  const local = (run: ControlCommandSpec['run']): ControlCommandSpec => ({ run, access: 'local', changes: false });
+  const changing = (run: ControlCommandSpec['run']): ControlCommandSpec => ({ run, access: 'local', changes: true });
+  const handlers: Record<string, ControlCommandSpec> = {
+    snapshot: open(() => source.snapshot()),
   };
+  if (!('control' in source)) return handlers;
+  const d = source;
+  const log = opts.log ?? (() => {});
+  Object.assign(handlers, {
+    activity: open((args) => {
+      noOtherArgs(args, []);
+      return unwrap(d.control({ op: 'activity' }));
+    }),
+    ntpdata: local((args) => {
+      noOtherArgs(args, ['address']);
+      const sources = unwrap(d.control({ op: 'ntpdata', selector: selectorArg(args, false) }));
+      const stamps = stampKind(d.transport);
+      return { sources: sources.map((s: NtpDataReport) => ({ ...s, txTimestamping: stamps, rxTimestamping: stamps })) };
+    }),
+    clients: local((args) => {
+      noOtherArgs(args, ['minPackets']);
+      const min = args.minPackets === undefined ? 0 : intArg(args, 'minPackets', 0, 2 ** 32);
+      const c = d.clients(min);
+      if (c === null) throw new ControlError('not-serving', 'This daemon serves no NTP clients (no allow directive permits any)');
+      return { clients: c };
+    }),
+    serverstats: local((args) => {
+      noOtherArgs(args, []);
+      const s = d.serverStats();
+      if (s === null) throw new ControlError('not-serving', 'This daemon serves no NTP clients (no allow directive permits any)');
+      return serverStatsToJson(s);
+    }),
+    makestep: changing((args) => {
+      noOtherArgs(args, ['threshold', 'limit']);
+      if (args.threshold === undefined && args.limit === undefined) {
+        const { seconds } = unwrap(d.control({ op: 'makestep' }));
+        log(`Control: makestep (stepped ${seconds} s)`);
+        return { stepped: seconds };
+      }
+      const threshold = args.threshold;
+      if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) {
+        throw new ControlError('bad-args', `Cannot use "threshold" ${JSON.stringify(threshold) ?? 'nothing'}: expected seconds, a number >= 0 (give both threshold and limit, or neither)`);
+      }
+      const limit = intArg(args, 'limit', -1, 2 ** 31 - 1);
+      unwrap(d.control({ op: 'set-makestep', threshold, limit }));
+      log(`Control: makestep ${threshold} ${limit}`);
+      return { threshold, limit };
+    }),
+    burst: changing((args) => {
+      noOtherArgs(args, ['good', 'max', 'address']);
+      const good = intArg(args, 'good', 1, 2048);
+      const max = intArg(args, 'max', good, 2048);
+      const selector = selectorArg(args, false);
+      const r = unwrap(d.control({ op: 'burst', selector, good, max }));
+      log(`Control: burst ${good}/${max} ${selector ?? '(all)'}: ${r.sources} source(s)`);
+      return r;
+    }),
+    online: changing((args) => {
+      noOtherArgs(args, ['address']);
+      const selector = selectorArg(args, false);
+      const r = unwrap(d.control({ op: 'online', selector }));
+      log(`Control: online ${selector ?? '(all)'}: ${r.sources} source(s)`);
+      return r;
+    }),
+    offline: changing((args) => {
+      noOtherArgs(args, ['address']);
+      const selector = selectorArg(args, false);
+      const r = unwrap(d.control({ op: 'offline', selector }));
+      log(`Control: offline ${selector ?? '(all)'}: ${r.sources} source(s)`);
+      return r;
+    }),
+    add: changing((args) => {
+      noOtherArgs(args, ['line']);
+      const so = parseSourceLine(args.line);
+      const r = unwrap(d.control({ op: 'add-source', source: so }));
+      log(`Control: added ${so.kind} ${so.host} port ${so.port}`);
+      return { sourceId: r.sourceId, kind: so.kind, host: so.host, port: so.port };
+    }),
+    delete: changing((args) => {
+      noOtherArgs(args, ['address']);
+      const selector = selectorArg(args, true) as string;
+      const r = unwrap(d.control({ op: 'delete-source', selector }));
+      log(`Control: deleted ${selector} (${r.sources} source(s))`);
+      return r;
+    }),
+  } satisfies Record<string, ControlCommandSpec>);
+  const reload = opts.reload;
+  if (reload !== undefined) {
+    handlers.reload = changing(async (args) => {
+      noOtherArgs(args, []);
+      return reload();
+    });
+  }
+  return handlers;
+}
+
+/**
+ * Sends a command to the daemon at `path`. Refused the main socket
+ * (EACCES), a monitoring command (OPEN_COMMANDS) goes to the read-only
+ * socket next to it; any other gets a `permission-denied` error saying what
+ * permission it needs.
+ * @throws ControlError, as controlRequest.
+ */
+export async function callDaemon(path: string, command: string, args: Readonly<Record<string, unknown>> = {}, opts: ControlRequestOptions = {}): Promise<unknown> {
+  try {
+    return await controlRequest(path, command, args, opts);
+  } catch (e) {
+    if (!(e instanceof ControlError) || e.code !== 'permission-denied') throw e;
+    if (OPEN_COMMANDS.has(command)) {
+      const ro = readOnlySocketPath(path);
+      try {
+        return await controlRequest(ro, command, args, opts);
+      } catch (e2) {
+        if (!(e2 instanceof ControlError) || (e2.code !== 'no-daemon' && e2.code !== 'permission-denied')) throw e2;
+        throw new ControlError('permission-denied', `permission denied opening ${path}, and the read-only socket ${ro} cannot be used either (${e2.message})`, false, { cause: e2 });
+      }
+    }
+    throw new ControlError('permission-denied', `"${command}" needs write permission on the control socket ${path}: run as root or as a member of the socket's group`, false, { cause: e });
+  }
 }
 
 function isSnapshot(v: unknown): v is DaemonSnapshot {
@@ -30,12 +246,13 @@ function isSnapshot(v: unknown): v is DaemonSnapshot {
 }
 
 /**
- * Asks the daemon at `path` for its snapshot.
+ * Asks the daemon at `path` for its snapshot (through the read-only socket
+ * when the main one is not ours to open).
  * @throws ControlError: as controlRequest, or `bad-reply` for a snapshot of
  *   another version than this ntpkit reads.
  */
 export async function fetchSnapshot(path: string, opts: ControlRequestOptions = {}): Promise<DaemonSnapshot> {
-  const result = await controlRequest(path, 'snapshot', {}, opts);
+  const result = await callDaemon(path, 'snapshot', {}, opts);
   const version = (result as { version?: unknown } | null)?.version;
   if (version !== SNAPSHOT_VERSION) {
     throw new ControlError('bad-reply', `the daemon at ${path} sent a snapshot of version ${JSON.stringify(version)}; this ntpkit reads version ${SNAPSHOT_VERSION} (are daemon and client the same release?)`);

@@ -19,6 +19,16 @@ export const PROTOCOL_VERSION = 1;
 /** Where the daemon listens unless `bindcmdaddress` says otherwise (chrony's is /run/chrony/chronyd.sock): the config's default, so client and daemon agree. */
 export const DEFAULT_SOCKET_PATH = DEFAULT_BINDCMDADDRESS;
 
+/**
+ * The read-only socket next to the main one: `ntpkit.sock` -> `ntpkit-ro.sock`
+ * (any other name gets `-ro` appended). It serves the monitoring commands to
+ * everyone, as chronyd serves them over its UDP port, while the main socket
+ * (mode 0660) serves every command to its owner and group.
+ */
+export function readOnlySocketPath(path: string): string {
+  return path.endsWith('.sock') ? `${path.slice(0, -'.sock'.length)}-ro.sock` : `${path}-ro`;
+}
+
 /** The longest request line accepted, newline included. Requests are small; this bounds a client's hold on memory. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -44,7 +54,12 @@ export interface ControlRequest {
  * - `bad-args`: the handler refused its arguments;
  * - `request-too-large`: the line exceeds MAX_REQUEST_BYTES (the connection is then closed);
  * - `handler-failed`: the handler threw or rejected;
- * - `internal`: the result could not be sent (not JSON-serializable).
+ * - `internal`: the result could not be sent (not JSON-serializable);
+ * - `not-permitted`: the command needs the main socket, and came on the read-only one;
+ * - `no-such-source`: no source matches the address or name given;
+ * - `source-exists`: `add` of a source already present;
+ * - `bad-config`: `reload` found errors (the message lists them as file:line); the running config stays;
+ * - `not-serving`: `clients` / `serverstats` while the daemon serves no NTP (no `allow`).
  */
 export type ControlErrorCode =
   | 'bad-json'
@@ -54,7 +69,15 @@ export type ControlErrorCode =
   | 'bad-args'
   | 'request-too-large'
   | 'handler-failed'
-  | 'internal';
+  | 'internal'
+  | 'not-permitted'
+  | 'no-such-source'
+  | 'source-exists'
+  | 'bad-config'
+  | 'not-serving';
+
+/** The codes a handler may refuse a request with (by throwing a ControlError of that code). */
+export const HANDLER_ERROR_CODES: ReadonlySet<ControlErrorCode> = new Set<ControlErrorCode>(['bad-args', 'no-such-source', 'source-exists', 'bad-config', 'not-serving']);
 
 export interface ControlErrorBody {
   readonly code: ControlErrorCode;

@@ -76,7 +76,11 @@ test('creates the missing directory, sets mode 0660, answers, and close() remove
   assert.equal(statSync(join(path, '..')).mode & 0o777, 0o750);
   assert.deepEqual(await controlRequest(path, 'echo', { a: [1, 'x'] }), { a: [1, 'x'] });
   assert.equal(await controlRequest(path, 'nothing'), null);
-  assert.deepEqual(await controlRequest(path, 'commands'), { protocol: 1, commands: ['boom', 'commands', 'cyclic', 'echo', 'nothing', 'picky', 'slow'] });
+  const listed = await controlRequest(path, 'commands') as { protocol: number; commands: string[]; readOnly: boolean; access: Record<string, unknown> };
+  assert.deepEqual({ protocol: listed.protocol, commands: listed.commands, readOnly: listed.readOnly }, { protocol: 1, commands: ['boom', 'commands', 'cyclic', 'echo', 'nothing', 'picky', 'slow'], readOnly: false });
+  // A bare handler is local and changing; `commands` is open.
+  assert.deepEqual(listed.access.echo, { access: 'local', changes: true });
+  assert.deepEqual(listed.access.commands, { access: 'open', changes: false });
   await s.close();
   assert.equal(existsSync(path), false);
   await s.close();
@@ -253,4 +257,23 @@ test('client as an unprivileged user: permission denied on a 0660 socket, with t
     .then(() => console.log('ok'), (e) => console.log(e.code + ': ' + e.message));`;
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', code], { encoding: 'utf8', timeout: 10_000 });
   assert.match(r.stdout, /^permission-denied: permission denied opening .*perm\/ntpkit\.sock/, r.stdout + r.stderr);
+});
+
+test('a read-only server answers open commands and refuses the others with not-permitted, naming the main socket', async () => {
+  const path = sockPath();
+  const handlers = {
+    look: { run: () => 'seen', access: 'open' as const, changes: false },
+    touch: { run: () => 'changed', access: 'local' as const, changes: true },
+    gone: { run: () => { throw new ControlError('no-such-source', 'No such source: x'); }, access: 'open' as const, changes: false },
+  };
+  await serve(path, handlers, { readOnly: true, mainPath: '/run/main.sock', mode: 0o666 });
+  assert.equal(await controlRequest(path, 'look'), 'seen');
+  await assert.rejects(controlRequest(path, 'touch'), (e: ControlError) =>
+    e.code === 'not-permitted' && e.remote && /needs write permission on \/run\/main\.sock/.test(e.message));
+  await assert.rejects(controlRequest(path, 'echo'), (e: ControlError) => e.code === 'not-permitted');
+  // A handler's own refusal codes reach the client as they are.
+  await assert.rejects(controlRequest(path, 'gone'), (e: ControlError) => e.code === 'no-such-source' && e.message === 'No such source: x');
+  assert.equal((statSync(path).mode & 0o777), 0o666);
+  const listed = await controlRequest(path, 'commands') as { readOnly: boolean };
+  assert.equal(listed.readOnly, true);
 });

@@ -13,6 +13,8 @@
  * - a bad request (not JSON, wrong shape, unknown command, oversized, a
  *   handler that throws) gets an error reply and the server keeps serving;
  *   an oversized line also ends that connection, as its end cannot be found;
+ * - a read-only server (`readOnly`) answers only the commands declared
+ *   `access: 'open'`; the others get `not-permitted`, naming the main socket;
  * - requests on one connection are answered in order; connections are served
  *   concurrently, up to `maxConnections`;
  * - close() ends every connection and removes the socket file, unless another
@@ -23,7 +25,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { ControlError } from './errors.js';
 import {
-  COMMAND_NAME, type ControlReply, encodeReply, errorReply, MAX_REQUEST_BYTES, parseRequest, PROTOCOL_VERSION,
+  COMMAND_NAME, type ControlReply, encodeReply, errorReply, HANDLER_ERROR_CODES, MAX_REQUEST_BYTES, parseRequest, PROTOCOL_VERSION,
 } from './protocol.js';
 
 /** Requests of one connection waiting for their turn before it stops reading. */
@@ -42,6 +44,21 @@ export interface HandlerContext {
  */
 export type ControlHandler = (args: Readonly<Record<string, unknown>>, ctx: HandlerContext) => unknown;
 
+/**
+ * A command with what it may be used by. `open`: monitoring that changes
+ * nothing and reveals no client addresses, served on the read-only socket
+ * too (chronyd's commands allowed from the network: tracking, sources,
+ * activity...); `local`: only on the main socket (every changing command,
+ * and clients, serverstats, ntpdata, as chronyd allows them only locally).
+ * A bare handler is `local`.
+ */
+export interface ControlCommandSpec {
+  readonly run: ControlHandler;
+  readonly access: 'open' | 'local';
+  /** Whether the command changes the daemon's state (documentation, `commands`' reply). */
+  readonly changes: boolean;
+}
+
 export type ControlLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface ControlServerOptions {
@@ -50,7 +67,13 @@ export interface ControlServerOptions {
   /** Permission bits of the socket (default 0o660: owner and group may connect). */
   readonly mode?: number;
   /** Command name -> handler. Names must match COMMAND_NAME. */
-  readonly handlers: Readonly<Record<string, ControlHandler>>;
+  readonly handlers: Readonly<Record<string, ControlHandler | ControlCommandSpec>>;
+  /**
+   * Serve only `open` commands; the others are refused with `not-permitted`,
+   * whose message names `mainPath`, the socket that serves them.
+   */
+  readonly readOnly?: boolean;
+  readonly mainPath?: string;
   readonly log?: (level: ControlLogLevel, message: string) => void;
   /** Longest request line, newline included (default MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
@@ -107,14 +130,22 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const log = opts.log ?? (() => undefined);
   const maxBytes = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
   const idleMs = opts.idleTimeoutMs ?? 300_000;
-  const handlers = new Map<string, ControlHandler>();
+  const handlers = new Map<string, ControlCommandSpec>();
   for (const [name, h] of Object.entries(opts.handlers)) {
     if (!COMMAND_NAME.test(name)) throw new RangeError(`Cannot register control command ${JSON.stringify(name)}: names are lower-case letters, digits and '-'`);
-    handlers.set(name, h);
+    handlers.set(name, typeof h === 'function' ? { run: h, access: 'local', changes: true } : h);
   }
   // `commands` lists what this daemon serves, so clients can tell what it supports; a handler of that name wins.
   if (!handlers.has('commands')) {
-    handlers.set('commands', () => ({ protocol: PROTOCOL_VERSION, commands: [...handlers.keys()].sort() }));
+    handlers.set('commands', {
+      access: 'open', changes: false,
+      run: () => ({
+        protocol: PROTOCOL_VERSION,
+        commands: [...handlers.keys()].sort(),
+        readOnly: opts.readOnly === true,
+        access: Object.fromEntries([...handlers].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, c]) => [n, { access: c.access, changes: c.changes }])),
+      }),
+    });
   }
   const commands = Object.freeze([...handlers.keys()].sort());
 
@@ -131,13 +162,17 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       return errorReply(parsed.id, parsed.error.code, parsed.error.message);
     }
     const { id, command, args } = parsed.request;
-    const handler = handlers.get(command);
-    if (!handler) return errorReply(id, 'unknown-command', `Unknown command "${command}"; this daemon serves: ${commands.join(', ')}`);
+    const spec = handlers.get(command);
+    if (!spec) return errorReply(id, 'unknown-command', `Unknown command "${command}"; this daemon serves: ${commands.join(', ')}`);
+    if (opts.readOnly && spec.access !== 'open') {
+      const main = opts.mainPath ?? 'the main control socket';
+      return errorReply(id, 'not-permitted', `Command "${command}" is not served on the read-only socket ${opts.path}: it needs write permission on ${main} (run as root or as a member of its group)`);
+    }
     try {
-      const result = await handler(args, { command });
+      const result = await spec.run(args, { command });
       return { version: PROTOCOL_VERSION, id, ok: true, result: result === undefined ? null : result };
     } catch (e) {
-      if (e instanceof ControlError && e.code === 'bad-args') return errorReply(id, 'bad-args', e.message);
+      if (e instanceof ControlError && !e.remote && HANDLER_ERROR_CODES.has(e.code as never)) return errorReply(id, e.code as 'bad-args', e.message);
       log('error', `control command ${command} failed: ${(e as Error)?.stack ?? String(e)}`);
       return errorReply(id, 'handler-failed', `Command "${command}" failed: ${(e as Error)?.message ?? String(e)}`);
     }

@@ -35,7 +35,9 @@ export interface Estimate {
 export type UpdateOutcome = 'slewed' | 'stepped' | 'ignored' | 'fatal';
 
 export class Discipline {
-  readonly o: DisciplineOptions;
+  o: DisciplineOptions;
+  /** Updates made before makestep was last set: its limit counts from there (chronyc makestep threshold limit). */
+  private makestepFrom = 0;
   private readonly clock: ClockModel;
   private readonly minSlewTime: number;
   /** Clock updates made (steps and slews). */
@@ -98,7 +100,7 @@ export class Discipline {
     const base = this.clampFreq(e.freqPpm);
 
     const ms = this.o.makestep;
-    const stepAllowed = ms !== null && (ms.limit < 0 || this.updates < ms.limit) &&
+    const stepAllowed = ms !== null && (ms.limit < 0 || this.updates - this.makestepFrom < ms.limit) &&
       (this.noStepUntil === null || now >= this.noStepUntil);
     this.updates++;
     if (stepAllowed && Math.abs(off) > ms.threshold) {
@@ -114,6 +116,28 @@ export class Discipline {
     this.slew(now, off, base, actions);
     this.maybeWriteDrift(now, actions);
     return 'slewed';
+  }
+
+  /** chronyc `makestep threshold limit`: from now on, step beyond `threshold` during the next `limit` updates. */
+  setMakestep(threshold: number, limit: number): void {
+    this.o = { ...this.o, makestep: { threshold, limit } };
+    this.makestepFrom = this.updates;
+  }
+
+  /**
+   * chronyc `makestep`: the correction still being slewed out is applied as
+   * a step now, and the frequency returns to the base. Returns the step,
+   * seconds (0: nothing was left to correct).
+   */
+  stepRemaining(now: Instant, actions: EngineAction[]): number {
+    const off = this.remainingSlew(now);
+    this.slewEnd = null;
+    if (off === 0) return 0;
+    actions.push({ kind: 'step', seconds: off });
+    actions.push({ kind: 'event', event: { type: 'step', seconds: off } });
+    this.clock.step(now, off);
+    this.setFrequency(addSeconds(now, off), this.clock.basePpm, this.clock.basePpm, actions);
+    return off;
   }
 
   /** Slews `off` seconds out on top of `base` ppm, as fast as allowed but over at least minSlewTime. */

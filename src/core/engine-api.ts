@@ -186,4 +186,104 @@ export interface SyncEngineApi {
   systemState(now: Instant): SystemState;
   /** The drift file's contents now, ppm: the driver writes it when it must (SIGTERM), besides the periodic write-drift actions. */
   drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
+  /** A run-time control command (chronyc's makestep, burst, online, add...): carry out its actions like tick()'s. */
+  control<C extends EngineCommand>(command: C, now: Instant): EngineCommandResult<C['op']>;
+}
+
+/**
+ * Which sources a control command applies to: null for every source, else
+ * an address (any spelling: "::1" matches "0:0::1") or a configured name
+ * (a pool's name selects all its members).
+ */
+export type SourceSelector = string | null;
+
+/**
+ * Run-time control (chronyc's operational commands). Each is carried out
+ * through SyncEngineApi.control(), whose actions the driver applies exactly
+ * as tick()'s, so the sends and timers they cause happen.
+ */
+export type EngineCommand =
+  /** Step the clock by the offset correction still being slewed out (chronyc `makestep`). */
+  | { readonly op: 'makestep' }
+  /** Change the makestep setting; `limit` counts updates from now on (chronyc `makestep threshold limit`). */
+  | { readonly op: 'set-makestep'; readonly threshold: number; readonly limit: number }
+  /** Send up to `max` requests 2 s apart, stopping after `good` good replies; then return to the regular schedule. */
+  | { readonly op: 'burst'; readonly selector: SourceSelector; readonly good: number; readonly max: number }
+  /** Offline: no requests are sent (a burst in progress ends first); the sources keep their state. */
+  | { readonly op: 'online' | 'offline'; readonly selector: SourceSelector }
+  | { readonly op: 'add-source'; readonly source: SourceOptions }
+  | { readonly op: 'delete-source'; readonly selector: string }
+  | { readonly op: 'activity' }
+  | { readonly op: 'ntpdata'; readonly selector: SourceSelector };
+
+/** chronyc activity's five counts. */
+export interface ActivityReport {
+  readonly online: number;
+  readonly offline: number;
+  readonly burstOnline: number;
+  readonly burstOffline: number;
+  readonly unresolved: number;
+}
+
+/** chronyc ntpdata's figures of one source: its last valid reply and our counters. */
+export interface NtpDataReport {
+  readonly sourceId: number;
+  readonly name: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Of the last valid reply (all zero / null before one came). */
+  readonly leap: 'normal' | 'insert' | 'delete' | 'unsynchronized';
+  readonly version: number;
+  readonly mode: number;
+  readonly stratum: number;
+  /** Our poll exponent for this source (log2 s), as chronyc shows it. */
+  readonly poll: number;
+  /** The server's precision (log2 s). */
+  readonly precision: number;
+  readonly rootDelay: number;
+  readonly rootDispersion: number;
+  readonly referenceId: number;
+  /** Unix seconds (9 decimals) of the reply's reference timestamp, or null. */
+  readonly referenceTime: string | null;
+  /** RFC 5905 theta of the last valid reply: positive when the server is ahead of us. */
+  readonly offset: number;
+  readonly peerDelay: number;
+  readonly peerDispersion: number;
+  /** Server processing time of the last valid reply (t3 - t2), seconds. */
+  readonly responseTime: number;
+  readonly interleaved: boolean;
+  readonly authenticated: boolean;
+  readonly totalTx: number;
+  readonly totalRx: number;
+  readonly totalValidRx: number;
+  readonly totalGoodRx: number;
+}
+
+/** What each control command returns besides its actions. */
+export interface EngineCommandValues {
+  readonly makestep: { readonly seconds: number };
+  readonly 'set-makestep': null;
+  readonly burst: { readonly sources: number };
+  readonly online: { readonly sources: number };
+  readonly offline: { readonly sources: number };
+  readonly 'add-source': { readonly sourceId: number };
+  readonly 'delete-source': { readonly sources: number };
+  readonly activity: ActivityReport;
+  readonly ntpdata: readonly NtpDataReport[];
+}
+
+/**
+ * Why a control command was refused: no source matches the selector, the
+ * source to add is already there, a value is out of range, the engine
+ * has not started, or it takes no control commands (stand-ins in tests).
+ */
+export type EngineCommandError = 'no-such-source' | 'source-exists' | 'bad-value' | 'not-started' | 'unsupported';
+
+export type EngineCommandResult<K extends EngineCommand['op']> =
+  | { readonly ok: true; readonly actions: EngineAction[]; readonly value: EngineCommandValues[K] }
+  | { readonly ok: false; readonly code: EngineCommandError; readonly message: string };
+
+/** The answer of an engine that takes no control commands (test stand-ins). */
+export function refuseControl(): EngineCommandResult<never> {
+  return { ok: false, code: 'unsupported', message: 'This engine takes no control commands' };
 }

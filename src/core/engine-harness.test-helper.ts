@@ -10,7 +10,7 @@ import { Leap, Mode } from '../proto/constants.js';
 import { encodeHeader, parseHeader, type NtpHeader } from '../proto/header.js';
 import { refIdFromCode } from '../proto/refid.js';
 import { secondsToShort } from '../time/short.js';
-import { DISCIPLINE_DEFAULTS, type DisciplineOptions, type EngineAction, type EngineEvent } from './engine-api.js';
+import { DISCIPLINE_DEFAULTS, type DisciplineOptions, type EngineAction, type EngineCommand, type EngineCommandResult, type EngineEvent } from './engine-api.js';
 import { SyncEngine, type EngineTuning } from './engine.js';
 import type { SourceOptions } from './source-options.js';
 
@@ -175,6 +175,13 @@ export class World {
   }
 
   snapshot() { return this.engine.snapshot(this.clientNow(), 'sim'); }
+
+  /** A control command now, its actions carried out as a driver would. */
+  control<C extends EngineCommand>(c: C): EngineCommandResult<C['op']> {
+    const r = this.engine.control(c, this.clientNow());
+    if (r.ok) this.apply(r.actions);
+    return r;
+  }
 
   source(address: string) {
     const s = this.snapshot().sources.find((x) => x.address === address);

@@ -10,10 +10,14 @@
  * reported against the disciplined clock is converted back.
  */
 import { addSeconds, diffSeconds, instantToUnixNanos, type Instant } from '../time/instant.js';
+import { fromNtpTimestamp } from '../time/timestamp.js';
 import { Leap } from '../proto/constants.js';
 import { refIdFromAddress, type Md5 } from '../proto/refid.js';
 import type { NtpHeader } from '../proto/header.js';
-import type { DisciplineOptions, EngineAction, EngineOptions, MeasurementEvent, SyncEngineApi } from './engine-api.js';
+import type {
+  ActivityReport, DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineCommandValues, EngineOptions,
+  MeasurementEvent, NtpDataReport, SourceSelector, SyncEngineApi,
+} from './engine-api.js';
 import { ClockModel } from './clock-model.js';
 import { Discipline } from './discipline.js';
 import { isLeapDay, leapShift, leapVote, nextMidnight, type LeapKind } from './leap.js';
@@ -46,6 +50,8 @@ interface Entry {
   verdict: Verdict;
   lastRxAt: Instant | null;
   lastSample: { measuredOffset: number; phase: number; delay: number; dispersion: number } | null;
+  /** Samples the filter accepted (chronyc ntpdata's Total good RX). */
+  goodRx: number;
   falsetickerStreak: number;
   /** The last reply said leap 3 / stratum 16. */
   unsynchronized: boolean;
@@ -97,22 +103,26 @@ export class SyncEngine implements SyncEngineApi {
     // The engine's model of the clock starts exact: it sets the frequency itself.
     actions.push({ kind: 'set-frequency', ppm });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
-    const refresh = this.o.resolveInterval ?? DEFAULT_RESOLVE_INTERVAL;
-    for (const so of this.o.sources) {
-      if (so.kind === 'pool') {
-        const r = new Resolver(so.host, refresh);
-        const id = this.nextId++;
-        this.pools.push({ resolver: r, options: so, id });
-        if (r.request(now)) actions.push({ kind: 'resolve', sourceId: id, host: so.host });
-        continue;
-      }
-      const literal = isAddressLiteral(so.host);
-      const e = this.newEntry(so, null, literal ? null : new Resolver(so.host, refresh));
-      if (literal) this.assign(e, stripBrackets(so.host), now);
-      else if (e.resolver?.request(now)) actions.push({ kind: 'resolve', sourceId: e.id, host: so.host });
-    }
+    for (const so of this.o.sources) this.addConfigured(so, now, actions);
     this.poll(now, actions);
     return this.finish(now, actions);
+  }
+
+  /** A `server` or `pool` line, at start or added at run time: returns its id. */
+  private addConfigured(so: SourceOptions, now: Instant, actions: EngineAction[]): number {
+    const refresh = this.o.resolveInterval ?? DEFAULT_RESOLVE_INTERVAL;
+    if (so.kind === 'pool') {
+      const r = new Resolver(so.host, refresh);
+      const id = this.nextId++;
+      this.pools.push({ resolver: r, options: so, id });
+      if (r.request(now)) actions.push({ kind: 'resolve', sourceId: id, host: so.host });
+      return id;
+    }
+    const literal = isAddressLiteral(so.host);
+    const e = this.newEntry(so, null, literal ? null : new Resolver(so.host, refresh));
+    if (literal) this.assign(e, stripBrackets(so.host), now);
+    else if (e.resolver?.request(now)) actions.push({ kind: 'resolve', sourceId: e.id, host: so.host });
+    return e.id;
   }
 
   tick(now: Instant): EngineAction[] {
@@ -174,6 +184,7 @@ export class SyncEngine implements SyncEngineApi {
       actions.push(this.measured(e, out, [true, true, res.reason !== 'delay-outlier', true], null));
       return this.finish(now, actions);
     }
+    e.goodRx++;
     e.lastRxAt = datagram.t4;
     e.lastSample = { measuredOffset: s.offset, phase: clock.phaseAt(s.t4), delay: s.delay, dispersion: s.dispersion };
     e.poller.adapt(this.information(e));
@@ -236,6 +247,130 @@ export class SyncEngine implements SyncEngineApi {
     return this.disc().drift();
   }
 
+  control<C extends EngineCommand>(command: C, now: Instant): EngineCommandResult<C['op']> {
+    if (!this.started) return { ok: false, code: 'not-started', message: 'The engine has not started' };
+    const actions: EngineAction[] = [];
+    const done = <K extends EngineCommand['op']>(value: EngineCommandValues[K]): EngineCommandResult<K> =>
+      ({ ok: true, actions: this.finish(now, actions), value });
+    const none = (sel: SourceSelector): EngineCommandResult<C['op']> =>
+      ({ ok: false, code: 'no-such-source', message: `No such source: ${sel ?? '(any)'}` });
+    const c = command as EngineCommand;
+    switch (c.op) {
+      case 'makestep':
+        return done<'makestep'>({ seconds: this.disc().stepRemaining(now, actions) }) as EngineCommandResult<C['op']>;
+      case 'set-makestep':
+        if (!(c.threshold >= 0) || !Number.isFinite(c.threshold) || !Number.isInteger(c.limit)) {
+          return { ok: false, code: 'bad-value', message: `Cannot set makestep: threshold must be a number >= 0 and limit an integer, got ${c.threshold} ${c.limit}` };
+        }
+        this.disc().setMakestep(c.threshold, c.limit);
+        return done<'set-makestep'>(null) as EngineCommandResult<C['op']>;
+      case 'burst': {
+        if (!Number.isInteger(c.good) || !Number.isInteger(c.max) || c.good < 1 || c.max < c.good || c.max > 2048) {
+          return { ok: false, code: 'bad-value', message: `Cannot burst ${c.good}/${c.max}: give GOOD/MAX with 1 <= GOOD <= MAX <= 2048` };
+        }
+        const hit = this.matching(c.selector);
+        if (hit.length === 0 && c.selector !== null) return none(c.selector);
+        let n = 0;
+        for (const e of hit) if (e.address !== null && e.poller.startBurst(now, c.good, c.max)) n++;
+        this.poll(now, actions);
+        return done<'burst'>({ sources: n }) as EngineCommandResult<C['op']>;
+      }
+      case 'online':
+      case 'offline': {
+        const hit = this.matching(c.selector);
+        if (hit.length === 0 && c.selector !== null) return none(c.selector);
+        for (const e of hit) e.poller.setOnline(now, c.op === 'online');
+        this.poll(now, actions);
+        return done<'online'>({ sources: hit.length }) as EngineCommandResult<C['op']>;
+      }
+      case 'add-source': {
+        const so = c.source;
+        const key = addressKey(so.host);
+        const clash = this.entries.some((e) => e.pool === null && e.options.port === so.port && (addressKey(e.options.host) === key || e.key === key)) ||
+          this.pools.some((p) => addressKey(p.options.host) === key && p.options.port === so.port);
+        if (clash) return { ok: false, code: 'source-exists', message: `Source ${so.host} port ${so.port} is already present` };
+        const id = this.addConfigured(so, now, actions);
+        this.poll(now, actions);
+        return done<'add-source'>({ sourceId: id }) as EngineCommandResult<C['op']>;
+      }
+      case 'delete-source': {
+        const hit = this.matching(c.selector);
+        const pools = this.pools.filter((p) => addressKey(p.options.host) === addressKey(c.selector));
+        if (hit.length === 0 && pools.length === 0) return none(c.selector);
+        for (const p of pools) this.pools.splice(this.pools.indexOf(p), 1);
+        for (const e of hit) {
+          this.entries.splice(this.entries.indexOf(e), 1);
+          // A pool fills the place again, but not with the address just deleted.
+          if (e.pool !== null && e.address !== null) e.pool.retire(e.address);
+        }
+        this.select(now, null, actions);
+        return done<'delete-source'>({ sources: hit.length }) as EngineCommandResult<C['op']>;
+      }
+      case 'activity':
+        return done<'activity'>(this.activity()) as EngineCommandResult<C['op']>;
+      case 'ntpdata': {
+        const hit = this.matching(c.selector).filter((e) => e.address !== null);
+        if (hit.length === 0 && c.selector !== null) return none(c.selector);
+        return done<'ntpdata'>(hit.map((e) => this.ntpData(e))) as EngineCommandResult<C['op']>;
+      }
+    }
+  }
+
+  /** The sources a selector names: by address (any spelling), configured name, or pool name. */
+  private matching(sel: SourceSelector): Entry[] {
+    if (sel === null) return [...this.entries];
+    const key = addressKey(sel);
+    return this.entries.filter((e) => e.key === key || addressKey(e.options.host) === key);
+  }
+
+  private activity(): ActivityReport {
+    let online = 0, offline = 0, burstOnline = 0, burstOffline = 0, unresolved = 0;
+    for (const e of this.entries) {
+      if (e.address === null) unresolved++;
+      else if (e.poller.bursting) {
+        if (e.poller.online) burstOnline++;
+        else burstOffline++;
+      } else if (e.poller.online) online++;
+      else offline++;
+    }
+    // A pool whose name has not resolved yet has no members: it counts as one source of unknown address.
+    for (const p of this.pools) if (!this.entries.some((e) => e.pool === p.resolver)) unresolved++;
+    return { online, offline, burstOnline, burstOffline, unresolved };
+  }
+
+  private ntpData(e: Entry): NtpDataReport {
+    const h = e.poller.lastHeader;
+    const ls = e.lastSample;
+    const root = e.poller.root();
+    const leap = h === null ? 'normal' : h.leap === Leap.InsertSecond ? 'insert' : h.leap === Leap.DeleteSecond ? 'delete' : h.leap === Leap.NoWarning ? 'normal' : 'unsynchronized';
+    return {
+      sourceId: e.id,
+      name: e.options.host,
+      remoteAddress: e.address as string,
+      remotePort: e.options.port,
+      leap,
+      version: h?.version ?? 0,
+      mode: h?.mode ?? 0,
+      stratum: h?.stratum ?? 0,
+      poll: e.poller.poll,
+      precision: h?.precision ?? 0,
+      rootDelay: root.delay,
+      rootDispersion: root.dispersion,
+      referenceId: h?.referenceId ?? 0,
+      referenceTime: h === null || h.referenceTimestamp === 0n ? null : unixString(fromNtpTimestamp(h.referenceTimestamp, e.lastRxAt ?? this.origin)),
+      offset: ls?.measuredOffset ?? 0,
+      peerDelay: ls?.delay ?? 0,
+      peerDispersion: ls?.dispersion ?? 0,
+      responseTime: h === null ? 0 : e.poller.lastResponseTime,
+      interleaved: e.poller.interleaved,
+      authenticated: false,
+      totalTx: e.poller.totalTx,
+      totalRx: e.poller.totalRx,
+      totalValidRx: e.poller.totalValidRx,
+      totalGoodRx: e.goodRx,
+    };
+  }
+
   // ---- sources ----
 
   private newEntry(options: SourceOptions, pool: Resolver | null, resolver: Resolver | null): Entry {
@@ -243,7 +378,7 @@ export class SyncEngine implements SyncEngineApi {
       id: this.nextId++, options, pool, resolver, address: null, key: null,
       poller: new SourcePoller(options, this.o.random, this.o.precision),
       stats: this.newStats(options),
-      verdict: UNRESOLVED, lastRxAt: null, lastSample: null, falsetickerStreak: 0, unsynchronized: false,
+      verdict: UNRESOLVED, lastRxAt: null, lastSample: null, goodRx: 0, falsetickerStreak: 0, unsynchronized: false,
       unreachableReported: false,
     };
     this.entries.push(e);

@@ -14,11 +14,13 @@
  * - Backoff: after 4 requests in a row without a reply the interval doubles
  *   at every further poll, up to maxpoll (an unreachable server is not
  *   hammered); the first reply brings it back to minpoll.
+ * - Offline (chronyc offline): no requests; a burst in progress still ends
+ *   first, then the source waits, keeping its state, until it is online.
  * - KoD (RFC 5905 §7.4): RATE raises a floor under the interval (at least one
  *   step longer, and never shorter than the poll the server asks for); DENY and
  *   RSTR stop all requests to that source.
  */
-import { addSeconds, type Instant } from '../time/instant.js';
+import { addSeconds, diffSeconds, type Instant } from '../time/instant.js';
 import { fromNtpTimestamp, toNtpTimestamp, type NtpTimestamp } from '../time/timestamp.js';
 import { shortToSeconds } from '../time/short.js';
 import { Leap } from '../proto/constants.js';
@@ -78,6 +80,16 @@ export class SourcePoller {
   /** Requests left in the current burst (iburst or burst). */
   private burstLeft = 0;
   private burstGood = 0;
+  /** Good replies that end a burst asked for at run time (chronyc burst), or null. */
+  private manualBurstGood: number | null = null;
+  /** False after chronyc offline: nothing is sent until online, except a burst asked for. */
+  online = true;
+  /** chronyc ntpdata's counters: requests sent, datagrams from the source, valid replies. */
+  totalTx = 0;
+  totalRx = 0;
+  totalValidRx = 0;
+  /** Server processing time (t3 - t2) of the last valid reply, seconds. */
+  lastResponseTime = 0;
   /** When the next request is due, or null when not polling. */
   nextPoll: Instant | null = null;
   /** When the last request was sent. */
@@ -130,8 +142,40 @@ export class SourcePoller {
     this.adaptivePoll = clampPoll(this.options.minpoll, this.options);
     this.burstLeft = this.options.burst ? BURST_MAX : this.options.iburst ? IBURST_REQUESTS : 0;
     this.burstGood = 0;
-    this.nextPoll = now;
+    this.manualBurstGood = null;
+    this.nextPoll = this.online ? now : null;
     this.lastTransmit = null;
+  }
+
+  /** Whether a burst (iburst, burst or one asked for) is under way. */
+  get bursting(): boolean {
+    return this.burstLeft > 0 && this.nextPoll !== null;
+  }
+
+  /**
+   * A burst asked for at run time: up to `max` requests 2 s apart from now,
+   * ending after `good` good replies; then the regular schedule (or, offline,
+   * silence) resumes. False when the source cannot poll (stopped by KoD).
+   */
+  startBurst(now: Instant, good: number, max: number): boolean {
+    if (this.stopped !== null) return false;
+    this.burstLeft = max;
+    this.burstGood = 0;
+    this.manualBurstGood = good;
+    this.nextPoll = now;
+    return true;
+  }
+
+  /** chronyc online/offline. Going online polls at once: the sources may have moved while we were away. */
+  setOnline(now: Instant, online: boolean): void {
+    if (online === this.online) return;
+    this.online = online;
+    if (online) {
+      if (this.stopped === null && (this.nextPoll === null || this.nextPoll > now)) this.nextPoll = now;
+    } else if (this.burstLeft === 0) {
+      // A reply to the request in flight is still welcome.
+      this.nextPoll = null;
+    }
   }
 
   /** Stops polling (unresolved, replaced, denied). */
@@ -170,6 +214,7 @@ export class SourcePoller {
       this.pending = { cookie, t1: now, epoch };
     }
     this.lastTransmit = now;
+    this.totalTx++;
     if (this.burstLeft > 0) this.burstLeft--;
     if (this.burstLeft > 0 && this.missed < BURST_MAX) this.nextPoll = addSeconds(now, this.burstInterval());
     else this.scheduleNext(now);
@@ -178,6 +223,12 @@ export class SourcePoller {
 
   /** The next regular poll after a request sent at `from` (a burst starts there when `burst` is set). */
   private scheduleNext(from: Instant): void {
+    this.burstLeft = 0;
+    this.manualBurstGood = null;
+    if (!this.online) {
+      this.nextPoll = null;
+      return;
+    }
     const interval = 2 ** this.poll;
     // A little randomness keeps many clients from polling in step (chrony randomises too).
     const jitter = interval >= 4 ? 1 - 0.05 * this.random() : 1;
@@ -195,6 +246,7 @@ export class SourcePoller {
 
   /** Judges a datagram from this source's address. */
   receive(data: Uint8Array, t4: Instant, epoch: number): ReplyOutcome {
+    this.totalRx++;
     const p = this.pending;
     if (p === null) return { kind: 'ignored', reason: 'not-expected' };
     const v = evaluateReply(data, {
@@ -233,13 +285,16 @@ export class SourcePoller {
     this.pending = null;
     this.markReachable();
     this.lastHeader = v.header;
+    this.totalValidRx++;
+    this.lastResponseTime = diffSeconds(v.sample.t3, v.sample.t2);
     this.previous = {
       t1: p.t1, t4, t2: fromNtpTimestamp(v.header.receiveTimestamp, p.t1), t2Wire: v.header.receiveTimestamp,
       t4Wire: toNtpTimestamp(t4), epoch,
     };
     if (p.epoch !== epoch) return { kind: 'ignored', reason: 'clock-stepped' };
     this.interleaved = v.interleaved === true;
-    if (this.options.burst && this.burstLeft > 0 && ++this.burstGood >= BURST_GOOD) {
+    const goodTarget = this.manualBurstGood ?? (this.options.burst ? BURST_GOOD : null);
+    if (goodTarget !== null && this.burstLeft > 0 && ++this.burstGood >= goodTarget) {
       // Enough good replies: the burst ends now, not after the request already scheduled.
       this.burstLeft = 0;
       if (this.lastTransmit !== null) this.scheduleNext(this.lastTransmit);

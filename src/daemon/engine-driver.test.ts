@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import type { Clock, ClockStatus } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
 import { nativeUdpUnavailable } from '../net/udp-transport.js';
-import type { EngineAction, EngineEvent, SyncEngineApi } from '../core/engine-api.js';
+import { type EngineAction, type EngineEvent, type SyncEngineApi, refuseControl } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { type SystemState, unsynchronizedState } from '../core/system.js';
 import { addSeconds, diffSeconds, type Instant } from '../time/instant.js';
@@ -52,6 +52,7 @@ class ScriptedEngine implements SyncEngineApi {
   resolved(sourceId: number, result: unknown): EngineAction[] { this.#record({ op: 'resolved', sourceId, result }); return this.onResolved(sourceId, result); }
   systemState(): SystemState { return unsynchronizedState(-20); }
   drift(): { frequencyPpm: number; skewPpm: number } { return { frequencyPpm: 0, skewPpm: 1 }; }
+  control() { return refuseControl(); }
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
     return {
       version: SNAPSHOT_VERSION, time: String(now), clock, sources: [],

@@ -24,7 +24,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
-import type { EngineAction, EngineEvent, SyncEngineApi } from '../core/engine-api.js';
+import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine-api.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { NativeUdpSocket } from '../net/native-udp.js';
 import { dnsFailureReason } from '../net/query.js';
@@ -132,6 +132,15 @@ export class EngineDriver {
     this.#pendingTx.clear();
     this.#clearTimer();
     if (this.#running) this.#apply(engine.start(this.#clock.now()));
+  }
+
+  /** A run-time control command (chronyc makestep, burst, online...): its actions are carried out like a tick's. */
+  control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']> {
+    if (!this.#running) return { ok: false, code: 'not-started', message: 'The daemon is not running' };
+    this.#flushSent();
+    const r = this.#engine.control(command, this.#clock.now());
+    if (r.ok) this.#apply(r.actions);
+    return r;
   }
 
   snapshot(): DaemonSnapshot {

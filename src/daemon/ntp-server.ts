@@ -15,6 +15,8 @@
 import { randomFillSync } from 'node:crypto';
 import { realtime } from '../clock/realtime.js';
 import { buildAccessTable } from '../core/access.js';
+import { clientReports, type ClientReport } from '../core/client-report.js';
+import { clientTime } from '../core/client-table.js';
 import { NtpResponder, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
 import type { TransmitTicket } from '../core/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
@@ -57,6 +59,8 @@ export interface RunningNtpServer {
   /** The precision announced in replies, log2 s. */
   readonly precision: number;
   stats(): ServerStats;
+  /** The client table as chronyc clients shows it (clients with at least `minHits` requests). O(client slots). */
+  clients(minHits?: number): ClientReport[];
   /**
    * Replaces the system state that replies carry (stratum, refid, leap, root
    * delay and dispersion, reference time): the daemon feeds its sync state
@@ -228,6 +232,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     transport: (sockets[0] as ServerSocket).info,
     precision,
     stats: () => responder.stats(now()),
+    clients: (minHits = 0) => clientReports(responder.clients, clientTime(now()), minHits),
     setSystemState: (state) => { system = state; },
     systemState: () => system,
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import type { Config } from '../config/config.js';
 import { parseConfigText } from '../config/parse-config.js';
-import type { EngineAction, EngineOptions } from '../core/engine-api.js';
+import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { synchronizedState, type SystemState, unsynchronizedState, LOCAL_REFERENCE_ID } from '../core/system.js';
 import { Leap } from '../proto/constants.js';
@@ -23,6 +23,7 @@ class FakeEngine implements DaemonEngine {
   synced = true;
   driftNow = { frequencyPpm: 0, skewPpm: 0.5 };
   drift(): { frequencyPpm: number; skewPpm: number } { return this.driftNow; }
+  control() { return refuseControl(); }
   constructor(readonly options: EngineOptions) {}
   start(now: Instant): EngineAction[] {
     const f = this.options.discipline.initialFrequencyPpm;

@@ -13,7 +13,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
+import type { EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
+import type { ClientReport } from '../core/client-report.js';
+import type { ServerStats } from '../core/server-stats.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { localReferenceState, type SystemState } from '../core/system.js';
 import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
@@ -69,6 +71,16 @@ export interface SyncDaemon {
    * new server cannot start.
    */
   reconfigure(config: Config): Promise<void>;
+  /**
+   * A run-time control command (chronyc makestep, burst, online/offline,
+   * add, delete, activity, ntpdata), carried out at once. Sources added or
+   * taken offline this way last until the next reconfigure().
+   */
+  control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']>;
+  /** The NTP server's clients (chronyc clients), or null when not serving. */
+  clients(minHits?: number): ClientReport[] | null;
+  /** The NTP server's counters (chronyc serverstats), or null when not serving. */
+  serverStats(): ServerStats | null;
   /** Saves the drift file, stops serving and polling. Idempotent. */
   stop(): Promise<void>;
 }
@@ -249,6 +261,9 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     systemState: () => servedState(),
     get ntpServer() { return server; },
     get transport() { return driver.transport; },
+    control: (command) => driver.control(command),
+    clients: (minHits) => server?.clients(minHits) ?? null,
+    serverStats: () => server?.stats() ?? null,
     async reconfigure(next: Config): Promise<void> {
       if (stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
       const serverChanged = JSON.stringify(stripPositions(next.server)) !== JSON.stringify(stripPositions(config.server));

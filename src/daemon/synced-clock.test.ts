@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config/diagnostics.js';
-import type { EngineAction, EngineEvent, EngineOptions } from '../core/engine-api.js';
+import { type EngineAction, type EngineEvent, type EngineOptions, refuseControl } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { synchronizedState, type SystemState, unsynchronizedState } from '../core/system.js';
 import { Leap } from '../proto/constants.js';
@@ -36,6 +36,7 @@ class FakeEngine implements DaemonEngine {
   receive(): EngineAction[] { return []; }
   resolved(): EngineAction[] { return []; }
   drift(): { frequencyPpm: number; skewPpm: number } { return { frequencyPpm: 0, skewPpm: 1 }; }
+  control() { return refuseControl(); }
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
     return {
       version: SNAPSHOT_VERSION, time: String(now), clock, sources: [],

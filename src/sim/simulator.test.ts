@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EngineAction, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
+import { type EngineAction, type EngineOptions, refuseControl, type SyncEngineApi } from '../core/engine-api.js';
 import { sourceOptions } from '../core/source-options.js';
 import { unsynchronizedState } from '../core/system.js';
 import type { Instant } from '../time/instant.js';
@@ -15,6 +15,7 @@ const inert = {
   snapshot: () => ({ version: 1 as const, time: '0', clock: 'sim' as const, tracking: {} as never, sources: [] }),
   systemState: () => unsynchronizedState(-24),
   drift: () => ({ frequencyPpm: 0, skewPpm: 0 }),
+  control: refuseControl,
 };
 const standIn = (o: EngineOptions): SyncEngineApi => (last = new StandInEngine(o));
 
@@ -104,7 +105,7 @@ function wrapNoDiscipline(e: StandInEngine): SyncEngineApi {
   return {
     start: (n) => strip(e.start(n)), tick: (n) => strip(e.tick(n)), sent: (i, t) => e.sent(i, t),
     receive: (d, n) => strip(e.receive(d, n)), resolved: (i, r, n) => strip(e.resolved(i, r, n)), snapshot: (n, c) => e.snapshot(n, c),
-    systemState: (n) => e.systemState(n), drift: () => e.drift(),
+    systemState: (n) => e.systemState(n), drift: () => e.drift(), control: () => refuseControl(),
   };
 }
 
@@ -205,7 +206,7 @@ function wrapNoLeap(e: StandInEngine): SyncEngineApi {
   return {
     start: (n) => strip(e.start(n)), tick: (n) => strip(e.tick(n)), sent: (i, t) => e.sent(i, t),
     receive: (d, n) => strip(e.receive(d, n)), resolved: (i, r, n) => strip(e.resolved(i, r, n)), snapshot: (n, c) => e.snapshot(n, c),
-    systemState: (n) => e.systemState(n), drift: () => e.drift(),
+    systemState: (n) => e.systemState(n), drift: () => e.drift(), control: () => refuseControl(),
   };
 }
 

@@ -6,7 +6,7 @@
  * not an NTP client anyone should use. (Compiled only for tests: the file
  * name ends in .test-helper.ts and nothing outside tests imports it.)
  */
-import type { EngineAction, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
+import { type EngineAction, type EngineCommandResult, type EngineOptions, refuseControl, type SyncEngineApi } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { buildClientRequest } from '../core/query.js';
 import { computeSample } from '../core/sample.js';
@@ -122,6 +122,10 @@ export class StandInEngine implements SyncEngineApi {
 
   drift(): { frequencyPpm: number; skewPpm: number } {
     return { frequencyPpm: this.freqPpm, skewPpm: 0 };
+  }
+
+  control(): EngineCommandResult<never> {
+    return refuseControl();
   }
 
   snapshot(_now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {

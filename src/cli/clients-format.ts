@@ -1,0 +1,23 @@
+/** The layout of `chronyc clients` (chronyd 4.3, checked against fixtures/chronyc-clients.txt). */
+import type { ClientReport } from '../core/client-report.js';
+import { cInterval } from './report-units.js';
+
+export const CLIENTS_HEADER = 'Hostname                      NTP   Drop Int IntL Last     Cmd   Drop Int  Last';
+const RULE = '='.repeat(79);
+
+/** chronyc's log2 interval column: " -" while unknown. */
+function logInterval(x: number | null): string {
+  return x === null ? ' -' : String(x).padStart(2);
+}
+
+/**
+ * One row. ntpkit serves no chronyc command packets, so the Cmd columns
+ * read 0, 0, -, - as chronyd prints them for a client that sent none.
+ */
+export function formatClientRow(c: ClientReport): string {
+  return `${c.address.padEnd(25)}  ${String(c.ntpHits).padStart(6)}  ${String(c.ntpDrops).padStart(5)}  ${logInterval(c.ntpInterval)}  ${logInterval(c.ntpTimeoutInterval)}  ${cInterval(c.lastAgo)}  ${'0'.padStart(6)}  ${'0'.padStart(5)}  ${logInterval(null)}  ${cInterval(null)}`;
+}
+
+export function formatClients(clients: readonly ClientReport[]): string {
+  return [CLIENTS_HEADER, RULE, ...clients.map(formatClientRow)].join('\n');
+}

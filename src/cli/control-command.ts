@@ -1,0 +1,66 @@
+/**
+ * What the operational commands (makestep, burst, online, add, clients,
+ * ntpdata...) share: send one request over the control socket, print the
+ * result as chronyc does (or as JSON), and turn a failure into a clear
+ * message and exit code.
+ */
+import { Command, Option } from 'commander';
+import { callDaemon } from '../control/commands.js';
+import { ControlError } from '../control/errors.js';
+import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
+import { ExitCode } from './exit-codes.js';
+import type { Io } from './io.js';
+import { positiveNumber } from './option-parsers.js';
+import { controlExitCode } from './report-command.js';
+
+export interface ControlFlags {
+  socket: string;
+  json?: boolean;
+  timeout: number;
+}
+
+/** chronyc's reply to a command that changes something and succeeded. */
+export const OK_TEXT = '200 OK';
+
+/** A command with the flags every control command takes: --socket, --json, --timeout. */
+export function controlCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress)").default(DEFAULT_SOCKET_PATH))
+    .option('--json', 'print the JSON document instead (see docs/control.md)')
+    .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)))
+    .addHelpText('after', `
+Exit status: 0 on success, 4 when no daemon listens on the socket,
+  3 when it does not answer in time, 1 on any other failure (the daemon
+  refused the request, or the socket is not yours to use), 2 usage error.`);
+}
+
+/**
+ * Sends `command`; prints `text(result)` or, with --json, the JSON document
+ * `{ schema, ...json(result) }`. Returns false (exit code set) on failure.
+ */
+export async function runControl(io: Io, name: string, flags: ControlFlags, command: string, args: Record<string, unknown>, out: {
+  readonly schema: string;
+  readonly text: (result: unknown) => string;
+  readonly json?: (result: unknown) => Record<string, unknown>;
+}): Promise<boolean> {
+  let result: unknown;
+  try {
+    result = await callDaemon(flags.socket, command, args, { timeoutMs: flags.timeout * 1000 });
+  } catch (e) {
+    if (!(e instanceof ControlError)) throw e;
+    io.err(`ntpkit ${name}: ${e.message}`);
+    io.setExitCode(controlExitCode(e));
+    return false;
+  }
+  if (flags.json) io.out(JSON.stringify({ schema: out.schema, ...(out.json ? out.json(result) : { result }) }, null, 2));
+  else io.out(out.text(result));
+  io.setExitCode(ExitCode.OK);
+  return true;
+}
+
+/** Usage errors of positional arguments: chronyc's "Invalid syntax" cases. */
+export function usageError(io: Io, name: string, message: string): void {
+  io.err(`ntpkit ${name}: ${message}`);
+  io.setExitCode(ExitCode.USAGE);
+}
