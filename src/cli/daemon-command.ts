@@ -9,6 +9,7 @@
 import { Command, Option } from 'commander';
 import type { Clock } from '../clock/clock.js';
 import { chooseClockKind, type ClockChoice, type ClockRequest } from '../clock/environment.js';
+import { type ClockLock, type OwnershipReport, claimSystemClock } from '../clock/ownership.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import type { Config, ConfigResult } from '../config/config.js';
@@ -27,6 +28,7 @@ interface DaemonFlags {
   clock: ClockRequest;
   virtualOffset?: number;
   virtualFreq?: number;
+  force?: boolean;
 }
 
 /** What the command takes from the outside world, so tests run it in-process. */
@@ -38,6 +40,10 @@ export interface DaemonCommandDeps {
   readonly chooseClock?: (requested: ClockRequest) => ClockChoice;
   /** Prefix log lines with a UTC timestamp (default: unless systemd's journal captures stderr). */
   readonly timestamps?: boolean;
+  /** The other-owner checks before taking the system clock (default: clock/ownership.ts on this machine). */
+  readonly ownership?: () => OwnershipReport;
+  /** The PID lock file held while on the system clock (default: /run/ntpkit/ntpkit.pid or NTPKIT_LOCK_FILE). */
+  readonly lock?: () => ClockLock;
   /** Called once running (tests). */
   readonly onStarted?: (daemon: SyncDaemon) => void;
 }
@@ -55,6 +61,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
     .description('synchronize a clock to the sources of a chrony.conf or ntp.conf, in the foreground (systemd style); serve NTP if `allow` permits')
     .requiredOption('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content)')
     .addOption(new Option('--clock <kind>', 'the clock to discipline: system (the kernel\'s; needs CAP_SYS_TIME), virtual (a software clock; the system clock is never touched), auto (system when permitted and not in a container)').choices(['system', 'virtual', 'auto']).default('auto'))
+    .option('--force', 'take the system clock even though another time daemon, another ntpkit or a container was found (logs what it overrode)')
     .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))
     .addOption(new Option('--virtual-freq <ppm>', 'give the virtual clock this frequency error (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-freq')))
     .action(async (flags: DaemonFlags, cmd: Command) => {
@@ -82,6 +89,16 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
         return;
       }
       for (const w of choice.warnings) log(`Warning: ${w}`);
+      let lock: (ClockLock & { ok: true }) | null = null;
+      if (choice.kind === 'system') {
+        const claim = claimSystemClock({ force: flags.force === true, log, check: deps.ownership, lock: deps.lock });
+        if (!claim.ok) {
+          io.err(`ntpkit daemon: not started: ${claim.message}`);
+          io.setExitCode(ExitCode.GENERAL_FAILURE);
+          return;
+        }
+        lock = claim.lock;
+      }
       let clock: Clock;
       try {
         clock = choice.kind === 'system'
@@ -91,6 +108,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
           : new VirtualClock({ offsetSeconds: flags.virtualOffset ?? 0, frequencyErrorPpm: flags.virtualFreq ?? 0 });
       } catch (e) {
         io.err(`ntpkit daemon: not started: ${(e as Error).message}`);
+        lock?.release();
         io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
       }
@@ -111,6 +129,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
         const err = e as NodeJS.ErrnoException;
         io.err(`ntpkit daemon: not started: ${err.code ? `${err.code} ` : ''}${err.message}`);
         clock.close();
+        lock?.release();
         io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
       }
@@ -146,6 +165,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       await control?.close();
       await daemon.stop();
       clock.close();
+      lock?.release();
       io.setExitCode(fatal === null ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
     });
 }
