@@ -75,7 +75,7 @@ test('a small offset is slewed: progress on stderr, the change on stdout, the li
   const deps = safe();
   const r = await runSync(['a', 'b', 'c', 'liar'], deps);
   assert.equal(r.code, ExitCode.OK, r.err);
-  assert.match(r.err, /^a: offset \+0\.0123 s, delay 0\.0021 s \(1\/4\)$/m);
+  assert.match(r.err, /^a: offset \+0\.012300 s, delay 0\.002100 s \(1\/4\)$/m);
   assert.match(r.err, /^liar: falseticker \(offset \+2\.500000 s, outside the majority's interval\): left out$/m);
   assert.match(r.out, /^Slewing the system clock by \+0\.01230\d s \(kernel adjtime, about 25 s at 500 ppm\)$/m);
   assert.equal(deps.clock.calls[0]?.startsWith('slew 0.0123'), true);

@@ -88,7 +88,7 @@ async function configServers(config: Config, resolvePool: (h: string) => Promise
 
 function progressLine(spec: string, r: SampleRecord, total: number): string {
   const n = `(${r.index + 1}/${total})`;
-  if (r.status === 'ok' && r.sample) return `${spec}: offset ${signed(r.sample.offset, 4)} s, delay ${r.sample.delay.toFixed(4)} s ${n}`;
+  if (r.status === 'ok' && r.sample) return `${spec}: offset ${signed(r.sample.offset, 6)} s, delay ${r.sample.delay.toFixed(6)} s ${n}`;
   return `${spec}: ${r.status}${r.message ? `: ${r.message}` : ''} ${n}`;
 }
 
@@ -218,7 +218,7 @@ Exit status: 0 the clock was set (or, with --dry-run, would be); 1 refused
 }
 
 function slewText(offset: number, seconds: number): string {
-  return `${signed(offset, 6)} s (kernel adjtime, about ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s at 500 ppm)`;
+  return `${signed(offset, 6)} s (kernel adjtime, about ${seconds < 1 ? seconds.toFixed(3) : seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s at 500 ppm)`;
 }
 
 function describeDryRun(d: Extract<OneShotDecision, { action: 'step' | 'slew' }>): { text: string; json: Record<string, unknown> } {
