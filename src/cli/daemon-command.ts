@@ -93,7 +93,8 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       if (choice.kind === 'system') {
         const claim = claimSystemClock({ force: flags.force === true, log, check: deps.ownership, lock: deps.lock });
         if (!claim.ok) {
-          io.err(`ntpkit daemon: not started: ${claim.message}`);
+          const hint = requested === 'auto' ? '\n(--clock auto chose the system clock; --clock virtual leaves it alone)' : '';
+          io.err(`ntpkit daemon: not started: ${claim.message}${hint}`);
           io.setExitCode(ExitCode.GENERAL_FAILURE);
           return;
         }
