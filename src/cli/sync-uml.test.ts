@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadNative, type RawTimex } from '../clock/native.js';
 import { requireTool } from '../testing/tools.js';
 import { requireUml, runInUml, type UmlResult } from '../testing/uml.js';
-import type { OneShotResult, RefuseResult, SlewResult, StepResult } from '../testing/uml-guest-oneshot.js';
+import type { LockResult, OneShotResult, RefuseResult, SlewResult, StepResult } from '../testing/uml-guest-oneshot.js';
 
 const SERVER = '192.168.77.1';
 
@@ -106,6 +106,19 @@ test('inside User-mode Linux, sync and daemon --clock system refuse while chrony
   assert.match(r.forced.err, new RegExp(`warning: --force: overriding 1 finding: chronyd is running \\(PID ${r.chronydPid}`), show(r.forced));
   assert.match(r.forced.out, /^Stepped the system clock by -\d\.\d{9} s$/m, show(r.forced));
   assert.ok(Math.abs(r.after) < 5e-3, `after the forced step the guest is ${r.after} s off`);
+});
+
+test('inside User-mode Linux, a daemon on the system clock holds the PID lock: sync and a second daemon refuse, naming it; the lock goes with the daemon', { timeout: 200_000 }, async (t) => {
+  if (!requireUml(t) || !requireTool(t, 'chronyd')) return;
+  const r = await result<LockResult>('lock');
+  const why = `--- daemon ---\n${r.daemonLog}`;
+  assert.equal(r.lockPid, r.daemonPid, `the lock file ${r.lockPath} held ${r.lockPid}, the daemon is ${r.daemonPid}: ${why}`);
+  assert.equal(r.sync.code, 1, show(r.sync));
+  assert.ok(r.sync.err.includes(`another ntpkit (PID ${r.daemonPid}) holds ${r.lockPath}`), show(r.sync));
+  assert.equal(r.second.code, 1, show(r.second));
+  assert.ok(r.second.err.includes(`not started: Refusing to discipline the system clock`) && r.second.err.includes(`another ntpkit (PID ${r.daemonPid})`), show(r.second));
+  assert.equal(r.daemonExit, 0, why);
+  assert.ok(r.lockGone, `the lock file ${r.lockPath} outlived the daemon: ${why}`);
 });
 
 test('the host\'s clock is untouched by sync in the guest', { timeout: 200_000 }, async (t) => {

@@ -12,13 +12,17 @@
  *   per second and the measured error with it);
  * - refuse: a real chronyd (not -x: it owns the guest's clock) runs; sync
  *   and `daemon --clock system` must refuse and name it, `sync --force`
- *   must go ahead.
+ *   must go ahead;
+ * - lock: an `ntpkit daemon --clock system` holds the PID lock file; sync
+ *   and a second daemon must refuse, naming it, and the lock must be gone
+ *   once the daemon has stopped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireNative, type NativeClockAddon } from '../clock/native.js';
+import { readLockPid } from '../clock/ownership.js';
 import { findTimeDaemons } from '../clock/time-daemons.js';
 import { queryServer } from '../net/query.js';
 
@@ -57,7 +61,21 @@ export interface RefuseResult {
   readonly after: number;
 }
 
-export type OneShotResult = StepResult | SlewResult | RefuseResult;
+export interface LockResult {
+  readonly name: 'lock';
+  readonly lockPath: string;
+  /** What the lock file held while the daemon ran, and the daemon's PID. */
+  readonly lockPid: number | null;
+  readonly daemonPid: number;
+  readonly sync: RunOutcome;
+  readonly second: RunOutcome;
+  /** The daemon's own exit after SIGTERM, and whether the lock file was gone then. */
+  readonly daemonExit: number | null;
+  readonly daemonLog: string;
+  readonly lockGone: boolean;
+}
+
+export type OneShotResult = StepResult | SlewResult | RefuseResult | LockResult;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -80,15 +98,23 @@ async function measure(server: string): Promise<number> {
   return -r.estimate.best.offset;
 }
 
-/** `ntpkit ARGS` from this build tree. Its command line does not contain "ntpkit", so it never sees itself as another one. */
-function runCli(args: readonly string[], timeoutMs = 30_000): Promise<RunOutcome> {
+/**
+ * `ntpkit ARGS` from this build tree. Its command line does not contain
+ * "ntpkit", so the process scan never names it: another ntpkit is then
+ * found only through the lock file, which the lock case relies on.
+ */
+function spawnCli(args: readonly string[]): ChildProcess {
   const main = new URL('../cli/main.js', import.meta.url).href;
   const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function runCli(args: readonly string[], timeoutMs = 30_000): Promise<RunOutcome> {
+  const child = spawnCli(args);
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (c) => {
@@ -158,6 +184,32 @@ async function refuseCase(a: NativeClockAddon, server: string, dir: string): Pro
   }
 }
 
+async function lockCase(_a: NativeClockAddon, server: string, dir: string): Promise<LockResult> {
+  const lockPath = process.env.NTPKIT_LOCK_FILE;
+  if (lockPath === undefined) throw new Error('uml-guest-oneshot needs NTPKIT_LOCK_FILE (src/testing/uml.ts sets it)');
+  const conf = join(dir, 'guest-lock.conf');
+  writeFileSync(conf, `server ${server} iburst\nbindcmdaddress /\n`);
+  const daemon = spawnCli(['daemon', '-f', conf, '--clock', 'system']);
+  let daemonLog = '';
+  daemon.stdout?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
+  daemon.stderr?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
+  const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
+  try {
+    let lockPid: number | null = null;
+    for (let i = 0; i < 100 && lockPid === null; i++) {
+      await sleep(100);
+      lockPid = readLockPid(lockPath);
+    }
+    const sync = await runCli(['sync', '-n', '2', '-i', '0.05', server]);
+    const second = await runCli(['daemon', '-f', conf, '--clock', 'system'], 15_000);
+    daemon.kill('SIGTERM');
+    const daemonExit = await exited;
+    return { name: 'lock', lockPath, lockPid, daemonPid: daemon.pid ?? -1, sync, second, daemonExit, daemonLog, lockGone: !existsSync(lockPath) };
+  } finally {
+    if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+  }
+}
+
 async function main(): Promise<void> {
   assertGuest(); // before anything can touch a clock
   const server = process.argv[2] ?? '192.168.77.1';
@@ -174,7 +226,7 @@ async function main(): Promise<void> {
       await sleep(200);
     }
   }
-  for (const c of [stepCase, slewCase, refuseCase]) {
+  for (const c of [stepCase, slewCase, refuseCase, lockCase]) {
     const r = await c(a, server, dir);
     console.log(`RESULT ${JSON.stringify(r)}`);
   }
