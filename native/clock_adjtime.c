@@ -10,7 +10,12 @@
  *                        { state, errno, timex } and never throws for a
  *                        kernel error, so the caller can explain EPERM etc.;
  *   userHz()             sysconf(_SC_CLK_TCK): the unit of the `tick` field
- *                        is 1 us per 1/USER_HZ s (adjtimex(2)).
+ *                        is 1 us per 1/USER_HZ s (adjtimex(2));
+ *   adjtimeSlew(us)      the old adjtime(): ADJ_OFFSET_SINGLESHOT, a one-shot
+ *                        slew of `us` microseconds that the kernel carries out
+ *                        at 500 ppm on its own, after the caller has exited
+ *                        (`ntpkit sync`, as ntpdate does); returns
+ *                        { errno, message, previousUs }, the slew it replaced.
  * Reads go through adjtimexStatus() in ntpkit_native.c (modes = 0).
  *
  * req = { modes, offset?, freq?, maxerror?, esterror?, status?, constant?,
@@ -54,8 +59,6 @@
 #endif
 
 #define NS_PER_SEC INT64_C(1000000000)
-
-napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
 
 static const int ALLOWED_MODES = ADJ_OFFSET | ADJ_FREQUENCY | ADJ_MAXERROR | ADJ_ESTERROR | ADJ_STATUS |
                                  ADJ_TIMECONST | ADJ_TAI | ADJ_SETOFFSET | ADJ_MICRO | ADJ_NANO | ADJ_TICK;
@@ -270,6 +273,37 @@ static napi_value user_hz(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * glibc's adjtime() refuses more than about +-2145 s (INT_MAX us, less two s);
+ * the same bound here keeps `offset` meaningful in a 32-bit long too.
+ */
+#define MAX_SINGLESHOT_US (INT64_C(2145) * 1000000)
+
+/* adjtimeSlew(offsetUs): { errno, message, previousUs }; kernel errors come back as values. */
+static napi_value adjtime_slew(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  long us;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_long(env, argv[0], &us)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "adjtimeSlew needs an integer number of microseconds");
+    return NULL;
+  }
+  if (us > MAX_SINGLESHOT_US || us < -MAX_SINGLESHOT_US) return throw_range(env, "adjtimeSlew offset must be within +-2145 s");
+  struct timex tx;
+  memset(&tx, 0, sizeof tx);
+  tx.modes = ADJ_OFFSET_SINGLESHOT;
+  tx.offset = us;
+  int state = clock_adjtime(CLOCK_REALTIME, &tx);
+  int err = state < 0 ? errno : 0;
+  napi_value out, msg;
+  if (napi_create_object(env, &out) != napi_ok) return NULL;
+  if (!set_i64(env, out, "errno", err) || !set_i64(env, out, "previousUs", state < 0 ? 0 : tx.offset)) return NULL;
+  if (napi_create_string_utf8(env, err ? strerror(err) : "", NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_set_named_property(env, out, "message", msg) != napi_ok)
+    return NULL;
+  return out;
+}
+
 napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -278,6 +312,7 @@ napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports) {
       {"adjtimexEncode", adjtimex_encode},
       {"adjtimexWrite", adjtimex_write},
       {"userHz", user_hz},
+      {"adjtimeSlew", adjtime_slew},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

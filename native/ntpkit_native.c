@@ -162,8 +162,21 @@ static napi_value adjtimex_status(napi_env env, napi_callback_info info) {
   return ntpkit_timex_object(env, &tx, state);
 }
 
-/* clock_adjtime.c: the clock-changing entry points, for SystemClock. */
-napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
+/*
+ * adjtimeRemaining(): what is left of an adjtime() slew (ADJ_OFFSET_SS_READ),
+ * in microseconds. The kernel allows this read without CAP_SYS_TIME; the
+ * adjtimexStatus() read cannot show it (its `offset` is the PLL's).
+ */
+static napi_value adjtime_remaining(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct timex tx;
+  memset(&tx, 0, sizeof tx);
+  tx.modes = ADJ_OFFSET_SS_READ; /* read-only: ADJ_OFFSET_READONLY is in it */
+  if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) return throw_errno(env, "clock_adjtime(ADJ_OFFSET_SS_READ)", CLOCK_REALTIME, errno);
+  napi_value out;
+  if (napi_create_int64(env, tx.offset, &out) != napi_ok) return NULL;
+  return out;
+}
 
 NAPI_MODULE_INIT() {
   static const struct {
@@ -176,6 +189,7 @@ NAPI_MODULE_INIT() {
       {"clockGettimeNs", clock_gettime_ns},
       {"clockGetresNs", clock_getres_ns},
       {"adjtimexStatus", adjtimex_status},
+      {"adjtimeRemaining", adjtime_remaining},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

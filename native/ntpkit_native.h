@@ -21,6 +21,9 @@ struct timex;
 /* A struct timex and clock_adjtime's return value as a JS object (RawTimex in src/clock/native.ts). On failure: NULL, with an exception pending. */
 napi_value ntpkit_timex_object(napi_env env, const struct timex *tx, int state);
 
+/* Adds clock_adjtime.c's clock-changing entry points (adjtimexWrite, adjtimeSlew, ...) to `exports`. */
+napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
+
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);
 

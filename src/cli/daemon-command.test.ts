@@ -10,6 +10,7 @@ import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { unsynchronizedState } from '../core/system.js';
 import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
 import type { Instant } from '../time/instant.js';
+import { checkClockOwnership } from '../clock/ownership.js';
 import { daemonCommand, type DaemonCommandDeps } from './daemon-command.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -177,3 +178,61 @@ async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The lock a refused start must never reach: taking it is the last step before a SystemClock is created. */
+const NO_LOCK = (): never => { throw new Error('the daemon went on to take the system clock'); };
+
+test('--clock system refuses in a container (fake probe), with the FAQ\'s reason, and never reaches the clock', async () => {
+  await withDir(async (dir) => {
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `server 192.0.2.1 iburst\nbindcmdaddress ${dir}/s.sock\n`);
+    const docker = { exists: (p: string) => p === '/.dockerenv', readFile: () => undefined, env: {}, platform: 'linux' as const };
+    const r = start(['-f', conf, '--clock', 'system'], {
+      chooseClock: () => ({ ok: true, kind: 'system', reason: 'test', warnings: [] }),
+      ownership: () => checkClockOwnership({ environment: docker, processes: { pids: () => [], comm: () => undefined, cmdline: () => undefined, exe: () => undefined, cgroup: () => undefined, self: 1 }, kernel: () => { throw new Error('not read in tests'); }, lockPath: join(dir, 'none.pid') }),
+      lock: NO_LOCK,
+    });
+    await r.done;
+    assert.equal(r.code(), ExitCode.GENERAL_FAILURE);
+    const text = r.err.join('\n');
+    assert.match(text, /not started: Refusing to discipline the system clock/);
+    assert.match(text, /this is a container \(docker: \/\.dockerenv exists\)\. A container shares the host kernel's clock/);
+    assert.match(text, /--force/);
+    await assert.rejects(access(join(dir, 's.sock')), 'no control socket');
+  });
+});
+
+test('--clock system refuses while chronyd runs (fake /proc), naming its PID and how to disable it', async () => {
+  await withDir(async (dir) => {
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `server 192.0.2.1 iburst\nbindcmdaddress ${dir}/s.sock\n`);
+    const procs = {
+      pids: () => [1, 700], self: 1,
+      comm: (p: number) => (p === 700 ? 'chronyd' : 'init'),
+      cmdline: (p: number) => (p === 700 ? ['/usr/sbin/chronyd', '-F', '1'] : ['/sbin/init']),
+      exe: () => undefined,
+      cgroup: (p: number) => (p === 700 ? '0::/system.slice/chronyd.service\n' : undefined),
+    };
+    const host = { exists: () => false, readFile: () => undefined, env: {}, platform: 'linux' as const };
+    const r = start(['-f', conf, '--clock', 'system'], {
+      chooseClock: () => ({ ok: true, kind: 'system', reason: 'test', warnings: [] }),
+      ownership: () => checkClockOwnership({ environment: host, processes: procs, kernel: () => { throw new Error('not read in tests'); }, lockPath: join(dir, 'none.pid') }),
+      lock: NO_LOCK,
+    });
+    await r.done;
+    assert.equal(r.code(), ExitCode.GENERAL_FAILURE);
+    assert.match(r.err.join('\n'), /chronyd is running \(PID 700, unit chronyd\.service: \/usr\/sbin\/chronyd -F 1\); stop and disable it with: systemctl disable --now chronyd/);
+  });
+});
+
+test('--clock virtual skips the ownership checks: they are about the system clock only', async () => {
+  await withDir(async (dir) => {
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `server 192.0.2.1 iburst\nbindcmdaddress /\n`);
+    const r = start(['-f', conf, '--clock', 'virtual'], { ownership: () => { throw new Error('asked'); }, lock: NO_LOCK });
+    await r.started;
+    r.signals.emit('SIGTERM');
+    await r.done;
+    assert.equal(r.code(), ExitCode.OK, r.err.join('\n'));
+  });
+});

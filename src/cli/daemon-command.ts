@@ -9,6 +9,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Clock } from '../clock/clock.js';
 import { chooseClockKind, type ClockChoice, type ClockRequest } from '../clock/environment.js';
+import { type ClockLock, type OwnershipReport, claimSystemClock } from '../clock/ownership.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import type { Config, ConfigResult, HttpAddress } from '../config/config.js';
@@ -37,6 +38,7 @@ interface DaemonFlags {
   virtualFreq?: number;
   /** Given: overrides `httpaddress`, also across reloads (null: --http off). */
   http?: HttpAddress | null;
+  force?: boolean;
 }
 
 /** What the command takes from the outside world, so tests run it in-process. */
@@ -50,6 +52,10 @@ export interface DaemonCommandDeps {
   readonly timestamps?: boolean;
   /** The configuration without -f (default BUILT_IN_CONFIG_TEXT; tests give their own socket path). */
   readonly builtInConfig?: string;
+  /** The other-owner checks before taking the system clock (default: clock/ownership.ts on this machine). */
+  readonly ownership?: () => OwnershipReport;
+  /** The PID lock file held while on the system clock (default: /run/ntpkit/ntpkit.pid or NTPKIT_LOCK_FILE). */
+  readonly lock?: () => ClockLock;
   /** Called once running (tests). */
   readonly onStarted?: (daemon: SyncDaemon) => void;
 }
@@ -69,6 +75,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
     .description('synchronize a clock to the sources of a chrony.conf or ntp.conf, in the foreground (systemd style); serve NTP if `allow` permits')
     .option('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content); without it, the built-in configuration: the seed servers, no root needed')
     .addOption(new Option('--clock <kind>', 'the clock to discipline: system (the kernel\'s; needs CAP_SYS_TIME), virtual (a software clock; the system clock is never touched), auto (system when permitted and not in a container)').choices(['system', 'virtual', 'auto']).default('auto'))
+    .option('--force', 'take the system clock even though another time daemon, another ntpkit or a container was found (logs what it overrode)')
     .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))
     .addOption(new Option('--virtual-freq <ppm>', 'give the virtual clock this frequency error (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-freq')))
     .addOption(new Option('--http <address>', 'serve Prometheus metrics and the dashboard at ADDRESS[:PORT] (e.g. 127.0.0.1:9473, [::1]:9473; port 0: any free one), or "off"; overrides the httpaddress directive').argParser(httpFlag))
@@ -101,6 +108,17 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
         return;
       }
       for (const w of choice.warnings) log(`Warning: ${w}`);
+      let lock: (ClockLock & { ok: true }) | null = null;
+      if (choice.kind === 'system') {
+        const claim = claimSystemClock({ force: flags.force === true, log, check: deps.ownership, lock: deps.lock });
+        if (!claim.ok) {
+          const hint = requested === 'auto' ? '\n(--clock auto chose the system clock; --clock virtual leaves it alone)' : '';
+          io.err(`ntpkit daemon: not started: ${claim.message}${hint}`);
+          io.setExitCode(ExitCode.GENERAL_FAILURE);
+          return;
+        }
+        lock = claim.lock;
+      }
       let clock: Clock;
       try {
         clock = choice.kind === 'system'
@@ -110,6 +128,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
           : new VirtualClock({ offsetSeconds: flags.virtualOffset ?? 0, frequencyErrorPpm: flags.virtualFreq ?? 0 });
       } catch (e) {
         io.err(`ntpkit daemon: not started: ${(e as Error).message}`);
+        lock?.release();
         io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
       }
@@ -130,6 +149,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
         const err = e as NodeJS.ErrnoException;
         io.err(`ntpkit daemon: not started: ${err.code ? `${err.code} ` : ''}${err.message}`);
         clock.close();
+        lock?.release();
         io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
       }
@@ -183,6 +203,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       await http.close();
       await daemon.stop();
       clock.close();
+      lock?.release();
       io.setExitCode(fatal === null ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
     });
 }

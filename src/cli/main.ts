@@ -22,6 +22,7 @@ import { ntpdataCommand } from './ntpdata-command.js';
 import { offlineCommand, onlineCommand } from './online-command.js';
 import { reloadCommand } from './reload-command.js';
 import { serverstatsCommand } from './serverstats-command.js';
+import { syncCommand } from './sync-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -40,7 +41,7 @@ export function buildProgram(io: Io): Command {
     .exitOverride();
   for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io),
     makestepCommand(io), burstCommand(io), onlineCommand(io), offlineCommand(io), addCommand(io), deleteCommand(io), reloadCommand(io),
-    clientsCommand(io), serverstatsCommand(io), activityCommand(io), ntpdataCommand(io), checkCommand(io), fleetCommand(io)]) {
+    clientsCommand(io), serverstatsCommand(io), activityCommand(io), ntpdataCommand(io), checkCommand(io), fleetCommand(io), syncCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });

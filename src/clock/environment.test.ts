@@ -137,3 +137,17 @@ test('chooseClockKind: explicit requests', () => {
   assert.equal(c.ok && c.kind, 'system');
   assert.match(c.ok ? (c.warnings[0] ?? '') : '', /container .* shared with the host/);
 });
+
+test('a User-mode Linux guest on hostfs is not a container, though it sees the host\'s /.dockerenv', () => {
+  const cpuinfo = 'processor\t: 0\nvendor_id\t: User Mode Linux\nmodel name\t: UML\nmode\t\t: skas\n';
+  const guest = probe({ '/proc/cpuinfo': cpuinfo, '/.dockerenv': '', '/run/.containerenv': '', '/proc/1/cgroup': '0::/\n', '/proc/self/mountinfo': '14 1 0:13 / / rw - hostfs none rw\n' });
+  assert.deepEqual(detectContainer(guest), { inContainer: false, kind: null, evidence: [] });
+  // The same files without UML's cpuinfo: a container.
+  assert.equal(detectContainer(probe({ '/.dockerenv': '' })).kind, 'docker');
+});
+
+test('Kubernetes: the service account mount gives a pod away even without the env var', () => {
+  const c = detectContainer(probe({ '/var/run/secrets/kubernetes.io/serviceaccount': '' }));
+  assert.equal(c.kind, 'kubernetes');
+  assert.deepEqual(c.evidence, ['/var/run/secrets/kubernetes.io/serviceaccount exists']);
+});

@@ -77,11 +77,13 @@ function kindFromContainerEnv(v: string): ContainerKind {
   }
 }
 
+const K8S_SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+
 const RANK: readonly ContainerKind[] = ['kubernetes', 'podman', 'docker', 'containerd', 'lxc', 'systemd-nspawn', 'other'];
 
 /**
  * Is this process in a container? Reads /.dockerenv (Docker), /run/.containerenv
- * (Podman), the `container` environment variable (systemd's container
+ * (Podman), Kubernetes' service account mount, the `container` environment variable (systemd's container
  * interface; also /run/systemd/container, which PID 1's environment leaves
  * behind), KUBERNETES_SERVICE_HOST, and container runtimes' paths in
  * /proc/1/cgroup and in the root mount of /proc/self/mountinfo (cgroup v1
@@ -92,11 +94,15 @@ export function detectContainer(probe: EnvironmentProbe = hostProbe()): Containe
   const evidence: string[] = [];
   const kinds = new Set<ContainerKind>();
   if (probe.platform !== 'linux') return { inContainer: false, kind: null, evidence };
-  if (probe.exists('/.dockerenv')) {
+  // A User-mode Linux guest is a kernel of its own, with its own clock; booted
+  // on hostfs it sees the host's files, /.dockerenv included, which say
+  // nothing about it. Its /proc (and so its cgroups) is its own.
+  const uml = /^vendor_id\s*:\s*User Mode Linux/m.test(probe.readFile('/proc/cpuinfo') ?? '');
+  if (!uml && probe.exists('/.dockerenv')) {
     evidence.push('/.dockerenv exists');
     kinds.add('docker');
   }
-  if (probe.exists('/run/.containerenv')) {
+  if (!uml && probe.exists('/run/.containerenv')) {
     evidence.push('/run/.containerenv exists');
     kinds.add('podman');
   }
@@ -105,13 +111,19 @@ export function detectContainer(probe: EnvironmentProbe = hostProbe()): Containe
     evidence.push(`container=${envVar} in the environment`);
     kinds.add(kindFromContainerEnv(envVar));
   }
-  const runFile = probe.readFile('/run/systemd/container')?.trim();
+  const runFile = uml ? undefined : probe.readFile('/run/systemd/container')?.trim();
   if (runFile) {
     evidence.push(`/run/systemd/container says ${runFile}`);
     kinds.add(kindFromContainerEnv(runFile));
   }
   if (probe.env.KUBERNETES_SERVICE_HOST) {
     evidence.push('KUBERNETES_SERVICE_HOST in the environment');
+    kinds.add('kubernetes');
+  }
+  // Every pod gets its service account's token mounted here unless
+  // automountServiceAccountToken is off; it stays when the env var is scrubbed.
+  if (!uml && probe.exists(K8S_SERVICE_ACCOUNT)) {
+    evidence.push(`${K8S_SERVICE_ACCOUNT} exists`);
     kinds.add('kubernetes');
   }
   // PID 1's cgroup is "/" or "/init.scope" on a host, even one running

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runToCompletion } from '../testing/process.js';
 import { findTool } from '../testing/tools.js';
-import { CLOCK_STATES, decodeTimex, readKernelTimeStatus, STATUS_FLAGS } from './kernel-status.js';
+import { CLOCK_STATES, decodeTimex, kernelDisciplineEvidence, readKernelTimeStatus, STATUS_FLAGS } from './kernel-status.js';
 import { loadNative, readClockNs, type RawTimex } from './native.js';
 
 const native = loadNative();
@@ -104,4 +104,31 @@ test('the status query works without CAP_SYS_TIME, so it only reads', { skip: sk
   assert.equal((BigInt(`0x${out.capEff}`) >> BigInt(CAP_SYS_TIME)) & 1n, 0n, `child still has CAP_SYS_TIME: ${out.capEff}`);
   assert.ok((CLOCK_STATES as readonly string[]).includes(out.state));
   assert.equal(out.tick, readKernelTimeStatus().tickMicros);
+});
+
+test('kernelDisciplineEvidence: what chronyd leaves behind after a clean exit is not a daemon', () => {
+  // chronyd's exit (REF_Finalise) sets STA_UNSYNC; the PLL stays off and its last frequency stays in force.
+  const afterChronyd = decodeTimex({ ...IDLE, state: 0, status: STATUS_FLAGS.STA_UNSYNC, freq: Math.round(-17.3 * 65536), tick: 10_001, maxerror: 120_000 });
+  assert.deepEqual(kernelDisciplineEvidence(afterChronyd), []);
+  assert.deepEqual(kernelDisciplineEvidence(decodeTimex(IDLE)), []);
+});
+
+test('kernelDisciplineEvidence: a live chronyd with rtcsync, or timesyncd: STA_UNSYNC clear with a fresh maxerror', () => {
+  const live = decodeTimex({ ...IDLE, state: 0, status: 0, freq: 12 * 65536, maxerror: 45_000 });
+  const ev = kernelDisciplineEvidence(live);
+  assert.equal(ev.length, 1);
+  assert.match(ev[0] as string, /marked synchronized \(STA_UNSYNC clear, maxerror 0\.0450 s\), so a daemon updated it within the last 90 s/);
+  // The same state, maxerror grown past 1 s: updated over 2000 s ago, no longer taken as a live daemon.
+  assert.deepEqual(kernelDisciplineEvidence(decodeTimex({ ...IDLE, state: 0, status: 0, maxerror: 1_200_000 })), []);
+});
+
+test('kernelDisciplineEvidence: the kernel PLL being fed (ntpd, NTPsec)', () => {
+  const pllSynced = decodeTimex({ ...IDLE, state: 0, status: STATUS_FLAGS.STA_PLL, maxerror: 5_000_000 });
+  assert.match(kernelDisciplineEvidence(pllSynced)[0] ?? '', /kernel PLL is on \(STA_PLL\) and marked synchronized/);
+  const pllSlewing = decodeTimex({ ...IDLE, state: 5, status: STATUS_FLAGS.STA_PLL | STATUS_FLAGS.STA_UNSYNC, offset: 2_000 });
+  assert.match(kernelDisciplineEvidence(pllSlewing)[0] ?? '', /PLL is on \(STA_PLL\) and slewing a \+0\.00200 s offset/);
+  const fll = decodeTimex({ ...IDLE, state: 0, status: STATUS_FLAGS.STA_FLL });
+  assert.match(kernelDisciplineEvidence(fll)[0] ?? '', /FLL is on \(STA_FLL\)/);
+  // PLL left on, idle and unsynchronized (a stopped ntpd, hours ago): not a live daemon.
+  assert.deepEqual(kernelDisciplineEvidence(decodeTimex({ ...IDLE, status: STATUS_FLAGS.STA_PLL | STATUS_FLAGS.STA_UNSYNC })), []);
 });

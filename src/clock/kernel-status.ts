@@ -89,3 +89,54 @@ export function decodeTimex(raw: RawTimex): KernelTimeStatus {
 export function readKernelTimeStatus(): KernelTimeStatus {
   return decodeTimex(requireNative().adjtimexStatus());
 }
+
+/**
+ * Above this maxerror a cleared STA_UNSYNC is not taken as a sign of a live
+ * daemon. The kernel adds 500 us to maxerror every second (MAXFREQ) and sets
+ * STA_UNSYNC itself at 16 s; a daemon re-sets maxerror on every clock
+ * update, so with polls up to 1024 s (chrony's and ntpd's default maxpoll)
+ * a live one keeps it below about 0.5 s plus its root distance.
+ */
+export const RECENT_SYNC_MAXERROR_SECONDS = 1;
+/** How fast the kernel grows maxerror, seconds per second (500 ppm). */
+export const MAXERROR_GROWTH = 500e-6;
+
+/**
+ * Signs in the kernel's NTP state that another program disciplines the clock
+ * right now; empty when there are none. The rules, and what they leave out:
+ *
+ * - STA_PLL or STA_FLL set, with STA_UNSYNC clear or a phase offset still
+ *   being slewed: the kernel PLL/FLL is being fed. Only ntpd and NTPsec use
+ *   it; chronyd, ntpkit and systemd-timesyncd switch it off.
+ * - STA_UNSYNC clear with maxerror under {@link RECENT_SYNC_MAXERROR_SECONDS}:
+ *   something told the kernel it is synchronized within the last
+ *   maxerror / 500 ppm seconds (chronyd with `rtcsync`, systemd-timesyncd,
+ *   ntpd). chronyd sets STA_UNSYNC again when it exits cleanly
+ *   (REF_Finalise), so a stopped chronyd does not trip this; a daemon that
+ *   was killed, or timesyncd, can for up to 2000 s after it stopped.
+ * - Not evidence: a non-zero frequency (freq/tick). chronyd leaves its last
+ *   frequency in the kernel on exit on purpose, and so do ntpd and ntpkit,
+ *   so it only says that some daemon ran once. Nor a pending adjtime()
+ *   slew: that is what `ntpdate` or `ntpkit sync` leave behind, still
+ *   finishing after they exit, and the daemon cancels it when it starts.
+ */
+export function kernelDisciplineEvidence(s: KernelTimeStatus): string[] {
+  const out: string[] = [];
+  const has = (f: StatusFlag): boolean => s.flags.includes(f);
+  const loop = has('STA_PLL') ? 'PLL' : has('STA_FLL') ? 'FLL' : null;
+  if (loop !== null && (s.synchronized || s.offsetSeconds !== 0)) {
+    const what = s.offsetSeconds !== 0 ? `slewing a ${formatSeconds(s.offsetSeconds)} offset` : 'marked synchronized';
+    out.push(`the kernel ${loop} is on (STA_${loop}) and ${what}: a daemon using the kernel discipline (ntpd or NTPsec) is steering the clock`);
+  } else if (s.synchronized && s.maxErrorSeconds < RECENT_SYNC_MAXERROR_SECONDS) {
+    const ago = Math.ceil(s.maxErrorSeconds / MAXERROR_GROWTH);
+    out.push(
+      `the kernel clock is marked synchronized (STA_UNSYNC clear, maxerror ${s.maxErrorSeconds.toPrecision(3)} s), ` +
+        `so a daemon updated it within the last ${ago} s (chronyd with rtcsync, systemd-timesyncd, ntpd, or one that was just killed)`,
+    );
+  }
+  return out;
+}
+
+function formatSeconds(v: number): string {
+  return `${v >= 0 ? '+' : ''}${v.toPrecision(3)} s`;
+}

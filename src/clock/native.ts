@@ -103,7 +103,16 @@ export interface TimexWriteResult {
   readonly timex: (RawTimex & { readonly modes: number }) | null;
 }
 
-/** The addon's exports. Only adjtimexWrite() can change a clock. */
+/** What adjtimeSlew() returns; kernel errors come back as values. */
+export interface AdjtimeResult {
+  /** 0 on success. */
+  readonly errno: number;
+  readonly message: string;
+  /** The remainder of the slew it replaced, us. */
+  readonly previousUs: number;
+}
+
+/** The addon's exports. Only adjtimexWrite() and adjtimeSlew() can change a clock. */
 export interface NativeClockAddon {
   /** clock_gettime(CLOCK_REALTIME) in Unix nanoseconds. */
   realtimeNs(): bigint;
@@ -128,6 +137,14 @@ export interface NativeClockAddon {
   adjtimexWrite?(req: TimexRequest): TimexWriteResult;
   /** sysconf(_SC_CLK_TCK): USER_HZ, the unit of `tick`. */
   userHz?(): number;
+  /**
+   * adjtime(): a one-shot slew of `offsetUs` microseconds (ADJ_OFFSET_SINGLESHOT)
+   * that the kernel finishes at 500 ppm after the caller exits. CHANGES THE CLOCK.
+   * Replaces any slew in progress, whose remainder comes back as previousUs.
+   */
+  adjtimeSlew?(offsetUs: number): AdjtimeResult;
+  /** What remains of an adjtime() slew, us (ADJ_OFFSET_SS_READ; needs no privilege). */
+  adjtimeRemaining?(): number;
   readonly adjModes?: Readonly<Record<keyof typeof ADJ, number>>;
 }
 

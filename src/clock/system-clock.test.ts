@@ -120,6 +120,38 @@ test('at start: cancels an adjtime() slew, turns the kernel PLL off, keeps the k
   assert.equal(c.fromRealtime(123456789n), 123456789n);
 });
 
+test('slewOnce: hands the kernel a one-shot adjtime() slew in us, reports its 500 ppm duration and what it replaced', () => {
+  const k = new FakeKernel();
+  const asked: number[] = [];
+  let pending = 0;
+  const backend: TimexBackend = {
+    read: () => k.read(), write: (r) => k.write(r), userHz: k.userHz,
+    adjtime: (us) => { asked.push(us); const previousUs = pending; pending = us; return { errno: 0, message: '', previousUs }; },
+    adjtimeRemaining: () => pending,
+  };
+  const c = new SystemClock({ backend, probe: CAPS_ROOT });
+  assert.deepEqual(c.slewOnce(-0.0123456), { seconds: -0.012346, durationSeconds: 24.692, replacedSeconds: 0 });
+  assert.equal(c.pendingSlew(), -0.012346);
+  assert.equal(c.slewOnce(0.25).replacedSeconds, -0.012346);
+  assert.deepEqual(asked, [-12346, 250000]);
+  assert.throws(() => c.slewOnce(Number.NaN), RangeError);
+  backend.adjtime = () => ({ errno: 1, message: 'Operation not permitted', previousUs: 0 });
+  assert.throws(() => c.slewOnce(0.1), (e: unknown) => e instanceof SystemClockError && /adjtime says Operation not permitted.*CAP_SYS_TIME/.test(e.message));
+  // A stale addon without the entry point: a clear error, not a TypeError.
+  assert.throws(() => clockOn(new FakeKernel()).slewOnce(0.1), /no adjtimeSlew\(\)/);
+});
+
+test('the addon exports adjtimeSlew and adjtimeRemaining; the remaining-slew read needs no privilege and changes nothing', { skip: noEncoder }, () => {
+  const a = loadNative();
+  assert.ok(a.ok);
+  assert.equal(typeof a.addon.adjtimeSlew, 'function');
+  const us = a.addon.adjtimeRemaining?.();
+  assert.equal(typeof us, 'number');
+  // Argument checks run before any system call (the write path itself runs only in UML).
+  assert.throws(() => a.addon.adjtimeSlew?.(1.5), TypeError);
+  assert.throws(() => a.addon.adjtimeSlew?.(3_000_000_000), RangeError);
+});
+
 test('setFrequency splits between tick and freq as chronyd does (USER_HZ 100)', () => {
   const k = new FakeKernel(100);
   const c = clockOn(k);

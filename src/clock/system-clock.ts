@@ -23,7 +23,7 @@ import { type Instant } from '../time/instant.js';
 import { type Clock, type ClockStatus } from './clock.js';
 import { type EnvironmentProbe, NEEDS_CAP_SYS_TIME, type SystemClockControl, hostProbe, systemClockControl } from './environment.js';
 import { type KernelTimeStatus, STATUS_FLAGS, decodeTimex } from './kernel-status.js';
-import { ADJ, type RawTimex, type TimexRequest, type TimexWriteResult, loadClockControl } from './native.js';
+import { ADJ, type AdjtimeResult, type RawTimex, type TimexRequest, type TimexWriteResult, loadClockControl } from './native.js';
 import { realtime } from './realtime.js';
 
 /** The kernel interface SystemClock drives; the native addon in production, a model in host tests. */
@@ -34,6 +34,10 @@ export interface TimexBackend {
   write(req: TimexRequest): TimexWriteResult;
   /** USER_HZ (sysconf(_SC_CLK_TCK)). */
   readonly userHz: number;
+  /** adjtime(): a one-shot kernel slew, us (absent from a stale addon build). */
+  adjtime?(offsetUs: number): AdjtimeResult;
+  /** The adjtime() slew still to go, us. */
+  adjtimeRemaining?(): number;
 }
 
 /** The real kernel, through the native addon. Throws when the addon lacks clock control. */
@@ -41,7 +45,12 @@ export function nativeTimexBackend(): TimexBackend {
   const c = loadClockControl();
   if (!c.ok) throw new SystemClockError(c.reason);
   const a = c.addon;
-  return { read: () => a.adjtimexStatus(), write: (req) => a.adjtimexWrite(req), userHz: a.userHz() };
+  const slew = a.adjtimeSlew?.bind(a);
+  const remaining = a.adjtimeRemaining?.bind(a);
+  return {
+    read: () => a.adjtimexStatus(), write: (req) => a.adjtimexWrite(req), userHz: a.userHz(),
+    ...(slew && remaining ? { adjtime: slew, adjtimeRemaining: remaining } : {}),
+  };
 }
 
 export class SystemClockError extends Error {
@@ -70,6 +79,19 @@ export interface SystemClockOptions {
 /** Whether a SystemClock can be created here, and if not, why (CAP_SYS_TIME, addon, OS). */
 export function checkSystemClockControl(probe: EnvironmentProbe = hostProbe()): SystemClockControl {
   return systemClockControl(probe, loadClockControl);
+}
+
+/** The rate at which the kernel carries out an adjtime() slew: MAX_TICKADJ, 500 us per second. */
+export const ADJTIME_SLEW_RATE = 500e-6;
+
+/** What {@link SystemClock.slewOnce} started. */
+export interface OneShotSlew {
+  /** The slew asked for, seconds (rounded to the microsecond the kernel takes). */
+  readonly seconds: number;
+  /** How long the kernel will take at 500 ppm, seconds. */
+  readonly durationSeconds: number;
+  /** The remainder of an earlier adjtime() slew that this one replaced, seconds. */
+  readonly replacedSeconds: number;
 }
 
 /** 2^16: `freq` is ppm in 16.16 fixed point. */
@@ -179,6 +201,35 @@ export class SystemClock implements Clock {
   stepNs(ns: bigint): void {
     this.#assertOpen();
     this.#write({ modes: ADJ.ADJ_SETOFFSET | ADJ.ADJ_NANO, setOffsetNs: ns }, `step the clock by ${ns} ns`);
+  }
+
+  /**
+   * adjtime(): hands the kernel a one-shot slew that it carries out at 500 ppm
+   * by itself, so it goes on after this process exits, as ntpdate's does
+   * (`ntpkit sync`). The daemon never uses it: it steers through frequency.
+   */
+  slewOnce(seconds: number): OneShotSlew {
+    this.#assertOpen();
+    if (!Number.isFinite(seconds)) throw new RangeError(`Cannot slew the system clock: current value is ${seconds}, expected finite seconds`);
+    const adjtime = this.#k.adjtime;
+    if (adjtime === undefined) throw new SystemClockError('Cannot slew the system clock: the native addon has no adjtimeSlew() (stale build? run sh scripts/build-native.sh)');
+    const us = Math.round(seconds * 1e6);
+    const r = adjtime.call(this.#k, us);
+    if (r.errno !== 0) {
+      throw new SystemClockError(
+        r.errno === 1
+          ? `Cannot slew the clock: adjtime says ${r.message || 'EPERM'}; changing the system clock ${NEEDS_CAP_SYS_TIME}`
+          : `Cannot slew the clock: adjtime failed: ${r.message} (errno ${r.errno})`,
+      );
+    }
+    return { seconds: us / 1e6, durationSeconds: Math.abs(us) / (ADJTIME_SLEW_RATE * 1e6), replacedSeconds: r.previousUs / 1e6 };
+  }
+
+  /** What remains of an adjtime() slew, seconds (0 when none is running). */
+  pendingSlew(): number {
+    const read = this.#k.adjtimeRemaining;
+    if (read === undefined) throw new SystemClockError('Cannot read the adjtime() slew: the native addon has no adjtimeRemaining() (stale build? run sh scripts/build-native.sh)');
+    return read.call(this.#k) / 1e6;
   }
 
   /**

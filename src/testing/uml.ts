@@ -118,7 +118,7 @@ export interface UmlChronydOptions {
 export interface UmlRunOptions {
   /** The guest's command, argv[0] an absolute path (e.g. [process.execPath, script]). */
   readonly command: readonly string[];
-  /** Guest environment additions. The guest also gets NTPKIT_UML_GUEST=1 and NTPKIT_UML_DIR (the shared temp dir). */
+  /** Guest environment additions. The guest also gets NTPKIT_UML_GUEST=1, NTPKIT_UML_DIR (the shared temp dir) and, unless given here, NTPKIT_LOCK_FILE in that dir. */
   readonly env?: Readonly<Record<string, string>>;
   /** The tap's address on the host side, CIDR (default 192.168.77.1/24). */
   readonly hostAddress?: string;
@@ -343,7 +343,8 @@ export async function runInUml(opts: UmlRunOptions): Promise<UmlResult> {
   let umlMs = 0;
   try {
     for (const [name, content] of Object.entries(opts.files ?? {})) await writeFile(join(dir, name), content);
-    const env = { ...(opts.env ?? {}), [UML_GUEST_ENV]: '1', NTPKIT_UML_DIR: dir };
+    // hostfs makes /run the host's: a guest ntpkit on the system clock keeps its PID lock in the run's own dir.
+    const env = { NTPKIT_LOCK_FILE: join(dir, 'ntpkit.pid'), ...(opts.env ?? {}), [UML_GUEST_ENV]: '1', NTPKIT_UML_DIR: dir };
     await writeFile(join(dir, 'init.sh'), initScript(dir, opts, env));
     await chmod(join(dir, 'init.sh'), 0o755);
 
