@@ -7,7 +7,8 @@
 import { Command, Option } from 'commander';
 import { callDaemon } from '../control/commands.js';
 import { ControlError } from '../control/errors.js';
-import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
+import { existsSync } from 'node:fs';
+import { defaultClientSocketPath } from '../config/default-config.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { positiveNumber } from './option-parsers.js';
@@ -26,7 +27,7 @@ export const OK_TEXT = '200 OK';
 export function controlCommand(name: string, description: string): Command {
   return new Command(name)
     .description(description)
-    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress)").default(DEFAULT_SOCKET_PATH))
+    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress; default: /run/ntpkit/ntpkit.sock when it exists, else where this user's daemon without -f listens)").default(defaultClientSocketPath(existsSync)))
     .option('--json', 'print the JSON document instead (see docs/control.md)')
     .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)))
     .addHelpText('after', `

@@ -7,7 +7,8 @@
 import { Command, Option } from 'commander';
 import { fetchSnapshot } from '../control/commands.js';
 import { ControlError } from '../control/errors.js';
-import { DEFAULT_SOCKET_PATH } from '../control/protocol.js';
+import { existsSync } from 'node:fs';
+import { defaultClientSocketPath } from '../config/default-config.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
@@ -44,7 +45,7 @@ export function controlExitCode(e: ControlError): number {
 export function reportCommand(io: Io, spec: ReportSpec): Command {
   const cmd = new Command(spec.name)
     .description(spec.description)
-    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress)").default(DEFAULT_SOCKET_PATH))
+    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress; default: /run/ntpkit/ntpkit.sock when it exists, else where this user's daemon without -f listens)").default(defaultClientSocketPath(existsSync)))
     .option('--json', 'print the JSON document instead (see docs/control.md)')
     .option('-n, --numeric', 'show addresses, not configured names (chronyc -n, ntpq -n)')
     .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)));
