@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 // Runs from dist/, but reads the TypeScript sources so type-only imports count too.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
-/** Layers, lowest first. `testing` holds test harnesses and may import anything. */
-const ORDER = ['time', 'proto', 'core', 'clock', 'net', 'config', 'daemon', 'control', 'metrics', 'web', 'cli', 'sim'];
+/** Layers, lowest first. `testing` holds test harnesses and may import anything. `crypto` (MACs, AES-SIV, NTS cookies) sits on node:crypto just above the pure layers, so the daemon's IO layers and the server's hot path share one implementation. */
+const ORDER = ['time', 'proto', 'core', 'crypto', 'clock', 'net', 'config', 'daemon', 'control', 'metrics', 'web', 'cli', 'sim'];
 const PURE = new Set(['time', 'proto', 'core']);
 
 function walk(dir: string): string[] {
