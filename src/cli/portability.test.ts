@@ -1,8 +1,8 @@
 /**
  * What must work where the native addon is missing (macOS, Windows, a failed
  * build), checked on Linux by hiding the addon with NTPKIT_NATIVE=off in
- * child processes of this build tree's CLI: `query` and `check -H` against
- * chronyd, and `daemon --clock virtual` synchronizing to chronyd servers and
+ * child processes of this build tree's CLI: `query`, `check -H` and `fleet`
+ * against chronyd, and `daemon --clock virtual` synchronizing to chronyd servers and
  * answering `tracking` and `check`. `--clock system` must refuse, naming the
  * missing addon.
  */
@@ -55,6 +55,19 @@ test('NTPKIT_NATIVE=off: query works over node:dgram with the hrtime clock, and 
   const text = await ntpkit(['query', '-n', '1', a]);
   assert.equal(text.status.code, 0, text.stderr);
   assert.match(text.stdout, /calibrated hrtime \(The native clock addon is disabled by NTPKIT_NATIVE=off/);
+});
+
+test('NTPKIT_NATIVE=off: fleet queries every host over node:dgram and finds the consensus', { timeout: 60_000 }, async (t) => {
+  if (!requireTool(t, 'chronyd')) return;
+  const hosts = await chronydServers();
+  const r = await ntpkit(['fleet', '--json', '-q', ...hosts]);
+  assert.equal(r.status.code, 0, r.stdout + r.stderr);
+  const doc = JSON.parse(r.stdout) as { status: string; transport: string; transportReason?: string; consensus: { ok: boolean }; summary: { answered: number } };
+  assert.equal(doc.status, 'OK');
+  assert.equal(doc.transport, 'dgram');
+  assert.match(doc.transportReason ?? '', /NTPKIT_NATIVE=off/);
+  assert.equal(doc.consensus.ok, true);
+  assert.equal(doc.summary.answered, hosts.length);
 });
 
 test('NTPKIT_NATIVE=off: check -H is OK against chronyd, CRITICAL with a tight threshold', { timeout: 60_000 }, async (t) => {
