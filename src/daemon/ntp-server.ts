@@ -17,7 +17,9 @@ import { realtime } from '../clock/realtime.js';
 import { buildAccessTable } from '../core/access.js';
 import { clientReports, type ClientReport } from '../core/client-report.js';
 import { clientTime } from '../core/client-table.js';
-import { NtpResponder, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
+import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
+import type { SymmetricKey } from '../crypto/symmetric-mac.js';
+import { NtpResponder, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
 import type { TransmitTicket } from '../core/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -51,6 +53,13 @@ export interface NtpServerOptions {
   readonly transmitCompensation?: boolean;
   /** Problems that do not stop the server (a socket error), one line each. */
   readonly log?: (line: string) => void;
+  /**
+   * Symmetric keys (a loaded keyfile) to check MACs and sign replies with;
+   * null or absent: requests with a MAC are dropped (as chronyd without a keyfile).
+   */
+  readonly keys?: ReadonlyMap<number, SymmetricKey> | null;
+  /** Replaces the symmetric-key authenticator built from `keys` (e.g. one that also handles NTS). */
+  readonly authenticator?: RequestAuthenticator;
 }
 
 export interface RunningNtpServer {
@@ -69,6 +78,8 @@ export interface RunningNtpServer {
   setSystemState(state: SystemState): void;
   /** The system state replies carry now. */
   systemState(): SystemState;
+  /** Replaces the symmetric keys (a reloaded keyfile); the next request uses them. */
+  setKeys(keys: ReadonlyMap<number, SymmetricKey> | null): void;
   /** The transmit-timestamp compensation of the first socket (see NtpServerOptions), or null when none is applied. */
   transmitCompensation(): TransmitLatency | null;
   close(): Promise<void>;
@@ -145,7 +156,10 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     const r = config.access[access.index];
     throw new Error(`${r ? `${r.file}:${r.line}: ` : ''}${access.message}`);
   }
-  const coreConfig: CoreServerConfig = serverConfig({ access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore' });
+  const authenticator = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys ?? null);
+  let coreConfig: CoreServerConfig = serverConfig({
+    access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore', authenticator,
+  });
   const precision = measurePrecision(now);
   const started = now();
   let system: SystemState = config.local ? localReferenceState(config.local.stratum, started, precision) : unsynchronizedState(precision);
@@ -234,6 +248,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     stats: () => responder.stats(now()),
     clients: (minHits = 0) => clientReports(responder.clients, clientTime(now()), minHits),
     setSystemState: (state) => { system = state; },
+    setKeys: (keys) => { coreConfig = { ...coreConfig, authenticator: symmetricRequestAuthenticator(keys) }; },
     systemState: () => system,
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
     close: async () => { await Promise.all(sockets.map((s) => s.close())); },
