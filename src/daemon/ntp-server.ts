@@ -23,6 +23,8 @@ import { NtpResponder, type RequestAuthenticator, serverConfig, type ServerConfi
 import type { TransmitTicket } from '../core/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { ConfigError } from '../config/diagnostics.js';
+import { loadKeyFile } from '../config/keyfile.js';
 import { openServerSocket, type ReceivedBatch, type ServerSocket } from '../net/server-socket.js';
 import type { TransmitLatency } from '../net/native-udp.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
@@ -55,7 +57,8 @@ export interface NtpServerOptions {
   readonly log?: (line: string) => void;
   /**
    * Symmetric keys (a loaded keyfile) to check MACs and sign replies with;
-   * null or absent: requests with a MAC are dropped (as chronyd without a keyfile).
+   * absent: those of `config.keyfile`; null: none, and requests with a MAC
+   * are dropped (as chronyd without a keyfile).
    */
   readonly keys?: ReadonlyMap<number, SymmetricKey> | null;
   /** Replaces the symmetric-key authenticator built from `keys` (e.g. one that also handles NTS). */
@@ -143,6 +146,14 @@ class PendingTransmits {
   }
 }
 
+/** `ntpkit server`'s keyfile (chrony format), or null; throws with every file:line problem. */
+async function keysOf(config: ServerConfig): Promise<ReadonlyMap<number, SymmetricKey> | null> {
+  if (config.keyfile === null) return null;
+  const r = await loadKeyFile(config.keyfile, 'chrony');
+  if (r.keys === null) throw new ConfigError(r.errors, r.warnings);
+  return r.keys;
+}
+
 /** chrony's default when no bindaddress is given: every IPv4 and every IPv6 address, on separate sockets. */
 const DEFAULT_BIND = ['0.0.0.0', '::'];
 
@@ -156,7 +167,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     const r = config.access[access.index];
     throw new Error(`${r ? `${r.file}:${r.line}: ` : ''}${access.message}`);
   }
-  const authenticator = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys ?? null);
+  const authenticator = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys !== undefined ? opts.keys : await keysOf(config));
   let coreConfig: CoreServerConfig = serverConfig({
     access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore', authenticator,
   });
