@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { formatDiagnostic } from './diagnostics.js';
 import { loadKeyFile, parseKeyFile } from './keyfile.js';
 
@@ -95,4 +96,24 @@ test('a key file readable by everyone is refused; 0600 and 0640 load; a missing 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('any text: parseKeyFile never throws, every error names a line of the file, and keys come out only without errors', () => {
+  const lineArb = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.tuple(fc.nat({ max: 70000 }), fc.constantFrom('MD5', 'SHA1', 'SHA256', 'AES128', 'AES256', 'M', 'AES-128', 'X'), fc.constantFrom('HEX:', 'ASCII:', ''), fc.stringMatching(/^[0-9A-Fa-f]{0,66}$/))
+      .map(([id, t, p, k]) => `${id} ${t} ${p}${k}`),
+  );
+  fc.assert(fc.property(fc.array(lineArb, { maxLength: 12 }), fc.constantFrom('chrony' as const, 'ntp' as const), (lines, format) => {
+    const text = lines.join('\n');
+    const r = parseKeyFile(text, 'f', format);
+    const n = text.split('\n').length;
+    for (const e of [...r.errors, ...r.warnings]) assert.ok(e.line >= 1 && e.line <= n && e.file === 'f', JSON.stringify(e));
+    assert.equal(r.keys === null, r.errors.length > 0);
+    for (const k of r.keys?.values() ?? []) {
+      assert.ok(k.id >= 1 && k.key.length > 0);
+      if (k.type === 'AES128') assert.equal(k.key.length, 16);
+      if (k.type === 'AES256') assert.equal(k.key.length, 32);
+    }
+  }), { numRuns: 500 });
 });
