@@ -242,14 +242,15 @@ export class NtpResponder {
     const secured = auth !== null && (parsed.value.mac !== null || parsed.value.extensions.length > 0);
     let interleavedTx: bigint | null = null;
     let ticket: TransmitTicket | null = null;
-    if (config.xleave && mode === Mode.Server && looksInterleaved(h)) {
+    const xleave = config.xleave && mode === Mode.Server && looksInterleaved(h);
+    if (xleave) {
       interleavedTx = previousTransmit(this.clients, slot, h.originTimestamp);
       // An authenticated request is saved only once it passes (below): a forged one must not take the client's slot.
       if (!secured) ticket = saveReceive(this.clients, slot, toNtpTimestamp(input.receivedAt));
     }
     const plain = this.#respond(input, h, mode, null, interleavedTx, ticket);
     if (!secured) return plain;
-    return this.#secure(auth, buf, plain, interleavedTx !== null ? slot : -1, input);
+    return this.#secure(auth, buf, plain, xleave ? slot : -1, input);
   }
 
   /** Hands an authenticated request and its reply to the authenticator and carries out its decision. */

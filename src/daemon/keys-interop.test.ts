@@ -65,6 +65,13 @@ describe('symmetric keys with chronyd 4.3, both ways', { skip: interopSkip('chro
     block = await reserveLoopbackBlock('keys-interop', 9, { port: 123 });
     dir = await mkdtemp(join(tmpdir(), 'ntpkit-keys-interop-'));
   });
+  /** Writes ntpkit's side of the keys, mode 0600, into the test's directory. */
+  const writeKeys = async (name: string): Promise<string> => {
+    const f = join(dir, name);
+    await writeFile(f, keysFor('ntpkit'));
+    await chmod(f, 0o600);
+    return f;
+  };
   after(async () => {
     block?.release();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -196,6 +203,43 @@ describe('symmetric keys with chronyd 4.3, both ways', { skip: interopSkip('chro
       await client?.stop();
       for (const r of relays) await r.stop();
       await server?.close();
+    }
+  });
+
+  test('chronyd -x with `xleave key N` against ntpkit\'s server: signed replies in interleaved mode', { timeout: 60_000 }, async (t) => {
+    const address = block.addresses[8] as string;
+    const loaded = await loadKeyFile(await writeKeys('xleave.keys'), 'chrony');
+    const { config } = loadServerConfig(undefined, [`bindaddress ${address}`, 'port 123', 'allow 127.0.0.0/8', 'local stratum 1']);
+    const server = await startNtpServer({ config, keys: loaded.keys });
+    let client: Awaited<ReturnType<typeof startChronydClient>> | undefined;
+    try {
+      // A signed reply's transmit time comes back only as a kernel transmit timestamp.
+      if (server.transport.kind !== 'native-kernel-timestamps') {
+        t.skip(`needs kernel transmit timestamps (transport: ${server.transport.kind})`);
+        return;
+      }
+      client = await startChronydClient({
+        servers: [{ address, options: 'iburst minpoll -3 maxpoll -3 xleave key 2' }],
+        files: { keys: keysFor('chronyd') },
+        extraConfig: ['keyfile {dir}/keys', 'logdir {dir}', 'log measurements'],
+      });
+      const c = client;
+      let lines: string[] = [];
+      const started = Date.now();
+      while (Date.now() - started < 30_000 && lines.length < 16) {
+        await sleep(250);
+        lines = (await readFile(join(c.dir, 'measurements.log'), 'utf8').catch(() => '')).split('\n').filter((l) => /^\d{4}-/.test(l));
+      }
+      assert.ok(lines.length >= 16, `only ${lines.length} measurements:\n${c.logs()}`);
+      // After the basic-mode warm-up: authenticated (test 5) and interleaved ("4I").
+      const settled = lines.slice(6).map((l) => l.trim().split(/\s+/));
+      assert.ok(settled.every((f) => (f[6] as string).startsWith('1')), lines.join('\n'));
+      assert.ok(settled.filter((f) => f[f.length - 3] === '4I').length >= settled.length / 2, lines.join('\n'));
+      const s = server.stats();
+      assert.ok(s.interleavedNtpPackets > 0 && s.authenticatedNtpPackets >= lines.length, JSON.stringify(s));
+    } finally {
+      await client?.stop();
+      await server.close();
     }
   });
 });

@@ -19,7 +19,7 @@ import { clientReports, type ClientReport } from '../core/client-report.js';
 import { clientTime } from '../core/client-table.js';
 import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
 import type { SymmetricKey } from '../crypto/symmetric-mac.js';
-import { NtpResponder, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
+import { NtpResponder, REPLY_LENGTH, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
 import type { TransmitTicket } from '../core/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -199,8 +199,12 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     const cStamps = sock.stampsTransmit;
     for (let i = 0; i < b.count; i++) {
       const rx = b.rxTime(i);
+      const packet = b.data(i);
+      // A MAC or NTS fields: the reply is signed with its transmit timestamp in it, so that one
+      // must be read now, not at the start of the batch (nothing rewrites it at the send).
+      const at = packet.length > REPLY_LENGTH ? (clock ? clock.fromRealtime(realtime()) : realtime()) : t;
       const action = responder.handleRequest({
-        packet: b.data(i), receivedAt: rx === null ? t : clock ? clock.fromRealtime(rx) : rx, now: t,
+        packet, receivedAt: rx === null ? t : clock ? clock.fromRealtime(rx) : rx, now: at,
         address: b.address(i), port: b.port(i), system, config: coreConfig, random: random(),
       });
       if (action.action !== 'respond') continue;
