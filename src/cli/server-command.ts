@@ -26,6 +26,7 @@ interface ServerFlags {
   ratelimit?: string;
   xleave: boolean;
   denyKod?: boolean;
+  keyfile?: string;
   statsInterval: number;
   workers: number;
   json?: boolean;
@@ -50,6 +51,7 @@ export function flagsToConfigLines(f: ServerFlags): string[] {
   if (f.ratelimit !== undefined) lines.push(`ratelimit ${f.ratelimit}`.trim());
   if (!f.xleave) lines.push('xleave off');
   if (f.denyKod) lines.push('denykod on');
+  if (f.keyfile !== undefined) lines.push(`keyfile ${f.keyfile}`);
   return lines;
 }
 
@@ -61,7 +63,7 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
   const accessRule = (directive: 'allow' | 'deny') => (v: string | boolean) => { access.push(typeof v === 'string' ? `${directive} ${v}` : directive); return access; };
   return new Command('server')
     .description('serve NTP (like chronyd with only allow/local/ratelimit): chrony directives from a file and/or flags')
-    .option('-f, --config <file>', 'chrony.conf-style file: port, bindaddress, allow, deny, local, ratelimit, xleave (other chrony directives are warned about)')
+    .option('-f, --config <file>', 'chrony.conf-style file: port, bindaddress, allow, deny, local, ratelimit, xleave, keyfile (other chrony directives are warned about)')
     .addOption(new Option('--port <port>', 'UDP port (chrony\'s port directive; default 123)').argParser(integerIn('--port', 0, 65535)))
     .addOption(new Option('--bindaddress <address>', 'address to serve on, repeatable (default: every address)').argParser((v, prev: string[]) => [...prev, v]).default([]))
     .addOption(new Option('--allow [subnet]', 'serve this subnet (repeatable; with no subnet, everyone). Nothing is served until something is allowed').argParser(accessRule('allow')))
@@ -70,6 +72,7 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
     .option('--ratelimit <options>', 'chrony\'s ratelimit options, e.g. "interval 1 burst 16 leak 2 kod 1"')
     .option('--no-xleave', 'do not answer interleaved-mode requests in interleaved mode')
     .option('--deny-kod', 'send denied clients a DENY kiss-o\'-death (rate limited) instead of ignoring them')
+    .option('--keyfile <file>', 'chrony keyfile: answer requests with a MAC under one of its keys with a reply signed by that key (chrony\'s keyfile directive; the file must not be readable by everyone)')
     .addOption(new Option('--workers <n>', 'serving processes sharing the port through SO_REUSEPORT (one per core is the usual choice)').default(1).argParser(integerIn('--workers', 1, 64)))
     .addOption(new Option('--stats-interval <seconds>', 'print statistics this often (0: only on SIGUSR1 and at exit)').default(0).argParser(integerIn('--stats-interval', 0, 86400)))
     .option('--json', 'print statistics as JSON lines (schema ntpkit.serverstats/1)')
@@ -101,6 +104,13 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
           server = { ...one, close: async () => { await one.close(); return one.stats(); } };
         }
       } catch (e) {
+        if (e instanceof ConfigError) {
+          // The key file: its problems are file:line, like the config's.
+          for (const d of e.errors) io.err(`ntpkit server: ${formatDiagnostic(d)}`);
+          io.err('ntpkit server: not started: the key file has errors');
+          io.setExitCode(ExitCode.USAGE);
+          return;
+        }
         const err = e as NodeJS.ErrnoException;
         io.err(`ntpkit server: cannot serve on port ${config.port}: ${err.code ? `${err.code} ` : ''}${err.message}`);
         io.setExitCode(ExitCode.GENERAL_FAILURE);

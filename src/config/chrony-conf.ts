@@ -279,10 +279,8 @@ export function parseChronyLines(s: ParseState, lines: readonly ConfigLine[], de
       }
       case 'keyfile': {
         const f = oneArg(s, l, 'one file name');
-        if (f !== null) {
-          b.keyfile = f;
-          warnAt(s, l, 'keyfile: symmetric-key authentication is not implemented yet; the file is recorded but not used');
-        }
+        // Read by the daemon at start and on reload (config/keyfile.ts): its errors stop it there.
+        if (f !== null) b.keyfile = f;
         break;
       }
       case 'bindcmdaddress': {

@@ -92,7 +92,7 @@ const UNIMPLEMENTED: Readonly<Record<string, string>> = {
   multicastclient: 'multicast is not supported',
   fudge: 'reference clocks are not supported',
   refclock: 'reference clocks are not supported',
-  trustedkey: 'symmetric-key authentication is not implemented yet',
+  trustedkey: 'every key in the keys file is trusted, as in chrony',
   controlkey: 'mode 6 control queries are not supported',
   requestkey: 'mode 7 requests are not supported',
   crypto: 'Autokey is not supported',
@@ -461,7 +461,6 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
         const p = oneArg(s, l, 'one file name');
         if (p === null) break;
         b.keyfile = p;
-        warnAt(s, l, 'keys: symmetric-key authentication is not implemented yet; the file is recorded but not used');
         break;
       }
       case 'enable': case 'disable': {

@@ -38,6 +38,12 @@ export interface ServerConfig {
   readonly xleave: boolean;
   /** Send denied clients a DENY kiss-o'-death (rate limited) instead of ignoring them as chronyd does. */
   readonly denyKod: boolean;
+  /**
+   * `ntpkit server`'s chrony `keyfile` (symmetric keys to sign replies with),
+   * or null. The daemon's key file is Config.keyfile, which it loads and hands
+   * to the server itself; this one stays null there.
+   */
+  readonly keyfile: string | null;
 }
 
 export type { RateLimitConfig };
@@ -76,7 +82,7 @@ export interface ServerConfigResult {
 
 /** chrony's defaults: port 123, every address, nothing allowed, no local reference, no rate limit. */
 export function newServerConfigBuilder(): ServerConfigBuilder {
-  return { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false };
+  return { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false, keyfile: null };
 }
 
 /** The directives applyServerDirective() handles. */
@@ -191,7 +197,10 @@ export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigRes
   const b = newServerConfigBuilder();
   for (const l of lines) {
     if (applyServerDirective(b, l, errors, warnings)) continue;
-    if (OTHER_CHRONY_DIRECTIVES.has(l.directive)) {
+    if (l.directive === 'keyfile') {
+      if (l.args.length === 1) b.keyfile = l.args[0] as string;
+      else errors.push({ file: l.file, line: l.line, message: `keyfile: expected one file name, got "${l.args.join(' ')}"` });
+    } else if (OTHER_CHRONY_DIRECTIVES.has(l.directive)) {
       warnings.push({ file: l.file, line: l.line, message: `${l.directive}: not used by ntpkit server, ignored` });
     } else {
       errors.push({ file: l.file, line: l.line, message: `unknown directive "${l.directive}"` });

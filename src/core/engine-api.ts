@@ -63,6 +63,31 @@ export interface EngineOptions {
    * driver passes it; without it the engine uses a stand-in hash.
    */
   readonly md5?: (data: Uint8Array) => Uint8Array;
+  /**
+   * The authenticator of a source's requests (`key N`, `nts`), or null for
+   * none. Called once per source (and per pool member) when it is created.
+   */
+  readonly authenticatorFor?: (source: SourceOptions) => SourceAuthenticator | null;
+}
+
+/**
+ * Authenticates one source's requests (symmetric key or NTS). The pure
+ * engine cannot reach node:crypto, so the driver injects it.
+ */
+export interface SourceAuthenticator {
+  readonly kind: 'symmetric' | 'nts';
+  /**
+   * Secures an outgoing request: appends a MAC or NTS extension fields.
+   * null: it cannot send now (NTS without cookies: a key exchange is needed);
+   * the poll is then skipped as if sent and lost.
+   */
+  secure(request: Uint8Array): { readonly packet: Uint8Array; readonly token: unknown } | null;
+  /**
+   * Checks the reply to the request secured with `token`. Rejected replies
+   * are not used as samples (and are counted); `nak` true for a crypto-NAK
+   * or an NTS NAK.
+   */
+  check(reply: Uint8Array, token: unknown): { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly nak: boolean };
 }
 
 /** Something the driver must do. */
@@ -252,7 +277,14 @@ export interface NtpDataReport {
   /** Server processing time of the last valid reply (t3 - t2), seconds. */
   readonly responseTime: number;
   readonly interleaved: boolean;
+  /** The last valid reply passed the source's authenticator (chronyc: "Authenticated"). */
   readonly authenticated: boolean;
+  /** Replies that matched a request but failed authentication (bad or missing MAC, NTS failure), NAKs included. */
+  readonly authFailures: number;
+  /** Of those, crypto-NAKs (symmetric keys) and NTS NAKs. */
+  readonly authNaks: number;
+  /** Why the last rejected reply failed, or null. */
+  readonly lastAuthFailure: string | null;
   readonly totalTx: number;
   readonly totalRx: number;
   readonly totalValidRx: number;

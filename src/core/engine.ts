@@ -363,7 +363,10 @@ export class SyncEngine implements SyncEngineApi {
       peerDispersion: ls?.dispersion ?? 0,
       responseTime: h === null ? 0 : e.poller.lastResponseTime,
       interleaved: e.poller.interleaved,
-      authenticated: false,
+      authenticated: e.poller.authenticated,
+      authFailures: e.poller.authFailures,
+      authNaks: e.poller.authNaks,
+      lastAuthFailure: e.poller.lastAuthFailure,
       totalTx: e.poller.totalTx,
       totalRx: e.poller.totalRx,
       totalValidRx: e.poller.totalValidRx,
@@ -376,7 +379,7 @@ export class SyncEngine implements SyncEngineApi {
   private newEntry(options: SourceOptions, pool: Resolver | null, resolver: Resolver | null): Entry {
     const e: Entry = {
       id: this.nextId++, options, pool, resolver, address: null, key: null,
-      poller: new SourcePoller(options, this.o.random, this.o.precision),
+      poller: new SourcePoller(options, this.o.random, this.o.precision, this.o.authenticatorFor?.(options) ?? null),
       stats: this.newStats(options),
       verdict: UNRESOLVED, lastRxAt: null, lastSample: null, goodRx: 0, falsetickerStreak: 0, unsynchronized: false,
       unreachableReported: false,
@@ -485,6 +488,7 @@ export class SyncEngine implements SyncEngineApi {
     for (const e of this.entries) {
       if (e.address === null || !e.poller.due(now)) continue;
       const req = e.poller.transmit(now, epoch);
+      if (req === null) continue;
       actions.push({ kind: 'send', sourceId: e.id, address: e.address, port: e.options.port, packet: req.packet });
     }
   }

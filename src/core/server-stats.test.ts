@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ParseErrorReason } from '../proto/result.js';
 import {
-  createServerCounters, DROP_REASONS, dropReasonOfParseError, formatServerStats, serverStatsToJson,
-  snapshotServerStats,
+  AUTH_FAILURE_REASONS, createServerCounters, DROP_REASONS, dropReasonOfParseError, formatServerStats, serverStatsToJson,
+  SERVER_KISS_CODES, snapshotServerStats,
 } from './server-stats.js';
 
 test('the text keeps chronyc serverstats\' layout (chronyd 4.3, captured on loopback)', () => {
@@ -50,7 +50,7 @@ test('drops by reason and KoDs by code follow; `all` lists the zero ones too', (
     'KoD RATE sent              : 1',
   ]);
   const all = formatServerStats(s, { all: true });
-  assert.equal(all.length, 12 + DROP_REASONS.length + 2);
+  assert.equal(all.length, 12 + DROP_REASONS.length + SERVER_KISS_CODES.length + AUTH_FAILURE_REASONS.length + 1);
   for (const l of all) assert.match(l, /^.{27}: \d+$/);
   // The snapshot does not move with the counters.
   c.dropped['rate-limited']++;
@@ -69,8 +69,24 @@ test('the JSON form carries every figure', () => {
     clientLogRecordsDropped: 1, ntsKeConnectionsAccepted: 0, ntsKeConnectionsDropped: 0, authenticatedNtpPackets: 0,
     interleavedNtpPackets: 0, ntpTimestampsHeld: 0, ntpTimestampSpan: 0,
     droppedByReason: Object.fromEntries(DROP_REASONS.map((r) => [r, r === 'denied' ? 2 : 0])),
-    kodSent: { RATE: 0, DENY: 0 },
+    kodSent: { RATE: 0, DENY: 0, NTSN: 0 },
+    authFailed: Object.fromEntries(AUTH_FAILURE_REASONS.map((r) => [r, 0])),
+    cryptoNakSent: 0,
   });
+});
+
+test('authentication failures by reason and crypto-NAKs follow the kiss codes', () => {
+  const c = createServerCounters();
+  c.authFailed['unknown-key'] = 2;
+  c.authFailed['bad-mac'] = 1;
+  c.cryptoNakSent = 1;
+  c.dropped['auth-failed'] = 2;
+  assert.deepEqual(formatServerStats(snapshotServerStats(c, { recordsDropped: 0, timestampsHeld: 0, timestampSpan: 0 })).slice(12), [
+    'Dropped auth-failed        : 2',
+    'Auth failed unknown-key    : 2',
+    'Auth failed bad-mac        : 1',
+    'Crypto-NAKs sent           : 1',
+  ]);
 });
 
 test('every parse error maps to a drop reason', () => {

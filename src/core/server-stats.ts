@@ -21,6 +21,7 @@ export const DROP_REASONS = [
   'denied',             // access control (allow/deny)
   'rate-limited',       // the client's token bucket is empty
   'unsynchronized',     // no time to give and configured to stay silent
+  'auth-failed',        // a MAC or NTS fields that did not check out (see authFailed)
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -38,8 +39,22 @@ export function dropReasonOfParseError(reason: ParseErrorReason): DropReason {
   }
 }
 
-/** Kiss codes the server sends. */
-export const SERVER_KISS_CODES = ['RATE', 'DENY'] as const;
+/**
+ * Why an authenticated request failed (whatever the answer: none, a
+ * crypto-NAK or an NTS NAK). Stable names, as drop reasons.
+ */
+export const AUTH_FAILURE_REASONS = [
+  'no-keys',            // a MAC, but the server has no key file
+  'unknown-key',        // a MAC under a key id the server does not have
+  'bad-mac',            // a MAC whose digest is wrong
+  'nts-bad-cookie',     // NTS: a cookie that does not open (unknown or expired master key, forged)
+  'nts-bad-auth',       // NTS: the authenticator field does not verify
+  'nts-malformed',      // NTS: fields missing, repeated or malformed; or fields the server does not serve
+] as const;
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
+/** Kiss codes the server sends (NTSN: the NTS NAK, RFC 8915 §5.7). */
+export const SERVER_KISS_CODES = ['RATE', 'DENY', 'NTSN'] as const;
 export type ServerKissCode = (typeof SERVER_KISS_CODES)[number];
 
 /** What the responder counts as it goes. */
@@ -53,6 +68,9 @@ export interface ServerCounters {
   readonly kodSent: Record<ServerKissCode, number>;
   interleaved: number;
   authenticated: number;
+  /** Authenticated requests that failed, by reason. */
+  readonly authFailed: Record<AuthFailureReason, number>;
+  cryptoNakSent: number;
   commandReceived: number;
   commandDropped: number;
   ntsKeAccepted: number;
@@ -64,9 +82,11 @@ export function createServerCounters(): ServerCounters {
     received: 0,
     replied: 0,
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
-    kodSent: { RATE: 0, DENY: 0 },
+    kodSent: { RATE: 0, DENY: 0, NTSN: 0 },
     interleaved: 0,
     authenticated: 0,
+    authFailed: Object.fromEntries(AUTH_FAILURE_REASONS.map((r) => [r, 0])) as Record<AuthFailureReason, number>,
+    cryptoNakSent: 0,
     commandReceived: 0,
     commandDropped: 0,
     ntsKeAccepted: 0,
@@ -96,6 +116,9 @@ export interface ServerStats {
   readonly ntpTimestampSpan: number;
   readonly droppedByReason: Readonly<Record<DropReason, number>>;
   readonly kodSent: Readonly<Record<ServerKissCode, number>>;
+  /** Authenticated requests that failed, by reason (dropped or answered with a NAK). */
+  readonly authFailed: Readonly<Record<AuthFailureReason, number>>;
+  readonly cryptoNakSent: number;
 }
 
 export interface TableFigures {
@@ -122,6 +145,8 @@ export function snapshotServerStats(c: ServerCounters, table: TableFigures): Ser
     ntpTimestampSpan: table.timestampSpan,
     droppedByReason: Object.freeze({ ...c.dropped }),
     kodSent: Object.freeze({ ...c.kodSent }),
+    authFailed: Object.freeze({ ...c.authFailed }),
+    cryptoNakSent: c.cryptoNakSent,
   });
 }
 
@@ -158,6 +183,10 @@ export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean
   for (const k of SERVER_KISS_CODES) {
     if (opts.all || s.kodSent[k] > 0) out.push(line(`KoD ${k} sent`, s.kodSent[k]));
   }
+  for (const r of AUTH_FAILURE_REASONS) {
+    if (opts.all || s.authFailed[r] > 0) out.push(line(`Auth failed ${r}`, s.authFailed[r]));
+  }
+  if (opts.all || s.cryptoNakSent > 0) out.push(line('Crypto-NAKs sent', s.cryptoNakSent));
   return out;
 }
 
@@ -178,5 +207,7 @@ export function serverStatsToJson(s: ServerStats): Record<string, unknown> {
     ntpTimestampSpan: s.ntpTimestampSpan,
     droppedByReason: { ...s.droppedByReason },
     kodSent: { ...s.kodSent },
+    authFailed: { ...s.authFailed },
+    cryptoNakSent: s.cryptoNakSent,
   };
 }

@@ -22,11 +22,15 @@
  *   answers them with a DENY kiss-o'-death, itself rate limited;
  * - a kiss-o'-death has leap 3, stratum 0 and the code as refid, the other
  *   fields as usual (as chronyd's NTS NAK in src/proto/fixtures);
- * - a reply is always 48 bytes and a request shorter than 48 never gets one,
- *   so no reply is larger than its request. Extension fields and MACs are
- *   not processed yet (NTS and keys come later): such requests get a plain
- *   reply, which an authenticating client will reject. chronyd would answer
- *   a MAC with an unknown key by a crypto-NAK or not at all.
+ * - a request with a MAC or extension fields goes to the configured
+ *   RequestAuthenticator (symmetric keys, NTS), which signs the reply, drops
+ *   the request, or asks for a crypto-NAK / NTS NAK; without one such
+ *   requests get a plain 48-byte reply (the daemon always installs one:
+ *   chronyd 4.3 drops MAC requests it cannot check, without a crypto-NAK);
+ * - an authenticated reply carries the MAC or fields of its request's kind,
+ *   so it is no longer than the request; its transmit timestamp is final
+ *   before it is signed (the IO layer must not rewrite it); a request
+ *   shorter than 48 never gets a reply.
  * - chronyd adds random bits below the precision to its receive and
  *   transmit timestamps; this responder does not.
  */
@@ -41,12 +45,12 @@ import { ClientTable, clientTime, newClientKey, setClientKey } from './client-ta
 import { heldTimestamps, looksInterleaved, previousTransmit, recordTransmit, saveReceive, type TransmitTicket } from './interleave.js';
 import { limitRate, RATE_LIMIT_RANGES, type RateLimitConfig } from './ratelimit.js';
 import {
-  createServerCounters, type DropReason, dropReasonOfParseError, type ServerCounters, type ServerKissCode,
+  type AuthFailureReason, createServerCounters, type DropReason, dropReasonOfParseError, type ServerCounters, type ServerKissCode,
   type ServerStats, snapshotServerStats,
 } from './server-stats.js';
 import { type ServedParams, servedParams, type SystemState } from './system.js';
 
-export type { DropReason, ServerKissCode, ServerStats } from './server-stats.js';
+export type { AuthFailureReason, DropReason, ServerKissCode, ServerStats } from './server-stats.js';
 export type { TransmitTicket } from './interleave.js';
 
 /** Where the IO layer writes the transmit timestamp of a basic reply. */
@@ -71,6 +75,26 @@ export interface ServerConfig {
   readonly symmetric: boolean;
   /** Unsynchronized without a local reference: answer with leap 3 / stratum 0 (default, as chronyd 4.3) or stay silent. */
   readonly unsynchronized: 'reply' | 'ignore';
+  /** Checks requests that carry a MAC or extension fields and secures their replies; null: they get plain replies. */
+  readonly authenticator: RequestAuthenticator | null;
+}
+
+/**
+ * The responder's authentication hook (symmetric keys, NTS). Pure code
+ * cannot reach node:crypto, so the IO layer injects it.
+ */
+export interface RequestAuthenticator {
+  /**
+   * Called for a request with a MAC or extension fields. `reply` is the
+   * 48-byte reply header already built, transmit timestamp included.
+   * Returns the bytes to append to the reply (MAC or NTS fields), or a
+   * decision to drop / answer with a NAK; `reason` names the failure (counted).
+   */
+  authenticate(request: Uint8Array, reply: Uint8Array):
+    | { readonly kind: 'append'; readonly bytes: Uint8Array; readonly authenticated: boolean }
+    | { readonly kind: 'crypto-nak'; readonly reason: AuthFailureReason }
+    | { readonly kind: 'nts-nak'; readonly bytes: Uint8Array; readonly reason: AuthFailureReason }
+    | { readonly kind: 'drop'; readonly reason: AuthFailureReason };
 }
 
 /** A configuration with chronyd's defaults for everything but the access table. */
@@ -82,6 +106,7 @@ export function serverConfig(c: Partial<ServerConfig> & Pick<ServerConfig, 'acce
     denied: c.denied ?? 'ignore',
     symmetric: c.symmetric ?? true,
     unsynchronized: c.unsynchronized ?? 'reply',
+    authenticator: c.authenticator ?? null,
   };
 }
 
@@ -147,7 +172,9 @@ export interface ResponderOptions {
   readonly reuseReply?: boolean;
 }
 
-const KOD_REFID: Readonly<Record<ServerKissCode, number>> = { RATE: refIdFromCode('RATE'), DENY: refIdFromCode('DENY') };
+const KOD_REFID: Readonly<Record<ServerKissCode, number>> = { RATE: refIdFromCode('RATE'), DENY: refIdFromCode('DENY'), NTSN: refIdFromCode('NTSN') };
+/** A crypto-NAK: a MAC of key id 0 and no digest (RFC 5905 §7.3). */
+const CRYPTO_NAK = new Uint8Array(4);
 
 /** One server's responder: its client table and counters. Single-threaded; one per worker. */
 export class NtpResponder {
@@ -211,13 +238,62 @@ export class NtpResponder {
     if (verdict === 'drop') return this.#drop('rate-limited');
     if (verdict === 'kod') return this.#respond(input, h, mode, 'RATE', null, null);
 
+    const auth = config.authenticator;
+    const secured = auth !== null && (parsed.value.mac !== null || parsed.value.extensions.length > 0);
     let interleavedTx: bigint | null = null;
     let ticket: TransmitTicket | null = null;
-    if (config.xleave && mode === Mode.Server && looksInterleaved(h)) {
+    const xleave = config.xleave && mode === Mode.Server && looksInterleaved(h);
+    if (xleave) {
       interleavedTx = previousTransmit(this.clients, slot, h.originTimestamp);
-      ticket = saveReceive(this.clients, slot, toNtpTimestamp(input.receivedAt));
+      // An authenticated request is saved only once it passes (below): a forged one must not take the client's slot.
+      if (!secured) ticket = saveReceive(this.clients, slot, toNtpTimestamp(input.receivedAt));
     }
-    return this.#respond(input, h, mode, null, interleavedTx, ticket);
+    const plain = this.#respond(input, h, mode, null, interleavedTx, ticket);
+    if (!secured) return plain;
+    return this.#secure(auth, buf, plain, xleave ? slot : -1, input);
+  }
+
+  /** Hands an authenticated request and its reply to the authenticator and carries out its decision. */
+  #secure(auth: RequestAuthenticator, request: Uint8Array, plain: RespondAction, slot: number, input: RequestInput): ServerAction {
+    // The reply may sit in the reused buffer: the secured one is a copy of its own.
+    const header = plain.reply.slice(0, REPLY_LENGTH);
+    const c = this.counters;
+    const d = auth.authenticate(request, header);
+    if (d.kind === 'drop' || d.kind === 'crypto-nak' || d.kind === 'nts-nak') c.authFailed[d.reason]++;
+    if (d.kind === 'drop') {
+      // Undo what #respond counted: nothing is sent.
+      c.replied--;
+      if (plain.interleaved) c.interleaved--;
+      return this.#drop('auth-failed');
+    }
+    let tail: Uint8Array;
+    if (d.kind === 'append') {
+      tail = d.bytes;
+      if (d.authenticated) c.authenticated++;
+    } else if (d.kind === 'crypto-nak') {
+      tail = CRYPTO_NAK;
+      c.cryptoNakSent++;
+    } else {
+      tail = d.bytes;
+      // RFC 8915 §5.7: the NTS NAK is a kiss-o'-death NTSN.
+      const v = new DataView(header.buffer);
+      v.setUint8(0, (Leap.Unsynchronized << 6) | (header[0] as number & 0x3f));
+      v.setUint8(1, 0);
+      v.setUint32(12, KOD_REFID.NTSN);
+      c.kodSent.NTSN++;
+    }
+    const reply = new Uint8Array(REPLY_LENGTH + tail.length);
+    reply.set(header, 0);
+    reply.set(tail, REPLY_LENGTH);
+    const ok = d.kind === 'append';
+    const ticket = ok && slot >= 0 ? saveReceive(this.clients, slot, toNtpTimestamp(input.receivedAt)) : null;
+    return {
+      action: 'respond', reply,
+      // A signed transmit timestamp cannot be rewritten; a NAK's can.
+      transmitTimestampOffset: ok || plain.interleaved ? null : TRANSMIT_TIMESTAMP_OFFSET,
+      mode: plain.mode, interleaved: ok && plain.interleaved, kod: d.kind === 'nts-nak' ? 'NTSN' : null,
+      transmitTicket: ticket,
+    };
   }
 
   /**

@@ -57,7 +57,7 @@ function reply(request: Uint8Array, t1: Instant, o: ReplyOptions = {}): { data: 
 
 /** Sends the due request at `now` and answers it (unless `answer` is false); returns the outcome. */
 function exchange(p: SourcePoller, now: Instant, o: ReplyOptions & { answer?: boolean; epoch?: number } = {}): ReplyOutcome | null {
-  const { packet } = p.transmit(now, o.epoch ?? 0);
+  const { packet } = p.transmit(now, o.epoch ?? 0)!;
   p.sent(now);
   if (o.answer === false) return null;
   const r = reply(packet, now, o);
@@ -170,7 +170,7 @@ for (const code of ['DENY', 'RSTR']) {
 test('a kiss whose origin is not our request is ignored: nobody can stop us with a spoofed DENY', () => {
   const p = poller();
   p.begin(T0);
-  const { packet } = p.transmit(T0, 0);
+  const { packet } = p.transmit(T0, 0)!;
   const spoof = reply(packet, T0, { kiss: 'DENY', origin: 0x1234n });
   assert.deepEqual(p.receive(spoof.data, spoof.t4, 0), { kind: 'ignored', reason: 'origin-mismatch' });
   assert.equal(p.stopped, null);
@@ -180,9 +180,9 @@ test('a kiss whose origin is not our request is ignored: nobody can stop us with
 test('origin check: a stale reply is ignored and the real one still counts; a duplicate is not expected', () => {
   const p = poller();
   p.begin(T0);
-  const first = p.transmit(T0, 0).packet;
+  const first = p.transmit(T0, 0)!.packet;
   const t1 = addSeconds(T0, 64);
-  const second = p.transmit(t1, 0).packet;
+  const second = p.transmit(t1, 0)!.packet;
   const stale = reply(first, T0);
   assert.deepEqual(p.receive(stale.data, addSeconds(t1, 0.001), 0), { kind: 'ignored', reason: 'origin-mismatch' });
   assert.equal(p.reach & 1, 0);
@@ -196,7 +196,7 @@ test('origin check: a stale reply is ignored and the real one still counts; a du
   assert.equal(p.reach & 1, 1);
   assert.deepEqual(p.receive(good.data, good.t4, 0), { kind: 'ignored', reason: 'not-expected' });
   // Garbage from the source's address does not consume the request either.
-  const third = p.transmit(addSeconds(t1, 64), 0).packet;
+  const third = p.transmit(addSeconds(t1, 64), 0)!.packet;
   assert.equal(p.receive(new Uint8Array(10), addSeconds(t1, 64.01), 0).kind, 'ignored');
   const late = reply(third, addSeconds(t1, 64));
   assert.equal(p.receive(late.data, late.t4, 0).kind, 'sample');
@@ -205,7 +205,7 @@ test('origin check: a stale reply is ignored and the real one still counts; a du
 test('the precise transmit time given by sent() is the T1 of the sample', () => {
   const p = poller();
   p.begin(T0);
-  const { packet } = p.transmit(T0, 0);
+  const { packet } = p.transmit(T0, 0)!;
   const real = addSeconds(T0, 0.003); // the kernel stamped it 3 ms later
   p.sent(real);
   const r = reply(packet, real);
@@ -226,7 +226,7 @@ test('an unsynchronized server (leap 3) counts as reachable but gives no sample'
 test('an exchange that spans a step of the clock gives no sample', () => {
   const p = poller();
   p.begin(T0);
-  const { packet } = p.transmit(T0, 0);
+  const { packet } = p.transmit(T0, 0)!;
   const r = reply(packet, T0);
   assert.deepEqual(p.receive(r.data, r.t4, 1), { kind: 'ignored', reason: 'clock-stepped' });
   assert.equal(p.reach, 1, 'the server did answer');
@@ -268,7 +268,7 @@ test('poll adaptation: two votes in a row above polltarget lengthen the interval
 test('interleaved mode: the next request carries the previous exchange; an interleaved reply gives that exchange with the real transmit time', () => {
   const p = poller({ xleave: true });
   p.begin(T0);
-  const first = p.transmit(T0, 0).packet;
+  const first = p.transmit(T0, 0)!.packet;
   const f = parseHeader(first);
   assert.ok(f.ok && f.value.originTimestamp === 0n && f.value.receiveTimestamp === 0n, 'the first request is basic');
   const r1 = reply(first, T0, { offset: 0.1 });
@@ -276,7 +276,7 @@ test('interleaved mode: the next request carries the previous exchange; an inter
   assert.equal(p.interleaved, false);
 
   const t1b = addSeconds(T0, 64);
-  const second = p.transmit(t1b, 0).packet;
+  const second = p.transmit(t1b, 0)!.packet;
   const s = parseHeader(second);
   assert.ok(s.ok);
   if (!s.ok) return;
@@ -312,7 +312,7 @@ test('interleaved mode falls back to basic when the server answers basic, and af
   assert.equal(out?.kind, 'sample');
   if (out?.kind === 'sample') assert.equal(out.interleaved, false);
   // After a step (epoch 1) the previous exchange is stale: a basic request again.
-  const next = p.transmit(addSeconds(T0, 128), 1).packet;
+  const next = p.transmit(addSeconds(T0, 128), 1)!.packet;
   const h = parseHeader(next);
   assert.ok(h.ok && h.value.originTimestamp === 0n && h.value.receiveTimestamp === 0n);
 });

@@ -27,6 +27,7 @@ import { Leap } from '../proto/constants.js';
 import { kissAction } from '../proto/kiss.js';
 import type { NtpHeader } from '../proto/header.js';
 import { buildClientRequest, buildInterleavedRequest, evaluateReply, type ReplyRejection } from './query.js';
+import type { SourceAuthenticator } from './engine-api.js';
 import type { Sample } from './sample.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 
@@ -45,6 +46,8 @@ interface Pending {
   readonly cookie: NtpTimestamp;
   t1: Instant;
   readonly epoch: number;
+  /** The authenticator's token for this request (null without one). */
+  readonly token: unknown;
   readonly interleaved?: { readonly receiveCookie: NtpTimestamp; readonly t1: Instant; readonly t2: Instant; readonly t4: Instant };
 }
 
@@ -62,7 +65,7 @@ export type ReplyOutcome =
   | { readonly kind: 'sample'; readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean }
   | { readonly kind: 'kod'; readonly code: string; readonly stop: boolean }
   | { readonly kind: 'unsynchronized'; readonly header: NtpHeader }
-  | { readonly kind: 'ignored'; readonly reason: ReplyRejection | 'not-expected' | 'clock-stepped' };
+  | { readonly kind: 'ignored'; readonly reason: ReplyRejection | 'not-expected' | 'clock-stepped' | 'auth-failed' };
 
 export interface PollRequest {
   readonly packet: Uint8Array;
@@ -106,13 +109,24 @@ export class SourcePoller {
   kissCode: string | null = null;
   /** Last sample used interleaved mode. */
   interleaved = false;
+  /** The last valid reply passed the authenticator. */
+  authenticated = false;
+  /** Replies to our request that failed authentication, NAKs included; and the NAKs alone. */
+  authFailures = 0;
+  authNaks = 0;
+  lastAuthFailure: string | null = null;
+  /** Polls skipped because the authenticator could not secure a request (NTS without cookies). */
+  unsecured = 0;
   /** Good samples since the last poll change. */
   private pollScore = 0;
   private readonly random: () => number;
   private readonly clientPrecision: number;
+  /** Secures requests and checks replies (`key N`, `nts`), or null. */
+  readonly auth: SourceAuthenticator | null;
 
-  constructor(options: SourceOptions, random: () => number, clientPrecision: number) {
+  constructor(options: SourceOptions, random: () => number, clientPrecision: number, auth: SourceAuthenticator | null = null) {
     this.options = options;
+    this.auth = auth;
     this.random = random;
     this.clientPrecision = clientPrecision;
     this.adaptivePoll = clampPoll(options.minpoll, options);
@@ -195,7 +209,7 @@ export class SourcePoller {
    * Sends the next request: returns the packet and schedules the one after.
    * `epoch` is the clock model's step count, to drop exchanges spanning a step.
    */
-  transmit(now: Instant, epoch: number): PollRequest {
+  transmit(now: Instant, epoch: number): PollRequest | null {
     if (this.pending !== null) {
       this.missed++;
       // A burst that gets no replies ends; unreachable servers back off.
@@ -205,20 +219,26 @@ export class SourcePoller {
     this.sentSinceReply++;
     const cookie = this.randomCookie();
     const prev = this.previous !== null && this.previous.epoch === epoch ? this.previous : null;
-    let packet: Uint8Array;
-    if (this.options.xleave && prev !== null) {
-      packet = buildInterleavedRequest(this.options.version, cookie, prev.t2Wire, prev.t4Wire);
-      this.pending = { cookie, t1: now, epoch, interleaved: { receiveCookie: prev.t4Wire, t1: prev.t1, t2: prev.t2, t4: prev.t4 } };
-    } else {
-      packet = buildClientRequest(this.options.version, cookie);
-      this.pending = { cookie, t1: now, epoch };
+    const useXleave = this.options.xleave && prev !== null;
+    let packet = useXleave ? buildInterleavedRequest(this.options.version, cookie, prev.t2Wire, prev.t4Wire) : buildClientRequest(this.options.version, cookie);
+    let token: unknown = null;
+    let secured = true;
+    if (this.auth !== null) {
+      const s = this.auth.secure(packet);
+      if (s === null) secured = false;
+      else ({ packet, token } = s);
     }
+    this.pending = useXleave
+      ? { cookie, t1: now, epoch, token, interleaved: { receiveCookie: prev.t4Wire, t1: prev.t1, t2: prev.t2, t4: prev.t4 } }
+      : { cookie, t1: now, epoch, token };
     this.lastTransmit = now;
-    this.totalTx++;
+    if (secured) this.totalTx++;
+    else this.unsecured++;
     if (this.burstLeft > 0) this.burstLeft--;
     if (this.burstLeft > 0 && this.missed < BURST_MAX) this.nextPoll = addSeconds(now, this.burstInterval());
     else this.scheduleNext(now);
-    return { packet };
+    // Not secured: the poll counts as sent and lost (reach, backoff), so the schedule goes on and the authenticator gets another chance.
+    return secured ? { packet } : null;
   }
 
   /** The next regular poll after a request sent at `from` (a burst starts there when `burst` is set). */
@@ -258,6 +278,19 @@ export class SourcePoller {
       if (v.rejection === 'origin-mismatch' || v.rejection === 'truncated' || v.rejection === 'not-ntp' || v.rejection === 'wrong-mode') {
         return { kind: 'ignored', reason: v.rejection };
       }
+    }
+    // The reply answers our request: it must be authentic before anything in it (even a KoD) is believed.
+    if (this.auth !== null) {
+      const a = this.auth.check(data, p.token);
+      if (!a.ok) {
+        this.authFailures++;
+        if (a.nak) this.authNaks++;
+        this.lastAuthFailure = a.reason;
+        // Pending stays: a forged reply must not stop the authentic one from being taken.
+        return { kind: 'ignored', reason: 'auth-failed' };
+      }
+    }
+    if (!v.ok) {
       this.pending = null;
       if (v.rejection === 'kod') {
         const code = v.kissCode ?? '????';
@@ -286,6 +319,7 @@ export class SourcePoller {
     this.markReachable();
     this.lastHeader = v.header;
     this.totalValidRx++;
+    this.authenticated = this.auth !== null;
     this.lastResponseTime = diffSeconds(v.sample.t3, v.sample.t2);
     this.previous = {
       t1: p.t1, t4, t2: fromNtpTimestamp(v.header.receiveTimestamp, p.t1), t2Wire: v.header.receiveTimestamp,

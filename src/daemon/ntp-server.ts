@@ -17,10 +17,14 @@ import { realtime } from '../clock/realtime.js';
 import { buildAccessTable } from '../core/access.js';
 import { clientReports, type ClientReport } from '../core/client-report.js';
 import { clientTime } from '../core/client-table.js';
-import { NtpResponder, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
+import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
+import type { SymmetricKey } from '../crypto/symmetric-mac.js';
+import { NtpResponder, REPLY_LENGTH, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
 import type { TransmitTicket } from '../core/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { ConfigError } from '../config/diagnostics.js';
+import { loadKeyFile } from '../config/keyfile.js';
 import { openServerSocket, type ReceivedBatch, type ServerSocket } from '../net/server-socket.js';
 import type { TransmitLatency } from '../net/native-udp.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
@@ -51,6 +55,14 @@ export interface NtpServerOptions {
   readonly transmitCompensation?: boolean;
   /** Problems that do not stop the server (a socket error), one line each. */
   readonly log?: (line: string) => void;
+  /**
+   * Symmetric keys (a loaded keyfile) to check MACs and sign replies with;
+   * absent: those of `config.keyfile`; null: none, and requests with a MAC
+   * are dropped (as chronyd without a keyfile).
+   */
+  readonly keys?: ReadonlyMap<number, SymmetricKey> | null;
+  /** Replaces the symmetric-key authenticator built from `keys` (e.g. one that also handles NTS). */
+  readonly authenticator?: RequestAuthenticator;
 }
 
 export interface RunningNtpServer {
@@ -69,6 +81,8 @@ export interface RunningNtpServer {
   setSystemState(state: SystemState): void;
   /** The system state replies carry now. */
   systemState(): SystemState;
+  /** Replaces the symmetric keys (a reloaded keyfile); the next request uses them. */
+  setKeys(keys: ReadonlyMap<number, SymmetricKey> | null): void;
   /** The transmit-timestamp compensation of the first socket (see NtpServerOptions), or null when none is applied. */
   transmitCompensation(): TransmitLatency | null;
   close(): Promise<void>;
@@ -132,6 +146,14 @@ class PendingTransmits {
   }
 }
 
+/** `ntpkit server`'s keyfile (chrony format), or null; throws with every file:line problem. */
+async function keysOf(config: ServerConfig): Promise<ReadonlyMap<number, SymmetricKey> | null> {
+  if (config.keyfile === null) return null;
+  const r = await loadKeyFile(config.keyfile, 'chrony');
+  if (r.keys === null) throw new ConfigError(r.errors, r.warnings);
+  return r.keys;
+}
+
 /** chrony's default when no bindaddress is given: every IPv4 and every IPv6 address, on separate sockets. */
 const DEFAULT_BIND = ['0.0.0.0', '::'];
 
@@ -145,7 +167,10 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     const r = config.access[access.index];
     throw new Error(`${r ? `${r.file}:${r.line}: ` : ''}${access.message}`);
   }
-  const coreConfig: CoreServerConfig = serverConfig({ access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore' });
+  const authenticator = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys !== undefined ? opts.keys : await keysOf(config));
+  let coreConfig: CoreServerConfig = serverConfig({
+    access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore', authenticator,
+  });
   const precision = measurePrecision(now);
   const started = now();
   let system: SystemState = config.local ? localReferenceState(config.local.stratum, started, precision) : unsynchronizedState(precision);
@@ -174,8 +199,12 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     const cStamps = sock.stampsTransmit;
     for (let i = 0; i < b.count; i++) {
       const rx = b.rxTime(i);
+      const packet = b.data(i);
+      // A MAC or NTS fields: the reply is signed with its transmit timestamp in it, so that one
+      // must be read now, not at the start of the batch (nothing rewrites it at the send).
+      const at = packet.length > REPLY_LENGTH ? (clock ? clock.fromRealtime(realtime()) : realtime()) : t;
       const action = responder.handleRequest({
-        packet: b.data(i), receivedAt: rx === null ? t : clock ? clock.fromRealtime(rx) : rx, now: t,
+        packet, receivedAt: rx === null ? t : clock ? clock.fromRealtime(rx) : rx, now: at,
         address: b.address(i), port: b.port(i), system, config: coreConfig, random: random(),
       });
       if (action.action !== 'respond') continue;
@@ -234,6 +263,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     stats: () => responder.stats(now()),
     clients: (minHits = 0) => clientReports(responder.clients, clientTime(now()), minHits),
     setSystemState: (state) => { system = state; },
+    setKeys: (keys) => { coreConfig = { ...coreConfig, authenticator: symmetricRequestAuthenticator(keys) }; },
     systemState: () => system,
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
     close: async () => { await Promise.all(sockets.map((s) => s.close())); },

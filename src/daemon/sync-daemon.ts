@@ -12,6 +12,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
+import { formatDiagnostic } from '../config/diagnostics.js';
+import { loadKeyFile } from '../config/keyfile.js';
+import { symmetricSourceAuthenticator } from '../crypto/symmetric-auth.js';
+import type { SymmetricKey } from '../crypto/symmetric-mac.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
 import type { ClientReport } from '../core/client-report.js';
@@ -102,6 +106,32 @@ async function defaultEngineFactory(): Promise<EngineFactory> {
   return (o) => new SyncEngine(o) as DaemonEngine;
 }
 
+type KeyTable = ReadonlyMap<number, SymmetricKey>;
+
+/**
+ * The config's key file (chrony `keyfile`, ntp.conf `keys`), or null without
+ * one. Throws with every `file:line` error: the daemon does not start (or
+ * reload) on a bad or world-readable key file. Logs each source whose key is
+ * not in the file: it cannot be polled.
+ */
+async function loadKeys(c: Config, log: (line: string) => void): Promise<KeyTable | null> {
+  let keys: KeyTable | null = null;
+  if (c.keyfile !== null) {
+    const r = await loadKeyFile(c.keyfile, c.format === 'ntp' ? 'ntp' : 'chrony');
+    for (const w of r.warnings) log(`Warning: ${formatDiagnostic(w)}`);
+    if (r.keys === null) throw new Error(r.errors.map(formatDiagnostic).join('; '));
+    keys = r.keys;
+    log(`Loaded ${keys.size} symmetric key${keys.size === 1 ? '' : 's'} from ${c.keyfile}`);
+  }
+  for (const s of c.sources) {
+    const id = s.options.key;
+    if (id !== null && keys?.get(id) === undefined) {
+      log(`Warning: ${s.file}:${s.line}: ${s.options.host}: key ${id} is not in ${c.keyfile === null ? 'a key file (no keyfile directive)' : c.keyfile}; the source will not be polled`);
+    }
+  }
+  return keys;
+}
+
 /** chrony's initial skew when nothing is known ("rather bad", reference.c): 1 s/s. */
 const UNKNOWN_SKEW_PPM = 1e6;
 
@@ -113,6 +143,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   let config = opts.config;
   let driftWriter: DriftFileWriter | null = null;
   let driftRead: DriftValues | null = null;
+  let keys = await loadKeys(config, log);
 
   if (config.driftfile !== null) {
     driftWriter = new DriftFileWriter(config.driftfile, (m) => log(m));
@@ -133,7 +164,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     if (current !== 0) log(`Initial frequency ${(-current).toFixed(3)} ppm`);
   }
 
-  const engineOptions = (c: Config, initial: DriftValues | null): EngineOptions => ({
+  const engineOptions = (c: Config, initial: DriftValues | null, k: KeyTable | null): EngineOptions => ({
     sources: c.sources.map((s) => s.options),
     discipline: {
       ...c.discipline,
@@ -143,9 +174,10 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     precision: 2 ** precisionLog2,
     random,
     md5: (data) => createHash('md5').update(data).digest(),
+    authenticatorFor: (so) => (so.key === null ? null : symmetricSourceAuthenticator(k?.get(so.key) ?? null)),
   });
 
-  let engine = createEngine(engineOptions(config, driftRead));
+  let engine = createEngine(engineOptions(config, driftRead, keys));
   let server: RunningNtpServer | null = null;
   let localState: SystemState | null = null;
   let stopped = false;
@@ -226,6 +258,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   const startServer = async (c: ServerConfig): Promise<RunningNtpServer> => {
     const s = await startNtpServer({
       config: c,
+      keys,
       clock,
       log: (l) => log(`NTP server: ${l}`),
     });
@@ -266,6 +299,10 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     serverStats: () => server?.stats() ?? null,
     async reconfigure(next: Config): Promise<void> {
       if (stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
+      // A bad key file rejects the whole reload before anything changes.
+      const nextKeys = await loadKeys(next, log);
+      const prevKeys = keys;
+      keys = nextKeys;
       const serverChanged = JSON.stringify(stripPositions(next.server)) !== JSON.stringify(stripPositions(config.server));
       let nextServer = server;
       if (serverChanged) {
@@ -276,13 +313,15 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
           if (shouldServe(next)) nextServer = await startServer(next.server);
         } catch (e) {
           // Put the old one back; the old config stays in force.
+          keys = prevKeys;
           server = shouldServe(config) ? await startServer(config.server).catch(() => null) : null;
           throw e;
         }
       }
       server = nextServer;
+      server?.setKeys(keys);
       const keep = currentDrift();
-      engine = createEngine(engineOptions(next, keep));
+      engine = createEngine(engineOptions(next, keep, keys));
       if (next.driftfile !== config.driftfile) {
         driftWriter = next.driftfile === null ? null : new DriftFileWriter(next.driftfile, (m) => log(m));
       }
