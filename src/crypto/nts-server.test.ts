@@ -9,7 +9,7 @@ import {
 } from '../proto/nts-fields.js';
 import { FakeCookieCodec } from '../testing/nts-cookie-fake.js';
 import { sivDecrypt, sivEncrypt } from './aes-siv.js';
-import { NtsServerAuthenticator, type NtsSessionKeys } from './nts-server.js';
+import { NtsServerAuthenticator, type NtsSessionKeys, withNts } from './nts-server.js';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const keysFor = (aeadId = 15, len = 32): NtsSessionKeys => ({ aeadId, c2s: rnd(len), s2c: rnd(len) });
@@ -77,7 +77,7 @@ test('a cookie that does not open gets an NTS NAK carrying only the unique id', 
   if (d.kind !== 'nts-nak') return;
   assert.deepEqual(d.bytes, appendExtensionFields(new Uint8Array(0), [uniqueIdField(req.uid)]));
   assert.equal(server.stats.naks, 1);
-  assert.equal(server.stats.dropped['bad-cookie'], 1);
+  assert.equal(server.stats.rejected['bad-cookie'], 1);
 });
 
 test('a cookie from another server (other master key) is NAKed too', () => {
@@ -90,7 +90,7 @@ test('a request that does not authenticate under the cookie\'s C2S key is NAKed 
   const { server, keys, cookie } = setup();
   const req = buildRequest(keys, cookie, { c2s: rnd(32) });
   assert.equal(server.authenticate(req.packet, replyHeader()).kind, 'nts-nak');
-  assert.equal(server.stats.dropped['bad-authenticator-tag'], 1);
+  assert.equal(server.stats.rejected['bad-authenticator-tag'], 1);
   // A byte of the header changed in flight: the associated data no longer matches.
   const good = buildRequest(keys, cookie).packet;
   good[40] = (good[40] as number) ^ 0x80;
@@ -105,25 +105,36 @@ test('keys for an AEAD the server cannot run get a NAK', () => {
   const ad = appendExtensionFields(requestHeader(), [uniqueIdField(uid), cookieField(cookie)]);
   const packet = appendExtensionFields(ad, [authenticatorField(rnd(16), rnd(16))]);
   assert.equal(server.authenticate(packet, replyHeader()).kind, 'nts-nak');
-  assert.equal(server.stats.dropped['unsupported-aead'], 1);
+  assert.equal(server.stats.rejected['unsupported-aead'], 1);
 });
 
 test('malformed NTS requests are dropped with a named reason', () => {
   const { server, keys, cookie } = setup();
-  const other = appendExtensionFields(requestHeader(), [{ type: 0x2005, body: new Uint8Array(24) }]);
-  const cases: [Uint8Array, string][] = [
+  const cases = [
     [buildRequest(keys, cookie, { extra: 'no-uid' }).packet, 'missing-unique-id'],
     [buildRequest(keys, cookie, { extra: 'no-auth' }).packet, 'missing-authenticator'],
     [buildRequest(keys, cookie, { extra: 'second-cookie' }).packet, 'several-cookies'],
-    [other, 'not-nts'],
-  ];
+  ] as const;
   for (const [packet, reason] of cases) {
     const d = server.authenticate(packet, replyHeader());
-    assert.equal(d.kind, 'drop', reason);
-    assert.match(d.kind === 'drop' ? d.reason : '', new RegExp(`^nts-${reason}: `));
-    assert.equal(server.stats.dropped[reason as 'not-nts'], 1);
+    assert.deepEqual(d, { kind: 'drop', reason: 'nts-malformed' }, reason);
+    assert.equal(server.stats.rejected[reason], 1);
+    assert.match(server.stats.lastRejection ?? '', new RegExp(`^${reason}: `));
   }
   assert.equal(server.stats.authenticated, 0);
+});
+
+test('extension fields that are not NTS get a plain reply; withNts hands them to the other authenticator', () => {
+  const { server, keys, cookie } = setup();
+  const other = appendExtensionFields(requestHeader(), [{ type: ExtensionFieldType.ChecksumComplement, body: new Uint8Array(24) }]);
+  assert.deepEqual(server.authenticate(other, replyHeader()), { kind: 'append', bytes: new Uint8Array(0), authenticated: false });
+  const calls: Uint8Array[] = [];
+  const symmetric = { authenticate: (req: Uint8Array) => { calls.push(req); return { kind: 'crypto-nak' as const, reason: 'bad-mac' as const }; } };
+  const both = withNts(server, symmetric);
+  assert.equal(both.authenticate(other, replyHeader()).kind, 'crypto-nak');
+  assert.equal(both.authenticate(buildRequest(keys, cookie).packet, replyHeader()).kind, 'append');
+  assert.deepEqual(calls, [other]);
+  assert.equal(withNts(server, null).authenticate(other, replyHeader()).kind, 'append');
 });
 
 test('placeholders of another length than the cookie earn no cookie', () => {
@@ -158,6 +169,7 @@ test('property: arbitrary bytes after a header never throw, and never authentica
   const { server } = setup();
   fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (tail) => {
     const d = server.authenticate(Uint8Array.from([...requestHeader(), ...tail]), replyHeader());
-    assert.notEqual(d.kind, 'append');
+    if (d.kind === 'append') assert.deepEqual(d, { kind: 'append', bytes: new Uint8Array(0), authenticated: false });
   }), { numRuns: 1000 });
+  assert.equal(server.stats.authenticated, 0);
 });

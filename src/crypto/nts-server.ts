@@ -41,32 +41,44 @@ const NONCE_LENGTH = 16;
 /** chronyd answers at most this many cookies per request (NTS_MAX_COOKIES). */
 export const MAX_REPLY_COOKIES = 8;
 
-/** What the responder does with the request (contract 2 of issue 6: RequestAuthenticator's result). */
+/**
+ * The responder's reason names for a failed NTS request (AuthFailureReason
+ * in src/core/server-stats.ts); the detailed reason is in this module's stats.
+ */
+export type NtsFailureClass = 'nts-bad-cookie' | 'nts-bad-auth' | 'nts-malformed';
+
+/** What the responder does with the request (the result of issue 6 contract 2's RequestAuthenticator). */
 export type NtsServerDecision =
   | { readonly kind: 'append'; readonly bytes: Uint8Array; readonly authenticated: boolean }
-  | { readonly kind: 'crypto-nak' }
-  | { readonly kind: 'nts-nak'; readonly bytes: Uint8Array }
-  | { readonly kind: 'drop'; readonly reason: string };
+  | { readonly kind: 'nts-nak'; readonly bytes: Uint8Array; readonly reason: NtsFailureClass }
+  | { readonly kind: 'drop'; readonly reason: NtsFailureClass };
 
-/** Named reasons a request is dropped or NAKed; they become counters. */
+/** Named reasons a request is dropped or NAKed, in detail; they become counters. */
 export type NtsServerReject =
   | NtsFieldError
-  | 'not-nts'              // extension fields, but no NTS ones: not this authenticator's business
   | 'no-cookie'
   | 'several-cookies'
-  | 'bad-cookie'           // NTS NAK: the cookie does not open (forged, or its master key is gone)
-  | 'unsupported-aead'     // NTS NAK: a cookie for an AEAD this server cannot run
+  | 'bad-cookie'            // NTS NAK: the cookie does not open (forged, or its master key is gone)
+  | 'unsupported-aead'      // NTS NAK: a cookie for an AEAD this server cannot run
   | 'bad-authenticator-tag' // NTS NAK: the request does not authenticate under the cookie's key
   | 'bad-encrypted-fields'
   | 'reply-too-large';
+
+const FAILURE_CLASS: Readonly<Partial<Record<NtsServerReject, NtsFailureClass>>> = {
+  'bad-cookie': 'nts-bad-cookie',
+  'unsupported-aead': 'nts-bad-cookie',
+  'bad-authenticator-tag': 'nts-bad-auth',
+};
 
 export interface NtsServerStats {
   /** Requests authenticated and answered with fresh cookies. */
   authenticated: number;
   /** NTS NAKs sent (bad cookie, unknown AEAD, failed authentication). */
   naks: number;
-  /** Requests dropped without a reply, by reason. */
-  readonly dropped: Partial<Record<NtsServerReject, number>>;
+  /** Requests dropped or NAKed, by detailed reason. */
+  readonly rejected: Partial<Record<NtsServerReject, number>>;
+  /** The last rejection's detail, for logs: "bad-cookie: ...". */
+  lastRejection: string | null;
   /** Cookies issued. */
   cookiesIssued: number;
 }
@@ -80,7 +92,7 @@ export interface NtsServerOptions {
 
 /** The NTS request checker and reply builder; one per server, shared by every endpoint. */
 export class NtsServerAuthenticator {
-  readonly stats: NtsServerStats = { authenticated: 0, naks: 0, dropped: {}, cookiesIssued: 0 };
+  readonly stats: NtsServerStats = { authenticated: 0, naks: 0, rejected: {}, lastRejection: null, cookiesIssued: 0 };
   private readonly cookies: NtsCookieCodec;
   private readonly random: (n: number) => Uint8Array;
 
@@ -106,7 +118,8 @@ export class NtsServerAuthenticator {
     const parsed = parseNtsPacketFields(request);
     if (!parsed.ok) return this.drop(parsed.reason, parsed.message);
     const f = parsed.value;
-    if (!f.uniqueId && !f.authenticator && f.cookies.length === 0) return this.drop('not-nts', 'no NTS fields in the request');
+    // Fields NTS does not know, and no NTS ones: a plain reply, as chronyd answers fields it does not know.
+    if (!f.uniqueId && !f.authenticator && f.cookies.length === 0) return { kind: 'append', bytes: new Uint8Array(0), authenticated: false };
     if (!f.uniqueId) return this.drop('missing-unique-id', 'an NTS request needs a Unique Identifier');
     if (!f.authenticator) return this.drop('missing-authenticator', 'an NTS request needs an Authenticator');
     if (f.cookies.length === 0) return this.drop('no-cookie', 'an NTS request needs a cookie');
@@ -116,10 +129,12 @@ export class NtsServerAuthenticator {
     const uidField = uniqueIdField(f.uniqueId);
     const uidLength = f.uniqueId.length;
     const keys = this.cookies.open(cookie);
-    if (!keys) return this.nak('bad-cookie', uidField);
-    if (sivKeyLength(keys.aeadId) !== keys.c2s.length || keys.c2s.length !== keys.s2c.length) return this.nak('unsupported-aead', uidField);
+    if (!keys) return this.nak('bad-cookie', 'the cookie does not open under any master key', uidField);
+    if (sivKeyLength(keys.aeadId) !== keys.c2s.length || keys.c2s.length !== keys.s2c.length) {
+      return this.nak('unsupported-aead', `the cookie holds keys for AEAD ${keys.aeadId}, which this server does not run`, uidField);
+    }
     const plaintext = sivDecrypt(keys.c2s, f.authenticator.ciphertext, [request.subarray(0, f.authOffset)], f.authenticator.nonce);
-    if (!plaintext) return this.nak('bad-authenticator-tag', uidField);
+    if (!plaintext) return this.nak('bad-authenticator-tag', 'the request does not authenticate under the cookie\'s C2S key', uidField);
     const inner = parseNtsPlaintext(plaintext);
     if (!inner.ok) return this.drop('bad-encrypted-fields', inner.message);
 
@@ -142,14 +157,34 @@ export class NtsServerAuthenticator {
     return { kind: 'append', bytes: whole.subarray(HEADER_LENGTH), authenticated: true };
   }
 
-  private drop(reason: NtsServerReject, message: string): NtsServerDecision {
-    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
-    return { kind: 'drop', reason: `nts-${reason}: ${message}` };
+  private reject(reason: NtsServerReject, message: string): NtsFailureClass {
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
+    this.stats.lastRejection = `${reason}: ${message}`;
+    return FAILURE_CLASS[reason] ?? 'nts-malformed';
   }
 
-  private nak(reason: NtsServerReject, uid: ExtensionField): NtsServerDecision {
-    this.stats.naks++;
-    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
-    return { kind: 'nts-nak', bytes: appendExtensionFields(new Uint8Array(0), [uid]) };
+  private drop(reason: NtsServerReject, message: string): NtsServerDecision {
+    return { kind: 'drop', reason: this.reject(reason, message) };
   }
+
+  private nak(reason: NtsServerReject, message: string, uid: ExtensionField): NtsServerDecision {
+    this.stats.naks++;
+    return { kind: 'nts-nak', bytes: appendExtensionFields(new Uint8Array(0), [uid]), reason: this.reject(reason, message) };
+  }
+}
+
+/**
+ * One authenticator for the responder that sends NTS requests to `nts` and
+ * every other request with a MAC or extension fields to `other` (the
+ * symmetric-key one), or answers them plainly when there is none.
+ */
+export function withNts<D = never>(nts: NtsServerAuthenticator, other: { authenticate(request: Uint8Array, reply: Uint8Array): D } | null): {
+  authenticate(request: Uint8Array, reply: Uint8Array): D | NtsServerDecision;
+} {
+  return {
+    authenticate(request, reply) {
+      if (NtsServerAuthenticator.isNtsRequest(request) || other === null) return nts.authenticate(request, reply);
+      return other.authenticate(request, reply);
+    },
+  };
 }
