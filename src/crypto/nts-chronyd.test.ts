@@ -1,9 +1,14 @@
 /**
- * Interop of the NTS NTP layer with chronyd 4.3: ntpkit's client
- * (nts-client.ts) against chronyd's NTS server, with keys and cookies from
- * chronyd's own NTS-KE. The KE here is a minimal test client on node:tls
- * (RFC 8915 §4: ALPN ntske/1, next protocol NTPv4, AEAD 15, key export §5.1),
- * so this file does not depend on the product's KE client.
+ * Interop of the NTS NTP layer with chronyd 4.3, both ways:
+ * - ntpkit's client (nts-client.ts) against chronyd's NTS server, with keys
+ *   and cookies from chronyd's own NTS-KE;
+ * - chronyd's NTS client against ntpkit's request check and reply
+ *   (nts-server.ts) behind a bare UDP responder, after one NTS-KE: past its 8
+ *   first cookies chronyd can only go on with cookies it decrypted from
+ *   ntpkit's replies, and `chronyc ntpdata` gives chronyd's own verdict.
+ * The KE client and server here are minimal test ones on node:tls (RFC 8915
+ * §4: ALPN ntske/1, next protocol NTPv4, AEAD 15, key export §5.1), so this
+ * file tests the NTP level alone, whatever the product's KE does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,10 +18,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
+import { connect, createServer as createTlsServer } from 'node:tls';
 import { parseNtsPacketFields } from '../proto/nts-fields.js';
-import { requireTool, reserveLoopbackBlock, startChronydServer, toolPath } from '../testing/index.js';
+import { FakeCookieCodec } from '../testing/nts-cookie-fake.js';
+import { requireTool, reserveLoopbackBlock, startChronydClient, startChronydServer, toolPath } from '../testing/index.js';
 import { COOKIE_JAR_SIZE, NtsClientAuthenticator, type NtsClientKeys } from './nts-client.js';
+import { NtsServerAuthenticator } from './nts-server.js';
 
 const NTS_KE_PORT = 4460;
 
@@ -75,6 +82,13 @@ async function exchange(address: string, port: number, packet: Uint8Array, timeo
   }
 }
 
+function makeCert(dir: string, address: string): { cert: string; key: string } {
+  execFileSync(toolPath('openssl'), ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=ntpkit-test',
+    '-addext', `subjectAltName=IP:${address}`], { stdio: 'ignore' });
+  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+}
+
 function clientRequest(): Uint8Array {
   const h = new Uint8Array(48);
   h[0] = 0x23; // leap 0, version 4, mode 3
@@ -89,13 +103,10 @@ test('ntpkit\'s NTS client against chronyd\'s NTS server: authenticated replies,
   const certDir = mkdtempSync(join(tmpdir(), 'ntpkit-nts-cert-'));
   let server: Awaited<ReturnType<typeof startChronydServer>> | undefined;
   try {
-    execFileSync(toolPath('openssl'), ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'), '-days', '2', '-subj', '/CN=ntpkit-test',
-      '-addext', `subjectAltName=IP:${address}`], { stdio: 'ignore' });
-    const cert = readFileSync(join(certDir, 'cert.pem'), 'utf8');
+    const { cert, key } = makeCert(certDir, address);
     server = await startChronydServer({
       address,
-      files: { 'cert.pem': cert, 'key.pem': readFileSync(join(certDir, 'key.pem'), 'utf8') },
+      files: { 'cert.pem': cert, 'key.pem': key },
       extraConfig: ['ntsservercert {dir}/cert.pem', 'ntsserverkey {dir}/key.pem', `ntsport ${NTS_KE_PORT}`, 'ntsprocesses 0'],
     });
     const ke = await keyExchange(address, NTS_KE_PORT, cert);
@@ -145,6 +156,105 @@ test('ntpkit\'s NTS client against chronyd\'s NTS server: authenticated replies,
     assert.equal(!wc.ok && wc.nak, true);
   } finally {
     await server?.stop();
+    block.release();
+    rmSync(certDir, { recursive: true, force: true });
+  }
+});
+
+/** A 48-octet server reply header for `request`, stratum 1, all timestamps now (what the responder builds before authenticating). */
+function replyHeader(request: Uint8Array): Uint8Array {
+  const h = new Uint8Array(48);
+  const v = new DataView(h.buffer);
+  h[0] = ((request[0] as number) & 0x38) | 4;
+  h[1] = 1;
+  h[2] = request[2] as number;
+  h[3] = 0xec; // precision 2^-20
+  v.setUint32(8, 0x10); // root dispersion ~0.24 ms
+  h.set([0x4c, 0x4f, 0x43, 0x4c], 12); // LOCL
+  const ms = Date.now();
+  const secs = Math.floor(ms / 1000) + 2208988800;
+  const frac = Math.floor(((ms % 1000) / 1000) * 2 ** 32);
+  for (const off of [16, 32, 40]) { v.setUint32(off, secs); v.setUint32(off + 4, frac); }
+  h.set(request.subarray(40, 48), 24);
+  return h;
+}
+
+test('chronyd\'s NTS client against ntpkit\'s NTS server: it keeps polling on the cookies ntpkit\'s replies carry', async (t) => {
+  if (!requireTool(t, 'chronyd', 'chronyc', 'openssl')) return;
+  const block = await reserveLoopbackBlock(`nts-chronyd-client-${process.pid}`, 1);
+  const address = block.addresses[0] as string;
+  const certDir = mkdtempSync(join(tmpdir(), 'ntpkit-nts-cert-'));
+  const { cert, key } = makeCert(certDir, address);
+  const codec = new FakeCookieCodec();
+  const nts = new NtsServerAuthenticator({ cookies: codec });
+  let keCount = 0;
+  let plainRequests = 0;
+  const replySizes: [number, number][] = [];
+  // A minimal NTS-KE server (RFC 8915 §4): NTPv4, AES-SIV-CMAC-256, 8 cookies; the NTP server is the same address, port 123.
+  const ke = createTlsServer({ key, cert, ALPNProtocols: ['ntske/1'], minVersion: 'TLSv1.3' }, (sock) => {
+    let buf = Buffer.alloc(0);
+    sock.on('error', () => sock.destroy());
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (let pos = 0; pos + 4 <= buf.length;) {
+        const type = buf.readUInt16BE(pos) & 0x7fff;
+        const len = buf.readUInt16BE(pos + 2);
+        if (pos + 4 + len > buf.length) return;
+        pos += 4 + len;
+        if (type !== 0) continue;
+        keCount++;
+        const context = (dir: number): Buffer => Buffer.from([0, 0, 0, 15, dir]);
+        const keys = {
+          aeadId: 15,
+          c2s: new Uint8Array(sock.exportKeyingMaterial(32, 'EXPORTER-network-time-security', context(0))),
+          s2c: new Uint8Array(sock.exportKeyingMaterial(32, 'EXPORTER-network-time-security', context(1))),
+        };
+        const out = [...record(1, true, [0, 0]), ...record(4, true, [0, 15])];
+        for (let i = 0; i < 8; i++) out.push(...record(5, false, [...codec.seal(keys)]));
+        out.push(...record(0, true, []));
+        sock.end(Buffer.from(out));
+        return;
+      }
+    });
+  });
+  const udp = createSocket('udp4');
+  udp.on('message', (m, rinfo) => {
+    const request = new Uint8Array(m);
+    if (request.length === 48) { plainRequests++; return; }
+    const header = replyHeader(request);
+    const d = nts.authenticate(request, header);
+    if (d.kind === 'drop') return;
+    const reply = Uint8Array.from([...header, ...d.bytes]);
+    replySizes.push([request.length, reply.length]);
+    udp.send(reply, rinfo.port, rinfo.address);
+  });
+  let client: Awaited<ReturnType<typeof startChronydClient>> | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => { ke.once('error', reject); ke.listen(NTS_KE_PORT, address, resolve); });
+    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(123, address, resolve); });
+    client = await startChronydClient({
+      servers: [{ address, options: 'iburst nts minpoll -4 maxpoll -4' }],
+      extraConfig: ['ntstrustedcerts {dir}/cert.pem', 'bindcmdaddress {dir}/cmd.sock'],
+      files: { 'cert.pem': cert },
+    });
+    // 8 KE cookies; beyond 12 authenticated requests chronyd must be using cookies it decrypted from ntpkit's replies.
+    const deadline = Date.now() + 20_000;
+    while (nts.stats.authenticated < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(nts.stats.authenticated >= 12,
+      `authenticated ${nts.stats.authenticated}, KE ${keCount}, rejected ${JSON.stringify(nts.stats.rejected)} ${nts.stats.lastRejection ?? ''}\n${client.logs()}`);
+    assert.equal(keCount, 1, 'one key exchange: chronyd never ran out of cookies');
+    assert.equal(nts.stats.naks, 0);
+    assert.equal(plainRequests, 0);
+    for (const [req, rep] of replySizes) assert.ok(rep <= req, `reply ${rep} > request ${req}`);
+    // chronyd's own verdict on the replies: authenticated, and passing its NTP tests.
+    const ntpdata = execFileSync(toolPath('chronyc'), ['-h', join(client.dir, 'cmd.sock'), '-n', 'ntpdata', address], { encoding: 'utf8' });
+    assert.match(ntpdata, /^Authenticated\s*: Yes$/m, ntpdata);
+    const good = Number(/^Total good RX\s*: (\d+)$/m.exec(ntpdata)?.[1]);
+    assert.ok(good >= 8, ntpdata);
+  } finally {
+    await client?.stop();
+    udp.close();
+    ke.close();
     block.release();
     rmSync(certDir, { recursive: true, force: true });
   }
