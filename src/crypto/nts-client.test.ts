@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { parsePacket } from '../proto/packet.js';
 import { parseNtsPacketFields } from '../proto/nts-fields.js';
 import { FakeCookieCodec } from '../testing/nts-cookie-fake.js';
-import { COOKIE_JAR_SIZE, NtsClientAuthenticator } from './nts-client.js';
+import { COOKIE_JAR_SIZE, NtsClientAuthenticator, NtsSourceAuthenticator } from './nts-client.js';
 import { NtsServerAuthenticator, type NtsSessionKeys } from './nts-server.js';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -144,4 +144,42 @@ test('property: any single bit flipped anywhere in a reply makes the client reje
 test('keys for another AEAD or of the wrong length are refused up front', () => {
   assert.throws(() => new NtsClientAuthenticator({ aeadId: 30, c2s: rnd(16), s2c: rnd(16), cookies: [] }), /AEAD algorithm 30 is not supported/);
   assert.throws(() => new NtsClientAuthenticator({ aeadId: 15, c2s: rnd(16), s2c: rnd(32), cookies: [] }), /needs 32-octet keys/);
+});
+
+test('NtsSourceAuthenticator: asks for NTS-KE once without a session, on an empty jar and after a NAK; ignores replies of old sessions', () => {
+  const { codec, keys, respond } = pair();
+  let asks = 0;
+  const src = new NtsSourceAuthenticator(() => { asks++; });
+  assert.equal(src.secure(requestHeader()), null);
+  assert.equal(src.secure(requestHeader()), null);
+  assert.equal(asks, 1, 'one request until a session is installed');
+  src.install({ ...keys, cookies: [codec.seal(keys)] });
+  const s = src.secure(requestHeader());
+  assert.ok(s);
+  assert.equal(src.cookieCount, 0);
+  assert.equal(src.secure(requestHeader()), null);
+  assert.equal(asks, 2, 'an empty jar asks again');
+  const reply = respond(s.packet);
+  assert.ok(reply);
+  assert.deepEqual(src.check(reply, s.token), { ok: true });
+  assert.equal(src.cookieCount, COOKIE_JAR_SIZE, 'the reply refilled the jar');
+  // A new session (say, after a NAK elsewhere): replies to the old one are refused.
+  const old = src.secure(requestHeader());
+  assert.ok(old);
+  src.install({ ...keys, cookies: [codec.seal(keys)] });
+  const late = respond(old.packet);
+  assert.ok(late);
+  assert.match((src.check(late, old.token) as { reason: string }).reason, /^nts-stale-session/);
+  // A NAK ends the session and asks for a new exchange.
+  const foreign = { aeadId: 15, c2s: rnd(32), s2c: rnd(32) };
+  src.install({ ...foreign, cookies: [new FakeCookieCodec().seal(foreign)] });
+  const n = src.secure(requestHeader());
+  assert.ok(n);
+  const nak = respond(n.packet);
+  assert.ok(nak);
+  const r = src.check(nak, n.token);
+  assert.equal(!r.ok && r.nak, true);
+  assert.equal(src.cookieCount, 0);
+  assert.equal(asks, 3);
+  assert.equal(src.installed, 3);
 });

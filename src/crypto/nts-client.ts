@@ -140,3 +140,59 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 function isNtsNak(reply: Uint8Array): boolean {
   return reply[1] === 0 && reply[12] === NTSN[0] && reply[13] === NTSN[1] && reply[14] === NTSN[2] && reply[15] === NTSN[3];
 }
+
+/**
+ * The engine's authenticator for one `nts` source across key exchanges: it
+ * holds the current session (none before the first NTS-KE) and asks the
+ * driver for a new exchange through `needKeyExchange` when there is no
+ * session, the cookies ran out, or the server sent an NTS NAK. Requests are
+ * not sent meanwhile (secure() is null: the engine counts the poll as lost),
+ * as chronyd does. The driver calls install() with the KE result.
+ */
+export class NtsSourceAuthenticator {
+  readonly kind = 'nts' as const;
+  private session: NtsClientAuthenticator | null = null;
+  private asked = false;
+  /** Key exchanges installed so far. */
+  installed = 0;
+
+  constructor(private readonly needKeyExchange: () => void, private readonly opts: NtsClientOptions = {}) {}
+
+  /** Starts a session from an NTS-KE result. @throws RangeError for keys of an unsupported AEAD (see NtsClientAuthenticator). */
+  install(keys: NtsClientKeys): void {
+    this.session = new NtsClientAuthenticator(keys, this.opts);
+    this.asked = false;
+    this.installed++;
+  }
+
+  /** Cookies left in the current session (0 without one). */
+  get cookieCount(): number {
+    return this.session?.cookieCount ?? 0;
+  }
+
+  secure(request: Uint8Array): { readonly packet: Uint8Array; readonly token: unknown } | null {
+    const s = this.session?.secure(request) ?? null;
+    if (s === null) this.ask();
+    return s === null ? null : { packet: s.packet, token: { session: this.session, inner: s.token } };
+  }
+
+  check(reply: Uint8Array, token: unknown): NtsCheckResult {
+    const t = token as { session?: unknown; inner?: unknown } | null;
+    const session = t?.session;
+    // A reply to a request of an earlier session: its keys are gone.
+    if (!(session instanceof NtsClientAuthenticator) || session !== this.session) return { ok: false, reason: 'nts-stale-session: the reply answers a request of an earlier key exchange', nak: false };
+    const r = session.check(reply, t?.inner);
+    if (!r.ok && r.nak) {
+      this.session = null;
+      this.ask();
+    }
+    return r;
+  }
+
+  private ask(): void {
+    // One request per missing session: the driver retries on its own schedule.
+    if (this.asked) return;
+    this.asked = true;
+    this.needKeyExchange();
+  }
+}
