@@ -1,0 +1,198 @@
+/**
+ * The NTS client at the NTP level (RFC 8915 §5.7): secures one source's
+ * requests with the keys and cookies of an NTS-KE exchange, and checks the
+ * replies. It is the engine's SourceAuthenticator for `server HOST nts`.
+ *
+ * Each request spends one cookie (a cookie sent twice would let an observer
+ * link the requests) and carries placeholders asking for enough new cookies
+ * to bring the jar back to 8. A fresh 32-octet Unique Identifier binds the
+ * reply to the request; the reply must echo it and authenticate under the S2C
+ * key, and only cookies from its encrypted part are kept. An NTS NAK (kiss
+ * code NTSN echoing the identifier) reports `nak`, on which the driver runs
+ * NTS-KE again; with no cookie left, secure() returns null for the same reason.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { HEADER_LENGTH } from '../proto/header.js';
+import {
+  appendExtensionFields, authenticatorField, cookieField, cookiePlaceholderField, MIN_UNIQUE_ID_LENGTH,
+  parseNtsPacketFields, parseNtsPlaintext, uniqueIdField,
+} from '../proto/nts-fields.js';
+import type { ExtensionField } from '../proto/extension.js';
+import { sivDecrypt, sivEncrypt, sivKeyLength } from './aes-siv.js';
+
+/** RFC 8915 §6 recommends clients keep 8 cookies. */
+export const COOKIE_JAR_SIZE = 8;
+const NONCE_LENGTH = 16;
+/** Stratum 0 and reference id "NTSN": an NTS NAK (RFC 8915 §5.7). */
+const NTSN = [0x4e, 0x54, 0x53, 0x4e];
+
+/**
+ * The part of an NTS-KE result (NtsKeResult in nts-ke-types.ts, issue 6
+ * contract 3) that the NTP exchange needs; declared structurally so that
+ * this module does not depend on the KE client.
+ */
+export interface NtsClientKeys {
+  readonly aeadId: number;
+  readonly c2s: Uint8Array;
+  readonly s2c: Uint8Array;
+  readonly cookies: readonly Uint8Array[];
+}
+
+export interface NtsClientOptions {
+  /** Random bytes for unique identifiers and nonces (tests inject a seeded source). */
+  readonly random?: (n: number) => Uint8Array;
+}
+
+/** What secure() remembers about one request. */
+interface NtsToken {
+  readonly uniqueId: Uint8Array;
+  used: boolean;
+}
+
+export type NtsCheckResult = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly nak: boolean };
+
+/** One source's NTS state: keys and cookie jar. */
+export class NtsClientAuthenticator {
+  readonly kind = 'nts' as const;
+  private readonly c2s: Uint8Array;
+  private readonly s2c: Uint8Array;
+  private readonly jar: Uint8Array[];
+  private readonly random: (n: number) => Uint8Array;
+
+  /** @throws RangeError when the AEAD is not one of the AES-SIV modes or the keys do not fit it. */
+  constructor(keys: NtsClientKeys, opts: NtsClientOptions = {}) {
+    const keyLength = sivKeyLength(keys.aeadId);
+    if (keyLength === null) throw new RangeError(`Cannot use NTS keys: AEAD algorithm ${keys.aeadId} is not supported (only AES-SIV-CMAC, ids 15-17)`);
+    if (keys.c2s.length !== keyLength || keys.s2c.length !== keyLength) {
+      throw new RangeError(`Cannot use NTS keys: AEAD ${keys.aeadId} needs ${keyLength}-octet keys, got ${keys.c2s.length} and ${keys.s2c.length}`);
+    }
+    this.c2s = Uint8Array.from(keys.c2s);
+    this.s2c = Uint8Array.from(keys.s2c);
+    // Cookies that no field can carry as is would only be refused by the server.
+    this.jar = keys.cookies.filter(usableCookie).slice(-COOKIE_JAR_SIZE).map((c) => Uint8Array.from(c));
+    this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+  }
+
+  /** Cookies left; at 0 the source needs a new NTS-KE. */
+  get cookieCount(): number {
+    return this.jar.length;
+  }
+
+  /** Appends the NTS fields to `request` (header and any fields of its own). null without a cookie. */
+  secure(request: Uint8Array): { readonly packet: Uint8Array; readonly token: unknown } | null {
+    const cookie = this.jar.shift();
+    if (!cookie) return null;
+    const uniqueId = this.random(MIN_UNIQUE_ID_LENGTH);
+    const fields: ExtensionField[] = [uniqueIdField(uniqueId), cookieField(cookie)];
+    const wanted = COOKIE_JAR_SIZE - this.jar.length - 1;
+    for (let i = 0; i < wanted; i++) fields.push(cookiePlaceholderField(cookie.length));
+    const ad = appendExtensionFields(request, fields);
+    const nonce = this.random(NONCE_LENGTH);
+    // Nothing to hide in a request: the plaintext is empty and the AEAD only authenticates.
+    const sealed = sivEncrypt(this.c2s, new Uint8Array(0), [ad], nonce);
+    const packet = appendExtensionFields(ad, [authenticatorField(nonce, sealed)]);
+    const token: NtsToken = { uniqueId, used: false };
+    return { packet, token };
+  }
+
+  /** Checks the reply to the request that produced `token`; on success keeps its new cookies. */
+  check(reply: Uint8Array, token: unknown): NtsCheckResult {
+    if (!isToken(token)) return { ok: false, reason: 'nts-unknown-request', nak: false };
+    if (token.used) return { ok: false, reason: 'nts-replay: a reply to this request was already accepted', nak: false };
+    if (reply.length < HEADER_LENGTH) return { ok: false, reason: 'nts-short-reply', nak: false };
+    const parsed = parseNtsPacketFields(reply);
+    if (!parsed.ok) return { ok: false, reason: `nts-${parsed.reason}: ${parsed.message}`, nak: false };
+    const f = parsed.value;
+    if (!f.uniqueId || !sameBytes(f.uniqueId, token.uniqueId)) {
+      return { ok: false, reason: 'nts-unique-id-mismatch: the reply does not echo the request\'s Unique Identifier', nak: false };
+    }
+    if (isNtsNak(reply)) {
+      // Unauthenticated by design (the server could not read our keys); the echoed identifier shows it answers our request.
+      token.used = true;
+      return { ok: false, reason: 'nts-nak: the server rejected the cookie or the request (kiss code NTSN)', nak: true };
+    }
+    if (!f.authenticator) return { ok: false, reason: 'nts-missing-authenticator: the reply is not authenticated', nak: false };
+    const plaintext = sivDecrypt(this.s2c, f.authenticator.ciphertext, [reply.subarray(0, f.authOffset)], f.authenticator.nonce);
+    if (!plaintext) return { ok: false, reason: 'nts-bad-authenticator-tag: the reply does not authenticate under the S2C key', nak: false };
+    const inner = parseNtsPlaintext(plaintext);
+    if (!inner.ok) return { ok: false, reason: `nts-bad-encrypted-fields: ${inner.message}`, nak: false };
+    token.used = true;
+    for (const c of inner.value.cookies) {
+      if (this.jar.length >= COOKIE_JAR_SIZE) break;
+      if (usableCookie(c)) this.jar.push(c);
+    }
+    return { ok: true };
+  }
+}
+
+function usableCookie(c: Uint8Array): boolean {
+  return c.length >= 12 && c.length % 4 === 0 && c.length <= 0xfff8;
+}
+
+function isToken(t: unknown): t is NtsToken {
+  return typeof t === 'object' && t !== null && (t as NtsToken).uniqueId instanceof Uint8Array && typeof (t as NtsToken).used === 'boolean';
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function isNtsNak(reply: Uint8Array): boolean {
+  return reply[1] === 0 && reply[12] === NTSN[0] && reply[13] === NTSN[1] && reply[14] === NTSN[2] && reply[15] === NTSN[3];
+}
+
+/**
+ * The engine's authenticator for one `nts` source across key exchanges: it
+ * holds the current session (none before the first NTS-KE) and asks the
+ * driver for a new exchange through `needKeyExchange` when there is no
+ * session, the cookies ran out, or the server sent an NTS NAK. Requests are
+ * not sent meanwhile (secure() is null: the engine counts the poll as lost),
+ * as chronyd does. The driver calls install() with the KE result.
+ */
+export class NtsSourceAuthenticator {
+  readonly kind = 'nts' as const;
+  private session: NtsClientAuthenticator | null = null;
+  private asked = false;
+  /** Key exchanges installed so far. */
+  installed = 0;
+
+  constructor(private readonly needKeyExchange: () => void, private readonly opts: NtsClientOptions = {}) {}
+
+  /** Starts a session from an NTS-KE result. @throws RangeError for keys of an unsupported AEAD (see NtsClientAuthenticator). */
+  install(keys: NtsClientKeys): void {
+    this.session = new NtsClientAuthenticator(keys, this.opts);
+    this.asked = false;
+    this.installed++;
+  }
+
+  /** Cookies left in the current session (0 without one). */
+  get cookieCount(): number {
+    return this.session?.cookieCount ?? 0;
+  }
+
+  secure(request: Uint8Array): { readonly packet: Uint8Array; readonly token: unknown } | null {
+    const s = this.session?.secure(request) ?? null;
+    if (s === null) this.ask();
+    return s === null ? null : { packet: s.packet, token: { session: this.session, inner: s.token } };
+  }
+
+  check(reply: Uint8Array, token: unknown): NtsCheckResult {
+    const t = token as { session?: unknown; inner?: unknown } | null;
+    const session = t?.session;
+    // A reply to a request of an earlier session: its keys are gone.
+    if (!(session instanceof NtsClientAuthenticator) || session !== this.session) return { ok: false, reason: 'nts-stale-session: the reply answers a request of an earlier key exchange', nak: false };
+    const r = session.check(reply, t?.inner);
+    if (!r.ok && r.nak) {
+      this.session = null;
+      this.ask();
+    }
+    return r;
+  }
+
+  private ask(): void {
+    // One request per missing session: the driver retries on its own schedule.
+    if (this.asked) return;
+    this.asked = true;
+    this.needKeyExchange();
+  }
+}
