@@ -138,7 +138,6 @@ test('known chrony directives that ntpkit does not implement are warnings naming
     'chrony.conf:2: hwclockfile: not implemented by ntpkit, ignored',
     'chrony.conf:3: keyfile: symmetric-key authentication is not implemented yet; the file is recorded but not used',
     'chrony.conf:4: dumpdir: not implemented by ntpkit, ignored',
-    'chrony.conf:5: ntsdumpdir: not implemented by ntpkit, ignored',
     'chrony.conf:6: maxupdateskew: not implemented by ntpkit, ignored',
     'chrony.conf:7: refclock: reference clocks are not supported by ntpkit, ignored',
   ]);
