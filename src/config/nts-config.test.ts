@@ -51,3 +51,12 @@ test('ntpkit server takes the NTS server directives; certificates and keys must 
   assert.equal(bad.config, null);
   assert.match(messages(bad.errors)[0] ?? '', /ntsservercert and ntsserverkey must be given the same number of times \(2 certificates, 1 keys\)/);
 });
+
+test('the ntsport source option sets the NTS-KE port of an nts source (default 4460) and is written back', async () => {
+  const { formatSourceOptions } = await import('./format.js');
+  const r = chrony('server a.example.org nts ntsport 14460\nserver b.example.org nts\nserver c.example.org nts ntsport 0\n');
+  assert.deepEqual(messages(r.errors), ['chrony.conf:3: server: ntsport must be an integer from 1 to 65535, got "0"']);
+  const ok = chrony('server a.example.org nts ntsport 14460\nserver b.example.org nts\n');
+  assert.deepEqual(ok.config?.sources.map((s) => s.options.ntsport), [14460, 4460]);
+  assert.equal(formatSourceOptions(ok.config!.sources[0]!.options), 'server a.example.org minpoll 6 maxpoll 10 nts ntsport 14460');
+});
