@@ -13,27 +13,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { createServer } from 'node:net';
 import { sivDecrypt, sivEncrypt } from '../crypto/aes-siv.js';
 import { CookieKeyRing } from '../crypto/nts-cookie.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { encodeExtensionFieldList, type ExtensionField, ExtensionFieldType, parseExtensionFieldList } from '../proto/extension.js';
 import { startChronyd, startChronydServer } from '../testing/chronyd.js';
 import { freeUdpPort, reserveLoopbackBlock } from '../testing/loopback.js';
-import { makeTestPki, type TestPki } from '../testing/nts-pki.js';
+import { freeTcpPort, makeTestPki, type TestPki } from '../testing/nts-pki.js';
 import { interopSkip } from '../testing/tools.js';
 import { startNtsKeServer } from './nts-ke-server.js';
-
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The NTS Authenticator's body (§5.6): nonce length, ciphertext length, nonce, ciphertext, each padded to 4 octets. */
 function authenticatorBody(nonce: Uint8Array, ciphertext: Uint8Array): Uint8Array {

@@ -1,27 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { parseConfigText } from '../config/config.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
-import { makeTestPki, type TestPki } from '../testing/nts-pki.js';
+import { freeTcpPort, makeTestPki, type TestPki } from '../testing/nts-pki.js';
 import { interopSkip } from '../testing/tools.js';
 import { startNtsKeService } from './nts-ke-service.js';
 import { startSyncDaemon } from './sync-daemon.js';
-
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the daemon\'s NTS-KE service', { skip: interopSkip('openssl', 'libfaketime') }, () => {
   let pki: TestPki;

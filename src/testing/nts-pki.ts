@@ -6,6 +6,7 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { runToCompletion } from './process.js';
 import { toolPath } from './tools.js';
@@ -70,4 +71,16 @@ export async function makeTestPki(opts: TestPkiOptions = {}): Promise<TestPki> {
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** A TCP port the kernel calls free on `address` now (for NTS-KE servers; the usual small race applies). */
+export function freeTcpPort(address = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, address, () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }
