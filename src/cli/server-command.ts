@@ -9,6 +9,7 @@ import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { loadServerConfig } from '../config/load.js';
 import { formatServerStats, serverStatsToJson } from '../core/server-stats.js';
 import { startNtpServer } from '../daemon/ntp-server.js';
+import { type NtsKeService, startNtsKeService } from '../daemon/nts-ke-service.js';
 import { runWorker, startWorkers, WORKER_COMMAND } from '../daemon/server-workers.js';
 import type { ServerStats } from '../core/server-stats.js';
 import { formatEndpoint } from '../net/target.js';
@@ -63,7 +64,7 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
   const accessRule = (directive: 'allow' | 'deny') => (v: string | boolean) => { access.push(typeof v === 'string' ? `${directive} ${v}` : directive); return access; };
   return new Command('server')
     .description('serve NTP (like chronyd with only allow/local/ratelimit): chrony directives from a file and/or flags')
-    .option('-f, --config <file>', 'chrony.conf-style file: port, bindaddress, allow, deny, local, ratelimit, xleave, keyfile (other chrony directives are warned about)')
+    .option('-f, --config <file>', 'chrony.conf-style file: port, bindaddress, allow, deny, local, ratelimit, xleave, keyfile, and NTS-KE with ntsservercert/ntsserverkey/ntsport/ntsrotate/ntsdumpdir (other chrony directives are warned about)')
     .addOption(new Option('--port <port>', 'UDP port (chrony\'s port directive; default 123)').argParser(integerIn('--port', 0, 65535)))
     .addOption(new Option('--bindaddress <address>', 'address to serve on, repeatable (default: every address)').argParser((v, prev: string[]) => [...prev, v]).default([]))
     .addOption(new Option('--allow [subnet]', 'serve this subnet (repeatable; with no subnet, everyone). Nothing is served until something is allowed').argParser(accessRule('allow')))
@@ -115,6 +116,26 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
         io.err(`ntpkit server: cannot serve on port ${config.port}: ${err.code ? `${err.code} ` : ''}${err.message}`);
         io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
+      }
+      // NTS-KE (ntsservercert + ntsserverkey): its counters join serverstats'.
+      let ntsKe: NtsKeService | null = null;
+      if (config.nts.serverCerts.length > 0) {
+        try {
+          ntsKe = await startNtsKeService({ nts: config.nts, bindAddresses: config.bindAddresses, ntpPort: config.port, log: (l) => io.err(`ntpkit server: ${l}`) });
+        } catch (e) {
+          io.err(`ntpkit server: ${(e as Error).message}`);
+          await server.close();
+          io.setExitCode(ExitCode.GENERAL_FAILURE);
+          return;
+        }
+        const ke = ntsKe;
+        const plain = server;
+        const withKe = (st: ServerStats): ServerStats => ({ ...st, ntsKeConnectionsAccepted: ke.stats().accepted, ntsKeConnectionsDropped: ke.stats().dropped });
+        server = {
+          ...plain,
+          stats: async () => withKe(await plain.stats()),
+          close: async () => { await ke.close(); const st = await plain.close(); return st ? withKe(st) : st; },
+        };
       }
       const where = server.endpoints.map((e) => formatEndpoint(e.address, e.port)).join(', ');
       const source = config.local ? `local stratum ${config.local.stratum}` : 'unsynchronized (no local reference: replies carry leap 3)';

@@ -52,10 +52,10 @@ server 2001:db8::1 MINPOLL -6 maxpoll 24
 });
 
 test('chrony source options ntpkit does not implement load with a warning naming them', () => {
-  const r = chrony('server a.example.org offline auto_offline maxdelayratio 2 maxdelaydevratio 10 presend 9 minstratum 3 filter 4 certset 1 ntsport 4460 copy extfield F323 ipv4 mindelay 0.001 asymmetry 0.1 offset 0.0001\n');
+  const r = chrony('server a.example.org offline auto_offline maxdelayratio 2 maxdelaydevratio 10 presend 9 minstratum 3 filter 4 certset 1 copy extfield F323 ipv4 mindelay 0.001 asymmetry 0.1 offset 0.0001\n');
   assert.deepEqual(r.errors, []);
   assert.deepEqual(messages(r.warnings), [
-    'chrony.conf:1: server a.example.org: options offline, auto_offline, maxdelayratio 2, maxdelaydevratio 10, presend 9, minstratum 3, filter 4, certset 1, ntsport 4460, copy, extfield F323, ipv4, mindelay 0.001, asymmetry 0.1, offset 0.0001 not implemented by ntpkit, ignored',
+    'chrony.conf:1: server a.example.org: options offline, auto_offline, maxdelayratio 2, maxdelaydevratio 10, presend 9, minstratum 3, filter 4, certset 1, copy, extfield F323, ipv4, mindelay 0.001, asymmetry 0.1, offset 0.0001 not implemented by ntpkit, ignored',
   ]);
   assert.equal(r.config?.sources.length, 1);
 });
@@ -137,7 +137,6 @@ test('known chrony directives that ntpkit does not implement are warnings naming
     'chrony.conf:1: rtcsync: not implemented by ntpkit, ignored',
     'chrony.conf:2: hwclockfile: not implemented by ntpkit, ignored',
     'chrony.conf:4: dumpdir: not implemented by ntpkit, ignored',
-    'chrony.conf:5: ntsdumpdir: not implemented by ntpkit, ignored',
     'chrony.conf:6: maxupdateskew: not implemented by ntpkit, ignored',
     'chrony.conf:7: refclock: reference clocks are not supported by ntpkit, ignored',
   ]);

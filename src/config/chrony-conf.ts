@@ -34,7 +34,7 @@ const MAX_SAMPLES = 64;
 const UNIMPLEMENTED_SOURCE_FLAGS: ReadonlySet<string> = new Set(['offline', 'auto_offline', 'copy', 'ipv4', 'ipv6']);
 const UNIMPLEMENTED_SOURCE_VALUES: ReadonlySet<string> = new Set([
   'maxdelayratio', 'maxdelaydevratio', 'maxdelayquant', 'mindelay', 'asymmetry', 'offset', 'presend', 'minstratum',
-  'filter', 'certset', 'ntsport', 'extfield',
+  'filter', 'certset', 'extfield',
 ]);
 
 /**
@@ -128,10 +128,10 @@ export function parseChronySource(s: ParseState, l: ConfigLine): SourceDraft | n
         o.polltarget = n;
         break;
       }
-      case 'port': {
+      case 'port': case 'ntsport': {
         const n = int(1, 65535);
         if (n === null) return null;
-        o.port = n;
+        o[opt] = n;
         break;
       }
       case 'version': {

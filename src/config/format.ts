@@ -19,6 +19,7 @@ export function formatSourceOptions(o: SourceOptions): string {
   if (o.version !== SOURCE_DEFAULTS.version) parts.push('version', String(o.version));
   if (o.kind === 'pool') parts.push('maxsources', String(o.maxsources));
   if (o.key !== null) parts.push('key', String(o.key));
+  if (o.ntsport !== SOURCE_DEFAULTS.ntsport) parts.push('ntsport', String(o.ntsport));
   return parts.join(' ');
 }
 

@@ -9,6 +9,7 @@ import { type ConfigLine } from './lexer.js';
 import { isIP } from 'node:net';
 import { parseSubnet } from '../core/access.js';
 import { DEFAULT_RATE_LIMIT, RATE_LIMIT_RANGES, type RateLimitConfig } from '../core/ratelimit.js';
+import { applyNtsDirective, newNtsConfigBuilder, NTS_DIRECTIVES, type NtsConfig, type NtsConfigBuilder, ntsConfigProblem } from './nts-config.js';
 
 export interface AccessRuleConfig {
   readonly allow: boolean;
@@ -44,6 +45,8 @@ export interface ServerConfig {
    * to the server itself; this one stays null there.
    */
   readonly keyfile: string | null;
+  /** chrony's NTS directives: the NTS-KE server's certificate, keys and limits, and the trust settings of NTS sources. */
+  readonly nts: NtsConfig;
 }
 
 export type { RateLimitConfig };
@@ -61,17 +64,17 @@ export const OTHER_CHRONY_DIRECTIVES: ReadonlySet<string> = new Set([
   'corrtimeratio', 'driftfile', 'dscp', 'dumpdir', 'fallbackdrift', 'hwclockfile', 'hwtimestamp', 'hwtstimeout',
   'include', 'initstepslew', 'keyfile', 'leapsecmode', 'leapsectz', 'leapseclist', 'lock_all', 'log', 'logbanner',
   'logchange', 'logdir', 'mailonchange', 'makestep', 'manual', 'maxchange', 'maxclockerror', 'maxdistance', 'maxdrift',
-  'maxjitter', 'maxntsconnections', 'maxsamples', 'maxslewrate', 'maxupdateskew', 'minsamples', 'minsources',
-  'noclientlog', 'nocerttimecheck', 'nosystemcert', 'ntsaeads', 'ptpdomain', 'ntpsigndsocket', 'ntsdumpdir', 'ntsntpserver', 'ntsport', 'ntsprocesses',
-  'ntsratelimit', 'ntsrefresh', 'ntsrotate', 'ntsservercert', 'ntsserverkey', 'ntstrustedcerts', 'peer', 'pidfile',
+  'maxjitter', 'maxsamples', 'maxslewrate', 'maxupdateskew', 'minsamples', 'minsources',
+  'noclientlog', 'ntsaeads', 'ptpdomain', 'ntpsigndsocket', 'ntsprocesses',
+  'ntsratelimit', 'ntsrefresh', 'peer', 'pidfile',
   'pool', 'ptpport', 'refclock', 'refresh', 'reselectdist', 'rtcautotrim', 'rtcdevice', 'rtcfile', 'rtconutc', 'rtcsync',
   'sched_priority', 'server', 'smoothtime', 'sourcedir', 'stratumweight', 'tempcomp', 'user',
 ]);
 
 /** A ServerConfig under construction (mutable arrays). */
 export type ServerConfigBuilder = {
-  -readonly [K in keyof ServerConfig]: ServerConfig[K] extends readonly (infer T)[] ? T[] : ServerConfig[K];
-};
+  -readonly [K in keyof Omit<ServerConfig, 'nts'>]: ServerConfig[K] extends readonly (infer T)[] ? T[] : ServerConfig[K];
+} & { nts: NtsConfigBuilder };
 
 export interface ServerConfigResult {
   /** Null when there are errors: nothing half-configured ever comes out. */
@@ -82,11 +85,11 @@ export interface ServerConfigResult {
 
 /** chrony's defaults: port 123, every address, nothing allowed, no local reference, no rate limit. */
 export function newServerConfigBuilder(): ServerConfigBuilder {
-  return { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false, keyfile: null };
+  return { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false, keyfile: null, nts: newNtsConfigBuilder() };
 }
 
 /** The directives applyServerDirective() handles. */
-export const SERVER_DIRECTIVES: ReadonlySet<string> = new Set(['port', 'bindaddress', 'allow', 'deny', 'local', 'ratelimit', 'xleave', 'denykod']);
+export const SERVER_DIRECTIVES: ReadonlySet<string> = new Set(['port', 'bindaddress', 'allow', 'deny', 'local', 'ratelimit', 'xleave', 'denykod', ...NTS_DIRECTIVES]);
 
 export function integerArg(text: string | undefined, lo: number, hi: number): number | null {
   if (text === undefined || !/^[-+]?\d+$/.test(text)) return null;
@@ -186,7 +189,7 @@ export function applyServerDirective(b: ServerConfigBuilder, l: ConfigLine, erro
       return true;
     }
     default:
-      return false;
+      return applyNtsDirective(b.nts, l, errors, warnings);
   }
 }
 
@@ -206,6 +209,9 @@ export function parseServerConfig(lines: readonly ConfigLine[]): ServerConfigRes
       errors.push({ file: l.file, line: l.line, message: `unknown directive "${l.directive}"` });
     }
   }
+  const nts = ntsConfigProblem(b.nts);
+  const last = lines[lines.length - 1];
+  if (nts !== null) errors.push({ file: last?.file ?? '(config)', line: last?.line ?? 0, message: nts });
   if (errors.length > 0) return { config: null, errors, warnings };
   return { config: deepFreeze(b as ServerConfig), errors, warnings };
 }

@@ -43,6 +43,8 @@ export interface SourceOptions {
   readonly key: number | null;
   /** NTS (chrony `nts`). Used by the security issue. */
   readonly nts: boolean;
+  /** chrony `ntsport`: the NTS-KE server's TCP port for an `nts` source (default 4460, RFC 8915 §4). */
+  readonly ntsport: number;
 }
 
 export const SOURCE_DEFAULTS: Omit<SourceOptions, 'kind' | 'host'> = Object.freeze({
@@ -62,6 +64,7 @@ export const SOURCE_DEFAULTS: Omit<SourceOptions, 'kind' | 'host'> = Object.free
   version: 4,
   xleave: false,
   maxsources: 4,
+  ntsport: 4460,
   key: null,
   nts: false,
 });

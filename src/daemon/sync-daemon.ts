@@ -25,6 +25,7 @@ import { localReferenceState, type SystemState } from '../core/system.js';
 import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
 import { type ClientSocketFactory, EngineDriver, type Resolver } from './engine-driver.js';
 import { measurePrecision, type RunningNtpServer, startNtpServer } from './ntp-server.js';
+import { type NtsKeService, startNtsKeService } from './nts-ke-service.js';
 import { StatsLog, type StatsLogEvent, wantsStatsLogs } from './stats-log.js';
 
 /** The engine the daemon runs (core/engine-api.ts): systemState() feeds the NTP server, drift() the drift file. */
@@ -66,6 +67,8 @@ export interface SyncDaemon {
   systemState(): SystemState;
   /** The NTP server, when the config allows serving. */
   readonly ntpServer: RunningNtpServer | null;
+  /** The NTS-KE server and the cookie keys, when the config has ntsservercert and ntsserverkey. */
+  readonly ntsKe: NtsKeService | null;
   /** How the client sockets send and stamp, once open. */
   readonly transport: EngineDriver['transport'];
   /**
@@ -179,6 +182,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
 
   let engine = createEngine(engineOptions(config, driftRead, keys));
   let server: RunningNtpServer | null = null;
+  let ntsKe: NtsKeService | null = null;
   let localState: SystemState | null = null;
   let stopped = false;
 
@@ -255,6 +259,10 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
 
   const shouldServe = (c: Config): boolean => (opts.serve ?? true) && servesNtp(c.server);
 
+  const wantsNtsKe = (c: Config): boolean => (opts.serve ?? true) && c.server.nts.serverCerts.length > 0;
+  const startNtsKe = (c: ServerConfig): Promise<NtsKeService> =>
+    startNtsKeService({ nts: c.nts, bindAddresses: c.bindAddresses, ntpPort: c.port, log: (l) => log(l) });
+
   const startServer = async (c: ServerConfig): Promise<RunningNtpServer> => {
     const s = await startNtpServer({
       config: c,
@@ -271,6 +279,14 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     server = await startServer(config.server);
   } else if ((opts.serve ?? true) && config.server.port !== 0) {
     log('Not serving NTP: no allow directive permits any client');
+  }
+  if (wantsNtsKe(config)) {
+    try {
+      ntsKe = await startNtsKe(config.server);
+    } catch (e) {
+      await server?.close();
+      throw e;
+    }
   }
   driver.start();
   refreshServer();
@@ -293,10 +309,16 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     snapshot: () => driver.snapshot(),
     systemState: () => servedState(),
     get ntpServer() { return server; },
+    get ntsKe() { return ntsKe; },
     get transport() { return driver.transport; },
     control: (command) => driver.control(command),
     clients: (minHits) => server?.clients(minHits) ?? null,
-    serverStats: () => server?.stats() ?? null,
+    serverStats: () => {
+      const s = server?.stats() ?? null;
+      if (s === null || ntsKe === null) return s;
+      const ke = ntsKe.stats();
+      return Object.freeze({ ...s, ntsKeConnectionsAccepted: ke.accepted, ntsKeConnectionsDropped: ke.dropped });
+    },
     async reconfigure(next: Config): Promise<void> {
       if (stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
       // A bad key file rejects the whole reload before anything changes.
@@ -320,6 +342,12 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       }
       server = nextServer;
       server?.setKeys(keys);
+      if (JSON.stringify(next.server.nts) !== JSON.stringify(config.server.nts) || wantsNtsKe(next) !== wantsNtsKe(config)) {
+        await ntsKe?.close();
+        ntsKe = null;
+        // A KE server that cannot start with the new settings is logged, not fatal: NTP service goes on.
+        if (wantsNtsKe(next)) ntsKe = await startNtsKe(next.server).catch((e: Error) => { log(e.message); return null; });
+      }
       const keep = currentDrift();
       engine = createEngine(engineOptions(next, keep, keys));
       if (next.driftfile !== config.driftfile) {
@@ -347,6 +375,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       await statsLog?.close();
       await server?.close();
       server = null;
+      await ntsKe?.close();
+      ntsKe = null;
     },
   };
   return daemon;

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { CookieKeyRing, formatNtsKeysFile, MAX_MASTER_KEYS, parseNtsKeysFile } from './nts-cookie.js';
+
+const keys = { aeadId: 15, c2s: new Uint8Array(32).fill(1), s2c: new Uint8Array(32).fill(2) };
+
+test('a cookie opens to the keys sealed in it; it is 104 octets (a multiple of 4) for AES-SIV-CMAC-256', () => {
+  const ring = CookieKeyRing.generate(0);
+  const c = ring.seal(keys);
+  assert.equal(c.length, 104);
+  assert.deepEqual(ring.open(c), keys);
+  // Fresh nonce per cookie: two cookies for the same keys differ (unlinkable, RFC 8915 §6).
+  assert.notDeepEqual(ring.seal(keys), c);
+});
+
+test('a forged, truncated or foreign cookie opens as null', () => {
+  const ring = CookieKeyRing.generate(0);
+  const other = CookieKeyRing.generate(0);
+  const c = ring.seal(keys);
+  for (let i = 0; i < c.length; i++) {
+    const bad = c.slice();
+    bad[i] = (bad[i] as number) ^ 0x01;
+    assert.equal(ring.open(bad), null, `bit flipped in octet ${i}`);
+  }
+  assert.equal(ring.open(c.subarray(0, 60)), null);
+  assert.equal(ring.open(new Uint8Array(0)), null);
+  assert.equal(other.open(c), null);
+});
+
+test('rotation: due after ntsrotate seconds of operating time; old cookies open for two more rotations, then not', () => {
+  const ring = CookieKeyRing.generate(1000, { rotateSeconds: 3600 });
+  const c0 = ring.seal(keys);
+  assert.equal(ring.rotateIfDue(1000 + 3599), false);
+  assert.equal(ring.rotateIfDue(1000 + 3600), true);
+  const c1 = ring.seal(keys);
+  assert.notEqual(ring.current.id, new DataView(c0.buffer).getUint32(0));
+  assert.deepEqual(ring.open(c0), keys);
+  assert.equal(ring.nextRotation(), 1000 + 7200);
+  ring.rotateIfDue(1000 + 7200);
+  assert.equal(ring.keys.length, MAX_MASTER_KEYS);
+  assert.deepEqual(ring.open(c0), keys, 'two previous keys are kept');
+  ring.rotateIfDue(1000 + 10800);
+  assert.equal(ring.keys.length, MAX_MASTER_KEYS);
+  assert.equal(ring.open(c0), null, 'a key three rotations old is gone');
+  assert.deepEqual(ring.open(c1), keys);
+});
+
+test('ntsrotate 0 never rotates', () => {
+  const ring = CookieKeyRing.generate(0, { rotateSeconds: 0 });
+  assert.equal(ring.nextRotation(), Infinity);
+  assert.equal(ring.rotateIfDue(1e12), false);
+});
+
+test('sealing refuses keys of the wrong length for their AEAD', () => {
+  const ring = CookieKeyRing.generate(0);
+  assert.throws(() => ring.seal({ aeadId: 15, c2s: new Uint8Array(16), s2c: new Uint8Array(16) }), /Cannot seal a cookie for AEAD 15/);
+  assert.throws(() => ring.seal({ aeadId: 99, c2s: new Uint8Array(32), s2c: new Uint8Array(32) }), /AEAD 99/);
+});
+
+test('keys file: round trip keeps every key and the current key age; cookies still open', () => {
+  const ring = CookieKeyRing.generate(0, { rotateSeconds: 100 });
+  const c = ring.seal(keys);
+  ring.rotate(100);
+  const text = formatNtsKeysFile({ keys: ring.keys, currentAge: ring.currentAge(130) });
+  assert.match(text, /^ntpkit-ntskeys 1\nage 30\n[0-9a-f]{8} [0-9a-f]{64}\n[0-9a-f]{8} [0-9a-f]{64}\n$/);
+  const p = parseNtsKeysFile(text);
+  assert.ok(p.ok);
+  const back = new CookieKeyRing(p.value.keys, 5000 - p.value.currentAge, { rotateSeconds: 100 });
+  assert.deepEqual(back.open(c), keys);
+  assert.equal(back.nextRotation(), 5000 - 30 + 100);
+});
+
+test('keys file: a garbled file is an error naming the line, never an exception', () => {
+  const good = formatNtsKeysFile({ keys: CookieKeyRing.generate(0).keys, currentAge: 5 });
+  const cases: [string, RegExp][] = [
+    ['', /line 1/],
+    ['NKS1\n', /line 1/],
+    ['ntpkit-ntskeys 1\n', /line 2/],
+    ['ntpkit-ntskeys 1\nage 1\n', /no keys/],
+    [good.replace(/\n[0-9a-f]{8} /, '\nzz '), /line 3/],
+    [good + good.split('\n')[2] + '\n', /share an id/],
+  ];
+  for (const [text, re] of cases) {
+    const p = parseNtsKeysFile(text);
+    assert.equal(p.ok, false, JSON.stringify(text));
+    assert.match(!p.ok ? p.message : '', re);
+  }
+  fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => { parseNtsKeysFile(s); parseNtsKeysFile(`ntpkit-ntskeys 1\n${s}`); }), { numRuns: 2000 });
+});

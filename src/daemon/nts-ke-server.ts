@@ -1,0 +1,158 @@
+/**
+ * The NTS-KE server (RFC 8915 §4): TLS 1.3 only, ALPN `ntske/1`, one
+ * request and one response per connection. It negotiates NTPv4 and an AEAD,
+ * exports the two session keys from TLS (§5.1) and hands out cookies sealed
+ * by the cookie codec, which the NTP side later opens.
+ *
+ * Resource bounds, because the handshake is the expensive, unauthenticated
+ * part of NTS: at most `maxConnections` at once (chrony's maxntsconnections,
+ * default 100; the kernel connection beyond it is closed at once), each with
+ * `timeoutMs` to finish, and a request larger than 16 KiB is refused.
+ */
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { CookieCodec } from '../crypto/nts-cookie.js';
+import {
+  AEAD_KEY_LENGTH, AeadId, buildKeErrorResponse, buildKeNoCommonResponse, buildKeResponse, encodeNtsKeRecords, interpretKeRequest,
+  NTS_KE_ALPN, NTS_KE_COOKIES_PER_RESPONSE, NTS_KE_DEFAULT_PORT, NTS_KE_EXPORTER_LABEL, NtsKeErrorCode, ntsExporterContext, scanNtsKeMessage,
+} from '../proto/nts-ke.js';
+
+export interface NtsKeServerOptions {
+  /** PEM certificate chain (ntsservercert). */
+  readonly cert: string | Buffer;
+  /** PEM private key (ntsserverkey). */
+  readonly key: string | Buffer;
+  readonly cookies: CookieCodec;
+  readonly address?: string;
+  /** Default 4460 (ntsport); 0 picks a free port. */
+  readonly port?: number;
+  /** AEADs this server offers, in its preference order; the client's order decides among them. Default AES-SIV-CMAC-256 only. */
+  readonly aeads?: readonly number[];
+  /** ntsntpserver: the NTP server named in responses (else clients use the KE server's address). */
+  readonly ntpServer?: string;
+  /** The NTP port named in responses, when not 123. */
+  readonly ntpPort?: number;
+  /** chrony's maxntsconnections (default 100). */
+  readonly maxConnections?: number;
+  /** Time a connection has to complete, from accept (default 2000 ms). */
+  readonly timeoutMs?: number;
+  /** Called once per connection: accepted (keys and cookies sent) or dropped, with a reason. */
+  readonly onResult?: (r: NtsKeConnectionResult) => void;
+}
+
+export type NtsKeDropReason = 'tls-error' | 'no-alpn' | 'timeout' | 'malformed' | 'bad-request' | 'no-common-algorithm' | 'too-many-connections' | 'closed-early' | 'internal-error';
+export type NtsKeConnectionResult = { readonly accepted: true; readonly aeadId: number } | { readonly accepted: false; readonly reason: NtsKeDropReason; readonly detail?: string };
+
+export interface NtsKeServerStats {
+  readonly accepted: number;
+  readonly dropped: number;
+  readonly droppedBy: Readonly<Partial<Record<NtsKeDropReason, number>>>;
+}
+
+export interface NtsKeServer {
+  readonly address: string;
+  readonly port: number;
+  stats(): NtsKeServerStats;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_NTS_CONNECTIONS = 100;
+export const DEFAULT_NTS_KE_TIMEOUT_MS = 2000;
+
+export async function startNtsKeServer(o: NtsKeServerOptions): Promise<NtsKeServer> {
+  const aeads = o.aeads ?? [AeadId.AesSivCmac256];
+  let accepted = 0;
+  let dropped = 0;
+  const droppedBy: Partial<Record<NtsKeDropReason, number>> = {};
+  const sockets = new Set<TLSSocket>();
+  const report = (r: NtsKeConnectionResult): void => {
+    if (r.accepted) accepted++;
+    else { dropped++; droppedBy[r.reason] = (droppedBy[r.reason] ?? 0) + 1; }
+    o.onResult?.(r);
+  };
+
+  const server: Server = createServer({
+    cert: o.cert,
+    key: o.key,
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    ALPNProtocols: [NTS_KE_ALPN],
+    handshakeTimeout: o.timeoutMs ?? DEFAULT_NTS_KE_TIMEOUT_MS,
+  });
+  server.maxConnections = o.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS;
+  server.on('drop', () => report({ accepted: false, reason: 'too-many-connections' }));
+  server.on('tlsClientError', (e) => report({ accepted: false, reason: 'tls-error', detail: e.message }));
+  server.on('secureConnection', (socket: TLSSocket) => serve(socket));
+
+  function serve(socket: TLSSocket): void {
+    sockets.add(socket);
+    let done = false;
+    const finish = (r: NtsKeConnectionResult, response?: Uint8Array): void => {
+      if (done) return;
+      done = true;
+      report(r);
+      if (response === undefined) socket.destroy();
+      else socket.end(response);
+    };
+    socket.on('close', () => { sockets.delete(socket); finish({ accepted: false, reason: 'closed-early' }); });
+    socket.on('error', () => { /* 'close' follows and accounts for it */ });
+    // RFC 8915 §4: the ALPN extension is mandatory; a client without it is not speaking NTS-KE.
+    if (socket.alpnProtocol !== NTS_KE_ALPN) { finish({ accepted: false, reason: 'no-alpn' }); return; }
+    socket.setTimeout(o.timeoutMs ?? DEFAULT_NTS_KE_TIMEOUT_MS, () => finish({ accepted: false, reason: 'timeout' }));
+    let buf = new Uint8Array(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (done) return;
+      const next = new Uint8Array(buf.length + chunk.length);
+      next.set(buf);
+      next.set(chunk, buf.length);
+      buf = next;
+      const scan = scanNtsKeMessage(buf);
+      if (!scan.ok) {
+        const code = scan.reason === 'unknown-critical' ? NtsKeErrorCode.UnrecognizedCriticalRecord : NtsKeErrorCode.BadRequest;
+        finish({ accepted: false, reason: 'malformed', detail: scan.message }, encodeNtsKeRecords(buildKeErrorResponse(code)));
+        return;
+      }
+      if (!scan.complete) return;
+      const req = interpretKeRequest(scan.records, aeads);
+      if (!req.ok) {
+        finish({ accepted: false, reason: 'bad-request', detail: req.message }, encodeNtsKeRecords(buildKeErrorResponse(req.errorCode)));
+        return;
+      }
+      if (req.value.aeadId === null) {
+        finish({ accepted: false, reason: 'no-common-algorithm' }, encodeNtsKeRecords(buildKeNoCommonResponse(req.value.ntpv4)));
+        return;
+      }
+      const aeadId = req.value.aeadId;
+      try {
+        const len = AEAD_KEY_LENGTH[aeadId] as number;
+        const c2s = new Uint8Array(socket.exportKeyingMaterial(len, NTS_KE_EXPORTER_LABEL, Buffer.from(ntsExporterContext(aeadId, 'c2s'))));
+        const s2c = new Uint8Array(socket.exportKeyingMaterial(len, NTS_KE_EXPORTER_LABEL, Buffer.from(ntsExporterContext(aeadId, 's2c'))));
+        const cookies = Array.from({ length: NTS_KE_COOKIES_PER_RESPONSE }, () => o.cookies.seal({ aeadId, c2s, s2c }));
+        const response = buildKeResponse({
+          aeadId, cookies,
+          ...(o.ntpServer === undefined ? {} : { server: o.ntpServer }),
+          ...(o.ntpPort === undefined ? {} : { port: o.ntpPort }),
+        });
+        finish({ accepted: true, aeadId }, encodeNtsKeRecords(response));
+      } catch (e) {
+        finish({ accepted: false, reason: 'internal-error', detail: (e as Error).message }, encodeNtsKeRecords(buildKeErrorResponse(NtsKeErrorCode.InternalServerError)));
+      }
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? NTS_KE_DEFAULT_PORT, o.address ?? '::', () => { server.off('error', reject); resolve(); });
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    address: addr.address,
+    port: addr.port,
+    stats: () => ({ accepted, dropped, droppedBy: { ...droppedBy } }),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}

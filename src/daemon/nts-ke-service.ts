@@ -1,0 +1,113 @@
+/**
+ * The daemon's NTS-KE service, started when the config has ntsservercert and
+ * ntsserverkey: the cookie master keys (loaded from ntsdumpdir/ntskeys,
+ * rotated every ntsrotate seconds of operating time, saved after each
+ * rotation and at stop) and a KE server per bind address on ntsport. The
+ * NTP side of NTS opens cookies with `cookies`.
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { NtsConfig } from '../config/nts-config.js';
+import type { CookieKeyRing } from '../crypto/nts-cookie.js';
+import { loadNtsKeys, saveNtsKeys } from './nts-keys-file.js';
+import { type NtsKeServer, type NtsKeServerStats, startNtsKeServer } from './nts-ke-server.js';
+
+export interface NtsKeService {
+  /** The master keys: seal and open cookies. */
+  readonly cookies: CookieKeyRing;
+  readonly servers: readonly NtsKeServer[];
+  /** Totals over every KE server. */
+  stats(): NtsKeServerStats;
+  close(): Promise<void>;
+}
+
+export interface NtsKeServiceOptions {
+  readonly nts: NtsConfig;
+  /** Addresses to listen on (the config's bindaddress lines); empty: every address. */
+  readonly bindAddresses: readonly string[];
+  /** The NTP port clients should use, when not 123 (sent as a Port Negotiation record). */
+  readonly ntpPort?: number;
+  readonly log: (line: string) => void;
+  /** Monotonic seconds (tests inject one). */
+  readonly now?: () => number;
+}
+
+/** setTimeout's limit: longer delays are re-armed. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export async function startNtsKeService(o: NtsKeServiceOptions): Promise<NtsKeService> {
+  const { nts, log } = o;
+  const now = o.now ?? (() => performance.now() / 1000);
+  if (nts.serverCerts.length === 0 || nts.serverCerts.length !== nts.serverKeys.length) {
+    throw new Error(`Cannot start NTS-KE: ntsservercert and ntsserverkey must be given the same number of times (${nts.serverCerts.length} and ${nts.serverKeys.length})`);
+  }
+  // One certificate and key is what node:tls serves per listener; chronyd's several pairs are for SNI, which ntpkit does not do.
+  if (nts.serverCerts.length > 1) log(`NTS-KE: ${nts.serverCerts.length} certificates configured; only the first is used`);
+  const read = async (path: string, what: string): Promise<Buffer> => {
+    try { return await readFile(path); } catch (e) { throw new Error(`Cannot read NTS server ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  };
+  const cert = await read(nts.serverCerts[0] as string, 'certificate');
+  const key = await read(nts.serverKeys[0] as string, 'key');
+
+  const loaded = await loadNtsKeys(nts.dumpDir, now(), { rotateSeconds: nts.rotate });
+  if (loaded.status === 'generated' && loaded.warning !== undefined) log(loaded.warning);
+  if (loaded.status === 'loaded') log(`Loaded ${loaded.ring.keys.length} NTS cookie key(s) from ${nts.dumpDir}${loaded.rotated ? ', rotated' : ''}`);
+  const ring = loaded.ring;
+  // With ntsrotate 0 the keys are managed outside and the file is only read (chrony.conf(5)).
+  const persist = nts.dumpDir !== null && nts.rotate !== 0;
+  const save = async (): Promise<void> => {
+    if (!persist) return;
+    try { await saveNtsKeys(nts.dumpDir as string, ring, now()); } catch (e) { log(`Cannot save NTS keys to ${nts.dumpDir}: ${(e as Error).message}`); }
+  };
+  await save();
+
+  let timer: NodeJS.Timeout | null = null;
+  const arm = (): void => {
+    const next = ring.nextRotation();
+    if (!Number.isFinite(next)) return;
+    timer = setTimeout(() => {
+      if (ring.rotateIfDue(now())) { log('Rotated the NTS cookie key'); void save(); }
+      arm();
+    }, Math.min(MAX_TIMER_MS, Math.max(0, (next - now()) * 1000)));
+    timer.unref();
+  };
+  arm();
+
+  const servers: NtsKeServer[] = [];
+  const serverOpts = {
+    cert, key, cookies: ring, port: nts.port, maxConnections: nts.maxConnections,
+    ...(nts.ntpServer === null ? {} : { ntpServer: nts.ntpServer }),
+    ...(o.ntpPort === undefined || o.ntpPort === 123 ? {} : { ntpPort: o.ntpPort }),
+  };
+  const addresses = o.bindAddresses.length > 0 ? o.bindAddresses : ['::'];
+  try {
+    for (const address of addresses) {
+      servers.push(await startNtsKeServer({ ...serverOpts, address }).catch(async (e: NodeJS.ErrnoException) => {
+        // A host without IPv6 cannot bind [::]: every IPv4 address then.
+        if (address === '::' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) return startNtsKeServer({ ...serverOpts, address: '0.0.0.0' });
+        throw new Error(`Cannot serve NTS-KE on ${address}:${nts.port}: ${e.code ?? e.message}`);
+      }));
+    }
+  } catch (e) {
+    if (timer !== null) clearTimeout(timer);
+    for (const s of servers) await s.close();
+    throw e;
+  }
+  log(`Serving NTS-KE on ${servers.map((s) => `${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`).join(', ')}`);
+
+  return {
+    cookies: ring,
+    servers,
+    stats: () => {
+      const all = servers.map((s) => s.stats());
+      const droppedBy: Record<string, number> = {};
+      for (const st of all) for (const [k, v] of Object.entries(st.droppedBy)) droppedBy[k] = (droppedBy[k] ?? 0) + (v as number);
+      return { accepted: all.reduce((n, s) => n + s.accepted, 0), dropped: all.reduce((n, s) => n + s.dropped, 0), droppedBy };
+    },
+    async close(): Promise<void> {
+      if (timer !== null) clearTimeout(timer);
+      for (const s of servers) await s.close();
+      await save();
+    },
+  };
+}
