@@ -165,6 +165,11 @@ export class NtsSourceAuthenticator {
     this.installed++;
   }
 
+  /** The key exchange asked for failed: the next request that finds no session asks again (the poll interval paces the retries). */
+  retry(): void {
+    this.asked = false;
+  }
+
   /** Cookies left in the current session (0 without one). */
   get cookieCount(): number {
     return this.session?.cookieCount ?? 0;

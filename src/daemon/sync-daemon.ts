@@ -14,7 +14,13 @@ import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadKeyFile } from '../config/keyfile.js';
-import { symmetricSourceAuthenticator } from '../crypto/symmetric-auth.js';
+import { NtsSourceAuthenticator } from '../crypto/nts-client.js';
+import { NtsServerAuthenticator } from '../crypto/nts-server.js';
+import { symmetricRequestAuthenticator, symmetricSourceAuthenticator } from '../crypto/symmetric-auth.js';
+import type { RequestAuthenticator } from '../core/server.js';
+import type { SourceOptions } from '../core/source-options.js';
+import { ntsKeyExchange } from '../net/nts-ke-client.js';
+import { ntsKeOptionsFor } from './nts-source-ke.js';
 import type { SymmetricKey } from '../crypto/symmetric-mac.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
@@ -177,8 +183,41 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     precision: 2 ** precisionLog2,
     random,
     md5: (data) => createHash('md5').update(data).digest(),
-    authenticatorFor: (so) => (so.key === null ? null : symmetricSourceAuthenticator(k?.get(so.key) ?? null)),
+    authenticatorFor: (so) => (so.nts ? ntsSourceAuthenticator(so) : so.key === null ? null : symmetricSourceAuthenticator(k?.get(so.key) ?? null)),
   });
+
+  // Clock updates so far: chrony's `nocerttimecheck N` forgives certificate dates only during the first N.
+  let clockUpdates = 0;
+  /**
+   * An `nts` source's authenticator: it runs NTS-KE (RFC 8915 §4) whenever it
+   * has no session, no cookies left, or got an NTS NAK; requests wait (the
+   * poll counts as lost) until the exchange is done, as chronyd's do.
+   */
+  const ntsSourceAuthenticator = (so: SourceOptions): NtsSourceAuthenticator => {
+    const auth: NtsSourceAuthenticator = new NtsSourceAuthenticator(() => {
+      const ke = ntsKeOptionsFor(so, config.server.nts, clockUpdates);
+      ntsKeyExchange(ke).then((r) => {
+        if (r.server !== so.host || r.port !== so.port) {
+          log(`NTS-KE with ${so.host}:${ke.port} named the NTP server ${r.server}:${r.port}; ntpkit keeps polling ${so.host}:${so.port}`);
+        }
+        auth.install(r);
+        log(`NTS-KE with ${so.host}:${ke.port}: ${r.cookies.length} cookies, AEAD ${r.aeadId}`);
+      }, (e: Error) => {
+        log(`NTS-KE with ${so.host}:${ke.port} failed: ${e.message}; retrying at the next poll`);
+        auth.retry();
+      });
+    });
+    return auth;
+  };
+
+  // The responder's authentication: NTS requests to the NTS server side (when NTS-KE runs), MACs to the keys.
+  let symmetricAuth = symmetricRequestAuthenticator(keys);
+  let ntsAuth: NtsServerAuthenticator | null = null;
+  const requestAuthenticator: RequestAuthenticator = {
+    authenticate: (request, reply) => (ntsAuth !== null && NtsServerAuthenticator.isNtsRequest(request)
+      ? ntsAuth.authenticate(request, reply)
+      : symmetricAuth.authenticate(request, reply)),
+  };
 
   let engine = createEngine(engineOptions(config, driftRead, keys));
   let server: RunningNtpServer | null = null;
@@ -241,6 +280,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     log,
     onWriteDrift: (v) => { if (driftWriter !== null) void driftWriter.write(v); },
     onEvent: (e) => {
+      if (e.type === 'clock-update') clockUpdates++;
       // One per reply or clock update: for the statistics logs, not the daemon's own.
       if (e.type === 'measurement' || e.type === 'clock-update') {
         statsLog?.record(e);
@@ -266,7 +306,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   const startServer = async (c: ServerConfig): Promise<RunningNtpServer> => {
     const s = await startNtpServer({
       config: c,
-      keys,
+      authenticator: requestAuthenticator,
       clock,
       log: (l) => log(`NTP server: ${l}`),
     });
@@ -287,6 +327,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       await server?.close();
       throw e;
     }
+    ntsAuth = new NtsServerAuthenticator({ cookies: ntsKe.cookies });
   }
   driver.start();
   refreshServer();
@@ -341,12 +382,13 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
         }
       }
       server = nextServer;
-      server?.setKeys(keys);
+      symmetricAuth = symmetricRequestAuthenticator(keys);
       if (JSON.stringify(next.server.nts) !== JSON.stringify(config.server.nts) || wantsNtsKe(next) !== wantsNtsKe(config)) {
         await ntsKe?.close();
         ntsKe = null;
         // A KE server that cannot start with the new settings is logged, not fatal: NTP service goes on.
         if (wantsNtsKe(next)) ntsKe = await startNtsKe(next.server).catch((e: Error) => { log(e.message); return null; });
+        ntsAuth = ntsKe === null ? null : new NtsServerAuthenticator({ cookies: ntsKe.cookies });
       }
       const keep = currentDrift();
       engine = createEngine(engineOptions(next, keep, keys));
