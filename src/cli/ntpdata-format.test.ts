@@ -13,7 +13,7 @@ const captured: NtpDataRow = {
   poll: 2, precision: -25, rootDelay: 0, rootDispersion: 0, referenceId: 0x7f7f0101,
   referenceTime: String(Date.UTC(2026, 10, 23, 14, 27, 15) / 1000),
   offset: -0.000001765, peerDelay: 0.00001065, peerDispersion: 0.000000059, responseTime: 0.000061455,
-  interleaved: false, authenticated: false, authFailures: 0, authNaks: 0, lastAuthFailure: null, totalTx: 25, totalRx: 25, totalValidRx: 25, totalGoodRx: 25,
+  interleaved: false, authenticated: false, authMode: 'none', authFailures: 0, authNaks: 0, lastAuthFailure: null, totalTx: 25, totalRx: 25, totalValidRx: 25, totalGoodRx: 25,
   txTimestamping: 'kernel', rxTimestamping: 'kernel',
 };
 

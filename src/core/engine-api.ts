@@ -279,6 +279,8 @@ export interface NtpDataReport {
   readonly interleaved: boolean;
   /** The last valid reply passed the source's authenticator (chronyc: "Authenticated"). */
   readonly authenticated: boolean;
+  /** How the source's packets are authenticated (chronyc authdata's Mode: -, SK, NTS). */
+  readonly authMode: 'none' | SourceAuthenticator['kind'];
   /** Replies that matched a request but failed authentication (bad or missing MAC, NTS failure), NAKs included. */
   readonly authFailures: number;
   /** Of those, crypto-NAKs (symmetric keys) and NTS NAKs. */

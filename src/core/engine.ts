@@ -364,6 +364,7 @@ export class SyncEngine implements SyncEngineApi {
       responseTime: h === null ? 0 : e.poller.lastResponseTime,
       interleaved: e.poller.interleaved,
       authenticated: e.poller.authenticated,
+      authMode: e.poller.auth?.kind ?? 'none',
       authFailures: e.poller.authFailures,
       authNaks: e.poller.authNaks,
       lastAuthFailure: e.poller.lastAuthFailure,

@@ -76,11 +76,12 @@ describe('NTS through ntpkit daemon, with chronyd 4.3', { skip: interopSkip('chr
       return s.tracking.synchronized ? s : null;
     }, () => daemon.logs());
     assert.match(daemon.logs(), new RegExp(`NTS-KE with ${server.replaceAll('.', '\\.')}:${ntsPort}: 8 cookies, AEAD 15`));
-    const data = await controlRequest(socket, 'ntpdata', {}, { timeoutMs: 2000 }) as { sources: { authenticated: boolean; authFailures: number; totalValidRx: number }[] } | { authenticated: boolean; authFailures: number; totalValidRx: number }[];
+    const data = await controlRequest(socket, 'ntpdata', {}, { timeoutMs: 2000 }) as { sources: { authenticated: boolean; authMode: string; authFailures: number; totalValidRx: number }[] } | { authenticated: boolean; authMode: string; authFailures: number; totalValidRx: number }[];
     const sources = Array.isArray(data) ? data : data.sources;
     assert.equal(sources.length, 1, JSON.stringify(data));
     const s = sources[0]!;
     assert.equal(s.authenticated, true, JSON.stringify(s));
+    assert.equal(s.authMode, 'nts', JSON.stringify(s));
     assert.equal(s.authFailures, 0, JSON.stringify(s));
     // More valid replies than the KE's 8 cookies: the daemon keeps going on cookies from chronyd's replies.
     await until('more than 8 authenticated replies', 30_000, async () => {
