@@ -77,6 +77,18 @@ const treePids = (pid) => {
 };
 const treeCpu = (pids) => pids.reduce((n, p) => { try { return n + cpuSeconds(p); } catch { return n; } }, 0);
 
+// Per-socket receive drops (last column of /proc/net/udp), to tell the
+// server's socket overflowing from this generator's own sockets overflowing.
+const hexAddr = (ip, port) => `${Buffer.from(ip.split('.').map(Number).reverse()).toString('hex').toUpperCase()}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+const udpDrops = (locals) => {
+  let n = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 12 && locals.has(f[1])) n += Number(f[f.length - 1]);
+  }
+  return n;
+};
+
 const isServedReply = (m) => m.length >= 48 && (m[0] & 7) === 4 && m[1] !== 0;
 
 /** Keys and cookies from `keRounds` NTS-KE exchanges, as steady-state requests. */
@@ -134,6 +146,9 @@ async function step(t, reqs, rate) {
   let sent = 0;
   let sendErrors = 0;
   const onSent = (e) => { if (e) sendErrors++; };
+  const serverSock = new Set([hexAddr(t.host, 123)]);
+  const clientSocks = new Set(socks.map((s) => hexAddr('127.0.0.1', s.address().port)));
+  const serverDrops0 = udpDrops(serverSock);
   const pids = treePids(t.pid);
   const cpu0 = treeCpu(pids);
   const t0 = performance.now();
@@ -154,11 +169,13 @@ async function step(t, reqs, rate) {
   const sendSeconds = (performance.now() - t0) / 1000;
   await sleep(DRAIN_MS);
   const cpu = treeCpu(pids) - cpu0;
+  const serverDrops = udpDrops(serverSock) - serverDrops0;
+  const clientDrops = udpDrops(clientSocks);
   for (const s of socks) s.close();
   const accepted = sent - sendErrors;
   const lossPct = accepted > 0 ? (100 * (accepted - received)) / accepted : 100;
   return {
-    rate, sent: accepted, sendErrors, received, malformed: bad, lossPct,
+    rate, sent: accepted, sendErrors, received, malformed: bad, lossPct, serverSocketDrops: serverDrops, clientSocketDrops: clientDrops,
     achievedRate: accepted / sendSeconds, clientShort: accepted / sendSeconds < CLIENT_SHORT * rate,
     serverCpuPct: (100 * cpu) / sendSeconds, cpuUsPerRequest: received > 0 ? (1e6 * cpu) / received : NaN,
   };
@@ -236,7 +253,7 @@ try {
       results[t.name].push(r);
       if (r.lossPct > maxLossPct) failures[t.name]++;
       console.log(`  ${t.name.padEnd(13)} ${String(rate).padStart(6)}/s requested, ${r.achievedRate.toFixed(0).padStart(6)}/s sent${r.clientShort ? ' (GENERATOR SHORT)' : ''}, ` +
-        `loss ${r.lossPct.toFixed(3)} %, server CPU ${r.serverCpuPct.toFixed(0)} %, ${r.cpuUsPerRequest.toFixed(1)} us/request`);
+        `loss ${r.lossPct.toFixed(3)} % (socket drops: server ${r.serverSocketDrops}, generator ${r.clientSocketDrops}), server CPU ${r.serverCpuPct.toFixed(0)} %, ${r.cpuUsPerRequest.toFixed(1)} us/request`);
       await sleep(300);
     }
   }

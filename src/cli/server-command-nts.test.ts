@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { NtsClientAuthenticator } from '../crypto/nts-client.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { freeUdpPort } from '../testing/loopback.js';
 import { freeTcpPort, makeTestPki } from '../testing/nts-pki.js';
@@ -26,6 +29,22 @@ test('ntpkit server with ntsservercert/ntsserverkey serves NTS-KE, and serversta
     assert.ok(err.includes(`ntpkit server: Serving NTS-KE on 127.0.0.1:${ntsPort}`), err.join('\n'));
     const ke = await ntsKeyExchange({ host: '127.0.0.1', port: ntsPort, trustedCerts: [pki.caCertPath], timeoutMs: 5000 });
     assert.equal(ke.port, ntpPort, 'the NTP port rides in the KE response');
+    // The NTP side answers NTS requests with NTS, under the cookies the KE handed out.
+    const client = new NtsClientAuthenticator(ke);
+    const header = new Uint8Array(48);
+    header[0] = (4 << 3) | 3;
+    header.set(randomBytes(8), 40);
+    const secured = client.secure(header);
+    assert.ok(secured !== null);
+    const sock = dgram.createSocket('udp4');
+    t.after(() => sock.close());
+    const reply = await new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply\n${err.join('\n')}`)), 3000);
+      sock.once('message', (m) => { clearTimeout(timer); resolve(new Uint8Array(m)); });
+      sock.send(secured.packet, ntpPort, '127.0.0.1');
+    });
+    assert.notEqual(reply[1], 0, 'not an NTS NAK');
+    assert.deepEqual(client.check(reply, secured.token), { ok: true });
   } finally {
     release();
     await run;
@@ -33,4 +52,17 @@ test('ntpkit server with ntsservercert/ntsserverkey serves NTS-KE, and serversta
   const stats = JSON.parse(out[out.length - 1] as string) as Record<string, unknown>;
   assert.equal(stats.schema, 'ntpkit.serverstats/1');
   assert.equal(stats.ntsKeConnectionsAccepted, 1, JSON.stringify(stats));
+});
+
+test('ntpkit server refuses NTS with several workers rather than serve it half-way', { skip: interopSkip('openssl', 'libfaketime') }, async (t) => {
+  const pki = await makeTestPki();
+  t.after(() => pki.remove());
+  const conf = join(pki.dir, 'server.conf');
+  await writeFile(conf, `bindaddress 127.0.0.1\nport ${await freeUdpPort('127.0.0.1')}\nallow 127.0.0.1\nlocal stratum 1\nntsservercert ${pki.certPath}\nntsserverkey ${pki.keyPath}\nntsport ${await freeTcpPort()}\n`);
+  const err: string[] = [];
+  let code: number | undefined;
+  await serverCommand({ out: () => {}, err: (l) => err.push(l), setExitCode: (c) => { code = c; } }, () => Promise.resolve())
+    .parseAsync(['node', 'server', '-f', conf, '--workers', '2']);
+  assert.match(err.join('\n'), /NTS \(ntsservercert\) works with one worker only for now/);
+  assert.equal(code, 2);
 });

@@ -96,15 +96,33 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
         return;
       }
       if (config.access.length === 0) io.err('ntpkit server: warning: no allow rule: every request will be denied (add --allow SUBNET or an allow line)');
+      // NTS-KE (ntsservercert + ntsserverkey) first: the NTP server opens its cookies. Its counters join serverstats'.
+      let ntsKe: NtsKeService | null = null;
+      if (config.nts.serverCerts.length > 0) {
+        if (flags.workers > 1) {
+          // Each worker would need the same master keys, rotated together: not done yet, so refuse rather than serve NTS half-way.
+          io.err('ntpkit server: not started: NTS (ntsservercert) works with one worker only for now; drop --workers');
+          io.setExitCode(ExitCode.USAGE);
+          return;
+        }
+        try {
+          ntsKe = await startNtsKeService({ nts: config.nts, bindAddresses: config.bindAddresses, ntpPort: config.port, log: (l) => io.err(`ntpkit server: ${l}`) });
+        } catch (e) {
+          io.err(`ntpkit server: not started: ${(e as Error).message}`);
+          io.setExitCode(ExitCode.GENERAL_FAILURE);
+          return;
+        }
+      }
       let server: Serving;
       try {
         if (flags.workers > 1) {
           server = await startWorkers(config, flags.workers);
         } else {
-          const one = await startNtpServer({ config, log: (l) => io.err(`ntpkit server: ${l}`) });
+          const one = await startNtpServer({ config, ntsCookies: ntsKe?.cookies, log: (l) => io.err(`ntpkit server: ${l}`) });
           server = { ...one, close: async () => { await one.close(); return one.stats(); } };
         }
       } catch (e) {
+        await ntsKe?.close();
         if (e instanceof ConfigError) {
           // The key file: its problems are file:line, like the config's.
           for (const d of e.errors) io.err(`ntpkit server: ${formatDiagnostic(d)}`);
@@ -117,17 +135,7 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
         io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
       }
-      // NTS-KE (ntsservercert + ntsserverkey): its counters join serverstats'.
-      let ntsKe: NtsKeService | null = null;
-      if (config.nts.serverCerts.length > 0) {
-        try {
-          ntsKe = await startNtsKeService({ nts: config.nts, bindAddresses: config.bindAddresses, ntpPort: config.port, log: (l) => io.err(`ntpkit server: ${l}`) });
-        } catch (e) {
-          io.err(`ntpkit server: ${(e as Error).message}`);
-          await server.close();
-          io.setExitCode(ExitCode.GENERAL_FAILURE);
-          return;
-        }
+      if (ntsKe !== null) {
         const ke = ntsKe;
         const plain = server;
         const withKe = (st: ServerStats): ServerStats => ({ ...st, ntsKeConnectionsAccepted: ke.stats().accepted, ntsKeConnectionsDropped: ke.stats().dropped });

@@ -12,6 +12,7 @@
  * the provisional transmit timestamp, which C overwrites, and the root
  * dispersion, which grows by PHI per second).
  */
+import { type NtsCookieCodec, NtsServerAuthenticator, withNts } from '../crypto/nts-server.js';
 import { randomFillSync } from 'node:crypto';
 import { realtime } from '../clock/realtime.js';
 import { buildAccessTable } from '../core/access.js';
@@ -63,6 +64,8 @@ export interface NtpServerOptions {
   readonly keys?: ReadonlyMap<number, SymmetricKey> | null;
   /** Replaces the symmetric-key authenticator built from `keys` (e.g. one that also handles NTS). */
   readonly authenticator?: RequestAuthenticator;
+  /** NTS-KE's cookie keys (`ntpkit server` with ntsservercert): NTS requests are then answered with NTS, the rest as `keys` says. */
+  readonly ntsCookies?: NtsCookieCodec;
 }
 
 export interface RunningNtpServer {
@@ -167,7 +170,8 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     const r = config.access[access.index];
     throw new Error(`${r ? `${r.file}:${r.line}: ` : ''}${access.message}`);
   }
-  const authenticator = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys !== undefined ? opts.keys : await keysOf(config));
+  const symmetric = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys !== undefined ? opts.keys : await keysOf(config));
+  const authenticator: RequestAuthenticator = opts.ntsCookies === undefined ? symmetric : withNts(new NtsServerAuthenticator({ cookies: opts.ntsCookies }), symmetric);
   let coreConfig: CoreServerConfig = serverConfig({
     access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore', authenticator,
   });
