@@ -28,14 +28,14 @@
 // generator fell short of the requested rate is marked, since then the
 // figure is the client's ceiling, not the server's.
 //
-// Usage: node bench/nts-ntp/requests.mjs [--rates 1k,2k,3k,5k,7k,10k,15k,20k,30k,40k,60k] [--seconds 3]
+// Usage: node bench/nts-ntp/requests.mjs [--rates 1k,2k,3k,4k,5k,7k,10k,15k,20k,30k,40k,60k] [--seconds 3]
 //   [--ke 8] [--sockets 4] [--max-loss 0.1] [--json FILE]
 // Needs root (port 123 on 127.0.0.x), openssl and Debian's chrony; dist/ built.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -50,7 +50,7 @@ const { ntsKeyExchange } = await imp('net/nts-ke-client.js');
 const { NtsClientAuthenticator } = await imp('crypto/nts-client.js');
 
 const { values } = parseArgs({ options: {
-  rates: { type: 'string', default: '1k,2k,3k,5k,7k,10k,15k,20k,30k,40k,60k' }, seconds: { type: 'string', default: '3' },
+  rates: { type: 'string', default: '1k,2k,3k,4k,5k,7k,10k,15k,20k,30k,40k,60k' }, seconds: { type: 'string', default: '3' },
   ke: { type: 'string', default: '8' }, sockets: { type: 'string', default: '4' },
   'max-loss': { type: 'string', default: '0.1' }, json: { type: 'string' },
 } });
@@ -258,9 +258,10 @@ try {
     }
   }
 
-  console.log(`\nNTS NTP requests/s on loopback, ${seconds} s steps, ${nSockets} sockets from one Node process, loss-free = <= ${maxLossPct} % lost`);
+  console.log(`\n${availableParallelism()} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end (other processes share the machine)`);
+  console.log(`NTS NTP requests/s on loopback, ${seconds} s steps, ${nSockets} sockets from one Node process, loss-free = <= ${maxLossPct} % lost`);
   if (servingLine) console.log(`ntpkit: ${servingLine.trim()}`);
-  console.log('target         highest loss-free rate  achieved send rate  server CPU %  CPU us/request  note');
+  console.log('target         highest loss-free rate (sent)  requested  server CPU %  CPU us/request  note');
   const summary = {};
   for (const t of targets) {
     const rs = results[t.name];
@@ -272,7 +273,7 @@ try {
         : failedAbove ? 'server-limited (loss at the next step)' : 'top step reached';
     summary[t.name] = { best, note, idleCpuPct: t.idleCpuPct, steps: rs };
     const f = (x, d) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
-    console.log(`${t.name.padEnd(14)} ${(best ? `${best.rate}/s` : '-').padStart(22)}  ${f(best?.achievedRate, 0).padStart(16)}/s  ${f(best?.serverCpuPct, 0).padStart(12)}  ${f(best?.cpuUsPerRequest, 1).padStart(14)}  ${note}`);
+    console.log(`${t.name.padEnd(14)} ${(best ? `${f(best.achievedRate, 0)}/s` : '-').padStart(29)}  ${(best ? `${best.rate}/s` : '-').padStart(9)}  ${f(best?.serverCpuPct, 0).padStart(12)}  ${f(best?.cpuUsPerRequest, 1).padStart(14)}  ${note}`);
   }
   if (values.json) writeFileSync(values.json, JSON.stringify({ seconds, sockets: nSockets, maxLossPct, rates, summary }, null, 2));
 } finally {
