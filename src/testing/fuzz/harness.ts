@@ -65,7 +65,7 @@ export interface FuzzReport {
   inputs: number;
   failureCount: number;
   readonly failures: FuzzFailure[];
-  /** The slowest input, ms. */
+  /** The slowest input, ms (of two runs when the first was over the limit). */
   maxInputMs: number;
   elapsedMs: number;
   /** Heap used after a full GC, bytes, before and after the run. */
@@ -125,8 +125,7 @@ export function runFuzz(target: FuzzTarget, opts: FuzzOptions = {}): FuzzReport 
   const start = performance.now();
   const every = opts.progressEvery ?? 1_000_000;
   for (let i = 0; i < total; i++) {
-    // The clock is read only every 256 inputs for the deadline: it costs as much as a small target.
-    if ((i & 255) === 0 && performance.now() > deadline) break;
+    if ((i & 15) === 0 && performance.now() > deadline) break;
     const base = i < seeds.length ? (seeds[i] as Uint8Array).slice() : mutate(rng.pick(pool), rng, mutateOpts);
     const input = base.slice();
     const t0 = performance.now();
@@ -137,9 +136,20 @@ export function runFuzz(target: FuzzTarget, opts: FuzzOptions = {}): FuzzReport 
       label = 'failure';
       fail(i, e instanceof InvariantError ? 'invariant' : 'exception', e instanceof Error ? `${e.name}: ${e.message}` : String(e), base);
     }
-    const dt = performance.now() - t0;
+    let dt = performance.now() - t0;
+    if (dt > maxInputMs) {
+      // A GC pause or a busy machine can stall any input once: only an input slow twice is a finding.
+      // The retry has its own Rng so the run's input sequence does not depend on timing.
+      const t1 = performance.now();
+      try {
+        check(base.slice(), new Rng(i));
+      } catch {
+        // Already judged on the first call.
+      }
+      dt = Math.min(dt, performance.now() - t1);
+      if (dt > maxInputMs) fail(i, 'slow', `took ${dt.toFixed(1)} ms twice (limit ${maxInputMs} ms)`, base);
+    }
     if (dt > report.maxInputMs) report.maxInputMs = dt;
-    if (dt > maxInputMs) fail(i, 'slow', `took ${dt.toFixed(1)} ms (limit ${maxInputMs} ms)`, base);
     const seen = report.outcomes.get(label);
     if (seen === undefined) {
       if (pool.length < MAX_POOL) pool.push(base);
