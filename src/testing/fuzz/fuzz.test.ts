@@ -84,6 +84,8 @@ test('mutations stay within maxLength and change the input', () => {
 /** Outcomes each target must reach within its CI budget: if it does not, it is not testing the deep paths. */
 const MUST_REACH: Readonly<Record<string, readonly string[]>> = {
   packet: ['ok:v4:m3:ef0:nomac', 'ok:v4:m4:ef0:mac16', 'error:too-short', 'error:bad-field-length', 'control:control'],
+  extension: ['ok:1:nts-unique-identifier', 'ok:2:nts-unique-identifier,nts-authenticator', 'ok:1:other', 'error:bad-field-length'],
+  'extension-nts-inner': ['ok:1', 'ok:4', 'error:bad-field-length'],
   server: ['reply:m4:ok', 'reply:m2:ok', 'reply:m4:DENY', 'reply:m4:ok:interleaved', 'drop:denied', 'drop:too-short'],
   client: ['sample', 'sample:interleaved', 'ignored:origin-mismatch', 'kod:slow', 'unsynchronized'],
   'chrony-conf': ['ok:warnings:0', 'errors:1'],

@@ -3,3 +3,4 @@ export * from './harness.js';
 export * from './mutate.js';
 export * from './rng.js';
 export * from './targets.js';
+export * from './round-trip.js';
