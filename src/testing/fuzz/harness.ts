@@ -33,6 +33,8 @@ export interface FuzzTarget {
   /** Valid inputs to start from. */
   seeds(): readonly Uint8Array[];
   readonly dictionary?: readonly Uint8Array[];
+  /** The slow-input limit, when this target's legitimate worst case is above the default 250 ms. */
+  readonly maxInputMs?: number;
   /** A fresh check with its own state (a responder, a poller), seeded. */
   create(seed: number): FuzzCheck;
 }
@@ -105,7 +107,7 @@ export function toHex(b: Uint8Array): string {
 export function runFuzz(target: FuzzTarget, opts: FuzzOptions = {}): FuzzReport {
   const seed = (opts.seed ?? 1) >>> 0;
   const total = opts.inputs ?? 10_000;
-  const maxInputMs = opts.maxInputMs ?? 250;
+  const maxInputMs = opts.maxInputMs ?? target.maxInputMs ?? 250;
   const keep = opts.keepFailures ?? 20;
   const deadline = opts.timeLimitMs !== undefined ? performance.now() + opts.timeLimitMs : Infinity;
   const seeds = target.seeds();
