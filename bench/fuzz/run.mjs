@@ -3,7 +3,7 @@
 // tests run each for a few seconds only).
 //
 // Usage: npm run build && node bench/fuzz/run.mjs --target packet,server,client --inputs 4000000 [--seed 1]
-//        [--max-input-ms 250] [--progress 1000000] [--hang-seconds 120] [--dist DIR] [--json FILE]
+//        [--max-input-ms MS (default: the target's, else 250)] [--progress 1000000 (a multiple of 1000)] [--hang-seconds 120] [--dist DIR] [--json FILE]
 //        --target all: every target; --target packet-paths: packet, server, client.
 // --inputs is per target. Each target runs in a worker thread: an input that
 // never returns stops the progress messages, and the watchdog ends the worker
@@ -22,9 +22,12 @@ if (!isMainThread) {
   const { dist, target, inputs, seed, maxInputMs, progress } = workerData;
   const fuzz = await import(pathToFileURL(resolve(dist, 'testing/fuzz/index.js')).href);
   const plain = (r) => ({ ...r, outcomes: Object.fromEntries([...r.outcomes].sort((a, b) => b[1] - a[1])), failures: r.failures.slice() });
+  // A heartbeat every 1000 inputs feeds the watchdog (a config input can take 100 ms); the main thread prints every --progress.
   const report = fuzz.runFuzz(fuzz.fuzzTarget(target), {
-    seed, inputs, maxInputMs, progressEvery: progress,
-    onProgress: (r) => parentPort.postMessage({ kind: 'progress', inputs: r.inputs, failures: r.failureCount, elapsedMs: r.elapsedMs, heap: process.memoryUsage().heapUsed }),
+    seed, inputs, maxInputMs, progressEvery: 1000,
+    onProgress: (r) => parentPort.postMessage(r.inputs % progress === 0
+      ? { kind: 'progress', inputs: r.inputs, failures: r.failureCount, elapsedMs: r.elapsedMs, heap: process.memoryUsage().heapUsed }
+      : { kind: 'beat', inputs: r.inputs }),
   });
   parentPort.postMessage({ kind: 'done', report: plain(report) });
 } else {
@@ -42,14 +45,15 @@ if (!isMainThread) {
   const targets = spec === 'all' ? FUZZ_TARGETS.map((t) => t.name) : spec === 'packet-paths' ? [...PACKET_TARGETS] : spec.split(',');
   const inputs = Number(opt('inputs', '1000000'));
   const seed = Number(opt('seed', '1'));
-  const maxInputMs = Number(opt('max-input-ms', '250'));
+  const maxInputMs = args.includes('--max-input-ms') ? Number(opt('max-input-ms', '')) : undefined;
   const progress = Number(opt('progress', '1000000'));
   const hangMs = 1000 * Number(opt('hang-seconds', '120'));
   const maxGrowth = 1024 * 1024 * Number(opt('max-heap-growth-mb', '32'));
   const json = opt('json', null);
-  for (const [n, v] of [['inputs', inputs], ['seed', seed], ['max-input-ms', maxInputMs], ['progress', progress], ['hang-seconds', hangMs]]) {
+  for (const [n, v] of [['inputs', inputs], ['seed', seed], ['max-input-ms', maxInputMs ?? 0], ['progress', progress], ['hang-seconds', hangMs]]) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`--${n} must be a number >= 0`);
   }
+  if (progress % 1000 !== 0 || progress === 0) throw new Error('--progress must be a positive multiple of 1000');
 
   const mb = (b) => (b / 1048576).toFixed(1);
   console.log(`fuzz: targets ${targets.join(', ')}; ${inputs} inputs each; seed ${seed}; node ${process.version}; ${new Date().toISOString()}`);
@@ -67,7 +71,10 @@ if (!isMainThread) {
       };
       arm();
       w.on('message', (m) => {
-        if (m.kind === 'progress') {
+        if (m.kind === 'beat') {
+          last = m;
+          arm();
+        } else if (m.kind === 'progress') {
           last = m;
           arm();
           console.log(`  ${target}: ${m.inputs} inputs, ${m.failures} failures, ${(m.elapsedMs / 1000).toFixed(0)} s, heap ${mb(m.heap)} MB`);
