@@ -9,7 +9,7 @@ import { SOURCE_DEFAULTS, type SourceKind, type SourceOptions } from '../core/so
 import { isIP } from 'node:net';
 import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigResult, DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
-import { describeError, MAX_INCLUDE_DEPTH } from './include.js';
+import { describeError, MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
 import { type ConfigLine } from './lexer.js';
 import { deepFreeze, integerArg, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
 
@@ -165,6 +165,11 @@ export function includeFiles(s: ParseState, l: ConfigLine, paths: readonly strin
   if (!readFile) { errorAt(s, l, `${l.directive}: cannot read other files here (no file access given)`); return; }
   if (depth >= MAX_INCLUDE_DEPTH) { errorAt(s, l, `${l.directive}: files included more than ${MAX_INCLUDE_DEPTH} levels deep (an include loop?)`); return; }
   for (const p of paths) {
+    // b.files holds the main file too.
+    if (s.b.files.length > MAX_INCLUDED_FILES) {
+      errorAt(s, l, `${l.directive}: more than ${MAX_INCLUDED_FILES} files included in all (an include loop?); not reading ${p}`);
+      return;
+    }
     let text: string;
     try {
       text = readFile(p);

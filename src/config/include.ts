@@ -11,6 +11,13 @@ import { type ConfigFileAccess } from './config.js';
 /** chrony (conf.c) and ntpd (ntp_config.c) both stop nesting includes at a small depth; so do we. */
 export const MAX_INCLUDE_DEPTH = 10;
 
+/**
+ * Files one config may read in all. The depth limit alone lets a file that
+ * includes itself twice (or a glob matching several such files) fan out
+ * into k^10 reads: the fuzzer found a 4 KB config that took minutes.
+ */
+export const MAX_INCLUDED_FILES = 1000;
+
 /** chrony.conf(5): "Multiple directories (up to 10) can be specified with a single confdir directive." */
 export const MAX_CONFDIRS = 10;
 
