@@ -22,11 +22,13 @@
 // sockets, paced by a 1 ms timer (the schedule rate x t, catching up at most
 // two ticks' worth at once), and counts replies of mode 4 with a non-zero
 // stratum. Rates step up per target, the targets alternating within each
-// step so background load hits both alike; a target stops after two steps
-// with more than --max-loss % lost. Server CPU is utime+stime of its process
-// tree over the step. The achieved send rate is measured: a step where this
-// generator fell short of the requested rate is marked, since then the
-// figure is the client's ceiling, not the server's.
+// step so background load hits both alike; a step with more than --max-loss %
+// lost is run once more, and a target stops after two failed steps in a row.
+// Server CPU is utime+stime of its process tree over the step; socket drops
+// (/proc/net/udp) tell the server's socket overflowing from the generator's.
+// The achieved send rate is measured: a step where this generator fell short
+// of the requested rate is marked, since then the figure is the client's
+// ceiling, not the server's.
 //
 // Usage: node bench/nts-ntp/requests.mjs [--rates 1k,2k,3k,4k,5k,7k,10k,15k,20k,30k,40k,60k] [--seconds 3]
 //   [--ke 8] [--sockets 4] [--max-loss 0.1] [--json FILE]
@@ -249,12 +251,21 @@ try {
   for (const [i, rate] of rates.entries()) {
     for (const t of i % 2 === 0 ? targets : [...targets].reverse()) {
       if (failures[t.name] >= 2) continue;
-      const r = await step(t, reqs.get(t.name), rate);
-      results[t.name].push(r);
-      if (r.lossPct > maxLossPct) failures[t.name]++;
-      console.log(`  ${t.name.padEnd(13)} ${String(rate).padStart(6)}/s requested, ${r.achievedRate.toFixed(0).padStart(6)}/s sent${r.clientShort ? ' (GENERATOR SHORT)' : ''}, ` +
-        `loss ${r.lossPct.toFixed(3)} % (socket drops: server ${r.serverSocketDrops}, generator ${r.clientSocketDrops}), server CPU ${r.serverCpuPct.toFixed(0)} %, ${r.cpuUsPerRequest.toFixed(1)} us/request`);
-      await sleep(300);
+      // A lossy step is run once more before it counts: on a shared machine a
+      // server that is descheduled for a moment overflows its socket buffer
+      // without being short of CPU.
+      let passed = false;
+      for (let attempt = 0; attempt < 2 && !passed; attempt++) {
+        const r = await step(t, reqs.get(t.name), rate);
+        r.attempt = attempt + 1;
+        results[t.name].push(r);
+        passed = r.lossPct <= maxLossPct;
+        console.log(`  ${t.name.padEnd(13)} ${String(rate).padStart(6)}/s requested, ${r.achievedRate.toFixed(0).padStart(6)}/s sent${r.clientShort ? ' (GENERATOR SHORT)' : ''}, ` +
+          `loss ${r.lossPct.toFixed(3)} % (socket drops: server ${r.serverSocketDrops}, generator ${r.clientSocketDrops}), server CPU ${r.serverCpuPct.toFixed(0)} %, ${r.cpuUsPerRequest.toFixed(1)} us/request${attempt ? ' (retry)' : ''}`);
+        await sleep(300);
+      }
+      // Two failed steps in a row end the target's run.
+      failures[t.name] = passed ? 0 : failures[t.name] + 1;
     }
   }
 
@@ -267,10 +278,11 @@ try {
     const rs = results[t.name];
     const ok = rs.filter((r) => r.lossPct <= maxLossPct);
     const best = ok.length ? ok.reduce((a, b) => (b.achievedRate > a.achievedRate ? b : a)) : null;
-    const failedAbove = rs.some((r) => best && r.rate > best.rate && r.lossPct > maxLossPct && !r.clientShort);
+    const above = best ? rs.filter((r) => r.rate > best.rate && r.lossPct > maxLossPct) : [];
+    const cpuAbove = above.length ? Math.max(...above.map((r) => r.serverCpuPct)) : NaN;
     const note = !best ? 'no step loss-free'
       : rs.some((r) => r.clientShort && r.lossPct <= maxLossPct && r.rate >= best.rate) ? 'generator-limited (the server kept up with what was sent)'
-        : failedAbove ? 'server-limited (loss at the next step)' : 'top step reached';
+        : above.length ? `loss above this rate, server CPU there <= ${cpuAbove.toFixed(0)} %` : 'top step reached';
     summary[t.name] = { best, note, idleCpuPct: t.idleCpuPct, steps: rs };
     const f = (x, d) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
     console.log(`${t.name.padEnd(14)} ${(best ? `${f(best.achievedRate, 0)}/s` : '-').padStart(29)}  ${(best ? `${best.rate}/s` : '-').padStart(9)}  ${f(best?.serverCpuPct, 0).padStart(12)}  ${f(best?.cpuUsPerRequest, 1).padStart(14)}  ${note}`);

@@ -44,7 +44,10 @@ export const clientTarget: FuzzTarget = {
         poller.begin(now);
       }
       now = addSeconds(now, 1 + rng.below(64));
-      const request = poller.transmit(now, epoch).packet;
+      const tx = poller.transmit(now, epoch);
+      // Without an authenticator every due poll is sent.
+      invariant(tx !== null, 'a poll without an authenticator was not sent');
+      const request = (tx as NonNullable<typeof tx>).packet;
       poller.sent(now);
       if (input.length >= 32 && rng.chance(0.8)) {
         // The genuine reply's origin: our cookie, or in interleaved mode sometimes our receive timestamp.
