@@ -88,6 +88,7 @@ test('mutations stay within maxLength and change the input', () => {
  */
 const CI_INPUTS: Readonly<Record<string, number>> = {
   packet: 25000, extension: 30000, 'extension-nts-inner': 30000, server: 10000, client: 8000, 'chrony-conf': 2500, 'ntp-conf': 2500, control: 10000,
+  'nts-ke': 20000, 'nts-server': 4000, 'nts-client': 3000,
 };
 
 /** Outcomes each target must reach in its CI run: if it does not, it is not testing the deep paths. */
@@ -100,6 +101,9 @@ const MUST_REACH: Readonly<Record<string, readonly string[]>> = {
   'chrony-conf': ['ok:warnings:0', 'errors:1'],
   'ntp-conf': ['ok:warnings:0', 'errors:1'],
   control: ['ok', 'error:bad-json', 'error:bad-request', 'error:unsupported-version'],
+  'nts-ke': ['request:aead15', 'incomplete', 'error:bad-record-length', 'error:data-after-end', 'not-request:unknown-critical'],
+  'nts-server': ['append:auth', 'nts-nak', 'drop:nts-malformed'],
+  'nts-client': ['ok', 'rejected:nts-bad-authenticator-tag', 'rejected:nts-unique-id-mismatch'],
 };
 
 for (const target of FUZZ_TARGETS) {

@@ -10,14 +10,16 @@ import { chronyConfTarget, ntpConfTarget } from './target-config.js';
 import { controlTarget } from './target-control.js';
 import { extensionTarget, ntsInnerExtensionTarget } from './target-extension.js';
 import { packetTarget } from './target-packet.js';
+import { ntsClientTarget, ntsKeTarget, ntsServerTarget } from './target-nts.js';
 import { serverTarget } from './target-server.js';
 
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   packetTarget, extensionTarget, ntsInnerExtensionTarget, serverTarget, clientTarget, chronyConfTarget, ntpConfTarget, controlTarget,
+  ntsKeTarget, ntsServerTarget, ntsClientTarget,
 ];
 
 /** The packet paths the long run covers. */
-export const PACKET_TARGETS: readonly string[] = ['packet', 'extension', 'extension-nts-inner', 'server', 'client'];
+export const PACKET_TARGETS: readonly string[] = ['packet', 'extension', 'extension-nts-inner', 'server', 'client', 'nts-server', 'nts-client'];
 
 export function fuzzTarget(name: string): FuzzTarget {
   const t = FUZZ_TARGETS.find((x) => x.name === name);
