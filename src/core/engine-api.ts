@@ -88,6 +88,13 @@ export interface SourceAuthenticator {
    * or an NTS NAK.
    */
   check(reply: Uint8Array, token: unknown): { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly nak: boolean };
+  /**
+   * Where requests must go instead of the source's own address and port, or
+   * null: NTS-KE may name another NTP server address or port (RFC 8915
+   * §4.1.7, §4.1.8). A null address keeps the source's own address (only the
+   * port changes). Replies are then expected from there.
+   */
+  destination?(): { readonly address: string | null; readonly port: number } | null;
 }
 
 /** Something the driver must do. */

@@ -143,7 +143,12 @@ export class SyncEngine implements SyncEngineApi {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     const key = addressKey(datagram.address);
-    const e = this.entries.find((x) => x.key === key && x.options.port === datagram.port && x.address !== null);
+    const e = this.entries.find((x) => {
+      if (x.address === null) return false;
+      const d = x.poller.auth?.destination?.() ?? null;
+      if (d === null) return x.key === key && x.options.port === datagram.port;
+      return (d.address === null ? x.key : addressKey(d.address)) === key && d.port === datagram.port;
+    });
     if (e === undefined) return [];
     const clock = this.clk();
     const out = e.poller.receive(datagram.data, datagram.t4, clock.stepEpoch);
@@ -490,7 +495,8 @@ export class SyncEngine implements SyncEngineApi {
       if (e.address === null || !e.poller.due(now)) continue;
       const req = e.poller.transmit(now, epoch);
       if (req === null) continue;
-      actions.push({ kind: 'send', sourceId: e.id, address: e.address, port: e.options.port, packet: req.packet });
+      const d = e.poller.auth?.destination?.() ?? null;
+      actions.push({ kind: 'send', sourceId: e.id, address: d?.address ?? e.address, port: d?.port ?? e.options.port, packet: req.packet });
     }
   }
 

@@ -170,6 +170,18 @@ export class NtsSourceAuthenticator {
     this.asked = false;
   }
 
+  /** The NTP server and port the current session's NTS-KE named, when the driver set them (RFC 8915 §4.1.7-8), else null. */
+  private target: { readonly address: string | null; readonly port: number } | null = null;
+
+  /** Where requests go for this session: set by the driver from the KE result (an address literal, or null for the source's own address). */
+  setDestination(d: { readonly address: string | null; readonly port: number } | null): void {
+    this.target = d;
+  }
+
+  destination(): { readonly address: string | null; readonly port: number } | null {
+    return this.target;
+  }
+
   /** Cookies left in the current session (0 without one). */
   get cookieCount(): number {
     return this.session?.cookieCount ?? 0;

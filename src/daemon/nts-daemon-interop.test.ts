@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { fetchSnapshot } from '../control/commands.js';
 import { controlRequest } from '../control/client.js';
 import { startChronydClient, startChronydServer } from '../testing/chronyd.js';
-import { type LoopbackBlock, reserveLoopbackBlock } from '../testing/loopback.js';
+import { freeUdpPort, type LoopbackBlock, reserveLoopbackBlock } from '../testing/loopback.js';
 import { freeTcpPort, makeTestPki, type TestPki } from '../testing/nts-pki.js';
 import { type ManagedProcess, spawnManaged } from '../testing/process.js';
 import { interopSkip, toolPath } from '../testing/tools.js';
@@ -131,5 +131,40 @@ describe('NTS through ntpkit daemon, with chronyd 4.3', { skip: interopSkip('chr
     assert.match(ntpdata, /^Authenticated\s*: Yes$/m, ntpdata);
     const stats = await controlRequest(socket, 'serverstats', {}, { timeoutMs: 2000 }) as Record<string, unknown>;
     assert.ok(JSON.stringify(stats).includes('ntsKeConnectionsAccepted'), JSON.stringify(stats));
+  });
+
+  test('ntpkit daemon against ntpkit daemon: the client polls the NTP port its NTS-KE named (RFC 8915 §4.1.8)', { timeout: 90_000 }, async (t) => {
+    const [, self] = block.addresses as [string, string];
+    const ntsPort = await freeTcpPort(self);
+    const ntpPort = await freeUdpPort(self);
+    const serverSocket = join(dir, 'port-server.sock');
+    const serverConf = join(dir, 'port-server.conf');
+    await writeFile(join(dir, 'server.crt'), pki.cert);
+    await writeFile(join(dir, 'server.key'), pki.key, { mode: 0o600 });
+    await writeFile(serverConf, [
+      'local stratum 2', 'allow 127.0.0.0/8', `bindaddress ${self}`, `port ${ntpPort}`, `bindcmdaddress ${serverSocket}`,
+      `ntsservercert ${join(dir, 'server.crt')}`, `ntsserverkey ${join(dir, 'server.key')}`, `ntsport ${ntsPort}`,
+    ].join('\n') + '\n');
+    const server = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', serverConf, '--clock', 'virtual']);
+    t.after(() => server.stop());
+    await until('the server daemon serving', 20_000, async () => (/Serving NTP on/.test(server.logs()) ? true : null), () => server.logs());
+    const clientSocket = join(dir, 'port-client.sock');
+    const clientConf = join(dir, 'port-client.conf');
+    // No port option: the NTP port comes from the NTS-KE response, not the default 123.
+    await writeFile(clientConf, [
+      `server ${self} nts ntsport ${ntsPort} iburst minpoll 0 maxpoll 1`, `ntstrustedcerts ${pki.caCertPath}`, 'nosystemcert',
+      `bindcmdaddress ${clientSocket}`, 'port 0',
+    ].join('\n') + '\n');
+    const client = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', clientConf, '--clock', 'virtual', '--virtual-offset', '0.02']);
+    t.after(() => client.stop());
+    await until('the client synchronized over NTS', 40_000, async () => {
+      const s = await fetchSnapshot(clientSocket, { timeoutMs: 1000 });
+      return s.tracking.synchronized ? s : null;
+    }, () => `${client.logs()}\n${server.logs()}`);
+    assert.match(client.logs(), new RegExp(`named NTP port ${ntpPort}; polling ${self.replaceAll('.', '\\.')} there`));
+    const d = await controlRequest(clientSocket, 'ntpdata', {}, { timeoutMs: 2000 }) as { sources: { authMode: string; authenticated: boolean; remotePort: number }[] } | { authMode: string; authenticated: boolean; remotePort: number }[];
+    const s = (Array.isArray(d) ? d : d.sources)[0]!;
+    assert.equal(s.authMode, 'nts');
+    assert.equal(s.authenticated, true);
   });
 });

@@ -10,6 +10,7 @@
  * control layer sits above this one); it reads snapshot().
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
@@ -197,8 +198,19 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     const auth: NtsSourceAuthenticator = new NtsSourceAuthenticator(() => {
       const ke = ntsKeOptionsFor(so, config.server.nts, clockUpdates);
       ntsKeyExchange(ke).then((r) => {
+        // RFC 8915 §4.1.7-8: the KE server may send the client to another NTP address or port.
         if (r.server !== so.host || r.port !== so.port) {
-          log(`NTS-KE with ${so.host}:${ke.port} named the NTP server ${r.server}:${r.port}; ntpkit keeps polling ${so.host}:${so.port}`);
+          if (r.server === so.host) {
+            auth.setDestination({ address: null, port: r.port });
+            log(`NTS-KE with ${so.host}:${ke.port} named NTP port ${r.port}; polling ${so.host} there`);
+          } else if (isIP(r.server) !== 0) {
+            auth.setDestination({ address: r.server, port: r.port });
+            log(`NTS-KE with ${so.host}:${ke.port} named the NTP server ${r.server}:${r.port}; polling it there`);
+          } else {
+            log(`NTS-KE with ${so.host}:${ke.port} named the NTP server ${r.server}:${r.port}, a name: ntpkit does not resolve KE-named hosts yet and keeps polling ${so.host}:${so.port}`);
+          }
+        } else {
+          auth.setDestination(null);
         }
         auth.install(r);
         log(`NTS-KE with ${so.host}:${ke.port}: ${r.cookies.length} cookies, AEAD ${r.aeadId}`);
