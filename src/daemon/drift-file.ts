@@ -17,8 +17,8 @@
  * an fsync of the directory), as chrony's UTI_RenameTempFile, so a crash
  * leaves the old file or the new one, never a torn one.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.js';
 
 export interface DriftValues {
   /** Frequency correction, ppm, positive when the clock is sped up (ntpkit's sign; the file holds its negation). */
@@ -86,35 +86,7 @@ export async function writeDriftFile(path: string, v: DriftValues): Promise<void
   if (!Number.isFinite(v.frequencyPpm) || !Number.isFinite(v.skewPpm)) {
     throw new RangeError(`Cannot write drift ${v.frequencyPpm} +/- ${v.skewPpm} ppm: expected finite numbers`);
   }
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp`);
-  const file = await open(tmp, 'w', 0o644);
-  try {
-    await file.write(formatDriftFile(v));
-    await file.sync();
-  } catch (e) {
-    await file.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await file.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  // The rename is durable once the directory is on disk too.
-  try {
-    const d = await open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory (EINVAL); the rename itself has happened.
-  }
+  await writeFileAtomic(path, formatDriftFile(v), 0o644);
 }
 
 /**

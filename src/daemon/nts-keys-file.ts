@@ -4,8 +4,9 @@
  * material: written with mode 0600, atomically (temp file, fsync, rename,
  * directory fsync) so a crash leaves the old keys or the new ones.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.js';
+import { join } from 'node:path';
 import { CookieKeyRing, type CookieKeyRingOptions, formatNtsKeysFile, parseNtsKeysFile } from '../crypto/nts-cookie.js';
 
 export const NTS_KEYS_FILE_NAME = 'ntskeys';
@@ -42,29 +43,5 @@ export async function loadNtsKeys(dir: string | null, now: number, opts: CookieK
 export async function saveNtsKeys(dir: string, ring: CookieKeyRing, now: number): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, NTS_KEYS_FILE_NAME);
-  const tmp = join(dirname(path), `.${NTS_KEYS_FILE_NAME}.tmp`);
-  // A leftover temp file could carry looser permissions: start from none.
-  await unlink(tmp).catch(() => {});
-  const file = await open(tmp, 'wx', 0o600);
-  try {
-    await file.write(formatNtsKeysFile({ keys: ring.keys, currentAge: ring.currentAge(now) }));
-    await file.sync();
-  } catch (e) {
-    await file.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await file.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  try {
-    const d = await open(dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename has happened.
-  }
+  await writeFileAtomic(path, formatNtsKeysFile({ keys: ring.keys, currentAge: ring.currentAge(now) }), 0o600);
 }
