@@ -14,18 +14,13 @@ import { fetchSnapshot } from '../control/commands.js';
 import {
   type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, spawnManaged, startChronydServer,
 } from '../testing/index.js';
-import { run } from './main.js';
+import { runCaptured } from './run-captured.test-helper.js';
 
 let block: LoopbackBlock | undefined;
 before(async () => { block = await reserveLoopbackBlock('check-command.test', 7); });
 after(() => block?.release());
 
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(args, { out: (t) => { out += t.endsWith('\n') ? t : `${t}\n`; }, err: (t) => { err += t.endsWith('\n') ? t : `${t}\n`; }, setExitCode: () => {} });
-  return { code, out, err };
-}
+const cli = runCaptured;
 
 /** `ntpkit ARGS` from this build tree, as a child process. */
 function spawnCli(args: readonly string[]): Promise<ManagedProcess> {

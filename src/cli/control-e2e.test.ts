@@ -15,21 +15,16 @@ import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../control/client.js';
 import type { ControlError } from '../control/errors.js';
 import { readOnlySocketPath } from '../control/protocol.js';
-import { run } from './main.js';
 import {
   type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, spawnManaged, startChronydServer,
 } from '../testing/index.js';
+import { runCaptured } from './run-captured.test-helper.js';
 
 let block: LoopbackBlock | undefined;
 before(async () => { block = await reserveLoopbackBlock('control-e2e.test', 3); });
 after(() => block?.release());
 
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(args, { out: (t) => { out += t.endsWith('\n') ? t : `${t}\n`; }, err: (t) => { err += t.endsWith('\n') ? t : `${t}\n`; }, setExitCode: () => {} });
-  return { code, out, err };
-}
+const cli = runCaptured;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

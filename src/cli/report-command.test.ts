@@ -15,8 +15,8 @@ import { type ControlServer, startControlServer } from '../control/server.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { ExitCode } from './exit-codes.js';
 import { fixture, snapshotOf, sourcesFromCsv, trackingFromCsv } from './fixtures/chronyc-csv.js';
-import { run } from './main.js';
 import { formatPeers, TALLY } from './peers-format.js';
+import { runCaptured } from './run-captured.test-helper.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ntpkit-report-'));
 const sock = join(dir, 'ntpkit.sock');
@@ -37,14 +37,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  // As processIo writes: a newline only where the text lacks one.
-  const line = (t: string): string => (t.endsWith('\n') ? t : `${t}\n`);
-  const code = await run(args, { out: (t) => { out += line(t); }, err: (t) => { err += line(t); }, setExitCode: () => undefined });
-  return { code, out, err };
-}
+const cli = runCaptured;
 
 for (const [args, file] of [
   [['tracking', '-n'], 'chronyc-tracking.txt'],

@@ -18,10 +18,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchSnapshot } from '../control/commands.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
-import { run } from '../cli/main.js';
 import {
   type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnManaged, startChronydServer,
 } from '../testing/index.js';
+import { runCaptured } from '../cli/run-captured.test-helper.js';
 
 const DEADLINE_MS = 60_000;
 const MAX_OFFSET = 200e-6;
@@ -38,12 +38,7 @@ function spawnCli(args: readonly string[]): Promise<ManagedProcess> {
 }
 
 /** Runs an ntpkit command in-process and returns its stdout. */
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(args, { out: (t) => { out += t.endsWith('\n') ? t : `${t}\n`; }, err: (t) => { err += t.endsWith('\n') ? t : `${t}\n`; }, setExitCode: () => {} });
-  return { code, out, err };
-}
+const cli = runCaptured;
 
 test('virtual clock against real servers: the falseticker is marked x and the served time is within 200 us', { timeout: 120_000 }, async (t) => {
   if (!requireTool(t, 'chronyd', 'libfaketime', 'ntpdig')) return;
