@@ -18,13 +18,14 @@
  *   once the daemon has stopped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireNative, type NativeClockAddon } from '../clock/native.js';
 import { readLockPid } from '../clock/ownership.js';
 import { findTimeDaemons } from '../clock/time-daemons.js';
 import { queryServer } from '../net/query.js';
+import { assertUmlGuest } from './uml.js';
 
 export interface RunOutcome {
   readonly code: number | null;
@@ -78,18 +79,6 @@ export interface LockResult {
 export type OneShotResult = StepResult | SlewResult | RefuseResult | LockResult;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function assertGuest(): void {
-  let cpuinfo = '';
-  try {
-    cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    // refused below
-  }
-  if (process.env.NTPKIT_UML_GUEST !== '1' || !/^vendor_id\s*:\s*User Mode Linux/m.test(cpuinfo)) {
-    throw new Error('Refusing to go on: this is not a User-mode Linux guest started by src/testing/uml.ts (the host clock must never change)');
-  }
-}
 
 /** The guest clock's error against the reference (positive: the guest is ahead), seconds. */
 async function measure(server: string): Promise<number> {
@@ -211,7 +200,7 @@ async function lockCase(_a: NativeClockAddon, server: string, dir: string): Prom
 }
 
 async function main(): Promise<void> {
-  assertGuest(); // before anything can touch a clock
+  assertUmlGuest(); // before anything can touch a clock
   const server = process.argv[2] ?? '192.168.77.1';
   const dir = process.env.NTPKIT_UML_DIR;
   if (dir === undefined) throw new Error('uml-guest-oneshot needs NTPKIT_UML_DIR');
