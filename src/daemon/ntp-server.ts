@@ -84,8 +84,6 @@ export interface RunningNtpServer {
   setSystemState(state: SystemState): void;
   /** The system state replies carry now. */
   systemState(): SystemState;
-  /** Replaces the symmetric keys (a reloaded keyfile); the next request uses them. */
-  setKeys(keys: ReadonlyMap<number, SymmetricKey> | null): void;
   /** The transmit-timestamp compensation of the first socket (see NtpServerOptions), or null when none is applied. */
   transmitCompensation(): TransmitLatency | null;
   close(): Promise<void>;
@@ -172,7 +170,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   }
   const symmetric = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys !== undefined ? opts.keys : await keysOf(config));
   const authenticator: RequestAuthenticator = opts.ntsCookies === undefined ? symmetric : withNts(new NtsServerAuthenticator({ cookies: opts.ntsCookies }), symmetric);
-  let coreConfig: CoreServerConfig = serverConfig({
+  const coreConfig: CoreServerConfig = serverConfig({
     access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore', authenticator,
   });
   const precision = measurePrecision(now);
@@ -267,7 +265,6 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     stats: () => responder.stats(now()),
     clients: (minHits = 0) => clientReports(responder.clients, clientTime(now()), minHits),
     setSystemState: (state) => { system = state; },
-    setKeys: (keys) => { coreConfig = { ...coreConfig, authenticator: symmetricRequestAuthenticator(keys) }; },
     systemState: () => system,
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
     close: async () => { await Promise.all(sockets.map((s) => s.close())); },
