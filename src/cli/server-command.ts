@@ -4,7 +4,7 @@
  * statistics (the figures of `chronyc serverstats`) on SIGUSR1, every
  * --stats-interval seconds, and on exit.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { loadServerConfig } from '../config/load.js';
 import { formatServerStats, serverStatsToJson } from '../core/server-stats.js';
@@ -60,15 +60,28 @@ export function flagsToConfigLines(f: ServerFlags): string[] {
 export type StopSignal = Promise<void>;
 
 export function serverCommand(io: Io, stop: () => StopSignal = waitForTermination): Command {
+  // --allow and --deny, in the order given, as the config lines they stand for.
   const access: string[] = [];
-  const accessRule = (directive: 'allow' | 'deny') => (v: string | boolean) => { access.push(typeof v === 'string' ? `${directive} ${v}` : directive); return access; };
-  return new Command('server')
+  const command = new Command('server');
+  const accessRule = (directive: 'allow' | 'deny') => (v: string): string[] => {
+    // An empty value would read as the bare directive (every address): a typo must not open the server.
+    if (v.trim() === '') throw new InvalidArgumentError(`give a subnet, or no value at all for every address (chrony's bare ${directive})`);
+    access.push(`${directive} ${v}`);
+    return access;
+  };
+  // Commander calls the argParser only when a value follows: a bare --allow
+  // would be lost. Its 'option:' event comes for every occurrence, in order,
+  // with null for "no value".
+  for (const directive of ['allow', 'deny'] as const) {
+    command.on(`option:${directive}`, (v: string | null) => { if (v === null) access.push(directive); });
+  }
+  return command
     .description('serve NTP (like chronyd with only allow/local/ratelimit): chrony directives from a file and/or flags')
     .option('-f, --config <file>', 'chrony.conf-style file: port, bindaddress, allow, deny, local, ratelimit, xleave, keyfile, and NTS-KE with ntsservercert/ntsserverkey/ntsport/ntsrotate/ntsdumpdir (other chrony directives are warned about)')
     .addOption(new Option('--port <port>', 'UDP port (chrony\'s port directive; default 123)').argParser(integerIn('--port', 0, 65535)))
     .addOption(new Option('--bindaddress <address>', 'address to serve on, repeatable (default: every address)').argParser((v, prev: string[]) => [...prev, v]).default([]))
-    .addOption(new Option('--allow [subnet]', 'serve this subnet (repeatable; with no subnet, everyone). Nothing is served until something is allowed').argParser(accessRule('allow')))
-    .addOption(new Option('--deny [subnet]', 'do not serve this subnet (repeatable, applied in order with --allow)').argParser(accessRule('deny')))
+    .addOption(new Option('--allow [subnet]', 'serve this subnet (repeatable; with no subnet, everyone; as chrony\'s allow). Nothing is served until something is allowed').argParser(accessRule('allow')))
+    .addOption(new Option('--deny [subnet]', 'do not serve this subnet (repeatable; with no subnet, no one; applied in order with --allow, as chrony\'s deny)').argParser(accessRule('deny')))
     .addOption(new Option('--local-stratum <n>', 'serve the local clock at this stratum (chrony\'s local stratum N)').argParser(integerIn('--local-stratum', 1, 15)))
     .option('--ratelimit <options>', 'chrony\'s ratelimit options, e.g. "interval 1 burst 16 leak 2 kod 1"')
     .option('--no-xleave', 'do not answer interleaved-mode requests in interleaved mode')
