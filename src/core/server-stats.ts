@@ -22,6 +22,9 @@ export const DROP_REASONS = [
   'rate-limited',       // the client's token bucket is empty
   'unsynchronized',     // no time to give and configured to stay silent
   'auth-failed',        // a MAC or NTS fields that did not check out (see authFailed)
+  'bad-port',           // source port 0: no reply can be addressed to it (a spoofed or broken sender)
+  'not-unicast',        // a multicast, broadcast or reserved source address (0/8, 224/3, ff00::/8, ::): never one host's
+  'send-failed',        // a reply the kernel refused or had no room for (counted by the socket, not the responder)
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

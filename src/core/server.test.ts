@@ -281,6 +281,42 @@ test('every packet is counted once: received = replied + dropped, by named reaso
   );
 });
 
+test('source port 0 and non-unicast sources get nothing, whatever they sent, and are counted by name', () => {
+  const r = new NtpResponder({ seed: 1 });
+  const cfg = serverConfig({ access: ALLOW_ALL, denied: 'kod', rateLimit: DEFAULT_RATE_LIMIT });
+  // Port 0 is judged first: even a request that would be malformed or denied is `bad-port`.
+  assert.equal(reasonOf(r.handleRequest(input(req(), { port: 0 }))), 'bad-port');
+  assert.equal(reasonOf(r.handleRequest(input(req().subarray(0, 10), { port: 0 }))), 'bad-port');
+  assert.equal(reasonOf(r.handleRequest(input(req(), { port: 0, config: { ...cfg, access: DENY_ALL } }))), 'bad-port');
+  const groups = [
+    '0.0.0.0', '0.1.2.3', '224.0.0.1', '239.255.255.250', '240.0.0.1', '255.255.255.255', '::ffff:224.0.1.1', '::ffff:255.255.255.255',
+    'ff02::1', 'ff05::101', '::', new Uint8Array([255, 255, 255, 255]), new Uint8Array([224, 0, 0, 1]), new Uint8Array(16),
+  ];
+  for (const address of groups) {
+    // A DENY KoD would be sent to a denied client: not to a group.
+    for (const config of [cfg, { ...cfg, access: DENY_ALL }]) {
+      assert.equal(reasonOf(r.handleRequest(input(req(), { address, config }))), 'not-unicast', String(address));
+    }
+  }
+  assert.equal(r.clients.used(), 0, 'a dropped source takes no client record');
+  for (const address of ['1.0.0.0', '223.255.255.255', '127.9.12.1', '::1', '::ffff:192.0.2.1', '2001:db8::1', 'fe80::1']) {
+    assert.equal(respond(r.handleRequest(input(req(), { address, port: 1 }))).kod, null, address);
+  }
+  const s = r.stats(NOW);
+  assert.equal(s.droppedByReason['bad-port'], 3);
+  assert.equal(s.droppedByReason['not-unicast'], 2 * groups.length);
+  assert.equal(s.ntpPacketsReceived, s.ntpPacketsReplied + s.ntpPacketsDropped);
+});
+
+test('replies the IO layer could not send move from replied to send-failed', () => {
+  const r = new NtpResponder({ seed: 1 });
+  for (let i = 0; i < 5; i++) respond(r.handleRequest(input(req())));
+  r.recordSendFailures(2);
+  r.recordSendFailures(0);
+  const s = r.stats(NOW);
+  assert.deepEqual([s.ntpPacketsReceived, s.ntpPacketsReplied, s.ntpPacketsDropped, s.droppedByReason['send-failed']], [5, 3, 2, 2]);
+});
+
 // ---- Properties ----
 
 // Every request captured from chronyd and ntpdig (src/proto/fixtures), as mutation seeds.
@@ -377,7 +413,8 @@ test('a legitimate client polling every 16 s is always answered during a flood f
   const rate = 20_000;
   for (let i = 0; i < 1_000_000; i++) {
     const at = addSeconds(RX, i / rate);
-    const a = (0x0a000000 + i * 2654435761) >>> 0;
+    // Spread over 64.0.0.0/2: unicast, as a spoofer who wants replies sent would pick.
+    const a = ((((0x0a000000 + i * 2654435761) >>> 0) & 0x3fffffff) | 0x40000000) >>> 0;
     spoofed[0] = a >>> 24; spoofed[1] = (a >>> 16) & 0xff; spoofed[2] = (a >>> 8) & 0xff; spoofed[3] = a & 0xff;
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     r.handleRequest({ packet, receivedAt: at, now: at, address: spoofed, port: 123, system: LOCAL, config: cfg, random: state });

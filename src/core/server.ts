@@ -32,7 +32,11 @@
  *   before it is signed (the IO layer must not rewrite it); a request
  *   shorter than 48 never gets a reply.
  * - chronyd adds random bits below the precision to its receive and
- *   transmit timestamps; this responder does not.
+ *   transmit timestamps; this responder does not;
+ * - a datagram from source port 0, or from an address that is not one
+ *   host's (multicast, broadcast, unspecified), is dropped before anything
+ *   else is looked at: no reply could reach its sender, and one to a group
+ *   would multiply a spoofed request.
  */
 import type { Instant } from '../time/instant.js';
 import { toNtpTimestamp } from '../time/timestamp.js';
@@ -41,7 +45,7 @@ import { HEADER_LENGTH } from '../proto/header.js';
 import { refIdFromCode } from '../proto/refid.js';
 import { parsePacket } from '../proto/packet.js';
 import { type AccessTable, isAllowedWords } from './access.js';
-import { ClientTable, clientTime, newClientKey, setClientKey } from './client-table.js';
+import { type ClientKey, ClientTable, clientTime, newClientKey, setClientKey } from './client-table.js';
 import { heldTimestamps, looksInterleaved, previousTransmit, recordTransmit, saveReceive, type TransmitTicket } from './interleave.js';
 import { limitRate, RATE_LIMIT_RANGES, type RateLimitConfig } from './ratelimit.js';
 import {
@@ -197,6 +201,12 @@ export class NtpResponder {
   /** Decides what to do with one datagram. Never throws on packet contents. */
   handleRequest(input: RequestInput): ServerAction {
     this.counters.received++;
+    // Whom a reply would go to comes first: port 0 cannot be sent to (node:dgram
+    // throws, sendmmsg fails), and a group address is never one client's own.
+    if (input.port === 0) return this.#drop('bad-port');
+    const key = this.#key;
+    if (!setClientKey(key, input.address)) return this.#drop('bad-address');
+    if (!isUnicast(key)) return this.#drop('not-unicast');
     const { config } = input;
     let buf = input.packet;
     const b0 = buf.length > 0 ? (buf[0] as number) : 0;
@@ -216,8 +226,6 @@ export class NtpResponder {
       mode = Mode.SymmetricPassive;
     } else return this.#drop('not-a-request');
 
-    const key = this.#key;
-    if (!setClientKey(key, input.address)) return this.#drop('bad-address');
     const rate = config.rateLimit;
     const tableNow = clientTime(input.receivedAt);
 
@@ -304,6 +312,17 @@ export class NtpResponder {
     return recordTransmit(this.clients, ticket, transmit);
   }
 
+  /**
+   * The IO layer's report that `count` replies this responder produced never
+   * left (the kernel refused them, or had no room): they move from replied
+   * to dropped as `send-failed`, so that received = replied + dropped holds.
+   */
+  recordSendFailures(count: number): void {
+    if (!(count > 0)) return;
+    this.counters.replied -= count;
+    this.counters.dropped['send-failed'] += count;
+  }
+
   /** A snapshot of the statistics; `now` dates the held timestamps (O(client slots)). */
   stats(now: Instant): ServerStats {
     const { held, span } = heldTimestamps(this.clients, now);
@@ -358,6 +377,24 @@ export class NtpResponder {
       mode, interleaved, kod, transmitTicket: ticket,
     };
   }
+}
+
+/**
+ * Whether a client key is a single host's address: not 0.0.0.0/8 ("this
+ * network", RFC 1122), 224.0.0.0/4 (multicast), 240.0.0.0/4 (reserved, with
+ * 255.255.255.255, the limited broadcast), ff00::/8 (multicast) or ::
+ * (unspecified). Such a source is spoofed; a reply to it would go to a group
+ * or nowhere. A subnet's directed broadcast (192.0.2.255/24) cannot be told
+ * from a host here: the kernel refuses that send (counted as send-failed).
+ */
+function isUnicast(key: ClientKey): boolean {
+  const w0 = key.words[0] as number;
+  if (key.family === 4) {
+    const first = w0 >>> 24;
+    return first !== 0 && first < 224;
+  }
+  if (w0 >>> 24 === 0xff) return false;
+  return (w0 | (key.words[1] as number) | (key.words[2] as number) | (key.words[3] as number)) !== 0;
 }
 
 /** Writes a transmit timestamp into a reply at TRANSMIT_TIMESTAMP_OFFSET (for IO layers that stamp just before sending). */
