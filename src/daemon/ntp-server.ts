@@ -27,6 +27,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { ConfigError } from '../config/diagnostics.js';
 import { loadKeyFile } from '../config/keyfile.js';
 import { openServerSocket, type ReceivedBatch, type ServerSocket } from '../net/server-socket.js';
+import { ProblemLog } from './problem-log.js';
 import type { TransmitLatency } from '../net/native-udp.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
 import type { Instant } from '../time/instant.js';
@@ -54,7 +55,11 @@ export interface NtpServerOptions {
    * unless NTPKIT_TX_COMPENSATION=off.
    */
   readonly transmitCompensation?: boolean;
-  /** Problems that do not stop the server (a socket error), one line each. */
+  /**
+   * Problems that do not stop the server. Those a sender can cause once per
+   * packet (a reply the kernel refuses) come at a bounded rate: the first,
+   * then one summary line per interval (problem-log.ts).
+   */
   readonly log?: (line: string) => void;
   /**
    * Symmetric keys (a loaded keyfile) to check MACs and sign replies with;
@@ -182,6 +187,16 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   const transmitCompensation = opts.transmitCompensation ?? process.env[TX_COMPENSATION_ENV] !== 'off';
 
   const sockets: ServerSocket[] = [];
+  const problems: ProblemLog[] = [];
+  /** Send failures already moved into the responder's counters, per socket. */
+  const failuresSeen: number[] = [];
+  const countSendFailures = (): void => {
+    sockets.forEach((sock, i) => {
+      const n = sock.sendFailures();
+      responder.recordSendFailures(n - (failuresSeen[i] ?? 0));
+      failuresSeen[i] = n;
+    });
+  };
   const onTxTime = (tag: number, tx: Instant): void => {
     const ticket = pending.take(tag);
     if (ticket !== undefined) responder.recordTransmit(ticket, clock ? clock.fromRealtime(tx) : tx);
@@ -239,9 +254,11 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     for (const address of addresses) {
       let sock: ServerSocket | undefined = undefined;
       const onBatch = (b: ReceivedBatch): void => { if (sock !== undefined) serve(sock, b); };
+      const where = `socket ${address}:${config.port}`;
+      const problem = new ProblemLog(log, where);
       try {
         sock = await openServerSocket(address, config.port, {
-          onBatch, onTxTime, onError: (err) => log(`socket ${address}:${config.port}: ${err.code ?? ''} ${err.message}`),
+          onBatch, onTxTime, onError: (err) => problem.report(err.code ?? 'error', `${where}: ${err.code ?? ''} ${err.message}`),
         }, { reusePort: opts.reusePort ?? false, v6Only: !explicit, transmitCompensation });
       } catch (e) {
         // Without bindaddress, a host without IPv6 still serves IPv4 (as chronyd does).
@@ -253,6 +270,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
         throw e;
       }
       sockets.push(sock);
+      problems.push(problem);
     }
   } catch (e) {
     await Promise.all(sockets.map((s) => s.close()));
@@ -262,11 +280,15 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     endpoints: sockets.map((s) => s.address()),
     transport: (sockets[0] as ServerSocket).info,
     precision,
-    stats: () => responder.stats(now()),
+    stats: () => { countSendFailures(); return responder.stats(now()); },
     clients: (minHits = 0) => clientReports(responder.clients, clientTime(now()), minHits),
     setSystemState: (state) => { system = state; },
     systemState: () => system,
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
-    close: async () => { await Promise.all(sockets.map((s) => s.close())); },
+    close: async () => {
+      await Promise.all(sockets.map((s) => s.close()));
+      countSendFailures();
+      for (const p of problems) p.close();
+    },
   };
 }

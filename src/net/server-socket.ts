@@ -59,6 +59,12 @@ export interface ServerSocket {
    * class; null when the socket does not compensate.
    */
   transmitCompensation(): TransmitLatency | null;
+  /**
+   * Replies that never left, since the socket opened: refused by the kernel
+   * (a destination it will not send to, such as a broadcast address, each
+   * also reported to onError), or dropped for want of room in the send buffer.
+   */
+  sendFailures(): number;
   address(): { address: string; port: number };
   close(): Promise<void>;
 }
@@ -124,6 +130,7 @@ function openNative(info: UdpTransportInfo, family: 4 | 6, address: string, port
     txTimestamps: sock.txTimestamps,
     setStampDelta: (d) => sock.setStampDelta(d),
     transmitCompensation: () => (compensating ? sock.transmitLatency() : null),
+    sendFailures: () => sock.droppedSends(),
     address: () => sock.address(),
     close: async () => { sock.close(); },
   };
@@ -141,14 +148,28 @@ async function openDgram(info: UdpTransportInfo, family: 4 | 6, address: string,
   // A batch of one per message, replying at once.
   let msg: Buffer = Buffer.alloc(0);
   let from: dgram.RemoteInfo | null = null;
+  let failed = 0;
+  const onSent = (err: Error | null): void => {
+    if (err) { failed++; h.onError(err as NodeJS.ErrnoException); }
+  };
   const batch: ReceivedBatch = {
     count: 1,
     data: () => msg,
     address: () => (from as dgram.RemoteInfo).address,
     port: () => (from as dgram.RemoteInfo).port,
     rxTime: () => null,
-    // A copy: dgram may send later, and the caller's buffer is only lent for the call.
-    reply: (_i, bytes) => { const f = from as dgram.RemoteInfo; sock.send(Buffer.from(bytes), f.port, f.address); },
+    reply: (_i, bytes) => {
+      const f = from as dgram.RemoteInfo;
+      // send() throws for some destinations (port 0: ERR_SOCKET_BAD_PORT) and calls back
+      // for others (EACCES for a broadcast address): either way, one failed reply, never
+      // an exception out of the receive path.
+      try {
+        // A copy: dgram may send later, and the caller's buffer is only lent for the call.
+        sock.send(Buffer.from(bytes), f.port, f.address, onSent);
+      } catch (e) {
+        onSent(e as Error);
+      }
+    },
   };
   sock.on('message', (m, rinfo) => {
     msg = m;
@@ -166,6 +187,7 @@ async function openDgram(info: UdpTransportInfo, family: 4 | 6, address: string,
     txTimestamps: false,
     setStampDelta: () => {},
     transmitCompensation: () => null,
+    sendFailures: () => failed,
     address: () => sock.address(),
     close: () => new Promise((resolve) => sock.close(() => resolve())),
   };
