@@ -8,6 +8,7 @@ export * from './loopback.js';
 export * from './ntp-probe.js';
 export * from './ntpdig.js';
 export * from './process.js';
+export * from './spoofed-udp.js';
 export * from './tools.js';
 export * from './udp-relay.js';
 export * from './uml.js';

@@ -22,7 +22,7 @@ const LIBFAKETIME_CANDIDATES = [
 ];
 
 /** Tools the harness knows how to find. `libfaketime` is the preload library, not a program. */
-export type ToolName = 'chronyd' | 'chronyc' | 'ntpdig' | 'faketime' | 'libfaketime' | 'openssl' | 'setpriv';
+export type ToolName = 'chronyd' | 'chronyc' | 'ntpdig' | 'faketime' | 'libfaketime' | 'openssl' | 'setpriv' | 'python3';
 
 /** True when CI demands the interop suite: missing tools fail instead of skipping. */
 export function interopRequired(): boolean {
@@ -68,6 +68,7 @@ const PACKAGES: Record<ToolName, string> = {
   libfaketime: 'libfaketime',
   openssl: 'openssl',
   setpriv: 'util-linux',
+  python3: 'python3',
 };
 
 function missingMessage(missing: readonly ToolName[]): string {
