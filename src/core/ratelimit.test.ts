@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientTable, newClientKey, setClientKey } from './client-table.js';
+import { buildAccessTable } from './access.js';
 import { DEFAULT_RATE_LIMIT, limitRate, type RateLimitConfig, rateLimitProblem, type RateLimitVerdict } from './ratelimit.js';
+import { NtpResponder, serverConfig } from './server.js';
+import { unsynchronizedState } from './system.js';
 
 /** Deterministic 32-bit PRNG (mulberry32) for the leak. */
 function prng(seed: number): () => number {
@@ -101,6 +104,44 @@ test('kod N sends a RATE KoD to about 1 in 2^N of the limited requests left afte
   for (let i = 0; i < 8; i++) limitRate(t, slot, t.touch(slot, 0), cfg, 1);
   assert.equal(limitRate(t, slot, t.touch(slot, 0), cfg, 0b0001), 'kod');
   assert.equal(limitRate(t, slot, t.touch(slot, 0), cfg, 0b0101), 'drop');
+});
+
+test('a spoofed victim gets the bucket\'s replies plus 2^-leak of the requests beyond it, and with kod K > 0 a further (1 - 2^-leak) 2^-K as RATE KoDs', () => {
+  // docs/security.md states this share. chrony: "on average at least every 2^leak-th request has a response",
+  // and kod is "an additional stream of responses" for 1 in 2^kod of the requests that are dropped.
+  const allowAll = buildAccessTable([{ allow: true, subnet: null, all: false }]);
+  assert.ok(allowAll.ok);
+  const packet = new Uint8Array(48);
+  packet[0] = (4 << 3) | 3;
+  const rate = 100; // the flood's requests per second, one address
+  const n = 20_000;
+  const seconds = n / rate;
+  for (let leak = 1; leak <= 4; leak++) {
+    for (let kod = 0; kod <= 4; kod++) {
+      const cfg: RateLimitConfig = { interval: 3, burst: 8, leak, kod };
+      const r = new NtpResponder({ seed: 1, clientSlots: 64 });
+      const config = serverConfig({ access: allowAll.table, rateLimit: cfg });
+      const random = prng(1 + 16 * leak + kod);
+      let replies = 0;
+      let kods = 0;
+      for (let i = 0; i < n; i++) {
+        const at = BigInt(Math.round((1000 + i / rate) * 2 ** 32));
+        const a = r.handleRequest({ packet, receivedAt: at, now: at, address: '198.51.100.9', port: 123, system: unsynchronizedState(-20), config, random: random() });
+        if (a.action === 'respond') { if (a.kod === 'RATE') kods++; else replies++; }
+      }
+      // What the bucket lets through whatever the leak: the burst and one per 2^interval s.
+      const bucket = cfg.burst + seconds / 2 ** cfg.interval;
+      const leakShare = 2 ** -leak;
+      const share = leakShare + (1 - leakShare) * (kod > 0 ? 2 ** -kod : 0);
+      // Each request beyond the bucket is answered independently with probability `share`: five standard deviations either side.
+      const slack = (p: number): number => 5 * Math.sqrt(n * p * (1 - p));
+      const within = (x: number, p: number): boolean => x >= p * (n - bucket) - slack(p) && x <= bucket + p * n + slack(p);
+      const what = `leak ${leak} kod ${kod}: ${replies} replies and ${kods} KoDs of ${n}`;
+      assert.ok(within(replies + kods, share), `${what}; answered share ${share} expected`);
+      assert.ok(within(replies, leakShare), `${what}; reply share ${leakShare} expected`);
+      if (kod === 0) assert.equal(kods, 0, what);
+    }
+  }
 });
 
 test('a client that polls faster when ignored has its limiting suspended (the leak is inverted)', () => {
