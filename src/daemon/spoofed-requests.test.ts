@@ -68,14 +68,24 @@ async function waitFor<T>(what: string, proc: ManagedProcess, f: () => Promise<T
   }
 }
 
+/** Waits for `line` in the output and checks the transport it reports; stops the process if it never comes. */
+async function ready(proc: ManagedProcess, line: string, transport: RegExp): Promise<void> {
+  try {
+    await waitFor(line, proc, () => (proc.logs().includes(line) ? true : undefined));
+    assert.match(proc.logs(), transport);
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
+}
+
 /** `ntpkit server`, statistics as JSON lines on SIGUSR1. */
 async function startServer(transport: Transport, address: string): Promise<Target> {
   const port = await freeUdpPort(address);
   const proc = await spawnManaged(process.execPath, [BIN, 'server', '--bindaddress', address, '--port', String(port), '--allow', '--local-stratum', '1', '--json'], {
     env: envOf(transport),
   });
-  await waitFor('the serving line', proc, () => (proc.logs().includes('ntpkit server: serving') ? true : undefined));
-  assert.match(proc.logs(), transport === 'native' ? /native UDP with kernel timestamps/ : /node:dgram/);
+  await ready(proc, 'ntpkit server: serving', transport === 'native' ? /native UDP with kernel timestamps/ : /node:dgram/);
   const statLines = (): string[] => proc.logs().split('\n').filter((l) => l.startsWith('{"schema":"ntpkit.serverstats/1"'));
   return {
     address, port, proc,
@@ -120,8 +130,7 @@ async function startDaemon(transport: Transport, address: string, dir: string): 
     'allow', 'local stratum 1', `bindaddress ${address}`, `port ${port}`, `bindcmdaddress ${socket}`, `driftfile ${join(dir, 'drift')}`, '',
   ].join('\n'));
   const proc = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', conf, '--clock', 'virtual'], { env: envOf(transport) });
-  await waitFor('the control socket', proc, () => (proc.logs().includes('Control socket at') ? true : undefined));
-  assert.match(proc.logs(), transport === 'native' ? /Serving NTP on .* \(kernel timestamps\)/ : /Serving NTP on .* \(node:dgram/);
+  await ready(proc, 'Control socket at', transport === 'native' ? /Serving NTP on .* \(kernel timestamps\)/ : /Serving NTP on .* \(node:dgram/);
   return {
     address, port, proc,
     stats: async () => (await callDaemon(socket, 'serverstats', {}, { timeoutMs: 5000 })) as ServerStats,
@@ -141,16 +150,29 @@ const dropped = (s: ServerStats, r: 'bad-port' | 'not-unicast' | 'send-failed'):
 
 const KINDS = [['server', startServer], ['daemon', startDaemon]] as const;
 
+/** Starts the process, checks it serves, runs `body`, and always stops it. */
+async function withTarget(start: (typeof KINDS)[number][1], transport: Transport, address: string, body: (target: Target) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-spoofed-'));
+  try {
+    const target = await start(transport, address, dir);
+    try {
+      await assertServes(target);
+      await body(target);
+    } finally {
+      await target.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 for (const transport of TRANSPORTS) {
   for (const [kind, start] of KINDS) {
     test(`${kind}, ${transport}: requests from port 0 and from group addresses get no reply, are counted, and the process keeps serving`, {
       skip: nativeSkip(transport), timeout: 60_000,
     }, async (t) => {
       if (!requireSpoofing(t)) return;
-      const dir = await mkdtemp(join(tmpdir(), 'ntpkit-spoofed-'));
-      const target = await start(transport, kind === 'server' ? '127.0.12.20' : '127.0.12.21', dir);
-      try {
-        await assertServes(target);
+      await withTarget(start, transport, kind === 'server' ? '127.0.12.20' : '127.0.12.21', async (target) => {
         const before = await target.stats();
         const rounds = 5;
         const toServer = [...PORT_ZERO, ...GROUPS].map((s): SpoofedDatagram => ({ ...s, destination: target.address, destinationPort: target.port, payload: ntpPacket(3) }));
@@ -171,10 +193,7 @@ for (const transport of TRANSPORTS) {
         assert.equal(target.proc.exitStatus(), undefined);
         await assertServes(target);
         assert.doesNotMatch(target.proc.logs(), /ERR_SOCKET_BAD_PORT|Uncaught|\n\s+at /);
-      } finally {
-        await target.stop();
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 }
@@ -185,10 +204,7 @@ for (const transport of TRANSPORTS) {
       skip: nativeSkip(transport), timeout: 60_000,
     }, async (t) => {
       if (!requireSpoofing(t)) return;
-      const dir = await mkdtemp(join(tmpdir(), 'ntpkit-spoofed-'));
-      const target = await start(transport, kind === 'server' ? '127.0.12.22' : '127.0.12.23', dir);
-      try {
-        await assertServes(target);
+      await withTarget(start, transport, kind === 'server' ? '127.0.12.22' : '127.0.12.23', async (target) => {
         const before = await target.stats();
         const logBefore = target.proc.logs().length;
         // Port 0 from 200 rotating addresses, group sources, and 127.255.255.255, lo's broadcast address:
@@ -210,10 +226,7 @@ for (const transport of TRANSPORTS) {
         assert.ok(lines.length >= 1 && lines.length <= bound, `${lines.length} log lines in ${elapsed.toFixed(1)} s (bound ${bound}) for ${sent} datagrams, ${failed} refused replies:\n${lines.slice(0, 5).join('\n')}`);
         assert.ok(dropped(after, 'bad-port') - dropped(before, 'bad-port') > 0);
         assert.equal(target.proc.exitStatus(), undefined);
-      } finally {
-        await target.stop();
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     });
   }
 }
