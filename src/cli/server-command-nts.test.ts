@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { NTS_KE_DROP_REASONS } from '../core/server-stats.js';
 import { NtsClientAuthenticator } from '../crypto/nts-client.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { freeUdpPort } from '../testing/loopback.js';
@@ -52,6 +53,7 @@ test('ntpkit server with ntsservercert/ntsserverkey serves NTS-KE, and serversta
   const stats = JSON.parse(out[out.length - 1] as string) as Record<string, unknown>;
   assert.equal(stats.schema, 'ntpkit.serverstats/1');
   assert.equal(stats.ntsKeConnectionsAccepted, 1, JSON.stringify(stats));
+  assert.deepEqual(stats.ntsKeDroppedByReason, Object.fromEntries(NTS_KE_DROP_REASONS.map((r) => [r, 0])), 'every KE drop reason, from the KE service');
 });
 
 test('ntpkit server refuses NTS with several workers rather than serve it half-way', { skip: interopSkip('openssl', 'libfaketime') }, async (t) => {

@@ -7,11 +7,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { loadServerConfig } from '../config/load.js';
-import { formatServerStats, serverStatsToJson } from '../core/server-stats.js';
+import { formatServerStats, type ServerStats, serverStatsToJson, withNtsKeStats } from '../core/server-stats.js';
 import { startNtpServer } from '../daemon/ntp-server.js';
 import { type NtsKeService, startNtsKeService } from '../daemon/nts-ke-service.js';
 import { runWorker, startWorkers, WORKER_COMMAND } from '../daemon/server-workers.js';
-import type { ServerStats } from '../core/server-stats.js';
 import { formatEndpoint } from '../net/target.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
@@ -151,7 +150,7 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
       if (ntsKe !== null) {
         const ke = ntsKe;
         const plain = server;
-        const withKe = (st: ServerStats): ServerStats => ({ ...st, ntsKeConnectionsAccepted: ke.stats().accepted, ntsKeConnectionsDropped: ke.stats().dropped });
+        const withKe = (st: ServerStats): ServerStats => withNtsKeStats(st, ke.stats());
         server = {
           ...plain,
           stats: async () => withKe(await plain.stats()),

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ParseErrorReason } from '../proto/result.js';
 import {
-  AUTH_FAILURE_REASONS, createServerCounters, DROP_REASONS, dropReasonOfParseError, formatServerStats, serverStatsToJson,
-  SERVER_KISS_CODES, snapshotServerStats,
+  AUTH_FAILURE_REASONS, createServerCounters, DROP_REASONS, dropReasonOfParseError, formatServerStats, NTS_KE_DROP_REASONS, serverStatsToJson,
+  SERVER_KISS_CODES, snapshotServerStats, withNtsKeStats,
 } from './server-stats.js';
 
 test('the text keeps chronyc serverstats\' layout (chronyd 4.3, captured on loopback)', () => {
@@ -50,7 +50,7 @@ test('drops by reason and KoDs by code follow; `all` lists the zero ones too', (
     'KoD RATE sent              : 1',
   ]);
   const all = formatServerStats(s, { all: true });
-  assert.equal(all.length, 12 + DROP_REASONS.length + SERVER_KISS_CODES.length + AUTH_FAILURE_REASONS.length + 1);
+  assert.equal(all.length, 12 + DROP_REASONS.length + SERVER_KISS_CODES.length + AUTH_FAILURE_REASONS.length + 1 + NTS_KE_DROP_REASONS.length);
   for (const l of all) assert.match(l, /^.{27}: \d+$/);
   // The snapshot does not move with the counters.
   c.dropped['rate-limited']++;
@@ -72,7 +72,23 @@ test('the JSON form carries every figure', () => {
     kodSent: { RATE: 0, DENY: 0, NTSN: 0 },
     authFailed: Object.fromEntries(AUTH_FAILURE_REASONS.map((r) => [r, 0])),
     cryptoNakSent: 0,
+    ntsKeDroppedByReason: Object.fromEntries(NTS_KE_DROP_REASONS.map((r) => [r, 0])),
   });
+});
+
+test('the NTS-KE servers\' figures replace the responder\'s zeros, with drops by reason after the other reasons', () => {
+  const c = createServerCounters();
+  c.received = 4;
+  const plain = snapshotServerStats(c, { recordsDropped: 0, timestampsHeld: 0, timestampSpan: 0 });
+  assert.equal(plain.ntsKeConnectionsAccepted, 0);
+  const s = withNtsKeStats(plain, { accepted: 5, dropped: 4, droppedBy: { timeout: 3, 'too-many-connections': 1 } });
+  assert.ok(Object.isFrozen(s) && Object.isFrozen(s.ntsKeDroppedByReason));
+  assert.equal(s.ntpPacketsReceived, 4, 'the NTP figures are kept');
+  assert.deepEqual(formatServerStats(s).slice(5, 7), ['NTS-KE connections accepted: 5', 'NTS-KE connections dropped : 4']);
+  assert.deepEqual(formatServerStats(s).slice(12), ['NTS-KE timeout             : 3', 'NTS-KE too-many-connections: 1']);
+  const j = serverStatsToJson(s);
+  assert.equal(j.ntsKeConnectionsAccepted, 5);
+  assert.deepEqual(j.ntsKeDroppedByReason, Object.fromEntries(NTS_KE_DROP_REASONS.map((r) => [r, r === 'timeout' ? 3 : r === 'too-many-connections' ? 1 : 0])));
 });
 
 test('authentication failures by reason and crypto-NAKs follow the kiss codes', () => {

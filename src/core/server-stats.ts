@@ -56,6 +56,30 @@ export const AUTH_FAILURE_REASONS = [
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
+/**
+ * Why an NTS-KE connection ended without keys. Stable names, as drop reasons;
+ * the KE server (src/daemon/nts-ke-server.ts) counts them, not the responder.
+ */
+export const NTS_KE_DROP_REASONS = [
+  'tls-error',            // the TLS handshake failed
+  'no-alpn',              // the handshake finished without ALPN ntske/1
+  'timeout',              // the session deadline (from TCP accept) passed before the response was written
+  'malformed',            // the request does not parse (answered with an Error record)
+  'bad-request',          // it parses but breaks RFC 8915 §4.1's rules (Error record)
+  'no-common-algorithm',  // no AEAD in common (an empty AEAD record)
+  'too-many-connections', // maxntsconnections sessions open: closed at accept
+  'closed-early',         // the client closed before its request was complete
+  'internal-error',       // the server could not build the response (Error record)
+] as const;
+export type NtsKeDropReason = (typeof NTS_KE_DROP_REASONS)[number];
+
+/** The NTS-KE servers' running totals, which join the NTP responder's in one ServerStats (withNtsKeStats). */
+export interface NtsKeStats {
+  readonly accepted: number;
+  readonly dropped: number;
+  readonly droppedBy: Readonly<Partial<Record<NtsKeDropReason, number>>>;
+}
+
 /** Kiss codes the server sends (NTSN: the NTS NAK, RFC 8915 §5.7). */
 export const SERVER_KISS_CODES = ['RATE', 'DENY', 'NTSN'] as const;
 export type ServerKissCode = (typeof SERVER_KISS_CODES)[number];
@@ -76,8 +100,6 @@ export interface ServerCounters {
   cryptoNakSent: number;
   commandReceived: number;
   commandDropped: number;
-  ntsKeAccepted: number;
-  ntsKeDropped: number;
 }
 
 export function createServerCounters(): ServerCounters {
@@ -92,8 +114,6 @@ export function createServerCounters(): ServerCounters {
     cryptoNakSent: 0,
     commandReceived: 0,
     commandDropped: 0,
-    ntsKeAccepted: 0,
-    ntsKeDropped: 0,
   };
 }
 
@@ -108,8 +128,11 @@ export interface ServerStats {
   readonly commandPacketsDropped: number;
   /** Client records replaced by another address in the bounded table. */
   readonly clientLogRecordsDropped: number;
+  /** 0 until withNtsKeStats() adds the KE servers' figures (the responder serves no KE). */
   readonly ntsKeConnectionsAccepted: number;
   readonly ntsKeConnectionsDropped: number;
+  /** NTS-KE connections dropped, by reason (`timeout`: closed by the session deadline). */
+  readonly ntsKeDroppedByReason: Readonly<Record<NtsKeDropReason, number>>;
   readonly authenticatedNtpPackets: number;
   /** Replies sent in interleaved mode. */
   readonly interleavedNtpPackets: number;
@@ -130,6 +153,8 @@ export interface TableFigures {
   readonly timestampSpan: number;
 }
 
+const NO_NTS_KE_DROPS: Readonly<Record<NtsKeDropReason, number>> = Object.freeze(Object.fromEntries(NTS_KE_DROP_REASONS.map((r) => [r, 0])) as Record<NtsKeDropReason, number>);
+
 export function snapshotServerStats(c: ServerCounters, table: TableFigures): ServerStats {
   let dropped = 0;
   for (const r of DROP_REASONS) dropped += c.dropped[r];
@@ -140,8 +165,9 @@ export function snapshotServerStats(c: ServerCounters, table: TableFigures): Ser
     commandPacketsReceived: c.commandReceived,
     commandPacketsDropped: c.commandDropped,
     clientLogRecordsDropped: table.recordsDropped,
-    ntsKeConnectionsAccepted: c.ntsKeAccepted,
-    ntsKeConnectionsDropped: c.ntsKeDropped,
+    ntsKeConnectionsAccepted: 0,
+    ntsKeConnectionsDropped: 0,
+    ntsKeDroppedByReason: NO_NTS_KE_DROPS,
     authenticatedNtpPackets: c.authenticated,
     interleavedNtpPackets: c.interleaved,
     ntpTimestampsHeld: table.timestampsHeld,
@@ -150,6 +176,21 @@ export function snapshotServerStats(c: ServerCounters, table: TableFigures): Ser
     kodSent: Object.freeze({ ...c.kodSent }),
     authFailed: Object.freeze({ ...c.authFailed }),
     cryptoNakSent: c.cryptoNakSent,
+  });
+}
+
+/**
+ * The NTP server's statistics with the NTS-KE servers' figures in place of
+ * the zeros: the one reading every report (control, metrics, dashboard,
+ * `ntpkit server`) shows.
+ */
+export function withNtsKeStats(s: ServerStats, ke: NtsKeStats): ServerStats {
+  const droppedBy = Object.fromEntries(NTS_KE_DROP_REASONS.map((r) => [r, ke.droppedBy[r] ?? 0])) as Record<NtsKeDropReason, number>;
+  return Object.freeze({
+    ...s,
+    ntsKeConnectionsAccepted: ke.accepted,
+    ntsKeConnectionsDropped: ke.dropped,
+    ntsKeDroppedByReason: Object.freeze(droppedBy),
   });
 }
 
@@ -162,8 +203,9 @@ function line(label: string, value: number): string {
 
 /**
  * The text of `chronyc serverstats` (chronyd 4.3's eleven lines, same labels
- * and layout), followed by ours: replies, then every drop reason and kiss
- * code with a non-zero count (all of them with `all`).
+ * and layout), followed by ours: replies, then every drop reason, kiss code,
+ * authentication failure and NTS-KE drop reason with a non-zero count (all of
+ * them with `all`).
  */
 export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean } = {}): string[] {
   const out = [
@@ -190,6 +232,9 @@ export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean
     if (opts.all || s.authFailed[r] > 0) out.push(line(`Auth failed ${r}`, s.authFailed[r]));
   }
   if (opts.all || s.cryptoNakSent > 0) out.push(line('Crypto-NAKs sent', s.cryptoNakSent));
+  for (const r of NTS_KE_DROP_REASONS) {
+    if (opts.all || s.ntsKeDroppedByReason[r] > 0) out.push(line(`NTS-KE ${r}`, s.ntsKeDroppedByReason[r]));
+  }
   return out;
 }
 
@@ -204,6 +249,7 @@ export function serverStatsToJson(s: ServerStats): Record<string, unknown> {
     clientLogRecordsDropped: s.clientLogRecordsDropped,
     ntsKeConnectionsAccepted: s.ntsKeConnectionsAccepted,
     ntsKeConnectionsDropped: s.ntsKeConnectionsDropped,
+    ntsKeDroppedByReason: { ...s.ntsKeDroppedByReason },
     authenticatedNtpPackets: s.authenticatedNtpPackets,
     interleavedNtpPackets: s.interleavedNtpPackets,
     ntpTimestampsHeld: s.ntpTimestampsHeld,

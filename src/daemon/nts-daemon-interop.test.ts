@@ -23,18 +23,9 @@ import { freeUdpPort, type LoopbackBlock, reserveLoopbackBlock } from '../testin
 import { freeTcpPort, makeTestPki, type TestPki } from '../testing/nts-pki.js';
 import { type ManagedProcess, spawnManaged } from '../testing/process.js';
 import { interopSkip, toolPath } from '../testing/tools.js';
+import { until } from '../testing/until.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
-
-async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | null>, diag: () => string): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`${what} within ${deadlineMs / 1000} s\n${diag()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('NTS through ntpkit daemon, with chronyd 4.3', { skip: interopSkip('chronyd', 'chronyc', 'openssl') }, () => {
   let pki: TestPki;

@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:tls';
+import { Socket } from 'node:net';
+import { connect, type TLSSocket } from 'node:tls';
 import { CookieKeyRing } from '../crypto/nts-cookie.js';
 import { ntsKeyExchange, type NtsKeClientError } from '../net/nts-ke-client.js';
 import { buildKeRequest, encodeNtsKeRecords, type NtsKeRecord, scanNtsKeMessage } from '../proto/nts-ke.js';
+import { captureClientHello, heldTcpSessions, openHostile } from '../testing/nts-ke-hostile.js';
 import { makeTestPki, type TestPki } from '../testing/nts-pki.js';
 import { interopSkip } from '../testing/tools.js';
 import { type NtsKeServer, type NtsKeServerOptions, startNtsKeServer } from './nts-ke-server.js';
@@ -132,4 +134,40 @@ describe('NTS-KE server and client on loopback', { skip: interopSkip('openssl', 
     await held;
     assert.equal(server.stats().droppedBy['too-many-connections'], 1);
   });
+
+  test('the session deadline runs from accept and ends every connection, whatever the client sends, after the response too', { timeout: 20_000 }, async () => {
+    const timeoutMs = 400;
+    const server = await start({ timeoutMs });
+    const o = { host: '127.0.0.1', port: server.port, ca: pki.caCert, clientHello: await captureClientHello(), intervalMs: 100 };
+    const hostile = (['idle', 'slow-handshake', 'slow-request'] as const).map((k) => openHostile(k, o));
+    // A client that reads its response but never closes its end.
+    let lingering: TLSSocket | undefined;
+    const response = new Promise<Uint8Array>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const raw = new Socket({ allowHalfOpen: true }).connect(server.port, '127.0.0.1');
+      lingering = connect({ socket: raw, ca: pki.caCert, ALPNProtocols: ['ntske/1'], minVersion: 'TLSv1.3', checkServerIdentity: () => undefined },
+        () => lingering?.write(encodeNtsKeRecords(buildKeRequest({ aeads: [15] }))));
+      lingering.on('data', (c: Buffer) => chunks.push(c));
+      lingering.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
+      lingering.on('error', reject);
+    });
+    try {
+      assert.equal(records(await response).filter((r) => r.type === 'cookie').length, 8);
+      for (const h of hostile) {
+        const held = (await h.closed) - h.startedAt;
+        assert.ok(held >= timeoutMs, `${h.kind} closed after ${held.toFixed(1)} ms, before the ${timeoutMs} ms deadline`);
+      }
+      assert.ok(hostile.slice(1).every((h) => h.sent() > 0), 'the slow clients were sending');
+      // The server's end of the lingering connection goes too (its socket leaves the process).
+      for (let i = 0; heldTcpSessions('127.0.0.1', server.port) > 0; i++) {
+        assert.ok(i < 100, 'the server still holds a connection 10 deadlines later');
+        await new Promise((r) => setTimeout(r, timeoutMs / 4));
+      }
+      assert.deepEqual(server.stats(), { accepted: 1, dropped: 3, droppedBy: { timeout: 3 } });
+    } finally {
+      for (const h of hostile) h.destroy();
+      lingering?.destroy();
+    }
+  });
 });
+

@@ -5,17 +5,29 @@
  * by the cookie codec, which the NTP side later opens.
  *
  * Resource bounds, because the handshake is the expensive, unauthenticated
- * part of NTS: at most `maxConnections` at once (chrony's maxntsconnections,
- * default 100; the kernel connection beyond it is closed at once), each with
- * `timeoutMs` to finish, and a request larger than 16 KiB is refused.
+ * part of NTS: at most `maxConnections` sessions at once (chrony's
+ * maxntsconnections, default 100; the kernel connection beyond it is closed at
+ * once), and a request larger than 16 KiB is refused. Each session has one
+ * deadline from TCP accept, as chronyd's (nts_ke_server.c gives every session
+ * 2 s): the handshake, the request and the response must all fit in it, and
+ * when it passes the socket is destroyed whatever the client is sending.
+ * Node's own timeouts do not do this: `handshakeTimeout` only reports an
+ * error and leaves the socket open, and `setTimeout` is an idle timer that a
+ * byte now and then restarts, so slow clients could hold every slot for ever.
+ * That is why the listener is a plain TCP server whose sockets are wrapped
+ * here, one TLSSocket per accepted connection under its own timer.
  */
-import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
+import type { NtsKeDropReason, NtsKeStats } from '../core/server-stats.js';
 import type { CookieCodec } from '../crypto/nts-cookie.js';
 import {
   AEAD_KEY_LENGTH, AeadId, buildKeErrorResponse, buildKeNoCommonResponse, buildKeResponse, encodeNtsKeRecords, interpretKeRequest,
   NTS_KE_ALPN, NTS_KE_COOKIES_PER_RESPONSE, NTS_KE_DEFAULT_PORT, NTS_KE_EXPORTER_LABEL, NtsKeErrorCode, ntsExporterContext, scanNtsKeMessage,
 } from '../proto/nts-ke.js';
+
+export type { NtsKeDropReason } from '../core/server-stats.js';
 
 export interface NtsKeServerOptions {
   /** PEM certificate chain (ntsservercert). */
@@ -34,20 +46,15 @@ export interface NtsKeServerOptions {
   readonly ntpPort?: number;
   /** chrony's maxntsconnections (default 100). */
   readonly maxConnections?: number;
-  /** Time a connection has to complete, from accept (default 2000 ms). */
+  /** The session deadline, from TCP accept to the end of the connection (default 2000 ms, chronyd's). */
   readonly timeoutMs?: number;
   /** Called once per connection: accepted (keys and cookies sent) or dropped, with a reason. */
   readonly onResult?: (r: NtsKeConnectionResult) => void;
 }
 
-export type NtsKeDropReason = 'tls-error' | 'no-alpn' | 'timeout' | 'malformed' | 'bad-request' | 'no-common-algorithm' | 'too-many-connections' | 'closed-early' | 'internal-error';
 export type NtsKeConnectionResult = { readonly accepted: true; readonly aeadId: number } | { readonly accepted: false; readonly reason: NtsKeDropReason; readonly detail?: string };
 
-export interface NtsKeServerStats {
-  readonly accepted: number;
-  readonly dropped: number;
-  readonly droppedBy: Readonly<Partial<Record<NtsKeDropReason, number>>>;
-}
+export type NtsKeServerStats = NtsKeStats;
 
 export interface NtsKeServer {
   readonly address: string;
@@ -59,6 +66,22 @@ export interface NtsKeServer {
 
 export const DEFAULT_MAX_NTS_CONNECTIONS = 100;
 export const DEFAULT_NTS_KE_TIMEOUT_MS = 2000;
+
+/**
+ * Runs `fire` once, never before `deadlineMs` on performance.now()'s clock: a
+ * timer armed inside a callback counts from the event loop's cached time and
+ * can fire a little early, and the deadline is a promise to clients.
+ */
+function atDeadline(deadlineMs: number, fire: () => void): { cancel(): void } {
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const left = deadlineMs - performance.now();
+    if (left <= 0) { fire(); return; }
+    timer = setTimeout(arm, Math.ceil(left));
+  };
+  arm();
+  return { cancel: () => clearTimeout(timer) };
+}
 
 export async function startNtsKeServer(o: NtsKeServerOptions): Promise<NtsKeServer> {
   const aeads = o.aeads ?? [AeadId.AesSivCmac256];
@@ -72,22 +95,18 @@ export async function startNtsKeServer(o: NtsKeServerOptions): Promise<NtsKeServ
     o.onResult?.(r);
   };
 
-  const server: Server = createServer({
-    cert: o.cert,
-    key: o.key,
-    minVersion: 'TLSv1.3',
-    maxVersion: 'TLSv1.3',
-    ALPNProtocols: [NTS_KE_ALPN],
-    handshakeTimeout: o.timeoutMs ?? DEFAULT_NTS_KE_TIMEOUT_MS,
-  });
+  const secureContext = createSecureContext({ cert: o.cert, key: o.key, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+  const timeoutMs = o.timeoutMs ?? DEFAULT_NTS_KE_TIMEOUT_MS;
+  const server: Server = createServer((raw) => serve(raw, performance.now() + timeoutMs));
   server.maxConnections = o.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS;
   server.on('drop', () => report({ accepted: false, reason: 'too-many-connections' }));
-  server.on('tlsClientError', (e) => report({ accepted: false, reason: 'tls-error', detail: e.message }));
-  server.on('secureConnection', (socket: TLSSocket) => serve(socket));
 
-  function serve(socket: TLSSocket): void {
+  function serve(raw: Socket, deadlineMs: number): void {
+    const socket = new TLSSocket(raw, { isServer: true, secureContext, ALPNProtocols: [NTS_KE_ALPN] });
     sockets.add(socket);
     let done = false;
+    let secure = false;
+    let tlsError: Error | null = null;
     const finish = (r: NtsKeConnectionResult, response?: Uint8Array): void => {
       if (done) return;
       done = true;
@@ -95,11 +114,21 @@ export async function startNtsKeServer(o: NtsKeServerOptions): Promise<NtsKeServ
       if (response === undefined) socket.destroy();
       else socket.end(response);
     };
-    socket.on('close', () => { sockets.delete(socket); finish({ accepted: false, reason: 'closed-early' }); });
-    socket.on('error', () => { /* 'close' follows and accounts for it */ });
-    // RFC 8915 §4: the ALPN extension is mandatory; a client without it is not speaking NTS-KE.
-    if (socket.alpnProtocol !== NTS_KE_ALPN) { finish({ accepted: false, reason: 'no-alpn' }); return; }
-    socket.setTimeout(o.timeoutMs ?? DEFAULT_NTS_KE_TIMEOUT_MS, () => finish({ accepted: false, reason: 'timeout' }));
+    // After the response too: a client that never closes its end must not keep the slot.
+    const deadline = atDeadline(deadlineMs, () => { finish({ accepted: false, reason: 'timeout' }); socket.destroy(); });
+    socket.on('close', () => {
+      deadline.cancel();
+      sockets.delete(socket);
+      if (!secure && tlsError !== null) finish({ accepted: false, reason: 'tls-error', detail: tlsError.message });
+      else finish({ accepted: false, reason: 'closed-early' });
+    });
+    socket.on('error', (e) => { tlsError ??= e; });
+    // 'secure' is the server side's end of the handshake (tls.Server's secureConnection is emitted from it).
+    socket.on('secure', () => {
+      secure = true;
+      // RFC 8915 §4: the ALPN extension is mandatory; a client without it is not speaking NTS-KE.
+      if (socket.alpnProtocol !== NTS_KE_ALPN) finish({ accepted: false, reason: 'no-alpn' });
+    });
     let buf = new Uint8Array(0);
     socket.on('data', (chunk: Buffer) => {
       if (done) return;

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { NtsConfig } from '../config/nts-config.js';
+import { NTS_KE_DROP_REASONS, type NtsKeDropReason } from '../core/server-stats.js';
 import type { CookieKeyRing } from '../crypto/nts-cookie.js';
 import { loadNtsKeys, saveNtsKeys } from './nts-keys-file.js';
 import { type NtsKeServer, type NtsKeServerStats, startNtsKeServer } from './nts-ke-server.js';
@@ -100,8 +101,8 @@ export async function startNtsKeService(o: NtsKeServiceOptions): Promise<NtsKeSe
     servers,
     stats: () => {
       const all = servers.map((s) => s.stats());
-      const droppedBy: Record<string, number> = {};
-      for (const st of all) for (const [k, v] of Object.entries(st.droppedBy)) droppedBy[k] = (droppedBy[k] ?? 0) + (v as number);
+      const droppedBy: Partial<Record<NtsKeDropReason, number>> = {};
+      for (const st of all) for (const r of NTS_KE_DROP_REASONS) if (st.droppedBy[r] !== undefined) droppedBy[r] = (droppedBy[r] ?? 0) + st.droppedBy[r];
       return { accepted: all.reduce((n, s) => n + s.accepted, 0), dropped: all.reduce((n, s) => n + s.dropped, 0), droppedBy };
     },
     async close(): Promise<void> {

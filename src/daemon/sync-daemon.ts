@@ -26,7 +26,7 @@ import type { SymmetricKey } from '../crypto/symmetric-mac.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
 import type { ClientReport } from '../core/client-report.js';
-import type { ServerStats } from '../core/server-stats.js';
+import { type ServerStats, withNtsKeStats } from '../core/server-stats.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { localReferenceState, type SystemState } from '../core/system.js';
 import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
@@ -368,9 +368,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     clients: (minHits) => server?.clients(minHits) ?? null,
     serverStats: () => {
       const s = server?.stats() ?? null;
-      if (s === null || ntsKe === null) return s;
-      const ke = ntsKe.stats();
-      return Object.freeze({ ...s, ntsKeConnectionsAccepted: ke.accepted, ntsKeConnectionsDropped: ke.dropped });
+      return s === null || ntsKe === null ? s : withNtsKeStats(s, ntsKe.stats());
     },
     async reconfigure(next: Config): Promise<void> {
       if (stopped) throw new Error('Cannot reconfigure: the daemon has stopped');

@@ -1,5 +1,5 @@
 /** A fixed daemon state and server counters for the metrics tests. */
-import { createServerCounters, snapshotServerStats, type ServerCounters, type ServerStats } from '../core/server-stats.js';
+import { createServerCounters, snapshotServerStats, type ServerCounters, type ServerStats, withNtsKeStats } from '../core/server-stats.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot } from '../core/snapshot.js';
 
 const stats = { samples: 8, runs: 4, span: 120, frequencyPpm: 0.01, skewPpm: 0.05, offset: 1e-5, stdDev: 2e-6 };
@@ -38,11 +38,11 @@ export function counters(f: (c: ServerCounters) => void): ServerStats {
   return snapshotServerStats(c, { recordsDropped: 3, timestampsHeld: 40, timestampSpan: 7 });
 }
 
-export const SERVER_STATS: ServerStats = counters((c) => {
+export const SERVER_STATS: ServerStats = withNtsKeStats(counters((c) => {
   c.received = 1000;
   c.replied = 950;
   c.dropped['rate-limited'] = 30;
   c.dropped['too-short'] = 20;
   c.kodSent.RATE = 5;
   c.interleaved = 12;
-});
+}), { accepted: 7, dropped: 3, droppedBy: { timeout: 2, 'tls-error': 1 } });

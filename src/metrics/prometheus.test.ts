@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DROP_REASONS, type ServerStats } from '../core/server-stats.js';
+import { DROP_REASONS, NTS_KE_DROP_REASONS, type ServerStats } from '../core/server-stats.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { parseExposition } from './exposition-parse.test-helper.js';
 import { counters, SERVER_STATS, SNAPSHOT } from './metrics-fixtures.test-helper.js';
@@ -91,6 +91,11 @@ test('server counters by reason and code, as counters; no server metric when the
   assert.equal(x.value('ntpkit_server_interleaved_replies_total'), 12);
   assert.equal(x.value('ntpkit_server_client_records_dropped_total'), 3);
   assert.equal(x.value('ntpkit_server_timestamps_held'), 40);
+  assert.equal(x.value('ntpkit_server_nts_ke_connections_accepted_total'), 7);
+  assert.equal(x.value('ntpkit_server_nts_ke_connections_dropped_total', { reason: 'timeout' }), 2);
+  assert.equal(x.value('ntpkit_server_nts_ke_connections_dropped_total', { reason: 'tls-error' }), 1);
+  assert.equal(x.value('ntpkit_server_nts_ke_connections_dropped_total', { reason: 'no-alpn' }), 0);
+  assert.equal(x.find('ntpkit_server_nts_ke_connections_dropped_total').length, NTS_KE_DROP_REASONS.length, 'every reason, zeros included');
   for (const [name, type] of x.types) if (name.startsWith('ntpkit_server_') && name.endsWith('_total')) assert.equal(type, 'counter', name);
   stats = null;
   assert.equal(parseExposition(await e.render()).find('ntpkit_server_packets_received_total').length, 0, 'gone again when serving stops');

@@ -11,7 +11,7 @@
  * which is how far our clock is ahead, as chronyc's "System time".
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { DROP_REASONS, SERVER_KISS_CODES, type ServerStats } from '../core/server-stats.js';
+import { DROP_REASONS, NTS_KE_DROP_REASONS, SERVER_KISS_CODES, type ServerStats } from '../core/server-stats.js';
 import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../core/snapshot.js';
 
 export interface MetricsInputs {
@@ -160,7 +160,7 @@ function serverMetrics(reg: Registry): (s: ServerStats) => void {
   const cmdReceived = counter(reg, 'ntpkit_server_command_packets_received_total', 'Command packets received (chronyc serverstats).');
   const cmdDropped = counter(reg, 'ntpkit_server_command_packets_dropped_total', 'Command packets dropped (chronyc serverstats).');
   const ntsAccepted = counter(reg, 'ntpkit_server_nts_ke_connections_accepted_total', 'NTS-KE connections accepted.');
-  const ntsDropped = counter(reg, 'ntpkit_server_nts_ke_connections_dropped_total', 'NTS-KE connections dropped.');
+  const ntsDropped = counter(reg, 'ntpkit_server_nts_ke_connections_dropped_total', 'NTS-KE connections dropped, by reason (timeout: closed by the session deadline; see docs/metrics.md).', ['reason']);
   const held = gauge(reg, 'ntpkit_server_timestamps_held', 'Receive/transmit timestamp pairs kept for interleaved mode.');
   const span = gauge(reg, 'ntpkit_server_timestamp_span_seconds', 'Seconds from the oldest held receive timestamp to the newest.');
   const put = (c: Counter, v: number, labels?: Record<string, string>): void => {
@@ -181,7 +181,7 @@ function serverMetrics(reg: Registry): (s: ServerStats) => void {
     put(cmdReceived, s.commandPacketsReceived);
     put(cmdDropped, s.commandPacketsDropped);
     put(ntsAccepted, s.ntsKeConnectionsAccepted);
-    put(ntsDropped, s.ntsKeConnectionsDropped);
+    for (const r of NTS_KE_DROP_REASONS) put(ntsDropped, s.ntsKeDroppedByReason[r], { reason: r });
     held.set(s.ntpTimestampsHeld);
     span.set(s.ntpTimestampSpan);
   };

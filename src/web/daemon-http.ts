@@ -21,8 +21,12 @@ import { type RunningHttpServer, startHttpServer } from './http-server.js';
 /** What the service reads from the daemon (SyncDaemon fits). */
 export interface DaemonHttpSource {
   snapshot(): DaemonSnapshot;
-  /** Read at every use: a reload may replace the NTP server. */
-  readonly ntpServer: { stats(): ServerStats } | null;
+  /**
+   * The server's statistics as the control socket's `serverstats` reads them
+   * (NTS-KE figures included), or null when not serving NTP. Read at every
+   * use: a reload may replace the servers.
+   */
+  serverStats(): ServerStats | null;
 }
 
 export interface DaemonHttpOptions {
@@ -82,7 +86,7 @@ export class DaemonHttp {
   }
 
   #stats(): ServerStats | null {
-    return this.#source.ntpServer?.stats() ?? null;
+    return this.#source.serverStats();
   }
 
   async #apply(address: HttpAddress | null): Promise<void> {
