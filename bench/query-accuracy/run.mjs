@@ -9,7 +9,8 @@
 //   chronyd -Q 'server ADDR iburst'   (chronyd's query-only mode; prints 1 us resolution)
 //   ntpkit query -n 1 ADDR            (a single sample, like ntpdig)
 //   ntpkit query ADDR -i 0.05         (default 4 samples, minimum-delay filter)
-// and the table gives median and p99 of |offset| per tool.
+// and the table gives median and p99 of |offset| per tool, then the 100 us
+// target (met or missed) that the interop test leaves to this benchmark.
 //
 // Usage: npm run build && node bench/query-accuracy/run.mjs [--rounds N]
 // Needs root (port 123) and Debian's chrony and ntpsec-ntpdate.
@@ -83,3 +84,8 @@ for (const [name] of tools) {
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
   console.log(`${name.padEnd(26)} ${us(quantile(abs, 0.5)).padStart(16)} ${us(quantile(abs, 0.99)).padStart(13)} ${us(mean)} ${us(abs.at(-1)).padStart(13)}`);
 }
+// The accuracy `ntpkit query` is held to (the interop test holds each offset only to half its round trip,
+// which is true on any machine, however busy): within 100 us of a chronyd on the same clock.
+const worst = (name) => Math.max(...results.get(name).map(Math.abs));
+console.log(`Target: |offset| < 100 us: ${['ntpkit query -n 1', 'ntpkit query (4 samples)'].map((n) => `${n} max ${us(worst(n)).trim()} us, ${worst(n) < 100e-6 ? 'met' : 'MISSED'}`).join('; ')}`
+  + ` (chronyd -Q max ${us(worst('chronyd -Q (chrony 4.3)')).trim()} us)`);

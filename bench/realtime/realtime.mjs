@@ -1,5 +1,6 @@
 // Benchmark of the real-time sources: error against clock_gettime(CLOCK_REALTIME)
-// (the native addon) and cost per call.
+// (the native addon; it is the clock chronyd reads) and cost per call, and the
+// fallback's targets (calibration within 20 us, readings within 22 us).
 //
 //   npm run build && node bench/realtime/realtime.mjs [DIST_DIR]   (default: the repo's dist/)
 //
@@ -110,5 +111,12 @@ for (const r of results) {
 const u = calib.map((c) => c.uncertaintyNs).sort((a, b) => a - b);
 const t = calib.map((c) => c.ms).sort((a, b) => a - b);
 console.log(`\nFallback calibration: uncertainty median ${us(u[u.length >> 1])} us, max ${us(u.at(-1))} us; spin time median ${t[t.length >> 1].toFixed(2)} ms, max ${t.at(-1).toFixed(2)} ms`);
+// The targets the fallback is held to (the tests check only that each reading lies within the calibration's
+// own uncertainty, which holds on any machine): a calibration within 20 us, 5x below the 100 us accuracy
+// `ntpkit query` must reach, and readings within 20 + 2 us of clock_gettime, the clock chronyd itself reads.
+const fb = results.find((r) => r.source === 'hrtime-calibrated');
+const verdict = (ok) => (ok ? 'met' : 'MISSED');
+console.log(`Targets: calibration uncertainty <= 20 us: max ${us(u.at(-1))} us, ${verdict(u.at(-1) <= 20_000)}; `
+  + `fallback |error| vs clock_gettime <= 22 us: max ${us(fb.absMax)} us, ${verdict(fb.absMax <= 22_000)}`);
 console.log(`\nCost per call, ns (${COST_CALLS} calls, loop overhead ${baseline.toFixed(1)} ns subtracted)`);
 for (const c of costs) console.log(`${c.name.padEnd(42)} ${c.ns.toFixed(1).padStart(8)}`);

@@ -28,15 +28,17 @@ const cli = runCaptured;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Raw bytes on the socket; resolves with what came back before the daemon closed or 500 ms passed. */
+/** Raw bytes on the socket; resolves with what came back by the first complete reply line, or by the daemon closing. */
 function raw(path: string, bytes: Buffer | string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = createConnection(path);
     let got = '';
-    s.on('data', (d) => { got += d.toString(); });
-    s.on('error', reject);
-    s.on('close', () => resolve(got));
-    s.on('connect', () => { s.write(bytes); setTimeout(() => s.end(), 500); });
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no reply line within 30 s; got ${JSON.stringify(got)}`)); }, 30_000);
+    const done = (): void => { clearTimeout(timer); resolve(got); };
+    s.on('data', (d) => { got += d.toString(); if (got.includes('\n')) { s.end(); done(); } });
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('close', done);
+    s.on('connect', () => { s.write(bytes); });
   });
 }
 
@@ -73,10 +75,11 @@ test('operational commands against a running daemon: results, refusals, bad requ
     }
 
     // Once the iburst is over: one source online.
+    const settledBy = Date.now() + 30_000;
     const settled = '200 OK\n1 sources online\n0 sources offline\n0 sources doing burst (return to online)\n0 sources doing burst (return to offline)\n0 sources with unknown address\n';
     for (let out = ''; out !== settled; await sleep(200)) {
       out = (await cli(['activity', ...S])).out;
-      if (Date.now() > deadline) assert.equal(out, settled);
+      if (Date.now() > settledBy) assert.equal(out, settled);
     }
     assert.deepEqual(await cli(['offline', ...S]), { code: 0, out: '200 OK\n', err: '' });
     assert.match((await cli(['activity', ...S])).out, /^0 sources online\n1 sources offline$/m);
@@ -108,13 +111,21 @@ test('operational commands against a running daemon: results, refusals, bad requ
     assert.match(nd.out, /^Mode {12}: Server$/m);
     assert.match(nd.out, /^Total valid RX {2}: [1-9]/m);
 
-    // The NTP server side: a few requests, then clients and serverstats.
+    // The NTP server side: three requests, each answered before the next, then clients and serverstats.
     const sock = dgram.createSocket('udp4');
     const req = Buffer.alloc(48);
     req[0] = 0x23;
-    for (let i = 0; i < 3; i++) { sock.send(req, 123, self); await sleep(50); }
-    await sleep(200);
-    sock.close();
+    try {
+      for (let i = 0; i < 3; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`request ${i} to the daemon's NTP server not answered within 30 s`)), 30_000);
+          sock.once('message', () => { clearTimeout(timer); resolve(); });
+          sock.send(req, 123, self);
+        });
+      }
+    } finally {
+      sock.close();
+    }
     const cl = await cli(['clients', ...S]);
     assert.equal(cl.code, 0, cl.err);
     assert.match(cl.out, /^127\.0\.0\.1 +3 +0 /m);

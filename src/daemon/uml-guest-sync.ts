@@ -26,22 +26,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClockControl, type NativeClockAddon, requireNative } from '../clock/native.js';
 import { SystemClock } from '../clock/system-clock.js';
+import { queryServer } from '../net/query.js';
 
 /** One daemon run inside the guest. */
 export interface GuestScenario {
   readonly name: string;
+  /** The daemon to run: ntpkit's (the default), or chronyd (not -x: it owns the guest's clock), for bench/uml-convergence's comparison. */
+  readonly daemon?: 'ntpkit' | 'chronyd';
   /** `makestep THRESHOLD LIMIT`, or null for a slew-only run. */
   readonly makestep: readonly [number, number] | null;
   /** Guest minus reference to set before the daemon starts, seconds. */
   readonly initialErrorS: number;
   /** Frequency correction the kernel gets (adjtimex) before the daemon starts, ppm (positive: guest runs fast). */
   readonly frequencyPpm: number;
-  /** Longest run, seconds of the guest's raw clock from the daemon's spawn. */
+  /** Longest run, seconds of the guest's raw clock from the daemon's start (its first log line saying so). */
   readonly maxSeconds: number;
   /**
    * Poll this address instead of the request's server (one that never
@@ -67,6 +70,16 @@ export interface GuestRequest {
   readonly dir?: string;
   readonly scenarios: readonly GuestScenario[];
 }
+
+/**
+ * How long the daemon may take from its spawn to its start, seconds of the
+ * guest's raw clock: only a hang exceeds it (node alone took 11 s to start
+ * the daemon in a guest on a host loaded with stress-ng --cpu 2).
+ */
+export const START_DEADLINE_S = 180;
+
+/** Seconds a one-off command (`ntpkit tracking`) or the daemon's shutdown may take before it is called hung. */
+const COMMAND_DEADLINE_MS = 120_000;
 
 /** One measurement against the reference. */
 export interface ErrorPoint {
@@ -110,8 +123,25 @@ export interface ScenarioResult {
   readonly makestep: readonly [number, number] | null;
   /** The guest's error as found (boot offset, plus what an earlier run left). */
   readonly found: { readonly error: number; readonly delay: number };
-  /** After the step and adjtimex, just before the daemon. */
-  readonly prepared: { readonly error: number; readonly delay: number; readonly freqPpm: number };
+  /**
+   * After the step and adjtimex, just before the daemon; `setupS`: seconds
+   * from the step to the end of this measurement (the frequency error acts
+   * meanwhile); `atS`: when it ended, seconds before the daemon's spawn (<= 0).
+   */
+  readonly prepared: { readonly error: number; readonly delay: number; readonly freqPpm: number; readonly setupS: number; readonly atS: number };
+  /** When the daemon said it started (its engine runs from then), seconds since its spawn; null: it never did. */
+  readonly startedAt: number | null;
+  /** The daemon's measurements.log (`log measurements`), for the round trips of the samples it acted on. */
+  readonly measurements: string;
+  /**
+   * The most an offset measured with the guest kernel's own packet stamps
+   * (ntpkit's native socket, so the daemon's) was seen off the one measured
+   * with JS stamps, beyond the latter's half round trip, seconds: what the
+   * daemon's samples may miss beyond half their round trip, as the tap's
+   * kernel stamps in the guest are not causal (TX to RX less than chronyd's
+   * receive to transmit, seen).
+   */
+  readonly kernelStampError: number;
   readonly series: readonly ErrorPoint[];
   /** Every change of the kernel's frequency (tick and freq), ppm, by sample time. */
   readonly freqChanges: readonly { readonly t: number; readonly ppm: number }[];
@@ -174,7 +204,12 @@ export function withoutJumps(samples: readonly ClockSample[], jumps: readonly Cl
   });
 }
 
-/** The largest rate of `gap` over spans of at least `span` seconds, ppm: how fast the clock was slewed. */
+/**
+ * The largest rate of `gap` over spans of at least `span` seconds, ppm: how
+ * fast the clock was slewed at least. Each end's read uncertainty is taken
+ * off the change, so a pause between the reads of a sample (a busy host)
+ * cannot make the rate look faster than it was.
+ */
 export function maxRate(samples: readonly ClockSample[], span = 1): number {
   let best = 0;
   let j = 0;
@@ -182,7 +217,7 @@ export function maxRate(samples: readonly ClockSample[], span = 1): number {
     const b = samples[i] as ClockSample;
     while (j < i && b.t - (samples[j + 1] as ClockSample).t >= span) j++;
     const a = samples[j] as ClockSample;
-    if (b.t - a.t >= span) best = Math.max(best, Math.abs((b.gap - a.gap) / (b.t - a.t)) * 1e6);
+    if (b.t - a.t >= span) best = Math.max(best, Math.max(0, Math.abs(b.gap - a.gap) - a.halfWidth - b.halfWidth) / (b.t - a.t) * 1e6);
   }
   return best;
 }
@@ -315,29 +350,51 @@ async function stopChild(child: ChildProcess, exited: Promise<Exit>, graceMs: nu
   return exited;
 }
 
-async function runScenario(req: GuestRequest & { readonly dir: string }, s: GuestScenario, a: NativeClockAddon, ref: Reference): Promise<ScenarioResult> {
+/** See ScenarioResult.kernelStampError: pairs of exchanges, one with the native socket's kernel stamps, one with JS stamps. */
+async function kernelStampError(ref: Reference, server: string, pairs = 8): Promise<number> {
+  let worst = 0;
+  for (let i = 0; i < pairs; i++) {
+    const js = await ref.measure(1).catch(() => null);
+    const nat = await queryServer(server, { samples: 1, timeoutMs: 2000 });
+    if (js === null || nat.estimate === null) continue;
+    worst = Math.max(worst, Math.abs(-nat.estimate.best.offset - js.error) + js.delay / 2);
+  }
+  return worst;
+}
+
+async function runScenario(req: GuestRequest & { readonly dir: string }, s: GuestScenario, a: NativeClockAddon, ref: Reference, stampError: number): Promise<ScenarioResult> {
   const raw = (): bigint => a.clockGettimeNs(a.clocks.MONOTONIC_RAW);
   const found = await ref.measure(8);
 
   // The error and frequency the daemon starts from, set as an operator's
   // adjtimex would (SystemClock: ADJ_SETOFFSET and ADJ_TICK|ADJ_FREQUENCY).
   const setup = new SystemClock();
+  const stepAt = raw();
   setup.step(s.initialErrorS - found.error);
   setup.setFrequency(s.frequencyPpm);
   setup.close();
-  const prepared = { ...(await ref.measure(8)), freqPpm: kernelFreqPpm(a) };
+  const preparedM = await ref.measure(8);
+  const preparedAt = raw();
+  const freqPpm = kernelFreqPpm(a);
 
   const conf = join(req.dir, `${s.name}.conf`);
   const socket = join(req.dir, `${s.name}.sock`);
   const drift = join(req.dir, `${s.name}.drift`);
+  const logdir = join(req.dir, `${s.name}-logs`);
+  const chronyd = s.daemon === 'chronyd';
   rmSync(drift, { force: true });
+  rmSync(logdir, { recursive: true, force: true });
+  mkdirSync(logdir);
   if (s.driftFile !== undefined) writeFileSync(drift, s.driftFile);
   writeFileSync(conf, [
     `# ${s.name}: written by src/daemon/uml-guest-sync.ts`,
     `server ${s.source ?? req.server} iburst minpoll 0 maxpoll 2`,
     ...(s.makestep === null ? [] : [`makestep ${s.makestep[0]} ${s.makestep[1]}`]),
     `driftfile ${drift}`,
-    `bindcmdaddress ${socket}`,
+    `logdir ${logdir}`,
+    'log measurements',
+    // chronyd: no command port, its pid file in the run's dir (hostfs makes /run the host's).
+    ...(chronyd ? ['cmdport 0', 'bindcmdaddress /', `pidfile ${join(req.dir, `${s.name}.pid`)}`] : [`bindcmdaddress ${socket}`]),
     '',
   ].join('\n'));
 
@@ -360,16 +417,29 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
   sample();
   const sampler = setInterval(sample, 10);
 
-  const daemon = spawnCli(['daemon', '-f', conf, '--clock', 'system']);
+  const tNow = (): number => Number(raw() - t0) / 1e9;
+  const prepared = { ...preparedM, freqPpm, setupS: Number(preparedAt - stepAt) / 1e9, atS: Number(preparedAt - t0) / 1e9 };
+  const daemon = chronyd
+    ? spawn('chronyd', ['-d', '-u', 'root', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawnCli(['daemon', '-f', conf, '--clock', 'system']);
   const dlog = collect(daemon);
+  // The engine runs from the daemon's own "started" line: node's start-up before it is no part of convergence.
+  const startedLine = chronyd ? /chronyd version \S+ starting/ : /Started with/;
+  let startedAt: number | null = null;
+  const watchStart = (): void => {
+    if (startedAt === null && startedLine.test(dlog.text())) startedAt = tNow();
+  };
+  daemon.stdout?.on('data', watchStart);
+  daemon.stderr?.on('data', watchStart);
+  /** Whether the run may go on: until maxSeconds after the daemon's start, or START_DEADLINE_S for it to start. */
+  const running = (): boolean => (startedAt === null ? tNow() < START_DEADLINE_S : tNow() < startedAt + s.maxSeconds);
   const series: ErrorPoint[] = [];
   let tracking = { code: null as number | null, out: '' };
   let daemonExit: Exit = { code: null, signal: null };
   let upAt: number | null = null;
   try {
-    const tNow = (): number => Number(raw() - t0) / 1e9;
     let next = 1;
-    while (s.holdS !== undefined && tNow() < s.maxSeconds && daemon.exitCode === null) {
+    while (s.holdS !== undefined && running() && daemon.exitCode === null) {
       if (existsSync(socket)) {
         upAt = tNow();
         await sleep(s.holdS * 1000);
@@ -377,7 +447,7 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
       }
       await sleep(20);
     }
-    while (s.holdS === undefined && tNow() < s.maxSeconds) {
+    while (s.holdS === undefined && running()) {
       await sleep(Math.max(0, (next - tNow()) * 1000));
       next += 1;
       if (daemon.exitCode !== null || daemon.signalCode !== null) break;
@@ -387,14 +457,14 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
       const since = settledAt(series, s.settledBelowS);
       if (since !== null && tNow() - since >= s.settledForS) break;
     }
-    if (s.holdS === undefined && daemon.exitCode === null && daemon.signalCode === null) {
+    if (!chronyd && s.holdS === undefined && daemon.exitCode === null && daemon.signalCode === null) {
       const tr = spawnCli(['tracking', '--socket', socket]);
       const trOut = collect(tr);
-      const st = await stopChild(tr, trOut.exited, 2000, 15_000);
+      const st = await stopChild(tr, trOut.exited, 2000, COMMAND_DEADLINE_MS);
       tracking = { code: st.code, out: trOut.text() };
     }
   } finally {
-    daemonExit = await stopChild(daemon, dlog.exited, 10_000);
+    daemonExit = await stopChild(daemon, dlog.exited, COMMAND_DEADLINE_MS);
     clearInterval(sampler);
     sample();
   }
@@ -404,6 +474,12 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
   } catch {
     driftText = null;
   }
+  let measurements = '';
+  try {
+    measurements = readFileSync(join(logdir, 'measurements.log'), 'utf8');
+  } catch {
+    // none written: the daemon never measured
+  }
   let maxGap = 0;
   for (let i = 1; i < samples.length; i++) maxGap = Math.max(maxGap, (samples[i] as ClockSample).t - (samples[i - 1] as ClockSample).t);
   const jumps = findJumps(samples);
@@ -412,6 +488,9 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
     makestep: s.makestep,
     found,
     prepared,
+    startedAt,
+    measurements,
+    kernelStampError: stampError,
     series,
     freqChanges,
     upAt,
@@ -437,19 +516,20 @@ async function main(): Promise<void> {
   const a = requireNative();
   const ref = new Reference(a);
   await ref.open(req.server);
-  // The tap and chronyd may need a moment after boot.
-  for (let i = 0; ; i++) {
+  // The tap and chronyd may need a moment after boot (more on a busy host).
+  for (const end = performance.now() + 60_000; ;) {
     try {
       await ref.exchange(200);
       break;
     } catch (e) {
-      if (i >= 50) throw new Error(`the reference ${req.server} never answered: ${(e as Error).message}`);
+      if (performance.now() > end) throw new Error(`the reference ${req.server} never answered: ${(e as Error).message}`);
       await sleep(100);
     }
   }
   try {
+    const stampError = await kernelStampError(ref, req.server);
     for (const s of req.scenarios) {
-      const r = await runScenario(req, s, a, ref);
+      const r = await runScenario(req, s, a, ref, stampError);
       console.log(`RESULT ${JSON.stringify(r)}`);
     }
   } finally {

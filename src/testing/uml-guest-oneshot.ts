@@ -25,6 +25,7 @@ import { requireNative, type NativeClockAddon } from '../clock/native.js';
 import { readLockPid } from '../clock/ownership.js';
 import { findTimeDaemons } from '../clock/time-daemons.js';
 import { queryServer } from '../net/query.js';
+import { realtime } from '../clock/realtime.js';
 import { assertUmlGuest } from './uml.js';
 
 export interface RunOutcome {
@@ -33,23 +34,37 @@ export interface RunOutcome {
   readonly err: string;
 }
 
+/** The guest clock's error against the reference (positive: the guest is ahead), and the round trip it was measured over, seconds. */
+export interface Measured {
+  readonly error: number;
+  readonly delay: number;
+}
+
 export interface StepResult {
   readonly name: 'step';
-  readonly before: number;
+  /** The measurement the clock was put 30 s off from, then the guest's error before sync and after it. */
+  readonly setup: Measured;
+  readonly before: Measured;
   readonly sync: RunOutcome;
-  readonly after: number;
+  readonly after: Measured;
 }
 
 export interface SlewResult {
   readonly name: 'slew';
-  readonly before: number;
+  readonly setup: Measured;
+  readonly before: Measured;
   readonly sync: RunOutcome;
-  /** Right after sync exited, and `waitS` later (measured, about 6 s): the kernel's remaining adjtime() slew and the measured error, seconds. */
+  /** How long sync ran (it hands the slew to the kernel at its end), seconds. */
+  readonly syncS: number;
+  /** Right after sync exited, and `waitS` later (measured, about 6 s): the kernel's remaining adjtime() slew, seconds. */
   readonly remaining0: number;
-  readonly error0: number;
   readonly remaining1: number;
-  readonly error1: number;
   readonly waitS: number;
+  /** The error measured right after each remaining read, and when each measurement ended, seconds after remaining0 was read. */
+  readonly error0: Measured;
+  readonly error1: Measured;
+  readonly error0EndS: number;
+  readonly error1EndS: number;
 }
 
 export interface RefuseResult {
@@ -59,7 +74,7 @@ export interface RefuseResult {
   readonly sync: RunOutcome;
   readonly daemon: RunOutcome;
   readonly forced: RunOutcome;
-  readonly after: number;
+  readonly after: Measured;
 }
 
 export interface LockResult {
@@ -80,25 +95,35 @@ export type OneShotResult = StepResult | SlewResult | RefuseResult | LockResult;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The guest clock's error against the reference (positive: the guest is ahead), seconds. */
-async function measure(server: string): Promise<number> {
-  const r = await queryServer(server, { samples: 4, intervalMs: 20, timeoutMs: 2000 });
+/**
+ * The guest clock's error against the reference, from the least-delay exchange
+ * of four, timestamped in JS (an injected clock makes queryServer use
+ * node:dgram): the guest kernel's own stamps of the tap's packets are not
+ * causal (seen: 25 us from its TX to its RX stamp around chronyd's 80 us
+ * between receive and transmit), so only JS reads before the send and after
+ * the receive bound the error by half the round trip.
+ */
+async function measure(server: string): Promise<Measured> {
+  const r = await queryServer(server, { samples: 4, intervalMs: 20, timeoutMs: 2000, now: realtime });
   if (r.estimate === null) throw new Error(`Cannot measure against ${server}: ${r.error?.message ?? 'no estimate'}`);
-  return -r.estimate.best.offset;
+  return { error: -r.estimate.best.offset, delay: r.estimate.best.delay };
 }
 
 /**
  * `ntpkit ARGS` from this build tree. Its command line does not contain
  * "ntpkit", so the process scan never names it: another ntpkit is then
- * found only through the lock file, which the lock case relies on.
+ * found only through the lock file, which the lock case relies on. It runs
+ * on node:dgram (NTPKIT_UDP=dgram), for the reason {@link measure} gives: so
+ * the delays sync prints bound the error of the offset it acts on.
  */
 function spawnCli(args: readonly string[]): ChildProcess {
   const main = new URL('../cli/main.js', import.meta.url).href;
   const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  return spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NTPKIT_UDP: 'dgram' } });
 }
 
-function runCli(args: readonly string[], timeoutMs = 30_000): Promise<RunOutcome> {
+/** Runs `ntpkit ARGS` to its end; the timeout only catches a hang (node alone may take many seconds to start in a guest on a busy host). */
+function runCli(args: readonly string[], timeoutMs = 120_000): Promise<RunOutcome> {
   const child = spawnCli(args);
   let out = '';
   let err = '';
@@ -113,6 +138,14 @@ function runCli(args: readonly string[], timeoutMs = 30_000): Promise<RunOutcome
   });
 }
 
+/**
+ * How sync samples when its result is checked: node:dgram's first replies in a
+ * freshly started process come late in the guest (10-60 ms, seen), so eight
+ * samples over most of a second leave warm ones for sync to pick the
+ * least-delay one from.
+ */
+const SAMPLING = ['-n', '8', '-i', '0.1'];
+
 /** Puts the guest clock `by` seconds further ahead (ADJ_SETOFFSET), as an operator's `date -s` would. */
 function shift(a: NativeClockAddon, by: number): void {
   const ns = BigInt(Math.round(by * 1e9));
@@ -121,28 +154,35 @@ function shift(a: NativeClockAddon, by: number): void {
 }
 
 async function stepCase(a: NativeClockAddon, server: string): Promise<StepResult> {
-  shift(a, 30 - (await measure(server)));
+  const setup = await measure(server);
+  shift(a, 30 - setup.error);
   const before = await measure(server);
-  const sync = await runCli(['sync', '-n', '4', '-i', '0.05', server]);
-  return { name: 'step', before, sync, after: await measure(server) };
+  const sync = await runCli(['sync', ...SAMPLING, server]);
+  return { name: 'step', setup, before, sync, after: await measure(server) };
 }
 
 async function slewCase(a: NativeClockAddon, server: string): Promise<SlewResult> {
-  shift(a, 0.05 - (await measure(server)));
+  const setup = await measure(server);
+  shift(a, 0.05 - setup.error);
   const before = await measure(server);
-  const sync = await runCli(['sync', '-n', '4', '-i', '0.05', server]);
+  const s0 = performance.now();
+  const sync = await runCli(['sync', ...SAMPLING, server]);
+  const syncS = (performance.now() - s0) / 1000;
   const remaining = (): number => (a.adjtimeRemaining?.() ?? Number.NaN) / 1e6;
+  // The times that really passed: a busy host stretches the sleep and the queries.
   const remaining0 = remaining();
   const t0 = performance.now();
+  const since = (): number => (performance.now() - t0) / 1000;
   const error0 = await measure(server);
+  const error0EndS = since();
   await sleep(6000);
   const remaining1 = remaining();
-  // The time that really passed between the two readings: a busy host stretches the sleep and the query.
-  const waitS = (performance.now() - t0) / 1000;
+  const waitS = since();
   const error1 = await measure(server);
+  const error1EndS = since();
   // Leave no slew behind for the next case.
   a.adjtimeSlew?.(0);
-  return { name: 'slew', before, sync, remaining0, error0, remaining1, error1, waitS };
+  return { name: 'slew', setup, before, sync, syncS, remaining0, remaining1, waitS, error0, error1, error0EndS, error1EndS };
 }
 
 async function refuseCase(a: NativeClockAddon, server: string, dir: string): Promise<RefuseResult> {
@@ -157,7 +197,7 @@ async function refuseCase(a: NativeClockAddon, server: string, dir: string): Pro
   chronyd.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
   try {
     let seen: string[] = [];
-    for (let i = 0; i < 50 && seen.length === 0; i++) {
+    for (const end = performance.now() + 60_000; seen.length === 0 && chronyd.exitCode === null && performance.now() < end;) {
       await sleep(100);
       seen = findTimeDaemons().map((d) => `${d.kind} ${d.pid}`);
     }
@@ -165,9 +205,9 @@ async function refuseCase(a: NativeClockAddon, server: string, dir: string): Pro
     const sync = await runCli(['sync', '-n', '2', '-i', '0.05', server]);
     const conf2 = join(dir, 'guest-daemon.conf');
     writeFileSync(conf2, `server ${server} iburst\nbindcmdaddress /\n`);
-    const daemon = await runCli(['daemon', '-f', conf2, '--clock', 'system'], 15_000);
-    shift(a, 1 - (await measure(server)));
-    const forced = await runCli(['sync', '--force', '-n', '2', '-i', '0.05', server]);
+    const daemon = await runCli(['daemon', '-f', conf2, '--clock', 'system']);
+    shift(a, 1 - (await measure(server)).error);
+    const forced = await runCli(['sync', '--force', ...SAMPLING, server]);
     return { name: 'refuse', chronydPid: chronyd.pid ?? -1, seen, sync, daemon, forced, after: await measure(server) };
   } finally {
     chronyd.kill('SIGTERM');
@@ -186,13 +226,15 @@ async function lockCase(_a: NativeClockAddon, server: string, dir: string): Prom
   daemon.stderr?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
   const exited = new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
   try {
+    // Node may take many seconds to start the daemon in a guest on a busy host: wait for the lock
+    // (or the daemon's exit) with a deadline that only catches a hang.
     let lockPid: number | null = null;
-    for (let i = 0; i < 100 && lockPid === null; i++) {
+    for (const end = performance.now() + 90_000; lockPid === null && daemon.exitCode === null && performance.now() < end;) {
       await sleep(100);
       lockPid = readLockPid(lockPath);
     }
     const sync = await runCli(['sync', '-n', '2', '-i', '0.05', server]);
-    const second = await runCli(['daemon', '-f', conf, '--clock', 'system'], 15_000);
+    const second = await runCli(['daemon', '-f', conf, '--clock', 'system']);
     daemon.kill('SIGTERM');
     const daemonExit = await exited;
     return { name: 'lock', lockPath, lockPid, daemonPid: daemon.pid ?? -1, sync, second, daemonExit, daemonLog, lockGone: !existsSync(lockPath) };
@@ -207,13 +249,13 @@ async function main(): Promise<void> {
   const dir = process.env.NTPKIT_UML_DIR;
   if (dir === undefined) throw new Error('uml-guest-oneshot needs NTPKIT_UML_DIR');
   const a = requireNative();
-  // The tap and chronyd may need a moment after boot.
-  for (let i = 0; ; i++) {
+  // The tap and chronyd may need a moment after boot (longer on a busy host).
+  for (const end = performance.now() + 60_000; ;) {
     try {
       await measure(server);
       break;
     } catch (e) {
-      if (i >= 30) throw e;
+      if (performance.now() > end) throw e;
       await sleep(200);
     }
   }
