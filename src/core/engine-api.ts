@@ -10,6 +10,7 @@
  * stored samples, as chrony's change handlers do.
  */
 import { type Instant } from '../time/instant.js';
+import type { KissAction } from '../proto/kiss.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
 import { type SystemState } from './system.js';
@@ -121,7 +122,12 @@ export type EngineEvent =
   | { readonly type: 'step'; readonly seconds: number }
   | { readonly type: 'falseticker'; readonly sourceId: number }
   | { readonly type: 'source-unreachable'; readonly sourceId: number }
-  | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string }
+  /**
+   * A kiss-o'-death, once per episode (until the source serves us again).
+   * `action` says what it does to polling (core/source.ts); `poll` is the
+   * poll exponent from now on.
+   */
+  | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string; readonly action: KissAction; readonly poll: number }
   | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
   | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
   /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
@@ -283,6 +289,10 @@ export interface NtpDataReport {
   readonly peerDispersion: number;
   /** Server processing time of the last valid reply (t3 - t2), seconds. */
   readonly responseTime: number;
+  /** chronyc's NTP tests of the last valid reply: "111 111 1111" for a synchronized one, "111 101 0000" for a kiss or an unsynchronized server. */
+  readonly tests: string;
+  /** The kiss-o'-death in effect (the last reply was one), or null. */
+  readonly kissCode: string | null;
   readonly interleaved: boolean;
   /** The last valid reply passed the source's authenticator (chronyc: "Authenticated"). */
   readonly authenticated: boolean;

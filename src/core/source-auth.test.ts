@@ -71,7 +71,7 @@ test('requests are secured; replies failing the check are not samples, are count
   assert.deepEqual(p.receive(replyTo(req.packet, T0, { tag: 99 }).data, T0, 0), { kind: 'ignored', reason: 'auth-failed' });
   assert.deepEqual(p.receive(replyTo(req.packet, T0, { tag: 0 }).data, T0, 0), { kind: 'ignored', reason: 'auth-failed' });
   assert.deepEqual(p.receive(replyTo(req.packet, T0, { tag: 99, kiss: 'DENY' }).data, T0, 0), { kind: 'ignored', reason: 'auth-failed' });
-  assert.equal(p.stopped, null);
+  assert.equal(p.kod, null);
   assert.deepEqual([p.authFailures, p.authNaks, p.lastAuthFailure, p.reach, p.authenticated], [4, 1, 'tag 99', 0, false]);
   // The authentic reply still counts.
   const good = replyTo(req.packet, T0);

@@ -6,7 +6,7 @@ import { ReachabilityNotice } from './reachability-notice.js';
 function source(name: string, o: Partial<SourceSnapshot> = {}): SourceSnapshot {
   return {
     id: 1, kind: 'server', name, address: null, port: 123, verdict: 'unusable', reason: 'cannot resolve: ENOTFOUND', prefer: false, noselect: false,
-    stratum: 0, referenceId: 0, poll: 4, reach: 0, lastRxAgo: null, lastSample: null, jitter: 0, rootDistance: 0, kissCode: null, interleaved: false,
+    stratum: 0, referenceId: 0, poll: 4, reach: 0, lastRxAgo: null, lastSample: null, jitter: 0, rootDistance: 0, kissCode: null, kod: null, interleaved: false,
     stats: { samples: 0, runs: 0, span: 0, frequencyPpm: 0, skewPpm: 0, offset: 0, stdDev: 0 },
     ...o,
   };

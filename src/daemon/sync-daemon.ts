@@ -254,7 +254,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       case 'step': return `${clock.kind === 'system' ? 'System' : 'Virtual'} clock was stepped by ${signed(e.seconds)} seconds`;
       case 'falseticker': return `Source ${name(e.sourceId)} is a falseticker`;
       case 'source-unreachable': return `Source ${name(e.sourceId)} is unreachable`;
-      case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}`;
+      // chronyd's "Received KoD RATE from ADDRESS", and what it does to polling (once per episode).
+      case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}${kissEffect(e)}`;
       case 'source-replaced': return `Source ${e.oldAddress} replaced with ${e.newAddress ?? '(none yet)'}`;
       case 'leap': return `Leap second will be ${e.leap === 'insert' ? 'inserted' : 'deleted'} at the end of the day`;
       case 'maxchange': return `Adjustment of ${signed(-e.offset, 3)} seconds exceeds the allowed maximum (maxchange): ${e.fatal ? 'exiting' : 'ignored'}`;
@@ -446,6 +447,12 @@ function stripPositions(c: ServerConfig): unknown {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function kissEffect(e: Extract<EngineEvent, { type: 'kiss' }>): string {
+  if (e.action === 'refused') return `: the server refuses us; asking again every poll, backing off to maxpoll (now every ${2 ** e.poll} s)`;
+  if (e.action === 'reduce-rate') return ': the next request waits 4 poll intervals more';
+  return '';
 }
 
 function signed(x: number, digits = 9): string {
