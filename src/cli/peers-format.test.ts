@@ -13,7 +13,7 @@ function source(over: Partial<SourceSnapshot>): SourceSnapshot {
     lastRxAgo: 5, lastSample: { adjustedOffset: -0.30925, measuredOffset: -0.30925, error: 0.0134, delay: 0.026845 },
     jitter: 0.000221, rootDistance: 0.02,
     stats: { samples: 1, runs: 1, span: 0, frequencyPpm: 0, skewPpm: 0, offset: -0.30925, stdDev: 0 },
-    kissCode: null, kod: null, interleaved: false, ...over,
+    kissCode: null, kod: null, authProblem: null, interleaved: false, ...over,
   };
 }
 

@@ -96,6 +96,12 @@ export interface SourceAuthenticator {
    * port changes). Replies are then expected from there.
    */
   destination?(): { readonly address: string | null; readonly port: number } | null;
+  /**
+   * Why requests cannot be secured now (a failed NTS-KE: host, port and
+   * error; a missing key), or null. Shown with the source, so that an
+   * operator looks at the key exchange rather than at UDP port 123.
+   */
+  problem?(): string | null;
 }
 
 /** Something the driver must do. */

@@ -547,7 +547,7 @@ export class SyncEngine implements SyncEngineApi {
     const kod = e.poller.kod;
     if (kod !== null && kod.action === 'refused') return `KoD ${kod.code}: the server refuses us; asking again every poll, backing off to maxpoll`;
     if (e.unsynchronized) return 'source unsynchronized';
-    if (e.poller.reach === 0) return e.stats.count === 0 ? 'no reply yet' : 'unreachable';
+    if (e.poller.reach === 0) return e.poller.auth?.problem?.() ?? (e.stats.count === 0 ? 'no reply yet' : 'unreachable');
     if (e.stats.count === 0 || !e.stats.filter.initialized) return 'no samples yet';
     const st = e.poller.lastHeader?.stratum ?? 0;
     if (st >= 16) return 'source unsynchronized';
@@ -777,7 +777,8 @@ export class SyncEngine implements SyncEngineApi {
       address: e.address,
       port: e.options.port,
       verdict: e.address === null ? 'unusable' : e.verdict.verdict,
-      reason: e.address === null ? this.unusableReason(e) ?? 'not resolved yet' : e.verdict.reason,
+      // Why a source is unusable can change between selections (no reply yet, a failed NTS-KE): say it as of now.
+      reason: e.address === null ? this.unusableReason(e) ?? 'not resolved yet' : e.verdict.verdict === 'unusable' ? this.unusableReason(e) ?? e.verdict.reason : e.verdict.reason,
       prefer: e.options.prefer,
       noselect: e.options.noselect,
       stratum: h?.stratum ?? 0,
@@ -803,6 +804,7 @@ export class SyncEngine implements SyncEngineApi {
         stdDev: fig.stdDev,
       },
       kissCode: e.poller.kissCode,
+      authProblem: e.poller.auth?.problem?.() ?? null,
       kod: e.poller.kod === null ? null : { code: e.poller.kod.code, action: e.poller.kod.action, ago: Math.max(0, diffSeconds(now, e.poller.kod.at)) },
       interleaved: e.poller.interleaved,
     };

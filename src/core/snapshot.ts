@@ -101,6 +101,12 @@ export interface SourceSnapshot {
    * `nts-nak` or `informational`. `ago`: seconds since the last one.
    */
   readonly kod: null | { readonly code: string; readonly action: KissAction; readonly ago: number };
+  /**
+   * Why requests to this source cannot be authenticated now, or null: a
+   * failed NTS-KE ("NTS-KE with HOST:PORT failed: ..."), a key missing from
+   * the key file. Such a source is sent no requests, so it cannot answer.
+   */
+  readonly authProblem: string | null;
   /** Interleaved mode in use with this source. */
   readonly interleaved: boolean;
 }

@@ -104,3 +104,22 @@ test('when the authenticator cannot secure a request, nothing is sent and the po
   assert.ok(next);
   assert.equal(p.totalTx, 1);
 });
+
+test('a source whose requests cannot be secured shows why: the authenticator\'s problem is its reason', async () => {
+  const { SyncEngine } = await import('./engine.js');
+  const { DISCIPLINE_DEFAULTS } = await import('./engine-api.js');
+  let problem: string | null = null;
+  const engine = new SyncEngine({
+    sources: [sourceOptions('server', '192.0.2.1', { nts: true, minpoll: 1, maxpoll: 1 })],
+    discipline: DISCIPLINE_DEFAULTS, precision: 2 ** -24, random: () => 0.5,
+    authenticatorFor: () => ({ kind: 'nts', secure: () => null, check: () => ({ ok: false, reason: 'no session', nak: false }), problem: () => problem }),
+  });
+  engine.start(T0);
+  engine.tick(addSeconds(T0, 10));
+  assert.equal(engine.snapshot(addSeconds(T0, 10), 'sim').sources[0]?.reason, 'no reply yet');
+  problem = 'NTS-KE with 192.0.2.1:4460 failed: connect ECONNREFUSED 192.0.2.1:4460';
+  engine.tick(addSeconds(T0, 12));
+  const s = engine.snapshot(addSeconds(T0, 12), 'sim').sources[0];
+  assert.equal(s?.authProblem, problem);
+  assert.equal(s?.reason, problem);
+});

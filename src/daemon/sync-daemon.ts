@@ -184,7 +184,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     precision: 2 ** precisionLog2,
     random,
     md5: (data) => createHash('md5').update(data).digest(),
-    authenticatorFor: (so) => (so.nts ? ntsSourceAuthenticator(so) : so.key === null ? null : symmetricSourceAuthenticator(k?.get(so.key) ?? null)),
+    authenticatorFor: (so) => (so.nts ? ntsSourceAuthenticator(so) : so.key === null ? null
+      : symmetricSourceAuthenticator(k?.get(so.key) ?? null, `key ${so.key} is not in ${c.keyfile ?? 'a key file (no keyfile directive)'}`)),
   });
 
   // Clock updates so far: chrony's `nocerttimecheck N` forgives certificate dates only during the first N.
@@ -215,8 +216,11 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
         auth.install(r);
         log(`NTS-KE with ${so.host}:${ke.port}: ${r.cookies.length} cookies, AEAD ${r.aeadId}`);
       }, (e: Error) => {
-        log(`NTS-KE with ${so.host}:${ke.port} failed: ${e.message}; retrying at the next poll`);
-        auth.retry();
+        // The client's errors already name the exchange; say it once.
+        const prefix = `NTS-KE with ${so.host}:${ke.port}: `;
+        const reason = `NTS-KE with ${so.host}:${ke.port} failed: ${e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message}`;
+        log(`${reason}; retrying at the next poll`);
+        auth.failed(reason);
       });
     });
     return auth;
