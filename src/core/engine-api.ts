@@ -35,6 +35,8 @@ export interface DisciplineOptions {
   readonly initialFrequencyPpm: number | null;
   /** Skew from the drift file, ppm, or null. */
   readonly initialSkewPpm: number | null;
+  /** chrony `logchange`: an update that finds the clock wrong by more than this many seconds is reported (default 1). */
+  readonly logchange: number;
 }
 
 export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
@@ -47,6 +49,7 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   maxdrift: 500000,
   initialFrequencyPpm: null,
   initialSkewPpm: null,
+  logchange: 1,
 });
 
 export interface EngineOptions {
@@ -136,6 +139,12 @@ export type EngineEvent =
   | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string; readonly action: KissAction; readonly poll: number }
   | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
   | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
+  /**
+   * chronyd's "System clock wrong by X seconds": an update found the clock
+   * wrong by more than `logchange`, beyond the correction already under way.
+   * `seconds`: the correction it needs (positive: the clock is behind).
+   */
+  | { readonly type: 'clock-wrong'; readonly seconds: number }
   /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
   | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean }
   | MeasurementEvent

@@ -481,3 +481,32 @@ test('maxsamples caps the window; minsamples above it grows the window (sourcest
   assert.equal(samplesAfter({ minsamples: 100 }), 100);
   assert.equal(samplesAfter({ minsamples: 8, maxsamples: 16 }), 16);
 });
+
+test('the only source jumps 10 s: the update that sees it reports the clock wrong (chronyd\'s logchange), once, while the slew goes on', () => {
+  const w = world([A], { opts: { minpoll: 2, maxpoll: 2 } });
+  w.run(300);
+  assert.equal(w.snapshot().tracking.synchronized, true);
+  assert.deepEqual(w.events.filter((e) => e.event.type === 'clock-wrong'), [], 'nothing to report while in step');
+  (w.servers.get(A) as { offset: number }).offset = 10;
+  w.run(600);
+  const wrong = w.events.filter((e) => e.event.type === 'clock-wrong');
+  assert.ok(wrong.length >= 1, 'reported');
+  const first = wrong[0]?.event as { seconds: number };
+  // The server is ahead: the clock is behind and needs to go forward; the first estimate need not take the whole jump.
+  assert.ok(first.seconds > 1 && first.seconds <= 10 + 1e-3, String(first.seconds));
+  // The rest of the jump is reported only if an update finds more than 1 s beyond the correction under way.
+  const total = wrong.reduce((sum, e) => sum + (e.event as { seconds: number }).seconds, 0);
+  assert.ok(total <= 10 + 0.1, `reported ${total} s in all`);
+  assert.ok(wrong.length <= 3, `${wrong.length} reports for one jump`);
+});
+
+test('clock-wrong comes before the step it leads to, and not at all below logchange', () => {
+  const w = world([A], { offset: -5, discipline: { makestep: { threshold: 1, limit: 3 } } });
+  w.run(30);
+  const types = w.events.map((e) => e.event.type).filter((t) => t === 'clock-wrong' || t === 'step');
+  assert.deepEqual(types.slice(0, 2), ['clock-wrong', 'step']);
+  const q = world([A], { offset: -5, discipline: { makestep: { threshold: 1, limit: 3 }, logchange: 6 } });
+  q.run(30);
+  assert.ok(q.events.some((e) => e.event.type === 'step'));
+  assert.ok(!q.events.some((e) => e.event.type === 'clock-wrong'));
+});

@@ -620,11 +620,18 @@ export class SyncEngine implements SyncEngineApi {
     const disc = this.disc();
     const remaining = disc.remainingSlew(now);
     const prev = this.reference;
+    const mark = actions.length;
     const outcome = disc.update(now, { offset: off, freqPpm: freq * 1e6, skewPpm: Math.sqrt(pFreq) * 1e6 }, actions);
     if (outcome === 'ignored' || outcome === 'fatal') {
       actions.push({ kind: 'event', event: { type: 'maxchange', offset: off, fatal: outcome === 'fatal' } });
       return;
     }
+    // chronyd (reference.c) logs the offset of each update beyond logchange, before a step. Its
+    // offsets are against a clock that already counts the correction under way; ours are against
+    // the clock as it reads, so that part is taken out: a 10 s jump is reported once, not at every
+    // update while it is slewed out.
+    const wrong = off - remaining;
+    if (Math.abs(wrong) > this.d.logchange) actions.splice(mark, 0, { kind: 'event', event: { type: 'clock-wrong', seconds: wrong } });
     const sel = this.entries.find((e) => e.id === combined[0]) as Entry;
     const root = sel.poller.root();
     const st = sel.poller.lastHeader?.stratum ?? 15;

@@ -262,6 +262,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}${kissEffect(e)}`;
       case 'source-replaced': return `Source ${e.oldAddress} replaced with ${e.newAddress ?? '(none yet)'}`;
       case 'leap': return `Leap second will be ${e.leap === 'insert' ? 'inserted' : 'deleted'} at the end of the day`;
+      // chronyd's wording (reference.c), and its %.6f.
+      case 'clock-wrong': return `${clock.kind === 'system' ? 'System' : 'Virtual'} clock wrong by ${e.seconds.toFixed(6)} seconds`;
       case 'maxchange': return `Adjustment of ${signed(-e.offset, 3)} seconds exceeds the allowed maximum (maxchange): ${e.fatal ? 'exiting' : 'ignored'}`;
     }
   };
