@@ -426,9 +426,9 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       stopped = true;
       if (driftWriter !== null) {
         const v = currentDrift();
-        void driftWriter.write(v);
-        await driftWriter.flush();
-        log(`Saved frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm to ${driftWriter.path}`);
+        // A failed write has said why (onError); only a write that landed is reported as saved.
+        if (await driftWriter.write(v)) log(`Saved frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm to ${driftWriter.path}`);
+        else log(`The frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm was not saved`);
       }
       await driver.stop();
       await statsLog?.close();
