@@ -12,7 +12,7 @@ const captured: NtpDataRow = {
   sourceId: 1, name: '127.0.0.1', remoteAddress: '127.0.0.1', remotePort: 11123, leap: 'normal', version: 4, mode: 4, stratum: 2,
   poll: 2, precision: -25, rootDelay: 0, rootDispersion: 0, referenceId: 0x7f7f0101,
   referenceTime: String(Date.UTC(2026, 10, 23, 14, 27, 15) / 1000),
-  offset: -0.000001765, peerDelay: 0.00001065, peerDispersion: 0.000000059, responseTime: 0.000061455,
+  offset: -0.000001765, peerDelay: 0.00001065, peerDispersion: 0.000000059, responseTime: 0.000061455, tests: '111 111 1111', kissCode: null,
   interleaved: false, authenticated: false, authMode: 'none', authFailures: 0, authNaks: 0, lastAuthFailure: null, totalTx: 25, totalRx: 25, totalValidRx: 25, totalGoodRx: 25,
   txTimestamping: 'kernel', rxTimestamping: 'kernel',
 };
@@ -32,7 +32,7 @@ test('ntpdata: chronyc 4.3 layout, line for line, except what ntpkit does not me
 test('ntpdata: a source that never answered, as chronyd prints one', () => {
   const silent: NtpDataRow = {
     ...captured, remoteAddress: '127.0.0.77', remotePort: 11999, version: 0, mode: 0, stratum: 0, poll: 0, precision: 0, referenceId: 0,
-    referenceTime: null, offset: 0, peerDelay: 0, peerDispersion: 0, responseTime: 0, totalTx: 1, totalRx: 0, totalValidRx: 0, totalGoodRx: 0,
+    referenceTime: null, offset: 0, peerDelay: 0, peerDispersion: 0, responseTime: 0, tests: '000 000 0000', totalTx: 1, totalRx: 0, totalValidRx: 0, totalGoodRx: 0,
     txTimestamping: 'invalid', rxTimestamping: 'invalid',
   };
   assert.equal(formatNtpDataBlock(silent), fixture('chronyc-ntpdata-noreply.txt').trimEnd());
@@ -53,4 +53,16 @@ test('clients: chronyc 4.3 layout byte for byte', () => {
 
 test('activity: chronyc 4.3 lines', () => {
   assert.equal(formatActivity({ online: 1, offline: 0, burstOnline: 0, burstOffline: 0, unresolved: 0 }), fixture('chronyc-activity.txt').trimEnd());
+});
+
+test('ntpdata: a kiss-o\'-death as the last valid reply shows as chronyd shows it (stratum 0, its code, tests 111 101 0000)', () => {
+  const kissed: NtpDataRow = {
+    ...captured, leap: 'unsynchronized', stratum: 0, referenceId: 0x44454e59, referenceTime: null, offset: 0, peerDelay: 0, peerDispersion: 0,
+    responseTime: 0, tests: '111 101 0000', kissCode: 'DENY',
+  };
+  const lines = formatNtpDataBlock(kissed).split('\n');
+  assert.ok(lines.includes('Leap status     : Not synchronised'));
+  assert.ok(lines.includes('Stratum         : 0'));
+  assert.ok(lines.includes('Reference ID    : 44454E59 (DENY)'));
+  assert.ok(lines.includes('NTP tests       : 111 101 0000'));
 });

@@ -2,8 +2,9 @@
  * The layout of `chronyc ntpdata` (chronyd 4.3, checked against
  * fixtures/chronyc-ntpdata*.txt). What ntpkit does not track is printed as
  * chronyd prints an unknown value: Local address [UNSPEC], Jitter asymmetry
- * +0.00, NTP tests all passed for a source with a valid reply (see
- * docs/control.md).
+ * +0.00, NTP tests all passed for a source whose last valid reply was
+ * synchronized (see docs/control.md). A kiss-o'-death counts as a valid
+ * reply, as in chronyd: its stratum 0 and code (Reference ID "DENY") show.
  */
 import { createHash } from 'node:crypto';
 import type { NtpDataReport } from '../core/engine-api.js';
@@ -55,7 +56,7 @@ export function formatNtpDataBlock(r: NtpDataRow): string {
     line('Peer dispersion', `${cFixed(r.peerDispersion, 9)} seconds`),
     line('Response time', `${cFixed(r.responseTime, 9)} seconds`),
     'Jitter asymmetry: +0.00',
-    line('NTP tests', valid ? '111 111 1111' : '000 000 0000'),
+    line('NTP tests', r.tests),
     line('Interleaved', r.interleaved ? 'Yes' : 'No'),
     line('Authenticated', r.authenticated ? 'Yes' : 'No'),
     line('TX timestamping', valid || r.totalTx > 0 ? STAMPS[r.txTimestamping] ?? 'Invalid' : 'Invalid'),

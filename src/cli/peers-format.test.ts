@@ -13,7 +13,7 @@ function source(over: Partial<SourceSnapshot>): SourceSnapshot {
     lastRxAgo: 5, lastSample: { adjustedOffset: -0.30925, measuredOffset: -0.30925, error: 0.0134, delay: 0.026845 },
     jitter: 0.000221, rootDistance: 0.02,
     stats: { samples: 1, runs: 1, span: 0, frequencyPpm: 0, skewPpm: 0, offset: -0.30925, stdDev: 0 },
-    kissCode: null, interleaved: false, ...over,
+    kissCode: null, kod: null, authProblem: null, interleaved: false, ...over,
   };
 }
 
@@ -69,12 +69,15 @@ test('tally codes from verdicts, .INIT. for a source that never answered, kiss c
     source({ verdict: 'unusable', stratum: 0, referenceId: 0, reach: 0, lastRxAgo: null, lastSample: null, jitter: 0,
       stats: { samples: 0, runs: 0, span: 0, frequencyPpm: 0, skewPpm: 0, offset: 0, stdDev: 0 } }),
     source({ verdict: 'unusable', stratum: 0, kissCode: 'RATE', poll: 10, lastRxAgo: 4000 }),
+    source({ verdict: 'unusable', stratum: 2, kissCode: 'DENY', kod: { code: 'DENY', action: 'refused', ago: 5 }, poll: 10, lastRxAgo: 4000 }),
   ] })).split('\n').slice(2, -1);
-  assert.deepEqual(rows.map((r) => r[0]), ['+', '#', 'x', '-', ' ', ' ']);
+  assert.deepEqual(rows.map((r) => r[0]), ['+', '#', 'x', '-', ' ', ' ', ' ']);
   assert.equal(rows[2]?.slice(17, 33), '.GPS.           ');
   assert.equal(rows[3]?.slice(36, 37), 's');
   assert.equal(rows[4], ' 100.100.3.2     .INIT.          16 u    -   16    0    0.000    0.000   0.000');
   assert.equal(rows[5]?.slice(17, 47), '.RATE.          16 u  67m 1024');
+  // A server that refuses us now shows its code, whatever it served before.
+  assert.equal(rows[6]?.slice(17, 47), '.DENY.          16 u  67m 1024');
 });
 
 test('-n shows the address; a name is cut to 15 columns as ntpq does', () => {

@@ -31,10 +31,12 @@ const HEADER = [
 /**
  * The refid column and the stratum shown: a source that never answered is
  * ".INIT." at stratum 16 as ntpq shows it; one that sent a kiss-o'-death
- * shows the code (".RATE."); stratum-1 codes in dots (".GPS."), else the
+ * before any time, or that refuses us now, shows the code (".RATE.",
+ * ".DENY."); stratum-1 codes in dots (".GPS."), else the
  * dotted quad.
  */
 function refidAndStratum(src: SourceSnapshot): [string, number] {
+  if (src.kod?.action === 'refused') return [`.${src.kod.code}.`, 16];
   if (src.stratum === 0) return [src.kissCode ? `.${src.kissCode}.` : '.INIT.', 16];
   return [formatRefId(src.referenceId, src.stratum, 'ntpq'), src.stratum];
 }

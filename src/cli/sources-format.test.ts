@@ -29,3 +29,19 @@ test('a symmetric peer is "=", and no sample yet prints zeros like chronyc', () 
   const out = formatSources({ ...snap, sources: [{ ...first, kind: 'peer', lastSample: null, lastRxAgo: null, verdict: 'jittery' }] });
   assert.equal(out.split('\n')[2], '=~ 127.0.0.2                     1   0   377     -     +0ns[   +0ns] +/-    0ns');
 });
+
+test('sources: a kiss-o\'-death in effect leaves the table as chronyc prints it; -v names it below the table', () => {
+  const snap = snapshotFromCapture('sources-v');
+  const [first, ...rest] = snap.sources;
+  assert.ok(first);
+  const refused = { ...first, verdict: 'unusable' as const, reach: 0, poll: 10, kod: { code: 'DENY', action: 'refused' as const, ago: 12.7 } };
+  const kissed = { ...snap, sources: [refused, ...rest] };
+  const plain = formatSources(kissed, { numeric: true });
+  assert.equal(plain.split('\n').length, formatSources(snap, { numeric: true }).split('\n').length, 'no extra line without -v');
+  assert.match(plain.split('\n')[2] ?? '', /^\^\? 127\.0\.0\.2 +1  10     0 /);
+  const verbose = formatSources(kissed, { numeric: true, verbose: true }).trimEnd().split('\n');
+  assert.equal(verbose.at(-2), '');
+  assert.equal(verbose.at(-1), 'KoD DENY from 127.0.0.2 12 s ago: Access denied by remote server. Polling goes on, backing off to maxpoll: every 1024 s now.');
+  const rate = formatSources({ ...snap, sources: [{ ...first, kod: { code: 'RATE', action: 'reduce-rate' as const, ago: 3 } }] }, { numeric: true, verbose: true });
+  assert.match(rate, /\nKoD RATE from 127\.0\.0\.2 3 s ago: Rate exceeded\..* The next request waits 4 poll intervals more\.\n$/);
+});

@@ -2,7 +2,11 @@
  * `ntpkit sources [-v]`: the layout of `chronyc sources` (chrony 4.3), from a
  * DaemonSnapshot. The legend of -v is chronyc's own text, kept byte for byte
  * so that eyes and scripts used to chronyc find everything where they expect.
+ * chronyc has no column for a kiss-o'-death (a refusing server shows as `?`
+ * there too); -v adds one line per source under a kiss, below the table,
+ * where no row parser looks.
  */
+import { describeKissCode } from '../proto/kiss.js';
 import { type DaemonSnapshot, type SourceSnapshot, VERDICT_SYMBOL } from '../core/snapshot.js';
 import { chronycSign, type ReportOptions, sourceLabel } from './report-common.js';
 import { cInt, cInterval, cNanoseconds, cOctal, cSignedNanoseconds } from './report-units.js';
@@ -45,7 +49,19 @@ export function formatSourceRow(src: SourceSnapshot, opts: ReportOptions = {}): 
   );
 }
 
+/** What a kiss-o'-death in effect does, in one line: "KoD DENY from NAME 12 s ago: Access denied ...; ...". */
+export function formatKodNote(src: SourceSnapshot, opts: ReportOptions = {}): string | null {
+  const k = src.kod;
+  if (k === null) return null;
+  const effect = k.action === 'refused'
+    ? ` Polling goes on, backing off to maxpoll: every ${2 ** src.poll} s now.`
+    : k.action === 'reduce-rate' ? ' The next request waits 4 poll intervals more.' : '';
+  return `KoD ${k.code} from ${opts.numeric ? src.address ?? src.name : src.name} ${Math.floor(k.ago)} s ago: ${describeKissCode(k.code)}${effect}`;
+}
+
 export function formatSources(snap: DaemonSnapshot, opts: SourcesOptions = {}): string {
   const lines = [...(opts.verbose ? LEGEND : []), ...HEADER, ...snap.sources.map((s) => formatSourceRow(s, opts))];
+  const notes = opts.verbose ? snap.sources.flatMap((s) => formatKodNote(s, opts) ?? []) : [];
+  if (notes.length > 0) lines.push('', ...notes);
   return `${lines.join('\n')}\n`;
 }

@@ -264,3 +264,12 @@ test('httpaddress: an IP and an optional port, in chrony.conf and ntp.conf alike
     assert.match(formatDiagnostic(r.errors[0]!), new RegExp(`^chrony\\.conf:1: httpaddress: ${why}`), line);
   }
 });
+
+test('logchange sets the threshold of the "clock wrong by" report; it must be a positive number of seconds', async () => {
+  const ok = await chrony('logchange 0.5\n');
+  assert.deepEqual(messages(ok.warnings), []);
+  assert.equal(ok.config?.discipline.logchange, 0.5);
+  assert.equal((await chrony('server 192.0.2.1\n')).config?.discipline.logchange, 1);
+  const bad = await chrony('logchange soon\n');
+  assert.equal(bad.errors.length, 1);
+});

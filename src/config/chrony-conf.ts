@@ -46,7 +46,7 @@ const FIXED_ARGS: Readonly<Record<string, number>> = {
   lock_all: 0, manual: 0, noclientlog: 0, nosystemcert: 0, rtconutc: 0, rtcsync: 0,
   acquisitionport: 1, bindacqaddress: 1, bindacqdevice: 1, bindcmddevice: 1, binddevice: 1, clientloglimit: 1,
   clockprecision: 1, combinelimit: 1, corrtimeratio: 1, dscp: 1, dumpdir: 1, hwclockfile: 1, hwtstimeout: 1,
-  logchange: 1, maxclockerror: 1, maxjitter: 1, maxntsconnections: 1, maxupdateskew: 1,
+  maxclockerror: 1, maxjitter: 1, maxntsconnections: 1, maxupdateskew: 1,
   nocerttimecheck: 1, ntpsigndsocket: 1, ntsdumpdir: 1, ntsntpserver: 1, ntsport: 1, ntsprocesses: 1, ntsrefresh: 1,
   ntsrotate: 1, pidfile: 1, ptpport: 1, refresh: 1, reselectdist: 1, rtcautotrim: 1, rtcdevice: 1, rtcfile: 1,
   sched_priority: 1, stratumweight: 1, user: 1, fallbackdrift: 2, mailonchange: 2,
@@ -242,6 +242,11 @@ export function parseChronyLines(s: ParseState, lines: readonly ConfigLine[], de
       case 'maxdrift': {
         const n = positive(s, l, 'ppm');
         if (n !== null) b.discipline.maxdrift = n;
+        break;
+      }
+      case 'logchange': {
+        const n = positive(s, l, 'seconds');
+        if (n !== null) b.discipline.logchange = n;
         break;
       }
       case 'minsources': {

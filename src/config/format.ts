@@ -38,5 +38,6 @@ export function formatDiscipline(d: DisciplineOptions): string[] {
     `minsources ${d.minsources}`,
     `maxdrift ${num(d.maxdrift)}`,
     `leapsecmode ${d.leapsecmode}`,
+    `logchange ${num(d.logchange)}`,
   ];
 }

@@ -106,7 +106,7 @@ test('numbers in perfdata never use an exponent', () => {
 function source(over: Partial<SourceSnapshot>): SourceSnapshot {
   return {
     id: 1, kind: 'server', name: 's', address: '192.0.2.1', port: 123, verdict: 'combined', reason: '', prefer: false, noselect: false,
-    stratum: 1, referenceId: 0, poll: 4, reach: 0o377, lastRxAgo: 1, lastSample: null, jitter: 0.0001, rootDistance: 0.001, kissCode: null,
+    stratum: 1, referenceId: 0, poll: 4, reach: 0o377, lastRxAgo: 1, lastSample: null, jitter: 0.0001, rootDistance: 0.001, kissCode: null, kod: null, authProblem: null,
     interleaved: false, stats: { samples: 0, runs: 0, span: 0, frequencyPpm: 0, skewPpm: 0, offset: 0, stdDev: 0 }, ...over,
   };
 }

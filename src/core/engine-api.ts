@@ -10,6 +10,7 @@
  * stored samples, as chrony's change handlers do.
  */
 import { type Instant } from '../time/instant.js';
+import type { KissAction } from '../proto/kiss.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
 import { type SystemState } from './system.js';
@@ -34,6 +35,8 @@ export interface DisciplineOptions {
   readonly initialFrequencyPpm: number | null;
   /** Skew from the drift file, ppm, or null. */
   readonly initialSkewPpm: number | null;
+  /** chrony `logchange`: an update that finds the clock wrong by more than this many seconds is reported (default 1). */
+  readonly logchange: number;
 }
 
 export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
@@ -46,6 +49,7 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   maxdrift: 500000,
   initialFrequencyPpm: null,
   initialSkewPpm: null,
+  logchange: 1,
 });
 
 export interface EngineOptions {
@@ -95,6 +99,12 @@ export interface SourceAuthenticator {
    * port changes). Replies are then expected from there.
    */
   destination?(): { readonly address: string | null; readonly port: number } | null;
+  /**
+   * Why requests cannot be secured now (a failed NTS-KE: host, port and
+   * error; a missing key), or null. Shown with the source, so that an
+   * operator looks at the key exchange rather than at UDP port 123.
+   */
+  problem?(): string | null;
 }
 
 /** Something the driver must do. */
@@ -121,9 +131,20 @@ export type EngineEvent =
   | { readonly type: 'step'; readonly seconds: number }
   | { readonly type: 'falseticker'; readonly sourceId: number }
   | { readonly type: 'source-unreachable'; readonly sourceId: number }
-  | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string }
+  /**
+   * A kiss-o'-death, once per episode (until the source serves us again).
+   * `action` says what it does to polling (core/source.ts); `poll` is the
+   * poll exponent from now on.
+   */
+  | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string; readonly action: KissAction; readonly poll: number }
   | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
   | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
+  /**
+   * chronyd's "System clock wrong by X seconds": an update found the clock
+   * wrong by more than `logchange`, beyond the correction already under way.
+   * `seconds`: the correction it needs (positive: the clock is behind).
+   */
+  | { readonly type: 'clock-wrong'; readonly seconds: number }
   /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
   | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean }
   | MeasurementEvent
@@ -283,6 +304,10 @@ export interface NtpDataReport {
   readonly peerDispersion: number;
   /** Server processing time of the last valid reply (t3 - t2), seconds. */
   readonly responseTime: number;
+  /** chronyc's NTP tests of the last valid reply: "111 111 1111" for a synchronized one, "111 101 0000" for a kiss or an unsynchronized server. */
+  readonly tests: string;
+  /** The kiss-o'-death in effect (the last reply was one), or null. */
+  readonly kissCode: string | null;
   readonly interleaved: boolean;
   /** The last valid reply passed the source's authenticator (chronyc: "Authenticated"). */
   readonly authenticated: boolean;

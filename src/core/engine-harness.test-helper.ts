@@ -132,7 +132,8 @@ export class World {
     const h = req.value;
     const interleaved = srv.interleaved === true && h.originTimestamp !== 0n && h.originTimestamp === srv.lastRx && srv.lastTx !== undefined;
     const reply: NtpHeader = {
-      leap: (srv.leap ?? Leap.NoWarning) as NtpHeader['leap'], version: h.version, mode: Mode.Server,
+      // A kiss-o'-death carries leap 3 (RFC 5905 §7.4).
+      leap: (srv.kiss != null ? Leap.Unsynchronized : srv.leap ?? Leap.NoWarning) as NtpHeader['leap'], version: h.version, mode: Mode.Server,
       stratum: srv.kiss != null ? 0 : srv.stratum ?? 1, poll: srv.poll ?? h.poll, precision: -24,
       rootDelay: secondsToShort(0), rootDispersion: secondsToShort(0.0001),
       referenceId: srv.kiss != null ? refIdFromCode(srv.kiss) : 0x47505300,

@@ -61,21 +61,88 @@ test('reach register: shifted at each request, bit 0 set by a valid reply; backo
   assert.equal(w.source(A).poll, 4, 'back to minpoll once it answers');
 });
 
-test('RATE KoD lengthens the poll, never below the server\'s poll; DENY stops polling', () => {
-  const w = world([A, B], { opts: { minpoll: 4, maxpoll: 10, iburst: false } });
+test('RATE KoD naming poll 17 leaves the poll within minpoll..maxpoll and spaces requests by 5 intervals', () => {
+  const w = world([A, B], { opts: { minpoll: 0, maxpoll: 1, iburst: false } });
+  w.run(20);
+  Object.assign(w.servers.get(A) as object, { kiss: 'RATE', poll: 17 });
+  const from = w.t;
+  const polls: number[] = [];
+  for (let t = from; t < from + 300; t += 1) {
+    w.run(t);
+    polls.push(w.source(A).poll);
+  }
+  assert.ok(polls.every((p) => p >= 0 && p <= 1), `poll left 0..1: ${[...new Set(polls)]}`);
+  assert.equal(w.events.filter((e) => e.event.type === 'kiss').length, 1, 'reported once, not at every kiss');
+  assert.equal(w.source(A).kod?.code, 'RATE');
+  assert.equal(w.source(A).kod?.action, 'reduce-rate');
+  const t = sendTimes(w, A).filter((x) => x > from + 5);
+  assert.ok(t.length >= 10, `still polled: ${t.length} requests`);
+  for (let i = 1; i < t.length; i++) {
+    const gap = (t[i] as number) - (t[i - 1] as number);
+    assert.ok(gap >= 5 * 2 ** 0 - 1e-6 && gap <= 5 * 2 ** 1 + 1e-6, `gap ${gap}`);
+  }
+  // The server relents: the next reply ends it.
+  Object.assign(w.servers.get(A) as object, { kiss: null, poll: undefined });
+  w.run(from + 320);
+  assert.equal(w.source(A).kod, null);
+  assert.notEqual(w.source(A).reach & 0b11, 0);
+});
+
+test('DENY KoD: polling backs off to maxpoll and goes on; the source shows the refusal; online asks it again at once', () => {
+  const w = world([A, B], { opts: { minpoll: 4, maxpoll: 8, iburst: false } });
   w.run(40);
-  Object.assign(w.servers.get(A) as object, { kiss: 'RATE', poll: 9 });
-  w.run(80);
-  assert.ok(w.events.some((e) => e.event.type === 'kiss' && e.event.code === 'RATE'));
-  assert.equal(w.source(A).kissCode, 'RATE');
-  assert.ok(w.source(A).poll >= 9, String(w.source(A).poll));
   Object.assign(w.servers.get(B) as object, { kiss: 'DENY' });
-  w.run(200);
-  const n = (w.servers.get(B) as { requests: number }).requests;
-  w.run(5000);
-  assert.equal((w.servers.get(B) as { requests: number }).requests, n, 'no request after DENY');
-  assert.equal(w.source(B).verdict, 'unusable');
-  assert.match(w.source(B).reason, /KoD DENY/);
+  w.run(2000);
+  const src = w.source(B);
+  assert.equal(src.verdict, 'unusable');
+  assert.match(src.reason, /KoD DENY/);
+  assert.equal(src.kod?.action, 'refused');
+  assert.equal(src.reach, 0, 'a refusal sets no reach bit');
+  assert.equal(src.poll, 8, 'backed off to maxpoll, not beyond');
+  const t = sendTimes(w, B).filter((x) => x > 1000);
+  assert.ok(t.length >= 3, 'still asking');
+  for (let i = 1; i < t.length; i++) assert.ok((t[i] as number) - (t[i - 1] as number) <= 256 + 1e-6);
+  assert.equal(w.events.filter((e) => e.event.type === 'kiss' && e.event.code === 'DENY').length, 1, 'reported once per episode');
+  assert.ok(!w.events.some((e) => e.event.type === 'source-unreachable' && e.event.sourceId === src.id), 'it answers: not reported unreachable');
+  // chronyc ntpdata shows the kiss as the last valid reply, as chronyd does.
+  const nd = w.control({ op: 'ntpdata', selector: B });
+  assert.ok(nd.ok);
+  const row = nd.value[0];
+  assert.equal(row?.stratum, 0);
+  assert.equal(row?.referenceId, 0x44454e59);
+  assert.equal(row?.leap, 'unsynchronized');
+  assert.equal(row?.tests, '111 101 0000');
+  assert.equal(row?.kissCode, 'DENY');
+  assert.equal(row?.offset, 0);
+  // It is polled, so chronyc activity counts it online.
+  const act = w.control({ op: 'activity' });
+  assert.ok(act.ok && act.value.online === 2);
+  // The server lets us in again; the operator says so: a request at once, from minpoll.
+  Object.assign(w.servers.get(B) as object, { kiss: null });
+  const n = sendTimes(w, B).length;
+  const on = w.control({ op: 'online', selector: B });
+  assert.ok(on.ok && on.value.sources === 1);
+  assert.equal(sendTimes(w, B).length, n + 1, 'online sends at once');
+  w.run(w.t + 1);
+  assert.equal(w.source(B).reach & 1, 1);
+  assert.equal(w.source(B).kod, null);
+  assert.equal(w.source(B).poll, 4);
+  assert.notEqual(w.source(B).verdict, 'unusable');
+});
+
+test('a burst asked for restarts polling of a source that refused us', () => {
+  const w = world([A], { opts: { minpoll: 4, maxpoll: 10, iburst: false } });
+  Object.assign(w.servers.get(A) as object, { kiss: 'RSTR' });
+  w.run(100);
+  assert.equal(w.source(A).kod?.code, 'RSTR');
+  Object.assign(w.servers.get(A) as object, { kiss: null });
+  const n = sendTimes(w, A).length;
+  const b = w.control({ op: 'burst', selector: A, good: 2, max: 4 });
+  assert.ok(b.ok && b.value.sources === 1);
+  w.run(w.t + 5);
+  assert.ok(sendTimes(w, A).length >= n + 2);
+  assert.equal(w.source(A).kod, null);
+  assert.equal(w.source(A).reach & 0b11, 0b11);
 });
 
 test('a reply whose origin is not our cookie is ignored, and the real one still counts', () => {
@@ -413,4 +480,33 @@ test('maxsamples caps the window; minsamples above it grows the window (sourcest
   assert.equal(samplesAfter({ maxsamples: 16 }), 16);
   assert.equal(samplesAfter({ minsamples: 100 }), 100);
   assert.equal(samplesAfter({ minsamples: 8, maxsamples: 16 }), 16);
+});
+
+test('the only source jumps 10 s: the update that sees it reports the clock wrong (chronyd\'s logchange), once, while the slew goes on', () => {
+  const w = world([A], { opts: { minpoll: 2, maxpoll: 2 } });
+  w.run(300);
+  assert.equal(w.snapshot().tracking.synchronized, true);
+  assert.deepEqual(w.events.filter((e) => e.event.type === 'clock-wrong'), [], 'nothing to report while in step');
+  (w.servers.get(A) as { offset: number }).offset = 10;
+  w.run(600);
+  const wrong = w.events.filter((e) => e.event.type === 'clock-wrong');
+  assert.ok(wrong.length >= 1, 'reported');
+  const first = wrong[0]?.event as { seconds: number };
+  // The server is ahead: the clock is behind and needs to go forward; the first estimate need not take the whole jump.
+  assert.ok(first.seconds > 1 && first.seconds <= 10 + 1e-3, String(first.seconds));
+  // The rest of the jump is reported only if an update finds more than 1 s beyond the correction under way.
+  const total = wrong.reduce((sum, e) => sum + (e.event as { seconds: number }).seconds, 0);
+  assert.ok(total <= 10 + 0.1, `reported ${total} s in all`);
+  assert.ok(wrong.length <= 3, `${wrong.length} reports for one jump`);
+});
+
+test('clock-wrong comes before the step it leads to, and not at all below logchange', () => {
+  const w = world([A], { offset: -5, discipline: { makestep: { threshold: 1, limit: 3 } } });
+  w.run(30);
+  const types = w.events.map((e) => e.event.type).filter((t) => t === 'clock-wrong' || t === 'step');
+  assert.deepEqual(types.slice(0, 2), ['clock-wrong', 'step']);
+  const q = world([A], { offset: -5, discipline: { makestep: { threshold: 1, limit: 3 }, logchange: 6 } });
+  q.run(30);
+  assert.ok(q.events.some((e) => e.event.type === 'step'));
+  assert.ok(!q.events.some((e) => e.event.type === 'clock-wrong'));
 });

@@ -11,6 +11,7 @@
  */
 import { addSeconds, diffSeconds, instantToUnixNanos, type Instant } from '../time/instant.js';
 import { fromNtpTimestamp } from '../time/timestamp.js';
+import { shortToSeconds } from '../time/short.js';
 import { Leap } from '../proto/constants.js';
 import { refIdFromAddress, type Md5 } from '../proto/refid.js';
 import type { NtpHeader } from '../proto/header.js';
@@ -156,8 +157,9 @@ export class SyncEngine implements SyncEngineApi {
       case 'ignored':
         return [];
       case 'kod':
-        actions.push({ kind: 'event', event: { type: 'kiss', sourceId: e.id, code: out.code } });
-        if (out.stop) this.select(now, null, actions);
+        // Once per episode: a refusing server answers every poll with the same kiss.
+        if (out.fresh) actions.push({ kind: 'event', event: { type: 'kiss', sourceId: e.id, code: out.code, action: out.action, poll: e.poller.poll } });
+        if (out.action === 'refused') this.select(now, null, actions);
         return this.finish(now, actions);
       case 'unsynchronized':
         e.unsynchronized = true;
@@ -276,7 +278,11 @@ export class SyncEngine implements SyncEngineApi {
         const hit = this.matching(c.selector);
         if (hit.length === 0 && c.selector !== null) return none(c.selector);
         let n = 0;
-        for (const e of hit) if (e.address !== null && e.poller.startBurst(now, c.good, c.max)) n++;
+        for (const e of hit) {
+          if (e.address === null) continue;
+          e.poller.startBurst(now, c.good, c.max);
+          n++;
+        }
         this.poll(now, actions);
         return done<'burst'>({ sources: n }) as EngineCommandResult<C['op']>;
       }
@@ -343,10 +349,13 @@ export class SyncEngine implements SyncEngineApi {
     return { online, offline, burstOnline, burstOffline, unresolved };
   }
 
+  /** chronyc ntpdata shows the last valid reply, a kiss or an unsynchronized one too (chronyd's report). */
   private ntpData(e: Entry): NtpDataReport {
-    const h = e.poller.lastHeader;
-    const ls = e.lastSample;
-    const root = e.poller.root();
+    const reply = e.poller.lastReply;
+    const h = reply?.header ?? null;
+    // Only a synchronized reply measured anything.
+    const ls = reply?.synchronized === true ? e.lastSample : null;
+    const root = { delay: h === null ? 0 : shortToSeconds(h.rootDelay), dispersion: h === null ? 0 : shortToSeconds(h.rootDispersion) };
     const leap = h === null ? 'normal' : h.leap === Leap.InsertSecond ? 'insert' : h.leap === Leap.DeleteSecond ? 'delete' : h.leap === Leap.NoWarning ? 'normal' : 'unsynchronized';
     return {
       sourceId: e.id,
@@ -366,7 +375,10 @@ export class SyncEngine implements SyncEngineApi {
       offset: ls?.measuredOffset ?? 0,
       peerDelay: ls?.delay ?? 0,
       peerDispersion: ls?.dispersion ?? 0,
-      responseTime: h === null ? 0 : e.poller.lastResponseTime,
+      responseTime: ls === null ? 0 : e.poller.lastResponseTime,
+      // chronyd's tests 1-3, 5-7, A-D: a valid reply passed 1-3 and 5; one that is not synchronized fails 6 and measures nothing.
+      tests: reply === null ? '000 000 0000' : reply.synchronized ? '111 111 1111' : `111 10${root.delay / 2 + root.dispersion < 16 ? 1 : 0} 0000`,
+      kissCode: e.poller.kod?.code ?? null,
       interleaved: e.poller.interleaved,
       authenticated: e.poller.authenticated,
       authMode: e.poller.auth?.kind ?? 'none',
@@ -448,10 +460,10 @@ export class SyncEngine implements SyncEngineApi {
     }
   }
 
-  /** chrony replaces pool members that stay unreachable, keep being falsetickers, or were denied. */
+  /** chrony replaces pool members that stay unreachable or keep being falsetickers; one that refuses us (KoD DENY/RSTR) goes at once. */
   private needsReplacement(e: Entry): boolean {
     if (e.address === null) return false;
-    return e.poller.stopped !== null ||
+    return e.poller.refused ||
       (e.poller.reach === 0 && e.poller.sentSinceReply >= UNREACHABLE_POLLS) ||
       e.falsetickerStreak >= FALSETICKER_SAMPLES;
   }
@@ -460,7 +472,8 @@ export class SyncEngine implements SyncEngineApi {
   private maintain(now: Instant, actions: EngineAction[]): void {
     let reachLost = false;
     for (const e of this.entries) {
-      if (e.address !== null && e.poller.reach === 0 && e.poller.sentSinceReply > 0 && !e.unreachableReported && e.lastRxAt !== null) {
+      // A refusing server answers: its kiss was reported, not silence.
+      if (e.address !== null && e.poller.reach === 0 && e.poller.sentSinceReply > 0 && !e.unreachableReported && e.lastRxAt !== null && !e.poller.refused) {
         e.unreachableReported = true;
         reachLost = true;
         actions.push({ kind: 'event', event: { type: 'source-unreachable', sourceId: e.id } });
@@ -531,9 +544,10 @@ export class SyncEngine implements SyncEngineApi {
 
   private unusableReason(e: Entry): string | null {
     if (e.address === null) return e.resolver?.lastError != null ? `cannot resolve: ${e.resolver.lastError}` : 'not resolved yet';
-    if (e.poller.stopped !== null) return e.poller.stopped;
+    const kod = e.poller.kod;
+    if (kod !== null && kod.action === 'refused') return `KoD ${kod.code}: the server refuses us; asking again every poll, backing off to maxpoll`;
     if (e.unsynchronized) return 'source unsynchronized';
-    if (e.poller.reach === 0) return e.stats.count === 0 ? 'no reply yet' : 'unreachable';
+    if (e.poller.reach === 0) return e.poller.auth?.problem?.() ?? (e.stats.count === 0 ? 'no reply yet' : 'unreachable');
     if (e.stats.count === 0 || !e.stats.filter.initialized) return 'no samples yet';
     const st = e.poller.lastHeader?.stratum ?? 0;
     if (st >= 16) return 'source unsynchronized';
@@ -606,11 +620,18 @@ export class SyncEngine implements SyncEngineApi {
     const disc = this.disc();
     const remaining = disc.remainingSlew(now);
     const prev = this.reference;
+    const mark = actions.length;
     const outcome = disc.update(now, { offset: off, freqPpm: freq * 1e6, skewPpm: Math.sqrt(pFreq) * 1e6 }, actions);
     if (outcome === 'ignored' || outcome === 'fatal') {
       actions.push({ kind: 'event', event: { type: 'maxchange', offset: off, fatal: outcome === 'fatal' } });
       return;
     }
+    // chronyd (reference.c) logs the offset of each update beyond logchange, before a step. Its
+    // offsets are against a clock that already counts the correction under way; ours are against
+    // the clock as it reads, so that part is taken out: a 10 s jump is reported once, not at every
+    // update while it is slewed out.
+    const wrong = off - remaining;
+    if (Math.abs(wrong) > this.d.logchange) actions.splice(mark, 0, { kind: 'event', event: { type: 'clock-wrong', seconds: wrong } });
     const sel = this.entries.find((e) => e.id === combined[0]) as Entry;
     const root = sel.poller.root();
     const st = sel.poller.lastHeader?.stratum ?? 15;
@@ -763,7 +784,8 @@ export class SyncEngine implements SyncEngineApi {
       address: e.address,
       port: e.options.port,
       verdict: e.address === null ? 'unusable' : e.verdict.verdict,
-      reason: e.address === null ? this.unusableReason(e) ?? 'not resolved yet' : e.verdict.reason,
+      // Why a source is unusable can change between selections (no reply yet, a failed NTS-KE): say it as of now.
+      reason: e.address === null ? this.unusableReason(e) ?? 'not resolved yet' : e.verdict.verdict === 'unusable' ? this.unusableReason(e) ?? e.verdict.reason : e.verdict.reason,
       prefer: e.options.prefer,
       noselect: e.options.noselect,
       stratum: h?.stratum ?? 0,
@@ -789,6 +811,8 @@ export class SyncEngine implements SyncEngineApi {
         stdDev: fig.stdDev,
       },
       kissCode: e.poller.kissCode,
+      authProblem: e.poller.auth?.problem?.() ?? null,
+      kod: e.poller.kod === null ? null : { code: e.poller.kod.code, action: e.poller.kod.action, ago: Math.max(0, diffSeconds(now, e.poller.kod.at)) },
       interleaved: e.poller.interleaved,
     };
   }

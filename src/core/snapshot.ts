@@ -14,6 +14,8 @@
  *   when the clock is sped up (chronyc prints it as "ppm slow").
  */
 
+import type { KissAction } from '../proto/kiss.js';
+
 export const SNAPSHOT_VERSION = 1;
 
 /**
@@ -92,6 +94,19 @@ export interface SourceSnapshot {
   readonly stats: SourceStatsSnapshot;
   /** Last kiss code received, or null. */
   readonly kissCode: string | null;
+  /**
+   * The kiss-o'-death in effect, or null once the source serves us again.
+   * `action`: `refused` (DENY, RSTR: polling backs off towards maxpoll and
+   * goes on), `reduce-rate` (RATE: the next request waits 4 intervals more),
+   * `nts-nak` or `informational`. `ago`: seconds since the last one.
+   */
+  readonly kod: null | { readonly code: string; readonly action: KissAction; readonly ago: number };
+  /**
+   * Why requests to this source cannot be authenticated now, or null: a
+   * failed NTS-KE ("NTS-KE with HOST:PORT failed: ..."), a key missing from
+   * the key file. Such a source is sent no requests, so it cannot answer.
+   */
+  readonly authProblem: string | null;
   /** Interleaved mode in use with this source. */
   readonly interleaved: boolean;
 }

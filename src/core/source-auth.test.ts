@@ -71,7 +71,7 @@ test('requests are secured; replies failing the check are not samples, are count
   assert.deepEqual(p.receive(replyTo(req.packet, T0, { tag: 99 }).data, T0, 0), { kind: 'ignored', reason: 'auth-failed' });
   assert.deepEqual(p.receive(replyTo(req.packet, T0, { tag: 0 }).data, T0, 0), { kind: 'ignored', reason: 'auth-failed' });
   assert.deepEqual(p.receive(replyTo(req.packet, T0, { tag: 99, kiss: 'DENY' }).data, T0, 0), { kind: 'ignored', reason: 'auth-failed' });
-  assert.equal(p.stopped, null);
+  assert.equal(p.kod, null);
   assert.deepEqual([p.authFailures, p.authNaks, p.lastAuthFailure, p.reach, p.authenticated], [4, 1, 'tag 99', 0, false]);
   // The authentic reply still counts.
   const good = replyTo(req.packet, T0);
@@ -103,4 +103,23 @@ test('when the authenticator cannot secure a request, nothing is sent and the po
   const next = p.transmit(p.nextPoll, 0);
   assert.ok(next);
   assert.equal(p.totalTx, 1);
+});
+
+test('a source whose requests cannot be secured shows why: the authenticator\'s problem is its reason', async () => {
+  const { SyncEngine } = await import('./engine.js');
+  const { DISCIPLINE_DEFAULTS } = await import('./engine-api.js');
+  let problem: string | null = null;
+  const engine = new SyncEngine({
+    sources: [sourceOptions('server', '192.0.2.1', { nts: true, minpoll: 1, maxpoll: 1 })],
+    discipline: DISCIPLINE_DEFAULTS, precision: 2 ** -24, random: () => 0.5,
+    authenticatorFor: () => ({ kind: 'nts', secure: () => null, check: () => ({ ok: false, reason: 'no session', nak: false }), problem: () => problem }),
+  });
+  engine.start(T0);
+  engine.tick(addSeconds(T0, 10));
+  assert.equal(engine.snapshot(addSeconds(T0, 10), 'sim').sources[0]?.reason, 'no reply yet');
+  problem = 'NTS-KE with 192.0.2.1:4460 failed: connect ECONNREFUSED 192.0.2.1:4460';
+  engine.tick(addSeconds(T0, 12));
+  const s = engine.snapshot(addSeconds(T0, 12), 'sim').sources[0];
+  assert.equal(s?.authProblem, problem);
+  assert.equal(s?.reason, problem);
 });

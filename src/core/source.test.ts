@@ -135,37 +135,122 @@ test('unreachable: after 4 requests without a reply the interval doubles at each
   assert.ok(Math.abs(diffSeconds(p.nextPoll as Instant, now) - 16) < 1e-6, 'the next request follows minpoll at once');
 });
 
-test('RATE KoD raises a floor under the interval: one step up, never below the server\'s poll', () => {
-  const p = poller({ minpoll: 4, maxpoll: 10 }, () => 0);
+test('RATE KoD: the poll stays within minpoll..maxpoll whatever poll the kiss names; the next request waits 4 intervals more', () => {
+  // A server once answered RATE with poll 17: obeying it meant a request every 36 h despite maxpoll 1.
+  const q = poller({ minpoll: 0, maxpoll: 1 }, () => 0);
+  q.begin(T0);
+  const out = exchange(q, T0, { kiss: 'RATE', poll: 17 });
+  assert.deepEqual(out, { kind: 'kod', code: 'RATE', action: 'reduce-rate', fresh: true });
+  assert.ok(q.poll >= 0 && q.poll <= 1, `poll ${q.poll}`);
+  assert.equal(q.kissCode, 'RATE');
+  assert.equal(q.kod?.code, 'RATE');
+  // chronyd's back-off: the usual interval after the request, plus 4 intervals.
+  assert.equal(diffSeconds(q.nextPoll as Instant, T0), 5 * 2 ** q.poll);
+  // Every further RATE: the same, never beyond maxpoll, and reported fresh only once.
+  let now = q.nextPoll as Instant;
+  for (let i = 0; i < 5; i++) {
+    const o = exchange(q, now, { kiss: 'RATE', poll: 17 });
+    assert.ok(o?.kind === 'kod' && !o.fresh);
+    assert.ok(q.poll <= 1, `poll ${q.poll}`);
+    assert.equal(diffSeconds(q.nextPoll as Instant, now), 5 * 2 ** q.poll);
+    now = q.nextPoll as Instant;
+  }
+  // A valid reply ends it: the regular interval again.
+  assert.equal(exchange(q, now)?.kind, 'sample');
+  assert.equal(q.kod, null);
+  assert.equal(diffSeconds(q.nextPoll as Instant, now), 2 ** q.poll);
+});
+
+test('RATE KoD ends a burst (iburst, or one asked for)', () => {
+  const p = poller({ iburst: true, minpoll: 6, maxpoll: 10 }, () => 0);
   p.begin(T0);
-  const out = exchange(p, T0, { kiss: 'RATE', poll: 3 });
-  assert.deepEqual(out, { kind: 'kod', code: 'RATE', stop: false });
-  assert.equal(p.poll, 5);
-  assert.equal(p.kissCode, 'RATE');
-  const now = p.nextPoll as Instant;
-  assert.ok(Math.abs(diffSeconds(now, T0) - (0.02 + 1e-5 + 32)) < 1e-6, 'the next request waits the raised interval from the kiss');
-  // The server asks for 2^9: the floor follows it.
-  exchange(p, now, { kiss: 'RATE', poll: 9 });
-  assert.equal(p.poll, 9);
-  // Good replies and adaptation cannot go below the floor.
-  for (let i = 0; i < 6; i++) p.adapt(0);
-  assert.equal(p.poll, 9);
-  // A restart (replacement, re-resolution) forgets it.
-  p.begin(now);
-  assert.equal(p.poll, 4);
+  assert.ok(p.bursting);
+  exchange(p, T0, { kiss: 'RATE' });
+  assert.equal(p.bursting, false);
+  assert.equal(diffSeconds(p.nextPoll as Instant, T0), 5 * 64);
+  p.startBurst(addSeconds(T0, 10), 4, 8);
+  exchange(p, addSeconds(T0, 10), { kiss: 'RATE' });
+  assert.equal(p.bursting, false);
 });
 
 for (const code of ['DENY', 'RSTR']) {
-  test(`${code} KoD stops all requests to the source`, () => {
-    const p = poller({ minpoll: 4, maxpoll: 10 });
+  test(`${code} KoD: polling backs off one step per refusal up to maxpoll and goes on; a valid reply restores minpoll`, () => {
+    const p = poller({ minpoll: 4, maxpoll: 7, iburst: true }, () => 0);
+    let k = 0;
+    const outs: (ReplyOutcome | null)[] = [];
+    const times: number[] = [];
     p.begin(T0);
-    const out = exchange(p, T0, { kiss: code });
-    assert.deepEqual(out, { kind: 'kod', code, stop: true });
-    assert.equal(p.stopped, `KoD ${code}`);
-    assert.equal(p.nextPoll, null);
-    assert.equal(p.due(addSeconds(T0, 1e6)), false);
+    for (;;) {
+      const next = p.nextPoll;
+      if (next === null || diffSeconds(next, T0) > 1000) break;
+      times.push(diffSeconds(next, T0));
+      outs.push(exchange(p, next, k++ < 6 ? { kiss: code } : {}));
+    }
+    // The iburst ends at the first refusal; then 2^5, 2^6, 2^7 and maxpoll again; then served at minpoll.
+    assert.deepEqual(gaps(times).slice(0, 7), [32, 64, 128, 128, 128, 128, 16]);
+    assert.deepEqual(outs[0], { kind: 'kod', code, action: 'refused', fresh: true });
+    assert.deepEqual(outs[1], { kind: 'kod', code, action: 'refused', fresh: false });
+    assert.equal(outs[6]?.kind, 'sample');
+    assert.equal(p.kod, null);
+    assert.equal(p.poll, 4);
   });
 }
+
+test('a refusal sets no reach bit: the register drains while the server refuses', () => {
+  const p = poller({ minpoll: 4, maxpoll: 4 });
+  p.begin(T0);
+  exchange(p, T0);
+  assert.equal(p.reach, 1);
+  let now = T0;
+  for (let i = 0; i < 8; i++) {
+    now = p.nextPoll as Instant;
+    exchange(p, now, { kiss: 'DENY' });
+  }
+  assert.equal(p.reach, 0);
+  assert.equal(p.refused, true);
+  assert.equal(p.missed, 0, 'a refusal is an answer, not a lost request');
+  // chronyc ntpdata shows the kiss as the last valid reply.
+  assert.equal(p.lastReply?.synchronized, false);
+  assert.equal(p.lastReply?.header.stratum, 0);
+  assert.equal(p.lastHeader?.stratum, 2, 'the last synchronized header is kept for the clock');
+});
+
+test('online asks a refusing source again at once from minpoll; burst asks it too; begin forgets the refusal', () => {
+  const p = poller({ minpoll: 4, maxpoll: 10 }, () => 0);
+  p.begin(T0);
+  let now = T0;
+  for (let i = 0; i < 4; i++) {
+    exchange(p, now, { kiss: 'DENY' });
+    now = p.nextPoll as Instant;
+  }
+  assert.equal(p.poll, 8);
+  const later = addSeconds(T0, 300);
+  assert.equal(p.due(later), false);
+  p.setOnline(later, true);
+  assert.equal(p.poll, 4);
+  assert.ok(p.due(later), 'online: a request now');
+  exchange(p, later, { kiss: 'DENY' });
+  assert.equal(p.poll, 5);
+  const after = addSeconds(later, 1);
+  assert.equal(p.due(after), false);
+  p.startBurst(after, 2, 4);
+  assert.ok(p.due(after), 'burst: a request now');
+  exchange(p, after, { kiss: 'DENY' });
+  assert.equal(p.bursting, false, 'a refusal ends the burst');
+  p.begin(addSeconds(after, 10));
+  assert.equal(p.kod, null);
+  assert.equal(p.kissCode, null);
+  assert.equal(p.poll, 4);
+});
+
+test('online for a source already online that is not refused changes nothing', () => {
+  const p = poller({ minpoll: 4, maxpoll: 10 }, () => 0);
+  p.begin(T0);
+  exchange(p, T0);
+  const next = p.nextPoll;
+  p.setOnline(addSeconds(T0, 1), true);
+  assert.equal(p.nextPoll, next);
+});
 
 test('a kiss whose origin is not our request is ignored: nobody can stop us with a spoofed DENY', () => {
   const p = poller();
@@ -173,8 +258,8 @@ test('a kiss whose origin is not our request is ignored: nobody can stop us with
   const { packet } = p.transmit(T0, 0)!;
   const spoof = reply(packet, T0, { kiss: 'DENY', origin: 0x1234n });
   assert.deepEqual(p.receive(spoof.data, spoof.t4, 0), { kind: 'ignored', reason: 'origin-mismatch' });
-  assert.equal(p.stopped, null);
-  assert.notEqual(p.nextPoll, null);
+  assert.equal(p.kod, null);
+  assert.equal(p.poll, 6);
 });
 
 test('origin check: a stale reply is ignored and the real one still counts; a duplicate is not expected', () => {
@@ -317,18 +402,13 @@ test('interleaved mode falls back to basic when the server answers basic, and af
   assert.ok(h.ok && h.value.originTimestamp === 0n && h.value.receiveTimestamp === 0n);
 });
 
-test('halt stops polling; begin restarts from scratch', () => {
+test('begin restarts from scratch', () => {
   const p = poller({ iburst: true });
   p.begin(T0);
   exchange(p, T0);
-  p.halt(null);
-  assert.equal(p.nextPoll, null);
-  assert.equal(p.stopped, null);
-  p.halt('replaced');
-  assert.equal(p.stopped, 'replaced');
   p.begin(addSeconds(T0, 10));
-  assert.equal(p.stopped, null);
   assert.equal(p.reach, 0);
   assert.equal(p.lastHeader, null);
+  assert.equal(p.lastReply, null);
   assert.ok(p.due(addSeconds(T0, 10)));
 });

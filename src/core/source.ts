@@ -16,15 +16,26 @@
  *   hammered); the first reply brings it back to minpoll.
  * - Offline (chronyc offline): no requests; a burst in progress still ends
  *   first, then the source waits, keeping its state, until it is online.
- * - KoD (RFC 5905 §7.4): RATE raises a floor under the interval (at least one
- *   step longer, and never shorter than the poll the server asks for); DENY and
- *   RSTR stop all requests to that source.
+ * - KoD (RFC 5905 §7.4), as chronyd (ntp_core.c) handles it; the poll stays
+ *   within minpoll..maxpoll whatever the kiss says:
+ *   - RATE: a burst ends and the next request waits 4 intervals more than
+ *     usual. The poll field of the kiss is ignored: ntpd servers put the
+ *     client's own poll there, so obeying it would pin the client to a long
+ *     interval, and a broken server could name 2^17 s.
+ *   - DENY, RSTR: the server refuses us. The RFC says to stop; chronyd keeps
+ *     polling, since access lists change, and lengthens the interval. Here
+ *     each refusal doubles the interval, up to maxpoll, and a burst ends:
+ *     a refusing server gets at most one request per maxpoll after a few
+ *     refusals, and one that lets us in again is found within maxpoll, or at
+ *     once by chronyc online or burst.
+ *   The reply sets no reach bit (it carries no time). A valid reply ends the
+ *   KoD state.
  */
 import { addSeconds, diffSeconds, type Instant } from '../time/instant.js';
 import { fromNtpTimestamp, toNtpTimestamp, type NtpTimestamp } from '../time/timestamp.js';
 import { shortToSeconds } from '../time/short.js';
 import { Leap } from '../proto/constants.js';
-import { kissAction } from '../proto/kiss.js';
+import { kissAction, type KissAction } from '../proto/kiss.js';
 import type { NtpHeader } from '../proto/header.js';
 import { buildClientRequest, buildInterleavedRequest, evaluateReply, type ReplyRejection } from './query.js';
 import type { SourceAuthenticator } from './engine-api.js';
@@ -63,7 +74,8 @@ interface Previous {
 /** What a datagram from this source amounted to. */
 export type ReplyOutcome =
   | { readonly kind: 'sample'; readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean }
-  | { readonly kind: 'kod'; readonly code: string; readonly stop: boolean }
+  /** `fresh`: the first kiss of this code since the source last served us (later ones repeat it). */
+  | { readonly kind: 'kod'; readonly code: string; readonly action: KissAction; readonly fresh: boolean }
   | { readonly kind: 'unsynchronized'; readonly header: NtpHeader }
   | { readonly kind: 'ignored'; readonly reason: ReplyRejection | 'not-expected' | 'clock-stepped' | 'auth-failed' };
 
@@ -71,15 +83,19 @@ export interface PollRequest {
   readonly packet: Uint8Array;
 }
 
+/** A kiss-o'-death in effect: the source's last reply was this kiss. */
+export interface KodState {
+  readonly code: string;
+  readonly action: KissAction;
+  /** When the last one came (t4). */
+  readonly at: Instant;
+}
+
 export class SourcePoller {
   readonly options: SourceOptions;
-  /** Current poll exponent (log2 s), before the KoD floor. */
+  /** Current poll exponent (log2 s), within minpoll..maxpoll. */
   private adaptivePoll: number;
-  /** RATE KoD floor on the poll exponent. */
-  private kodFloor = MIN_POLL;
   reach = 0;
-  /** Why polling stopped (DENY/RSTR), or null. */
-  stopped: string | null = null;
   /** Requests left in the current burst (iburst or burst). */
   private burstLeft = 0;
   private burstGood = 0;
@@ -103,10 +119,14 @@ export class SourcePoller {
   missed = 0;
   /** Requests sent since the last valid reply, counting the one in flight. */
   sentSinceReply = 0;
-  /** Last valid header (stratum, refid, root delay/dispersion, leap). */
+  /** Last valid header that is not a kiss (stratum, refid, root delay/dispersion, leap). */
   lastHeader: NtpHeader | null = null;
+  /** The header of the last valid reply, kisses included, and whether it was synchronized (chronyc ntpdata shows it). */
+  lastReply: { readonly header: NtpHeader; readonly synchronized: boolean } | null = null;
   /** Last kiss code received. */
   kissCode: string | null = null;
+  /** The kiss in effect, or null once the source serves us again. */
+  kod: KodState | null = null;
   /** Last sample used interleaved mode. */
   interleaved = false;
   /** The last valid reply passed the authenticator. */
@@ -132,9 +152,14 @@ export class SourcePoller {
     this.adaptivePoll = clampPoll(options.minpoll, options);
   }
 
-  /** Effective poll exponent. */
+  /** Poll exponent (log2 s). */
   get poll(): number {
-    return Math.min(MAX_POLL, Math.max(this.adaptivePoll, this.kodFloor));
+    return this.adaptivePoll;
+  }
+
+  /** The server refuses us (its last reply was DENY or RSTR). */
+  get refused(): boolean {
+    return this.kod?.action === 'refused';
   }
 
   /** Interval between burst requests, seconds. */
@@ -149,10 +174,10 @@ export class SourcePoller {
     this.sentSinceReply = 0;
     this.pending = null;
     this.previous = null;
-    this.stopped = null;
-    this.kodFloor = MIN_POLL;
     this.kissCode = null;
+    this.kod = null;
     this.lastHeader = null;
+    this.lastReply = null;
     this.adaptivePoll = clampPoll(this.options.minpoll, this.options);
     this.burstLeft = this.options.burst ? BURST_MAX : this.options.iburst ? IBURST_REQUESTS : 0;
     this.burstGood = 0;
@@ -169,35 +194,36 @@ export class SourcePoller {
   /**
    * A burst asked for at run time: up to `max` requests 2 s apart from now,
    * ending after `good` good replies; then the regular schedule (or, offline,
-   * silence) resumes. False when the source cannot poll (stopped by KoD).
+   * silence) resumes. A source that refuses us is asked again too.
    */
-  startBurst(now: Instant, good: number, max: number): boolean {
-    if (this.stopped !== null) return false;
+  startBurst(now: Instant, good: number, max: number): void {
     this.burstLeft = max;
     this.burstGood = 0;
     this.manualBurstGood = good;
     this.nextPoll = now;
-    return true;
   }
 
-  /** chronyc online/offline. Going online polls at once: the sources may have moved while we were away. */
+  /**
+   * chronyc online/offline. Going online polls at once: the sources may have
+   * moved while we were away. `online` for a source already online that
+   * refuses us (KoD DENY/RSTR) asks it again now, from minpoll: the operator
+   * says its access has been fixed.
+   */
   setOnline(now: Instant, online: boolean): void {
-    if (online === this.online) return;
+    if (online === this.online) {
+      if (online && this.refused) {
+        this.adaptivePoll = clampPoll(this.options.minpoll, this.options);
+        if (this.burstLeft === 0) this.nextPoll = now;
+      }
+      return;
+    }
     this.online = online;
     if (online) {
-      if (this.stopped === null && (this.nextPoll === null || this.nextPoll > now)) this.nextPoll = now;
+      if (this.nextPoll === null || this.nextPoll > now) this.nextPoll = now;
     } else if (this.burstLeft === 0) {
       // A reply to the request in flight is still welcome.
       this.nextPoll = null;
     }
-  }
-
-  /** Stops polling (unresolved, replaced, denied). */
-  halt(reason: string | null): void {
-    this.nextPoll = null;
-    this.pending = null;
-    this.burstLeft = 0;
-    if (reason !== null) this.stopped = reason;
   }
 
   /** Whether a request is due at `now`. */
@@ -292,25 +318,11 @@ export class SourcePoller {
     }
     if (!v.ok) {
       this.pending = null;
-      if (v.rejection === 'kod') {
-        const code = v.kissCode ?? '????';
-        this.kissCode = code;
-        const action = kissAction(code);
-        if (action === 'stop') {
-          this.halt(`KoD ${code}`);
-          return { kind: 'kod', code, stop: true };
-        }
-        if (action === 'reduce-rate') {
-          const serverPoll = v.header?.poll ?? 0;
-          this.kodFloor = Math.min(MAX_POLL, Math.max(this.kodFloor, this.poll + 1, serverPoll));
-          this.burstLeft = 0;
-          this.nextPoll = addSeconds(t4, 2 ** this.poll);
-        }
-        return { kind: 'kod', code, stop: false };
-      }
+      if (v.rejection === 'kod') return this.kiss(v.kissCode ?? '????', v.header, t4);
       if (v.rejection === 'unsynchronized' && v.header !== undefined) {
         this.markReachable();
         this.lastHeader = v.header;
+        this.validReply(v.header, false);
         return { kind: 'unsynchronized', header: v.header };
       }
       return { kind: 'ignored', reason: v.rejection };
@@ -318,7 +330,7 @@ export class SourcePoller {
     this.pending = null;
     this.markReachable();
     this.lastHeader = v.header;
-    this.totalValidRx++;
+    this.validReply(v.header, true);
     this.authenticated = this.auth !== null;
     this.lastResponseTime = diffSeconds(v.sample.t3, v.sample.t2);
     this.previous = {
@@ -336,9 +348,40 @@ export class SourcePoller {
     return { kind: 'sample', sample: v.sample, header: v.header, interleaved: this.interleaved };
   }
 
+  /** A kiss-o'-death answering our request (see the header comment). */
+  private kiss(code: string, header: NtpHeader | undefined, t4: Instant): ReplyOutcome {
+    const action = kissAction(code);
+    const fresh = this.kod?.code !== code;
+    this.kissCode = code;
+    this.kod = { code, action, at: t4 };
+    if (header !== undefined) this.validReply(header, false);
+    // The server answered: this request is not lost, whatever the kiss says.
+    this.missed = 0;
+    if (action === 'refused' || action === 'reduce-rate') {
+      if (action === 'refused') this.adaptivePoll = clampPoll(this.adaptivePoll + 1, this.options);
+      // A burst ends; the next request follows the interval after the last one (offline: none) ...
+      this.burstLeft = 0;
+      this.manualBurstGood = null;
+      if (this.lastTransmit !== null && this.nextPoll !== null) {
+        this.scheduleNext(this.lastTransmit);
+        // ... and after a RATE, 4 intervals more (chronyd's back-off).
+        if (action === 'reduce-rate' && this.nextPoll !== null) this.nextPoll = addSeconds(this.nextPoll, 4 * 2 ** this.poll);
+      }
+    }
+    return { kind: 'kod', code, action, fresh };
+  }
+
+  private validReply(header: NtpHeader, synchronized: boolean): void {
+    this.lastReply = { header, synchronized };
+    this.totalValidRx++;
+  }
+
   private markReachable(): void {
-    if (this.missed >= BACKOFF_AFTER) {
-      this.adaptivePoll = this.options.minpoll;
+    // Backed off for silence or for refusals: the server serves us again.
+    const backedOff = this.missed >= BACKOFF_AFTER || this.refused;
+    this.kod = null;
+    if (backedOff) {
+      this.adaptivePoll = clampPoll(this.options.minpoll, this.options);
       // The server is back: the next request follows the restored interval, not the backed-off one.
       if (this.burstLeft === 0 && this.lastTransmit !== null && this.nextPoll !== null) this.scheduleNext(this.lastTransmit);
     }

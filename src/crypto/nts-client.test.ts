@@ -183,3 +183,17 @@ test('NtsSourceAuthenticator: asks for NTS-KE once without a session, on an empt
   assert.equal(asks, 3);
   assert.equal(src.installed, 3);
 });
+
+test('NtsSourceAuthenticator: a failed key exchange is its problem until a session is installed, and the next request asks again', () => {
+  const { codec, keys } = pair();
+  let asks = 0;
+  const src = new NtsSourceAuthenticator(() => { asks++; });
+  assert.equal(src.problem(), null);
+  assert.equal(src.secure(requestHeader()), null);
+  src.failed('NTS-KE with 127.0.15.2:4460 failed: connect ECONNREFUSED 127.0.15.2:4460');
+  assert.equal(src.problem(), 'NTS-KE with 127.0.15.2:4460 failed: connect ECONNREFUSED 127.0.15.2:4460');
+  assert.equal(src.secure(requestHeader()), null);
+  assert.equal(asks, 2, 'asked again after the failure');
+  src.install({ ...keys, cookies: [codec.seal(keys)] });
+  assert.equal(src.problem(), null);
+});

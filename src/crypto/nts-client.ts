@@ -162,12 +162,25 @@ export class NtsSourceAuthenticator {
   install(keys: NtsClientKeys): void {
     this.session = new NtsClientAuthenticator(keys, this.opts);
     this.asked = false;
+    this.failure = null;
     this.installed++;
   }
 
-  /** The key exchange asked for failed: the next request that finds no session asks again (the poll interval paces the retries). */
-  retry(): void {
+  /**
+   * The key exchange asked for failed (`reason`: host, port and error): the
+   * next request that finds no session asks again (the poll interval paces
+   * the retries); until a session is installed, problem() says why.
+   */
+  failed(reason: string): void {
     this.asked = false;
+    this.failure = reason;
+  }
+
+  private failure: string | null = null;
+
+  /** Why no request can be secured: the last key exchange failed and no session is left. */
+  problem(): string | null {
+    return this.session === null ? this.failure : null;
   }
 
   /** The NTP server and port the current session's NTS-KE named, when the driver set them (RFC 8915 §4.1.7-8), else null. */

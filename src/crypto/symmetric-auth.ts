@@ -20,9 +20,10 @@ type CheckResult = ReturnType<SourceAuthenticator['check']>;
  * The client side of `key N`. `key` is null when the key file has no key N:
  * then nothing can be sent (secure() returns null) and the daemon says why.
  */
-export function symmetricSourceAuthenticator(key: SymmetricKey | null): SourceAuthenticator {
+export function symmetricSourceAuthenticator(key: SymmetricKey | null, missing = 'no key to sign requests with'): SourceAuthenticator {
   return {
     kind: 'symmetric',
+    problem: () => (key === null ? missing : null),
     secure(request) {
       if (key === null) return null;
       return { packet: appendMac(request, key, (request[0] as number) >> 3 & 7), token: null };

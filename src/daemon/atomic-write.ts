@@ -14,7 +14,8 @@ export async function writeFileAtomic(path: string, text: string, mode: number):
   await unlink(tmp).catch(() => {});
   const file = await open(tmp, 'wx', mode);
   try {
-    await file.write(text);
+    // writeFile goes on until all is written: one write(2) may take only part (a nearly full disk), and a short file must never replace the good one.
+    await file.writeFile(text);
     await file.sync();
   } catch (e) {
     await file.close().catch(() => {});

@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile, chmod } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { mountTinyTmpfs, tmpfsSkip } from '../testing/tmpfs.js';
 import { DriftFileWriter, formatDriftFile, MIN_SKEW_PPM, parseDriftFile, readDriftFile, writeDriftFile } from './drift-file.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -109,4 +110,24 @@ test('DriftFileWriter: queued writes land in order, the last one wins', async ()
     assert.deepEqual(await readDriftFile(path), { status: 'ok', value: { frequencyPpm: 20, skewPpm: 0.5 } });
     assert.deepEqual(await readdir(dir), ['drift']);
   });
+});
+
+test('on a full disk (a real tmpfs) a write reports ENOSPC, resolves false, and the old file stays whole; with space again it lands', async (t) => {
+  const why = tmpfsSkip();
+  if (why !== null) { t.skip(why); return; }
+  const fs = await mountTinyTmpfs('ntpkit-drift-full', 8 * 1024);
+  t.after(() => fs.unmount());
+  const path = join(fs.dir, 'drift');
+  const errors: string[] = [];
+  const w = new DriftFileWriter(path, (m) => errors.push(m));
+  assert.equal(await w.write({ frequencyPpm: 1.5, skewPpm: 0.25 }), true);
+  await fs.fill();
+  assert.equal(await w.write({ frequencyPpm: 2.5, skewPpm: 0.25 }), false);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0] as string, new RegExp(`^Cannot write drift file ${path}: ENOSPC`));
+  assert.equal(await readFile(path, 'utf8'), formatDriftFile({ frequencyPpm: 1.5, skewPpm: 0.25 }));
+  assert.deepEqual((await readdir(fs.dir)).sort(), ['.filler', 'drift'], 'no temp file left behind');
+  await fs.free();
+  assert.equal(await w.write({ frequencyPpm: 3.5, skewPpm: 0.25 }), true);
+  assert.equal(await readFile(path, 'utf8'), formatDriftFile({ frequencyPpm: 3.5, skewPpm: 0.25 }));
 });

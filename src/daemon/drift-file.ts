@@ -103,13 +103,19 @@ export class DriftFileWriter {
   /** The values of the most recent write request, or null. */
   get last(): DriftValues | null { return this.#last; }
 
-  /** Queues a write; errors go to onError (the daemon keeps running, as chronyd does). */
-  write(v: DriftValues): Promise<void> {
+  /**
+   * Queues a write; resolves true once it is on disk, false if it failed.
+   * Errors go to onError (the daemon keeps running, as chronyd does).
+   */
+  write(v: DriftValues): Promise<boolean> {
     this.#last = v;
-    this.#chain = this.#chain.then(() => writeDriftFile(this.path, v)).catch((e: NodeJS.ErrnoException) => {
-      this.onError(`Cannot write drift file ${this.path}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim());
+    const done = this.#chain.then(() => writeDriftFile(this.path, v)).then(() => true, (e: NodeJS.ErrnoException) => {
+      const code = e.code !== undefined && !e.message.includes(e.code) ? `${e.code} ` : '';
+      this.onError(`Cannot write drift file ${this.path}: ${code}${e.message}`);
+      return false;
     });
-    return this.#chain;
+    this.#chain = done.then(() => undefined);
+    return done;
   }
 
   /** Resolves when every queued write has finished (or failed and been reported). */

@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot } from '../core/snapshot.js';
+import { server, World } from '../core/engine-harness.test-helper.js';
+import { sourceOptions } from '../core/source-options.js';
 import { ReachabilityNotice } from './reachability-notice.js';
 
 function source(name: string, o: Partial<SourceSnapshot> = {}): SourceSnapshot {
   return {
     id: 1, kind: 'server', name, address: null, port: 123, verdict: 'unusable', reason: 'cannot resolve: ENOTFOUND', prefer: false, noselect: false,
-    stratum: 0, referenceId: 0, poll: 4, reach: 0, lastRxAgo: null, lastSample: null, jitter: 0, rootDistance: 0, kissCode: null, interleaved: false,
+    stratum: 0, referenceId: 0, poll: 4, reach: 0, lastRxAgo: null, lastSample: null, jitter: 0, rootDistance: 0, kissCode: null, kod: null, authProblem: null, interleaved: false,
     stats: { samples: 0, runs: 0, span: 0, frequencyPpm: 0, skewPpm: 0, offset: 0, stdDev: 0 },
     ...o,
   };
@@ -47,4 +49,37 @@ test('a reachable source, or no sources at all, never gives a notice', () => {
   const n = new ReachabilityNotice({ graceSeconds: 0 });
   assert.equal(n.check(snap([source('a', { address: '127.0.0.1', reach: 0o377 }), source('b')]), 100), null);
   assert.equal(n.check(snap([]), 100), null);
+});
+
+test('after a reply, the time is counted from the last reply, not from the start (an engine run on a fixed clock)', () => {
+  // One source polled every 2 s answers until 145 s, then falls silent; its reach register drains in 16 s.
+  const w = new World({ sources: [sourceOptions('server', '192.0.2.1', { minpoll: 1, maxpoll: 1, iburst: true })] });
+  const srv = server();
+  w.servers.set('192.0.2.1', srv);
+  w.run(145);
+  srv.down = true;
+  const lastReplyAt = Math.max(...w.sends.filter((s) => s.t <= 145).map((s) => s.t));
+  w.run(170);
+  const snap = w.snapshot();
+  assert.equal(snap.sources[0]?.reach, 0);
+  const line = new ReachabilityNotice({ graceSeconds: 20 }).check(snap, 170);
+  assert.ok(line !== null);
+  const ago = Math.round(170 - lastReplyAt);
+  assert.ok(ago >= 25 && ago <= 27, String(ago));
+  assert.match(line, new RegExp(`^None of the 1 source can be reached: the last reply came ${ago} s ago \\(check the network path and firewalls to UDP port 123\\); `));
+  assert.doesNotMatch(line, /after 170 s|no source has replied/);
+});
+
+test('a failed NTS-KE is named, not UDP port 123; a refusing server is named with its kiss', () => {
+  const n = new ReachabilityNotice({ graceSeconds: 10 });
+  const ke = 'NTS-KE with 127.0.15.2:4460 failed: connect ECONNREFUSED 127.0.15.2:4460';
+  const nts = source('127.0.15.2', { address: '127.0.15.2', reason: ke, authProblem: ke });
+  const line = n.check(snap([nts]), 11) ?? '';
+  assert.match(line, /^None of the 1 source can be reached after 11 s \(the NTS key exchange \(TCP\) failed for 127\.0\.15\.2, so no NTS request could be sent\); /);
+  assert.match(line, /Still trying: 127\.0\.15\.2: NTS-KE with 127\.0\.15\.2:4460 failed: connect ECONNREFUSED 127\.0\.15\.2:4460$/);
+  assert.doesNotMatch(line, /UDP port 123/);
+  const denied = source('ntp.example', { address: '192.0.2.9', reason: 'KoD DENY: the server refuses us', kod: { code: 'DENY', action: 'refused', ago: 3 } });
+  const silent = source('192.0.2.8', { address: '192.0.2.8', reason: 'no reply yet' });
+  const both = new ReachabilityNotice({ graceSeconds: 0 }).check(snap([denied, silent]), 30) ?? '';
+  assert.match(both, /\(ntp\.example \(192\.0\.2\.9\) refuses this client \(kiss-o'-death DENY\); no source has replied: check the network path and firewalls to UDP port 123\)/);
 });

@@ -2,8 +2,14 @@
  * Tells the operator, in one plain log line, when none of the daemon's
  * sources can be reached: a daemon started offline (no DNS, no route) would
  * otherwise sit silently unsynchronized, and `npm start` on a machine without
- * internet must say so clearly (issue 5). Pure: fed snapshots and elapsed
- * seconds; the daemon calls it from a timer and logs what it returns.
+ * internet must say so clearly. Pure: fed snapshots and elapsed seconds; the
+ * daemon calls it from a timer and logs what it returns.
+ *
+ * The line says why, from what the snapshot knows of each source: names that
+ * do not resolve (DNS), requests that cannot be authenticated (a failed
+ * NTS-KE is a TCP problem, not a UDP one), servers that refuse us (KoD DENY,
+ * RSTR), and plain silence (UDP port 123). Time is counted from the last
+ * reply, when there was one, not from the start.
  */
 import type { DaemonSnapshot, SourceSnapshot } from '../core/snapshot.js';
 
@@ -14,15 +20,41 @@ export interface ReachabilityNoticeOptions {
   readonly repeatSeconds?: number;
 }
 
+function label(s: SourceSnapshot): string {
+  return s.address !== null && s.address !== s.name ? `${s.name} (${s.address})` : s.name;
+}
+
 /** Why one source is not answering, as the notice lists it. */
 function sourceProblem(s: SourceSnapshot): string {
-  const where = s.address !== null && s.address !== s.name ? `${s.name} (${s.address})` : s.name;
-  return `${where}: ${s.reason}`;
+  return `${label(s)}: ${s.reason}`;
 }
 
 /** A source that has answered lately (some bit of its reach register is set). */
 function reachable(s: SourceSnapshot): boolean {
   return s.reach !== 0;
+}
+
+function names(list: readonly SourceSnapshot[]): string {
+  return list.map(label).join(', ');
+}
+
+/** What to look at, one part per kind of trouble among the sources. */
+function hint(sources: readonly SourceSnapshot[], replied: boolean): string {
+  if (sources.every((s) => s.address === null)) return 'no source name could be resolved: this machine seems to have no DNS or no network';
+  const parts: string[] = [];
+  const unresolved = sources.filter((s) => s.address === null);
+  const unauthenticated = sources.filter((s) => s.address !== null && s.authProblem !== null);
+  const refusing = sources.filter((s) => s.address !== null && s.authProblem === null && s.kod?.action === 'refused');
+  const silent = sources.filter((s) => s.address !== null && s.authProblem === null && s.kod?.action !== 'refused');
+  if (unauthenticated.length > 0) {
+    parts.push(unauthenticated.some((s) => s.authProblem?.startsWith('NTS-KE') === true)
+      ? `the NTS key exchange (TCP) failed for ${names(unauthenticated)}, so no NTS request could be sent`
+      : `no request to ${names(unauthenticated)} could be authenticated, so none was sent`);
+  }
+  if (refusing.length > 0) parts.push(`${names(refusing)} refuse${refusing.length === 1 ? 's' : ''} this client (kiss-o'-death ${[...new Set(refusing.map((s) => s.kod?.code))].join(', ')})`);
+  if (silent.length > 0) parts.push(`${replied ? '' : 'no source has replied: '}check the network path and firewalls to UDP port 123`);
+  if (unresolved.length > 0) parts.push(`${names(unresolved)} could not be resolved`);
+  return parts.join('; ');
 }
 
 export class ReachabilityNotice {
@@ -55,12 +87,11 @@ export class ReachabilityNotice {
     if (this.lastNoticeAt !== null && elapsed - this.lastNoticeAt < this.repeat) return null;
     this.down = true;
     this.lastNoticeAt = elapsed;
-    const unresolved = sources.every((s) => s.address === null);
-    const hint = unresolved
-      ? 'no source name could be resolved: this machine seems to have no DNS or no network'
-      : 'no source has replied: check the network path and firewalls to UDP port 123';
+    const ages = sources.flatMap((s) => (s.lastRxAgo === null ? [] : [s.lastRxAgo]));
+    const lastReply = ages.length === 0 ? null : Math.min(...ages);
     const n = sources.length;
-    return `None of the ${n} source${n === 1 ? '' : 's'} can be reached after ${Math.round(elapsed)} s (${hint}); ` +
+    const when = lastReply === null ? ` after ${Math.round(elapsed)} s` : `: the last reply came ${Math.round(lastReply)} s ago`;
+    return `None of the ${n} source${n === 1 ? '' : 's'} can be reached${when} (${hint(sources, lastReply !== null)}); ` +
       `the clock is not being synchronized. Still trying: ${sources.map(sourceProblem).join('; ')}`;
   }
 }

@@ -9,6 +9,7 @@ import {
   formatMeasurement, formatStatistics, formatTracking, logBanner, MEASUREMENTS_HEADER, STATISTICS_HEADER, TRACKING_HEADER,
 } from '../core/stats-log-format.js';
 import { instantFromUnixNanos } from '../time/instant.js';
+import { mountTinyTmpfs, tmpfsSkip } from '../testing/tmpfs.js';
 import { StatsLog } from './stats-log.js';
 
 const CHRONYD = fileURLToPath(new URL('../../src/daemon/fixtures/chronyd-logs/', import.meta.url));
@@ -103,19 +104,27 @@ test('rotation: after the file is renamed and reopen() runs, new lines go to a n
   await log.close();
 }));
 
-test('an unwritable logdir is reported once, loses nothing else, and is retried after a reload', () => withDir(async (dir) => {
+test('every log that cannot be written is reported, once per episode, and again when it can be written', () => withDir(async (dir) => {
   // A regular file in the way: even root cannot create a directory under it.
   await writeFile(join(dir, 'blocker'), '');
   const messages: string[] = [];
-  const log = new StatsLog({ dir: join(dir, 'blocker', 'logs'), log: ['measurements', 'statistics', 'tracking'], banner: 32, report: (m) => messages.push(m) });
+  const logdir = join(dir, 'blocker', 'logs');
+  const log = new StatsLog({ dir: logdir, log: ['measurements', 'statistics', 'tracking'], banner: 32, report: (m) => messages.push(m) });
   for (let i = 0; i < 5; i++) { log.record(MEASUREMENT); log.record(UPDATE); await log.flush(); }
-  assert.equal(messages.length, 1, messages.join('\n'));
-  assert.match(messages[0] as string, /^Cannot write .*blocker\/logs\/\w+\.log: .*ENOTDIR.*until the next reload$/);
+  // One line per file that fails, not per line written.
+  assert.equal(messages.length, 3, messages.join('\n'));
+  for (const name of ['measurements', 'statistics', 'tracking']) {
+    assert.ok(messages.some((m) => m.startsWith(`Cannot write ${join(logdir, `${name}.log`)}: ENOTDIR`) && m.endsWith('its lines are dropped until it can be written again')), `${name}:\n${messages.join('\n')}`);
+  }
   assert.equal(log.dropped, 15);
-  await log.reopen();
+  // The way is cleared: the next lines land, and each file says so once.
+  await rm(join(dir, 'blocker'));
+  log.record(MEASUREMENT);
   log.record(UPDATE);
   await log.flush();
-  assert.equal(messages.length, 2, 'a reload retries, and a still-failing write is reported again');
+  assert.equal(messages.length, 6, messages.join('\n'));
+  assert.ok(messages.slice(3).every((m) => /^Writing .*\/(measurements|statistics|tracking)\.log again \(5 lines dropped while it could not be written\)$/.test(m)), messages.join('\n'));
+  assert.match(await readFile(join(logdir, 'tracking.log'), 'utf8'), /^=+\n.*\n=+\n.*\n$/);
   await log.close();
 }));
 
@@ -130,3 +139,36 @@ test('a full queue drops lines (counted, reported once) instead of growing', () 
   assert.equal((await readFile(join(dir, 'measurements.log'), 'utf8')).split('\n').length - 1, 10);
   await log.close();
 }));
+
+test('on a full disk (a real tmpfs) each log is reported once, never holds a torn line, and resumes when space is back', async (t) => {
+  const why = tmpfsSkip();
+  if (why !== null) { t.skip(why); return; }
+  const fs = await mountTinyTmpfs('ntpkit-stats-full', 16 * 1024);
+  t.after(() => fs.unmount());
+  const messages: string[] = [];
+  const log = new StatsLog({ dir: fs.dir, log: ['measurements', 'statistics'], banner: 0, report: (m) => messages.push(m) });
+  const m = join(fs.dir, 'measurements.log');
+  const s = join(fs.dir, 'statistics.log');
+  log.record(MEASUREMENT);
+  await log.flush();
+  await fs.fill();
+  // Lines keep coming, a batch at a time: the first one fills what is left of each file's last page.
+  for (let i = 0; i < 200; i++) { log.record(MEASUREMENT); if (i % 10 === 9) await log.flush(); }
+  await log.flush();
+  assert.equal(messages.length, 2, messages.join('\n'));
+  for (const p of [m, s]) {
+    assert.ok(messages.some((x) => x.startsWith(`Cannot write ${p}: ENOSPC`)), `${p}:\n${messages.join('\n')}`);
+    const text = await readFile(p, 'utf8');
+    assert.ok(text.endsWith('\n'), `${p} ends in a torn line: ${JSON.stringify(text.slice(-40))}`);
+    const whole = p === m ? `${formatMeasurement(MEASUREMENT, 'D', 'D')}\n` : `${formatStatistics(MEASUREMENT)}\n`;
+    assert.equal(text.length % whole.length, 0);
+    assert.equal(text, whole.repeat(text.length / whole.length));
+  }
+  assert.ok(log.dropped > 0);
+  await fs.free();
+  log.record(MEASUREMENT);
+  await log.flush();
+  assert.equal(messages.length, 4, messages.join('\n'));
+  assert.ok(messages.slice(2).every((x) => /^Writing .* again \(\d+ lines dropped while it could not be written\)$/.test(x)), messages.join('\n'));
+  await log.close();
+});

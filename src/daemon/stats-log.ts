@@ -5,8 +5,15 @@
  * (and counted) rather than held without limit. reopen() closes the files
  * so that logrotate can rename them and signal a reload; the next line
  * creates a new file.
+ *
+ * A file that cannot be written (a full disk, a lost directory) is reported
+ * once, by name, for each episode: its lines are dropped and counted while
+ * the failure lasts, every new batch tries again, and the first batch that
+ * lands ends the episode with a line saying so. A batch that fails half-way
+ * is cut back, so the file never holds a torn line.
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { Buffer } from 'node:buffer';
 import { dirname, join } from 'node:path';
 import type { ClockUpdateEvent, MeasurementEvent } from '../core/engine-api.js';
 import {
@@ -21,7 +28,7 @@ export interface StatsLogOptions {
   readonly log: readonly string[];
   /** chrony `logbanner`: entries between banners (0: none). */
   readonly banner: number;
-  /** Told once when a file cannot be written (until the next reopen()). */
+  /** Told when a file cannot be written (once per file and episode), and when it can again. */
   readonly report: (message: string) => void;
   /** Where our packet timestamps come from (measurements.log's TxRx columns). Default: D (daemon). */
   readonly stampSource?: () => StampSource;
@@ -40,12 +47,11 @@ export class StatsLog {
   private readonly statistics: LogFile | null;
   private readonly tracking: LogFile | null;
   private readonly stamps: () => StampSource;
-  private reported = false;
 
-  constructor(private readonly o: StatsLogOptions) {
+  constructor(o: StatsLogOptions) {
     this.dir = o.dir;
     const has = (name: string): boolean => o.log.includes(name);
-    const file = (name: string, header: string): LogFile => new LogFile(this, join(o.dir, `${name}.log`), header, o.banner, o.maxQueuedBytes ?? 1 << 20);
+    const file = (name: string, header: string): LogFile => new LogFile(o.report, join(o.dir, `${name}.log`), header, o.banner, o.maxQueuedBytes ?? 1 << 20);
     this.measurements = has('measurements') || has('rawmeasurements') ? file('measurements', MEASUREMENTS_HEADER) : null;
     this.statistics = has('statistics') ? file('statistics', STATISTICS_HEADER) : null;
     this.tracking = has('tracking') ? file('tracking', TRACKING_HEADER) : null;
@@ -75,7 +81,6 @@ export class StatsLog {
   /** Writes what is queued to the current files, closes them; later lines go to files opened anew (log rotation). */
   async reopen(): Promise<void> {
     await Promise.all(this.files().map((f) => f.reopen()));
-    this.reported = false;
   }
 
   /** Everything queued so far is written (or dropped, if it cannot be). */
@@ -85,13 +90,6 @@ export class StatsLog {
 
   async close(): Promise<void> {
     await Promise.all(this.files().map((f) => f.reopen()));
-  }
-
-  /** @internal */
-  fail(message: string): void {
-    if (this.reported) return;
-    this.reported = true;
-    this.o.report(message);
   }
 
   private files(): LogFile[] {
@@ -110,11 +108,15 @@ class LogFile {
   private handle: FileHandle | null = null;
   /** Entries in the current file, for the banner. */
   private entries = 0;
-  /** Writing failed: lines are dropped until the next reopen(). */
-  private off = false;
+  /** Bytes of the current file that hold whole lines: a failed write is cut back to it. */
+  private size = 0;
+  /** Lines dropped since writing failed, or null while it works. */
+  private failing: number | null = null;
+  /** The queue overflowed: said once until the next reopen(). */
+  private overflowReported = false;
 
   constructor(
-    private readonly owner: StatsLog,
+    private readonly report: (message: string) => void,
     readonly path: string,
     private readonly header: string,
     private readonly banner: number,
@@ -122,10 +124,11 @@ class LogFile {
   ) {}
 
   add(line: string): void {
-    if (this.off) { this.dropped++; return; }
     if (this.queuedBytes + line.length + 1 > this.maxQueuedBytes) {
       this.dropped++;
-      this.owner.fail(`Cannot keep up writing ${this.path}: lines are being dropped`);
+      if (this.failing !== null) this.failing++;
+      if (!this.overflowReported && this.failing === null) this.report(`Cannot keep up writing ${this.path}: lines are being dropped`);
+      this.overflowReported = true;
       return;
     }
     this.queue.push(line);
@@ -148,7 +151,7 @@ class LogFile {
       await this.write(batch);
       await this.closeHandle();
       this.entries = 0;
-      this.off = false;
+      this.overflowReported = false;
     });
     return this.chain;
   }
@@ -166,7 +169,6 @@ class LogFile {
 
   private async write(lines: readonly string[]): Promise<void> {
     if (lines.length === 0) return;
-    if (this.off) { this.dropped += lines.length; return; }
     let text = '';
     let entries = this.entries;
     for (const l of lines) {
@@ -178,14 +180,29 @@ class LogFile {
       if (this.handle === null) {
         await mkdir(dirname(this.path), { recursive: true, mode: 0o755 });
         this.handle = await open(this.path, 'a', 0o644);
+        this.size = (await this.handle.stat()).size;
       }
-      await this.handle.write(text);
+      const h = this.handle;
+      // appendFile writes until done (one write(2) may take only part of it, as on a nearly full disk).
+      await h.appendFile(text).catch(async (e: unknown) => {
+        // Whatever part did land must go: the next line would follow a torn one.
+        await h.truncate(this.size).catch(() => this.closeHandle());
+        throw e;
+      });
+      this.size += Buffer.byteLength(text);
       this.entries = entries;
+      if (this.failing !== null) {
+        this.report(`Writing ${this.path} again (${this.failing} line${this.failing === 1 ? '' : 's'} dropped while it could not be written)`);
+        this.failing = null;
+      }
     } catch (e) {
-      this.off = true;
       this.dropped += lines.length;
-      await this.closeHandle();
-      this.owner.fail(`Cannot write ${this.path}: ${(e as Error).message}; this log is off until the next reload`);
+      if (this.failing === null) {
+        const err = e as NodeJS.ErrnoException;
+        this.report(`Cannot write ${this.path}: ${err.code !== undefined && !err.message.includes(err.code) ? `${err.code} ` : ''}${err.message}; its lines are dropped until it can be written again`);
+        this.failing = 0;
+      }
+      this.failing += lines.length;
     }
   }
 

@@ -44,7 +44,7 @@ class FakeEngine implements DaemonEngine {
       version: SNAPSHOT_VERSION, time: String(now), clock,
       sources: this.options.sources.map((s, i) => ({
         id: i + 1, kind: s.kind, name: s.host, address: s.host, port: s.port, verdict: 'selected', reason: '', prefer: false, noselect: false,
-        stratum: 1, referenceId: 0, poll: 6, reach: 255, lastRxAgo: 1, lastSample: null, jitter: 0, rootDistance: 0, kissCode: null, interleaved: false,
+        stratum: 1, referenceId: 0, poll: 6, reach: 255, lastRxAgo: 1, lastSample: null, jitter: 0, rootDistance: 0, kissCode: null, kod: null, authProblem: null, interleaved: false,
         stats: { samples: 0, runs: 0, span: 0, frequencyPpm: 0, skewPpm: 0, offset: 0, stdDev: 0 },
       })),
       tracking: {

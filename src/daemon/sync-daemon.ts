@@ -184,7 +184,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     precision: 2 ** precisionLog2,
     random,
     md5: (data) => createHash('md5').update(data).digest(),
-    authenticatorFor: (so) => (so.nts ? ntsSourceAuthenticator(so) : so.key === null ? null : symmetricSourceAuthenticator(k?.get(so.key) ?? null)),
+    authenticatorFor: (so) => (so.nts ? ntsSourceAuthenticator(so) : so.key === null ? null
+      : symmetricSourceAuthenticator(k?.get(so.key) ?? null, `key ${so.key} is not in ${c.keyfile ?? 'a key file (no keyfile directive)'}`)),
   });
 
   // Clock updates so far: chrony's `nocerttimecheck N` forgives certificate dates only during the first N.
@@ -215,8 +216,11 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
         auth.install(r);
         log(`NTS-KE with ${so.host}:${ke.port}: ${r.cookies.length} cookies, AEAD ${r.aeadId}`);
       }, (e: Error) => {
-        log(`NTS-KE with ${so.host}:${ke.port} failed: ${e.message}; retrying at the next poll`);
-        auth.retry();
+        // The client's errors already name the exchange; say it once.
+        const prefix = `NTS-KE with ${so.host}:${ke.port}: `;
+        const reason = `NTS-KE with ${so.host}:${ke.port} failed: ${e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message}`;
+        log(`${reason}; retrying at the next poll`);
+        auth.failed(reason);
       });
     });
     return auth;
@@ -254,9 +258,12 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       case 'step': return `${clock.kind === 'system' ? 'System' : 'Virtual'} clock was stepped by ${signed(e.seconds)} seconds`;
       case 'falseticker': return `Source ${name(e.sourceId)} is a falseticker`;
       case 'source-unreachable': return `Source ${name(e.sourceId)} is unreachable`;
-      case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}`;
+      // chronyd's "Received KoD RATE from ADDRESS", and what it does to polling (once per episode).
+      case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}${kissEffect(e)}`;
       case 'source-replaced': return `Source ${e.oldAddress} replaced with ${e.newAddress ?? '(none yet)'}`;
       case 'leap': return `Leap second will be ${e.leap === 'insert' ? 'inserted' : 'deleted'} at the end of the day`;
+      // chronyd's wording (reference.c), and its %.6f.
+      case 'clock-wrong': return `${clock.kind === 'system' ? 'System' : 'Virtual'} clock wrong by ${e.seconds.toFixed(6)} seconds`;
       case 'maxchange': return `Adjustment of ${signed(-e.offset, 3)} seconds exceeds the allowed maximum (maxchange): ${e.fatal ? 'exiting' : 'ignored'}`;
     }
   };
@@ -419,9 +426,9 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       stopped = true;
       if (driftWriter !== null) {
         const v = currentDrift();
-        void driftWriter.write(v);
-        await driftWriter.flush();
-        log(`Saved frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm to ${driftWriter.path}`);
+        // A failed write has said why (onError); only a write that landed is reported as saved.
+        if (await driftWriter.write(v)) log(`Saved frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm to ${driftWriter.path}`);
+        else log(`The frequency ${signed(-v.frequencyPpm, 3)} +/- ${v.skewPpm.toFixed(3)} ppm was not saved`);
       }
       await driver.stop();
       await statsLog?.close();
@@ -446,6 +453,12 @@ function stripPositions(c: ServerConfig): unknown {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function kissEffect(e: Extract<EngineEvent, { type: 'kiss' }>): string {
+  if (e.action === 'refused') return `: the server refuses us; asking again every poll, backing off to maxpoll (now every ${2 ** e.poll} s)`;
+  if (e.action === 'reduce-rate') return ': the next request waits 4 poll intervals more';
+  return '';
 }
 
 function signed(x: number, digits = 9): string {

@@ -69,6 +69,8 @@ export interface SyncedClockEvents {
   kiss: [Extract<EngineEvent, { type: 'kiss' }>];
   'source-replaced': [Extract<EngineEvent, { type: 'source-replaced' }>];
   leap: [Extract<EngineEvent, { type: 'leap' }>];
+  /** An update found the clock wrong by more than `logchange` (chronyd's "System clock wrong by X seconds"). */
+  'clock-wrong': [Extract<EngineEvent, { type: 'clock-wrong' }>];
   /** chrony `maxchange`: an update too large was ignored (`fatal`: more than `ignore` times; the clock keeps running). */
   maxchange: [Extract<EngineEvent, { type: 'maxchange' }>];
   /** Config warnings (directives known but unused) and other non-fatal problems. */

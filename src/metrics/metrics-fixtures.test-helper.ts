@@ -8,7 +8,7 @@ export const SELECTED: SourceSnapshot = {
   id: 1, kind: 'server', name: 'ntp1.example', address: '192.0.2.1', port: 123, verdict: 'selected', reason: '', prefer: false, noselect: false,
   stratum: 1, referenceId: 0x47505300, poll: 6, reach: 0o377, lastRxAgo: 12.5,
   lastSample: { adjustedOffset: 1.5e-5, measuredOffset: 1.7e-5, error: 3e-4, delay: 5e-4 },
-  jitter: 4e-6, rootDistance: 2.6e-4, stats, kissCode: null, interleaved: false,
+  jitter: 4e-6, rootDistance: 2.6e-4, stats, kissCode: null, kod: null, authProblem: null, interleaved: false,
 };
 
 export const FALSETICKER: SourceSnapshot = {

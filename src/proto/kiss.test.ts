@@ -16,9 +16,9 @@ test('all RFC 5905 §7.4 kiss codes, and RFC 8915\'s NTSN, are named and describ
   assert.ok(!isKnownKissCode('toString'));
 });
 
-test('what a client must do: stop on DENY and RSTR, slow down on RATE, otherwise carry on', () => {
-  assert.equal(kissAction('DENY'), 'stop');
-  assert.equal(kissAction('RSTR'), 'stop');
+test('what a code asks of a client: DENY and RSTR refuse it, RATE slows it down, others inform', () => {
+  assert.equal(kissAction('DENY'), 'refused');
+  assert.equal(kissAction('RSTR'), 'refused');
   assert.equal(kissAction('RATE'), 'reduce-rate');
   assert.equal(kissAction('NTSN'), 'nts-nak');
   for (const code of ['ACST', 'AUTH', 'INIT', 'STEP', 'ABCD']) assert.equal(kissAction(code), 'informational');

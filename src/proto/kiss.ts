@@ -27,14 +27,16 @@ export const KISS_CODES = {
 export type KissCode = keyof typeof KISS_CODES;
 
 /**
- * What a client does on receiving a kiss code (RFC 5905 §7.4):
- * - `stop`: DENY and RSTR, stop sending to that server (demobilize the association);
- * - `reduce-rate`: RATE, increase the poll interval now and on each further RATE;
+ * What a kiss code asks of a client (RFC 5905 §7.4):
+ * - `refused`: DENY and RSTR, the server refuses this client. The RFC says to
+ *   stop sending to it; chronyd keeps polling (the access list may change)
+ *   and lets the interval grow, and so does ntpkit's engine (core/source.ts);
+ * - `reduce-rate`: RATE, send less often;
  * - `nts-nak`: NTSN (RFC 8915 §5.7), the server rejected the NTS cookie; the client
  *   needs fresh cookies, from NTS-KE if it has none left;
  * - `informational`: every other code, including unknown ones.
  */
-export type KissAction = 'stop' | 'reduce-rate' | 'nts-nak' | 'informational';
+export type KissAction = 'refused' | 'reduce-rate' | 'nts-nak' | 'informational';
 
 export function isKnownKissCode(code: string): code is KissCode {
   return Object.prototype.hasOwnProperty.call(KISS_CODES, code);
@@ -45,12 +47,12 @@ export function describeKissCode(code: string): string {
   return isKnownKissCode(code) ? KISS_CODES[code] : `Unregistered kiss code ${JSON.stringify(code)}.`;
 }
 
-/** The action RFC 5905 §7.4 requires of a client for this code. */
+/** What this code asks of a client (RFC 5905 §7.4). */
 export function kissAction(code: string): KissAction {
   switch (code) {
     case 'DENY':
     case 'RSTR':
-      return 'stop';
+      return 'refused';
     case 'RATE':
       return 'reduce-rate';
     case 'NTSN':

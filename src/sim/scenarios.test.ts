@@ -184,7 +184,7 @@ test('a 100 s initial offset: makestep steps once; without it the clock slews at
   assert.ok(slewed.metrics.maxAbsError < 1e-3);
 });
 
-test('kiss codes: DENY stops polling that server; RATE lengthens the poll', () => {
+test('kiss codes: DENY backs polling off to maxpoll and it goes on; RATE spaces requests 5 intervals apart; the poll stays within range', () => {
   const r = run({
     duration: 900,
     client: {
@@ -200,14 +200,28 @@ test('kiss codes: DENY stops polling that server; RATE lengthens the poll', () =
   });
   const kisses = r.events.flatMap((e) => (e.event.type === 'kiss' ? [e.event.code] : []));
   assert.ok(kisses.includes('DENY') && kisses.includes('RATE'), kisses.join(','));
+  // Refused, then asked again at maxpoll (2 s), never faster once backed off.
   const denyTimes = r.requestTimes['192.0.2.61']!;
-  assert.ok(denyTimes.length <= 3, `${denyTimes.length} requests to the denying server`);
+  const late = denyTimes.filter((t) => t >= 450);
+  assert.ok(late.length >= 100 && late.length <= 450 / 2 + 1, `${late.length} requests in the last 450 s to the denying server`);
+  // After a RATE the next request waits the interval plus 4 more (at least 5 s at minpoll 0).
+  const snap = r.snapshots[0]!.snapshot.sources;
+  const limited = snap.find((x) => x.address === '192.0.2.62');
+  const rateAt = r.events.flatMap((e) => (e.event.type === 'kiss' && e.event.code === 'RATE' && e.event.sourceId === limited?.id ? [e.t] : []));
   const rateTimes = r.requestTimes['192.0.2.62']!;
-  const late = rateTimes.filter((t) => t >= 450).length;
-  assert.ok(late < 450 / 4, `${late} requests in the last 450 s to a rate-limiting server polled at 1-2 s`);
-  const src = r.snapshots[0]!.snapshot.sources.find((s) => s.address === '192.0.2.62');
-  assert.ok(src && src.poll > 1, `poll ${src?.poll} after RATE`);
-  assert.equal(r.snapshots[0]!.snapshot.sources.find((s) => s.address === '192.0.2.61')?.kissCode, 'DENY');
+  assert.ok(rateAt.length >= 3, `${rateAt.length} RATE episodes`);
+  for (const t of rateAt) {
+    const next = rateTimes.find((x) => x > t);
+    if (next !== undefined) assert.ok(next - t >= 4.9, `a request ${next - t} s after a RATE`);
+  }
+  for (const a of ['192.0.2.61', '192.0.2.62']) {
+    const s = snap.find((x) => x.address === a);
+    assert.ok(s && s.poll >= 0 && s.poll <= 1, `${a}: poll ${s?.poll} outside minpoll..maxpoll`);
+  }
+  const denied = snap.find((s) => s.address === '192.0.2.61');
+  assert.equal(denied?.kissCode, 'DENY');
+  assert.equal(denied?.kod?.action, 'refused');
+  assert.equal(denied?.verdict, 'unusable');
   assert.ok(r.metrics.maxAbsError < 1e-3, 'synchronized from the others');
 });
 

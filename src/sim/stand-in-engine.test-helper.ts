@@ -11,7 +11,7 @@ import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { buildClientRequest } from '../core/query.js';
 import { computeSample } from '../core/sample.js';
 import { parsePacket } from '../proto/packet.js';
-import { kissCode } from '../proto/kiss.js';
+import { kissAction, kissCode } from '../proto/kiss.js';
 import { Leap } from '../proto/constants.js';
 import { addSeconds, type Instant } from '../time/instant.js';
 import { fromNtpTimestamp } from '../time/timestamp.js';
@@ -82,7 +82,7 @@ export class StandInEngine implements SyncEngineApi {
     if (code !== null) {
       if (code === 'DENY') s.stopped = true;
       if (code === 'RATE') s.poll += 1;
-      return [{ kind: 'event', event: { type: 'kiss', sourceId: s.id, code } }];
+      return [{ kind: 'event', event: { type: 'kiss', sourceId: s.id, code, action: kissAction(code), poll: s.poll } }];
     }
     const sample = computeSample({
       t1: s.t1, t2: fromNtpTimestamp(h.receiveTimestamp, now), t3: fromNtpTimestamp(h.transmitTimestamp, now), t4: d.t4,

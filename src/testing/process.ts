@@ -169,6 +169,30 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/**
+ * `ntpkit ARGS` from this build tree as a managed child process (bin/ntpkit.js
+ * would run dist/, which may be another build).
+ */
+export function spawnNtpkit(args: readonly string[], opts: SpawnOptions = {}): Promise<ManagedProcess> {
+  const main = new URL('../cli/main.js', import.meta.url).href;
+  const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
+  return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)), ...opts });
+}
+
+/**
+ * Calls `probe` every 200 ms until it gives a value (not undefined); fails
+ * after `ms` naming `what`, with `diagnostics()` (say, the daemon's log).
+ */
+export async function pollFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms: number, diagnostics: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}\n${diagnostics()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Runs a program to completion with a hard time limit; output is collected as text. */
 export async function runToCompletion(
   file: string,

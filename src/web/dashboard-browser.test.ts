@@ -16,10 +16,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import {
-  type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnManaged, startChronydServer,
+  type ChronydServer, type LoopbackBlock, type ManagedProcess, pollFor, requireTool, reserveLoopbackBlock, runNtpdig, spawnManaged, spawnNtpkit, startChronydServer,
 } from '../testing/index.js';
 
 /**
@@ -75,22 +74,7 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-async function poll<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number, diagnostics: () => string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${diagnostics()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
-/** `ntpkit ARGS` from this build tree, as a child process. */
-function spawnCli(args: readonly string[]): Promise<ManagedProcess> {
-  const main = new URL('../cli/main.js', import.meta.url).href;
-  const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)) });
-}
 
 /** PNG width and height from the IHDR chunk; throws if `buf` is not a PNG. */
 function pngSize(buf: Buffer): { width: number; height: number } {
@@ -148,9 +132,9 @@ test('the dashboard in Chromium: synchronized, the falseticker marked x, plots d
       'bindcmdaddress /',
       '',
     ].join('\n'));
-    daemon = await spawnCli(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.2', '--http', '127.0.0.1:0']);
+    daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.2', '--http', '127.0.0.1:0']);
     const d = daemon;
-    const url = await poll('the daemon\'s dashboard URL', () => {
+    const url = await pollFor('the daemon\'s dashboard URL', () => {
       if (d.exitStatus() !== undefined) assert.fail(`the daemon exited: ${JSON.stringify(d.exitStatus())}\n${d.logs()}`);
       return /Dashboard and metrics at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(d.logs())?.[1];
     }, 15_000, () => d.logs());
@@ -159,7 +143,7 @@ test('the dashboard in Chromium: synchronized, the falseticker marked x, plots d
     await mkdir(profile);
     browserProc = await spawnManaged(CHROMIUM, [`--user-data-dir=${profile}`, ...CHROMIUM_ARGS]);
     const bp = browserProc;
-    const endpoint = await poll('Chromium\'s DevTools port', async () => {
+    const endpoint = await pollFor('Chromium\'s DevTools port', async () => {
       if (bp.exitStatus() !== undefined) assert.fail(`chromium exited: ${JSON.stringify(bp.exitStatus())}\n${bp.logs()}`);
       const text = await readFile(join(profile, 'DevToolsActivePort'), 'utf8').catch(() => '');
       const [port, path] = text.split('\n');
@@ -182,7 +166,7 @@ test('the dashboard in Chromium: synchronized, the falseticker marked x, plots d
       error: document.querySelector('#error')?.hidden === false ? document.querySelector('#error')?.textContent : null,
     }));
     let last: Awaited<ReturnType<typeof state>> | undefined;
-    await poll('the page to show the clock synchronized and the liar marked x', async () => {
+    await pollFor('the page to show the clock synchronized and the liar marked x', async () => {
       await runNtpdig({ server: self, timeoutSeconds: 1 });
       last = await state();
       const symbols = new Map(last.rows.map((r) => [r[1] ?? '', r[0] ?? '']));

@@ -18,7 +18,7 @@ export function fakeSource(s: FakeSource): SourceSnapshot {
     id: s.id, kind: 'server', name, address: name, port: 123, verdict: s.verdict ?? 'combined', reason: 'agrees', prefer: false, noselect: false,
     stratum: 1, referenceId: 0x4c4f434c, poll: 1, reach: s.reach ?? 0o377, lastRxAgo: 1,
     lastSample: s.offset === null ? null : { adjustedOffset: s.offset ?? 1e-5, measuredOffset: s.offset ?? 1e-5, error: 1e-4, delay: s.delay ?? 2e-4 },
-    jitter: s.jitter ?? 3e-5, rootDistance: 1e-3, kissCode: null, interleaved: false,
+    jitter: s.jitter ?? 3e-5, rootDistance: 1e-3, kissCode: null, kod: null, authProblem: null, interleaved: false,
     stats: { samples: 8, runs: 4, span: 10, frequencyPpm: 0.01, skewPpm: 0.1, offset: 0, stdDev: 1e-5 },
   };
 }

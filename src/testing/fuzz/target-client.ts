@@ -7,10 +7,10 @@
  * Invariants: a sample only from a mode 4 reply of at least 48 bytes that
  * echoes our cookie (or, interleaved, our receive timestamp): an off-path
  * attacker who cannot see the request cannot get a sample accepted; samples
- * are finite with a positive delay; reach and poll stay in range.
+ * are finite with a positive delay; reach and poll stay in range (poll within minpoll..maxpoll).
  */
 import { addSeconds, instantFromUnixSeconds, type Instant } from '../../time/instant.js';
-import { MAX_POLL, MIN_POLL, sourceOptions } from '../../core/source-options.js';
+import { sourceOptions } from '../../core/source-options.js';
 import { SourcePoller } from '../../core/source.js';
 import { type FuzzTarget, invariant } from './harness.js';
 import { packetDictionary } from './dictionary.js';
@@ -58,7 +58,8 @@ export const clientTarget: FuzzTarget = {
       const t4 = addSeconds(now, rng.below(200_000) * 1e-6);
       const out = poller.receive(input, t4, epoch);
       invariant(poller.reach >= 0 && poller.reach <= 0xff, `reach ${poller.reach}`);
-      invariant(poller.poll >= MIN_POLL && poller.poll <= MAX_POLL, `poll ${poller.poll}`);
+      // Whatever the datagram says (a KoD RATE may name any poll), the interval stays within minpoll..maxpoll.
+      invariant(poller.poll >= poller.options.minpoll && poller.poll <= poller.options.maxpoll, `poll ${poller.poll} outside ${poller.options.minpoll}..${poller.options.maxpoll}`);
       if (out.kind === 'sample') {
         invariant(input.length >= 48 && ((input[0] as number) & 7) === 4, 'a sample from a datagram that is not a mode 4 reply');
         const echoesCookie = sameRange(input, 24, request, 40, 8);
@@ -69,7 +70,7 @@ export const clientTarget: FuzzTarget = {
         invariant(s.delay > 0 && s.dispersion >= 0, `a sample with delay ${s.delay} and dispersion ${s.dispersion}`);
         return `sample${out.interleaved ? ':interleaved' : ''}`;
       }
-      if (out.kind === 'kod') return `kod:${out.stop ? 'stop' : 'slow'}`;
+      if (out.kind === 'kod') return `kod:${out.action}`;
       if (out.kind === 'unsynchronized') return 'unsynchronized';
       return `ignored:${out.reason}`;
     };
