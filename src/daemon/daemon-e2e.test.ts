@@ -15,11 +15,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fetchSnapshot } from '../control/commands.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import {
-  type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnManaged, startChronydServer,
+  type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnNtpkit, startChronydServer,
 } from '../testing/index.js';
 import { runCaptured } from '../cli/run-captured.test-helper.js';
 
@@ -30,12 +29,6 @@ let block: LoopbackBlock | undefined;
 before(async () => { block = await reserveLoopbackBlock('daemon-e2e.test', 5); });
 after(() => block?.release());
 
-/** `ntpkit ARGS` from this build tree (bin/ntpkit.js would run dist/, which may be another build). */
-function spawnCli(args: readonly string[]): Promise<ManagedProcess> {
-  const main = new URL('../cli/main.js', import.meta.url).href;
-  const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)) });
-}
 
 /** Runs an ntpkit command in-process and returns its stdout. */
 const cli = runCaptured;
@@ -59,7 +52,7 @@ test('virtual clock against real servers: the falseticker is marked x and the se
       `driftfile ${join(dir, 'drift')}`,
       '',
     ].join('\n'));
-    daemon = await spawnCli(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.3', '--virtual-freq', '40']);
+    daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.3', '--virtual-freq', '40']);
 
     const started = Date.now();
     const rounds: string[] = [];

@@ -11,3 +11,4 @@ export * from './process.js';
 export * from './tools.js';
 export * from './udp-relay.js';
 export * from './uml.js';
+export * from './ntpkit-process.js';

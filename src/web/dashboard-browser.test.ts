@@ -16,10 +16,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import {
-  type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnManaged, startChronydServer,
+  type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnManaged, spawnNtpkit, startChronydServer,
 } from '../testing/index.js';
 
 /**
@@ -85,12 +84,6 @@ async function poll<T>(what: string, fn: () => T | undefined | Promise<T | undef
   }
 }
 
-/** `ntpkit ARGS` from this build tree, as a child process. */
-function spawnCli(args: readonly string[]): Promise<ManagedProcess> {
-  const main = new URL('../cli/main.js', import.meta.url).href;
-  const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)) });
-}
 
 /** PNG width and height from the IHDR chunk; throws if `buf` is not a PNG. */
 function pngSize(buf: Buffer): { width: number; height: number } {
@@ -148,7 +141,7 @@ test('the dashboard in Chromium: synchronized, the falseticker marked x, plots d
       'bindcmdaddress /',
       '',
     ].join('\n'));
-    daemon = await spawnCli(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.2', '--http', '127.0.0.1:0']);
+    daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.2', '--http', '127.0.0.1:0']);
     const d = daemon;
     const url = await poll('the daemon\'s dashboard URL', () => {
       if (d.exitStatus() !== undefined) assert.fail(`the daemon exited: ${JSON.stringify(d.exitStatus())}\n${d.logs()}`);
