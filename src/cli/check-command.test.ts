@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fetchSnapshot } from '../control/commands.js';
 import {
-  type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, spawnManaged, startChronydServer,
+  type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, spawnNtpkit, startChronydServer,
 } from '../testing/index.js';
 import { assertOffsetNear } from '../testing/bounds.js';
 import { runCaptured } from './run-captured.test-helper.js';
@@ -23,12 +22,6 @@ after(() => block?.release());
 
 const cli = runCaptured;
 
-/** `ntpkit ARGS` from this build tree, as a child process. */
-function spawnCli(args: readonly string[]): Promise<ManagedProcess> {
-  const main = new URL('./main.js', import.meta.url).href;
-  const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)) });
-}
 
 const STATUS = /^NTP (OK|WARNING|CRITICAL|UNKNOWN): [^\n|]+(\|[^\n]*)?\n$/;
 
@@ -111,8 +104,8 @@ test('check against the local daemon: OK once synchronized, WARNING and CRITICAL
     await writeFile(join(dir, 'chrony.conf'), `${[a, b, c].map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`).join('\n')}\nbindcmdaddress ${sock}\n`);
     const lostSock = join(dir, 'lost.sock');
     await writeFile(join(dir, 'lost.conf'), `server ${dead} minpoll 0 maxpoll 0\nbindcmdaddress ${lostSock}\n`);
-    daemons.push(await spawnCli(['daemon', '-f', join(dir, 'chrony.conf'), '--clock', 'virtual']));
-    daemons.push(await spawnCli(['daemon', '-f', join(dir, 'lost.conf'), '--clock', 'virtual']));
+    daemons.push(await spawnNtpkit(['daemon', '-f', join(dir, 'chrony.conf'), '--clock', 'virtual']));
+    daemons.push(await spawnNtpkit(['daemon', '-f', join(dir, 'lost.conf'), '--clock', 'virtual']));
 
     const started = Date.now();
     let last = await cli(['check', '-s', sock]);

@@ -13,6 +13,7 @@ import { type ClockLock, type OwnershipReport, claimSystemClock } from '../clock
 import { SystemClock } from '../clock/system-clock.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import type { Config, ConfigResult, HttpAddress } from '../config/config.js';
+import { normalizeHttpHost } from '../config/config-builder.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { BUILT_IN_CONFIG_NAME, BUILT_IN_CONFIG_TEXT, SEED_SERVERS } from '../config/default-config.js';
 import { loadConfig, parseConfigText } from '../config/parse-config.js';
@@ -21,12 +22,12 @@ import { dirname } from 'node:path';
 import { daemonHandlers } from '../control/commands.js';
 import { ControlError } from '../control/errors.js';
 import { readOnlySocketPath } from '../control/protocol.js';
-import { type ControlServer, startControlServer } from '../control/server.js';
+import { CONTROL_LIMITS, type ControlServer, startControlServer } from '../control/server.js';
 import type { Resolver } from '../daemon/engine-driver.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
 import { ReachabilityNotice } from '../daemon/reachability-notice.js';
 import { DaemonHttp } from '../web/daemon-http.js';
-import { parseHttpFlag } from '../web/http-address.js';
+import { type HttpFlag, parseHttpFlag } from '../web/http-address.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { finiteNumber } from './option-parsers.js';
@@ -36,8 +37,10 @@ interface DaemonFlags {
   clock: ClockRequest;
   virtualOffset?: number;
   virtualFreq?: number;
-  /** Given: overrides `httpaddress`, also across reloads (null: --http off). */
-  http?: HttpAddress | null;
+  /** Given: overrides `httpaddress`, also across reloads. */
+  http?: HttpFlag;
+  /** Given: overrides `httphost`, also across reloads. */
+  httpHost?: string[];
   force?: boolean;
 }
 
@@ -65,6 +68,19 @@ export const CONTROL_SOCKET_MODE = 0o660;
 /** The read-only socket's: everyone may connect, as anyone may send chronyd monitoring requests on its UDP port. */
 export const READ_ONLY_SOCKET_MODE = 0o666;
 
+/** Seconds a control connection may stay idle (default CONTROL_LIMITS.idleTimeoutMs); tests shorten it. */
+export const CONTROL_IDLE_ENV = 'NTPKIT_CONTROL_IDLE_SECONDS';
+
+/** The idle timeout in ms from the environment, or the default with a warning when the value is not a positive number. */
+function controlIdleTimeoutMs(env: NodeJS.ProcessEnv, log: (l: string) => void): number {
+  const text = env[CONTROL_IDLE_ENV];
+  if (text === undefined || text === '') return CONTROL_LIMITS.idleTimeoutMs;
+  const s = Number(text);
+  if (Number.isFinite(s) && s > 0) return s * 1000;
+  log(`Warning: ${CONTROL_IDLE_ENV} must be a number of seconds greater than 0, got "${text}"; using ${CONTROL_LIMITS.idleTimeoutMs / 1000}`);
+  return CONTROL_LIMITS.idleTimeoutMs;
+}
+
 /** systemd sets JOURNAL_STREAM when stderr goes to the journal, which stamps each line itself. */
 function underJournal(env: NodeJS.ProcessEnv): boolean {
   return env.JOURNAL_STREAM !== undefined && env.JOURNAL_STREAM !== '';
@@ -79,6 +95,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
     .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))
     .addOption(new Option('--virtual-freq <ppm>', 'give the virtual clock this frequency error (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-freq')))
     .addOption(new Option('--http <address>', 'serve Prometheus metrics and the dashboard at ADDRESS[:PORT] (e.g. 127.0.0.1:9473, [::1]:9473; port 0: any free one), or "off"; overrides the httpaddress directive').argParser(httpFlag))
+    .addOption(new Option('--http-host <name>', 'a host name the dashboard and metrics are reached by, besides the address they listen on (repeatable; requests naming another host get 421); overrides the httphost directive').argParser(httpHost))
     .action(async (flags: DaemonFlags, cmd: Command) => {
       const stamp = deps.timestamps ?? !underJournal(process.env);
       const log = (line: string): void => io.err(stamp ? `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} ${line}` : line);
@@ -154,6 +171,9 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
         return;
       }
 
+      // The flags win over the directives, also across reloads.
+      const httpAddress = (c: Config): HttpAddress | null => flags.http === undefined ? c.httpaddress : flags.http === 'off' ? null : flags.http;
+      const httpHosts = (c: Config): readonly string[] => flags.httpHost ?? c.httphosts;
       // SIGHUP and the `reload` command: one at a time, and a bad config changes nothing.
       const configName = configFile ?? 'the built-in configuration';
       const http = new DaemonHttp(daemon, { log });
@@ -168,7 +188,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
           }
           try {
             await daemon.reconfigure(next.config as Config);
-            if (flags.http === undefined) await http.apply((next.config as Config).httpaddress);
+            await http.apply(httpAddress(next.config as Config), httpHosts(next.config as Config));
           } catch (e) {
             log(`Cannot apply the new configuration: ${(e as Error).message}; the running configuration stays in force`);
             throw new ControlError('bad-config', `Cannot apply ${configName}: ${(e as Error).message}; the running configuration stays in force`);
@@ -181,7 +201,8 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       };
 
       const control = await openControl(daemon, config, log, () => reload('reload command'));
-      await http.apply(flags.http !== undefined ? flags.http : config.httpaddress);
+      await http.apply(httpAddress(config), httpHosts(config));
+      if (flags.http === 'off') log('No dashboard or metrics (--http off)');
       deps.onStarted?.(daemon);
       const stopNotices = watchReachability(daemon, log);
 
@@ -223,12 +244,18 @@ function watchReachability(daemon: SyncDaemon, log: (line: string) => void): () 
   return () => clearInterval(timer);
 }
 
-function httpFlag(v: string): HttpAddress | null {
+function httpFlag(v: string): HttpFlag {
   try {
     return parseHttpFlag(v);
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
+}
+
+function httpHost(v: string, prev: string[] | undefined): string[] {
+  const name = normalizeHttpHost(v);
+  if (name === null) throw new InvalidArgumentError(`--http-host must be a host name or an IP address, without a port, got "${v}"`);
+  return [...(prev ?? []), name];
 }
 
 /** Prints errors and warnings as file:line lines; false when the config has errors. */
@@ -262,9 +289,10 @@ async function openControl(daemon: SyncDaemon, config: Config, log: (l: string) 
   const dirExisted = await stat(dir).then(() => true, () => false);
   const handlers = daemonHandlers(daemon, { reload, log });
   const socketLog = (level: string, m: string): void => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); };
+  const idleTimeoutMs = controlIdleTimeoutMs(process.env, log);
   let main: ControlServer;
   try {
-    main = await startControlServer({ path, mode: CONTROL_SOCKET_MODE, handlers, log: socketLog });
+    main = await startControlServer({ path, mode: CONTROL_SOCKET_MODE, handlers, idleTimeoutMs, log: socketLog });
     log(`Control socket at ${path}`);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -273,7 +301,7 @@ async function openControl(daemon: SyncDaemon, config: Config, log: (l: string) 
   }
   const roPath = readOnlySocketPath(path);
   try {
-    const ro = await startControlServer({ path: roPath, mode: READ_ONLY_SOCKET_MODE, handlers, readOnly: true, mainPath: path, log: socketLog });
+    const ro = await startControlServer({ path: roPath, mode: READ_ONLY_SOCKET_MODE, handlers, readOnly: true, mainPath: path, idleTimeoutMs, log: socketLog });
     if (!dirExisted) await chmod(dir, 0o755);
     else if (((await stat(dir)).mode & 0o001) === 0) log(`Read-only control socket at ${roPath}, but ${dir} does not let other users reach it (mode ${((await stat(dir)).mode & 0o777).toString(8)})`);
     log(`Read-only control socket at ${roPath}`);

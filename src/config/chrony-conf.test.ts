@@ -265,11 +265,22 @@ test('httpaddress: an IP and an optional port, in chrony.conf and ntp.conf alike
   }
 });
 
-test('logchange sets the threshold of the "clock wrong by" report; it must be a positive number of seconds', async () => {
-  const ok = await chrony('logchange 0.5\n');
+test('logchange sets the threshold of the "clock wrong by" report; it must be a positive number of seconds', () => {
+  const ok = chrony('logchange 0.5\n');
   assert.deepEqual(messages(ok.warnings), []);
   assert.equal(ok.config?.discipline.logchange, 0.5);
-  assert.equal((await chrony('server 192.0.2.1\n')).config?.discipline.logchange, 1);
-  const bad = await chrony('logchange soon\n');
+  assert.equal(chrony('server 192.0.2.1\n').config?.discipline.logchange, 1);
+  const bad = chrony('logchange soon\n');
   assert.equal(bad.errors.length, 1);
+});
+
+test('httphost: names and addresses the dashboard answers to, repeatable, normalized as Host headers carry them; ports and junk are errors', () => {
+  assert.deepEqual(chrony('').config?.httphosts, []);
+  assert.deepEqual(chrony('httphost Dash.Example.NET. ntp1\nhttphost [2001:db8::1] 203.0.113.5 ntp1\n').config?.httphosts, ['dash.example.net', 'ntp1', '2001:db8::1', '203.0.113.5']);
+  assert.deepEqual(parseConfigText('httphost ntp.example.org\n', 'ntp.conf', { format: 'ntp' }).config?.httphosts, ['ntp.example.org']);
+  for (const line of ['httphost', 'httphost ntp.example.org:9473', 'httphost [ntp.example.org]', 'httphost a/b', 'httphost fe80::1%eth0', 'httphost 1.2.3']) {
+    const r = chrony(`${line}\n`);
+    assert.equal(r.config, null, line);
+    assert.match(formatDiagnostic(r.errors[0]!), /^chrony\.conf:1: httphost: expected (one or more host names|a host name or an IP address \(without a port\))/, line);
+  }
 });

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { type LeapSecMode } from '../core/engine-api.js';
 import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
 import {
-  errorAt, includeFiles, newSourceDraft, oneArg, parseHttpAddress, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
+  errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
   warnSourceLine,
 } from './config-builder.js';
 import { confdirFiles, describeError, expandGlob, MAX_CONFDIRS } from './include.js';
@@ -54,15 +54,6 @@ const FIXED_ARGS: Readonly<Record<string, number>> = {
 
 /** Directives a `sourcedir` file may hold (chrony.conf(5), sourcedir). */
 const SOURCE_DIRECTIVES: ReadonlySet<string> = new Set(['server', 'pool', 'peer', 'refclock']);
-
-/** A host name, an IPv4 address or an IPv6 address (with an optional %scope). */
-export function isHostOrAddress(text: string): boolean {
-  if (isIP(text.replace(/%[\w.-]+$/, '')) !== 0) return true;
-  // Letters, digits, hyphens and underscores in dot-separated labels (RFC 1123, plus the
-  // underscore some internal names carry). A dotted all-numeric string must be a valid address.
-  if (!/^(?=.{1,253}\.?$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/.test(text)) return false;
-  return !/^[\d.]+$/.test(text);
-}
 
 /**
  * Parses the options of a `server`/`pool`/`peer` line (chrony syntax) into a
@@ -304,6 +295,9 @@ export function parseChronyLines(s: ParseState, lines: readonly ConfigLine[], de
       }
       case 'httpaddress':
         parseHttpAddress(s, l);
+        break;
+      case 'httphost':
+        parseHttpHost(s, l);
         break;
       case 'logdir': {
         const f = oneArg(s, l, 'one directory');

@@ -44,6 +44,7 @@ export interface ConfigBuilder {
   logfile: string | null;
   keyfile: string | null;
   httpaddress: HttpAddress | null;
+  httphosts: string[];
   /** chrony `minsamples` / `maxsamples` directives: defaults for sources without their own. */
   minsamples: number | null;
   maxsamples: number | null;
@@ -67,6 +68,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     logfile: null,
     keyfile: null,
     httpaddress: null,
+    httphosts: [],
     minsamples: null,
     maxsamples: null,
   };
@@ -119,6 +121,7 @@ export function finish(s: ParseState): ConfigResult {
     logfile: b.logfile,
     keyfile: b.keyfile,
     httpaddress: b.httpaddress,
+    httphosts: b.httphosts,
   };
   return Object.freeze({ config: deepFreeze(config), errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
 }
@@ -153,6 +156,38 @@ export function parseHttpAddress(s: ParseState, l: ConfigLine): void {
     n = p;
   }
   s.b.httpaddress = { address: bare, port: n } satisfies HttpAddress;
+}
+
+/** A host name, an IPv4 address or an IPv6 address (with an optional %scope). */
+export function isHostOrAddress(text: string): boolean {
+  if (isIP(text.replace(/%[\w.-]+$/, '')) !== 0) return true;
+  // Letters, digits, hyphens and underscores in dot-separated labels (RFC 1123, plus the
+  // underscore some internal names carry). A dotted all-numeric string must be a valid address.
+  if (!/^(?=.{1,253}\.?$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/.test(text)) return false;
+  return !/^[\d.]+$/.test(text);
+}
+
+/**
+ * One name the dashboard answers to besides its bound address (`httphost`,
+ * `--http-host`), as the Host header will carry it: lower case, no trailing
+ * dot, an IPv6 literal without brackets. Null when it is neither a host name
+ * nor an IP address (a port is not part of it: any port is accepted).
+ */
+export function normalizeHttpHost(text: string): string | null {
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (bare !== text && isIP(bare) !== 6) return null;
+  if (bare.includes('%') || !isHostOrAddress(bare)) return null;
+  return bare.toLowerCase().replace(/\.$/, '');
+}
+
+/** `httphost NAME...`: repeatable, the names add up (ntpkit only, both formats). */
+export function parseHttpHost(s: ParseState, l: ConfigLine): void {
+  if (l.args.length === 0) { errorAt(s, l, `${l.directive}: expected one or more host names`); return; }
+  for (const a of l.args) {
+    const name = normalizeHttpHost(a);
+    if (name === null) { errorAt(s, l, `${l.directive}: expected a host name or an IP address (without a port), got "${a}"`); return; }
+    if (!s.b.httphosts.includes(name)) s.b.httphosts.push(name);
+  }
 }
 
 /**

@@ -62,6 +62,13 @@ export interface Config {
    * dashboard (/). Null: not served. Port 0 picks a free port (tests).
    */
   readonly httpaddress: HttpAddress | null;
+  /**
+   * ntpkit `httphost NAME...` (both formats): names the HTTP server answers
+   * to besides its bound address (and `localhost` on loopback), as the
+   * Host header carries them: lower case, no port. Other Hosts get 421, so a
+   * page on another site cannot read the dashboard through DNS rebinding.
+   */
+  readonly httphosts: readonly string[];
 }
 
 export interface HttpAddress {

@@ -37,9 +37,8 @@
 import { isIP } from 'node:net';
 import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
 import { parseIPv4, parseIPv6 } from '../proto/ip-address.js';
-import { isHostOrAddress } from './chrony-conf.js';
 import {
-  errorAt, includeFiles, newSourceDraft, oneArg, parseHttpAddress, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
+  errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
   warnSourceLine,
 } from './config-builder.js';
 import { type ConfigLine, lexNtpConf } from './lexer.js';
@@ -435,6 +434,9 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
       }
       case 'httpaddress':
         parseHttpAddress(s, l);
+        break;
+      case 'httphost':
+        parseHttpHost(s, l);
         break;
       case 'statsdir': {
         const p = oneArg(s, l, 'one directory');

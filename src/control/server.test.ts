@@ -6,14 +6,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from './client.js';
 import { ControlError } from './errors.js';
-import { startControlServer, type ControlServer } from './server.js';
+import { CONTROL_LIMITS, startControlServer, type ControlServer } from './server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ntpkit-control-'));
 const servers: ControlServer[] = [];
@@ -276,4 +276,92 @@ test('a read-only server answers open commands and refuses the others with not-p
   assert.equal((statSync(path).mode & 0o777), 0o666);
   const listed = await controlRequest(path, 'commands') as { readOnly: boolean };
   assert.equal(listed.readOnly, true);
+});
+
+/** Polls `pred` every 20 ms until it holds or `ms` pass. */
+async function until(pred: () => boolean, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!pred() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return pred();
+}
+
+test('a client that pipelines without reading: answering stops once its unread replies fill the buffers, and resumes, in order, when it reads', async () => {
+  const path = sockPath();
+  let answered = 0;
+  const REPLY = 10_000;
+  await serve(path, { fat: () => { answered++; return 'x'.repeat(REPLY); } });
+  const N = 2000;
+  const s = createConnection(path);
+  s.pause();
+  s.on('connect', () => s.write(Array.from({ length: N }, (_, i) => `{"version":1,"id":${i},"command":"fat"}\n`).join('')));
+  // Stable: no new answers for a while.
+  let last = -1;
+  for (let i = 0; i < 100 && answered !== last; i++) {
+    last = answered;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // What the daemon may hold for it: its high-water mark and one reply, beyond what the kernel's
+  // socket buffers hold (each direction at most wmem_max; read from /proc when there).
+  let wmem = 4 * 1024 * 1024;
+  try { wmem = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8')); } catch { /* not Linux: the generous default */ }
+  const held = answered * (REPLY + 50);
+  assert.ok(answered < N && held <= CONTROL_LIMITS.replyHighWaterBytes + REPLY + 50 + 2 * wmem, `answered ${answered} of ${N} without a read`);
+  // Reading everything: all N answered, in order.
+  const ids: number[] = [];
+  let buf = '';
+  s.setEncoding('utf8');
+  s.on('data', (d: string) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) { ids.push((JSON.parse(buf.slice(0, i)) as { id: number }).id); buf = buf.slice(i + 1); }
+  });
+  s.resume();
+  assert.ok(await until(() => ids.length === N, 20_000), `got ${ids.length} of ${N}`);
+  assert.deepEqual(ids, Array.from({ length: N }, (_, i) => i));
+  s.destroy();
+});
+
+test('a reply over the per-reply limit becomes an internal error; the connection goes on', async () => {
+  const path = sockPath();
+  await serve(path, { huge: () => 'x'.repeat(CONTROL_LIMITS.maxReplyBytes) });
+  await assert.rejects(controlRequest(path, 'huge'), (e: ControlError) => e.code === 'internal' && e.remote && /over this daemon's limit of \d+ per reply/.test(e.message));
+  const r = await raw(path, '{"version":1,"id":1,"command":"huge"}\n{"version":1,"id":2,"command":"echo","args":{"a":1}}\n', 2);
+  assert.deepEqual(r.replies.map((x) => x.ok), [false, true]);
+});
+
+test('unread replies over the total of all connections: the connections waiting longest for their client are closed, a reading client is served', async () => {
+  const path = sockPath();
+  const logs: string[] = [];
+  const BIG = 1_000_000;
+  const srv = await serve(path, { big: () => 'x'.repeat(BIG) }, { maxBufferedBytes: 1024 * 1024, log: (_l, m) => logs.push(m) });
+  // Paused clients never read (and so never see their connection closed: the server's count tells).
+  const hogs = Array.from({ length: 3 }, () => {
+    const s = createConnection(path);
+    s.pause();
+    s.on('error', () => undefined);
+    s.on('connect', () => s.write('{"version":1,"id":1,"command":"big"}\n'.repeat(10)));
+    return s;
+  });
+  const closing = /control replies waiting to be read exceed 1048576 bytes in all; closing the connection holding \d+ of them unread for \d+ ms/;
+  assert.ok(await until(() => logs.filter((l) => closing.test(l)).length >= 2), logs.join('\n'));
+  assert.ok(await until(() => srv.connections() <= 1), `${srv.connections()} connections left`);
+  for (let i = 0; i < 3; i++) assert.equal(((await controlRequest(path, 'big')) as string).length, BIG);
+  for (const s of hogs) s.destroy();
+});
+
+test('all connections taken by idle clients: a new client closes the one idle the longest and is served; idle ones time out', async () => {
+  const path = sockPath();
+  const s = await serve(path, {}, { maxConnections: 3, idleTimeoutMs: 1500 });
+  const closedAt: number[] = [];
+  const t0 = Date.now();
+  const idle = await Promise.all([0, 1, 2].map((i) => new Promise<ReturnType<typeof createConnection>>((resolve) => {
+    const c = createConnection(path, () => resolve(c));
+    c.on('close', () => { closedAt[i] = Date.now() - t0; });
+  })));
+  assert.ok(await until(() => s.connections() === 3));
+  assert.deepEqual(await controlRequest(path, 'echo', { a: 1 }, { timeoutMs: 1000 }), { a: 1 });
+  assert.ok(await until(() => closedAt[0] !== undefined, 1000), 'the first idle connection made room');
+  assert.ok(await until(() => closedAt[1] !== undefined && closedAt[2] !== undefined, 10_000), 'the others timed out');
+  assert.ok((closedAt[1] as number) >= 1400 && (closedAt[2] as number) >= 1400, JSON.stringify(closedAt));
+  for (const c of idle) c.destroy();
 });

@@ -16,20 +16,26 @@
  * - a read-only server (`readOnly`) answers only the commands declared
  *   `access: 'open'`; the others get `not-permitted`, naming the main socket;
  * - requests on one connection are answered in order; connections are served
- *   concurrently, up to `maxConnections`;
+ *   concurrently, up to `maxConnections`; when all are taken, a new one
+ *   closes the connection idle the longest (net/connection-slots.ts), so
+ *   holding them all locks nobody out; an idle connection is closed after
+ *   `idleTimeoutMs`;
+ * - the bytes a connection holds are bounded (./connection.ts: it stops
+ *   reading while its replies are not being read), and so is their total:
+ *   past `maxBufferedBytes` over all connections, the one that has waited
+ *   longest for its client to read is closed;
  * - close() ends every connection and removes the socket file, unless another
  *   process has since put its own socket there.
  */
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { ConnectionSlots } from '../net/connection-slots.js';
+import { serveConnection } from './connection.js';
 import { ControlError } from './errors.js';
 import {
-  COMMAND_NAME, type ControlReply, encodeReply, errorReply, HANDLER_ERROR_CODES, MAX_REQUEST_BYTES, parseRequest, PROTOCOL_VERSION,
+  COMMAND_NAME, type ControlReply, errorReply, HANDLER_ERROR_CODES, MAX_REQUEST_BYTES, parseRequest, PROTOCOL_VERSION,
 } from './protocol.js';
-
-/** Requests of one connection waiting for their turn before it stops reading. */
-const MAX_QUEUED = 32;
 
 /** What a handler is called with besides its arguments. */
 export interface HandlerContext {
@@ -77,11 +83,30 @@ export interface ControlServerOptions {
   readonly log?: (level: ControlLogLevel, message: string) => void;
   /** Longest request line, newline included (default MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
-  /** Concurrent connections (default 64); more are refused by the kernel backlog / closed at once. */
+  /** Concurrent connections (default CONTROL_LIMITS.maxConnections). */
   readonly maxConnections?: number;
-  /** A connection with no traffic for this long is closed (default 5 min). */
+  /** A connection with no traffic for this long is closed (default CONTROL_LIMITS.idleTimeoutMs). */
   readonly idleTimeoutMs?: number;
+  /** Replies waiting to be written, over all connections, before the most stalled is closed (default CONTROL_LIMITS.maxBufferedBytes). */
+  readonly maxBufferedBytes?: number;
 }
+
+/**
+ * The defaults. A connection holds at most about maxRequestBytes of
+ * requests plus one 64 KiB chunk read ahead, and replyHighWaterBytes plus
+ * one reply of unwritten output; the output of all of them together stays
+ * under maxBufferedBytes.
+ */
+export const CONTROL_LIMITS = Object.freeze({
+  maxConnections: 64,
+  /** ntpkit's own clients send one request and hang up; one that keeps its connection between polls reconnects. */
+  idleTimeoutMs: 30_000,
+  /** Stop answering a connection while this much output waits for its client. */
+  replyHighWaterBytes: 64 * 1024,
+  /** Largest reply: a snapshot of hundreds of sources is far below. */
+  maxReplyBytes: 4 * 1024 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
+});
 
 export interface ControlServer {
   readonly path: string;
@@ -129,7 +154,8 @@ async function prepareSocketPath(path: string, log: (l: ControlLogLevel, m: stri
 export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   const log = opts.log ?? (() => undefined);
   const maxBytes = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
-  const idleMs = opts.idleTimeoutMs ?? 300_000;
+  const idleMs = opts.idleTimeoutMs ?? CONTROL_LIMITS.idleTimeoutMs;
+  const maxBuffered = opts.maxBufferedBytes ?? CONTROL_LIMITS.maxBufferedBytes;
   const handlers = new Map<string, ControlCommandSpec>();
   for (const [name, h] of Object.entries(opts.handlers)) {
     if (!COMMAND_NAME.test(name)) throw new RangeError(`Cannot register control command ${JSON.stringify(name)}: names are lower-case letters, digits and '-'`);
@@ -153,7 +179,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
 
   const sockets = new Set<Socket>();
   const server: Server = createServer({ allowHalfOpen: true });
-  server.maxConnections = opts.maxConnections ?? 64;
+  const slots = new ConnectionSlots({ max: opts.maxConnections ?? CONTROL_LIMITS.maxConnections });
 
   async function answer(line: string): Promise<ControlReply> {
     const parsed = parseRequest(line);
@@ -178,65 +204,42 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     }
   }
 
-  function encode(reply: ControlReply): string {
-    try {
-      return encodeReply(reply);
-    } catch (e) {
-      return encodeReply(errorReply(reply.id, 'internal', `Cannot send the result: ${(e as Error).message}`));
+  /** Since when each connection waiting for its client to read has waited. */
+  const stalledSince = new Map<Socket, number>();
+
+  /**
+   * Past the total, the connection that has waited longest for its client to
+   * read goes first: a client reading its replies, even large ones, waits
+   * only moments, while one that never reads waits from its first reply on.
+   */
+  function checkTotal(): void {
+    let total = 0;
+    for (const s of sockets) total += s.writableLength;
+    while (total > maxBuffered) {
+      let worst: Socket | undefined;
+      let since = Infinity;
+      for (const [s, t] of stalledSince) if (t < since) { worst = s; since = t; }
+      if (worst === undefined) return;
+      log('warn', `control replies waiting to be read exceed ${maxBuffered} bytes in all; closing the connection holding ${worst.writableLength} of them unread for ${Date.now() - since} ms`);
+      total -= worst.writableLength;
+      stalledSince.delete(worst);
+      worst.destroy();
     }
   }
 
   server.on('connection', (sock: Socket) => {
+    if (!slots.admit(sock, '')) return;
     sockets.add(sock);
-    sock.setTimeout(idleMs, () => sock.destroy());
-    sock.on('close', () => sockets.delete(sock));
+    sock.on('close', () => { sockets.delete(sock); stalledSince.delete(sock); });
     sock.on('error', (e) => log('debug', `control connection error: ${e.message}`));
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let chain: Promise<void> = Promise.resolve();
-    let queued = 0;
-    let dead = false;
-    const send = (text: string): void => {
-      if (!sock.destroyed && sock.writable) sock.write(text);
-    };
-    // A client that pipelines without reading its replies is paused, not buffered without bound.
-    const enqueue = (line: string): void => {
-      if (++queued >= MAX_QUEUED) sock.pause();
-      chain = chain.then(async () => {
-        if (line.trim() !== '') send(encode(await answer(line)));
-        if (--queued === MAX_QUEUED / 2) sock.resume();
-      });
-    };
-    sock.on('data', (chunk: Buffer) => {
-      if (dead) return;
-      let start = 0;
-      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-        if (pendingBytes + nl - start + 1 > maxBytes) break;
-        pending.push(chunk.subarray(start, nl));
-        enqueue(Buffer.concat(pending).toString('utf8'));
-        pending = [];
-        pendingBytes = 0;
-        start = nl + 1;
-      }
-      const rest = chunk.subarray(start);
-      const nl = rest.indexOf(0x0a);
-      if (pendingBytes + (nl >= 0 ? nl + 1 : rest.length) > maxBytes) {
-        dead = true;
-        log('warn', `control request over ${maxBytes} bytes; closing that connection`);
-        chain = chain.then(() => {
-          sock.end(encode(errorReply(null, 'request-too-large', `A request line may hold at most ${maxBytes} bytes`)));
-        });
-        return;
-      }
-      if (rest.length) {
-        pending.push(rest);
-        pendingBytes += rest.length;
-      }
-    });
-    // The client may half-close after its last request: answer what came, then end.
-    sock.on('end', () => {
-      if (!dead && pendingBytes > 0) enqueue(Buffer.concat(pending).toString('utf8'));
-      void chain.then(() => sock.end());
+    serveConnection(sock, {
+      maxRequestBytes: maxBytes, idleTimeoutMs: idleMs,
+      highWaterBytes: CONTROL_LIMITS.replyHighWaterBytes, maxReplyBytes: CONTROL_LIMITS.maxReplyBytes,
+    }, {
+      answer, log, wrote: checkTotal,
+      stalled: (waiting) => { if (waiting) stalledSince.set(sock, Date.now()); else stalledSince.delete(sock); },
+      busy: () => slots.busy(sock),
+      idle: () => slots.idle(sock),
     });
   });
 

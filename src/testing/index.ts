@@ -14,3 +14,4 @@ export * from './tmpfs.js';
 export * from './tools.js';
 export * from './udp-relay.js';
 export * from './uml.js';
+export * from './ntpkit-process.js';

@@ -49,6 +49,7 @@ export class DaemonHttp {
   readonly #metrics: MetricsExporter;
   #assets: ReadonlyMap<string, DashboardAsset> | null = null;
   #wanted: HttpAddress | null = null;
+  #hosts: ReadonlySet<string> = new Set();
   #server: RunningHttpServer | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   /** Serializes apply() and close(): a reload during startup waits its turn. */
@@ -65,12 +66,17 @@ export class DaemonHttp {
   get server(): RunningHttpServer | null { return this.#server; }
 
   /**
-   * Listens on `address` (null: not at all). Unchanged address: nothing
-   * happens, even if the last attempt failed (a reload with the same config
-   * is not a retry). Never rejects.
+   * Listens on `address` (null: not at all), answering for `hosts` besides
+   * the address itself (http-server.ts allowedHosts). Unchanged address:
+   * the listener stays, even if the last attempt failed (a reload with the
+   * same config is not a retry); the names apply at once either way.
+   * Never rejects.
    */
-  apply(address: HttpAddress | null): Promise<void> {
-    this.#queue = this.#queue.then(() => this.#apply(address));
+  apply(address: HttpAddress | null, hosts: readonly string[] = []): Promise<void> {
+    this.#queue = this.#queue.then(() => {
+      this.#hosts = new Set(hosts);
+      return this.#apply(address);
+    });
     return this.#queue;
   }
 
@@ -106,6 +112,7 @@ export class DaemonHttp {
         address: address.address, port: address.port,
         snapshot: () => this.#source.snapshot(), serverStats: () => this.#stats(),
         metrics: this.#metrics, history: this.history, sampleIntervalSeconds: interval / 1000, assets: this.#assets,
+        allowedHosts: () => this.#hosts,
         log: (m) => log(`HTTP server: ${m}`),
       });
     } catch (e) {

@@ -11,7 +11,7 @@ test('--http accepts ADDRESS[:PORT], bracketed IPv6 with a port, bare IPv6, and 
   assert.deepEqual(parseHttpFlag('[::1]'), { address: '::1', port: DEFAULT_HTTP_PORT });
   assert.deepEqual(parseHttpFlag('::1'), { address: '::1', port: DEFAULT_HTTP_PORT });
   assert.deepEqual(parseHttpFlag('fe80::1'), { address: 'fe80::1', port: DEFAULT_HTTP_PORT });
-  assert.equal(parseHttpFlag('off'), null);
+  assert.equal(parseHttpFlag('off'), 'off');
 });
 
 test('--http refuses names, bad ports and unbracketed IPv6 with a port, quoting the value', () => {

@@ -6,9 +6,16 @@
 import { isIP } from 'node:net';
 import { DEFAULT_HTTP_PORT, type HttpAddress } from '../config/config.js';
 
-/** Null for `off`. @throws Error with a message naming the flag and the value. */
-export function parseHttpFlag(text: string): HttpAddress | null {
-  if (text === 'off') return null;
+/**
+ * The flag's value: where to listen, or `'off'`. Not null for `off`: commander
+ * stores an option parser's null or undefined as `''`, which would then
+ * reach listen() as "every interface, any port".
+ */
+export type HttpFlag = HttpAddress | 'off';
+
+/** @throws Error with a message naming the flag and the value. */
+export function parseHttpFlag(text: string): HttpFlag {
+  if (text === 'off') return 'off';
   const fail = (why: string): never => { throw new Error(`--http must be ADDRESS[:PORT] with an IP address (e.g. 127.0.0.1:9473, [::1]:9473) or "off": ${why}, got "${text}"`); };
   let address: string;
   let port: string | undefined;

@@ -26,11 +26,15 @@ before(async () => {
     serverStats: () => fakeStats(30, 3),
     metrics: { contentType: exporter.contentType, render: () => (failMetrics ? Promise.reject(new Error('registry broke')) : exporter.render()) },
     history, sampleIntervalSeconds: 2, assets, log: (l) => logged.push(l),
+    allowedHosts: () => new Set(['dash.example.net']),
   });
 });
 after(() => server.close());
 
 const get = (path: string, init?: RequestInit): Promise<Response> => fetch(new URL(path, server.url), init);
+
+/** The Host a browser sends for server.url. */
+const host = (): string => `127.0.0.1:${server.port}`;
 
 /** The raw answer to a hand-written request: fetch() normalizes dot segments before sending. */
 function raw(request: string): Promise<string> {
@@ -126,7 +130,7 @@ test('HEAD: the headers of GET, with Content-Length, and no body', async () => {
   for (const path of ['/', '/api/snapshot', '/metrics']) {
     const g = await get(path);
     const gBody = Buffer.from(await g.arrayBuffer());
-    const answer = await raw(`HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const answer = await raw(`HEAD ${path} HTTP/1.1\r\nHost: ${host()}\r\nConnection: close\r\n\r\n`);
     const [head, body] = answer.split('\r\n\r\n') as [string, string];
     assert.match(head, /^HTTP\/1\.1 200 OK/, path);
     assert.match(head, new RegExp(`content-length: ${gBody.length}\\r?$`, 'im'), path);
@@ -147,15 +151,15 @@ test('unknown paths are 404, and no traversal reaches a file', async () => {
     assert.equal((await get(path)).status, 404, path);
   }
   for (const target of ['/../package.json', '/../../etc/passwd', '/uplot/../../../package.json', '/%2e%2e/%2e%2e/etc/passwd', '/..%2fpackage.json', '/uplot/..%2f..%2fpackage.json', '//etc/passwd']) {
-    const answer = await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const answer = await raw(`GET ${target} HTTP/1.1\r\nHost: ${host()}\r\nConnection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 404 /, target);
     assert.doesNotMatch(answer, /"name": "ntpkit"|root:x:0/, target);
   }
 });
 
 test('a target that is not a path, or too long, is refused', async () => {
-  assert.match(await raw('GET http://example.invalid/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 400 /);
-  assert.match(await raw(`GET /${'a'.repeat(3000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 414 /);
+  assert.match(await raw(`GET http://example.invalid/metrics HTTP/1.1\r\nHost: ${host()}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 /);
+  assert.match(await raw(`GET /${'a'.repeat(3000)} HTTP/1.1\r\nHost: ${host()}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 414 /);
 });
 
 test('a port in use: startHttpServer rejects with EADDRINUSE', async () => {
@@ -174,4 +178,28 @@ test('close() drops kept-alive connections and is idempotent', async () => {
   assert.equal(((await r.json()) as { serverStats: unknown }).serverStats, null);
   await Promise.all([s.close(), s.close()]);
   await assert.rejects(fetch(new URL('/api/snapshot', s.url)));
+});
+
+test('Host: the bound address with its port, localhost on loopback and the listed names are answered; any other host gets 421', async () => {
+  const status = async (hostHeader: string | null, version = '1.1'): Promise<string> => {
+    const head = hostHeader === null ? '' : `Host: ${hostHeader}\r\n`;
+    return (await raw(`GET /api/snapshot HTTP/${version}\r\n${head}Connection: close\r\n\r\n`)).split('\r\n')[0] as string;
+  };
+  const p = server.port;
+  for (const ok of [`127.0.0.1:${p}`, `localhost:${p}`, `LOCALHOST:${p}`, `localhost.:${p}`, 'dash.example.net', `Dash.Example.Net:${p}`, 'dash.example.net:443']) {
+    assert.equal(await status(ok), 'HTTP/1.1 200 OK', ok);
+  }
+  // A rebinding page's own name, the right address on another port, another loopback address, malformed Hosts.
+  for (const bad of ['attacker.example', `attacker.example:${p}`, `127.0.0.1:${p + 1 > 65535 ? 1 : p + 1}`, '127.0.0.1', `127.0.0.2:${p}`, `[::1]:${p}`,
+    `localhost:${p}x`, `dash.example.net.evil.example:${p}`, `127.0.0.1:${p}@attacker.example`]) {
+    assert.equal(await status(bad), 'HTTP/1.1 421 Misdirected Request', bad);
+  }
+  const refused = await raw(`GET /metrics HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n`);
+  assert.doesNotMatch(refused, /ntpkit_test_metric/, 'no data in a refusal');
+  assert.match(refused, /httphost directive or --http-host/);
+  // HTTP/1.0 may omit Host (1.1 may not, and Node refuses that itself): 400 either way.
+  assert.match(await status(null, '1.0'), /^HTTP\/1\.[01] 400 /);
+  assert.match(await status(null), /^HTTP\/1\.[01] 400 /);
+  assert.ok(logged.some((l) => /^refused \d+ requests? for a host it does not answer \(the last: Host "attacker\.example(:\d+)?"\)/.test(l)), logged.join('\n'));
+  assert.equal(logged.filter((l) => l.startsWith('refused ')).length, 1, 'one log line a minute at most');
 });

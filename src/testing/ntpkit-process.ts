@@ -1,0 +1,57 @@
+/**
+ * The ntpkit CLI of this build tree as a child process, and what /proc tells
+ * about such a process: its resident memory and the TCP ports it listens on.
+ */
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { type ManagedProcess, type SpawnOptions, spawnManaged } from './process.js';
+
+/**
+ * `ntpkit ARGS` from this build tree (bin/ntpkit.js would run dist/, which
+ * may be another build), stopped by PID like any managed process.
+ */
+export function spawnNtpkit(args: readonly string[], opts: SpawnOptions = {}): Promise<ManagedProcess> {
+  const main = new URL('../cli/main.js', import.meta.url).href;
+  const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
+  return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)), ...opts });
+}
+
+/** VmRSS of a process, in bytes, from /proc/PID/status. */
+export async function residentBytes(pid: number): Promise<number> {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS in /proc/${pid}/status (a zombie?)`);
+  return Number(m[1]) * 1024;
+}
+
+/** Socket inodes of a process's open descriptors (`socket:[INODE]` links in /proc/PID/fd). */
+async function socketInodes(pid: number): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m !== null) out.add(m[1] as string);
+  }
+  return out;
+}
+
+/** TCP state LISTEN in /proc/net/tcp{,6} (include/net/tcp_states.h). */
+const TCP_LISTEN = '0A';
+
+/**
+ * The TCP sockets a process listens on, IPv4 and IPv6, as `ADDRESS:PORT`
+ * with the address in /proc's hex (e.g. `0100007F:2501`), matched by inode
+ * between /proc/PID/net/tcp{,6} and the process's descriptors.
+ */
+export async function listeningTcpSockets(pid: number): Promise<string[]> {
+  const inodes = await socketInodes(pid);
+  const out: string[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    const text = await readFile(`/proc/${pid}/net/${table}`, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === TCP_LISTEN && inodes.has(f[9] as string)) out.push(`${table} ${f[1] as string}`);
+    }
+  }
+  return out;
+}
