@@ -92,6 +92,22 @@ export function runIfMain(moduleUrl: string, main: (argv: readonly string[]) => 
   });
 }
 
+/** The uid and gid of `nobody` (Debian's 65534): who unprivileged() runs as. */
+export const NOBODY = 65534;
+
+/**
+ * `file args` as a command that runs without root: under root, through
+ * `setpriv` as nobody (with its own parent-death signal, which a change of
+ * credentials clears); otherwise as it is. File modes then restrict the
+ * program as they restrict a daemon's user (root reads a mode-000 file).
+ */
+export function unprivileged(file: string, args: readonly string[]): [string, string[]] {
+  if (process.getuid?.() !== 0) return [file, [...args]];
+  const setpriv = findTool('setpriv');
+  if (setpriv === undefined) throw new Error('running as root without setpriv: cannot drop to nobody');
+  return [setpriv, ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--pdeathsig', 'KILL', '--', file, ...args]];
+}
+
 /** True while a process with this PID exists (any owner, zombies included). */
 export function pidAlive(pid: number): boolean {
   try {
