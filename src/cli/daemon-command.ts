@@ -98,7 +98,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       const resourceOptions = { http: flags.http === undefined };
       const loaded = await loadRunnableConfig(await load(), resourceOptions);
       if (!reportConfig(io, loaded, 'not started')) {
-        io.setExitCode(loaded.failed === 'parse' ? ExitCode.USAGE : ExitCode.GENERAL_FAILURE);
+        io.setExitCode(ExitCode.USAGE);
         return;
       }
       const { config, resources } = loaded;

@@ -133,7 +133,7 @@ test('validate passes exactly the configs the daemon starts with, and both give 
     assert.equal(v.valid, row.starts, context);
     assert.equal(d.started, row.starts, context);
     if (!row.starts) {
-      assert.equal(d.code === 0, false, context);
+      assert.equal(d.code, 2, `refused as a config with errors (exit 2)\n${context}`);
       assert.deepEqual(d.errors, v.errors, context);
       assert.ok(v.errors.some((e) => row.says.test(e)), context);
       for (const e of d.errors) {

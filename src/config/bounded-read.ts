@@ -118,7 +118,7 @@ export interface ConfigReadLimits {
  * some hundred KB. The caps leave a hundredfold margin over those, and still
  * stop a runaway file (an include of a log file or of /dev/zero, a generator
  * gone wrong) after a few MB, before parsing it costs memory or time that
- * matters: 100 000 lines parse in well under a second.
+ * matters: 100 000 lines parse in a second or two.
  */
 export const CONFIG_READ_LIMITS: ConfigReadLimits = Object.freeze({
   fileBytes: 1024 * 1024,

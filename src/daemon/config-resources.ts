@@ -127,20 +127,14 @@ export async function loadConfigResources(c: Config, o: LoadResourcesOptions = {
 /** A config as the daemon runs it: parsed, then with its resources loaded. */
 export type RunnableConfig =
   | { readonly ok: true; readonly config: Config; readonly resources: ConfigResources; readonly warnings: readonly ConfigDiagnostic[] }
-  | {
-    readonly ok: false;
-    /** Which step refused it: the text itself, or what it names. */
-    readonly failed: 'parse' | 'resources';
-    readonly errors: readonly ConfigDiagnostic[];
-    readonly warnings: readonly ConfigDiagnostic[];
-  };
+  | { readonly ok: false; readonly errors: readonly ConfigDiagnostic[]; readonly warnings: readonly ConfigDiagnostic[] };
 
 /** Start-up, reload and `ntpkit validate` in one: the parse result's problems, else the resources'. */
 export async function loadRunnableConfig(parsed: ConfigResult, o: LoadResourcesOptions = {}): Promise<RunnableConfig> {
-  if (parsed.config === null) return { ok: false, failed: 'parse', errors: parsed.errors, warnings: parsed.warnings };
+  if (parsed.config === null) return { ok: false, errors: parsed.errors, warnings: parsed.warnings };
   const r = await loadConfigResources(parsed.config, o);
   const warnings = parsed.warnings.concat(r.warnings);
-  if (r.resources === null) return { ok: false, failed: 'resources', errors: r.errors, warnings };
+  if (r.resources === null) return { ok: false, errors: r.errors, warnings };
   return { ok: true, config: parsed.config, resources: r.resources, warnings };
 }
 
