@@ -12,6 +12,7 @@
  * - an 'exit' hook sends SIGKILL to every child not yet stopped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, chown, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { findTool } from './tools.js';
 
@@ -106,6 +107,14 @@ export function unprivileged(file: string, args: readonly string[]): [string, st
   const setpriv = findTool('setpriv');
   if (setpriv === undefined) throw new Error('running as root without setpriv: cannot drop to nobody');
   return [setpriv, ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--pdeathsig', 'KILL', '--', file, ...args]];
+}
+
+/** Writes a file with `mode`, owned by the user unprivileged() runs as (so mode 0600 is readable to it, 000 is not). */
+export async function writeUnprivileged(path: string, text: string, mode = 0o644): Promise<string> {
+  await writeFile(path, text);
+  if (process.getuid?.() === 0) await chown(path, NOBODY, NOBODY);
+  await chmod(path, mode);
+  return path;
 }
 
 /** True while a process with this PID exists (any owner, zombies included). */

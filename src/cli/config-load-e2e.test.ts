@@ -1,43 +1,65 @@
 /**
- * `ntpkit validate` and `ntpkit daemon` agree, through the real processes:
- * for each config of the table, validate passes exactly when the daemon
- * starts; when the daemon refuses, it prints the same errors validate
- * prints (each once, `file:line: message`), and the warnings validate
- * prints are the daemon's too. Both run as an unprivileged user (nobody,
- * when the tests run as root), so that a mode-000 file is unreadable to
- * them. Servers bind only 127.0.16.10, ports picked free.
+ * How the daemon loads a config, through the real processes (`ntpkit
+ * validate`, `ntpkit daemon`, `ntpkit reload`), run as an unprivileged user
+ * (nobody, when the tests run as root) so that a mode-000 file is
+ * unreadable to them. Servers bind only 127.0.16.10 and 127.0.16.11, ports
+ * picked free.
+ *
+ * - validate and the daemon agree: for each config of the table, validate
+ *   passes exactly when the daemon starts; when the daemon refuses, it
+ *   prints the same errors validate prints (each once, `file:line:
+ *   message`), and the warnings validate prints are the daemon's too.
+ * - A reload that cannot load part of the new config changes nothing: with
+ *   the NTS server key unreadable, then with a bad certificate, the reload
+ *   fails with the reason (a non-zero exit), NTS-KE still completes key
+ *   exchanges with the old certificate, and the snapshot still shows the
+ *   old sources. A good reload then serves a new certificate without
+ *   closing the port.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConfigDiagnostic } from '../config/diagnostics.js';
-import { formatDiagnostic } from '../config/diagnostics.js';
+import { type ConfigDiagnostic, formatDiagnostic } from '../config/diagnostics.js';
+import { fetchSnapshot } from '../control/commands.js';
+import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { freeTcpPort, makeTestPki, type TestPki } from '../testing/nts-pki.js';
-import { NOBODY, runToCompletion, spawnManaged, unprivileged } from '../testing/process.js';
+import { runToCompletion, spawnManaged, unprivileged, writeUnprivileged as put } from '../testing/process.js';
 import { interopSkip } from '../testing/tools.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
+/** Where the agreement table's NTS-KE servers listen, and the reload test's. */
 const SERVE_AT = '127.0.16.10';
+const RELOAD_AT = '127.0.16.11';
 const THREE = 'server 127.0.16.1 port 12301\nserver 127.0.16.2 port 12301\nserver 127.0.16.3 port 12301\n';
 const SHA1 = '1 SHA1 HEX:0123456789ABCDEF0123456789ABCDEF01234567\n';
 
 let root: string;
+/** Two unrelated CAs, each with a server certificate for both addresses. */
 let a: TestPki;
 let b: TestPki;
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ntpkit-agree-'));
+  root = await mkdtemp(join(tmpdir(), 'ntpkit-config-load-'));
   await chmod(root, 0o755);
-  [a, b] = await Promise.all([makeTestPki({ san: `IP:${SERVE_AT}` }), makeTestPki({ san: `IP:${SERVE_AT}` })]);
+  const san = `IP:${SERVE_AT},IP:${RELOAD_AT}`;
+  [a, b] = await Promise.all([makeTestPki({ san }), makeTestPki({ san })]);
 });
 after(async () => {
   await a?.remove();
   await b?.remove();
   if (root !== undefined) await rm(root, { recursive: true, force: true });
 });
+
+/** A directory under the test's own that the programs' user may write to. */
+async function userDir(name: string): Promise<string> {
+  const d = join(root, name);
+  await mkdir(d);
+  await chmod(d, 0o777);
+  return d;
+}
 
 interface Row {
   readonly name: string;
@@ -46,14 +68,6 @@ interface Row {
   readonly starts: boolean;
   /** A part of the reason (or warning) that must be among validate's and the daemon's. */
   readonly says: RegExp;
-}
-
-/** A file with `mode`, owned by the user the programs run as. */
-async function put(path: string, text: string, mode = 0o644): Promise<string> {
-  await writeFile(path, text);
-  if (process.getuid?.() === 0) await chown(path, NOBODY, NOBODY);
-  await chmod(path, mode);
-  return path;
 }
 
 /** NTS-KE on SERVE_AT with this certificate and key (copied so the daemon's user may read them). */
@@ -120,13 +134,9 @@ async function daemon(conf: string): Promise<{ started: boolean; code: number | 
 }
 
 test('validate passes exactly the configs the daemon starts with, and both give the same reasons', { skip: interopSkip('openssl', 'setpriv'), timeout: 300_000 }, async () => {
-  const sockets = join(root, 'sockets');
-  await mkdir(sockets);
-  await chmod(sockets, 0o777);
+  const sockets = await userDir('sockets');
   for (const [i, row] of ROWS.entries()) {
-    const dir = join(root, `row${i}`);
-    await mkdir(dir);
-    await chmod(dir, 0o777);
+    const dir = await userDir(`row${i}`);
     const conf = await put(join(dir, 'test.conf'), `bindcmdaddress ${sockets}/row${i}.sock\n${await row.config(dir)}`);
     const [v, d] = await Promise.all([validate(conf), daemon(conf)]);
     const context = `${row.name}\nvalidate: ${JSON.stringify(v, null, 1)}\ndaemon:\n${d.logs}`;
@@ -146,4 +156,68 @@ test('validate passes exactly the configs the daemon starts with, and both give 
     }
     assert.deepEqual(d.warnings, v.warnings, context);
   }
+});
+
+async function until(what: string, ms: number, ok: () => boolean, diag: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) assert.fail(`${what} within ${ms / 1000} s\n${diag()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('reload with an unreadable NTS key or a bad certificate fails with the reason and keeps NTS-KE and the old config; a good one swaps the certificate', { skip: interopSkip('openssl', 'setpriv'), timeout: 120_000 }, async (t) => {
+  const port = await freeTcpPort(RELOAD_AT);
+  const dir = await userDir('reload');
+  const socket = join(dir, 'ntpkit.sock');
+  const conf = join(dir, 'ntpkit.conf');
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  await put(cert, a.cert);
+  await put(key, a.key);
+  const sources = (n: number): string => Array.from({ length: n }, (_, i) => `server 127.0.16.${i + 1} port 12301\n`).join('');
+  const base = `bindaddress ${RELOAD_AT}\nntsport ${port}\nntsservercert ${cert}\nntsserverkey ${key}\nbindcmdaddress ${socket}\n`;
+  await put(conf, base + sources(3));
+  const [file, args] = unprivileged(process.execPath, [BIN, 'daemon', '-f', conf, '--clock', 'virtual']);
+  const daemon = await spawnManaged(file, args);
+  t.after(() => daemon.stop());
+  await until('the daemon serving NTS-KE', 30_000, () => /Serving NTS-KE on/.test(daemon.logs()) && /Control socket at/.test(daemon.logs()), () => daemon.logs());
+
+  const exchange = (ca: string): Promise<unknown> => ntsKeyExchange({ host: RELOAD_AT, port, trustedCerts: [ca], noSystemCerts: true, timeoutMs: 10_000 });
+  const reload = async (): Promise<{ code: number | null; err: string }> => {
+    const r = await runToCompletion(process.execPath, [BIN, 'reload', '--socket', socket, '--timeout', '30'], { timeoutMs: 60_000 });
+    return { code: r.status.code, err: r.stderr };
+  };
+  const sourceCount = async (): Promise<number> => (await fetchSnapshot(socket, { timeoutMs: 5000 })).sources.length;
+  await exchange(a.caCertPath);
+  assert.equal(await sourceCount(), 3);
+
+  // The key becomes unreadable, and the config gains a source.
+  await put(conf, base + sources(4));
+  await chmod(key, 0o000);
+  let r = await reload();
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, new RegExp(`ntsserverkey ${key}: cannot read: EACCES \\(permission denied\\); the running configuration stays in force`));
+  await exchange(a.caCertPath);
+  assert.equal(await sourceCount(), 3, 'the old config stays whole');
+
+  // Readable again, but the certificate is not one.
+  await chmod(key, 0o644);
+  await put(cert, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
+  r = await reload();
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, new RegExp(`ntsservercert ${cert}: not a PEM certificate`));
+  await exchange(a.caCertPath);
+  assert.equal(await sourceCount(), 3, 'the old config stays whole');
+  assert.match(daemon.logs(), /the running configuration stays in force/);
+
+  // A renewed certificate (another CA's, to tell them apart): served from now on, the port never closed.
+  await put(cert, b.cert);
+  await put(key, b.key);
+  r = await reload();
+  assert.equal(r.code, 0, r.err);
+  await exchange(b.caCertPath);
+  await assert.rejects(exchange(a.caCertPath), /certificate/i);
+  assert.equal(await sourceCount(), 4);
+  assert.doesNotMatch(daemon.logs(), /Serving NTS-KE on[^\n]*\n[\s\S]*Serving NTS-KE on/, 'NTS-KE was not restarted');
 });
