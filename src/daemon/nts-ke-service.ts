@@ -1,10 +1,10 @@
 /**
  * The daemon's NTS-KE service, started when the config has ntsservercert and
- * ntsserverkey (read and checked beforehand by config-resources.ts, so a
- * bad file never gets this far): the cookie master keys (loaded from ntsdumpdir/ntskeys,
- * rotated every ntsrotate seconds of operating time, saved after each
- * rotation and at stop) and a KE server per bind address on ntsport. The
- * NTP side of NTS opens cookies with `cookies`.
+ * ntsserverkey (read and checked beforehand by config-resources.ts, so a bad
+ * file never gets this far): the cookie master keys (loaded from
+ * ntsdumpdir/ntskeys, rotated every ntsrotate seconds of operating time,
+ * saved after each rotation and at stop) and a KE server per bind address on
+ * ntsport. The NTP side of NTS opens cookies with `cookies`.
  */
 import { performance } from 'node:perf_hooks';
 import type { NtsConfig } from '../config/nts-config.js';
