@@ -12,6 +12,7 @@ import { chooseClockKind, type ClockChoice, type ClockRequest } from '../clock/e
 import { type ClockLock, type OwnershipReport, claimSystemClock } from '../clock/ownership.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
+import { messageWithCode } from '../config/bounded-read.js';
 import type { Config, ConfigResult, HttpAddress } from '../config/config.js';
 import { normalizeHttpHost } from '../config/config-builder.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
@@ -23,6 +24,7 @@ import { daemonHandlers } from '../control/commands.js';
 import { ControlError } from '../control/errors.js';
 import { readOnlySocketPath } from '../control/protocol.js';
 import { CONTROL_LIMITS, type ControlServer, startControlServer } from '../control/server.js';
+import { loadRunnableConfig, type RunnableConfig } from '../daemon/config-resources.js';
 import type { Resolver } from '../daemon/engine-driver.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
 import { ReachabilityNotice } from '../daemon/reachability-notice.js';
@@ -109,12 +111,14 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       // Without -f: the built-in text, re-parsed on SIGHUP like a file would be re-read.
       const configFile = flags.config;
       const load = async (): Promise<ConfigResult> => configFile === undefined ? parseConfigText(deps.builtInConfig ?? BUILT_IN_CONFIG_TEXT, BUILT_IN_CONFIG_NAME, { format: 'chrony' }) : loadConfig(configFile);
-      const loaded = await load();
+      // The config and what it names (key file, certificates, addresses...): the same checks as `ntpkit validate`.
+      const resourceOptions = { http: flags.http === undefined };
+      const loaded = await loadRunnableConfig(await load(), resourceOptions);
       if (!reportConfig(io, loaded, 'not started')) {
         io.setExitCode(ExitCode.USAGE);
         return;
       }
-      const config = loaded.config as Config;
+      const { config, resources } = loaded;
       if (configFile === undefined) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.bindcmdaddress}); give -f FILE for another`);
 
       const requested: ClockRequest = wantsVirtual ? 'virtual' : flags.clock;
@@ -159,12 +163,11 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       let daemon: SyncDaemon;
       try {
         daemon = await startSyncDaemon({
-          config, clock, log, resolve: deps.resolve, createEngine: deps.createEngine,
+          config, resources, clock, log, resolve: deps.resolve, createEngine: deps.createEngine,
           onFatal: (reason) => { fatal = reason; stopNow('fatal'); },
         });
       } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        io.err(`ntpkit daemon: not started: ${err.code ? `${err.code} ` : ''}${err.message}`);
+        io.err(`ntpkit daemon: not started: ${messageWithCode(e)}`);
         clock.close();
         lock?.release();
         io.setExitCode(ExitCode.GENERAL_FAILURE);
@@ -181,19 +184,19 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       const reload = (why: string): Promise<{ sources: number; file: string }> => {
         const run = async (): Promise<{ sources: number; file: string }> => {
           log(`Reloading ${configName} (${why})`);
-          const next = await load();
+          const next = await loadRunnableConfig(await load(), resourceOptions);
           if (!reportConfig(io, next, 'the running configuration stays in force')) {
             const where = next.errors.map((e) => formatDiagnostic(e)).join('; ');
-            throw new ControlError('bad-config', `Cannot reload ${configName}: ${where || 'cannot read it'}; the running configuration stays in force`);
+            throw new ControlError('bad-config', `Cannot reload ${configName}: ${where}; the running configuration stays in force`);
           }
           try {
-            await daemon.reconfigure(next.config as Config);
-            await http.apply(httpAddress(next.config as Config), httpHosts(next.config as Config));
+            await daemon.reconfigure(next.config, next.resources);
+            await http.apply(httpAddress(next.config), httpHosts(next.config));
           } catch (e) {
-            log(`Cannot apply the new configuration: ${(e as Error).message}; the running configuration stays in force`);
-            throw new ControlError('bad-config', `Cannot apply ${configName}: ${(e as Error).message}; the running configuration stays in force`);
+            log(`Cannot apply the new configuration: ${messageWithCode(e)}; the running configuration stays in force`);
+            throw new ControlError('bad-config', `Cannot apply ${configName}: ${messageWithCode(e)}; the running configuration stays in force`);
           }
-          return { sources: (next.config as Config).sources.length, file: configName };
+          return { sources: next.config.sources.length, file: configName };
         };
         const p = reloading.then(run, run);
         reloading = p.catch(() => undefined);
@@ -258,10 +261,10 @@ function httpHost(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), name];
 }
 
-/** Prints errors and warnings as file:line lines; false when the config has errors. */
-function reportConfig(io: Io, r: ConfigResult, consequence: string): boolean {
+/** Prints errors and warnings as file:line lines, each once; false when there are errors. */
+function reportConfig(io: Io, r: RunnableConfig, consequence: string): r is Extract<RunnableConfig, { ok: true }> {
   for (const w of r.warnings) io.err(`ntpkit daemon: warning: ${formatDiagnostic(w)}`);
-  if (r.config !== null && r.errors.length === 0) return true;
+  if (r.ok) return true;
   for (const e of r.errors) io.err(`ntpkit daemon: ${formatDiagnostic(e)}`);
   io.err(`ntpkit daemon: ${consequence}: the configuration has ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}`);
   return false;
@@ -295,8 +298,7 @@ async function openControl(daemon: SyncDaemon, config: Config, log: (l: string) 
     main = await startControlServer({ path, mode: CONTROL_SOCKET_MODE, handlers, idleTimeoutMs, log: socketLog });
     log(`Control socket at ${path}`);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    log(`Cannot open the control socket ${path}: ${err.code ? `${err.code} ` : ''}${err.message}; ntpkit tracking/sources will not reach this daemon`);
+    log(`Cannot open the control socket ${path}: ${messageWithCode(e)}; ntpkit tracking/sources will not reach this daemon`);
     return [];
   }
   const roPath = readOnlySocketPath(path);
@@ -307,8 +309,7 @@ async function openControl(daemon: SyncDaemon, config: Config, log: (l: string) 
     log(`Read-only control socket at ${roPath}`);
     return [main, ro];
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    log(`Cannot open the read-only control socket ${roPath}: ${err.code ? `${err.code} ` : ''}${err.message}; only the main socket serves`);
+    log(`Cannot open the read-only control socket ${roPath}: ${messageWithCode(e)}; only the main socket serves`);
     return [main];
   }
 }

@@ -5,9 +5,11 @@
  * --stats-interval seconds, and on exit.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { messageWithCode } from '../config/bounded-read.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { loadServerConfig } from '../config/load.js';
+import { COMMAND_LINE, loadServerConfig } from '../config/load.js';
 import { formatServerStats, type ServerStats, serverStatsToJson, withNtsKeStats } from '../core/server-stats.js';
+import { loadNtsServerCredentials } from '../daemon/config-resources.js';
 import { startNtpServer } from '../daemon/ntp-server.js';
 import { type NtsKeService, startNtsKeService } from '../daemon/nts-ke-service.js';
 import { runWorker, startWorkers, WORKER_COMMAND } from '../daemon/server-workers.js';
@@ -117,8 +119,20 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
           io.setExitCode(ExitCode.USAGE);
           return;
         }
+        // The same checks as the daemon's (config-resources.ts): a bad certificate or key stops the start with its reason.
+        const where = { file: flags.config ?? COMMAND_LINE, line: 0 };
+        const creds = loadNtsServerCredentials(config.nts, () => where);
+        for (const w of creds.warnings) io.err(`ntpkit server: warning: ${formatDiagnostic(w)}`);
+        if (creds.credentials === null) {
+          for (const d of creds.errors) io.err(`ntpkit server: ${formatDiagnostic(d)}`);
+          io.err('ntpkit server: not started: the NTS certificate or key cannot be used');
+          io.setExitCode(ExitCode.GENERAL_FAILURE);
+          return;
+        }
         try {
-          ntsKe = await startNtsKeService({ nts: config.nts, bindAddresses: config.bindAddresses, ntpPort: config.port, log: (l) => io.err(`ntpkit server: ${l}`) });
+          ntsKe = await startNtsKeService({
+            nts: config.nts, credentials: creds.credentials, bindAddresses: config.bindAddresses, ntpPort: config.port, log: (l) => io.err(`ntpkit server: ${l}`),
+          });
         } catch (e) {
           io.err(`ntpkit server: not started: ${(e as Error).message}`);
           io.setExitCode(ExitCode.GENERAL_FAILURE);
@@ -142,8 +156,7 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
           io.setExitCode(ExitCode.USAGE);
           return;
         }
-        const err = e as NodeJS.ErrnoException;
-        io.err(`ntpkit server: cannot serve on port ${config.port}: ${err.code ? `${err.code} ` : ''}${err.message}`);
+        io.err(`ntpkit server: cannot serve on port ${config.port}: ${messageWithCode(e)}`);
         io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
       }

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Config } from '../config/config.js';
+import { parseConfigText } from '../config/parse-config.js';
 import { ExitCode } from './exit-codes.js';
 import { run } from './main.js';
+import { describeConfig } from './validate-command.js';
 
 let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'ntpkit-validate-')); });
@@ -24,7 +27,7 @@ function file(name: string, text: string): string {
 }
 
 test('a valid chrony.conf: warnings, then one line per source and the discipline; exit 0', async () => {
-  const p = file('chrony.conf', 'server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst\npool pool.example.org maxsources 2 xleave\ndriftfile /var/lib/chrony/drift\nmakestep 1.0 3\nrtcsync\nallow 127.0.0.1\n');
+  const p = file('chrony.conf', `server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst\npool pool.example.org maxsources 2 xleave\ndriftfile ${dir}/drift\nmakestep 1.0 3\nrtcsync\nallow 127.0.0.1\nbindcmdaddress ${dir}/ntpkit.sock\n`);
   const r = await validate(['-f', p]);
   assert.equal(r.code, ExitCode.OK);
   assert.equal(r.err, '');
@@ -32,7 +35,7 @@ test('a valid chrony.conf: warnings, then one line per source and the discipline
   assert.deepEqual(lines.slice(0, 2), ['Warnings (1):', `  ${p}:5: rtcsync: not implemented by ntpkit, ignored`]);
   assert.ok(lines.includes(`  server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst       # ${p}:1`), r.out);
   assert.ok(lines.includes(`  pool pool.example.org minpoll 6 maxpoll 10 xleave maxsources 2  # ${p}:2`), r.out);
-  for (const l of ['  makestep 1 3', '  maxslewrate 83333.333', '  driftfile /var/lib/chrony/drift', 'NTP server: port 123 on every address', `  allow 127.0.0.1  # ${p}:6`]) {
+  for (const l of ['  makestep 1 3', '  maxslewrate 83333.333', `  driftfile ${dir}/drift`, 'NTP server: port 123 on every address', `  allow 127.0.0.1  # ${p}:6`]) {
     assert.ok(lines.includes(l), `missing "${l}" in\n${r.out}`);
   }
   assert.equal(lines.at(-2), `${p}: valid (1 warning)`);
@@ -75,4 +78,21 @@ test('--format and --json', async () => {
 
   assert.equal((await validate(['-f', p, '--format', 'yaml'])).code, ExitCode.USAGE);
   assert.equal((await validate([])).code, ExitCode.USAGE);
+});
+
+test('no source, or a single one: valid (exit 0), with the warning the daemon logs too', async () => {
+  const none = await validate(['-f', file('none.conf', `bindcmdaddress ${dir}/ntpkit.sock\n`)]);
+  assert.equal(none.code, ExitCode.OK);
+  assert.match(none.out, /^Warnings \(1\):\n {2}\S+none\.conf: no time sources \(server, pool or peer\): the clock will not be synchronized, only run free$/m);
+  const one = await validate(['-f', file('one.conf', `bindcmdaddress ${dir}/ntpkit.sock\nserver 127.0.16.1 iburst\n`)]);
+  assert.equal(one.code, ExitCode.OK);
+  assert.match(one.out, /one\.conf:2: server 127\.0\.16\.1 is the only time source: no fault tolerance\./);
+  assert.match(one.out, /one\.conf: valid \(1 warning\)$/m);
+});
+
+test('describeConfig lists any number of sources: no spread of them as call arguments (the call stack holds about 120k)', () => {
+  const c = parseConfigText('server 127.0.16.1\n', 'many.conf', { format: 'chrony' }).config as Config;
+  const sources = new Array<Config['sources'][number]>(300_000).fill(c.sources[0] as Config['sources'][number]);
+  const lines = describeConfig({ ...c, sources });
+  assert.equal(lines.filter((l) => l.endsWith('# many.conf:1')).length, 300_000);
 });

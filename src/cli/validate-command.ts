@@ -1,12 +1,15 @@
 /**
  * `ntpkit validate -f FILE`: loads a chrony.conf or ntp.conf the way the
- * daemon would, prints every error and warning as `file:line: message`,
- * then what the daemon would run with: the sources (one chrony.conf-style
- * line each) and the key discipline, serving and control settings.
+ * daemon does at start-up (the same parse, then the same loading of what
+ * it names: daemon/config-resources.ts), prints every error and warning as
+ * `file:line: message`, then what the daemon would run with: the sources
+ * (one chrony.conf-style line each) and the key discipline, serving and
+ * control settings. It binds nothing and writes nothing.
  */
 import { Command, Option } from 'commander';
 import { type Config, type ConfigFormat, loadConfig } from '../config/config.js';
-import { formatDiagnostic } from '../config/diagnostics.js';
+import { loadRunnableConfig } from '../daemon/config-resources.js';
+import { type ConfigDiagnostic, formatDiagnostic } from '../config/diagnostics.js';
 import { formatDiscipline, formatSourceOptions } from '../config/format.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
@@ -29,7 +32,8 @@ export function describeConfig(c: Config): string[] {
   out.push(`Sources (${c.sources.length}):`);
   if (c.sources.length === 0) out.push('  (none: the clock would only free-run)');
   const texts = c.sources.map((s) => formatSourceOptions(s.options));
-  const width = Math.max(0, ...texts.map((t) => t.length));
+  // A loop, not Math.max(...): spreading a config's worth of sources overflows the call stack.
+  const width = texts.reduce((w, t) => Math.max(w, t.length), 0);
   c.sources.forEach((s, i) => out.push(`  ${(texts[i] as string).padEnd(width)}  # ${where(s.file, s.line)}`));
   out.push('');
   out.push('Discipline:');
@@ -56,6 +60,13 @@ export function describeConfig(c: Config): string[] {
   return out;
 }
 
+/** Files are checked as the user running validate; the daemon usually runs as another (root). */
+function permissionNote(ds: readonly ConfigDiagnostic[]): string | null {
+  const uid = process.getuid?.();
+  if (uid === undefined || uid === 0 || !ds.some((d) => /\b(EACCES|EPERM)\b/.test(d.message))) return null;
+  return `Note: checked as uid ${uid}; the daemon reads and writes these files as the user it runs as: run validate as that user (e.g. with sudo)`;
+}
+
 export function validateCommand(io: Io): Command {
   return new Command('validate')
     .description('check a chrony.conf or ntp.conf as the daemon would load it, and show the sources and settings it would run with')
@@ -63,30 +74,43 @@ export function validateCommand(io: Io): Command {
     .addOption(new Option('--format <format>', 'file format: chrony, ntp, or auto (by file name, then by content)').choices(['chrony', 'ntp', 'auto']).default('auto'))
     .option('--json', 'print one JSON document (schema ntpkit.validate/1)')
     .addHelpText('after', `
+It checks what the daemon checks at start-up: the files the config names
+(key file, NTS certificates and keys) as this user can read them, and the
+addresses it binds as this machine has them; a port in use or not permitted
+shows only when the daemon binds it. Run it as the daemon's user.
+
 Exit status: 0 when the file loads (warnings allowed), 1 when it has errors
 (the daemon would not start), 2 usage error.`)
     .action(async (flags: ValidateFlags) => {
-      const r = await loadConfig(flags.config, { format: flags.format });
-      const valid = r.config !== null;
+      const r = await loadRunnableConfig(await loadConfig(flags.config, { format: flags.format }));
+      const valid = r.ok;
+      const errors = r.ok ? [] : r.errors;
       if (flags.json) {
         io.out(JSON.stringify({
           schema: 'ntpkit.validate/1',
           file: flags.config,
           valid,
-          errors: r.errors,
+          errors,
           warnings: r.warnings,
-          config: r.config && { ...r.config, sources: r.config.sources.map((s) => ({ ...s, text: formatSourceOptions(s.options) })) },
+          config: r.ok ? { ...r.config, sources: r.config.sources.map((s) => ({ ...s, text: formatSourceOptions(s.options) })) } : null,
         }, null, 2));
       } else {
         const out: string[] = [];
-        if (r.errors.length > 0) out.push(`Errors (${r.errors.length}):`, ...r.errors.map((d) => `  ${formatDiagnostic(d)}`));
-        if (r.warnings.length > 0) out.push(`Warnings (${r.warnings.length}):`, ...r.warnings.map((d) => `  ${formatDiagnostic(d)}`));
-        if (r.config) {
+        const list = (title: string, ds: readonly ConfigDiagnostic[]): void => {
+          if (ds.length === 0) return;
+          out.push(`${title} (${ds.length}):`);
+          for (const d of ds) out.push(`  ${formatDiagnostic(d)}`);
+        };
+        list('Errors', errors);
+        list('Warnings', r.warnings);
+        const note = permissionNote([...errors, ...r.warnings]);
+        if (note !== null) out.push(note);
+        if (r.ok) {
           if (out.length > 0) out.push('');
-          out.push(...describeConfig(r.config));
+          for (const l of describeConfig(r.config)) out.push(l);
           out.push('', `${flags.config}: valid${r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''})` : ''}`);
         } else {
-          out.push('', `${flags.config}: invalid: ${r.errors.length} error${r.errors.length > 1 ? 's' : ''}; the daemon would not start`);
+          out.push('', `${flags.config}: invalid: ${errors.length} error${errors.length > 1 ? 's' : ''}; the daemon would not start`);
         }
         io.out(out.join('\n'));
       }

@@ -212,7 +212,7 @@ test('include expands a glob in place, sorted; at least one file must match', ()
   assert.equal(c.discipline.maxdistance, 5);
 
   assert.deepEqual(messages(chrony('include /etc/chrony/none/*.conf\n', files).errors), ['chrony.conf:1: include: no file matches /etc/chrony/none/*.conf']);
-  assert.deepEqual(messages(chrony('include /etc/chrony/missing.conf\n', files).errors), ['chrony.conf:1: include: cannot read /etc/chrony/missing.conf: ENOENT']);
+  assert.deepEqual(messages(chrony('include /etc/chrony/missing.conf\n', files).errors), ['chrony.conf:1: include: cannot read /etc/chrony/missing.conf: ENOENT (no such file or directory)']);
   // An error inside an included file names that file.
   assert.deepEqual(messages(chrony('include /x.conf\n', { '/x.conf': 'server ok.example.org\nfrobnicate\n' }).errors), ['/x.conf:2: unknown directive "frobnicate"']);
   // Without file access (parseConfigText on a string), including is an error, not a silent skip.

@@ -10,10 +10,11 @@ import { isIP } from 'node:net';
 import { type LeapSecMode } from '../core/engine-api.js';
 import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
 import {
-  errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
-  warnSourceLine,
+  errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, recordOrigin, type SourceDraft,
+  sourceInteger, warnAt, warnSourceLine,
 } from './config-builder.js';
-import { confdirFiles, describeError, expandGlob, MAX_CONFDIRS } from './include.js';
+import { describeError } from './bounded-read.js';
+import { confdirFiles, expandGlob, MAX_CONFDIRS } from './include.js';
 import { type ConfigLine, lexChronyConf } from './lexer.js';
 import { applyServerDirective, OTHER_CHRONY_DIRECTIVES, SERVER_DIRECTIVES } from './server-config.js';
 
@@ -51,6 +52,12 @@ const FIXED_ARGS: Readonly<Record<string, number>> = {
   ntsrotate: 1, pidfile: 1, ptpport: 1, refresh: 1, reselectdist: 1, rtcautotrim: 1, rtcdevice: 1, rtcfile: 1,
   sched_priority: 1, stratumweight: 1, user: 1, fallbackdrift: 2, mailonchange: 2,
 };
+
+/** Directives naming a file or an address the daemon loads or binds: where each was written is kept (Config.origins). */
+const ORIGIN_DIRECTIVES: ReadonlySet<string> = new Set([
+  'keyfile', 'driftfile', 'logdir', 'bindcmdaddress', 'httpaddress', 'bindaddress',
+  'ntsdumpdir', 'ntsservercert', 'ntsserverkey', 'ntstrustedcerts',
+]);
 
 /** Directives a `sourcedir` file may hold (chrony.conf(5), sourcedir). */
 const SOURCE_DIRECTIVES: ReadonlySet<string> = new Set(['server', 'pool', 'peer', 'refclock']);
@@ -186,6 +193,7 @@ export function parseChronyLines(s: ParseState, lines: readonly ConfigLine[], de
       errorAt(s, l, `"${d}" is not allowed in a sourcedir file (only server, pool, peer and refclock)`);
       continue;
     }
+    if (ORIGIN_DIRECTIVES.has(d)) recordOrigin(s, l, d);
     if (SERVER_DIRECTIVES.has(d)) { applyServerDirective(b.server, l, s.errors, s.warnings); continue; }
     switch (d) {
       case 'server': case 'pool': case 'peer': {

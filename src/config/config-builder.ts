@@ -7,9 +7,10 @@
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine-api.js';
 import { SOURCE_DEFAULTS, type SourceKind, type SourceOptions } from '../core/source-options.js';
 import { isIP } from 'node:net';
-import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigResult, DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
+import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
-import { describeError, MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
+import { ConfigLimitError, describeError } from './bounded-read.js';
+import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
 import { type ConfigLine } from './lexer.js';
 import { deepFreeze, integerArg, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
 
@@ -45,6 +46,7 @@ export interface ConfigBuilder {
   keyfile: string | null;
   httpaddress: HttpAddress | null;
   httphosts: string[];
+  origins: Record<string, ConfigOrigin>;
   /** chrony `minsamples` / `maxsamples` directives: defaults for sources without their own. */
   minsamples: number | null;
   maxsamples: number | null;
@@ -69,6 +71,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     keyfile: null,
     httpaddress: null,
     httphosts: [],
+    origins: {},
     minsamples: null,
     maxsamples: null,
   };
@@ -84,6 +87,11 @@ export interface ParseState {
 
 export function errorAt(s: ParseState, l: Pick<ConfigLine, 'file' | 'line'>, message: string): void {
   s.errors.push({ file: l.file, line: l.line, message });
+}
+
+/** Records that `l` set `what` (a Config field or directive name); for listed directives, its last argument is the value. */
+export function recordOrigin(s: ParseState, l: ConfigLine, what: string): void {
+  s.b.origins[originKey(what, l.args[l.args.length - 1])] = { file: l.file, line: l.line };
 }
 
 export function warnAt(s: ParseState, l: Pick<ConfigLine, 'file' | 'line'>, message: string): void {
@@ -122,6 +130,7 @@ export function finish(s: ParseState): ConfigResult {
     keyfile: b.keyfile,
     httpaddress: b.httpaddress,
     httphosts: b.httphosts,
+    origins: b.origins,
   };
   return Object.freeze({ config: deepFreeze(config), errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
 }
@@ -209,7 +218,8 @@ export function includeFiles(s: ParseState, l: ConfigLine, paths: readonly strin
     try {
       text = readFile(p);
     } catch (e) {
-      errorAt(s, l, `${l.directive}: cannot read ${p}: ${describeError(e)}`);
+      if (e instanceof ConfigLimitError) s.errors.push({ file: e.file, line: e.line, message: `${e.message} (included from ${l.file}:${l.line})` });
+      else errorAt(s, l, `${l.directive}: cannot read ${p}: ${describeError(e)}`);
       continue;
     }
     s.b.files.push(p);

@@ -69,6 +69,33 @@ export interface Config {
    * page on another site cannot read the dashboard through DNS rebinding.
    */
   readonly httphosts: readonly string[];
+  /**
+   * Where the directives naming files and addresses were written, so that a
+   * problem found when the daemon loads them (a missing key file, a bad
+   * certificate) points at the line: see originOf().
+   */
+  readonly origins: Readonly<Record<string, ConfigOrigin>>;
+}
+
+export interface ConfigOrigin {
+  readonly file: string;
+  readonly line: number;
+}
+
+/**
+ * Directives that may be given several times, each naming one file or
+ * address: their origin is kept per value.
+ */
+const LISTED = new Set(['ntsservercert', 'ntsserverkey', 'ntstrustedcerts', 'bindaddress']);
+
+/** The key under which `origins` holds where `what` (a Config field or chrony directive name) was written, with `value` for listed ones. */
+export function originKey(what: string, value: string | undefined): string {
+  return LISTED.has(what) ? `${what} ${value ?? ''}` : what;
+}
+
+/** Where `what` (with `value`, for directives given several times) was written, or null. */
+export function originOf(c: Config, what: string, value?: string): ConfigOrigin | null {
+  return c.origins[originKey(what, value)] ?? null;
 }
 
 export interface HttpAddress {

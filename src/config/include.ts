@@ -58,13 +58,6 @@ function isMissing(e: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-export function describeError(e: unknown): string {
-  const err = e as { code?: unknown; message?: unknown } | null;
-  if (typeof err?.code === 'string') return err.code;
-  if (typeof err?.message === 'string') return err.message;
-  return String(e);
-}
-
 /**
  * Expands a glob(3) pattern to the matching paths, sorted as glob(3) sorts
  * them. A pattern without wildcards stands for itself (reading it reports a

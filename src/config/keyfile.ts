@@ -14,8 +14,9 @@
  * by everyone is refused (see docs/keys.md): a leaked key lets anyone
  * impersonate the server to every client that trusts it.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { aesKeyLength, type KeyType, type SymmetricKey } from '../crypto/symmetric-mac.js';
+import { describeError, readRegularFile } from './bounded-read.js';
 import type { ConfigDiagnostic } from './diagnostics.js';
 
 export type KeyFileFormat = 'chrony' | 'ntp';
@@ -32,6 +33,8 @@ const MIN_KEY_BITS = 80;
 /** ntpd reads a key of up to 20 characters as ASCII, a longer one as hex. */
 const NTP_MAX_ASCII_KEY = 20;
 const NTP_MAX_KEY_ID = 65535;
+/** A key file is one short line per key: 1 MiB holds some ten thousand keys. More is not a key file. */
+export const MAX_KEY_FILE_BYTES = 1024 * 1024;
 
 const CHRONY_TYPES: Readonly<Record<string, KeyType>> = {
   MD5: 'MD5', SHA1: 'SHA1', SHA256: 'SHA256', SHA384: 'SHA384', SHA512: 'SHA512', AES128: 'AES128', AES256: 'AES256',
@@ -115,10 +118,11 @@ export async function loadKeyFile(path: string, format: KeyFileFormat): Promise<
     if ((st.mode & 0o004) !== 0) {
       return fail(`Cannot use the key file: it is readable by everyone (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); run chmod o-rwx on it`);
     }
-    text = await readFile(path, 'latin1');
+    const r = readRegularFile(path, MAX_KEY_FILE_BYTES);
+    if (r.truncated) return fail(`Cannot use the key file: it is larger than ${MAX_KEY_FILE_BYTES} bytes`);
+    text = r.data.toString('latin1');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return fail(`Cannot read the key file: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+    return fail(`Cannot read the key file: ${describeError(e)}`);
   }
   return parseKeyFile(text, path, format);
 }

@@ -23,7 +23,7 @@ test('loadConfig reads includes and confdirs from disk, and reports unreadable f
 
     const missing = await loadConfig(join(dir, 'nope.conf'));
     assert.equal(missing.config, null);
-    assert.deepEqual(missing.errors.map(formatDiagnostic), [`${join(dir, 'nope.conf')}: cannot read: ENOENT`]);
+    assert.deepEqual(missing.errors.map(formatDiagnostic), [`${join(dir, 'nope.conf')}: cannot read: ENOENT (no such file or directory)`]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 /** Reading config files from disk: the IO edge of src/config. */
-import { readFileSync } from 'node:fs';
+import { ConfigFileReader, readFailure } from './bounded-read.js';
 import { ConfigError, type ConfigDiagnostic } from './diagnostics.js';
 import { type ConfigLine, lexChronyConf } from './lexer.js';
 import { parseServerConfig, type ServerConfig } from './server-config.js';
@@ -22,11 +22,11 @@ export function loadServerConfig(file: string | undefined, flagLines: readonly s
   if (file !== undefined) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = new ConfigFileReader().read(file);
     } catch (e) {
-      throw new ConfigError([{ file, line: 0, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+      throw new ConfigError([readFailure(file, e)]);
     }
-    lines.push(...lexChronyConf(text, file));
+    for (const l of lexChronyConf(text, file)) lines.push(l);
   }
   flagLines.forEach((text, i) => {
     for (const l of lexChronyConf(text, COMMAND_LINE)) lines.push({ ...l, line: i + 1 });

@@ -184,6 +184,14 @@ test('unknown ntp.conf directives and options are errors', () => {
     '/etc/ntp.conf:2: unknown directive "makestep"',
     '/etc/ntp.conf:3: statistics: unknown statistics "everything" (expected loopstats, peerstats, rawstats, clockstats, sysstats, cryptostats, protostats, timingstats, usestats, ntsstats, ntskestats)',
     '/etc/ntp.conf:4: enable: unknown flag "frob" (expected auth, bclient, calibrate, kernel, mode7, monitor, ntp, stats, peer_clear_digest_early, unpeer_crypto_early, unpeer_crypto_nak_early, unpeer_digest_early, manycastserver)',
-    '/etc/ntp.conf:5: includefile: cannot read /missing.conf: ENOENT',
+    '/etc/ntp.conf:5: includefile: cannot read /missing.conf: ENOENT (no such file or directory)',
   ]);
+});
+
+test('a restrict list longer than the call stack can spread: every entry becomes a rule', () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 150_000; i++) lines.push(`restrict 10.${(i >> 8) & 255}.${i & 255}.${(i >> 16) & 255} mask 255.255.255.255 noserve`);
+  const r = parseConfigText(`${lines.join('\n')}\n`, '/etc/ntp.conf', { format: 'ntp' });
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.config?.server.access.length, 150_001);
 });

@@ -38,8 +38,8 @@ import { isIP } from 'node:net';
 import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
 import { parseIPv4, parseIPv6 } from '../proto/ip-address.js';
 import {
-  errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, type SourceDraft, sourceInteger, warnAt,
-  warnSourceLine,
+  errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, recordOrigin, type SourceDraft,
+  sourceInteger, warnAt, warnSourceLine,
 } from './config-builder.js';
 import { type ConfigLine, lexNtpConf } from './lexer.js';
 import { type AccessRuleConfig } from './server-config.js';
@@ -296,7 +296,8 @@ export function finishNtpServer(s: NtpParseState): void {
   const rules: AccessRuleConfig[] = [{ allow: true, all: false, subnet: null, file: s.mainFile, line: 0 }];
   const serving = (e: RestrictEntry): boolean => !e.flags.has('ignore') && !e.flags.has('noserve');
   for (const e of entries) rules.push({ allow: serving(e), all: false, subnet: e.subnet, file: e.file, line: e.line });
-  server.access.unshift(...rules);
+  // Not unshift(...rules): a long restrict list spread as arguments overflows the call stack.
+  server.access = rules.concat(server.access);
 
   const limited = entries.filter((e) => serving(e) && e.flags.has('limited'));
   if (limited.length > 0) {
@@ -396,6 +397,7 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
         // ntpd 4.2.8: driftfile NAME [MINUTES [TOLERANCE]] (write interval, change threshold).
         if (a.length < 1 || a.length > 3) { err(`expected a file name, got "${a.join(' ')}"`); break; }
         b.driftfile = a[0] as string;
+        recordOrigin(s, l, 'driftfile');
         if (a.length > 1) warnAt(s, l, 'driftfile: the write interval and tolerance are not implemented by ntpkit, ignored');
         break;
       }
@@ -433,6 +435,7 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
         break;
       }
       case 'httpaddress':
+        recordOrigin(s, l, 'httpaddress');
         parseHttpAddress(s, l);
         break;
       case 'httphost':
@@ -440,7 +443,7 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
         break;
       case 'statsdir': {
         const p = oneArg(s, l, 'one directory');
-        if (p !== null) b.logdir = p;
+        if (p !== null) { b.logdir = p; recordOrigin(s, l, 'logdir'); }
         break;
       }
       case 'statistics': {
@@ -463,6 +466,7 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
         const p = oneArg(s, l, 'one file name');
         if (p === null) break;
         b.keyfile = p;
+        recordOrigin(s, l, 'keyfile');
         break;
       }
       case 'enable': case 'disable': {
@@ -473,7 +477,11 @@ export function parseNtpLines(s: NtpParseState, lines: readonly ConfigLine[], de
       }
       case 'interface': case 'nic': {
         // `interface listen ADDR` is the one form with a chrony equivalent (bindaddress).
-        if (a.length === 2 && a[0] === 'listen' && isIP(a[1] as string) !== 0) { b.server.bindAddresses.push(a[1] as string); break; }
+        if (a.length === 2 && a[0] === 'listen' && isIP(a[1] as string) !== 0) {
+          b.server.bindAddresses.push(a[1] as string);
+          recordOrigin(s, l, 'bindaddress');
+          break;
+        }
         if (a.length !== 2 || !['listen', 'ignore', 'drop'].includes(a[0] as string)) { err(`expected listen, ignore or drop and an address, interface name, all, ipv4, ipv6 or wildcard, got "${a.join(' ')}"`); break; }
         warnAt(s, l, `${d} ${a.join(' ')}: not implemented by ntpkit (only "interface listen ADDRESS" maps, to bindaddress), ignored`);
         break;

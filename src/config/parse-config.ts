@@ -3,12 +3,12 @@
  * access) and loadConfig() (reads from disk). Which format a file is in:
  * as told, else by its name (ntp.conf, chrony.conf), else by its content.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename } from 'node:path';
+import { ConfigFileReader, readFailure } from './bounded-read.js';
 import { parseChronyLines } from './chrony-conf.js';
 import { type ConfigFormat, type ConfigResult, type ParseConfigOptions } from './config.js';
 import { finish, newConfigBuilder, type ParseState } from './config-builder.js';
-import { describeError } from './include.js';
 import { lexChronyConf, lexNtpConf } from './lexer.js';
 import { finishNtpServer, NTPD_DEFAULTS, type NtpParseState, parseNtpLines } from './ntp-conf.js';
 import { OTHER_CHRONY_DIRECTIVES, SERVER_DIRECTIVES } from './server-config.js';
@@ -71,20 +71,22 @@ export function parseConfigText(text: string, name: string, opts: ParseConfigOpt
 }
 
 /**
- * Reads `path` and everything it includes from disk. `format`: 'auto'
- * (default) guesses from the name, then the content.
+ * Reads `path` and everything it includes from disk, within
+ * CONFIG_READ_LIMITS (bounded-read.ts). `format`: 'auto' (default) guesses
+ * from the name, then the content.
  */
 export async function loadConfig(path: string, opts: { format?: ConfigFormat | 'auto' } = {}): Promise<ConfigResult> {
+  const reader = new ConfigFileReader();
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = reader.read(path);
   } catch (e) {
-    return Object.freeze({ config: null, errors: Object.freeze([{ file: path, line: 0, message: `cannot read: ${describeError(e)}` }]), warnings: Object.freeze([]) });
+    return Object.freeze({ config: null, errors: Object.freeze([readFailure(path, e)]), warnings: Object.freeze([]) });
   }
   const format = opts.format === undefined || opts.format === 'auto' ? undefined : opts.format;
   return parseConfigText(text, path, {
     format,
-    readFile: (p) => readFileSync(p, 'utf8'),
+    readFile: (p) => reader.read(p),
     listDir: (p) => readdirSync(p),
   });
 }

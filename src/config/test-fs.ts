@@ -1,6 +1,6 @@
 /** An in-memory file tree for config tests: readFile/listDir as loadConfig passes them. */
 export function memoryFiles(files: Readonly<Record<string, string>>): { readFile: (p: string) => string; listDir: (p: string) => string[] } {
-  const missing = (p: string): Error => Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+  const missing = (p: string): Error => Object.assign(new Error(`ENOENT: no such file or directory, open '${p}'`), { code: 'ENOENT' });
   return {
     readFile: (p) => {
       const text = files[p];

@@ -47,7 +47,7 @@ export async function createServer(o: CreateServerOptions = {}): Promise<Running
   const stratum = o.localStratum === undefined ? (o.clock === undefined ? 10 : null) : o.localStratum;
   if (stratum !== null) lines.push(`local stratum ${stratum}`);
   if (o.rateLimit !== undefined) lines.push(`ratelimit ${o.rateLimit}`.trim());
-  if (o.config !== undefined) lines.push(...o.config.split('\n'));
+  if (o.config !== undefined) for (const l of o.config.split('\n')) lines.push(l);
   const { config } = loadServerConfig(undefined, lines);
   const clock = o.clock;
   const server = await startNtpServer({ config, ...(clock ? { clock: clock.serverClock() } : {}), ...(o.log ? { log: o.log } : {}) });

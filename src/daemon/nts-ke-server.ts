@@ -29,11 +29,15 @@ import {
 
 export type { NtsKeDropReason } from '../core/server-stats.js';
 
-export interface NtsKeServerOptions {
+/** What the KE server authenticates itself with. */
+export interface NtsServerCredentials {
   /** PEM certificate chain (ntsservercert). */
   readonly cert: string | Buffer;
   /** PEM private key (ntsserverkey). */
   readonly key: string | Buffer;
+}
+
+export interface NtsKeServerOptions extends NtsServerCredentials {
   readonly cookies: CookieCodec;
   readonly address?: string;
   /** Default 4460 (ntsport); 0 picks a free port. */
@@ -60,9 +64,18 @@ export interface NtsKeServer {
   readonly address: string;
   readonly port: number;
   stats(): NtsKeServerStats;
+  /**
+   * New certificate and key for the connections accepted from now on (a
+   * renewed certificate on reload): the listener stays open throughout.
+   * @throws when node:tls cannot use them; the old ones then stay.
+   */
+  setCredentials(c: NtsServerCredentials): void;
   /** Stops listening and closes every open connection. */
   close(): Promise<void>;
 }
+
+/** RFC 8915 §3: NTS-KE is TLS 1.3 or newer; node:tls has nothing newer. */
+const TLS_VERSIONS = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
 
 export const DEFAULT_MAX_NTS_CONNECTIONS = 100;
 export const DEFAULT_NTS_KE_TIMEOUT_MS = 2000;
@@ -95,7 +108,8 @@ export async function startNtsKeServer(o: NtsKeServerOptions): Promise<NtsKeServ
     o.onResult?.(r);
   };
 
-  const secureContext = createSecureContext({ cert: o.cert, key: o.key, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+  // Replaced whole by setCredentials(); each connection takes the one current when it is accepted.
+  let secureContext = createSecureContext({ cert: o.cert, key: o.key, ...TLS_VERSIONS });
   const timeoutMs = o.timeoutMs ?? DEFAULT_NTS_KE_TIMEOUT_MS;
   const server: Server = createServer((raw) => serve(raw, performance.now() + timeoutMs));
   server.maxConnections = o.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS;
@@ -179,6 +193,7 @@ export async function startNtsKeServer(o: NtsKeServerOptions): Promise<NtsKeServ
     address: addr.address,
     port: addr.port,
     stats: () => ({ accepted, dropped, droppedBy: { ...droppedBy } }),
+    setCredentials: (c) => { secureContext = createSecureContext({ cert: c.cert, key: c.key, ...TLS_VERSIONS }); },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of sockets) s.destroy();

@@ -1,17 +1,17 @@
 /**
  * The daemon's NTS-KE service, started when the config has ntsservercert and
- * ntsserverkey: the cookie master keys (loaded from ntsdumpdir/ntskeys,
- * rotated every ntsrotate seconds of operating time, saved after each
- * rotation and at stop) and a KE server per bind address on ntsport. The
- * NTP side of NTS opens cookies with `cookies`.
+ * ntsserverkey (read and checked beforehand by config-resources.ts, so a bad
+ * file never gets this far): the cookie master keys (loaded from
+ * ntsdumpdir/ntskeys, rotated every ntsrotate seconds of operating time,
+ * saved after each rotation and at stop) and a KE server per bind address on
+ * ntsport. The NTP side of NTS opens cookies with `cookies`.
  */
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { NtsConfig } from '../config/nts-config.js';
 import { NTS_KE_DROP_REASONS, type NtsKeDropReason } from '../core/server-stats.js';
 import type { CookieKeyRing } from '../crypto/nts-cookie.js';
 import { loadNtsKeys, saveNtsKeys } from './nts-keys-file.js';
-import { type NtsKeServer, type NtsKeServerStats, startNtsKeServer } from './nts-ke-server.js';
+import { type NtsKeServer, type NtsKeServerStats, type NtsServerCredentials, startNtsKeServer } from './nts-ke-server.js';
 
 export interface NtsKeService {
   /** The master keys: seal and open cookies. */
@@ -19,11 +19,17 @@ export interface NtsKeService {
   readonly servers: readonly NtsKeServer[];
   /** Totals over every KE server. */
   stats(): NtsKeServerStats;
+  /** New certificate and key for every listener, which stay open (NtsKeServer.setCredentials). */
+  setCredentials(c: NtsServerCredentials): void;
   close(): Promise<void>;
 }
 
 export interface NtsKeServiceOptions {
   readonly nts: NtsConfig;
+  /** The certificate and key to serve, already loaded and checked (config-resources.ts). */
+  readonly credentials: NtsServerCredentials;
+  /** Cookie keys to go on with (a restart of the service on reload); default: ntsdumpdir's, or new ones. */
+  readonly ring?: CookieKeyRing;
   /** Addresses to listen on (the config's bindaddress lines); empty: every address. */
   readonly bindAddresses: readonly string[];
   /** The NTP port clients should use, when not 123 (sent as a Port Negotiation record). */
@@ -39,21 +45,13 @@ const MAX_TIMER_MS = 0x7fffffff;
 export async function startNtsKeService(o: NtsKeServiceOptions): Promise<NtsKeService> {
   const { nts, log } = o;
   const now = o.now ?? (() => performance.now() / 1000);
-  if (nts.serverCerts.length === 0 || nts.serverCerts.length !== nts.serverKeys.length) {
-    throw new Error(`Cannot start NTS-KE: ntsservercert and ntsserverkey must be given the same number of times (${nts.serverCerts.length} and ${nts.serverKeys.length})`);
-  }
-  // One certificate and key is what node:tls serves per listener; chronyd's several pairs are for SNI, which ntpkit does not do.
-  if (nts.serverCerts.length > 1) log(`NTS-KE: ${nts.serverCerts.length} certificates configured; only the first is used`);
-  const read = async (path: string, what: string): Promise<Buffer> => {
-    try { return await readFile(path); } catch (e) { throw new Error(`Cannot read NTS server ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  const load = async (): Promise<CookieKeyRing> => {
+    const loaded = await loadNtsKeys(nts.dumpDir, now(), { rotateSeconds: nts.rotate });
+    if (loaded.status === 'generated' && loaded.warning !== undefined) log(loaded.warning);
+    if (loaded.status === 'loaded') log(`Loaded ${loaded.ring.keys.length} NTS cookie key(s) from ${nts.dumpDir}${loaded.rotated ? ', rotated' : ''}`);
+    return loaded.ring;
   };
-  const cert = await read(nts.serverCerts[0] as string, 'certificate');
-  const key = await read(nts.serverKeys[0] as string, 'key');
-
-  const loaded = await loadNtsKeys(nts.dumpDir, now(), { rotateSeconds: nts.rotate });
-  if (loaded.status === 'generated' && loaded.warning !== undefined) log(loaded.warning);
-  if (loaded.status === 'loaded') log(`Loaded ${loaded.ring.keys.length} NTS cookie key(s) from ${nts.dumpDir}${loaded.rotated ? ', rotated' : ''}`);
-  const ring = loaded.ring;
+  const ring = o.ring ?? await load();
   // With ntsrotate 0 the keys are managed outside and the file is only read (chrony.conf(5)).
   const persist = nts.dumpDir !== null && nts.rotate !== 0;
   const save = async (): Promise<void> => {
@@ -76,7 +74,7 @@ export async function startNtsKeService(o: NtsKeServiceOptions): Promise<NtsKeSe
 
   const servers: NtsKeServer[] = [];
   const serverOpts = {
-    cert, key, cookies: ring, port: nts.port, maxConnections: nts.maxConnections,
+    cert: o.credentials.cert, key: o.credentials.key, cookies: ring, port: nts.port, maxConnections: nts.maxConnections,
     ...(nts.ntpServer === null ? {} : { ntpServer: nts.ntpServer }),
     ...(o.ntpPort === undefined || o.ntpPort === 123 ? {} : { ntpPort: o.ntpPort }),
   };
@@ -99,6 +97,7 @@ export async function startNtsKeService(o: NtsKeServiceOptions): Promise<NtsKeSe
   return {
     cookies: ring,
     servers,
+    setCredentials: (c) => { for (const s of servers) s.setCredentials(c); },
     stats: () => {
       const all = servers.map((s) => s.stats());
       const droppedBy: Partial<Record<NtsKeDropReason, number>> = {};

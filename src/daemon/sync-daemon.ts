@@ -13,8 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
-import { formatDiagnostic } from '../config/diagnostics.js';
-import { loadKeyFile } from '../config/keyfile.js';
+import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { NtsSourceAuthenticator } from '../crypto/nts-client.js';
 import { NtsServerAuthenticator } from '../crypto/nts-server.js';
 import { symmetricRequestAuthenticator, symmetricSourceAuthenticator } from '../crypto/symmetric-auth.js';
@@ -22,13 +21,14 @@ import type { RequestAuthenticator } from '../core/server.js';
 import type { SourceOptions } from '../core/source-options.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { ntsKeOptionsFor } from './nts-source-ke.js';
-import type { SymmetricKey } from '../crypto/symmetric-mac.js';
 import type { ServerConfig } from '../config/server-config.js';
+import type { CookieKeyRing } from '../crypto/nts-cookie.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
 import type { ClientReport } from '../core/client-report.js';
 import { type ServerStats, withNtsKeStats } from '../core/server-stats.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import { localReferenceState, type SystemState } from '../core/system.js';
+import { type ConfigResources, type KeyTable, loadConfigResources } from './config-resources.js';
 import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
 import { type ClientSocketFactory, EngineDriver, type Resolver } from './engine-driver.js';
 import { measurePrecision, type RunningNtpServer, startNtpServer } from './ntp-server.js';
@@ -42,6 +42,12 @@ export type EngineFactory = (options: EngineOptions) => DaemonEngine;
 
 export interface SyncDaemonOptions {
   readonly config: Config;
+  /**
+   * What the config names, already loaded (config-resources.ts; the CLI
+   * reports its problems itself). Absent: loaded here, and a config whose
+   * resources do not load is refused with a ConfigError.
+   */
+  readonly resources?: ConfigResources;
   readonly clock: Clock;
   /** One line per event, no timestamp (the CLI adds one outside systemd). */
   readonly log: (line: string) => void;
@@ -79,12 +85,16 @@ export interface SyncDaemon {
   /** How the client sockets send and stamp, once open. */
   readonly transport: EngineDriver['transport'];
   /**
-   * Applies a new config (SIGHUP): new sources and discipline on the same
-   * clock, starting from the frequency in force; the NTP server is restarted
-   * only if its settings changed. Rejects (and keeps the old config) if the
-   * new server cannot start.
+   * Applies a new config (SIGHUP) whole, or nothing of it: new sources and
+   * discipline on the same clock, starting from the frequency in force, new
+   * keys, the NTS-KE certificate re-read (a renewed one is served without
+   * closing the port); the NTP and NTS-KE servers are restarted only if
+   * their settings changed. Rejects, with the old config, keys, servers and
+   * certificate all still in force, if the new resources do not load
+   * (a ConfigError: file:line reasons) or a new server cannot start.
+   * `resources`: as in SyncDaemonOptions.
    */
-  reconfigure(config: Config): Promise<void>;
+  reconfigure(config: Config, resources?: ConfigResources): Promise<void>;
   /**
    * A run-time control command (chronyc makestep, burst, online/offline,
    * add, delete, activity, ntpdata), carried out at once. Sources added or
@@ -116,30 +126,19 @@ async function defaultEngineFactory(): Promise<EngineFactory> {
   return (o) => new SyncEngine(o) as DaemonEngine;
 }
 
-type KeyTable = ReadonlyMap<number, SymmetricKey>;
-
 /**
- * The config's key file (chrony `keyfile`, ntp.conf `keys`), or null without
- * one. Throws with every `file:line` error: the daemon does not start (or
- * reload) on a bad or world-readable key file. Logs each source whose key is
- * not in the file: it cannot be polled.
+ * The config's resources, or a ConfigError naming each problem once with its
+ * file:line (the daemon does not start, or reload, on any). Warnings go to the log.
  */
-async function loadKeys(c: Config, log: (line: string) => void): Promise<KeyTable | null> {
-  let keys: KeyTable | null = null;
-  if (c.keyfile !== null) {
-    const r = await loadKeyFile(c.keyfile, c.format === 'ntp' ? 'ntp' : 'chrony');
-    for (const w of r.warnings) log(`Warning: ${formatDiagnostic(w)}`);
-    if (r.keys === null) throw new Error(r.errors.map(formatDiagnostic).join('; '));
-    keys = r.keys;
-    log(`Loaded ${keys.size} symmetric key${keys.size === 1 ? '' : 's'} from ${c.keyfile}`);
-  }
-  for (const s of c.sources) {
-    const id = s.options.key;
-    if (id !== null && keys?.get(id) === undefined) {
-      log(`Warning: ${s.file}:${s.line}: ${s.options.host}: key ${id} is not in ${c.keyfile === null ? 'a key file (no keyfile directive)' : c.keyfile}; the source will not be polled`);
-    }
-  }
-  return keys;
+async function loadOrRefuse(c: Config, serve: boolean, log: (line: string) => void): Promise<ConfigResources> {
+  const r = await loadConfigResources(c, { serve, control: false, http: false });
+  for (const w of r.warnings) log(`Warning: ${formatDiagnostic(w)}`);
+  if (r.resources === null) throw new ConfigError(r.errors, r.warnings);
+  return r.resources;
+}
+
+function logKeys(c: Config, keys: KeyTable | null, log: (line: string) => void): void {
+  if (keys !== null) log(`Loaded ${keys.size} symmetric key${keys.size === 1 ? '' : 's'} from ${c.keyfile as string}`);
 }
 
 /** chrony's initial skew when nothing is known ("rather bad", reference.c): 1 s/s. */
@@ -153,7 +152,10 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   let config = opts.config;
   let driftWriter: DriftFileWriter | null = null;
   let driftRead: DriftValues | null = null;
-  let keys = await loadKeys(config, log);
+  const serving = opts.serve ?? true;
+  const resources = opts.resources ?? await loadOrRefuse(config, serving, log);
+  let keys = resources.keys;
+  logKeys(config, keys, log);
 
   if (config.driftfile !== null) {
     driftWriter = new DriftFileWriter(config.driftfile, (m) => log(m));
@@ -316,11 +318,15 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     },
   });
 
-  const shouldServe = (c: Config): boolean => (opts.serve ?? true) && servesNtp(c.server);
+  const shouldServe = (c: Config): boolean => serving && servesNtp(c.server);
 
-  const wantsNtsKe = (c: Config): boolean => (opts.serve ?? true) && c.server.nts.serverCerts.length > 0;
-  const startNtsKe = (c: ServerConfig): Promise<NtsKeService> =>
-    startNtsKeService({ nts: c.nts, bindAddresses: c.bindAddresses, ntpPort: c.port, log: (l) => log(l) });
+  const wantsNtsKe = (c: Config): boolean => serving && c.server.nts.serverCerts.length > 0;
+  /** The certificate and key the KE server presents now. */
+  let ntsCredentials = resources.ntsServer;
+  const startNtsKe = (c: ServerConfig, credentials: ConfigResources['ntsServer'], ring?: CookieKeyRing): Promise<NtsKeService> => {
+    if (credentials === null) throw new Error('Cannot start NTS-KE: no certificate and key loaded');
+    return startNtsKeService({ nts: c.nts, credentials, ring, bindAddresses: c.bindAddresses, ntpPort: c.port, log: (l) => log(l) });
+  };
 
   const startServer = async (c: ServerConfig): Promise<RunningNtpServer> => {
     const s = await startNtpServer({
@@ -341,7 +347,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   }
   if (wantsNtsKe(config)) {
     try {
-      ntsKe = await startNtsKe(config.server);
+      ntsKe = await startNtsKe(config.server, ntsCredentials);
     } catch (e) {
       await server?.close();
       throw e;
@@ -363,6 +369,42 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     return { frequencyPpm: d.frequencyPpm, skewPpm: skew };
   };
 
+  /**
+   * The NTS-KE side of a reload. With the same listening settings, the
+   * servers stay open and take the (re-read) certificate and key for new
+   * connections; otherwise they are restarted, on the same cookie keys
+   * while those are kept in the same place. Pushes its undoing to `undo`.
+   */
+  const swapNtsKe = async (next: Config, res: ConfigResources, prev: { ntsKe: NtsKeService | null; ntsCredentials: ConfigResources['ntsServer'] }, undo: (() => Promise<void>)[]): Promise<void> => {
+    const want = wantsNtsKe(next);
+    if (!want && prev.ntsKe === null) return;
+    const creds = res.ntsServer;
+    const prevCreds = prev.ntsCredentials;
+    if (want && creds !== null && prev.ntsKe !== null && prevCreds !== null && sameKeListeners(config.server, next.server)) {
+      const running = prev.ntsKe;
+      running.setCredentials(creds);
+      ntsCredentials = creds;
+      undo.push(async () => { running.setCredentials(prevCreds); });
+      return;
+    }
+    const old = prev.ntsKe;
+    const oldRing = old?.cookies;
+    const sameKeys = old !== null && next.server.nts.dumpDir === config.server.nts.dumpDir && next.server.nts.rotate === config.server.nts.rotate;
+    await old?.close();
+    ntsKe = null;
+    ntsAuth = null;
+    undo.push(async () => {
+      await ntsKe?.close();
+      ntsKe = old === null ? null : await startNtsKe(config.server, prevCreds, oldRing);
+      ntsAuth = ntsKe === null ? null : new NtsServerAuthenticator({ cookies: ntsKe.cookies });
+    });
+    if (want) {
+      ntsKe = await startNtsKe(next.server, creds, sameKeys ? oldRing : undefined);
+      ntsAuth = new NtsServerAuthenticator({ cookies: ntsKe.cookies });
+      ntsCredentials = creds;
+    }
+  };
+
   const daemon: SyncDaemon = {
     clock,
     get config() { return config; },
@@ -377,38 +419,39 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       const s = server?.stats() ?? null;
       return s === null || ntsKe === null ? s : withNtsKeStats(s, ntsKe.stats());
     },
-    async reconfigure(next: Config): Promise<void> {
+    async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
       if (stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
-      // A bad key file rejects the whole reload before anything changes.
-      const nextKeys = await loadKeys(next, log);
-      const prevKeys = keys;
-      keys = nextKeys;
-      const serverChanged = JSON.stringify(stripPositions(next.server)) !== JSON.stringify(stripPositions(config.server));
-      let nextServer = server;
-      if (serverChanged) {
-        // Stop first: the new server usually wants the same address and port.
-        await server?.close();
-        nextServer = null;
-        try {
-          if (shouldServe(next)) nextServer = await startServer(next.server);
-        } catch (e) {
-          // Put the old one back; the old config stays in force.
-          keys = prevKeys;
-          server = shouldServe(config) ? await startServer(config.server).catch(() => null) : null;
-          throw e;
-        }
-      }
-      server = nextServer;
-      symmetricAuth = symmetricRequestAuthenticator(keys);
-      if (JSON.stringify(next.server.nts) !== JSON.stringify(config.server.nts) || wantsNtsKe(next) !== wantsNtsKe(config)) {
-        await ntsKe?.close();
-        ntsKe = null;
-        // A KE server that cannot start with the new settings is logged, not fatal: NTP service goes on.
-        if (wantsNtsKe(next)) ntsKe = await startNtsKe(next.server).catch((e: Error) => { log(e.message); return null; });
-        ntsAuth = ntsKe === null ? null : new NtsServerAuthenticator({ cookies: ntsKe.cookies });
-      }
+      // Everything that can fail without a bind comes first, and changes nothing when it does.
+      const res = loaded ?? await loadOrRefuse(next, serving, log);
       const keep = currentDrift();
-      engine = createEngine(engineOptions(next, keep, keys));
+      const nextEngine = createEngine(engineOptions(next, keep, res.keys));
+      const prev = { ntsKe, ntsAuth, ntsCredentials };
+      // Then the binds, each with its undoing, run in reverse if a later one fails.
+      const undo: (() => Promise<void>)[] = [];
+      try {
+        if (JSON.stringify(stripPositions(next.server)) !== JSON.stringify(stripPositions(config.server))) {
+          // Stop first: the new server usually wants the same address and port.
+          await server?.close();
+          server = null;
+          undo.push(async () => {
+            await server?.close();
+            server = shouldServe(config) ? await startServer(config.server) : null;
+          });
+          if (shouldServe(next)) server = await startServer(next.server);
+        }
+        await swapNtsKe(next, res, prev, undo);
+      } catch (e) {
+        for (const u of undo.reverse()) {
+          await u().catch((err: Error) => log(`Cannot restore the running configuration's servers: ${err.message}`));
+        }
+        ntsAuth = prev.ntsAuth;
+        ntsCredentials = prev.ntsCredentials;
+        throw e;
+      }
+      keys = res.keys;
+      symmetricAuth = symmetricRequestAuthenticator(keys);
+      logKeys(next, keys, log);
+      engine = nextEngine;
       if (next.driftfile !== config.driftfile) {
         driftWriter = next.driftfile === null ? null : new DriftFileWriter(next.driftfile, (m) => log(m));
       }
@@ -444,6 +487,12 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
 /** chrony serves only when some `allow` permits a client, and never on port 0. */
 export function servesNtp(c: ServerConfig): boolean {
   return c.port !== 0 && c.access.some((r) => r.allow);
+}
+
+/** The NTS-KE servers would listen the same way: only the certificate and key (files or contents) differ. */
+function sameKeListeners(a: ServerConfig, b: ServerConfig): boolean {
+  const listening = (c: ServerConfig): string => JSON.stringify({ ...c.nts, serverCerts: [], serverKeys: [], bind: c.bindAddresses, ntpPort: c.port });
+  return listening(a) === listening(b);
 }
 
 /** The server settings without file:line positions, so moving a line is not a change. */

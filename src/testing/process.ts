@@ -12,6 +12,7 @@
  * - an 'exit' hook sends SIGKILL to every child not yet stopped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, chown, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { findTool } from './tools.js';
 
@@ -92,6 +93,30 @@ export function runIfMain(moduleUrl: string, main: (argv: readonly string[]) => 
   });
 }
 
+/** The uid and gid of `nobody` (Debian's 65534): who unprivileged() runs as. */
+export const NOBODY = 65534;
+
+/**
+ * `file args` as a command that runs without root: under root, through
+ * `setpriv` as nobody (with its own parent-death signal, which a change of
+ * credentials clears); otherwise as it is. File modes then restrict the
+ * program as they restrict a daemon's user (root reads a mode-000 file).
+ */
+export function unprivileged(file: string, args: readonly string[]): [string, string[]] {
+  if (process.getuid?.() !== 0) return [file, [...args]];
+  const setpriv = findTool('setpriv');
+  if (setpriv === undefined) throw new Error('running as root without setpriv: cannot drop to nobody');
+  return [setpriv, ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--pdeathsig', 'KILL', '--', file, ...args]];
+}
+
+/** Writes a file with `mode`, owned by the user unprivileged() runs as (so mode 0600 is readable to it, 000 is not). */
+export async function writeUnprivileged(path: string, text: string, mode = 0o644): Promise<string> {
+  await writeFile(path, text);
+  if (process.getuid?.() === 0) await chown(path, NOBODY, NOBODY);
+  await chmod(path, mode);
+  return path;
+}
+
 /** True while a process with this PID exists (any owner, zombies included). */
 export function pidAlive(pid: number): boolean {
   try {
@@ -167,16 +192,6 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
   }
-}
-
-/**
- * `ntpkit ARGS` from this build tree as a managed child process (bin/ntpkit.js
- * would run dist/, which may be another build).
- */
-export function spawnNtpkit(args: readonly string[], opts: SpawnOptions = {}): Promise<ManagedProcess> {
-  const main = new URL('../cli/main.js', import.meta.url).href;
-  const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)), ...opts });
 }
 
 /**

@@ -9,6 +9,7 @@
  * clock, and an occupied port must never stop the clock being kept (a
  * Prometheus scrape that fails shows the problem: its `up` goes to 0).
  */
+import { messageWithCode } from '../config/bounded-read.js';
 import type { HttpAddress } from '../config/config.js';
 import type { DaemonSnapshot } from '../core/snapshot.js';
 import type { ServerStats } from '../core/server-stats.js';
@@ -116,8 +117,7 @@ export class DaemonHttp {
         log: (m) => log(`HTTP server: ${m}`),
       });
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      log(`Cannot serve the dashboard and metrics at ${httpUrl(address.address, address.port)}: ${err.code ? `${err.code} ` : ''}${err.message}; the daemon goes on without them`);
+      log(`Cannot serve the dashboard and metrics at ${httpUrl(address.address, address.port)}: ${messageWithCode(e)}; the daemon goes on without them`);
       this.#stopSampling();
       return;
     }
