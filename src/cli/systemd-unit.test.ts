@@ -69,6 +69,13 @@ test('ntpkit.service: unprivileged user, only CAP_SYS_TIME and CAP_NET_BIND_SERV
   assert.ok(filters.some((f) => !f.startsWith('~') && words(f).includes('@clock')), filters.join(' | '));
   assert.ok(!filters.some((f) => f.startsWith('~') && words(f.slice(1)).some((g) => g === '@clock' || g === '@privileged' || g === 'clock_adjtime')), filters.join(' | '));
   assert.equal(one(unit, 'Service', 'SystemCallErrorNumber'), 'EPERM');
+  // A cap on memory, below MemoryMax a soft limit, both in megabytes (systemd.resource-control(5) suffixes).
+  const mib = (key: string): number => {
+    const m = /^(\d+)([KMG])$/.exec(one(unit, 'Service', key));
+    assert.ok(m !== null, `${key}= should be a size with K, M or G`);
+    return Number(m[1]) * { K: 1 / 1024, M: 1, G: 1024 }[m[2] as 'K' | 'M' | 'G'];
+  };
+  assert.ok(mib('MemoryHigh') < mib('MemoryMax') && mib('MemoryMax') <= 1024, `MemoryHigh ${mib('MemoryHigh')} MiB, MemoryMax ${mib('MemoryMax')} MiB`);
   // Settings that would stop the daemon from doing its job must stay off.
   for (const key of ['ProtectClock', 'MemoryDenyWriteExecute', 'PrivateUsers']) assert.equal(unit.get('Service')?.get(key), undefined, key);
   for (const key of ['RuntimeDirectory', 'StateDirectory', 'LogsDirectory']) assert.equal(one(unit, 'Service', key), 'ntpkit', key);
