@@ -7,7 +7,7 @@
  *    unsynchronized) and those whose root distance exceeds maxdistance
  *    ("jittery", chrony's `~`) take no part.
  * 2. Falsetickers are rejected by intersecting correctness intervals
- *    (select.ts). `trust` (chrony.conf(5)): a trusted source can be rejected
+ *    (intervals.ts). `trust` (chrony.conf(5)): a trusted source can be rejected
  *    only if another trusted source does not agree with it; when the majority
  *    rejects a trusted source, the trusted sources' own intersection decides
  *    and the others must meet it.
@@ -22,7 +22,7 @@
  *    selected one's (chrony's combinelimit).
  */
 import type { SourceVerdict } from './snapshot.js';
-import { intersect } from './select.js';
+import { intersect } from './intervals.js';
 
 /** chrony's reselectdist default, seconds. */
 const RESELECT_DISTANCE = 1e-4;
