@@ -20,7 +20,8 @@ import type {
   MeasurementEvent, NtpDataReport, SourceSelector, SyncEngineApi,
 } from './engine-api.js';
 import { ClockModel } from './clock-model.js';
-import { Discipline } from './discipline.js';
+import type { ClockController } from './clock-controller.js';
+import { controllerFactory, DEFAULT_CONTROLLER } from './controllers.js';
 import { isLeapDay, leapShift, leapVote, nextMidnight, type LeapKind } from './leap.js';
 import { addressKey, DEFAULT_RESOLVE_INTERVAL, FALSETICKER_SAMPLES, isAddressLiteral, Resolver, UNREACHABLE_POLLS } from './pool.js';
 import { PHI, rootDistance, type Sample } from './sample.js';
@@ -69,7 +70,7 @@ export class SyncEngine implements SyncEngineApi {
   private readonly minSlewTime: number;
   private readonly md5: Md5;
   private clock: ClockModel | null = null;
-  private discipline: Discipline | null = null;
+  private controller: ClockController | null = null;
   private origin: Instant = 0n;
   private readonly entries: Entry[] = [];
   private readonly pools: { resolver: Resolver; options: SourceOptions; id: number }[] = [];
@@ -100,7 +101,7 @@ export class SyncEngine implements SyncEngineApi {
     const ppm = this.d.initialFrequencyPpm ?? 0;
     this.origin = now;
     this.clock = new ClockModel(now, ppm);
-    this.discipline = new Discipline(this.d, this.clock, this.minSlewTime);
+    this.controller = controllerFactory(this.o.controller ?? DEFAULT_CONTROLLER)({ options: this.d, clock: this.clock, minSlewTime: this.minSlewTime });
     // The engine's model of the clock starts exact: it sets the frequency itself.
     actions.push({ kind: 'set-frequency', ppm });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
@@ -618,7 +619,7 @@ export class SyncEngine implements SyncEngineApi {
     pFreq /= w;
     pPhase /= w;
     const disc = this.disc();
-    const remaining = disc.remainingSlew(now);
+    const remaining = disc.remainingCorrection(now);
     const prev = this.reference;
     const mark = actions.length;
     const outcome = disc.update(now, { offset: off, freqPpm: freq * 1e6, skewPpm: Math.sqrt(pFreq) * 1e6 }, actions);
@@ -661,7 +662,7 @@ export class SyncEngine implements SyncEngineApi {
     actions.push({
       kind: 'set-status', synchronized: true,
       leap: this.d.leapsecmode === 'system' ? this.pendingLeap : 'none',
-      estError: Math.sqrt(pPhase) + Math.abs(disc.remainingSlew(at)),
+      estError: Math.sqrt(pPhase) + Math.abs(disc.remainingCorrection(at)),
       maxError: ref.rootDelay / 2 + ref.rootDispersion,
     });
   }
@@ -700,10 +701,7 @@ export class SyncEngine implements SyncEngineApi {
         actions.push({ kind: 'event', event: { type: 'step', seconds: shift } });
         break;
       case 'slew': {
-        // chrony: slewed out at maxslewrate (about 12 s with the default), never stepped.
-        const remaining = shift + disc.remainingSlew(now);
-        disc.slew(now, remaining, clock.basePpm, actions, true);
-        disc.noStepUntil = disc.slewEnd === null ? null : addSeconds(disc.slewEnd, 1);
+        disc.slewLeap(now, shift, actions);
         break;
       }
       case 'ignore':
@@ -756,7 +754,7 @@ export class SyncEngine implements SyncEngineApi {
       referenceName: sync ? ref.name : null,
       stratum: sync ? ref.stratum : 0,
       refTime: ref === null ? null : unixString(ref.at),
-      systemTime: -disc.remainingSlew(now),
+      systemTime: -disc.remainingCorrection(now),
       lastOffset: disc.lastOffset,
       rmsOffset: disc.rmsOffset,
       frequencyPpm: disc.frequencyPpm,
@@ -827,7 +825,7 @@ export class SyncEngine implements SyncEngineApi {
     for (const e of this.entries) consider(e.address === null ? null : e.poller.nextPoll);
     for (const e of this.entries) consider(e.resolver?.nextAt ?? null);
     for (const p of this.pools) consider(p.resolver.nextAt);
-    consider(this.disc().slewEnd);
+    consider(this.disc().nextWake);
     consider(this.leapAt);
     if (wake !== null) actions.push({ kind: 'timer', at: wake < now ? now : wake });
     return actions;
@@ -838,9 +836,9 @@ export class SyncEngine implements SyncEngineApi {
     return this.clock;
   }
 
-  private disc(): Discipline {
-    if (this.discipline === null) throw new Error('Cannot use the engine before start()');
-    return this.discipline;
+  private disc(): ClockController {
+    if (this.controller === null) throw new Error('Cannot use the engine before start()');
+    return this.controller;
   }
 }
 
