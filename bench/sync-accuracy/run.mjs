@@ -49,6 +49,13 @@ const [engineFile, engineClass] = (values.engine ?? `${dist}core/engine.js#SyncE
 const Engine = (await import(engineFile.startsWith('file:') ? engineFile : pathToFileURL(resolve(engineFile)).href))[engineClass ?? 'SyncEngine'];
 if (typeof Engine !== 'function') throw new Error(`Cannot find class ${engineClass} in ${engineFile}`);
 const controller = values.controller;
+if (controller !== undefined) {
+  const { CONTROLLERS } = await import(`${dist}core/controllers.js`);
+  if (!Object.hasOwn(CONTROLLERS, controller)) {
+    console.error(`Cannot use --controller ${controller}: known controllers are ${Object.keys(CONTROLLERS).join(', ')}`);
+    process.exit(2);
+  }
+}
 const runScenario = (scenario, { seed }) => simulate(scenario, { engine: (o) => new Engine(o), seed, ...(controller === undefined ? {} : { controller }) });
 
 const seeds = Number(values.seeds ?? (values.quick ? 2 : 10));
