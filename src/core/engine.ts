@@ -16,7 +16,7 @@ import type { Instant } from '../time/instant.js';
 import type {
   DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, SyncEngineApi,
 } from './engine-api.js';
-import type { ClockController } from './clock-controller.js';
+import type { ClockController, ControllerFactory } from './clock-controller.js';
 import { ClockModel } from './clock-model.js';
 import { controllerFactory, DEFAULT_CONTROLLER } from './controllers.js';
 import { runCommand } from './engine-control.js';
@@ -44,6 +44,7 @@ export class SyncEngine implements SyncEngineApi {
   private readonly d: DisciplineOptions;
   private readonly statsOptions: StatsOptions;
   private readonly minSlewTime: number;
+  private readonly makeController: ControllerFactory;
   private ts: Timescale | null = null;
   private controller: ClockController | null = null;
   private readonly sources: SourceSet;
@@ -59,8 +60,8 @@ export class SyncEngine implements SyncEngineApi {
     this.minSlewTime = options.tuning?.minSlewTime ?? 1;
     this.sources = new SourceSet(options, (so) => this.measurement(so));
     this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision);
-    // Fails here, not at start(), on a controller nobody knows.
-    controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
+    // Looked up here, so that a controller nobody knows fails the construction, not start().
+    this.makeController = controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
   }
 
   // ---- SyncEngineApi ----
@@ -72,7 +73,7 @@ export class SyncEngine implements SyncEngineApi {
     const ppm = this.d.initialFrequencyPpm ?? 0;
     const clock = new ClockModel(now, ppm);
     this.ts = { clock, origin: now };
-    this.controller = controllerFactory(this.o.controller ?? DEFAULT_CONTROLLER)({ options: this.d, clock, minSlewTime: this.minSlewTime });
+    this.controller = this.makeController({ options: this.d, clock, minSlewTime: this.minSlewTime });
     // The engine's model of the clock starts exact: it sets the frequency itself.
     actions.push({ kind: 'set-frequency', ppm });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });

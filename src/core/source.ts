@@ -2,7 +2,7 @@
  * One NTP source: the poll state machine (RFC 5905 §13, chrony's ntp_core.c)
  * and its request/reply exchange. It decides when to send, builds the
  * request, judges the reply and keeps the reach register; what a good sample
- * means for the clock is for source-stats.ts and the engine.
+ * means for the clock is for source-measurement.ts and the engine.
  *
  * - Poll interval: between minpoll and maxpoll, raised while the source's
  *   estimate rests on many samples' worth of information and lowered when it
