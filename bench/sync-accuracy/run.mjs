@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // bench/sync-accuracy: chrony's comparison scenarios, run in our simulator
-// against the engine the daemon runs (dist/core/engine.js SyncEngine).
+// against the engine the daemon runs (dist/core/engine/engine.js SyncEngine).
 //
 // Test 1: minpoll 6, maxpoll 10, clock wander 1 ppb/s.
 // Test 2: polling fixed at 64 s, wander 10 ppb/s.
@@ -20,8 +20,8 @@
 //   --quick      shorter runs (60000 s, warm-up 15000 s) for a smoke check
 //   --duration S / --warmup S   override the simulated length and warm-up
 //   --only 1|2|conv             run one part
-//   --engine FILE#Class         judge another SyncEngineApi class (default: dist/core/engine.js#SyncEngine)
-//   --controller NAME           the engine's clock controller (core/controllers.ts; default: the daemon's),
+//   --engine FILE#Class         judge another SyncEngineApi class (default: dist/core/engine/engine.js#SyncEngine)
+//   --controller NAME           the engine's clock controller (core/engine/controllers.ts; default: the daemon's),
 //                               so two controllers can be compared on the same seeds
 //   --dist DIR                  the compiled tree to load (default dist/)
 import { parseArgs } from 'node:util';
@@ -45,12 +45,12 @@ const { values } = parseArgs({
 const dist = pathToFileURL(resolve(values.dist)).href + '/';
 const { simulate } = await import(`${dist}sim/simulator.js`);
 const { chronyComparison, convergence } = await import(`${dist}sim/chrony-scenarios.js`);
-const [engineFile, engineClass] = (values.engine ?? `${dist}core/engine.js#SyncEngine`).split('#');
+const [engineFile, engineClass] = (values.engine ?? `${dist}core/engine/engine.js#SyncEngine`).split('#');
 const Engine = (await import(engineFile.startsWith('file:') ? engineFile : pathToFileURL(resolve(engineFile)).href))[engineClass ?? 'SyncEngine'];
 if (typeof Engine !== 'function') throw new Error(`Cannot find class ${engineClass} in ${engineFile}`);
 const controller = values.controller;
 if (controller !== undefined) {
-  const { CONTROLLERS } = await import(`${dist}core/controllers.js`);
+  const { CONTROLLERS } = await import(`${dist}core/engine/controllers.js`);
   if (!Object.hasOwn(CONTROLLERS, controller)) {
     console.error(`Cannot use --controller ${controller}: known controllers are ${Object.keys(CONTROLLERS).join(', ')}`);
     process.exit(2);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daemonHandlers } from '../control/commands.js';
 import { type ControlServer, startControlServer } from '../control/server.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { ExitCode } from './exit-codes.js';
 import { fixture, snapshotOf, sourcesFromCsv, trackingFromCsv } from './fixtures/chronyc-csv.js';
 import { formatPeers, TALLY } from './peers-format.js';

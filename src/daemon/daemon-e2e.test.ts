@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import {
   type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnNtpkit, startChronydServer,
 } from '../testing/index.js';

@@ -14,7 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../config/server-config.js';
-import type { ServerStats } from '../core/server-stats.js';
+import type { ServerStats } from '../core/server/server-stats.js';
 import type { SystemState } from '../core/system.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
 import { type RunningNtpServer, startNtpServer } from './ntp-server.js';

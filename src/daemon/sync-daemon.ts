@@ -1,5 +1,5 @@
 /**
- * The client daemon's wiring, below the CLI: one engine (core/engine.ts) over
+ * The client daemon's wiring, below the CLI: one engine (core/engine/engine.ts) over
  * the engine driver (sockets, timer, DNS), the Clock it disciplines, the
  * drift file, and the NTP server serving that clock with the engine's real
  * sync state (issue 4: stratum = the selected source's + 1, its refid, the
@@ -17,16 +17,16 @@ import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { NtsSourceAuthenticator } from '../crypto/nts-client.js';
 import { NtsServerAuthenticator } from '../crypto/nts-server.js';
 import { symmetricRequestAuthenticator, symmetricSourceAuthenticator } from '../crypto/symmetric-auth.js';
-import type { RequestAuthenticator } from '../core/server.js';
-import type { SourceOptions } from '../core/source-options.js';
+import type { RequestAuthenticator } from '../core/server/server.js';
+import type { SourceOptions } from '../core/engine/source-options.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { ntsKeOptionsFor } from './nts-source-ke.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { CookieKeyRing } from '../crypto/nts-cookie.js';
-import type { EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine-api.js';
-import type { ClientReport } from '../core/client-report.js';
-import { type ServerStats, withNtsKeStats } from '../core/server-stats.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, SyncEngineApi } from '../core/engine/engine-api.js';
+import type { ClientReport } from '../core/server/client-report.js';
+import { type ServerStats, withNtsKeStats } from '../core/server/server-stats.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { localReferenceState, type SystemState } from '../core/system.js';
 import { type ConfigResources, type KeyTable, loadConfigResources } from './config-resources.js';
 import { DriftFileWriter, readDriftFile, type DriftValues } from './drift-file.js';
@@ -35,7 +35,7 @@ import { measurePrecision, type RunningNtpServer, startNtpServer } from './ntp-s
 import { type NtsKeService, startNtsKeService } from './nts-ke-service.js';
 import { StatsLog, type StatsLogEvent, wantsStatsLogs } from './stats-log.js';
 
-/** The engine the daemon runs (core/engine-api.ts): systemState() feeds the NTP server, drift() the drift file. */
+/** The engine the daemon runs (core/engine/engine-api.ts): systemState() feeds the NTP server, drift() the drift file. */
 export type DaemonEngine = SyncEngineApi;
 
 export type EngineFactory = (options: EngineOptions) => DaemonEngine;
@@ -51,7 +51,7 @@ export interface SyncDaemonOptions {
   readonly clock: Clock;
   /** One line per event, no timestamp (the CLI adds one outside systemd). */
   readonly log: (line: string) => void;
-  /** Default: core/engine.ts's SyncEngine. */
+  /** Default: core/engine/engine.ts's SyncEngine. */
   readonly createEngine?: EngineFactory;
   /** Default: node:dns. Tests inject one. */
   readonly resolve?: Resolver;
@@ -122,7 +122,7 @@ function cryptoRandom(): () => number {
 }
 
 async function defaultEngineFactory(): Promise<EngineFactory> {
-  const { SyncEngine } = await import('../core/engine.js');
+  const { SyncEngine } = await import('../core/engine/engine.js');
   return (o) => new SyncEngine(o) as DaemonEngine;
 }
 

@@ -9,7 +9,7 @@
  * And the convergence run of issue 4: 1 s off with a 100 ppm frequency error,
  * `iburst`, with `makestep 0.1 3` or slewing only.
  */
-import { sourceOptions } from '../core/source-options.js';
+import { sourceOptions } from '../core/engine/source-options.js';
 import type { Scenario } from './scenario.js';
 
 export type ComparisonTest = 1 | 2;
