@@ -5,7 +5,7 @@
  * namespace of this test's own (src/testing/uml.ts: DESIGN.md "How to test it
  * honestly" point 5).
  *
- * The guest side is uml-guest-sync.ts. Before each daemon run it puts the
+ * The guest side is src/testing/uml-guest-sync.ts. Before each daemon run it puts the
  * guest clock 0.5 s ahead of the host and sets a +100 ppm frequency
  * correction with adjtimex (the guest's oscillator is the host's, so that is
  * a 100 ppm error); while the daemon runs it measures the guest's
@@ -37,7 +37,7 @@ import { requireTool } from '../testing/tools.js';
 import { requireUml, runInUml, type UmlResult } from '../testing/uml.js';
 import {
   type ClockSample, type ErrorPoint, type GuestRequest, type GuestScenario, MAX_KERNEL_RATE, type ScenarioResult, findJumps, maxRate, settledAt, withoutJumps,
-} from './uml-guest-sync.js';
+} from '../testing/uml-guest-sync.js';
 
 const SERVER = '192.168.77.1';
 const INITIAL_ERROR = 0.5;
@@ -94,7 +94,7 @@ function guest(): Promise<GuestOutcome> {
     const readers = { realtimeNs: () => a.realtimeNs(), monotonicNs: () => a.clockGettimeNs(a.clocks.MONOTONIC) };
     const before = a.adjtimexStatus();
     const gapBefore = realtimeMinusMonotonic(readers);
-    const helper = fileURLToPath(new URL('./uml-guest-sync.js', import.meta.url));
+    const helper = fileURLToPath(new URL('../testing/uml-guest-sync.js', import.meta.url));
     // Files go to the run's temp dir (NTPKIT_UML_DIR), shared with the host through hostfs.
     const request: GuestRequest = { server: SERVER, scenarios: [MAKESTEP, SLEW, HOLD] };
     const uml = await runInUml({
