@@ -1,5 +1,5 @@
 /**
- * The deterministic simulator (seeded, so a failing run replays exactly): simulated clocks,
+ * The deterministic simulator: simulated clocks,
  * network and servers driving any SyncEngineApi. runScenario() in run.ts
  * adds the production engine as the default.
  */
