@@ -19,7 +19,7 @@ import type { UdpTransportInfo } from '../net/udp-transport.js';
 import { controlRequest, type ControlRequestOptions } from './client.js';
 import { ControlError } from './errors.js';
 import { readOnlySocketPath } from './protocol.js';
-import type { ControlCommandSpec } from './server.js';
+import type { ControlCommandSpec } from './command-table.js';
 
 /** What the monitoring commands read: the daemon's one snapshot (e.g. EngineDriver). */
 export interface SnapshotSource {

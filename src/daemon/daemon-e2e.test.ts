@@ -1,5 +1,5 @@
 /**
- * Issue 4's end-to-end test, "Virtual clock against real servers": the
+ * The daemon end to end on the virtual clock against real servers: the
  * daemon, as a child process of the CLI from this build tree, on the
  * virtual clock started +0.3 s and +40 ppm off, polls 3 chronyd servers
  * (`local stratum 1`) and 1 chronyd under libfaketime +2.5 s, all with

@@ -1,6 +1,7 @@
 /**
- * The guest side of daemon-uml.test.ts (issue 4, "System clock inside
- * User-mode Linux"), and the pure analysis both sides share.
+ * The guest side of src/daemon/daemon-uml.test.ts, which checks that the
+ * daemon disciplines a real kernel clock (a UML guest's, never the host's),
+ * and the pure analysis both sides share.
  *
  * Run as a script inside a UML guest booted by src/testing/uml.ts:
  *   node <build>/daemon/uml-guest-sync.js '<GuestRequest as JSON>'
@@ -18,10 +19,6 @@
  *    no adjtimex touches, to see any step however the daemon reports it;
  * 4. asks `ntpkit tracking` for the daemon's own view, stops it with SIGTERM
  *    and prints one `RESULT <json>` line.
- *
- * It cannot import src/testing/uml.ts's assertUmlGuest (the daemon layer may
- * not import the test harnesses, see layering.test.ts), so it repeats that
- * check before anything touches a clock.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { loadClockControl, type NativeClockAddon, requireNative } from '../clock/native.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { queryServer } from '../net/query.js';
+import { assertUmlGuest } from './uml.js';
 
 /** One daemon run inside the guest. */
 export interface GuestScenario {
@@ -223,18 +221,6 @@ export function maxRate(samples: readonly ClockSample[], span = 1): number {
 }
 
 // ---------------------------------------------------------------- guest side
-
-function assertGuest(): void {
-  let cpuinfo = '';
-  try {
-    cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    // refused below
-  }
-  if (process.env.NTPKIT_UML_GUEST !== '1' || !/^vendor_id\s*:\s*User Mode Linux/m.test(cpuinfo)) {
-    throw new Error('Refusing to go on: this is not a User-mode Linux guest started by src/testing/uml.ts (the host clock must never change)');
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -506,7 +492,7 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
 }
 
 async function main(): Promise<void> {
-  assertGuest(); // before anything can touch a clock
+  assertUmlGuest(); // before anything can touch a clock
   const given = JSON.parse(process.argv[2] ?? '') as GuestRequest;
   const dir = given.dir ?? process.env.NTPKIT_UML_DIR;
   if (dir === undefined) throw new Error('uml-guest-sync needs a directory: none in the request, no NTPKIT_UML_DIR');
