@@ -33,6 +33,7 @@ import { type HttpFlag, parseHttpFlag } from '../web/http-address.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { finiteNumber } from './option-parsers.js';
+import { environmentSwitches } from './environment-switches.js';
 
 interface DaemonFlags {
   config?: string;
@@ -164,6 +165,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
       try {
         daemon = await startSyncDaemon({
           config, resources, clock, log, resolve: deps.resolve, createEngine: deps.createEngine,
+          udp: environmentSwitches().udp, transmitCompensation: environmentSwitches().transmitCompensation,
           onFatal: (reason) => { fatal = reason; stopNow('fatal'); },
         });
       } catch (e) {

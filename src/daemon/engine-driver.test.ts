@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import type { Clock, ClockStatus } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
-import { nativeUdpUnavailable } from '../net/udp-transport.js';
+import { environmentSwitches } from '../cli/environment-switches.js';
+import { nativeUdpUnavailable } from '../net/udp-socket-factory.js';
 import { type EngineAction, type EngineEvent, type SyncEngineApi, refuseControl } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { type SystemState, unsynchronizedState } from '../core/system.js';
@@ -88,16 +89,14 @@ after(async () => { for (const s of stops) await s(); });
 
 for (const transport of ['native-or-dgram', 'dgram'] as const) {
   test(`a request and its reply over loopback (${transport}): t1 and t4 on the disciplined clock's timescale`, async (t) => {
-    const saved = process.env.NTPKIT_UDP;
-    if (transport === 'dgram') process.env.NTPKIT_UDP = 'dgram';
-    t.after(() => { if (saved === undefined) delete process.env.NTPKIT_UDP; else process.env.NTPKIT_UDP = saved; });
+    const { udp } = environmentSwitches(transport === 'dgram' ? { NTPKIT_UDP: 'dgram' } : {});
     const server = await echoServer();
     t.after(server.close);
     const clock = new ShiftedClock(1000); // far from real time: a stamp not mapped through fromRealtime would be 1000 s off
     const engine = new ScriptedEngine();
     const packet = new Uint8Array(48).fill(7);
     engine.onStart = () => [{ kind: 'send', sourceId: 3, address: '127.0.0.1', port: server.port, packet }];
-    const driver = new EngineDriver({ engine, clock, resolve: noDns });
+    const driver = new EngineDriver({ engine, clock, resolve: noDns, udp });
     t.after(() => driver.stop());
     const before = clock.now();
     driver.start();

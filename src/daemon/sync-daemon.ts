@@ -20,6 +20,7 @@ import { symmetricRequestAuthenticator, symmetricSourceAuthenticator } from '../
 import type { RequestAuthenticator } from '../core/server.js';
 import type { SourceOptions } from '../core/source-options.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
+import type { UdpPreferences } from '../net/udp-socket.js';
 import { ntsKeOptionsFor } from './nts-source-ke.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { CookieKeyRing } from '../crypto/nts-cookie.js';
@@ -56,6 +57,10 @@ export interface SyncDaemonOptions {
   /** Default: node:dns. Tests inject one. */
   readonly resolve?: Resolver;
   readonly openSocket?: ClientSocketFactory;
+  /** The composition root's say in the socket backend, client and server alike. */
+  readonly udp?: UdpPreferences;
+  /** NtpServerOptions.transmitCompensation. */
+  readonly transmitCompensation?: boolean;
   /** Default: serve when the config's `allow` permits. false: never (the library). */
   readonly serve?: boolean;
   /** Observe engine events (the library re-emits them). */
@@ -297,6 +302,7 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
     clock,
     resolve: opts.resolve,
     openSocket: opts.openSocket,
+    udp: opts.udp,
     keepAlive: opts.keepAlive,
     log,
     onWriteDrift: (v) => { if (driftWriter !== null) void driftWriter.write(v); },
@@ -333,6 +339,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
       config: c,
       authenticator: requestAuthenticator,
       clock,
+      udp: opts.udp,
+      transmitCompensation: opts.transmitCompensation,
       log: (l) => log(`NTP server: ${l}`),
     });
     const where = s.endpoints.map((e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`).join(', ');
