@@ -8,7 +8,7 @@ import { nativeUdpUnavailable } from '../net/udp-socket-factory.js';
 import { type EngineAction, type EngineEvent, type SyncEngineApi, refuseControl } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
 import { type SystemState, unsynchronizedState } from '../core/system.js';
-import { addSeconds, diffSeconds, type Instant } from '../time/instant.js';
+import { addSeconds, diffSeconds, type Instant, instantFromUnixSeconds } from '../time/instant.js';
 import { type ClientSocketHandlers, EngineDriver, unmapIpv4 } from './engine-driver.js';
 import type { DriftValues } from './drift-file.js';
 
@@ -178,6 +178,36 @@ test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed b
   const last = engine.calls.at(-1) as Extract<Call, { op: 'sent' }>;
   assert.equal(last.op, 'sent');
   assert.ok(beforeSend <= last.t1 && last.t1 <= afterStamp, 'the user-space reading is kept');
+});
+
+test('kernel TX stamps are judged against the injected CLOCK_REALTIME, not the host\'s', async (t) => {
+  // A simulated CLOCK_REALTIME years away from the host's: kernel stamps and
+  // the driver's reading with each send are both on it.
+  let fakeRealtime = instantFromUnixSeconds(1_000_000_000);
+  const clock = new ShiftedClock(0);
+  clock.now = () => addSeconds(fakeRealtime, 5);
+  const engine = new ScriptedEngine();
+  let handlers: ClientSocketHandlers | undefined;
+  let nextId = 1;
+  const driver = new EngineDriver({
+    engine, clock: Object.assign(clock, { fromRealtime: (x: Instant) => addSeconds(x, 5) }), resolve: noDns, realtime: () => fakeRealtime,
+    openSocket: async (_f, h) => { handlers = h; return { info: { kind: 'native-kernel-timestamps' }, send: () => nextId++, close: async () => {} }; },
+  });
+  t.after(() => driver.stop());
+  engine.onStart = () => [
+    { kind: 'send', sourceId: 1, address: '192.0.2.1', port: 123, packet: new Uint8Array(48) },
+    { kind: 'send', sourceId: 2, address: '192.0.2.2', port: 123, packet: new Uint8Array(48) },
+  ];
+  driver.start();
+  await new Promise((r) => setTimeout(r, 20));
+  fakeRealtime = addSeconds(fakeRealtime, 0.001);
+  const after = fakeRealtime;
+  handlers?.onTxTime(1, after);
+  handlers?.onTxTime(2, addSeconds(after, -1)); // before its send: not this datagram's
+  const sent = engine.calls.filter((c) => c.op === 'sent') as Extract<Call, { op: 'sent' }>[];
+  assert.equal(sent.length, 2);
+  assert.equal(sent[0]?.t1, addSeconds(after, 5), 'a stamp after the send is taken, mapped with fromRealtime');
+  assert.equal(sent[1]?.t1, addSeconds(after, 5 - 0.001), 'a stamp before it is not: the user-space t1 stands');
 });
 
 test('clock actions, drift writes and events are applied in order; onUpdate follows each batch', async (t) => {
