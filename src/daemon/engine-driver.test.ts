@@ -1,4 +1,4 @@
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import type { Clock, ClockStatus } from '../clock/clock.js';
@@ -137,13 +137,17 @@ test('datagrams from addresses the engine never sent to still go to the engine',
   assert.equal(r.port, 4242);
 });
 
-test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed before the next datagram', async (t) => {
+/**
+ * A started driver whose engine sends two requests (sources 1 and 2) on a
+ * fake socket that numbers its sends from `firstId`, as a kernel-stamping
+ * one does; `handlers` are the driver's, for the test to play the kernel.
+ */
+async function twoRequestsOnStampingSocket(t: TestContext, clock: Clock, firstId: number, realtimeNow?: () => Instant): Promise<{ engine: ScriptedEngine; handlers: ClientSocketHandlers }> {
   const engine = new ScriptedEngine();
-  const clock = new ShiftedClock(5);
   let handlers: ClientSocketHandlers | undefined;
-  let nextId = 10;
+  let nextId = firstId;
   const driver = new EngineDriver({
-    engine, clock, resolve: noDns,
+    engine, clock, resolve: noDns, ...(realtimeNow ? { realtime: realtimeNow } : {}),
     openSocket: async (_f, h) => { handlers = h; return { info: { kind: 'native-kernel-timestamps' }, send: () => nextId++, close: async () => {} }; },
   });
   t.after(() => driver.stop());
@@ -153,6 +157,12 @@ test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed b
   ];
   driver.start();
   await new Promise((r) => setTimeout(r, 20));
+  return { engine, handlers: handlers as ClientSocketHandlers };
+}
+
+test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed before the next datagram', async (t) => {
+  const clock = new ShiftedClock(5);
+  const { engine, handlers } = await twoRequestsOnStampingSocket(t, clock, 10);
   assert.equal(engine.calls.filter((c) => c.op === 'sent').length, 0, 'sent() waits for the kernel stamp');
   const kernel = addSeconds(realtime(), 0.001);
   handlers?.onTxTime(10, kernel);
@@ -186,20 +196,8 @@ test('kernel TX stamps are judged against the injected CLOCK_REALTIME, not the h
   let fakeRealtime = instantFromUnixSeconds(1_000_000_000);
   const clock = new ShiftedClock(0);
   clock.now = () => addSeconds(fakeRealtime, 5);
-  const engine = new ScriptedEngine();
-  let handlers: ClientSocketHandlers | undefined;
-  let nextId = 1;
-  const driver = new EngineDriver({
-    engine, clock: Object.assign(clock, { fromRealtime: (x: Instant) => addSeconds(x, 5) }), resolve: noDns, realtime: () => fakeRealtime,
-    openSocket: async (_f, h) => { handlers = h; return { info: { kind: 'native-kernel-timestamps' }, send: () => nextId++, close: async () => {} }; },
-  });
-  t.after(() => driver.stop());
-  engine.onStart = () => [
-    { kind: 'send', sourceId: 1, address: '192.0.2.1', port: 123, packet: new Uint8Array(48) },
-    { kind: 'send', sourceId: 2, address: '192.0.2.2', port: 123, packet: new Uint8Array(48) },
-  ];
-  driver.start();
-  await new Promise((r) => setTimeout(r, 20));
+  clock.fromRealtime = (x: Instant) => addSeconds(x, 5);
+  const { engine, handlers } = await twoRequestsOnStampingSocket(t, clock, 1, () => fakeRealtime);
   fakeRealtime = addSeconds(fakeRealtime, 0.001);
   const after = fakeRealtime;
   handlers?.onTxTime(1, after);

@@ -4,7 +4,7 @@
  * a source or drops it (it knows the addresses and the request cookies).
  */
 import type { Instant } from '../time/instant.js';
-import { openUdpSocket } from './udp-socket-factory.js';
+import { openBoundUdpSocket } from './udp-socket-factory.js';
 import type { UdpNeeds, UdpPreferences, UdpTransportInfo } from './udp-socket.js';
 
 /** A datagram socket the daemon sends requests from. */
@@ -37,7 +37,7 @@ export interface ClientSocketOptions {
 
 /** An unconnected socket on an ephemeral port, from the socket factory. */
 export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, opts: ClientSocketOptions = {}): Promise<ClientSocket> {
-  const sock = openUdpSocket(family, {
+  const sock = await openBoundUdpSocket(family, {
     onMessage: (data, from, rx) => h.onMessage(data, from.address, from.port, rx),
     onTxTime: (id, tx) => h.onTxTime(id, tx),
     onError: (err) => h.onError(err),
@@ -47,12 +47,6 @@ export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, o
     bind: { address: family === 6 ? '::' : '0.0.0.0', port: 0 },
     keepAlive: opts.keepAlive ?? true,
   });
-  try {
-    await sock.ready;
-  } catch (e) {
-    await sock.close();
-    throw e;
-  }
   return { info: sock.info, send: (data, address, port) => sock.send(data, address, port), close: () => sock.close() };
 }
 

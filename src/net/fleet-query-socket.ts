@@ -6,11 +6,10 @@
  * are the kernel's timestamps; over node:dgram, realtime() readings around
  * the JS calls (see udp-transport.ts for what that costs).
  */
-import { realtime } from '../clock/realtime.js';
 import { type PacketTime, type SentDatagram, TransmitTimes } from './transmit-times.js';
 import { chooseUdpBackend, openUdpSocket } from './udp-socket-factory.js';
 import type { UdpTransportInfo } from './udp-socket.js';
-import type { UdpTransportOptions } from './udp-transport.js';
+import { measuringClient, type UdpTransportOptions } from './udp-transport.js';
 
 export type { SentDatagram } from './transmit-times.js';
 
@@ -36,12 +35,7 @@ const RECV_BUFFER = 1 << 20;
 
 /** Chosen as chooseUdpTransport() chooses for one-shot queries. */
 export function chooseSharedTransport(opts: UdpTransportOptions = {}): SharedTransport {
-  const needs = {
-    txTimestamps: 'each', realtimeScale: true,
-    ...(opts.now !== undefined ? { dgramBecause: 'a clock was injected' } : {}),
-  } as const;
-  const now = opts.now ?? realtime;
-  const preferences = opts.udp ?? {};
+  const { needs, now, preferences } = measuringClient(opts, '');
   return {
     info: chooseUdpBackend(needs, preferences),
     open(family, h) {

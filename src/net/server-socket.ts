@@ -15,7 +15,7 @@
 import { isIP } from 'node:net';
 import type { Instant } from '../time/instant.js';
 import type { TransmitLatency } from './native-udp.js';
-import { chooseUdpBackend, openUdpSocket } from './udp-socket-factory.js';
+import { chooseUdpBackend, openBoundUdpSocket } from './udp-socket-factory.js';
 import type { ReceivedBatch, UdpNeeds, UdpPreferences, UdpTransportInfo } from './udp-socket.js';
 
 export type { ReceivedBatch } from './udp-socket.js';
@@ -83,19 +83,13 @@ export function serverTransportInfo(udp: UdpPreferences = {}): UdpTransportInfo 
  */
 export async function openServerSocket(address: string, port: number, h: ServerSocketHandlers, opts: ServerSocketOptions = {}): Promise<ServerSocket> {
   const family: 4 | 6 = isIP(address) === 6 ? 6 : 4;
-  const sock = openUdpSocket(family, { onBatch: (b) => h.onBatch(b), onTxTime: (tag, tx) => h.onTxTime(tag, tx), onError: (err) => h.onError(err) }, {
+  const sock = await openBoundUdpSocket(family, { onBatch: (b) => h.onBatch(b), onTxTime: (tag, tx) => h.onTxTime(tag, tx), onError: (err) => h.onError(err) }, {
     needs: { ...SERVER_NEEDS, reusePort: opts.reusePort ?? false },
     preferences: opts.udp ?? {},
     bind: { address, port, v6Only: opts.v6Only ?? false },
     recvBufferBytes: RECV_BUFFER,
     transmitCompensation: opts.transmitCompensation ?? true,
   });
-  try {
-    await sock.ready;
-  } catch (e) {
-    await sock.close();
-    throw e;
-  }
   return {
     info: sock.info,
     stampsTransmit: sock.stampsTransmit,

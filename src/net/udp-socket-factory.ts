@@ -42,3 +42,15 @@ export function openUdpSocket(family: 4 | 6, handlers: UdpSocketHandlers, setup:
   }
   return openDgramUdpSocket(family, handlers, setup, info);
 }
+
+/** openUdpSocket(), settled once bound; a failed bind closes the socket and rejects. */
+export async function openBoundUdpSocket(family: 4 | 6, handlers: UdpSocketHandlers, setup: UdpSocketSetup): Promise<UdpSocket> {
+  const sock = openUdpSocket(family, handlers, setup);
+  try {
+    await sock.ready;
+  } catch (e) {
+    await sock.close();
+    throw e;
+  }
+  return sock;
+}

@@ -9,7 +9,7 @@
 import { realtime } from '../clock/realtime.js';
 import type { Instant } from '../time/instant.js';
 import { chooseUdpBackend, openUdpSocket } from './udp-socket-factory.js';
-import type { UdpPreferences, UdpSocket, UdpTransportInfo } from './udp-socket.js';
+import type { UdpNeeds, UdpPreferences, UdpSocket, UdpTransportInfo } from './udp-socket.js';
 import { type PacketTime, type SentRequest, TransmitTimes } from './transmit-times.js';
 
 export type { UdpTransportInfo, UdpTransportKind } from './udp-socket.js';
@@ -43,18 +43,26 @@ export interface UdpTransportOptions {
 }
 
 /**
+ * What a client that measures with t1 and t4 asks of its socket, the clock
+ * its JS-side readings come from, and the composition root's preference.
+ * `injected` names the option a caller's own clock came through.
+ */
+export function measuringClient(opts: UdpTransportOptions, injected: string): { needs: UdpNeeds; now: () => Instant; preferences: UdpPreferences } {
+  return {
+    needs: { txTimestamps: 'each', realtimeScale: true, ...(opts.now !== undefined ? { dgramBecause: `a clock was injected${injected}` } : {}) },
+    now: opts.now ?? realtime,
+    preferences: opts.udp ?? {},
+  };
+}
+
+/**
  * The transport a query uses: the native socket when the addon has it, else
  * node:dgram. node:dgram also when the composition root forces it, when a
  * caller injects its own clock, and when realtime() itself is the hrtime
  * fallback: the packets are then stamped by the clock the report names.
  */
 export function chooseUdpTransport(opts: UdpTransportOptions = {}): UdpTransport {
-  const needs = {
-    txTimestamps: 'each', realtimeScale: true,
-    ...(opts.now !== undefined ? { dgramBecause: 'a clock was injected (QueryOptions.now)' } : {}),
-  } as const;
-  const now = opts.now ?? realtime;
-  const preferences = opts.udp ?? {};
+  const { needs, now, preferences } = measuringClient(opts, ' (QueryOptions.now)');
   const info = chooseUdpBackend(needs, preferences);
   return {
     info,
