@@ -17,12 +17,12 @@ export { parseServerConfig } from './config/server-config.js';
 export type { ServerConfig, AccessRuleConfig, LocalConfig } from './config/server-config.js';
 export { ConfigError, formatDiagnostic } from './config/diagnostics.js';
 export type { ConfigDiagnostic } from './config/diagnostics.js';
-export { NtpResponder, serverConfig } from './core/server.js';
-export type { ServerAction, RequestInput } from './core/server.js';
+export { NtpResponder, serverConfig } from './core/server/server.js';
+export type { ServerAction, RequestInput } from './core/server/server.js';
 export { localReferenceState, synchronizedState, unsynchronizedState } from './core/system.js';
 export type { SystemState } from './core/system.js';
-export { formatServerStats, serverStatsToJson } from './core/server-stats.js';
-export type { ServerStats, DropReason } from './core/server-stats.js';
+export { formatServerStats, serverStatsToJson } from './core/server/server-stats.js';
+export type { ServerStats, DropReason } from './core/server/server-stats.js';
 export type { UdpTransportInfo, UdpTransportKind } from './net/udp-transport.js';
 
 // Reading the clock precisely.
@@ -48,9 +48,9 @@ export { intersect, combine } from './core/intervals.js';
 export type { Candidate, IntersectionResult } from './core/intervals.js';
 export { buildClientRequest } from './core/client-request.js';
 export { evaluateReply } from './core/reply-validation.js';
-export { estimateServer, combineServers } from './core/server-estimate.js';
+export { estimateServer, combineServers } from './core/tools/server-estimate.js';
 export type { ReplyRejection, ReplyVerdict } from './core/reply-validation.js';
-export type { ServerEstimate, CombinedVerdict } from './core/server-estimate.js';
+export type { ServerEstimate, CombinedVerdict } from './core/tools/server-estimate.js';
 
 // The library: the daemon's engine in-process on a virtual clock, and friendly fronts.
 export { createSyncedClock, SyncedClock } from './daemon/synced-clock.js';
@@ -58,9 +58,9 @@ export type { SyncedClockOptions, SyncedClockServer, SyncedClockEvents } from '.
 export { createServer } from './daemon/create-server.js';
 export type { CreateServerOptions } from './daemon/create-server.js';
 export { queryServers as query } from './net/query.js';
-export type { DaemonSnapshot, SourceSnapshot, TrackingSnapshot, SourceVerdict } from './core/snapshot.js';
-export type { SourceOptions, SourceKind } from './core/source-options.js';
-export type { DisciplineOptions, EngineEvent } from './core/engine-api.js';
+export type { DaemonSnapshot, SourceSnapshot, TrackingSnapshot, SourceVerdict } from './core/engine/snapshot.js';
+export type { SourceOptions, SourceKind } from './core/engine/source-options.js';
+export type { DisciplineOptions, EngineEvent } from './core/engine/engine-api.js';
 export { VirtualClock } from './clock/virtual-clock.js';
 export type { Clock, ClockKind, ClockStatus } from './clock/clock.js';
 export { loadConfig, parseConfigText } from './config/config.js';

@@ -1,6 +1,7 @@
 /**
- * Enforces DESIGN.md's layering: the pure layers import nothing from node:*
- * nor any IO layer, and imports only point down the layer list.
+ * Enforces the layering: the pure layers import nothing from node:* nor any
+ * IO layer, and imports only point down the layer list, so every algorithm
+ * can be tested deterministically, fed time and packets by the test.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -4,7 +4,7 @@
 // 127.0.0.x:123); then `ntpkit daemon --clock virtual` and a `chronyd -x`
 // client, each with the same 10 `server ... minpoll 0 maxpoll 2 iburst`
 // lines, side by side. VmRSS and VmHWM (peak) are read from /proc at 5, 15,
-// 30 and 60 s. Issue 4's goal: under 80 MB for the daemon.
+// 30 and 60 s. The goal: under 80 MB for the daemon.
 //
 //   npm run build && node bench/daemon-memory/run.mjs [--sources 10] [--seconds 60]
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

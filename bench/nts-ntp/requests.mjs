@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // bench/nts-ntp/requests.mjs: NTS-protected NTP requests per second served on
-// loopback by ntpkit's daemon and by chronyd 4.3, in the same run (issue 6).
+// loopback by ntpkit's daemon and by chronyd 4.3, in the same run, so both
+// see the same machine and the same load.
 //
 // Both servers get the same certificate (src/testing/nts-pki.ts) and serve
 // NTS-KE plus NTP on their own 127.0.0.x:123: chronyd -x with

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// bench/server/naive-dgram.mjs: the "naive node:dgram responder" of DESIGN.md's
-// anchors. A comparator for bench/server, not product code: one node:dgram
+// bench/server/naive-dgram.mjs: the naive node:dgram responder, the baseline any
+// Node NTP server is measured against (no loss up to about 45k/s here, a median
+// error of +8 to +27 us). A comparator for bench/server, not product code: one node:dgram
 // socket, one 'message' handler, T2 = T3 = realtime() read when the handler
 // runs (so T2 carries the event loop's latency and T3 ignores the send path).
 // Answers mode 3 with mode 4, stratum 1, refid 127.127.1.1 (chrony's `local`

@@ -92,8 +92,8 @@ let noiseBudgetS = Number(values['noise-budget']);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 // ---------------------------------------------------------------------------
-// ntpkit's server command line. `ntpkit server` is being written (issue 3);
-// adjust HERE when its flags settle. Everything else treats it as a black box
+// ntpkit's server command line: the one place that knows `ntpkit server`'s
+// flags, so a change of flags is made HERE. Everything else treats it as a black box
 // that must answer NTP on ADDRESS:123 and may fork or spawn workers.
 function ntpkitServerConfig(address) {
   return [`bindaddress ${address}`, 'port 123', 'allow 127.0.0.0/8', 'local stratum 1', ''].join('\n');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // bench/sync-accuracy: chrony's comparison scenarios, run in our simulator
-// against the engine the daemon runs (dist/core/engine.js SyncEngine).
+// against the engine the daemon runs (dist/core/engine/engine.js SyncEngine).
 //
 // Test 1: minpoll 6, maxpoll 10, clock wander 1 ppb/s.
 // Test 2: polling fixed at 64 s, wander 10 ppb/s.
@@ -12,7 +12,8 @@
 // within 1 ms and within 100 us, with `makestep 0.1 3` and slewing only.
 //
 // chrony's and ntpd's figures are QUOTED from chrony's comparison page
-// (clknetsim runs by chrony's authors) and issue 4: chronyd cannot run inside
+// (clknetsim runs by chrony's authors) and a chrony 4.3 clknetsim run on this
+// kind of machine: chronyd cannot run inside
 // this simulator, so they are not measured in this run.
 //
 // Usage: npm run build && node bench/sync-accuracy/run.mjs [--seeds N] [--quick] [--json]
@@ -20,8 +21,8 @@
 //   --quick      shorter runs (60000 s, warm-up 15000 s) for a smoke check
 //   --duration S / --warmup S   override the simulated length and warm-up
 //   --only 1|2|conv             run one part
-//   --engine FILE#Class         judge another SyncEngineApi class (default: dist/core/engine.js#SyncEngine)
-//   --controller NAME           the engine's clock controller (core/controllers.ts; default: the daemon's),
+//   --engine FILE#Class         judge another SyncEngineApi class (default: dist/core/engine/engine.js#SyncEngine)
+//   --controller NAME           the engine's clock controller (core/engine/controllers.ts; default: the daemon's),
 //                               so two controllers can be compared on the same seeds
 //   --dist DIR                  the compiled tree to load (default dist/)
 import { parseArgs } from 'node:util';
@@ -45,12 +46,12 @@ const { values } = parseArgs({
 const dist = pathToFileURL(resolve(values.dist)).href + '/';
 const { simulate } = await import(`${dist}sim/simulator.js`);
 const { chronyComparison, convergence } = await import(`${dist}sim/chrony-scenarios.js`);
-const [engineFile, engineClass] = (values.engine ?? `${dist}core/engine.js#SyncEngine`).split('#');
+const [engineFile, engineClass] = (values.engine ?? `${dist}core/engine/engine.js#SyncEngine`).split('#');
 const Engine = (await import(engineFile.startsWith('file:') ? engineFile : pathToFileURL(resolve(engineFile)).href))[engineClass ?? 'SyncEngine'];
 if (typeof Engine !== 'function') throw new Error(`Cannot find class ${engineClass} in ${engineFile}`);
 const controller = values.controller;
 if (controller !== undefined) {
-  const { CONTROLLERS } = await import(`${dist}core/controllers.js`);
+  const { CONTROLLERS } = await import(`${dist}core/engine/controllers.js`);
   if (!Object.hasOwn(CONTROLLERS, controller)) {
     console.error(`Cannot use --controller ${controller}: known controllers are ${Object.keys(CONTROLLERS).join(', ')}`);
     process.exit(2);
@@ -62,13 +63,13 @@ const seeds = Number(values.seeds ?? (values.quick ? 2 : 10));
 const duration = Number(values.duration ?? (values.quick ? 60_000 : 200_000));
 const warmup = Number(values.warmup ?? (values.quick ? 15_000 : 20_000));
 const JITTERS = [10e-6, 100e-6, 1e-3, 10e-3];
-// chrony-project.org/comparison.html (clknetsim), as quoted in issue 4, microseconds.
+// chrony-project.org/comparison.html (clknetsim), microseconds.
 const QUOTED = {
   1: { chrony: [35, 109, 475, 1603], ntpd: [234, 256, 454, 3665] },
   2: { chrony: [14, 56, 229, 750], ntpd: [165, 167, 217, 1467] },
 };
-const CHRONY_43_HERE = [14.1, 49.4, 202, 657]; // issue 4: chrony 4.3 reproducing Test 2 with clknetsim
-const CHRONY_CONVERGENCE = { makestep: 5, slew: 17 }; // seconds to within 1 ms, issue 4
+const CHRONY_43_HERE = [14.1, 49.4, 202, 657]; // chrony 4.3 reproducing Test 2 with clknetsim on this kind of machine
+const CHRONY_CONVERGENCE = { makestep: 5, slew: 17 }; // chrony's seconds to within 1 ms from 1 s off with iburst
 
 const out = { engine: `${engineFile}#${engineClass ?? 'SyncEngine'}`, controller: controller ?? 'default', seeds, duration, warmup, tests: {}, convergence: {} };
 const t0 = performance.now();

@@ -1,6 +1,6 @@
 /** `ntpkit activity` (chronyc activity): how many sources are online, offline, in a burst, or unresolved. */
 import type { Command } from 'commander';
-import type { ActivityReport } from '../core/engine-api.js';
+import type { ActivityReport } from '../core/engine/engine-api.js';
 import { controlCommand, type ControlFlags, OK_TEXT, runControl } from './control-command.js';
 import type { Io } from './io.js';
 

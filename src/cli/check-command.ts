@@ -1,7 +1,7 @@
 /**
  * `ntpkit check`: a Nagios/Icinga monitoring plugin. It asks the local daemon
  * over its control socket, or (`-H`) queries a remote NTP server as
- * check_ntp_time does, judges the result with src/core/check.ts, prints one
+ * check_ntp_time does, judges the result with src/core/tools/check.ts, prints one
  * status line and exits 0 OK, 1 WARNING, 2 CRITICAL or 3 UNKNOWN.
  *
  * Option letters follow monitoring-plugins' check_ntp_time and
@@ -16,7 +16,7 @@ import { ControlError } from '../control/errors.js';
 import {
   CHECK_STATE_NAME, type CheckInput, type CheckResult, CheckState, type CheckThresholds, daemonCheckInput, evaluateCheck, failedCheck,
   parseRange, statusLine, type ThresholdRange,
-} from '../core/check.js';
+} from '../core/tools/check.js';
 import { type FailureCode, queryServer } from '../net/query.js';
 import type { Io } from './io.js';
 import { integerIn, positiveNumber } from './option-parsers.js';

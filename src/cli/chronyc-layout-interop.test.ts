@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captureChronyc } from '../testing/capture-chronyc.js';
 import { findTool, requireTool } from '../testing/tools.js';
-import { snapshotOf, sourcesFromCsv, trackingFromCsv } from './fixtures/chronyc-csv.js';
+import { snapshotOf, sourcesFromCsv, trackingFromCsv } from '../testing/chronyc-csv.js';
 import { formatSources } from './sources-format.js';
 import { formatSourcestats } from './sourcestats-format.js';
 import { formatTracking } from './tracking-format.js';

@@ -1,6 +1,6 @@
 /** `ntpkit clients [-p N]` (chronyc clients): who the daemon's NTP server has answered. */
 import type { Command } from 'commander';
-import type { ClientReport } from '../core/client-report.js';
+import type { ClientReport } from '../core/server/client-report.js';
 import { formatClients } from './clients-format.js';
 import { controlCommand, type ControlFlags, runControl, usageError } from './control-command.js';
 import type { Io } from './io.js';

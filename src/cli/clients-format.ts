@@ -1,5 +1,5 @@
 /** The layout of `chronyc clients` (chronyd 4.3, checked against fixtures/chronyc-clients.txt). */
-import type { ClientReport } from '../core/client-report.js';
+import type { ClientReport } from '../core/server/client-report.js';
 import { cInterval } from './report-units.js';
 
 export const CLIENTS_HEADER = 'Hostname                      NTP   Drop Int IntL Last     Cmd   Drop Int  Last';

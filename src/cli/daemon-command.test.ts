@@ -5,8 +5,8 @@ import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine-api.js';
-import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
+import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine/engine-api.js';
+import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
 import { unsynchronizedState } from '../core/system.js';
 import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
 import type { Instant } from '../time/instant.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExitCode, exitCodeForFailures, FAILURE_EXIT } from './exit-codes.js';
 
-test('each failure class of issue 2 has its own exit code', () => {
+test('each query failure class has its own exit code, so scripts can tell them apart', () => {
   const distinct = ['timeout', 'unreachable', 'dns', 'kod', 'unsynchronized', 'origin-mismatch', 'not-ntp', 'truncated'] as const;
   const codes = distinct.map((c) => FAILURE_EXIT[c]);
   assert.equal(new Set(codes).size, distinct.length);

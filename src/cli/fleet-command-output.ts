@@ -4,8 +4,8 @@
  * and a summary for people; or the stable JSON document `ntpkit.fleet/1`
  * (docs/json.md convention: fields are only ever added).
  */
-import type { FleetAnalysis, FleetStatus, HostStatus, HostVerdict, Spread } from '../core/fleet.js';
-import { OUTLIER_MAD_FACTOR } from '../core/fleet.js';
+import type { FleetAnalysis, FleetStatus, HostStatus, HostVerdict, Spread } from '../core/tools/fleet.js';
+import { OUTLIER_MAD_FACTOR } from '../core/tools/fleet.js';
 import type { EndpointResult } from '../net/fleet-query.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
 import { formatEndpoint } from '../net/target.js';

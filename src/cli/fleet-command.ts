@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
-import { analyzeFleet, type CountLimit, fleetStatus, type HostFailure, type HostInput, NAGIOS_EXIT, parseCountLimit, type ReferenceInput } from '../core/fleet.js';
+import { analyzeFleet, type CountLimit, fleetStatus, type HostFailure, type HostInput, NAGIOS_EXIT, parseCountLimit, type ReferenceInput } from '../core/tools/fleet.js';
 import { type EndpointResult, FLEET_QUERY_DEFAULTS, queryEndpoints } from '../net/fleet-query.js';
 import { type FleetHost, parseHostOperands, parseHostsFile } from './fleet-command-hosts.js';
 import { fleetReportJson, fleetReportText, type SortKey } from './fleet-command-output.js';

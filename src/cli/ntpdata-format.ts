@@ -7,7 +7,7 @@
  * reply, as in chronyd: its stratum 0 and code (Reference ID "DENY") show.
  */
 import { createHash } from 'node:crypto';
-import type { NtpDataReport } from '../core/engine-api.js';
+import type { NtpDataReport } from '../core/engine/engine-api.js';
 import { refIdFromAddress } from '../proto/refid.js';
 import { cFixed, cUtcTime } from './report-units.js';
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { type SourceSnapshot, type SourceVerdict, VERDICT_SYMBOL } from '../core/snapshot.js';
+import { type SourceSnapshot, type SourceVerdict, VERDICT_SYMBOL } from '../core/engine/snapshot.js';
 import { refIdFromCode, refIdFromIPv4 } from '../proto/refid.js';
-import { snapshotOf } from './fixtures/chronyc-csv.js';
+import { snapshotOf } from '../testing/chronyc-csv.js';
 import { formatPeerRow, formatPeers, TALLY } from './peers-format.js';
 
 function source(over: Partial<SourceSnapshot>): SourceSnapshot {

@@ -9,7 +9,7 @@
  *   'x' falsetick <- falseticker    '-' outlier (discarded by clustering) <- jittery
  *   ' ' reject (unreachable, insane) <- unusable
  */
-import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../core/snapshot.js';
+import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../core/engine/snapshot.js';
 import { formatRefId } from '../proto/refid.js';
 import type { ReportOptions } from './report-common.js';
 import { cInt, cOctal, ntpqInterval, ntpqMs } from './report-units.js';

@@ -1,6 +1,7 @@
 /**
  * `ntpkit query` end to end, in-process, against responders on loopback that
- * misbehave in each of the ways issue 2 names. (Interop with real chronyd and
+ * misbehave in each way a real server can (silence, kiss-o'-death, an
+ * unsynchronized server, a wrong origin, not NTP, a truncated reply). (Interop with real chronyd and
  * ntpdig is in query-interop.test.ts.)
  */
 import { after, test } from 'node:test';

@@ -1,6 +1,6 @@
 /**
- * `ntpkit query` against real chronyd 4.3 servers on loopback (issue 2's
- * acceptance). Every process here shares one clock, so any offset measured
+ * `ntpkit query` against real chronyd 4.3 servers on loopback, the servers
+ * its users query most. Every process here shares one clock, so any offset measured
  * between them is pure error: that is the ground truth.
  */
 import { after, before, describe, test } from 'node:test';
@@ -30,7 +30,7 @@ async function queryJson(args: string[]): Promise<{ code: number; doc: QueryJson
 /*
  * Every process here reads one clock (the faked chronyd's shifted by
  * +2.5 s), so each offset is that within half its round trip. How close it
- * gets (issue 2 asks for 100 us) is bench/query-accuracy's figure, next to
+ * gets (the goal is within 100 us) is bench/query-accuracy's figure, next to
  * chronyd -Q and ntpdig in the same run.
  */
 describe('ntpkit query against chronyd', { skip }, () => {

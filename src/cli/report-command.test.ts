@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daemonHandlers } from '../control/commands.js';
 import { type ControlServer, startControlServer } from '../control/server.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { ExitCode } from './exit-codes.js';
-import { fixture, snapshotOf, sourcesFromCsv, trackingFromCsv } from './fixtures/chronyc-csv.js';
+import { fixture, snapshotOf, sourcesFromCsv, trackingFromCsv } from '../testing/chronyc-csv.js';
 import { formatPeers, TALLY } from './peers-format.js';
 import { runCaptured } from './run-captured.test-helper.js';
 

@@ -9,7 +9,7 @@ import { fetchSnapshot } from '../control/commands.js';
 import { ControlError } from '../control/errors.js';
 import { existsSync } from 'node:fs';
 import { defaultClientSocketPath } from '../config/default-config.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { positiveNumber } from './option-parsers.js';

@@ -2,7 +2,7 @@
  * What the report formatters share: display names of sources and the sign
  * flip between the snapshot and chronyc.
  *
- * The snapshot (src/core/snapshot.ts) gives source offsets as how far the
+ * The snapshot (src/core/engine/snapshot.ts) gives source offsets as how far the
  * SOURCE is ahead of our clock (RFC 5905's theta, as ntpq shows it), and the
  * frequencies of the regressions in the same direction. chronyc prints the
  * other way round: in `sources`, `sourcestats` and tracking's Last offset a
@@ -11,7 +11,7 @@
  * print `chronycSign(x)`.
  */
 import { isIP } from 'node:net';
-import type { DaemonSnapshot, SourceSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot, SourceSnapshot } from '../core/engine/snapshot.js';
 
 export interface ReportOptions {
   /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { fixture } from './fixtures/chronyc-csv.js';
+import { fixture } from '../testing/chronyc-csv.js';
 import { cFixed, cFreqPpm, cInterval, cNanoseconds, cSignedNanoseconds, cUtcTime, ntpqInterval, ntpqMs } from './report-units.js';
 
 function fromBits(hex: string): number {

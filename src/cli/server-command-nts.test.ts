@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { NTS_KE_DROP_REASONS } from '../core/server-stats.js';
+import { NTS_KE_DROP_REASONS } from '../core/server/server-stats.js';
 import { NtsClientAuthenticator } from '../crypto/nts-client.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { freeUdpPort } from '../testing/loopback.js';

@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { messageWithCode } from '../config/bounded-read.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { COMMAND_LINE, loadServerConfig } from '../config/load.js';
-import { formatServerStats, type ServerStats, serverStatsToJson, withNtsKeStats } from '../core/server-stats.js';
+import { formatServerStats, type ServerStats, serverStatsToJson, withNtsKeStats } from '../core/server/server-stats.js';
 import { loadNtsServerCredentials } from '../daemon/config-resources.js';
 import { startNtpServer } from '../daemon/ntp-server.js';
 import { type NtsKeService, startNtsKeService } from '../daemon/nts-ke-service.js';

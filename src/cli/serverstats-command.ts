@@ -1,6 +1,6 @@
 /** `ntpkit serverstats` (chronyc serverstats): the daemon's NTP server counters. */
 import type { Command } from 'commander';
-import { formatServerStats, type ServerStats } from '../core/server-stats.js';
+import { formatServerStats, type ServerStats } from '../core/server/server-stats.js';
 import { controlCommand, type ControlFlags, runControl } from './control-command.js';
 import type { Io } from './io.js';
 

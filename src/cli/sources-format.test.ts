@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixture, snapshotFromCapture } from './fixtures/chronyc-csv.js';
+import { fixture, snapshotFromCapture } from '../testing/chronyc-csv.js';
 import { formatSources } from './sources-format.js';
 
 test('sources: byte for byte what chronyc 4.3 printed (*, +, x, ? unreachable, ? noselect)', () => {

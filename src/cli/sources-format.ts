@@ -7,7 +7,7 @@
  * where no row parser looks.
  */
 import { describeKissCode } from '../proto/kiss.js';
-import { type DaemonSnapshot, type SourceSnapshot, VERDICT_SYMBOL } from '../core/snapshot.js';
+import { type DaemonSnapshot, type SourceSnapshot, VERDICT_SYMBOL } from '../core/engine/snapshot.js';
 import { chronycSign, type ReportOptions, sourceLabel } from './report-common.js';
 import { cInt, cInterval, cNanoseconds, cOctal, cSignedNanoseconds } from './report-units.js';
 

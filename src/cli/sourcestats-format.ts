@@ -2,7 +2,7 @@
  * `ntpkit sourcestats [-v]`: the layout of `chronyc sourcestats` (chrony 4.3),
  * from the regression figures of each source in a DaemonSnapshot.
  */
-import type { DaemonSnapshot, SourceSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot, SourceSnapshot } from '../core/engine/snapshot.js';
 import { chronycSign, type ReportOptions, sourceLabel } from './report-common.js';
 import { cFreqPpm, cInt, cInterval, cNanoseconds, cSignedNanoseconds } from './report-units.js';
 

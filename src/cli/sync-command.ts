@@ -1,7 +1,7 @@
 /**
  * `ntpkit sync`: set the system clock once and exit, the job of `chronyd -q`,
  * `ntpdate SERVER...` and `w32tm /resync`. It samples every source
- * (net/query.ts), lets core/oneshot.ts judge the majority and choose step or
+ * (net/query.ts), lets core/tools/oneshot.ts judge the majority and choose step or
  * slew, and only then, after the ownership checks (clock/ownership.ts),
  * touches the clock. Progress goes to stderr, what changed to stdout.
  */
@@ -14,7 +14,7 @@ import { type OneShotSlew, SystemClock } from '../clock/system-clock.js';
 import type { Config } from '../config/config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { loadConfig } from '../config/parse-config.js';
-import { DEFAULT_STEP_THRESHOLD, type CorrectionMode, type OneShotDecision, decideOneShot } from '../core/oneshot.js';
+import { DEFAULT_STEP_THRESHOLD, type CorrectionMode, type OneShotDecision, decideOneShot } from '../core/tools/oneshot.js';
 import { QUERY_DEFAULTS, type QueryOptions, type QueryReport, type SampleRecord, queryServers } from '../net/query.js';
 import { ExitCode, exitCodeForFailures } from './exit-codes.js';
 import type { Io } from './io.js';

@@ -1,6 +1,6 @@
 /**
- * Issue 5's acceptance "sync works inside User-mode Linux": `ntpkit sync`
- * really steps and slews a kernel clock, the guest's own (src/testing/uml.ts),
+ * `ntpkit sync` inside User-mode Linux, the only kernel a test may change the
+ * clock of: it really steps and slews a kernel clock, the guest's own (src/testing/uml.ts),
  * against chronyd -x on the host side of this test's own tap; and it refuses
  * while another daemon (a real chronyd that owns the guest's clock) runs.
  * The guest side is src/testing/uml-guest-oneshot.ts. The host's clock is
@@ -97,7 +97,7 @@ test('inside User-mode Linux, sync steps a guest clock 30 s off back to the refe
   // The step undoes the error sync measured, which is the one measured before it, within both round trips.
   const step = Number(m[1]);
   assertSameError(-step, syncDelay(r.sync), r.before.error, r.before.delay, `the step (${show(r.sync)})`);
-  // One server: warned, as the issue asks, and still done.
+  // One server: warned (one source cannot be checked against another), and still done.
   assert.match(r.sync.err, /warning: only 1 usable source/);
   // What is left is what sync's measurement missed, and this one's.
   assertSameError(r.after.error, r.after.delay, 0, syncDelay(r.sync), 'after the step');

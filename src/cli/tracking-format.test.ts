@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixture, snapshotFromCapture, snapshotOf, sourcesFromCsv } from './fixtures/chronyc-csv.js';
+import { fixture, snapshotFromCapture, snapshotOf, sourcesFromCsv } from '../testing/chronyc-csv.js';
 import { formatTracking } from './tracking-format.js';
 
 test('tracking: byte for byte what chronyc 4.3 printed for the same values (fixtures/chronyc-tracking.*)', () => {

@@ -1,5 +1,5 @@
 /** `ntpkit tracking`: the layout of `chronyc tracking` (chrony 4.3), from a DaemonSnapshot. */
-import type { DaemonSnapshot, TrackingSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot, TrackingSnapshot } from '../core/engine/snapshot.js';
 import { formatRefIdHex } from '../proto/refid.js';
 import { chronycSign, type ReportOptions, selectedSource } from './report-common.js';
 import { cFixed, cUtcTime } from './report-units.js';

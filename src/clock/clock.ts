@@ -6,7 +6,7 @@
  * - SimClock (src/sim): a simulated oscillator.
  *
  * The engine emits absolute frequency corrections and steps (see
- * core/engine-api.ts); a Clock applies them and reads the result.
+ * core/engine/engine-api.ts); a Clock applies them and reads the result.
  */
 import { type Instant } from '../time/instant.js';
 

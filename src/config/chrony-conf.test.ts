@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DISCIPLINE_DEFAULTS } from '../core/engine-api.js';
-import { SOURCE_DEFAULTS } from '../core/source-options.js';
+import { DISCIPLINE_DEFAULTS } from '../core/engine/engine-api.js';
+import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
 import { DEFAULT_BINDCMDADDRESS, DEFAULT_HTTP_PORT, parseConfigText } from './config.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { memoryFiles } from './test-fs.js';

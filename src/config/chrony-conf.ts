@@ -7,8 +7,8 @@
  * place, where the directive stands.
  */
 import { isIP } from 'node:net';
-import { type LeapSecMode } from '../core/engine-api.js';
-import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
+import { type LeapSecMode } from '../core/engine/engine-api.js';
+import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/engine/source-options.js';
 import {
   errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, recordOrigin, type SourceDraft,
   sourceInteger, warnAt, warnSourceLine,

@@ -4,8 +4,8 @@
  * formats share defaults, file reading (include/confdir/includefile) and
  * the final checks.
  */
-import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine-api.js';
-import { SOURCE_DEFAULTS, type SourceKind, type SourceOptions } from '../core/source-options.js';
+import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine/engine-api.js';
+import { SOURCE_DEFAULTS, type SourceKind, type SourceOptions } from '../core/engine/source-options.js';
 import { isIP } from 'node:net';
 import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';

@@ -4,8 +4,8 @@
  * `file:line`; a config with any error yields no Config at all, so the daemon
  * never starts half-configured (DESIGN.md, "Bad input").
  */
-import { type DisciplineOptions } from '../core/engine-api.js';
-import { type SourceOptions } from '../core/source-options.js';
+import { type DisciplineOptions } from '../core/engine/engine-api.js';
+import { type SourceOptions } from '../core/engine/source-options.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { type ServerConfig } from './server-config.js';
 

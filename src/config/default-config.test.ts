@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { daemonCommand } from '../cli/daemon-command.js';
 import { ExitCode } from '../cli/exit-codes.js';
 import { fetchSnapshot } from '../control/commands.js';
-import { SOURCE_DEFAULTS } from '../core/source-options.js';
+import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
 import type { SyncDaemon } from '../daemon/sync-daemon.js';
 import { DEFAULT_BINDCMDADDRESS } from './config.js';
 import {

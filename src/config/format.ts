@@ -3,8 +3,8 @@
  * logs and the daemon's startup message: one line per source with the
  * options that differ from chrony's defaults (minpoll and maxpoll always).
  */
-import { type DisciplineOptions } from '../core/engine-api.js';
-import { SOURCE_DEFAULTS, type SourceOptions } from '../core/source-options.js';
+import { type DisciplineOptions } from '../core/engine/engine-api.js';
+import { SOURCE_DEFAULTS, type SourceOptions } from '../core/engine/source-options.js';
 
 /** `server HOST minpoll 4 maxpoll 10 iburst ...` as chrony.conf would spell it. */
 export function formatSourceOptions(o: SourceOptions): string {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildAccessTable, isAllowed } from '../core/access.js';
-import { DISCIPLINE_DEFAULTS } from '../core/engine-api.js';
-import { SOURCE_DEFAULTS } from '../core/source-options.js';
+import { buildAccessTable, isAllowed } from '../core/server/access.js';
+import { DISCIPLINE_DEFAULTS } from '../core/engine/engine-api.js';
+import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
 import { parseConfigText } from './config.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { memoryFiles } from './test-fs.js';

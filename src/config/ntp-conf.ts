@@ -35,7 +35,7 @@
  * construction and are accepted silently.
  */
 import { isIP } from 'node:net';
-import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/source-options.js';
+import { MAX_POLL, MIN_POLL, type SourceKind } from '../core/engine/source-options.js';
 import { parseIPv4, parseIPv6 } from '../proto/ip-address.js';
 import {
   errorAt, includeFiles, isHostOrAddress, newSourceDraft, oneArg, parseHttpAddress, parseHttpHost, parseInteger, parseNumber, type ParseState, recordOrigin, type SourceDraft,

@@ -7,15 +7,15 @@
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { type ConfigLine } from './lexer.js';
 import { isIP } from 'node:net';
-import { parseSubnet } from '../core/access.js';
-import { DEFAULT_RATE_LIMIT, RATE_LIMIT_RANGES, type RateLimitConfig } from '../core/ratelimit.js';
+import { parseSubnet } from '../core/server/access.js';
+import { DEFAULT_RATE_LIMIT, RATE_LIMIT_RANGES, type RateLimitConfig } from '../core/server/ratelimit.js';
 import { applyNtsDirective, newNtsConfigBuilder, NTS_DIRECTIVES, type NtsConfig, type NtsConfigBuilder, ntsConfigProblem } from './nts-config.js';
 
 export interface AccessRuleConfig {
   readonly allow: boolean;
   /** `allow all` / `deny all`: also overrides earlier rules for subnets inside this one. */
   readonly all: boolean;
-  /** The subnet as written (validated with core/access.ts parseSubnet); null: every address of both families. */
+  /** The subnet as written (validated with core/server/access.ts parseSubnet); null: every address of both families. */
   readonly subnet: string | null;
   readonly file: string;
   readonly line: number;

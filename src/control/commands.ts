@@ -8,18 +8,18 @@
  *   that changes something: `makestep`, `burst`, `online`, `offline`, `add`,
  *   `delete`, `reload`.
  */
-import type { ClientReport } from '../core/client-report.js';
-import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/engine-api.js';
-import { serverStatsToJson, type ServerStats } from '../core/server-stats.js';
-import { type DaemonSnapshot, SNAPSHOT_VERSION } from '../core/snapshot.js';
-import type { SourceOptions } from '../core/source-options.js';
+import type { ClientReport } from '../core/server/client-report.js';
+import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/engine/engine-api.js';
+import { serverStatsToJson, type ServerStats } from '../core/server/server-stats.js';
+import { type DaemonSnapshot, SNAPSHOT_VERSION } from '../core/engine/snapshot.js';
+import type { SourceOptions } from '../core/engine/source-options.js';
 import { parseConfigText } from '../config/config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
 import { controlRequest, type ControlRequestOptions } from './client.js';
 import { ControlError } from './errors.js';
 import { readOnlySocketPath } from './protocol.js';
-import type { ControlCommandSpec } from './server.js';
+import type { ControlCommandSpec } from './command-table.js';
 
 /** What the monitoring commands read: the daemon's one snapshot (e.g. EngineDriver). */
 export interface SnapshotSource {

@@ -9,8 +9,8 @@
  *
  * This module holds the wire types and the request parser; it does no IO, so
  * the parser is fuzzed directly. A bad request is an error value, never an
- * exception (DESIGN.md: a bad control request gets an error reply and leaves
- * the daemon running).
+ * exception (a bad control request gets an error reply and leaves the
+ * daemon running: no client can stop the daemon by what it sends).
  */
 import { DEFAULT_BINDCMDADDRESS } from '../config/config.js';
 

@@ -1,6 +1,6 @@
 /**
  * The NTS server at the NTP level (RFC 8915 §5.7): checks an NTS request and
- * builds the fields of its reply. It plugs into the responder (src/core/server.ts)
+ * builds the fields of its reply. It plugs into the responder (src/core/server/server.ts)
  * as its RequestAuthenticator: the responder hands over every request that
  * carries extension fields, with the 48-octet reply header already built
  * (transmit timestamp included, since the Authenticator covers it).
@@ -43,7 +43,7 @@ export const MAX_REPLY_COOKIES = 8;
 
 /**
  * The responder's reason names for a failed NTS request (AuthFailureReason
- * in src/core/server-stats.ts); the detailed reason is in this module's stats.
+ * in src/core/server/server-stats.ts); the detailed reason is in this module's stats.
  */
 export type NtsFailureClass = 'nts-bad-cookie' | 'nts-bad-auth' | 'nts-malformed';
 

@@ -8,8 +8,8 @@
  *   (checked on loopback: no reply for an unknown key, a bad digest, or any
  *   MAC when it has no keyfile), or answered with a crypto-NAK as ntpd does.
  */
-import type { SourceAuthenticator } from '../core/engine-api.js';
-import type { AuthFailureReason, RequestAuthenticator } from '../core/server.js';
+import type { SourceAuthenticator } from '../core/engine/engine-api.js';
+import type { AuthFailureReason, RequestAuthenticator } from '../core/server/server.js';
 import { isCryptoNak, macLength } from '../proto/mac.js';
 import { parsePacket } from '../proto/packet.js';
 import { appendMac, checkDigest, macDigest, type SymmetricKey } from './symmetric-mac.js';

@@ -1,6 +1,7 @@
 /**
- * State files written atomically (DESIGN.md: a crash never leaves a torn
- * file): the text goes to a temp file beside the target, is fsynced, renamed
+ * State files written atomically, so a crash never leaves a torn file
+ * (a daemon restarted after a power cut must find the old drift or keys, or
+ * the new, never half of either): the text goes to a temp file beside the target, is fsynced, renamed
  * over it, and the directory is fsynced so the rename survives a power cut.
  * The drift file and the NTS master keys both use it.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 4's end-to-end test, "Virtual clock against real servers": the
+ * The daemon end to end on the virtual clock against real servers: the
  * daemon, as a child process of the CLI from this build tree, on the
  * virtual clock started +0.3 s and +40 ppm off, polls 3 chronyd servers
  * (`local stratum 1`) and 1 chronyd under libfaketime +2.5 s, all with
@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import {
   type ChronydServer, type LoopbackBlock, type ManagedProcess, requireTool, reserveLoopbackBlock, runNtpdig, spawnNtpkit, startChronydServer,
 } from '../testing/index.js';

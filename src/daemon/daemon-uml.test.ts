@@ -1,11 +1,11 @@
 /**
- * Issue 4's end-to-end test "System clock inside User-mode Linux": `ntpkit
+ * The system clock end to end, inside User-mode Linux: `ntpkit
  * daemon -f FILE --clock system` disciplines a UML guest's kernel clock from
  * chronyd (-x, `local stratum 1`) on the host side of a tap, in a network
- * namespace of this test's own (src/testing/uml.ts: DESIGN.md "How to test it
- * honestly" point 5).
+ * namespace of this test's own (src/testing/uml.ts: a guest is the only
+ * kernel whose clock a test may discipline, so the host's is never touched).
  *
- * The guest side is uml-guest-sync.ts. Before each daemon run it puts the
+ * The guest side is src/testing/uml-guest-sync.ts. Before each daemon run it puts the
  * guest clock 0.5 s ahead of the host and sets a +100 ppm frequency
  * correction with adjtimex (the guest's oscillator is the host's, so that is
  * a 100 ppm error); while the daemon runs it measures the guest's
@@ -37,7 +37,7 @@ import { requireTool } from '../testing/tools.js';
 import { requireUml, runInUml, type UmlResult } from '../testing/uml.js';
 import {
   type ClockSample, type ErrorPoint, type GuestRequest, type GuestScenario, MAX_KERNEL_RATE, type ScenarioResult, findJumps, maxRate, settledAt, withoutJumps,
-} from './uml-guest-sync.js';
+} from '../testing/uml-guest-sync.js';
 
 const SERVER = '192.168.77.1';
 const INITIAL_ERROR = 0.5;
@@ -56,7 +56,7 @@ const STALE_DRIFT = `${(-INITIAL_FREQ_PPM).toFixed(6)} 2.000000\n`;
  * (ntpkit was seen below 1 ms 2-9 s after starting with makestep, 8-9 s
  * slewing), next to chronyd's in the same guest, is bench/uml-convergence's
  * figure (chronyd: within 1 ms 5 s after starting 1 s off with makestep, 17 s
- * slewing; DESIGN.md anchors).
+ * slewing, as measured for chrony 4.3 on this kind of machine).
  */
 const CONVERGED = INITIAL_ERROR / 100;
 const MAKESTEP_WITHIN = 25;
@@ -94,7 +94,7 @@ function guest(): Promise<GuestOutcome> {
     const readers = { realtimeNs: () => a.realtimeNs(), monotonicNs: () => a.clockGettimeNs(a.clocks.MONOTONIC) };
     const before = a.adjtimexStatus();
     const gapBefore = realtimeMinusMonotonic(readers);
-    const helper = fileURLToPath(new URL('./uml-guest-sync.js', import.meta.url));
+    const helper = fileURLToPath(new URL('../testing/uml-guest-sync.js', import.meta.url));
     // Files go to the run's temp dir (NTPKIT_UML_DIR), shared with the host through hostfs.
     const request: GuestRequest = { server: SERVER, scenarios: [MAKESTEP, SLEW, HOLD] };
     const uml = await runInUml({

@@ -8,7 +8,7 @@
  * the system clock gains or loses time ... with gains positive", i.e. how
  * fast the UNCORRECTED clock runs; chrony's sys_timex.c hands the kernel
  * `freq_ppm * -FREQ_SCALE`, so its correction is the negation. ntpkit's
- * frequencyPpm (core/snapshot.ts, Clock) is the correction itself, positive
+ * frequencyPpm (core/engine/snapshot.ts, Clock) is the correction itself, positive
  * when the clock is sped up (the kernel's sign). Hence:
  *
  *     file frequency = -frequencyPpm        file skew = skewPpm

@@ -1,5 +1,5 @@
 /**
- * Drives the sans-IO synchronization engine (core/engine-api.ts) over real
+ * Drives the sans-IO synchronization engine (core/engine/engine-api.ts) over real
  * IO, as ntpd-rs's daemon drives ntp-proto: one client UDP socket per address
  * family, one timer, name resolution, and the Clock the engine disciplines.
  *
@@ -23,8 +23,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
-import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine-api.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { type ClientSocket, type ClientSocketFactory, clientSocketFactory } from '../net/client-socket.js';
 import { dnsFailureReason } from '../net/query.js';
 import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';

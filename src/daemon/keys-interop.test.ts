@@ -24,7 +24,7 @@ import type { Config } from '../config/config.js';
 import { loadKeyFile } from '../config/keyfile.js';
 import { loadServerConfig } from '../config/load.js';
 import { parseConfigText } from '../config/parse-config.js';
-import type { NtpDataReport } from '../core/engine-api.js';
+import type { NtpDataReport } from '../core/engine/engine-api.js';
 import {
   type ChronydServer, interopSkip, type LoopbackBlock, reserveLoopbackBlock, startChronydClient, startChronydServer, startUdpRelay, type UdpRelay,
 } from '../testing/index.js';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCaptured } from '../cli/run-captured.test-helper.js';
 import { fetchSnapshot } from '../control/commands.js';
-import type { SourceSnapshot } from '../core/snapshot.js';
+import type { SourceSnapshot } from '../core/engine/snapshot.js';
 import { type ManagedProcess, pollFor, type ScriptedNtpServer, spawnNtpkit, startScriptedNtpServer } from '../testing/index.js';
 
 /** This file's loopback address (127.0.15.0/24 belongs to these tests); the port is any free one. */

@@ -1,5 +1,5 @@
 /**
- * ntpkit's server with real clients on loopback (issue 3's acceptance):
+ * ntpkit's server with real clients on loopback, the clients a fleet runs:
  * Debian's ntpdig, and chronyd 4.3 as a client (`-x`: it measures but never
  * touches the clock), in basic and in interleaved mode. Every process shares
  * one clock, so every offset measured is error.
@@ -32,8 +32,8 @@ function readMeasurements(dir: string): Measurement[] {
 /*
  * Every process here reads one clock, so a client's offset is error, within
  * half the exchange's round trip (plus what the native server's transmit
- * compensation may add to T3). How small it is (issue 3 asks for 100 us) is
- * bench/server's figure, measured next to chronyd as a server.
+ * compensation may add to T3). How small it is (the goal is within 100
+ * us) is bench/server's figure, measured next to chronyd as a server.
  */
 
 /** chronyd's tracking.log: the reference it selected, per update. */

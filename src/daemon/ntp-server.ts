@@ -15,13 +15,13 @@
 import { type NtsCookieCodec, NtsServerAuthenticator, withNts } from '../crypto/nts-server.js';
 import { randomFillSync } from 'node:crypto';
 import { realtime } from '../clock/realtime.js';
-import { buildAccessTable } from '../core/access.js';
-import { clientReports, type ClientReport } from '../core/client-report.js';
-import { clientTime } from '../core/client-table.js';
+import { buildAccessTable } from '../core/server/access.js';
+import { clientReports, type ClientReport } from '../core/server/client-report.js';
+import { clientTime } from '../core/server/client-table.js';
 import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
 import type { SymmetricKey } from '../crypto/symmetric-mac.js';
-import { NtpResponder, REPLY_LENGTH, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server.js';
-import type { TransmitTicket } from '../core/interleave.js';
+import { NtpResponder, REPLY_LENGTH, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server/server.js';
+import type { TransmitTicket } from '../core/server/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { ConfigError } from '../config/diagnostics.js';

@@ -1,6 +1,6 @@
 /**
- * NTS end to end through `ntpkit daemon`, with chronyd 4.3 on loopback
- * (issue 6's interop acceptance):
+ * NTS end to end through `ntpkit daemon`, with chronyd 4.3 on loopback, in
+ * both directions:
  * - ntpkit's daemon with `server ADDR nts` against chronyd's NTS server: it
  *   runs NTS-KE, synchronizes on authenticated replies only, and ntpdata says
  *   so;

@@ -28,7 +28,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { controlRequest } from '../control/client.js';
-import { NTS_KE_DROP_REASONS } from '../core/server-stats.js';
+import { NTS_KE_DROP_REASONS } from '../core/server/server-stats.js';
 import { parseExposition } from '../metrics/exposition-parse.test-helper.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { startChronydClient } from '../testing/chronyd.js';

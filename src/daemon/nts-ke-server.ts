@@ -20,14 +20,14 @@
 import { performance } from 'node:perf_hooks';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket } from 'node:tls';
-import type { NtsKeDropReason, NtsKeStats } from '../core/server-stats.js';
+import type { NtsKeDropReason, NtsKeStats } from '../core/server/server-stats.js';
 import type { CookieCodec } from '../crypto/nts-cookie.js';
 import {
   AEAD_KEY_LENGTH, AeadId, buildKeErrorResponse, buildKeNoCommonResponse, buildKeResponse, encodeNtsKeRecords, interpretKeRequest,
   NTS_KE_ALPN, NTS_KE_COOKIES_PER_RESPONSE, NTS_KE_DEFAULT_PORT, NTS_KE_EXPORTER_LABEL, NtsKeErrorCode, ntsExporterContext, scanNtsKeMessage,
 } from '../proto/nts-ke.js';
 
-export type { NtsKeDropReason } from '../core/server-stats.js';
+export type { NtsKeDropReason } from '../core/server/server-stats.js';
 
 /** What the KE server authenticates itself with. */
 export interface NtsServerCredentials {

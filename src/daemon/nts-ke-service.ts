@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { NtsConfig } from '../config/nts-config.js';
-import { NTS_KE_DROP_REASONS, type NtsKeDropReason } from '../core/server-stats.js';
+import { NTS_KE_DROP_REASONS, type NtsKeDropReason } from '../core/server/server-stats.js';
 import type { CookieKeyRing } from '../crypto/nts-cookie.js';
 import { loadNtsKeys, saveNtsKeys } from './nts-keys-file.js';
 import { type NtsKeServer, type NtsKeServerStats, type NtsServerCredentials, startNtsKeServer } from './nts-ke-server.js';

@@ -6,7 +6,7 @@
  * is back, so the caller passes the number of updates so far.
  */
 import type { NtsConfig } from '../config/nts-config.js';
-import type { SourceOptions } from '../core/source-options.js';
+import type { SourceOptions } from '../core/engine/source-options.js';
 import type { NtsKeyExchangeOptions } from '../net/nts-ke-client.js';
 
 export function ntsKeOptionsFor(source: SourceOptions, nts: NtsConfig, clockUpdates: number, timeoutMs = 5000): NtsKeyExchangeOptions {

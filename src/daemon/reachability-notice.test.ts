@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot } from '../core/snapshot.js';
-import { server, World } from '../core/engine-harness.test-helper.js';
-import { sourceOptions } from '../core/source-options.js';
+import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot } from '../core/engine/snapshot.js';
+import { server, World } from '../core/engine/engine-harness.test-helper.js';
+import { sourceOptions } from '../core/engine/source-options.js';
 import { ReachabilityNotice } from './reachability-notice.js';
 
 function source(name: string, o: Partial<SourceSnapshot> = {}): SourceSnapshot {

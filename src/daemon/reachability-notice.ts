@@ -11,7 +11,7 @@
  * RSTR), and plain silence (UDP port 123). Time is counted from the last
  * reply, when there was one, not from the start.
  */
-import type { DaemonSnapshot, SourceSnapshot } from '../core/snapshot.js';
+import type { DaemonSnapshot, SourceSnapshot } from '../core/engine/snapshot.js';
 
 export interface ReachabilityNoticeOptions {
   /** Seconds after start before the first notice: iburst needs a few seconds to get replies (default 20). */

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadServerConfig } from '../config/load.js';
 import { realtime } from '../clock/realtime.js';
-import { createServerCounters, snapshotServerStats } from '../core/server-stats.js';
+import { createServerCounters, snapshotServerStats } from '../core/server/server-stats.js';
 import { synchronizedState } from '../core/system.js';
 import { Leap } from '../proto/constants.js';
 import { queryServer } from '../net/query.js';

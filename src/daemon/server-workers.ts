@@ -14,7 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../config/server-config.js';
-import type { ServerStats } from '../core/server-stats.js';
+import type { ServerStats } from '../core/server/server-stats.js';
 import type { SystemState } from '../core/system.js';
 import { type RealtimeSourceChoice, useRealtimeSource } from '../clock/realtime.js';
 import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callDaemon } from '../control/commands.js';
-import type { ServerStats } from '../core/server-stats.js';
+import type { ServerStats } from '../core/server/server-stats.js';
 import { loadNativeUdp } from '../net/native-udp.js';
 import { freeUdpPort, type ManagedProcess, probeNtp, requireSpoofing, sendSpoofed, type SpoofedDatagram, spawnManaged } from '../testing/index.js';
 import { PROBLEM_SUMMARY_INTERVAL_MS } from './problem-log.js';

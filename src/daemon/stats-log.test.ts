@@ -4,10 +4,10 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClockUpdateEvent, MeasurementEvent } from '../core/engine-api.js';
+import type { ClockUpdateEvent, MeasurementEvent } from '../core/engine/engine-api.js';
 import {
   formatMeasurement, formatStatistics, formatTracking, logBanner, MEASUREMENTS_HEADER, STATISTICS_HEADER, TRACKING_HEADER,
-} from '../core/stats-log-format.js';
+} from '../core/engine/stats-log-format.js';
 import { instantFromUnixNanos } from '../time/instant.js';
 import { mountTinyTmpfs, tmpfsSkip } from '../testing/tmpfs.js';
 import { StatsLog } from './stats-log.js';

@@ -15,10 +15,10 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { Buffer } from 'node:buffer';
 import { dirname, join } from 'node:path';
-import type { ClockUpdateEvent, MeasurementEvent } from '../core/engine-api.js';
+import type { ClockUpdateEvent, MeasurementEvent } from '../core/engine/engine-api.js';
 import {
   formatMeasurement, formatStatistics, formatTracking, logBanner, MEASUREMENTS_HEADER, type StampSource, STATISTICS_HEADER, TRACKING_HEADER,
-} from '../core/stats-log-format.js';
+} from '../core/engine/stats-log-format.js';
 
 export type StatsLogEvent = MeasurementEvent | ClockUpdateEvent;
 

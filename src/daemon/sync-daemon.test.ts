@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import type { Config } from '../config/config.js';
 import { parseConfigText } from '../config/parse-config.js';
-import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine-api.js';
-import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
+import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine/engine-api.js';
+import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
 import { synchronizedState, type SystemState, unsynchronizedState, LOCAL_REFERENCE_ID } from '../core/system.js';
 import { Leap } from '../proto/constants.js';
 import { freeUdpPort } from '../testing/loopback.js';
@@ -16,7 +16,7 @@ import { type Instant } from '../time/instant.js';
 import { type DaemonEngine, startSyncDaemon, type SyncDaemon } from './sync-daemon.js';
 
 /**
- * Stands in for core/engine.ts: it "synchronizes" at once to a stratum-2
+ * Stands in for core/engine/engine.ts: it "synchronizes" at once to a stratum-2
  * source 127.0.0.9, applying the drift file's frequency as chrony does at start.
  */
 class FakeEngine implements DaemonEngine {

@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config/diagnostics.js';
-import { type EngineAction, type EngineEvent, type EngineOptions, refuseControl } from '../core/engine-api.js';
-import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
+import { type EngineAction, type EngineEvent, type EngineOptions, refuseControl } from '../core/engine/engine-api.js';
+import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
 import { synchronizedState, type SystemState, unsynchronizedState } from '../core/system.js';
 import { Leap } from '../proto/constants.js';
 import { freeUdpPort } from '../testing/loopback.js';
@@ -16,7 +16,7 @@ import { createServer } from './create-server.js';
 import type { DaemonEngine } from './sync-daemon.js';
 import { createSyncedClock, type SyncedClockOptions } from './synced-clock.js';
 
-/** A stand-in for core/engine.ts: synchronizes `syncAfterMs` after start (stepping the clock by `step`), or never. */
+/** A stand-in for core/engine/engine.ts: synchronizes `syncAfterMs` after start (stepping the clock by `step`), or never. */
 class FakeEngine implements DaemonEngine {
   synced = false;
   constructor(readonly options: EngineOptions, readonly syncAfterMs: number | null, readonly step = 0) {}

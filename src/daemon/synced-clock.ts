@@ -17,9 +17,9 @@ import { VirtualClock, type VirtualClockOptions } from '../clock/virtual-clock.j
 import type { Config } from '../config/config.js';
 import { loadConfig, parseConfigText } from '../config/parse-config.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import type { DisciplineOptions, EngineEvent } from '../core/engine-api.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
-import { sourceOptions, type SourceKind, type SourceOptions } from '../core/source-options.js';
+import type { DisciplineOptions, EngineEvent } from '../core/engine/engine-api.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
+import { sourceOptions, type SourceKind, type SourceOptions } from '../core/engine/source-options.js';
 import type { SystemState } from '../core/system.js';
 import { formatInstant, type Instant, instantToDate } from '../time/instant.js';
 import type { UdpPreferences } from '../net/udp-socket.js';
@@ -65,7 +65,7 @@ export interface SyncedClockOptions {
   readonly realtimeSource?: RealtimeSourceChoice;
   /** The socket backend: `{ forceDgram: reason }` for node:dgram whatever the addon offers. */
   readonly udp?: UdpPreferences;
-  /** @internal the engine; default core/engine.ts. */
+  /** @internal the engine; default core/engine/engine.ts. */
   readonly createEngine?: EngineFactory;
 }
 

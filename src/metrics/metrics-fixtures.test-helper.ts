@@ -1,6 +1,6 @@
 /** A fixed daemon state and server counters for the metrics tests. */
-import { createServerCounters, snapshotServerStats, type ServerCounters, type ServerStats, withNtsKeStats } from '../core/server-stats.js';
-import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot } from '../core/snapshot.js';
+import { createServerCounters, snapshotServerStats, type ServerCounters, type ServerStats, withNtsKeStats } from '../core/server/server-stats.js';
+import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot } from '../core/engine/snapshot.js';
 
 const stats = { samples: 8, runs: 4, span: 120, frequencyPpm: 0.01, skewPpm: 0.05, offset: 1e-5, stdDev: 2e-6 };
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DROP_REASONS, NTS_KE_DROP_REASONS, type ServerStats } from '../core/server-stats.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import { DROP_REASONS, NTS_KE_DROP_REASONS, type ServerStats } from '../core/server/server-stats.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { parseExposition } from './exposition-parse.test-helper.js';
 import { counters, SERVER_STATS, SNAPSHOT } from './metrics-fixtures.test-helper.js';
 import { createMetricsExporter } from './prometheus.js';

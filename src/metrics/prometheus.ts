@@ -11,8 +11,8 @@
  * which is how far our clock is ahead, as chronyc's "System time".
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { DROP_REASONS, NTS_KE_DROP_REASONS, SERVER_KISS_CODES, type ServerStats } from '../core/server-stats.js';
-import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../core/snapshot.js';
+import { DROP_REASONS, NTS_KE_DROP_REASONS, SERVER_KISS_CODES, type ServerStats } from '../core/server/server-stats.js';
+import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../core/engine/snapshot.js';
 
 export interface MetricsInputs {
   /** The daemon's one published state, read at scrape time. */

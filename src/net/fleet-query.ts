@@ -1,6 +1,6 @@
 /**
  * Queries many NTP servers at once (`ntpkit fleet`): the IO half of
- * core/fleet.ts, sharing the request, reply checks and best-sample choice of
+ * core/tools/fleet.ts, sharing the request, reply checks and best-sample choice of
  * core/query.ts with `ntpkit query`.
  *
  * - One unconnected socket per address family (fleet-query-socket.ts);
@@ -25,7 +25,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildClientRequest } from '../core/client-request.js';
 import { evaluateReply } from '../core/reply-validation.js';
-import { estimateServer, type ServerEstimate } from '../core/server-estimate.js';
+import { estimateServer, type ServerEstimate } from '../core/tools/server-estimate.js';
 import type { Sample } from '../core/sample.js';
 import { Leap } from '../proto/constants.js';
 import type { NtpHeader } from '../proto/header.js';

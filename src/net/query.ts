@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { realtimeInfo, type RealtimeInfo } from '../clock/realtime.js';
 import { buildClientRequest } from '../core/client-request.js';
 import { evaluateReply, type ReplyRejection } from '../core/reply-validation.js';
-import { combineServers, type CombinedVerdict, estimateServer, type ServerEstimate } from '../core/server-estimate.js';
+import { combineServers, type CombinedVerdict, estimateServer, type ServerEstimate } from '../core/tools/server-estimate.js';
 import type { Sample } from '../core/sample.js';
 import type { NtpHeader } from '../proto/header.js';
 import type { Instant } from '../time/instant.js';

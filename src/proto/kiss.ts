@@ -30,7 +30,7 @@ export type KissCode = keyof typeof KISS_CODES;
  * What a kiss code asks of a client (RFC 5905 §7.4):
  * - `refused`: DENY and RSTR, the server refuses this client. The RFC says to
  *   stop sending to it; chronyd keeps polling (the access list may change)
- *   and lets the interval grow, and so does ntpkit's engine (core/source.ts);
+ *   and lets the interval grow, and so does ntpkit's engine (core/engine/source.ts);
  * - `reduce-rate`: RATE, send less often;
  * - `nts-nak`: NTSN (RFC 8915 §5.7), the server rejected the NTS cookie; the client
  *   needs fresh cookies, from NTS-KE if it has none left;

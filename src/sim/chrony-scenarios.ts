@@ -6,10 +6,10 @@
  * - one server, each direction 1 ms + jitter * Exp(1) (clknetsim's
  *   `(+ 1e-3 (* jitter (exponential)))`), jitter 10 us, 100 us, 1 ms or 10 ms;
  * - measure the RMS of the client's true time error after convergence.
- * And the convergence run of issue 4: 1 s off with a 100 ppm frequency error,
- * `iburst`, with `makestep 0.1 3` or slewing only.
+ * And a convergence run, chrony's start-up case: 1 s off with a 100 ppm
+ * frequency error, `iburst`, with `makestep 0.1 3` or slewing only.
  */
-import { sourceOptions } from '../core/source-options.js';
+import { sourceOptions } from '../core/engine/source-options.js';
 import type { Scenario } from './scenario.js';
 
 export type ComparisonTest = 1 | 2;

@@ -5,8 +5,8 @@
  * leap second, and what to measure. Times are simulated seconds from the
  * start of the run unless said otherwise.
  */
-import type { DisciplineOptions, SyncEngineApi } from '../core/engine-api.js';
-import type { SourceOptions } from '../core/source-options.js';
+import type { DisciplineOptions, SyncEngineApi } from '../core/engine/engine-api.js';
+import type { SourceOptions } from '../core/engine/source-options.js';
 import type { OscillatorSpec, SimClock } from './sim-clock.js';
 import type { ServerSpec, SimServer } from './sim-server.js';
 

@@ -1,5 +1,5 @@
 /**
- * Deterministic scenarios against the real engine (core/engine.ts), each
+ * Deterministic scenarios against the real engine (core/engine/engine.ts), each
  * judged on what happened to the simulated clock and what the engine said:
  * falsetickers, lost sources, a stepping server, a leap second, a large
  * initial offset, kiss codes and pool replacement. Short polls keep each run
@@ -7,10 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SyncEngine } from '../core/engine.js';
-import type { EngineOptions, SyncEngineApi } from '../core/engine-api.js';
-import type { SourceSnapshot } from '../core/snapshot.js';
-import { sourceOptions, type SourceOptions } from '../core/source-options.js';
+import { SyncEngine } from '../core/engine/engine.js';
+import type { EngineOptions, SyncEngineApi } from '../core/engine/engine-api.js';
+import type { SourceSnapshot } from '../core/engine/snapshot.js';
+import { sourceOptions, type SourceOptions } from '../core/engine/source-options.js';
 import type { Scenario } from './scenario.js';
 import { simulate, type SimResult } from './simulator.js';
 

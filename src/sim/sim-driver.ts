@@ -4,7 +4,7 @@
  * resolutions come back as events, frequency changes, steps and status go to
  * the client's clock. It records what the engine did for the result.
  */
-import type { EngineAction, EngineEvent, SyncEngineApi } from '../core/engine-api.js';
+import type { EngineAction, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { Instant } from '../time/instant.js';
 import type { EventQueue } from './event-queue.js';
 import type { DnsAnswer, Scenario } from './scenario.js';

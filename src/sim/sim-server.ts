@@ -1,5 +1,5 @@
 /**
- * A simulated NTP server: the production responder (core/server.ts
+ * A simulated NTP server: the production responder (core/server/server.ts
  * NtpResponder) answering from its own SimClock, so the client under test
  * gets real NTP replies with real rate limiting, access control and KoD.
  * A server can be good, jittery (its path), a falseticker (clock offset),
@@ -9,9 +9,9 @@
  */
 import { Leap } from '../proto/constants.js';
 import { refIdFromCode } from '../proto/refid.js';
-import { buildAccessTable, DENY_ALL, type AccessTable } from '../core/access.js';
-import type { RateLimitConfig } from '../core/ratelimit.js';
-import { NtpResponder, serverConfig, type ServerConfig } from '../core/server.js';
+import { buildAccessTable, DENY_ALL, type AccessTable } from '../core/server/access.js';
+import type { RateLimitConfig } from '../core/server/ratelimit.js';
+import { NtpResponder, serverConfig, type ServerConfig } from '../core/server/server.js';
 import { synchronizedState, unsynchronizedState, type SystemState } from '../core/system.js';
 import { TICKS_PER_SECOND, type Instant } from '../time/instant.js';
 import type { PathSpec } from './network.js';

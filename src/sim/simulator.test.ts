@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type EngineAction, type EngineOptions, refuseControl, type SyncEngineApi } from '../core/engine-api.js';
-import { sourceOptions } from '../core/source-options.js';
+import { type EngineAction, type EngineOptions, refuseControl, type SyncEngineApi } from '../core/engine/engine-api.js';
+import { sourceOptions } from '../core/engine/source-options.js';
 import { unsynchronizedState } from '../core/system.js';
 import type { Instant } from '../time/instant.js';
 import { Random } from './random.js';

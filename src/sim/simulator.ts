@@ -12,8 +12,8 @@
  * true error); this file builds them and runs the agenda.
  */
 import { createHash } from 'node:crypto';
-import { DISCIPLINE_DEFAULTS, type EngineAction, type EngineEvent, type EngineOptions, type SyncEngineApi } from '../core/engine-api.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
+import { DISCIPLINE_DEFAULTS, type EngineAction, type EngineEvent, type EngineOptions, type SyncEngineApi } from '../core/engine/engine-api.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { instantFromUnixSeconds, TICKS_PER_SECOND, type Instant } from '../time/instant.js';
 import { ErrorMeter } from './error-meter.js';
 import { EventQueue } from './event-queue.js';

@@ -6,8 +6,8 @@
  * not an NTP client anyone should use. (Compiled only for tests: the file
  * name ends in .test-helper.ts and nothing outside tests imports it.)
  */
-import { type EngineAction, type EngineCommandResult, type EngineOptions, refuseControl, type SyncEngineApi } from '../core/engine-api.js';
-import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
+import { type EngineAction, type EngineCommandResult, type EngineOptions, refuseControl, type SyncEngineApi } from '../core/engine/engine-api.js';
+import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
 import { buildClientRequest } from '../core/client-request.js';
 import { computeSample } from '../core/sample.js';
 import { parsePacket } from '../proto/packet.js';

@@ -1,6 +1,6 @@
 /**
  * Runs a command inside a User-mode Linux guest (Debian's `user-mode-linux`,
- * /usr/bin/linux.uml), following DESIGN.md §"How to test it honestly" point 5:
+ * /usr/bin/linux.uml), because the host's clock must never change:
  * the only place where ntpkit may change a kernel clock is a UML guest's own.
  *
  * One run:

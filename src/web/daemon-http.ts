@@ -11,8 +11,8 @@
  */
 import { messageWithCode } from '../config/bounded-read.js';
 import type { HttpAddress } from '../config/config.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
-import type { ServerStats } from '../core/server-stats.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
+import type { ServerStats } from '../core/server/server-stats.js';
 import { createMetricsExporter, type MetricsExporter } from '../metrics/prometheus.js';
 import { type DashboardAsset, loadDashboardAssets } from './assets.js';
 import { DEFAULT_HISTORY_CAPACITY, History } from './history.js';

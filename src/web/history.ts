@@ -6,8 +6,8 @@
  * Served column-wise (one array per series, `null` where a source was absent),
  * which is the layout uPlot draws without conversion.
  */
-import type { DaemonSnapshot, SourceVerdict } from '../core/snapshot.js';
-import type { ServerStats } from '../core/server-stats.js';
+import type { DaemonSnapshot, SourceVerdict } from '../core/engine/snapshot.js';
+import type { ServerStats } from '../core/server/server-stats.js';
 
 /** One hour at the wiring's 2 s interval. */
 export const DEFAULT_HISTORY_CAPACITY = 1800;

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { VERDICT_SYMBOL } from '../core/snapshot.js';
+import { VERDICT_SYMBOL } from '../core/engine/snapshot.js';
 import type { MetricsExporter } from '../metrics/prometheus.js';
 import { type DashboardAsset, loadDashboardAssets } from './assets.js';
 import { History } from './history.js';

@@ -15,9 +15,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ConnectionSlots } from '../net/connection-slots.js';
-import type { DaemonSnapshot } from '../core/snapshot.js';
-import { VERDICT_SYMBOL } from '../core/snapshot.js';
-import { type ServerStats, serverStatsToJson } from '../core/server-stats.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
+import { VERDICT_SYMBOL } from '../core/engine/snapshot.js';
+import { type ServerStats, serverStatsToJson } from '../core/server/server-stats.js';
 import type { MetricsExporter } from '../metrics/prometheus.js';
 import type { DashboardAsset } from './assets.js';
 import type { History } from './history.js';

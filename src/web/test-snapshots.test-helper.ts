@@ -1,6 +1,6 @@
 /** Snapshots and server stats for the web layer's tests. */
-import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot, type SourceVerdict } from '../core/snapshot.js';
-import { createServerCounters, type ServerStats, snapshotServerStats } from '../core/server-stats.js';
+import { SNAPSHOT_VERSION, type DaemonSnapshot, type SourceSnapshot, type SourceVerdict } from '../core/engine/snapshot.js';
+import { createServerCounters, type ServerStats, snapshotServerStats } from '../core/server/server-stats.js';
 
 export interface FakeSource {
   readonly id: number;

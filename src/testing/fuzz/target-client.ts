@@ -10,8 +10,8 @@
  * are finite with a positive delay; reach and poll stay in range (poll within minpoll..maxpoll).
  */
 import { addSeconds, instantFromUnixSeconds, type Instant } from '../../time/instant.js';
-import { sourceOptions } from '../../core/source-options.js';
-import { SourcePoller } from '../../core/source.js';
+import { sourceOptions } from '../../core/engine/source-options.js';
+import { SourcePoller } from '../../core/engine/source.js';
 import { type FuzzTarget, invariant } from './harness.js';
 import { packetDictionary } from './dictionary.js';
 import { goldenPackets } from './seeds.js';

@@ -1,5 +1,5 @@
 /**
- * NTS fuzz targets (issue 6): the NTS-KE record codec, the NTS server's
+ * NTS fuzz targets (NTS parses what any client or server on the network sends): the NTS-KE record codec, the NTS server's
  * request path and the NTS client's reply path. Every seed is a genuine
  * message made by our own KE codec, client and server under fixed keys, so
  * mutations start deep inside the protocol (valid cookies, valid AEAD tags).

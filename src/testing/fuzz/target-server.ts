@@ -1,5 +1,5 @@
 /**
- * The server's request path (src/core/server.ts NtpResponder.handleRequest)
+ * The server's request path (src/core/server/server.ts NtpResponder.handleRequest)
  * with access rules, rate limiting (with KoD), DENY KoDs and interleaved
  * mode on, over a few clients and configurations, time moving forward.
  * Invariants: a reply only to a request of at least 48 bytes and never
@@ -9,9 +9,9 @@
  * counters add up.
  */
 import { addSeconds, instantFromUnixSeconds, type Instant } from '../../time/instant.js';
-import { buildAccessTable, type AccessTable } from '../../core/access.js';
-import { NtpResponder, type ServerConfig, serverConfig } from '../../core/server.js';
-import { DROP_REASONS } from '../../core/server-stats.js';
+import { buildAccessTable, type AccessTable } from '../../core/server/access.js';
+import { NtpResponder, type ServerConfig, serverConfig } from '../../core/server/server.js';
+import { DROP_REASONS } from '../../core/server/server-stats.js';
 import { localReferenceState, synchronizedState, type SystemState, unsynchronizedState } from '../../core/system.js';
 import { Leap } from '../../proto/constants.js';
 import { refIdFromCode } from '../../proto/refid.js';

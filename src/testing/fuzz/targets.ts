@@ -18,7 +18,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   ntsKeTarget, ntsServerTarget, ntsClientTarget,
 ];
 
-/** The packet paths the issue's long run covers. */
+/** Every path a datagram from the network takes: bench/fuzz's default long run (`--target packet-paths`). */
 export const PACKET_TARGETS: readonly string[] = ['packet', 'extension', 'extension-nts-inner', 'server', 'client', 'nts-server', 'nts-client'];
 
 export function fuzzTarget(name: string): FuzzTarget {

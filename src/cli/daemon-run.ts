@@ -1,0 +1,124 @@
+/**
+ * `ntpkit daemon`'s composition root: the config, the clock, the sync
+ * daemon over them, then the control sockets, the dashboard and metrics,
+ * reloads and signals; at the stop, everything closed in the reverse order.
+ */
+import type { ClockChoice, ClockRequest } from '../clock/environment.js';
+import type { ClockLock, OwnershipReport } from '../clock/ownership.js';
+import { messageWithCode } from '../config/bounded-read.js';
+import type { Config, HttpAddress } from '../config/config.js';
+import { SEED_SERVERS } from '../config/default-config.js';
+import type { Resolver } from '../daemon/engine-driver.js';
+import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
+import { DaemonHttp } from '../web/daemon-http.js';
+import type { HttpFlag } from '../web/http-address.js';
+import { openDaemonClock } from './daemon-clock.js';
+import { DaemonConfigSource, reportConfig } from './daemon-config-source.js';
+import { openControlSockets } from './daemon-control-sockets.js';
+import { DaemonLifetime, type Signals } from './daemon-lifetime.js';
+import { ConfigReloader } from './daemon-reload.js';
+import { ExitCode } from './exit-codes.js';
+import type { Io } from './io.js';
+import { watchReachability } from './reachability-watch.js';
+import { environmentSwitches } from './environment-switches.js';
+
+export interface DaemonFlags {
+  config?: string;
+  clock: ClockRequest;
+  virtualOffset?: number;
+  virtualFreq?: number;
+  /** Given: overrides `httpaddress`, also across reloads. */
+  http?: HttpFlag;
+  /** Given: overrides `httphost`, also across reloads. */
+  httpHost?: string[];
+  force?: boolean;
+}
+
+/** What the command takes from the outside world, so tests run it in-process. */
+export interface DaemonCommandDeps {
+  /** Where SIGTERM/SIGINT/SIGHUP come from (default: the process). */
+  readonly signals?: Signals;
+  readonly resolve?: Resolver;
+  readonly createEngine?: EngineFactory;
+  readonly chooseClock?: (requested: ClockRequest) => ClockChoice;
+  /** Prefix log lines with a UTC timestamp (default: unless systemd's journal captures stderr). */
+  readonly timestamps?: boolean;
+  /** The configuration without -f (default BUILT_IN_CONFIG_TEXT; tests give their own socket path). */
+  readonly builtInConfig?: string;
+  /** The other-owner checks before taking the system clock (default: clock/ownership.ts on this machine). */
+  readonly ownership?: () => OwnershipReport;
+  /** The PID lock file held while on the system clock (default: /run/ntpkit/ntpkit.pid or NTPKIT_LOCK_FILE). */
+  readonly lock?: () => ClockLock;
+  /** Called once running (tests). */
+  readonly onStarted?: (daemon: SyncDaemon) => void;
+}
+
+/** systemd sets JOURNAL_STREAM when stderr goes to the journal, which stamps each line itself. */
+function underJournal(env: NodeJS.ProcessEnv): boolean {
+  return env.JOURNAL_STREAM !== undefined && env.JOURNAL_STREAM !== '';
+}
+
+/** Runs the daemon until SIGTERM, SIGINT or a fatal engine error; sets the exit code. `clockGiven`: --clock was on the command line. */
+export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFlags, clockGiven: boolean): Promise<void> {
+  const stamp = deps.timestamps ?? !underJournal(process.env);
+  const log = (line: string): void => io.err(stamp ? `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} ${line}` : line);
+  const wantsVirtual = flags.virtualOffset !== undefined || flags.virtualFreq !== undefined;
+  if (wantsVirtual && clockGiven && flags.clock !== 'virtual') {
+    io.err(`ntpkit daemon: --virtual-offset and --virtual-freq apply to the virtual clock, not --clock ${flags.clock}`);
+    io.setExitCode(ExitCode.USAGE);
+    return;
+  }
+  const source = new DaemonConfigSource(flags.config, deps.builtInConfig, flags.http === undefined);
+  const loaded = await source.load();
+  if (!reportConfig(io, loaded, 'not started')) {
+    io.setExitCode(ExitCode.USAGE);
+    return;
+  }
+  const { config, resources } = loaded;
+  if (source.isBuiltIn) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.bindcmdaddress}); give -f FILE for another`);
+
+  const opened = openDaemonClock(io, log, {
+    requested: wantsVirtual ? 'virtual' : flags.clock,
+    force: flags.force === true,
+    virtual: wantsVirtual ? { offsetSeconds: flags.virtualOffset ?? 0, frequencyErrorPpm: flags.virtualFreq ?? 0 } : undefined,
+    chooseClock: deps.chooseClock, ownership: deps.ownership, lock: deps.lock,
+  });
+  if (opened === null) return;
+  const { clock } = opened;
+
+  const lifetime = new DaemonLifetime();
+  let daemon: SyncDaemon;
+  try {
+    daemon = await startSyncDaemon({
+      config, resources, clock, log, resolve: deps.resolve, createEngine: deps.createEngine,
+      udp: environmentSwitches().udp, transmitCompensation: environmentSwitches().transmitCompensation,
+      onFatal: (reason) => lifetime.fail(reason),
+    });
+  } catch (e) {
+    io.err(`ntpkit daemon: not started: ${messageWithCode(e)}`);
+    opened.release();
+    io.setExitCode(ExitCode.GENERAL_FAILURE);
+    return;
+  }
+
+  // The flags win over the directives, also across reloads.
+  const httpAddress = (c: Config): HttpAddress | null => flags.http === undefined ? c.httpaddress : flags.http === 'off' ? null : flags.http;
+  const httpHosts = (c: Config): readonly string[] => flags.httpHost ?? c.httphosts;
+  const http = new DaemonHttp(daemon, { log });
+  const reloader = new ConfigReloader(source, daemon, (c) => http.apply(httpAddress(c), httpHosts(c)), io, log);
+
+  const control = await openControlSockets(daemon, config, log, () => reloader.reload('reload command'));
+  await http.apply(httpAddress(config), httpHosts(config));
+  if (flags.http === 'off') log('No dashboard or metrics (--http off)');
+  deps.onStarted?.(daemon);
+  const stopNotices = watchReachability(daemon, log);
+
+  await lifetime.run(deps.signals ?? process, () => { reloader.reload('SIGHUP').catch(() => undefined); }, log);
+  await reloader.settled();
+  stopNotices();
+  await Promise.all(control.map((c) => c.close()));
+  await http.close();
+  await daemon.stop();
+  opened.release();
+  io.setExitCode(lifetime.fatal === null ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
+}

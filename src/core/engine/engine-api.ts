@@ -1,0 +1,357 @@
+/**
+ * The contract between the sans-IO synchronization engine (src/core/engine/engine.ts)
+ * and whatever drives it: the daemon (real sockets, timers, a Clock), the
+ * library's createSyncedClock(), and the simulator (src/sim). Same engine,
+ * same actions everywhere, so the simulator judges exactly the code that runs.
+ *
+ * Time: every Instant the engine sees is a reading of the clock it
+ * disciplines (the "cooked" clock). The engine issues every correction itself
+ * (set-frequency, step), so it knows how the clock has moved and re-bases its
+ * stored samples, as chrony's change handlers do.
+ */
+import { type Instant } from '../../time/instant.js';
+import type { KissAction } from '../../proto/kiss.js';
+import { type SourceOptions } from './source-options.js';
+import { type DaemonSnapshot } from './snapshot.js';
+import { type SystemState } from '../system.js';
+
+export type LeapSecMode = 'system' | 'step' | 'slew' | 'ignore';
+
+export interface DisciplineOptions {
+  /** chrony `makestep threshold limit`: step when |offset| > threshold, during the first `limit` updates (limit < 0: always). null: never step. */
+  readonly makestep: { readonly threshold: number; readonly limit: number } | null;
+  /** Fastest slew, ppm (chrony `maxslewrate`, default 83333.333). */
+  readonly maxslewrate: number;
+  /** chrony `maxchange offset start ignore`, or null. */
+  readonly maxchange: { readonly offset: number; readonly start: number; readonly ignore: number } | null;
+  /** Sources with a larger root distance are not selectable, seconds (chrony default 3). */
+  readonly maxdistance: number;
+  /** Sources that must agree before the clock is updated (chrony default 1). */
+  readonly minsources: number;
+  readonly leapsecmode: LeapSecMode;
+  /** Largest frequency correction, ppm (chrony `maxdrift`; its default 500000 leaves the limit to the clock driver). */
+  readonly maxdrift: number;
+  /** Frequency from the drift file at start, ppm, or null. */
+  readonly initialFrequencyPpm: number | null;
+  /** Skew from the drift file, ppm, or null. */
+  readonly initialSkewPpm: number | null;
+  /** chrony `logchange`: an update that finds the clock wrong by more than this many seconds is reported (default 1). */
+  readonly logchange: number;
+}
+
+export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
+  makestep: null,
+  maxslewrate: 1e6 / 12,
+  maxchange: null,
+  maxdistance: 3,
+  minsources: 1,
+  leapsecmode: 'system',
+  maxdrift: 500000,
+  initialFrequencyPpm: null,
+  initialSkewPpm: null,
+  logchange: 1,
+});
+
+export interface EngineOptions {
+  readonly sources: readonly SourceOptions[];
+  readonly discipline: DisciplineOptions;
+  /** Our clock-reading precision, seconds (e.g. 2^-24). */
+  readonly precision: number;
+  /** Uniform [0, 1) random numbers: request cookies, poll jitter. Seeded in the simulator. */
+  readonly random: () => number;
+  /** Seconds between re-resolutions of pool names and of sources that never answered (chrony: refresh 1209600, and on failure). */
+  readonly resolveInterval?: number;
+  /**
+   * MD5, for the reference id of an IPv6 source (RFC 5905 §7.3: the first 4
+   * octets of the address's MD5). Pure code cannot reach node:crypto, so the
+   * driver passes it; without it the engine uses a stand-in hash.
+   */
+  readonly md5?: (data: Uint8Array) => Uint8Array;
+  /**
+   * The authenticator of a source's requests (`key N`, `nts`), or null for
+   * none. Called once per source (and per pool member) when it is created.
+   */
+  readonly authenticatorFor?: (source: SourceOptions) => SourceAuthenticator | null;
+  /** The clock controller, by its name in core/engine/controllers.ts (default: the one the daemon runs). */
+  readonly controller?: string;
+}
+
+/**
+ * Authenticates one source's requests (symmetric key or NTS). The pure
+ * engine cannot reach node:crypto, so the driver injects it.
+ */
+export interface SourceAuthenticator {
+  readonly kind: 'symmetric' | 'nts';
+  /**
+   * Secures an outgoing request: appends a MAC or NTS extension fields.
+   * null: it cannot send now (NTS without cookies: a key exchange is needed);
+   * the poll is then skipped as if sent and lost.
+   */
+  secure(request: Uint8Array): { readonly packet: Uint8Array; readonly token: unknown } | null;
+  /**
+   * Checks the reply to the request secured with `token`. Rejected replies
+   * are not used as samples (and are counted); `nak` true for a crypto-NAK
+   * or an NTS NAK.
+   */
+  check(reply: Uint8Array, token: unknown): { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly nak: boolean };
+  /**
+   * Where requests must go instead of the source's own address and port, or
+   * null: NTS-KE may name another NTP server address or port (RFC 8915
+   * §4.1.7, §4.1.8). A null address keeps the source's own address (only the
+   * port changes). Replies are then expected from there.
+   */
+  destination?(): { readonly address: string | null; readonly port: number } | null;
+  /**
+   * Why requests cannot be secured now (a failed NTS-KE: host, port and
+   * error; a missing key), or null. Shown with the source, so that an
+   * operator looks at the key exchange rather than at UDP port 123.
+   */
+  problem?(): string | null;
+}
+
+/** Something the driver must do. */
+export type EngineAction =
+  /** Send this request to `address:port`. The driver should call sent() with the precise T1 once it leaves. */
+  | { readonly kind: 'send'; readonly sourceId: number; readonly address: string; readonly port: number; readonly packet: Uint8Array }
+  /** Call tick() at (or soon after) this instant; replaces any earlier request. */
+  | { readonly kind: 'timer'; readonly at: Instant }
+  /** Resolve `host` and call resolved(); for pools, every address. */
+  | { readonly kind: 'resolve'; readonly sourceId: number; readonly host: string }
+  /** Set the clock's frequency correction, ppm (absolute; positive speeds the clock up). */
+  | { readonly kind: 'set-frequency'; readonly ppm: number }
+  /** Step the clock by `seconds` (positive: forward) now. */
+  | { readonly kind: 'step'; readonly seconds: number }
+  /** Tell the clock's owner (the kernel for SystemClock) the sync status and pending leap. */
+  | { readonly kind: 'set-status'; readonly synchronized: boolean; readonly leap: 'none' | 'insert' | 'delete'; readonly estError: number; readonly maxError: number }
+  /** Save the drift file (atomically), ppm. */
+  | { readonly kind: 'write-drift'; readonly frequencyPpm: number; readonly skewPpm: number }
+  | { readonly kind: 'event'; readonly event: EngineEvent };
+
+export type EngineEvent =
+  | { readonly type: 'synchronized'; readonly sourceId: number; readonly offset: number }
+  | { readonly type: 'unsynchronized'; readonly reason: string }
+  | { readonly type: 'step'; readonly seconds: number }
+  | { readonly type: 'falseticker'; readonly sourceId: number }
+  | { readonly type: 'source-unreachable'; readonly sourceId: number }
+  /**
+   * A kiss-o'-death, once per episode (until the source serves us again).
+   * `action` says what it does to polling (core/engine/source.ts); `poll` is the
+   * poll exponent from now on.
+   */
+  | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string; readonly action: KissAction; readonly poll: number }
+  | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
+  | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
+  /**
+   * chronyd's "System clock wrong by X seconds": an update found the clock
+   * wrong by more than `logchange`, beyond the correction already under way.
+   * `seconds`: the correction it needs (positive: the clock is behind).
+   */
+  | { readonly type: 'clock-wrong'; readonly seconds: number }
+  /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
+  | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean }
+  | MeasurementEvent
+  | ClockUpdateEvent;
+
+/**
+ * A reply that passed the packet tests (chrony's tests 1-7): what
+ * `log measurements` records, and `log statistics` when the source's
+ * statistics took the sample. Not for the daemon's own log: it comes with
+ * every reply.
+ */
+export interface MeasurementEvent {
+  readonly type: 'measurement';
+  readonly sourceId: number;
+  readonly address: string;
+  /** Receive time (t4) on the disciplined clock. */
+  readonly at: Instant;
+  /** The reply's header fields. */
+  readonly leap: number;
+  readonly stratum: number;
+  readonly mode: number;
+  readonly remotePoll: number;
+  readonly referenceId: number;
+  readonly rootDelay: number;
+  readonly rootDispersion: number;
+  /** Our poll interval for the source, log2 seconds. */
+  readonly localPoll: number;
+  /** What drives the poll adaptation: the estimate's information over `polltarget` (above 1: poll less often). */
+  readonly score: number;
+  /** θ, δ and ε of the sample, seconds. */
+  readonly offset: number;
+  readonly delay: number;
+  readonly dispersion: number;
+  readonly interleaved: boolean;
+  /** chrony's "ABCD" tests: maxdelay; maxdelayratio (none here: always passes); the delay-outlier test; the sync-loop test (always passes). */
+  readonly tests: readonly [boolean, boolean, boolean, boolean];
+  /** The source's statistics after taking this sample, or null if they refused it. Signs as chrony's statistics.log. */
+  readonly stats: null | {
+    /** Standard deviation of the samples about the fit, seconds. */
+    readonly stdDev: number;
+    /** Estimated offset of the local clock against the source, seconds (positive: local clock fast). */
+    readonly offset: number;
+    readonly offsetSd: number;
+    /** Rate the local clock gains on the source beyond the correction in force, s/s. */
+    readonly freq: number;
+    readonly skew: number;
+    /** |old rate - new rate| / old rate error. */
+    readonly stress: number;
+    readonly samples: number;
+    readonly runs: number;
+  };
+}
+
+/** A clock update (what `log tracking` records). Signs as chrony's tracking.log. */
+export interface ClockUpdateEvent {
+  readonly type: 'clock-update';
+  readonly at: Instant;
+  /** Address of the selected source. */
+  readonly address: string;
+  readonly stratum: number;
+  /** Frequency of the local clock, ppm (positive: it runs fast; the negated correction). */
+  readonly frequencyPpm: number;
+  readonly skewPpm: number;
+  /** Offset of the local clock at the update, seconds (positive: fast). */
+  readonly offset: number;
+  readonly leap: 'none' | 'insert' | 'delete';
+  readonly combined: number;
+  readonly offsetSd: number;
+  /** Correction of the previous update still to be applied, seconds (positive: the clock was slow). */
+  readonly remainingCorrection: number;
+  readonly rootDelay: number;
+  readonly rootDispersion: number;
+  /** Largest error of the clock since the previous update, seconds. */
+  readonly maxError: number;
+}
+
+/** What the driver tells the engine. */
+export interface SyncEngineApi {
+  /** First call: returns the initial sends/resolves/timer. */
+  start(now: Instant): EngineAction[];
+  /** A requested timer fired (calling it early is harmless). */
+  tick(now: Instant): EngineAction[];
+  /** The request for `sourceId` left at `t1` (kernel or late user-space stamp). */
+  sent(sourceId: number, t1: Instant): void;
+  /** A datagram arrived from `address:port` at `t4`; the engine matches it to a source. */
+  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant }, now: Instant): EngineAction[];
+  /** Name resolution finished: addresses (may be empty) or an error message. */
+  resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
+  /** The one published state. */
+  snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot;
+  /** What the daemon's NTP server serves now (feed it to the responder): stratum, refid, root delay/dispersion, leap. */
+  systemState(now: Instant): SystemState;
+  /** The drift file's contents now, ppm: the driver writes it when it must (SIGTERM), besides the periodic write-drift actions. */
+  drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
+  /** A run-time control command (chronyc's makestep, burst, online, add...): carry out its actions like tick()'s. */
+  control<C extends EngineCommand>(command: C, now: Instant): EngineCommandResult<C['op']>;
+}
+
+/**
+ * Which sources a control command applies to: null for every source, else
+ * an address (any spelling: "::1" matches "0:0::1") or a configured name
+ * (a pool's name selects all its members).
+ */
+export type SourceSelector = string | null;
+
+/**
+ * Run-time control (chronyc's operational commands). Each is carried out
+ * through SyncEngineApi.control(), whose actions the driver applies exactly
+ * as tick()'s, so the sends and timers they cause happen.
+ */
+export type EngineCommand =
+  /** Step the clock by the offset correction still being slewed out (chronyc `makestep`). */
+  | { readonly op: 'makestep' }
+  /** Change the makestep setting; `limit` counts updates from now on (chronyc `makestep threshold limit`). */
+  | { readonly op: 'set-makestep'; readonly threshold: number; readonly limit: number }
+  /** Send up to `max` requests 2 s apart, stopping after `good` good replies; then return to the regular schedule. */
+  | { readonly op: 'burst'; readonly selector: SourceSelector; readonly good: number; readonly max: number }
+  /** Offline: no requests are sent (a burst in progress ends first); the sources keep their state. */
+  | { readonly op: 'online' | 'offline'; readonly selector: SourceSelector }
+  | { readonly op: 'add-source'; readonly source: SourceOptions }
+  | { readonly op: 'delete-source'; readonly selector: string }
+  | { readonly op: 'activity' }
+  | { readonly op: 'ntpdata'; readonly selector: SourceSelector };
+
+/** chronyc activity's five counts. */
+export interface ActivityReport {
+  readonly online: number;
+  readonly offline: number;
+  readonly burstOnline: number;
+  readonly burstOffline: number;
+  readonly unresolved: number;
+}
+
+/** chronyc ntpdata's figures of one source: its last valid reply and our counters. */
+export interface NtpDataReport {
+  readonly sourceId: number;
+  readonly name: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Of the last valid reply (all zero / null before one came). */
+  readonly leap: 'normal' | 'insert' | 'delete' | 'unsynchronized';
+  readonly version: number;
+  readonly mode: number;
+  readonly stratum: number;
+  /** Our poll exponent for this source (log2 s), as chronyc shows it. */
+  readonly poll: number;
+  /** The server's precision (log2 s). */
+  readonly precision: number;
+  readonly rootDelay: number;
+  readonly rootDispersion: number;
+  readonly referenceId: number;
+  /** Unix seconds (9 decimals) of the reply's reference timestamp, or null. */
+  readonly referenceTime: string | null;
+  /** RFC 5905 theta of the last valid reply: positive when the server is ahead of us. */
+  readonly offset: number;
+  readonly peerDelay: number;
+  readonly peerDispersion: number;
+  /** Server processing time of the last valid reply (t3 - t2), seconds. */
+  readonly responseTime: number;
+  /** chronyc's NTP tests of the last valid reply: "111 111 1111" for a synchronized one, "111 101 0000" for a kiss or an unsynchronized server. */
+  readonly tests: string;
+  /** The kiss-o'-death in effect (the last reply was one), or null. */
+  readonly kissCode: string | null;
+  readonly interleaved: boolean;
+  /** The last valid reply passed the source's authenticator (chronyc: "Authenticated"). */
+  readonly authenticated: boolean;
+  /** How the source's packets are authenticated (chronyc authdata's Mode: -, SK, NTS). */
+  readonly authMode: 'none' | SourceAuthenticator['kind'];
+  /** Replies that matched a request but failed authentication (bad or missing MAC, NTS failure), NAKs included. */
+  readonly authFailures: number;
+  /** Of those, crypto-NAKs (symmetric keys) and NTS NAKs. */
+  readonly authNaks: number;
+  /** Why the last rejected reply failed, or null. */
+  readonly lastAuthFailure: string | null;
+  readonly totalTx: number;
+  readonly totalRx: number;
+  readonly totalValidRx: number;
+  readonly totalGoodRx: number;
+}
+
+/** What each control command returns besides its actions. */
+export interface EngineCommandValues {
+  readonly makestep: { readonly seconds: number };
+  readonly 'set-makestep': null;
+  readonly burst: { readonly sources: number };
+  readonly online: { readonly sources: number };
+  readonly offline: { readonly sources: number };
+  readonly 'add-source': { readonly sourceId: number };
+  readonly 'delete-source': { readonly sources: number };
+  readonly activity: ActivityReport;
+  readonly ntpdata: readonly NtpDataReport[];
+}
+
+/**
+ * Why a control command was refused: no source matches the selector, the
+ * source to add is already there, a value is out of range, the engine
+ * has not started, or it takes no control commands (stand-ins in tests).
+ */
+export type EngineCommandError = 'no-such-source' | 'source-exists' | 'bad-value' | 'not-started' | 'unsupported';
+
+export type EngineCommandResult<K extends EngineCommand['op']> =
+  | { readonly ok: true; readonly actions: EngineAction[]; readonly value: EngineCommandValues[K] }
+  | { readonly ok: false; readonly code: EngineCommandError; readonly message: string };
+
+/** The answer of an engine that takes no control commands (test stand-ins). */
+export function refuseControl(): EngineCommandResult<never> {
+  return { ok: false, code: 'unsupported', message: 'This engine takes no control commands' };
+}

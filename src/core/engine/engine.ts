@@ -1,0 +1,299 @@
+/**
+ * The synchronization engine behind SyncEngineApi (engine-api.ts): it
+ * orchestrates the sources (source-set.ts, tracked-source.ts,
+ * source-measurement.ts), selection and combining (selection.ts), the clock
+ * controller (clock-controller.ts, chosen by name in controllers.ts), the
+ * leap second (leap.ts) and the reference it reports (reference.ts). Sans-IO:
+ * the driver (daemon, library, simulator) feeds it time, datagrams and
+ * resolutions, and carries out the actions it returns.
+ *
+ * Every estimate lives on the raw timescale of clock-model.ts, so a step or a
+ * frequency change made by the controller changes no stored sample (chrony
+ * re-bases its samples in change handlers to the same effect); only what is
+ * reported against the disciplined clock is converted back.
+ */
+import type { Instant } from '../../time/instant.js';
+import type {
+  DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, SyncEngineApi,
+} from './engine-api.js';
+import type { ClockController, ControllerFactory } from './clock-controller.js';
+import { ClockModel } from './clock-model.js';
+import { controllerFactory, DEFAULT_CONTROLLER } from './controllers.js';
+import { runCommand } from './engine-control.js';
+import { leapShift, LeapSchedule } from './leap.js';
+import { Reference } from './reference.js';
+import { combineEstimates, selectSources } from './selection.js';
+import { SNAPSHOT_VERSION, unixString, type DaemonSnapshot } from './snapshot.js';
+import { SourceMeasurement, type SourceEstimate, type Timescale } from './source-measurement.js';
+import type { SourceOptions } from './source-options.js';
+import { measurementEvent, sourceSnapshot, statisticsRecord } from './source-reports.js';
+import { SourceSet } from './source-set.js';
+import { STATS_DEFAULTS, type StatsOptions } from './source-stats.js';
+import type { SystemState } from '../system.js';
+import { UNRESOLVED, type TrackedSource } from './tracked-source.js';
+
+/** Tuning knobs of the engine beyond the configuration (tests and benchmarks). */
+export interface EngineTuning {
+  readonly stats?: Partial<StatsOptions>;
+  /** Shortest slew of an offset correction, seconds. */
+  readonly minSlewTime?: number;
+}
+
+export class SyncEngine implements SyncEngineApi {
+  private readonly o: EngineOptions;
+  private readonly d: DisciplineOptions;
+  private readonly statsOptions: StatsOptions;
+  private readonly minSlewTime: number;
+  private readonly makeController: ControllerFactory;
+  private ts: Timescale | null = null;
+  private controller: ClockController | null = null;
+  private readonly sources: SourceSet;
+  private readonly reference: Reference;
+  private readonly leap = new LeapSchedule();
+  private selectedId: number | null = null;
+  private started = false;
+
+  constructor(options: EngineOptions & { readonly tuning?: EngineTuning }) {
+    this.o = options;
+    this.d = options.discipline;
+    this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, ...(options.tuning?.stats ?? {}) };
+    this.minSlewTime = options.tuning?.minSlewTime ?? 1;
+    this.sources = new SourceSet(options, (so) => this.measurement(so));
+    this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision);
+    // Looked up here, so that a controller nobody knows fails the construction, not start().
+    this.makeController = controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
+  }
+
+  // ---- SyncEngineApi ----
+
+  start(now: Instant): EngineAction[] {
+    if (this.started) return [];
+    this.started = true;
+    const actions: EngineAction[] = [];
+    const ppm = this.d.initialFrequencyPpm ?? 0;
+    const clock = new ClockModel(now, ppm);
+    this.ts = { clock, origin: now };
+    this.controller = this.makeController({ options: this.d, clock, minSlewTime: this.minSlewTime });
+    // The engine's model of the clock starts exact: it sets the frequency itself.
+    actions.push({ kind: 'set-frequency', ppm });
+    actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
+    for (const so of this.o.sources) this.sources.add(so, now, actions);
+    this.poll(now, actions);
+    return this.finish(now, actions);
+  }
+
+  tick(now: Instant): EngineAction[] {
+    if (!this.started) return [];
+    const actions: EngineAction[] = [];
+    this.ctrl().tick(now, actions);
+    const due = this.leap.take(now);
+    if (due !== null) this.applyLeap(now, due.kind, due.at, actions);
+    if (this.sources.maintain(now, actions)) this.select(now, null, actions);
+    this.poll(now, actions);
+    return this.finish(now, actions);
+  }
+
+  sent(sourceId: number, t1: Instant): void {
+    this.sources.byId(sourceId)?.poller.sent(t1);
+  }
+
+  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant }, now: Instant): EngineAction[] {
+    if (!this.started) return [];
+    const actions: EngineAction[] = [];
+    const s = this.sources.byOrigin(datagram.address, datagram.port);
+    if (s === undefined) return [];
+    const ts = this.timescale();
+    const out = s.poller.receive(datagram.data, datagram.t4, ts.clock.stepEpoch);
+    switch (out.kind) {
+      case 'ignored':
+        return [];
+      case 'kod':
+        // Once per episode: a refusing server answers every poll with the same kiss.
+        if (out.fresh) actions.push({ kind: 'event', event: { type: 'kiss', sourceId: s.id, code: out.code, action: out.action, poll: s.poller.poll } });
+        if (out.action === 'refused') this.select(now, null, actions);
+        return this.finish(now, actions);
+      case 'unsynchronized':
+        s.unsynchronized = true;
+        s.unreachableReported = false;
+        this.select(now, null, actions);
+        return this.finish(now, actions);
+      case 'sample':
+        break;
+    }
+    s.unsynchronized = false;
+    s.unreachableReported = false;
+    if (out.sample.delay > s.options.maxdelay) {
+      actions.push(measurementEvent(s, out, [false, true, true, true], null));
+      return this.finish(now, actions);
+    }
+    const took = s.measurement.take(out.sample, datagram.t4, ts, this.o.precision);
+    if (!took.accepted) {
+      actions.push(measurementEvent(s, out, [true, true, took.reason !== 'delay-outlier', true], null));
+      return this.finish(now, actions);
+    }
+    s.goodRx++;
+    s.poller.adapt(s.measurement.information());
+    const stats = statisticsRecord(s, s.estimate(now, ts), ts.clock.basePpm, took.before);
+    actions.push(measurementEvent(s, out, [true, true, true, true], stats));
+    this.select(now, s, actions);
+    return this.finish(now, actions);
+  }
+
+  resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[] {
+    if (!this.started) return [];
+    const actions: EngineAction[] = [];
+    this.sources.resolved(sourceId, result, now, actions);
+    this.poll(now, actions);
+    return this.finish(now, actions);
+  }
+
+  snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
+    const controller = this.ctrl();
+    const ts = this.timescale();
+    const sel = this.selectedId === null ? undefined : this.sources.byId(this.selectedId);
+    const est = sel === undefined ? null : sel.estimate(now, ts);
+    const residual = est === null ? 0 : est.freq * 1e6 - controller.frequencyPpm;
+    return {
+      version: SNAPSHOT_VERSION,
+      time: unixString(now),
+      clock,
+      tracking: this.reference.tracking(now, controller, this.leap.pending, residual),
+      sources: this.sources.sources.map((s) => sourceSnapshot(s, now, ts)),
+    };
+  }
+
+  /** The state the daemon's NTP server serves (stratum, refid, root delay and dispersion, leap). */
+  systemState(_now: Instant): SystemState {
+    return this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
+  }
+
+  /** The drift file's contents now (frequency and skew, ppm): the daemon writes it on demand (SIGTERM). */
+  drift(): { frequencyPpm: number; skewPpm: number } {
+    return this.ctrl().drift();
+  }
+
+  control<C extends EngineCommand>(command: C, now: Instant): EngineCommandResult<C['op']> {
+    if (!this.started) return { ok: false, code: 'not-started', message: 'The engine has not started' };
+    const actions: EngineAction[] = [];
+    const r = runCommand(command, now, actions, {
+      sources: this.sources,
+      controller: this.ctrl(),
+      origin: this.timescale().origin,
+      poll: () => this.poll(now, actions),
+      select: () => this.select(now, null, actions),
+    });
+    if (!r.ok) return r;
+    return { ok: true, actions: this.finish(now, actions), value: r.value } as EngineCommandResult<C['op']>;
+  }
+
+  // ---- selection and the clock ----
+
+  /** What a new source's filter assumes about the oscillator before its second sample. */
+  private measurement(options: SourceOptions): SourceMeasurement {
+    const d = this.ctrl();
+    const value = this.timescale().clock.basePpm * 1e-6;
+    const variance = this.reference.synchronized ? (Math.max(3 * d.skewPpm, 1) * 1e-6) ** 2
+      : this.d.initialFrequencyPpm !== null ? (Math.max(3 * (this.d.initialSkewPpm ?? 1), 1) * 1e-6) ** 2
+      : (this.d.maxdrift * 1e-6) ** 2;
+    return new SourceMeasurement(options, this.statsOptions, { value, variance });
+  }
+
+  /** Runs selection; `from` is the source whose new sample prompted it (null: a state change). */
+  private select(now: Instant, from: TrackedSource | null, actions: EngineAction[]): void {
+    const ts = this.timescale();
+    const all = this.sources.sources;
+    const weighed = all.map((s) => s.candidate(now, ts));
+    const estimates = new Map<number, SourceEstimate>();
+    for (const w of weighed) if (w.estimate !== null) estimates.set(w.candidate.id, w.estimate);
+    const r = selectSources(weighed.map((w) => w.candidate), { minsources: this.d.minsources, maxdistance: this.d.maxdistance, previous: this.selectedId });
+    for (const s of all) {
+      const v = r.verdicts.get(s.id) ?? UNRESOLVED;
+      if (v.verdict === 'falseticker' && s.verdict.verdict !== 'falseticker') {
+        actions.push({ kind: 'event', event: { type: 'falseticker', sourceId: s.id } });
+      }
+      s.verdict = v;
+    }
+    if (from !== null) from.falsetickerStreak = from.verdict.verdict === 'falseticker' ? from.falsetickerStreak + 1 : 0;
+    if (r.selected === null) {
+      this.selectedId = null;
+      this.reference.lost(r.reason, actions);
+      return;
+    }
+    this.selectedId = r.selected;
+    this.leap.vote(now, all.filter((s) => r.truechimers.includes(s.id)).map((s) => s.poller.leap()), actions);
+    // Only a new sample from a source in the combination moves the clock.
+    if (from === null || !r.combined.includes(from.id)) return;
+    this.updateClock(now, r.combined, estimates, actions);
+  }
+
+  private updateClock(now: Instant, combined: readonly number[], estimates: ReadonlyMap<number, SourceEstimate>, actions: EngineAction[]): void {
+    const c = combineEstimates(combined, estimates);
+    if (c === null) return;
+    const controller = this.ctrl();
+    const remaining = controller.remainingCorrection(now);
+    const mark = actions.length;
+    const outcome = controller.update(now, { offset: c.offset, freqPpm: c.freq * 1e6, skewPpm: Math.sqrt(c.pFreq) * 1e6 }, actions);
+    if (outcome === 'ignored' || outcome === 'fatal') {
+      actions.push({ kind: 'event', event: { type: 'maxchange', offset: c.offset, fatal: outcome === 'fatal' } });
+      return;
+    }
+    // chronyd (reference.c) logs the offset of each update beyond logchange, before a step. Its
+    // offsets are against a clock that already counts the correction under way; ours are against
+    // the clock as it reads, so that part is taken out: a 10 s jump is reported once, not at every
+    // update while it is slewed out.
+    const wrong = c.offset - remaining;
+    if (Math.abs(wrong) > this.d.logchange) actions.splice(mark, 0, { kind: 'event', event: { type: 'clock-wrong', seconds: wrong } });
+    const selected = this.sources.byId(combined[0] as number) as TrackedSource;
+    this.reference.updated(now, { outcome, selected, estimate: c, combined: combined.length, remaining }, controller, this.leap.pending, actions);
+  }
+
+  /** The leap second is due: UTC moved by a second; make the clock follow per leapsecmode. */
+  private applyLeap(now: Instant, kind: 'none' | 'insert' | 'delete', at: Instant, actions: EngineAction[]): void {
+    const shift = leapShift(kind);
+    if (shift === 0) return;
+    // Every source's time (UTC) moved; the estimates follow.
+    for (const s of this.sources.sources) s.measurement.stats.shift(shift);
+    const clock = this.timescale().clock;
+    switch (this.d.leapsecmode) {
+      case 'system':
+        // The kernel applied it at its midnight: account for that step.
+        clock.step(at, shift);
+        actions.push({ kind: 'set-status', synchronized: this.reference.synchronized, leap: 'none', estError: 0, maxError: 0 });
+        break;
+      case 'step':
+        clock.step(now, shift);
+        actions.push({ kind: 'step', seconds: shift });
+        actions.push({ kind: 'event', event: { type: 'step', seconds: shift } });
+        break;
+      case 'slew':
+        this.ctrl().slewLeap(now, shift, actions);
+        break;
+      case 'ignore':
+        // The next updates see the 1 s error and correct it as usual (makestep or slew).
+        break;
+    }
+  }
+
+  // ---- plumbing ----
+
+  private poll(now: Instant, actions: EngineAction[]): void {
+    this.sources.poll(now, this.timescale().clock.stepEpoch, actions);
+  }
+
+  private finish(now: Instant, actions: EngineAction[]): EngineAction[] {
+    let wake = this.sources.nextWake();
+    for (const t of [this.ctrl().nextWake, this.leap.at]) if (t !== null && (wake === null || t < wake)) wake = t;
+    if (wake !== null) actions.push({ kind: 'timer', at: wake < now ? now : wake });
+    return actions;
+  }
+
+  private timescale(): Timescale {
+    if (this.ts === null) throw new Error('Cannot use the engine before start()');
+    return this.ts;
+  }
+
+  private ctrl(): ClockController {
+    if (this.controller === null) throw new Error('Cannot use the engine before start()');
+    return this.controller;
+  }
+}

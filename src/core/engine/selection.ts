@@ -1,0 +1,182 @@
+/**
+ * Source selection (chrony's sources.c, RFC 5905 §11.2): from every source's
+ * estimate, which ones are believed, which one the clock follows, and a
+ * named verdict for each (chronyc sources' state column).
+ *
+ * 1. Unusable sources (unreachable, no samples, noselect, denied,
+ *    unsynchronized) and those whose root distance exceeds maxdistance
+ *    ("jittery", chrony's `~`) take no part.
+ * 2. Falsetickers are rejected by intersecting correctness intervals
+ *    (intervals.ts). `trust` (chrony.conf(5)): a trusted source can be rejected
+ *    only if another trusted source does not agree with it; when the majority
+ *    rejects a trusted source, the trusted sources' own intersection decides
+ *    and the others must meet it.
+ * 3. `require`: at least one required source must be a truechimer;
+ *    `minsources`: that many truechimers, before the clock is updated.
+ * 4. `prefer`: when a preferred source is a truechimer, only preferred
+ *    sources are selected and combined.
+ * 5. The selected source is the one with the smallest root distance; the
+ *    previous one is kept unless another beats it by RESELECT_DISTANCE
+ *    (chrony's reselectdist), so the reference does not flap.
+ * 6. Combined: truechimers whose distance is within COMBINE_LIMIT times the
+ *    selected one's (chrony's combinelimit).
+ * 7. The system estimate: the combined sources' estimates weighted by inverse
+ *    root distance (combineEstimates), what the clock controller follows.
+ */
+import type { SourceVerdict } from './snapshot.js';
+import { intersect } from '../intervals.js';
+
+/** chrony's reselectdist default, seconds. */
+const RESELECT_DISTANCE = 1e-4;
+/** chrony's combinelimit default. */
+const COMBINE_LIMIT = 3;
+
+export interface SelectionCandidate {
+  readonly id: number;
+  /** Estimated offset, seconds. */
+  readonly offset: number;
+  /** Root distance, seconds. */
+  readonly distance: number;
+  /** Null when usable; otherwise why not (shown as the reason of `?`). */
+  readonly unusable: string | null;
+  readonly noselect: boolean;
+  readonly prefer: boolean;
+  readonly trust: boolean;
+  readonly require: boolean;
+}
+
+export interface SelectionOptions {
+  readonly minsources: number;
+  readonly maxdistance: number;
+  /** The source selected last time, or null. */
+  readonly previous: number | null;
+}
+
+export interface Verdict {
+  readonly verdict: SourceVerdict;
+  readonly reason: string;
+}
+
+export interface SelectionResult {
+  readonly verdicts: ReadonlyMap<number, Verdict>;
+  /** The source the clock follows, or null when the clock must not be updated. */
+  readonly selected: number | null;
+  /** Sources combined into the estimate, the selected one first; empty when selected is null. */
+  readonly combined: readonly number[];
+  /** Truechimers (agreeing sources). */
+  readonly truechimers: readonly number[];
+  /** Why nothing was selected, or null. */
+  readonly reason: string | null;
+}
+
+function fmt(s: number): string {
+  return s >= 1 ? `${s.toFixed(2)} s` : s >= 1e-3 ? `${(s * 1e3).toFixed(1)} ms` : `${(s * 1e6).toFixed(0)} us`;
+}
+
+export function selectSources(candidates: readonly SelectionCandidate[], o: SelectionOptions): SelectionResult {
+  const verdicts = new Map<number, Verdict>();
+  const usable: SelectionCandidate[] = [];
+  for (const c of candidates) {
+    if (c.unusable !== null) verdicts.set(c.id, { verdict: 'unusable', reason: c.unusable });
+    else if (c.noselect) verdicts.set(c.id, { verdict: 'unusable', reason: 'noselect' });
+    else if (!(c.distance <= o.maxdistance)) {
+      verdicts.set(c.id, { verdict: 'jittery', reason: `distance ${fmt(c.distance)} > maxdistance ${fmt(o.maxdistance)}` });
+    } else usable.push(c);
+  }
+  const none = (reason: string): SelectionResult => ({ verdicts, selected: null, combined: [], truechimers: [], reason });
+  if (usable.length === 0) return none('no selectable sources');
+
+  const truechimers = agreeing(usable);
+  for (const c of usable) {
+    if (!truechimers.includes(c)) verdicts.set(c.id, { verdict: 'falseticker', reason: 'interval does not meet the majority\'s' });
+  }
+  if (truechimers.length === 0) return none('no majority agrees');
+
+  const wait = (reason: string): SelectionResult => {
+    for (const c of truechimers) verdicts.set(c.id, { verdict: 'not-combined', reason });
+    return { verdicts, selected: null, combined: [], truechimers: truechimers.map((c) => c.id), reason };
+  };
+  if (candidates.some((c) => c.require) && !truechimers.some((c) => c.require)) {
+    return wait('no required source is selectable');
+  }
+  if (truechimers.length < o.minsources) {
+    return wait(`${truechimers.length} selectable < minsources ${o.minsources}`);
+  }
+
+  const preferred = truechimers.filter((c) => c.prefer);
+  const pool = preferred.length > 0 ? preferred : truechimers;
+  let best = pool[0] as SelectionCandidate;
+  for (const c of pool) if (c.distance < best.distance) best = c;
+  const prev = pool.find((c) => c.id === o.previous);
+  if (prev !== undefined && prev.distance <= best.distance + RESELECT_DISTANCE) best = prev;
+
+  const combined = [best.id];
+  verdicts.set(best.id, { verdict: 'selected', reason: 'reference' });
+  for (const c of truechimers) {
+    if (c === best) continue;
+    if (!pool.includes(c)) verdicts.set(c.id, { verdict: 'not-combined', reason: 'a preferred source is selected' });
+    else if (c.distance > COMBINE_LIMIT * best.distance) {
+      verdicts.set(c.id, { verdict: 'not-combined', reason: `distance ${fmt(c.distance)} > ${COMBINE_LIMIT} x selected` });
+    } else {
+      verdicts.set(c.id, { verdict: 'combined', reason: 'agrees' });
+      combined.push(c.id);
+    }
+  }
+  return { verdicts, selected: best.id, combined, truechimers: truechimers.map((c) => c.id), reason: null };
+}
+
+/** The truechimers among usable candidates, honouring `trust`. */
+function agreeing(usable: readonly SelectionCandidate[]): SelectionCandidate[] {
+  const all = intersect(usable);
+  const trusted = usable.filter((c) => c.trust);
+  const majority = all.ok ? all.truechimers.map((i) => usable[i] as SelectionCandidate) : [];
+  if (trusted.length === 0 || trusted.every((c) => majority.includes(c))) return majority;
+  // The majority rejects a trusted source (or there is none): the trusted sources decide among themselves.
+  const t = intersect(trusted);
+  if (!t.ok) return majority.filter((c) => !c.trust);
+  const low = t.low;
+  const high = t.high;
+  const trueTrusted = t.truechimers.map((i) => trusted[i] as SelectionCandidate);
+  return usable.filter((c) => (c.trust ? trueTrusted.includes(c) : c.offset - c.distance <= high && c.offset + c.distance >= low));
+}
+
+/** One source's estimate as combining weighs it: offset (s), rate (s/s), their variances, root distance (s). */
+export interface WeighedEstimate {
+  readonly offset: number;
+  readonly freq: number;
+  readonly pPhase: number;
+  readonly pFreq: number;
+  readonly distance: number;
+}
+
+/** The system estimate: the combined sources' weighted means. */
+export interface CombinedEstimate {
+  readonly offset: number;
+  readonly freq: number;
+  readonly pPhase: number;
+  readonly pFreq: number;
+}
+
+/**
+ * Combines by inverse root distance (RFC 5905 §11.2.3, chrony's combine);
+ * null when none of `ids` has an estimate.
+ */
+export function combineEstimates(ids: readonly number[], estimates: ReadonlyMap<number, WeighedEstimate>): CombinedEstimate | null {
+  let w = 0;
+  let off = 0;
+  let freq = 0;
+  let pFreq = 0;
+  let pPhase = 0;
+  for (const id of ids) {
+    const est = estimates.get(id);
+    if (est === undefined) continue;
+    const wi = 1 / Math.max(est.distance, 1e-9);
+    w += wi;
+    off += wi * est.offset;
+    freq += wi * est.freq;
+    pFreq += wi * est.pFreq;
+    pPhase += wi * est.pPhase;
+  }
+  if (w === 0) return null;
+  return { offset: off / w, freq: freq / w, pPhase: pPhase / w, pFreq: pFreq / w };
+}

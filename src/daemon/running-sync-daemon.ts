@@ -1,0 +1,196 @@
+/**
+ * A started sync daemon: the engine over its driver, the drift file, the
+ * statistics logs and the serving side, and the order a reload changes them
+ * in (everything that can fail first, so a failed reload changes nothing).
+ */
+import type { Clock } from '../clock/clock.js';
+import type { Config } from '../config/config.js';
+import type { ClientReport } from '../core/server/client-report.js';
+import type { EngineCommand, EngineCommandResult, EngineEvent } from '../core/engine/engine-api.js';
+import type { ServerStats } from '../core/server/server-stats.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
+import type { SystemState } from '../core/system.js';
+import type { ConfigResources } from './config-resources.js';
+import { DaemonDrift, engineDrift } from './daemon-drift.js';
+import { loadOrRefuse, logKeys } from './daemon-resources.js';
+import { DaemonServers } from './daemon-servers.js';
+import { EngineDriver } from './engine-driver.js';
+import { describeEngineEvent, signed } from './engine-event-text.js';
+import { cryptoRandom, type EngineFactory, type EngineGround, engineOptionsFor } from './engine-options.js';
+import type { RunningNtpServer } from './ntp-server.js';
+import type { NtsKeService } from './nts-ke-service.js';
+import { ntsSourceAuthenticator } from './nts-source-auth.js';
+import { ServedState } from './served-state.js';
+import { StatsLog, wantsStatsLogs } from './stats-log.js';
+import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';
+
+/** What startSyncDaemon settled before anything starts. */
+export interface SyncDaemonParts {
+  readonly createEngine: EngineFactory;
+  /** log2 seconds, as the NTP header's precision field. */
+  readonly precisionLog2: number;
+  readonly resources: ConfigResources;
+  readonly drift: DaemonDrift;
+  /** Whether the daemon may serve at all (false: the library). */
+  readonly serving: boolean;
+}
+
+export class RunningSyncDaemon implements SyncDaemon {
+  readonly clock: Clock;
+  private current: Config;
+  private engine: DaemonEngine;
+  private readonly driver: EngineDriver;
+  private readonly servers: DaemonServers;
+  private statsLog: StatsLog | null;
+  private readonly ground: EngineGround;
+  private readonly served: ServedState;
+  private stopped = false;
+  private clockUpdates = 0;
+  private readonly log: (line: string) => void;
+
+  /** Builds the parts in the order their start-up lines appear; start() then opens the servers and starts polling. */
+  constructor(private readonly opts: SyncDaemonOptions, private readonly parts: SyncDaemonParts) {
+    const { clock, log } = opts;
+    this.clock = clock;
+    this.log = log;
+    this.current = opts.config;
+    this.served = new ServedState(clock, parts.precisionLog2);
+    this.ground = {
+      clockFrequencyPpm: () => clock.frequencyPpm(),
+      precisionLog2: parts.precisionLog2,
+      random: cryptoRandom(),
+      ntsSourceAuthenticator: (so) => ntsSourceAuthenticator(so, { nts: () => this.current.server.nts, clockUpdates: () => this.clockUpdates, log }),
+    };
+    const { resources } = parts;
+    this.engine = parts.createEngine(engineOptionsFor(this.current, parts.drift.initial, resources.keys, this.ground));
+    this.servers = new DaemonServers({ clock: this.clock, serving: parts.serving, keys: resources.keys, ntsCredentials: resources.ntsServer, log: this.log,
+      udp: opts.udp, transmitCompensation: opts.transmitCompensation,
+    });
+    this.statsLog = this.openStatsLog(this.current);
+    this.driver = new EngineDriver({
+      engine: this.engine,
+      clock: this.clock,
+      resolve: opts.resolve,
+      openSocket: opts.openSocket,
+      udp: opts.udp,
+      keepAlive: opts.keepAlive,
+      log: this.log,
+      onWriteDrift: (v) => parts.drift.write(v),
+      onEvent: (e) => this.onEngineEvent(e),
+      onUpdate: () => {
+        this.refreshServer();
+        opts.onUpdate?.();
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.servers.open(this.current);
+    this.driver.start();
+    this.refreshServer();
+    const n = this.current.sources.length;
+    this.log(`Started with ${n} source${n === 1 ? '' : 's'} on the ${this.clock.kind} clock`);
+  }
+
+  get config(): Config {
+    return this.current;
+  }
+
+  get ntpServer(): RunningNtpServer | null {
+    return this.servers.ntpServer;
+  }
+
+  get ntsKe(): NtsKeService | null {
+    return this.servers.ntsKe;
+  }
+
+  get transport(): EngineDriver['transport'] {
+    return this.driver.transport;
+  }
+
+  snapshot(): DaemonSnapshot {
+    return this.driver.snapshot();
+  }
+
+  systemState(): SystemState {
+    return this.served.current(this.engine, this.current);
+  }
+
+  control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']> {
+    return this.driver.control(command);
+  }
+
+  clients(minHits?: number): ClientReport[] | null {
+    return this.servers.clients(minHits);
+  }
+
+  serverStats(): ServerStats | null {
+    return this.servers.stats();
+  }
+
+  async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
+    if (this.stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
+    const config = this.current;
+    // Everything that can fail without a bind comes first, and changes nothing when it does.
+    const res = loaded ?? await loadOrRefuse(next, this.parts.serving, this.log);
+    const keep = engineDrift(this.engine);
+    const nextEngine = this.parts.createEngine(engineOptionsFor(next, keep, res.keys, this.ground));
+    await this.servers.apply(config, next, res);
+    this.servers.setKeys(res.keys);
+    logKeys(next, res.keys, this.log);
+    this.engine = nextEngine;
+    this.parts.drift.follow(next, config);
+    // Log rotation: logrotate renames the files and signals a reload; the next lines start new files.
+    await this.statsLog?.reopen();
+    this.statsLog = next.logdir === config.logdir && next.logbanner === config.logbanner && sameList(next.log, config.log) ? this.statsLog : this.openStatsLog(next);
+    this.current = next;
+    this.served.reset();
+    this.driver.replaceEngine(this.engine);
+    this.refreshServer();
+    this.log(`Reloaded the configuration: ${next.sources.length} source${next.sources.length === 1 ? '' : 's'}, frequency ${signed(keep.frequencyPpm, 3)} ppm kept`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.parts.drift.save(this.engine);
+    await this.driver.stop();
+    await this.statsLog?.close();
+    await this.servers.close();
+  }
+
+  private refreshServer(): void {
+    this.servers.refresh(() => this.systemState());
+  }
+
+  private openStatsLog(c: Config): StatsLog | null {
+    return c.logdir === null || !wantsStatsLogs(c.logdir, c.log) ? null : new StatsLog({
+      dir: c.logdir, log: c.log, banner: c.logbanner, report: this.log,
+      stampSource: () => (this.driver.transport?.kind === 'native-kernel-timestamps' ? 'K' : 'D'),
+    });
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    if (e.type === 'clock-update') this.clockUpdates++;
+    // One per reply or clock update: for the statistics logs, not the daemon's own.
+    if (e.type === 'measurement' || e.type === 'clock-update') {
+      this.statsLog?.record(e);
+      this.opts.onEvent?.(e);
+      return;
+    }
+    const line = describeEngineEvent(e, (id) => this.sourceName(id), this.clock.kind);
+    this.log(line);
+    this.opts.onEvent?.(e);
+    if (e.type === 'maxchange' && e.fatal) this.opts.onFatal?.(line);
+  }
+
+  private sourceName(id: number): string {
+    const s = this.driver.snapshot().sources.find((x) => x.id === id);
+    if (s === undefined) return `source #${id}`;
+    return s.address !== null && s.address !== s.name ? `${s.name} (${s.address})` : s.name;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,32 @@
+/**
+ * What the daemon's NTP server serves: the engine's sync state, or chrony's
+ * `local` reference standing in while the engine is unsynchronized.
+ */
+import type { Clock } from '../clock/clock.js';
+import type { Config } from '../config/config.js';
+import type { SyncEngineApi } from '../core/engine/engine-api.js';
+import { localReferenceState, type SystemState } from '../core/system.js';
+
+export class ServedState {
+  /** The local reference, made once per unsynchronized episode so its reference time stays put. */
+  private local: SystemState | null = null;
+
+  constructor(private readonly clock: Clock, private readonly precisionLog2: number) {}
+
+  current(engine: SyncEngineApi, config: Config): SystemState {
+    const now = this.clock.now();
+    const state = engine.systemState(now);
+    const local = config.server.local;
+    if (state.kind !== 'unsynchronized' || local === null) {
+      this.local = null;
+      return state;
+    }
+    this.local ??= localReferenceState(local.stratum, now, this.precisionLog2);
+    return this.local;
+  }
+
+  /** A new config or engine: the next unsynchronized answer starts a new local reference. */
+  reset(): void {
+    this.local = null;
+  }
+}
