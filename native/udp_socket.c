@@ -1010,6 +1010,42 @@ static udp_sock *this_sock(napi_env env, napi_callback_info info, size_t *argc, 
   return data;
 }
 
+/*
+ * The start of every method: `s`, the socket `this` wraps, and up to n
+ * arguments in argv/argc. One prologue, so that no method can forget the
+ * receiver check, nor (OPEN_ONLY) that a closed socket's fd is gone.
+ */
+#define ANY_STATE false
+#define OPEN_ONLY true
+#define SOCK_METHOD(n, open_only)                 \
+  size_t argc = (n);                              \
+  napi_value argv[(n) > 0 ? (n) : 1];             \
+  udp_sock *s = this_sock(env, info, &argc, argv); \
+  if (s == NULL) return NULL;                     \
+  if ((open_only) && s->closing) return throw_closed(env)
+
+/*
+ * Argument i as a boolean into *out: false (left as it was) when absent or
+ * undefined unless `required`. Throws ERR_INVALID_ARG_TYPE "<name> must be
+ * a boolean" and returns false for anything else.
+ */
+static bool bool_arg(napi_env env, size_t argc, const napi_value *argv, size_t i, bool required, const char *name, bool *out) {
+  napi_valuetype t = napi_undefined;
+  if (i < argc && napi_typeof(env, argv[i], &t) != napi_ok) t = napi_null;
+  if (t == napi_boolean && napi_get_value_bool(env, argv[i], out) == napi_ok) return true;
+  if (t == napi_undefined && !required) return true;
+  char msg[64];
+  snprintf(msg, sizeof msg, "%s must be a boolean", name);
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return false;
+}
+
+/* Argument i's type, napi_undefined when absent; false (a pending exception) when it cannot be told. */
+static bool arg_type(napi_env env, size_t argc, const napi_value *argv, size_t i, napi_valuetype *t) {
+  *t = napi_undefined;
+  return i >= argc || napi_typeof(env, argv[i], t) == napi_ok;
+}
+
 static napi_value bool_value(napi_env env, bool b) {
   napi_value v;
   return napi_get_boolean(env, b, &v) == napi_ok ? v : NULL;
@@ -1045,11 +1081,7 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
     return NULL;
   }
   bool on_demand = false;
-  if (argc >= 3 && (napi_typeof(env, argv[2], &t) != napi_ok ||
-                    (t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, argv[2], &on_demand) != napi_ok)))) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "txOnDemand must be a boolean");
-    return NULL;
-  }
+  if (!bool_arg(env, argc, argv, 2, false, "txOnDemand", &on_demand)) return NULL;
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
 
@@ -1127,11 +1159,7 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
 
 /* bind(address, port[, reusePort[, v6Only]]) */
 static napi_value udp_bind(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  udp_sock *s = this_sock(env, info, &argc, argv);
-  if (s == NULL) return NULL;
-  if (s->closing) return throw_closed(env);
+  SOCK_METHOD(4, OPEN_ONLY);
   struct sockaddr_storage ss;
   socklen_t len;
   if (argc < 2) {
@@ -1139,20 +1167,9 @@ static napi_value udp_bind(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!sockaddr_arg(env, s, argv[0], argv[1], &ss, &len)) return NULL;
-  bool reuse = false;
-  napi_valuetype t = napi_undefined;
-  if (argc >= 3 && (napi_typeof(env, argv[2], &t) != napi_ok ||
-                    (t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, argv[2], &reuse) != napi_ok)))) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "reusePort must be a boolean");
+  bool reuse = false, v6only = false;
+  if (!bool_arg(env, argc, argv, 2, false, "reusePort", &reuse) || !bool_arg(env, argc, argv, 3, false, "v6Only", &v6only))
     return NULL;
-  }
-  bool v6only = false;
-  t = napi_undefined;
-  if (argc >= 4 && (napi_typeof(env, argv[3], &t) != napi_ok ||
-                    (t != napi_undefined && (t != napi_boolean || napi_get_value_bool(env, argv[3], &v6only) != napi_ok)))) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "v6Only must be a boolean");
-    return NULL;
-  }
   /* SO_REUSEPORT: several sockets (one per worker) share the port; the kernel spreads datagrams across them. */
   int one = 1;
   if (reuse && setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
@@ -1170,11 +1187,7 @@ static napi_value udp_bind(napi_env env, napi_callback_info info) {
 }
 
 static napi_value udp_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  udp_sock *s = this_sock(env, info, &argc, argv);
-  if (s == NULL) return NULL;
-  if (s->closing) return throw_closed(env);
+  SOCK_METHOD(2, OPEN_ONLY);
   struct sockaddr_storage ss;
   socklen_t len;
   if (argc < 2) {
@@ -1205,11 +1218,7 @@ static napi_value udp_connect(napi_env env, napi_callback_info info) {
  * onEvent rather than thrown.
  */
 static napi_value udp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  udp_sock *s = this_sock(env, info, &argc, argv);
-  if (s == NULL) return NULL;
-  if (s->closing) return throw_closed(env);
+  SOCK_METHOD(5, OPEN_ONLY);
   bool is_ta = false;
   napi_typedarray_type type;
   size_t length = 0;
@@ -1221,8 +1230,8 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   }
   struct sockaddr_storage ss;
   socklen_t len = 0;
-  napi_valuetype t = napi_undefined;
-  if (argc >= 2 && napi_typeof(env, argv[1], &t) != napi_ok) return NULL;
+  napi_valuetype t;
+  if (!arg_type(env, argc, argv, 1, &t)) return NULL;
   if (t != napi_undefined) {
     if (argc < 3) {
       napi_throw_type_error(env, "ERR_MISSING_ARGS", "send(data, address, port) needs a port with the address");
@@ -1231,27 +1240,22 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
     if (!sockaddr_arg(env, s, argv[1], argv[2], &ss, &len)) return NULL;
   }
   int32_t stamp = -1;
-  if (argc >= 4) {
+  if (!arg_type(env, argc, argv, 3, &t)) return NULL;
+  if (t != napi_undefined) {
     double off;
-    if (napi_typeof(env, argv[3], &t) != napi_ok) return NULL;
-    if (t != napi_undefined) {
-      if (t != napi_number || napi_get_value_double(env, argv[3], &off) != napi_ok || off != (double)(int32_t)off ||
-          (off != -1 && !(off >= 0 && off + 8 <= (double)length))) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "stampOffset must be -1 or an integer with 8 bytes of data from it");
-        return NULL;
-      }
-      stamp = (int32_t)off;
+    if (t != napi_number || napi_get_value_double(env, argv[3], &off) != napi_ok || off != (double)(int32_t)off ||
+        (off != -1 && !(off >= 0 && off + 8 <= (double)length))) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "stampOffset must be -1 or an integer with 8 bytes of data from it");
+      return NULL;
     }
+    stamp = (int32_t)off;
   }
   int32_t tag = -1;
-  if (argc >= 5) {
-    if (napi_typeof(env, argv[4], &t) != napi_ok) return NULL;
-    if (t != napi_undefined) {
-      if (t != napi_number || napi_get_value_int32(env, argv[4], &tag) != napi_ok || tag < -1 || (tag >= 0 && !s->tx_on_demand)) {
-        napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "txTag must be -1 or a non-negative 32-bit integer, on a txOnDemand socket");
-        return NULL;
-      }
-    }
+  if (!arg_type(env, argc, argv, 4, &t)) return NULL;
+  if (t != napi_undefined &&
+      (t != napi_number || napi_get_value_int32(env, argv[4], &tag) != napi_ok || tag < -1 || (tag >= 0 && !s->tx_on_demand))) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "txTag must be -1 or a non-negative 32-bit integer, on a txOnDemand socket");
+    return NULL;
   }
   if (s->in_poll && length <= QUEUE_DATA) {
     if (s->qn == SEND_QUEUE_MAX) flush_queue(s);
@@ -1317,9 +1321,7 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
 
 /* batchLayout(): where enableBatch()'s memory holds what (see batch mode in the header). */
 static napi_value udp_batch_layout(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  udp_sock *s = this_sock(env, info, &argc, NULL);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(0, ANY_STATE);
   napi_value obj, v;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
   const struct {
@@ -1340,11 +1342,7 @@ static napi_value udp_batch_layout(napi_env env, napi_callback_info info) {
 
 /* enableBatch(arrayBuffer): from now on datagrams come in batches (onEvent(3, count)) through that memory. */
 static napi_value udp_enable_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_sock *s = this_sock(env, info, &argc, argv);
-  if (s == NULL) return NULL;
-  if (s->closing) return throw_closed(env);
+  SOCK_METHOD(1, OPEN_ONLY);
   bool is_ab = false;
   void *mem = NULL;
   size_t len = 0;
@@ -1372,10 +1370,7 @@ static napi_value udp_enable_batch(napi_env env, napi_callback_info info) {
 
 /* setStampDelta(bigint): NTP units (2^-32 s) added to every T3 written in C: the served clock minus CLOCK_REALTIME. */
 static napi_value udp_set_stamp_delta(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_sock *s = this_sock(env, info, &argc, argv);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(1, ANY_STATE);
   int64_t v = 0;
   bool lossless = false;
   napi_valuetype t;
@@ -1390,16 +1385,9 @@ static napi_value udp_set_stamp_delta(napi_env env, napi_callback_info info) {
 
 /* setTransmitCompensation(on): add the measured stamp-to-TX latency to T3 stamps (txOnDemand sockets). */
 static napi_value udp_set_transmit_compensation(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_sock *s = this_sock(env, info, &argc, argv);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(1, ANY_STATE);
   bool on = false;
-  napi_valuetype t;
-  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_boolean || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "on must be a boolean");
-    return NULL;
-  }
+  if (!bool_arg(env, argc, argv, 0, true, "on", &on)) return NULL;
   if (on && !(s->tx_on_demand && s->tx_ts)) {
     napi_throw_error(env, "ERR_INVALID_STATE", "transmit compensation needs a txOnDemand socket with TX timestamps");
     return NULL;
@@ -1411,9 +1399,7 @@ static napi_value udp_set_transmit_compensation(napi_env env, napi_callback_info
 /* transmitLatency() -> { first: { ns, samples }, rest: { ns, samples } }: per class, the median
  * latency from a T3 reading to the kernel TX stamp, and how many samples it rests on (at most the window). */
 static napi_value udp_transmit_latency(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  udp_sock *s = this_sock(env, info, &argc, NULL);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(0, ANY_STATE);
   napi_value obj;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
   const char *names[2] = {"first", "rest"};
@@ -1435,11 +1421,7 @@ static napi_value udp_transmit_latency(napi_env env, napi_callback_info info) {
  * where we may (CAP_NET_ADMIN); otherwise SO_RCVBUF, capped at rmem_max.
  */
 static napi_value udp_set_recv_buffer_size(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_sock *s = this_sock(env, info, &argc, argv);
-  if (s == NULL) return NULL;
-  if (s->closing) return throw_closed(env);
+  SOCK_METHOD(1, OPEN_ONLY);
   double bytes = 0;
   napi_valuetype t;
   if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_number ||
@@ -1463,19 +1445,14 @@ static napi_value udp_set_recv_buffer_size(napi_env env, napi_callback_info info
 
 /* droppedSends(): queued datagrams that never went out (EAGAIN, a send error, close() before the flush). */
 static napi_value udp_dropped_sends(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  udp_sock *s = this_sock(env, info, &argc, NULL);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(0, ANY_STATE);
   napi_value v;
   if (napi_create_double(env, (double)s->send_dropped, &v) != napi_ok) return NULL;
   return v;
 }
 
 static napi_value udp_address(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  udp_sock *s = this_sock(env, info, &argc, NULL);
-  if (s == NULL) return NULL;
-  if (s->closing) return throw_closed(env);
+  SOCK_METHOD(0, OPEN_ONLY);
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
@@ -1495,25 +1472,19 @@ static napi_value udp_address(napi_env env, napi_callback_info info) {
 
 /* close(): idempotent. No event is delivered after it returns. */
 static napi_value udp_close(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  udp_sock *s = this_sock(env, info, &argc, NULL);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(0, ANY_STATE);
   start_close(s);
   return undefined_value(env);
 }
 
 static napi_value udp_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  udp_sock *s = this_sock(env, info, &argc, NULL);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(0, ANY_STATE);
   if (!s->closing && s->poll_init) uv_ref((uv_handle_t *)&s->poll);
   return undefined_value(env);
 }
 
 static napi_value udp_unref(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  udp_sock *s = this_sock(env, info, &argc, NULL);
-  if (s == NULL) return NULL;
+  SOCK_METHOD(0, ANY_STATE);
   if (!s->closing && s->poll_init) uv_unref((uv_handle_t *)&s->poll);
   return undefined_value(env);
 }

@@ -20,6 +20,7 @@ import { ConfigReloader } from './daemon-reload.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { watchReachability } from './reachability-watch.js';
+import { environmentSwitches } from './environment-switches.js';
 
 export interface DaemonFlags {
   config?: string;
@@ -90,6 +91,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   try {
     daemon = await startSyncDaemon({
       config, resources, clock, log, resolve: deps.resolve, createEngine: deps.createEngine,
+      udp: environmentSwitches().udp, transmitCompensation: environmentSwitches().transmitCompensation,
       onFatal: (reason) => lifetime.fail(reason),
     });
   } catch (e) {

@@ -9,6 +9,7 @@ import { fleetReportJson, fleetReportText, type SortKey } from './fleet-command-
 import type { Io } from './io.js';
 import { integerIn, nonNegativeNumber, positiveNumber } from './option-parsers.js';
 import { formatSeconds } from './units.js';
+import { environmentSwitches } from './environment-switches.js';
 
 interface FleetFlags {
   hostsFile?: string;
@@ -166,6 +167,7 @@ Exit status (Nagios plugin convention): 0 OK, 1 WARNING, 2 CRITICAL,
         rate: flags.rate,
         version: flags.ntpVersion,
         family: flags.ipv4 ? 4 : flags.ipv6 ? 6 : 0,
+        udp: environmentSwitches().udp,
         ...(flags.quiet ? {} : { onProgress: progressReporter(progressSink) }),
       });
       const hostResults = q.results.slice(0, hosts.length);

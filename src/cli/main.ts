@@ -1,6 +1,7 @@
 /** The `ntpkit` command table. bin/ntpkit.js is a thin shim over `run()`. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { applyEnvironmentSwitches } from './environment-switches.js';
 import { ExitCode } from './exit-codes.js';
 import { type Io, processIo } from './io.js';
 import { queryCommand } from './query-command.js';
@@ -52,6 +53,7 @@ export function buildProgram(io: Io): Command {
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = ExitCode.OK;
   const sink: Io = { ...io, setExitCode: (c) => { code = c; } };
+  applyEnvironmentSwitches();
   try {
     await buildProgram(sink).parseAsync([...argv], { from: 'user' });
   } catch (e) {

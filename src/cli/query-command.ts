@@ -5,6 +5,7 @@ import { ExitCode, exitCodeForFailures } from './exit-codes.js';
 import { queryReportJson, queryReportText } from './query-output.js';
 import type { Io } from './io.js';
 import { integerIn, nonNegativeNumber, positiveNumber } from './option-parsers.js';
+import { environmentSwitches } from './environment-switches.js';
 
 interface QueryFlags {
   samples: number;
@@ -44,6 +45,7 @@ offset is given.`)
         version: flags.ntpVersion,
         port: flags.port,
         family: flags.ipv4 ? 4 : flags.ipv6 ? 6 : 0,
+        udp: environmentSwitches().udp,
       });
       if (flags.json) io.out(JSON.stringify(queryReportJson(report), null, 2));
       else io.out(queryReportText(report));

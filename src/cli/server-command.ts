@@ -17,6 +17,7 @@ import { formatEndpoint } from '../net/target.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { integerIn } from './option-parsers.js';
+import { environmentSwitches } from './environment-switches.js';
 
 interface ServerFlags {
   config?: string;
@@ -141,10 +142,13 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
       }
       let server: Serving;
       try {
+        const env = environmentSwitches();
         if (flags.workers > 1) {
-          server = await startWorkers(config, flags.workers);
+          server = await startWorkers(config, flags.workers, env);
         } else {
-          const one = await startNtpServer({ config, ntsCookies: ntsKe?.cookies, log: (l) => io.err(`ntpkit server: ${l}`) });
+          const one = await startNtpServer({
+            config, ntsCookies: ntsKe?.cookies, udp: env.udp, transmitCompensation: env.transmitCompensation, log: (l) => io.err(`ntpkit server: ${l}`),
+          });
           server = { ...one, close: async () => { await one.close(); return one.stats(); } };
         }
       } catch (e) {

@@ -19,6 +19,7 @@ import { QUERY_DEFAULTS, type QueryOptions, type QueryReport, type SampleRecord,
 import { ExitCode, exitCodeForFailures } from './exit-codes.js';
 import type { Io } from './io.js';
 import { integerIn, nonNegativeNumber, positiveNumber } from './option-parsers.js';
+import { environmentSwitches } from './environment-switches.js';
 
 interface SyncFlags {
   config?: string;
@@ -172,6 +173,7 @@ Exit status: 0 the clock was set (or, with --dry-run, would be); 1 refused
         intervalMs: flags.interval * 1000,
         timeoutMs: flags.timeout * 1000,
         port: flags.port,
+        udp: environmentSwitches().udp,
         onSample: (spec, r) => say(progressLine(spec, r, flags.samples)),
       });
       const decision = decideOneShot(

@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import { runToCompletion } from '../testing/process.js';
 import { instantFromUnixMillis, instantFromUnixNanos } from '../time/instant.js';
 import { loadNative } from './native.js';
-import { CLOCK_SOURCE_ENV, realtime, realtimeInfo, realtimeUnixNanos } from './realtime.js';
+import { applyEnvironmentSwitches, CLOCK_SOURCE_ENV } from '../cli/environment-switches.js';
+import { realtime, realtimeInfo, realtimeUnixNanos } from './realtime.js';
 
 const native = loadNative();
+// This file composes as the CLI does: the environment chooses the source.
+applyEnvironmentSwitches();
 
 test('realtimeInfo() names the source, and the reason when it is the fallback', () => {
   const info = realtimeInfo();
@@ -46,6 +49,8 @@ test('realtime() and realtimeUnixNanos() read the same clock', () => {
 /** In the child: the source it picked, and its readings against Date.now() and (when it loads) the addon. */
 const CHILD = `
   const { realtimeInfo, realtimeUnixNanos } = await import(new URL('realtime.js', process.env.NTPKIT_TEST_DIR));
+  const { applyEnvironmentSwitches } = await import(new URL('../cli/environment-switches.js', process.env.NTPKIT_TEST_DIR));
+  applyEnvironmentSwitches();
   const { loadNative } = await import(new URL('native.js', process.env.NTPKIT_TEST_DIR));
   const n = loadNative();
   const samples = [];

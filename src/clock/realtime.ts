@@ -1,10 +1,10 @@
 /**
- * The precise real-time reading (issue 2 §3).
+ * The precise real-time reading.
  *
  * Primary: clock_gettime(CLOCK_REALTIME) through the N-API addon in native/.
  * Fallback, where the addon is missing: process.hrtime calibrated against
- * Date.now() tick-overs (hrtime-clock.ts). `NTPKIT_CLOCK_SOURCE=hrtime` forces
- * the fallback, to test it and compare the two. Neither `Date.now()` (1 ms)
+ * Date.now() tick-overs (hrtime-clock.ts). The composition root may force
+ * the fallback (useRealtimeSource). Neither `Date.now()` (1 ms)
  * nor `performance.timeOrigin + performance.now()` (measured 18 us off the
  * real-time clock: timeOrigin is taken once, imprecisely) will do.
  */
@@ -21,8 +21,14 @@ export interface RealtimeInfo {
   readonly reason?: string;
 }
 
-/** The environment variable that forces the fallback when set to `hrtime`. */
-export const CLOCK_SOURCE_ENV = 'NTPKIT_CLOCK_SOURCE';
+/**
+ * Which source realtime() reads: `auto` (the addon where it loads, else the
+ * calibrated fallback) or `hrtime` (the fallback even where the addon loads,
+ * to test it and compare the two).
+ */
+export type RealtimeSourceChoice =
+  | { readonly source: 'auto' }
+  | { readonly source: 'hrtime'; readonly reason: string };
 
 interface Source {
   readonly info: RealtimeInfo;
@@ -30,11 +36,10 @@ interface Source {
   readonly readInstant: () => Instant;
 }
 
-function chooseSource(): Source {
-  const forced = process.env[CLOCK_SOURCE_ENV];
+function makeSource(choice: RealtimeSourceChoice): Source {
   let reason: string;
-  if (forced === 'hrtime') {
-    reason = `${CLOCK_SOURCE_ENV}=hrtime forces the fallback`;
+  if (choice.source === 'hrtime') {
+    reason = choice.reason;
   } else {
     const native = loadNative();
     if (native.ok) {
@@ -55,9 +60,38 @@ function chooseSource(): Source {
   };
 }
 
-const source = chooseSource();
-const readNs = source.readNs;
-const readInstant = source.readInstant;
+// Nothing is chosen, and the addon not loaded, until the composition root
+// chooses or the first reading asks: importing the library costs no addon.
+let chosen: { readonly choice: RealtimeSourceChoice; readonly source: Source } | null = null;
+let readNs: () => bigint = () => current().readNs();
+let readInstant: () => Instant = () => current().readInstant();
+
+function install(choice: RealtimeSourceChoice): Source {
+  const s = makeSource(choice);
+  chosen = { choice, source: s };
+  readNs = s.readNs;
+  readInstant = s.readInstant;
+  return s;
+}
+
+function current(): Source {
+  return chosen?.source ?? install({ source: 'auto' });
+}
+
+const sameChoice = (a: RealtimeSourceChoice, b: RealtimeSourceChoice): boolean =>
+  a.source === b.source && (a.source === 'auto' || a.reason === (b as typeof a).reason);
+
+/**
+ * Sets the source realtime() reads, for the whole process: the composition
+ * root's call (the CLI, from its environment; createSyncedClock, from its
+ * options), made before the first reading. Choosing again what is in use
+ * changes nothing; choosing another source replaces it, and readings taken
+ * before and after are then of different clocks.
+ */
+export function useRealtimeSource(choice: RealtimeSourceChoice): RealtimeInfo {
+  if (chosen !== null && sameChoice(chosen.choice, choice)) return chosen.source.info;
+  return install(choice).info;
+}
 
 /** The current CLOCK_REALTIME in Unix nanoseconds. */
 export function realtimeUnixNanos(): bigint {
@@ -71,5 +105,5 @@ export function realtime(): Instant {
 
 /** Which source `realtime()` uses, and why when it is the fallback. */
 export function realtimeInfo(): RealtimeInfo {
-  return source.info;
+  return current().info;
 }

@@ -6,18 +6,16 @@
  * for free. node:crypto has no SIV mode, so S2V is built on the CMAC of
  * cmac.ts and the encryption is node:crypto's AES-CTR.
  *
- * Speed: creating a node:crypto cipher costs about as much as encrypting
- * 100 blocks, and a naive S2V creates a dozen per message. So the CMAC here
- * keeps one ECB cipher per key, alive across calls (ECB with padding off
- * returns each block at once), works out its subkeys once, and uses CBC only
- * for long strings; the last few keys stay cached, which serves the NTS
- * server's cookie master key. cmac.ts remains the reference it is tested against.
+ * Speed: a SivKey keeps its CMAC state (cmac.ts) and the CMAC of the zero
+ * block across messages, so an owner that keeps the key (the cookie codec
+ * its master keys, an NTS association its session keys) pays for the
+ * ciphers once.
  *
  * Output layout (RFC 5297 §2.6 and RFC 5116): the 16-byte synthetic IV (the
  * tag) followed by the ciphertext, which is as long as the plaintext.
  */
-import { type Cipher, createCipheriv, timingSafeEqual } from 'node:crypto';
-import { dbl } from './cmac.js';
+import { createCipheriv, timingSafeEqual } from 'node:crypto';
+import { CmacKey, dbl } from './cmac.js';
 
 const BLOCK = 16;
 /** Length of the synthetic IV (the authentication tag) that prefixes every ciphertext. */
@@ -44,88 +42,64 @@ export function sivKeyLength(aeadId: number): number | null {
   return SIV_KEY_LENGTHS[aeadId] ?? null;
 }
 
-function splitKey(key: Uint8Array): { macKey: CmacKey; ctrKey: Uint8Array; ctr: string } {
-  let bits: number;
-  switch (key.length) {
-    case 32: bits = 128; break;
-    case 48: bits = 192; break;
-    case 64: bits = 256; break;
-    default: throw new RangeError(`AES-SIV needs a 32, 48 or 64-byte key, got ${key.length} bytes`);
-  }
-  const half = key.length / 2;
-  return { macKey: cmacKey(key.subarray(0, half), `aes-${bits}-cbc`), ctrKey: key.subarray(half), ctr: `aes-${bits}-ctr` };
-}
-
-/** AES-CMAC (RFC 4493) under one key, with the key's ECB cipher and subkeys kept. */
-class CmacKey {
-  private readonly ecb: Cipher;
-  private readonly k1: Uint8Array;
-  private readonly k2: Uint8Array;
+/**
+ * One AES-SIV key and the cipher state it needs, for as long as its owner
+ * keeps it (a cookie codec's master key, an NTS association's session keys):
+ * nothing outlives the owner or its key rotation.
+ */
+export class SivKey {
+  readonly #mac: CmacKey;
+  readonly #ctrKey: Uint8Array;
+  readonly #ctrName: string;
   /** CMAC of the zero block: S2V's first value, the same for every message. */
-  readonly zeroMac: Uint8Array;
+  readonly #zeroMac: Uint8Array;
 
-  constructor(private readonly key: Uint8Array, private readonly cbcName: string) {
-    this.ecb = createCipheriv(cbcName.replace('cbc', 'ecb'), key, null);
-    this.ecb.setAutoPadding(false);
-    this.k1 = dbl(this.block(new Uint8Array(BLOCK)));
-    this.k2 = dbl(this.k1);
-    this.zeroMac = this.mac(new Uint8Array(BLOCK));
-  }
-
-  private block(b: Uint8Array): Uint8Array {
-    const out = this.ecb.update(b);
-    return new Uint8Array(out.buffer, out.byteOffset, BLOCK);
-  }
-
-  mac(data: Uint8Array): Uint8Array {
-    const complete = data.length > 0 && data.length % BLOCK === 0;
-    const lastStart = data.length === 0 ? 0 : complete ? data.length - BLOCK : data.length - (data.length % BLOCK);
-    let x: Uint8Array = new Uint8Array(BLOCK);
-    if (lastStart > CBC_FROM) {
-      const cbc = createCipheriv(this.cbcName, this.key, ZERO_IV);
-      cbc.setAutoPadding(false);
-      const out = cbc.update(data.subarray(0, lastStart));
-      x = new Uint8Array(out.subarray(out.length - BLOCK));
-    } else {
-      for (let off = 0; off < lastStart; off += BLOCK) {
-        for (let i = 0; i < BLOCK; i++) x[i] = (x[i] as number) ^ (data[off + i] as number);
-        x = this.block(x);
-      }
+  /** @throws RangeError for a key that is not 32, 48 or 64 bytes. */
+  constructor(key: Uint8Array) {
+    let bits: number;
+    switch (key.length) {
+      case 32: bits = 128; break;
+      case 48: bits = 192; break;
+      case 64: bits = 256; break;
+      default: throw new RangeError(`AES-SIV needs a 32, 48 or 64-byte key, got ${key.length} bytes`);
     }
-    const last = new Uint8Array(BLOCK);
-    last.set(data.subarray(lastStart));
-    if (!complete) last[data.length - lastStart] = 0x80;
-    const mask = complete ? this.k1 : this.k2;
-    for (let i = 0; i < BLOCK; i++) last[i] = (last[i] as number) ^ (mask[i] as number) ^ (x[i] as number);
-    return Uint8Array.from(this.block(last));
+    const half = key.length / 2;
+    this.#mac = new CmacKey(key.subarray(0, half));
+    this.#ctrKey = Uint8Array.from(key.subarray(half));
+    this.#ctrName = `aes-${bits}-ctr`;
+    this.#zeroMac = this.#mac.mac(new Uint8Array(BLOCK));
   }
-}
 
-/** Above this many octets before the last block, one CBC call beats block-by-block ECB calls. */
-const CBC_FROM = 8 * BLOCK;
-const ZERO_IV = new Uint8Array(BLOCK);
-/** Recently used CMAC keys, oldest first; a handful covers the server's master keys. */
-const CACHE_SIZE = 4;
-const cache = new Map<string, CmacKey>();
-
-function cmacKey(key: Uint8Array, cbcName: string): CmacKey {
-  const id = Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
-  let k = cache.get(id);
-  if (k) {
-    cache.delete(id);
-  } else {
-    k = new CmacKey(Uint8Array.from(key), cbcName);
-    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  /**
+   * Encrypts `plaintext`; returns the 16-byte SIV followed by the ciphertext.
+   * With a `nonce` this is the RFC 5116 AEAD interface (S2V over AD..., N, P)
+   * that NTS uses; without one it is deterministic encryption (RFC 5297 §3).
+   */
+  encrypt(plaintext: Uint8Array, associatedData: readonly Uint8Array[] = [], nonce?: Uint8Array): Uint8Array {
+    const siv = s2v(this.#mac, this.#zeroMac, components(associatedData, nonce, plaintext));
+    const out = new Uint8Array(SIV_TAG_LENGTH + plaintext.length);
+    out.set(siv);
+    out.set(ctrCrypt(this.#ctrName, this.#ctrKey, siv, plaintext), SIV_TAG_LENGTH);
+    return out;
   }
-  cache.set(id, k);
-  return k;
-}
 
-/** The CMAC that S2V runs on; exported for the test against cmac.ts. */
-export function sivCmac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const name = key.length === 16 ? 'aes-128-cbc' : key.length === 24 ? 'aes-192-cbc' : key.length === 32 ? 'aes-256-cbc' : null;
-  if (!name) throw new RangeError(`AES-CMAC needs a 16, 24 or 32-byte key, got ${key.length} bytes`);
-  return cmacKey(key, name).mac(data);
+  /**
+   * Decrypts the output of encrypt() (SIV then ciphertext) with the same
+   * associated data and nonce. null when it is shorter than a tag or does
+   * not authenticate: nothing of a forged message is returned.
+   */
+  decrypt(sealed: Uint8Array, associatedData: readonly Uint8Array[] = [], nonce?: Uint8Array): Uint8Array | null {
+    if (sealed.length < SIV_TAG_LENGTH) return null;
+    const siv = sealed.subarray(0, SIV_TAG_LENGTH);
+    const plaintext = ctrCrypt(this.#ctrName, this.#ctrKey, siv, sealed.subarray(SIV_TAG_LENGTH));
+    const expected = s2v(this.#mac, this.#zeroMac, components(associatedData, nonce, plaintext));
+    // Constant time, so that a forger learns nothing from how long a reject takes.
+    if (!timingSafeEqual(expected, siv)) {
+      plaintext.fill(0);
+      return null;
+    }
+    return plaintext;
+  }
 }
 
 function xorInto(target: Uint8Array, offset: number, b: Uint8Array): void {
@@ -133,8 +107,8 @@ function xorInto(target: Uint8Array, offset: number, b: Uint8Array): void {
 }
 
 /** S2V (RFC 5297 §2.4): a PRF over a vector of strings, the last being the plaintext. */
-function s2v(macKey: CmacKey, strings: readonly Uint8Array[]): Uint8Array {
-  let d: Uint8Array = Uint8Array.from(macKey.zeroMac);
+function s2v(macKey: CmacKey, zeroMac: Uint8Array, strings: readonly Uint8Array[]): Uint8Array {
+  let d: Uint8Array = Uint8Array.from(zeroMac);
   for (let i = 0; i < strings.length - 1; i++) {
     const mac = macKey.mac(strings[i] as Uint8Array);
     d = dbl(d);
@@ -174,36 +148,17 @@ function components(associatedData: readonly Uint8Array[], nonce: Uint8Array | u
 }
 
 /**
- * Encrypts `plaintext`; returns the 16-byte SIV followed by the ciphertext.
- * With a `nonce` this is the RFC 5116 AEAD interface (S2V over AD..., N, P)
- * that NTS uses; without one it is deterministic encryption (RFC 5297 §3).
+ * SivKey.encrypt under `key`, for a key used once.
  * @throws RangeError for a key that is not 32, 48 or 64 bytes.
  */
 export function sivEncrypt(key: Uint8Array, plaintext: Uint8Array, associatedData: readonly Uint8Array[] = [], nonce?: Uint8Array): Uint8Array {
-  const { macKey, ctrKey, ctr } = splitKey(key);
-  const siv = s2v(macKey, components(associatedData, nonce, plaintext));
-  const out = new Uint8Array(SIV_TAG_LENGTH + plaintext.length);
-  out.set(siv);
-  out.set(ctrCrypt(ctr, ctrKey, siv, plaintext), SIV_TAG_LENGTH);
-  return out;
+  return new SivKey(key).encrypt(plaintext, associatedData, nonce);
 }
 
 /**
- * Decrypts the output of sivEncrypt (SIV then ciphertext) with the same
- * associated data and nonce. null when it is shorter than a tag or does not
- * authenticate: nothing of a forged message is returned.
+ * SivKey.decrypt under `key`, for a key used once.
  * @throws RangeError for a key that is not 32, 48 or 64 bytes.
  */
 export function sivDecrypt(key: Uint8Array, sealed: Uint8Array, associatedData: readonly Uint8Array[] = [], nonce?: Uint8Array): Uint8Array | null {
-  const { macKey, ctrKey, ctr } = splitKey(key);
-  if (sealed.length < SIV_TAG_LENGTH) return null;
-  const siv = sealed.subarray(0, SIV_TAG_LENGTH);
-  const plaintext = ctrCrypt(ctr, ctrKey, siv, sealed.subarray(SIV_TAG_LENGTH));
-  const expected = s2v(macKey, components(associatedData, nonce, plaintext));
-  // Constant time, so that a forger learns nothing from how long a reject takes.
-  if (!timingSafeEqual(expected, siv)) {
-    plaintext.fill(0);
-    return null;
-  }
-  return plaintext;
+  return new SivKey(key).decrypt(sealed, associatedData, nonce);
 }

@@ -18,7 +18,7 @@ import {
   parseNtsPacketFields, parseNtsPlaintext, uniqueIdField,
 } from '../proto/nts-fields.js';
 import type { ExtensionField } from '../proto/extension.js';
-import { sivDecrypt, sivEncrypt, sivKeyLength } from './aes-siv.js';
+import { SivKey, sivKeyLength } from './aes-siv.js';
 
 /** RFC 8915 §6 recommends clients keep 8 cookies. */
 export const COOKIE_JAR_SIZE = 8;
@@ -54,8 +54,8 @@ export type NtsCheckResult = { readonly ok: true } | { readonly ok: false; reado
 /** One source's NTS state: keys and cookie jar. */
 export class NtsClientAuthenticator {
   readonly kind = 'nts' as const;
-  private readonly c2s: Uint8Array;
-  private readonly s2c: Uint8Array;
+  private readonly c2s: SivKey;
+  private readonly s2c: SivKey;
   private readonly jar: Uint8Array[];
   private readonly random: (n: number) => Uint8Array;
 
@@ -66,8 +66,8 @@ export class NtsClientAuthenticator {
     if (keys.c2s.length !== keyLength || keys.s2c.length !== keyLength) {
       throw new RangeError(`Cannot use NTS keys: AEAD ${keys.aeadId} needs ${keyLength}-octet keys, got ${keys.c2s.length} and ${keys.s2c.length}`);
     }
-    this.c2s = Uint8Array.from(keys.c2s);
-    this.s2c = Uint8Array.from(keys.s2c);
+    this.c2s = new SivKey(keys.c2s);
+    this.s2c = new SivKey(keys.s2c);
     // Cookies that no field can carry as is would only be refused by the server.
     this.jar = keys.cookies.filter(usableCookie).slice(-COOKIE_JAR_SIZE).map((c) => Uint8Array.from(c));
     this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
@@ -89,7 +89,7 @@ export class NtsClientAuthenticator {
     const ad = appendExtensionFields(request, fields);
     const nonce = this.random(NONCE_LENGTH);
     // Nothing to hide in a request: the plaintext is empty and the AEAD only authenticates.
-    const sealed = sivEncrypt(this.c2s, new Uint8Array(0), [ad], nonce);
+    const sealed = this.c2s.encrypt(new Uint8Array(0), [ad], nonce);
     const packet = appendExtensionFields(ad, [authenticatorField(nonce, sealed)]);
     const token: NtsToken = { uniqueId, used: false };
     return { packet, token };
@@ -112,7 +112,7 @@ export class NtsClientAuthenticator {
       return { ok: false, reason: 'nts-nak: the server rejected the cookie or the request (kiss code NTSN)', nak: true };
     }
     if (!f.authenticator) return { ok: false, reason: 'nts-missing-authenticator: the reply is not authenticated', nak: false };
-    const plaintext = sivDecrypt(this.s2c, f.authenticator.ciphertext, [reply.subarray(0, f.authOffset)], f.authenticator.nonce);
+    const plaintext = this.s2c.decrypt(f.authenticator.ciphertext, [reply.subarray(0, f.authOffset)], f.authenticator.nonce);
     if (!plaintext) return { ok: false, reason: 'nts-bad-authenticator-tag: the reply does not authenticate under the S2C key', nak: false };
     const inner = parseNtsPlaintext(plaintext);
     if (!inner.ok) return { ok: false, reason: `nts-bad-encrypted-fields: ${inner.message}`, nak: false };

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { runToCompletion } from '../testing/process.js';
 import { CookieKeyRing, formatNtsKeysFile, MAX_MASTER_KEYS, parseNtsKeysFile } from './nts-cookie.js';
 
 const keys = { aeadId: 15, c2s: new Uint8Array(32).fill(1), s2c: new Uint8Array(32).fill(2) };
@@ -87,4 +88,43 @@ test('keys file: a garbled file is an error naming the line, never an exception'
     assert.match(!p.ok ? p.message : '', re);
   }
   fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => { parseNtsKeysFile(s); parseNtsKeysFile(`ntpkit-ntskeys 1\n${s}`); }), { numRuns: 2000 });
+});
+
+/**
+ * In a child with a small heap: master keys made of letters (so that a copy
+ * kept as a string would show in a heap snapshot), rotated until the first
+ * is dropped, every key used. The snapshot is searched for the dropped key,
+ * whole and by the halves AES-SIV splits it into; a string kept on purpose
+ * shows that the search finds what is there.
+ */
+const ROTATION_CHILD = `
+  import { getHeapSnapshot } from 'node:v8';
+  import { randomBytes } from 'node:crypto';
+  const { CookieKeyRing, MAX_MASTER_KEYS } = await import(new URL('nts-cookie.js', process.env.NTPKIT_TEST_DIR));
+  const letters = (seed, n) => Uint8Array.from({ length: n }, (_, j) => 0x41 + ((seed * 7 + j * 3) % 26));
+  let made = 0;
+  const random = (n) => (n === 32 ? letters(++made, 32) : n === 4 ? Uint8Array.of(0, 0, 0, made + 1) : new Uint8Array(randomBytes(n)));
+  const keys = { aeadId: 15, c2s: new Uint8Array(32).fill(1), s2c: new Uint8Array(32).fill(2) };
+  const ring = CookieKeyRing.generate(0, { random });
+  const use = () => { const c = ring.seal(keys); if (ring.open(c) === null) throw new Error('cookie did not open'); };
+  use();
+  for (let i = 0; i < MAX_MASTER_KEYS; i++) { ring.rotate(i + 1); use(); }
+  globalThis.control = String.fromCharCode(...letters(99, 16));
+  globalThis.gc();
+  const chunks = [];
+  for await (const c of getHeapSnapshot()) chunks.push(c);
+  const heap = Buffer.concat(chunks).toString('latin1');
+  const dropped = letters(1, 32);
+  const pieces = [dropped, dropped.subarray(0, 16), dropped.subarray(16)].map((b) => Buffer.from(b).toString('latin1'));
+  console.log(JSON.stringify({ live: ring.keys.length, control: heap.includes(String.fromCharCode(...letters(99, 16))), dropped: pieces.map((p) => heap.includes(p)) }));`;
+
+test('a master key rotated out leaves no copy behind: the cipher state is the ring\'s, not a module cache', async () => {
+  const r = await runToCompletion(process.execPath, ['--expose-gc', '--input-type=module', '-e', ROTATION_CHILD], {
+    env: { NTPKIT_TEST_DIR: new URL('./', import.meta.url).href }, timeoutMs: 60_000,
+  });
+  assert.equal(r.status.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { live: number; control: boolean; dropped: boolean[] };
+  assert.equal(out.live, MAX_MASTER_KEYS);
+  assert.equal(out.control, true, 'the search finds a string that is there');
+  assert.deepEqual(out.dropped, [false, false, false]);
 });

@@ -21,7 +21,7 @@
  * so a restart does not invalidate every client's cookies.
  */
 import { randomBytes } from 'node:crypto';
-import { sivDecrypt, sivEncrypt } from './aes-siv.js';
+import { SivKey } from './aes-siv.js';
 
 export interface NtsKeys { readonly aeadId: number; readonly c2s: Uint8Array; readonly s2c: Uint8Array; }
 
@@ -60,7 +60,9 @@ export interface CookieKeyRingOptions {
 export class CookieKeyRing implements CookieCodec {
   readonly rotateSeconds: number;
   readonly #random: (n: number) => Uint8Array;
-  #keys: MasterKey[];
+  #keys: MasterKey[] = [];
+  /** The cipher state of each master key in #keys, by id: it goes when its key rotates out. */
+  #ciphers = new Map<number, SivKey>();
   /** Operating time (monotonic seconds, the caller's clock) when the current key became current. */
   #currentSince: number;
 
@@ -71,7 +73,14 @@ export class CookieKeyRing implements CookieCodec {
     this.#random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
     if (keys.length === 0) throw new RangeError('A cookie key ring needs at least one master key');
     for (const k of keys) if (k.key.length !== MASTER_KEY_LENGTH) throw new RangeError(`A master key must be ${MASTER_KEY_LENGTH} octets, got ${k.key.length}`);
-    this.#keys = keys.slice(-MAX_MASTER_KEYS);
+    this.#setKeys(keys.slice(-MAX_MASTER_KEYS));
+  }
+
+  #setKeys(keys: MasterKey[]): void {
+    const ciphers = new Map<number, SivKey>();
+    for (const k of keys) ciphers.set(k.id, this.#ciphers.get(k.id) ?? new SivKey(k.key));
+    this.#keys = keys;
+    this.#ciphers = ciphers;
   }
 
   /** A ring with one fresh key, current from `now` (monotonic seconds). */
@@ -107,7 +116,7 @@ export class CookieKeyRing implements CookieCodec {
   /** Adds a new current key, dropping the oldest beyond MAX_MASTER_KEYS. */
   rotate(now: number): void {
     const ids = new Set(this.#keys.map((k) => k.id));
-    this.#keys = [...this.#keys, newKey(this.#random, ids)].slice(-MAX_MASTER_KEYS);
+    this.#setKeys([...this.#keys, newKey(this.#random, ids)].slice(-MAX_MASTER_KEYS));
     this.#currentSince = now;
   }
 
@@ -123,7 +132,7 @@ export class CookieKeyRing implements CookieCodec {
     plain.set(keys.s2c, 4 + len);
     const k = this.current;
     const nonce = this.#random(NONCE_LENGTH);
-    const sealed = sivEncrypt(k.key, plain, [], nonce);
+    const sealed = (this.#ciphers.get(k.id) as SivKey).encrypt(plain, [], nonce);
     const cookie = new Uint8Array(4 + NONCE_LENGTH + sealed.length);
     new DataView(cookie.buffer).setUint32(0, k.id);
     cookie.set(nonce, 4);
@@ -134,9 +143,9 @@ export class CookieKeyRing implements CookieCodec {
   open(cookie: Uint8Array): NtsKeys | null {
     if (cookie.length < 4 + NONCE_LENGTH + SIV_TAG_LENGTH + 4) return null;
     const id = new DataView(cookie.buffer, cookie.byteOffset, cookie.byteLength).getUint32(0);
-    const k = this.#keys.find((m) => m.id === id);
-    if (k === undefined) return null;
-    const plain = sivDecrypt(k.key, cookie.subarray(4 + NONCE_LENGTH), [], cookie.subarray(4, 4 + NONCE_LENGTH));
+    const cipher = this.#ciphers.get(id);
+    if (cipher === undefined) return null;
+    const plain = cipher.decrypt(cookie.subarray(4 + NONCE_LENGTH), [], cookie.subarray(4, 4 + NONCE_LENGTH));
     if (plain === null || plain.length < 4) return null;
     const aeadId = ((plain[0] as number) << 8) | (plain[1] as number);
     const len = COOKIE_AEAD_KEY_LENGTH[aeadId];

@@ -11,6 +11,7 @@ import type { SyncedClock } from './synced-clock.js';
 import { loadServerConfig } from '../config/load.js';
 import { localReferenceState, type SystemState } from '../core/system.js';
 import { type RunningNtpServer, startNtpServer } from './ntp-server.js';
+import type { UdpPreferences } from '../net/udp-socket.js';
 
 export interface CreateServerOptions {
   /** UDP port (default 123, which needs root or CAP_NET_BIND_SERVICE). */
@@ -35,6 +36,8 @@ export interface CreateServerOptions {
   readonly clock?: SyncedClock;
   /** Non-fatal problems (socket errors), one line each. */
   readonly log?: (line: string) => void;
+  /** The socket backend: `{ forceDgram: reason }` for node:dgram whatever the addon offers. */
+  readonly udp?: UdpPreferences;
 }
 
 /** Starts an NTP server; rejects with a ConfigError on bad options, or with the bind error. */
@@ -50,7 +53,7 @@ export async function createServer(o: CreateServerOptions = {}): Promise<Running
   if (o.config !== undefined) for (const l of o.config.split('\n')) lines.push(l);
   const { config } = loadServerConfig(undefined, lines);
   const clock = o.clock;
-  const server = await startNtpServer({ config, ...(clock ? { clock: clock.serverClock() } : {}), ...(o.log ? { log: o.log } : {}) });
+  const server = await startNtpServer({ config, ...(clock ? { clock: clock.serverClock() } : {}), ...(o.log ? { log: o.log } : {}), ...(o.udp ? { udp: o.udp } : {}) });
   if (clock === undefined) return server;
   let local: SystemState | null = null;
   const feed = (): void => {

@@ -15,6 +15,7 @@ import type { ConfigResources, KeyTable } from './config-resources.js';
 import { type RunningNtpServer, startNtpServer } from './ntp-server.js';
 import { type NtsKeService, startNtsKeService } from './nts-ke-service.js';
 import { DaemonRequestAuthenticator } from './request-authenticator.js';
+import type { UdpPreferences } from '../net/udp-socket.js';
 
 type NtsCredentials = ConfigResources['ntsServer'];
 type Undo = () => Promise<void>;
@@ -26,6 +27,10 @@ export interface DaemonServersOptions {
   readonly keys: KeyTable | null;
   readonly ntsCredentials: NtsCredentials;
   readonly log: (line: string) => void;
+  /** The composition root's say in the server socket's backend. */
+  readonly udp?: UdpPreferences;
+  /** NtpServerOptions.transmitCompensation. */
+  readonly transmitCompensation?: boolean;
 }
 
 /** chrony serves only when some `allow` permits a client, and never on port 0. */
@@ -42,8 +47,10 @@ export class DaemonServers {
   private readonly clock: Clock;
   private readonly serving: boolean;
   private readonly log: (line: string) => void;
+  private readonly socketOptions: Pick<DaemonServersOptions, 'udp' | 'transmitCompensation'>;
 
   constructor(o: DaemonServersOptions) {
+    this.socketOptions = { udp: o.udp, transmitCompensation: o.transmitCompensation };
     this.clock = o.clock;
     this.serving = o.serving;
     this.log = o.log;
@@ -150,6 +157,7 @@ export class DaemonServers {
       config: c,
       authenticator: this.auth,
       clock: this.clock,
+      ...this.socketOptions,
       log: (l) => this.log(`NTP server: ${l}`),
     });
     const where = s.endpoints.map((e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`).join(', ');

@@ -1,13 +1,14 @@
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import type { Clock, ClockStatus } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
-import { nativeUdpUnavailable } from '../net/udp-transport.js';
+import { environmentSwitches } from '../cli/environment-switches.js';
+import { nativeUdpUnavailable } from '../net/udp-socket-factory.js';
 import { type EngineAction, type EngineEvent, type SyncEngineApi, refuseControl } from '../core/engine/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
 import { type SystemState, unsynchronizedState } from '../core/system.js';
-import { addSeconds, diffSeconds, type Instant } from '../time/instant.js';
+import { addSeconds, diffSeconds, type Instant, instantFromUnixSeconds } from '../time/instant.js';
 import { type ClientSocketHandlers, EngineDriver, unmapIpv4 } from './engine-driver.js';
 import type { DriftValues } from './drift-file.js';
 
@@ -88,16 +89,14 @@ after(async () => { for (const s of stops) await s(); });
 
 for (const transport of ['native-or-dgram', 'dgram'] as const) {
   test(`a request and its reply over loopback (${transport}): t1 and t4 on the disciplined clock's timescale`, async (t) => {
-    const saved = process.env.NTPKIT_UDP;
-    if (transport === 'dgram') process.env.NTPKIT_UDP = 'dgram';
-    t.after(() => { if (saved === undefined) delete process.env.NTPKIT_UDP; else process.env.NTPKIT_UDP = saved; });
+    const { udp } = environmentSwitches(transport === 'dgram' ? { NTPKIT_UDP: 'dgram' } : {});
     const server = await echoServer();
     t.after(server.close);
     const clock = new ShiftedClock(1000); // far from real time: a stamp not mapped through fromRealtime would be 1000 s off
     const engine = new ScriptedEngine();
     const packet = new Uint8Array(48).fill(7);
     engine.onStart = () => [{ kind: 'send', sourceId: 3, address: '127.0.0.1', port: server.port, packet }];
-    const driver = new EngineDriver({ engine, clock, resolve: noDns });
+    const driver = new EngineDriver({ engine, clock, resolve: noDns, udp });
     t.after(() => driver.stop());
     const before = clock.now();
     driver.start();
@@ -138,13 +137,17 @@ test('datagrams from addresses the engine never sent to still go to the engine',
   assert.equal(r.port, 4242);
 });
 
-test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed before the next datagram', async (t) => {
+/**
+ * A started driver whose engine sends two requests (sources 1 and 2) on a
+ * fake socket that numbers its sends from `firstId`, as a kernel-stamping
+ * one does; `handlers` are the driver's, for the test to play the kernel.
+ */
+async function twoRequestsOnStampingSocket(t: TestContext, clock: Clock, firstId: number, realtimeNow?: () => Instant): Promise<{ engine: ScriptedEngine; handlers: ClientSocketHandlers }> {
   const engine = new ScriptedEngine();
-  const clock = new ShiftedClock(5);
   let handlers: ClientSocketHandlers | undefined;
-  let nextId = 10;
+  let nextId = firstId;
   const driver = new EngineDriver({
-    engine, clock, resolve: noDns,
+    engine, clock, resolve: noDns, ...(realtimeNow ? { realtime: realtimeNow } : {}),
     openSocket: async (_f, h) => { handlers = h; return { info: { kind: 'native-kernel-timestamps' }, send: () => nextId++, close: async () => {} }; },
   });
   t.after(() => driver.stop());
@@ -154,6 +157,12 @@ test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed b
   ];
   driver.start();
   await new Promise((r) => setTimeout(r, 20));
+  return { engine, handlers: handlers as ClientSocketHandlers };
+}
+
+test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed before the next datagram', async (t) => {
+  const clock = new ShiftedClock(5);
+  const { engine, handlers } = await twoRequestsOnStampingSocket(t, clock, 10);
   assert.equal(engine.calls.filter((c) => c.op === 'sent').length, 0, 'sent() waits for the kernel stamp');
   const kernel = addSeconds(realtime(), 0.001);
   handlers?.onTxTime(10, kernel);
@@ -179,6 +188,24 @@ test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed b
   const last = engine.calls.at(-1) as Extract<Call, { op: 'sent' }>;
   assert.equal(last.op, 'sent');
   assert.ok(beforeSend <= last.t1 && last.t1 <= afterStamp, 'the user-space reading is kept');
+});
+
+test('kernel TX stamps are judged against the injected CLOCK_REALTIME, not the host\'s', async (t) => {
+  // A simulated CLOCK_REALTIME years away from the host's: kernel stamps and
+  // the driver's reading with each send are both on it.
+  let fakeRealtime = instantFromUnixSeconds(1_000_000_000);
+  const clock = new ShiftedClock(0);
+  clock.now = () => addSeconds(fakeRealtime, 5);
+  clock.fromRealtime = (x: Instant) => addSeconds(x, 5);
+  const { engine, handlers } = await twoRequestsOnStampingSocket(t, clock, 1, () => fakeRealtime);
+  fakeRealtime = addSeconds(fakeRealtime, 0.001);
+  const after = fakeRealtime;
+  handlers?.onTxTime(1, after);
+  handlers?.onTxTime(2, addSeconds(after, -1)); // before its send: not this datagram's
+  const sent = engine.calls.filter((c) => c.op === 'sent') as Extract<Call, { op: 'sent' }>[];
+  assert.equal(sent.length, 2);
+  assert.equal(sent[0]?.t1, addSeconds(after, 5), 'a stamp after the send is taken, mapped with fromRealtime');
+  assert.equal(sent[1]?.t1, addSeconds(after, 5 - 0.001), 'a stamp before it is not: the user-space t1 stands');
 });
 
 test('clock actions, drift writes and events are applied in order; onUpdate follows each batch', async (t) => {

@@ -19,47 +19,39 @@
  * The socket is unconnected: every datagram goes to the engine, which matches
  * it to a source or drops it (it knows the addresses and the request cookies).
  */
-import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
 import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
-import { NativeUdpSocket } from '../net/native-udp.js';
+import { type ClientSocket, type ClientSocketFactory, clientSocketFactory } from '../net/client-socket.js';
 import { dnsFailureReason } from '../net/query.js';
-import { nativeUdpUnavailable, type UdpTransportInfo } from '../net/udp-transport.js';
+import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
 import { diffSeconds, type Instant } from '../time/instant.js';
 import type { DriftValues } from './drift-file.js';
 
 /** Resolves a host name to addresses (all of them, for pools). Tests inject one: they must never query real DNS. */
 export type Resolver = (host: string) => Promise<readonly string[]>;
 
-/** A datagram socket the driver sends requests from; the default binds an ephemeral port per family. */
-export interface ClientSocket {
-  readonly info: UdpTransportInfo;
-  /** Sends; returns an id a later onTxTime will carry, or -1 when no kernel TX stamp will come. */
-  send(data: Uint8Array, address: string, port: number): number;
-  close(): Promise<void>;
-}
-
-export interface ClientSocketHandlers {
-  /** `rxTime`: the kernel's CLOCK_REALTIME receive stamp, or null (then the driver reads the clock). */
-  onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void;
-  /** The kernel's CLOCK_REALTIME transmit stamp of datagram `id`. */
-  onTxTime(id: number, txTime: Instant): void;
-  onError(err: NodeJS.ErrnoException): void;
-}
-
-export type ClientSocketFactory = (family: 4 | 6, handlers: ClientSocketHandlers) => Promise<ClientSocket>;
+export type { ClientSocket, ClientSocketFactory, ClientSocketHandlers } from '../net/client-socket.js';
 
 export interface EngineDriverOptions {
   readonly engine: SyncEngineApi;
   readonly clock: Clock;
   /** Default: node:dns lookup of every address. */
   readonly resolve?: Resolver;
-  /** Default: the native socket (kernel timestamps) where available, else node:dgram, on an ephemeral port. */
+  /** Default: the socket factory's client socket (net/client-socket.ts), as `udp` prefers. */
   readonly openSocket?: ClientSocketFactory;
+  /** The composition root's say in the default socket's backend. */
+  readonly udp?: UdpPreferences;
+  /**
+   * CLOCK_REALTIME, the timescale of kernel packet stamps, which `clock` may
+   * not be on (a virtual clock): read with each send, so that a kernel
+   * transmit stamp from before it is known not to be that request's.
+   * Default realtime().
+   */
+  readonly realtime?: () => Instant;
   /** The engine asked for the drift file to be saved. */
   readonly onWriteDrift?: (v: DriftValues) => void;
   /** Something the engine reports (synchronized, step, falseticker...). */
@@ -87,6 +79,7 @@ export class EngineDriver {
   readonly #clock: Clock;
   readonly #resolve: Resolver;
   readonly #openSocket: ClientSocketFactory;
+  readonly #realtime: () => Instant;
   readonly #opts: EngineDriverOptions;
   readonly #log: (line: string) => void;
   readonly #sockets = new Map<4 | 6, Promise<ClientSocket>>();
@@ -105,7 +98,8 @@ export class EngineDriver {
     this.#engine = opts.engine;
     this.#clock = opts.clock;
     this.#resolve = opts.resolve ?? defaultResolver;
-    this.#openSocket = opts.openSocket ?? ((family, h) => openClientSocket(family, h, opts.keepAlive ?? true));
+    this.#openSocket = opts.openSocket ?? clientSocketFactory({ keepAlive: opts.keepAlive ?? true, udp: opts.udp ?? {} });
+    this.#realtime = opts.realtime ?? realtime;
     this.#log = opts.log ?? (() => {});
   }
 
@@ -273,7 +267,7 @@ export class EngineDriver {
     const generation = this.#generation;
     const go = (sock: ClientSocket): void => {
       if (!this.#running || generation !== this.#generation) return;
-      const realBefore = realtime();
+      const realBefore = this.#realtime();
       const userT1 = this.#clock.now();
       let id: number;
       try {
@@ -322,48 +316,3 @@ export const defaultResolver: Resolver = async (host) => {
   const all = await lookup(host, { all: true, verbatim: true });
   return all.map((a) => a.address);
 };
-
-/**
- * An unconnected socket on an ephemeral port: the native one (kernel RX/TX
- * stamps) unless nativeUdpUnavailable() says why not (no addon, not Linux,
- * NTPKIT_UDP=dgram), then node:dgram, as the one-shot query chooses.
- */
-export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, keepAlive = true): Promise<ClientSocket> {
-  const bindTo = family === 6 ? '::' : '0.0.0.0';
-  const why = nativeUdpUnavailable();
-  if (why === null) {
-    const sock = new NativeUdpSocket(family, {
-      onMessage: (data, from, rx) => h.onMessage(data, from.address, from.port, rx),
-      onTxTime: (id, tx) => h.onTxTime(id, tx),
-      onError: (err) => h.onError(err),
-    });
-    try {
-      sock.bind(bindTo, 0);
-    } catch (e) {
-      sock.close();
-      throw e;
-    }
-    if (!keepAlive) sock.unref();
-    return {
-      info: { kind: 'native-kernel-timestamps' },
-      send: (data, address, port) => sock.send(data, address, port),
-      close: async () => { sock.close(); },
-    };
-  }
-  const sock = dgram.createSocket(family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
-  sock.on('message', (msg, rinfo) => h.onMessage(msg, rinfo.address, rinfo.port, null));
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(0, bindTo, () => { sock.off('error', reject); resolve(); });
-  });
-  sock.on('error', (err) => h.onError(err as NodeJS.ErrnoException));
-  if (!keepAlive) sock.unref();
-  return {
-    info: { kind: 'dgram', reason: why },
-    send: (data, address, port) => {
-      sock.send(data, port, address, (err) => { if (err) h.onError(err as NodeJS.ErrnoException); });
-      return -1;
-    },
-    close: () => new Promise((resolve) => { try { sock.close(() => resolve()); } catch { resolve(); } }),
-  };
-}

@@ -12,7 +12,7 @@ import { buildClientRequest } from '../core/client-request.js';
 import { queryServer } from '../net/query.js';
 import { freeUdpPort } from '../testing/index.js';
 import { loadNativeUdp } from '../net/native-udp.js';
-import { UDP_TRANSPORT_ENV } from '../net/udp-transport.js';
+import { environmentSwitches, UDP_TRANSPORT_ENV } from '../cli/environment-switches.js';
 import { realtime } from '../clock/realtime.js';
 import { synchronizedState, unsynchronizedState } from '../core/system.js';
 import { Leap } from '../proto/constants.js';
@@ -46,12 +46,10 @@ for (const [name, env] of transports) {
   test(`${name} transport: bad input is dropped and counted, replies never exceed requests, a valid client is served throughout`, {
     skip: name === 'native' && !loadNativeUdp().ok ? 'native UDP unavailable' : false,
   }, async () => {
-    const saved = process.env[UDP_TRANSPORT_ENV];
-    if (env === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = env;
+    const { udp } = environmentSwitches(env === undefined ? {} : { [UDP_TRANSPORT_ENV]: env });
     const port = await freeUdpPort('127.0.0.1');
     const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${port}`, 'allow 127.0.0.0/8', 'local stratum 2']);
-    const server = await startNtpServer({ config });
-    if (saved === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = saved;
+    const server = await startNtpServer({ config, udp });
     const good = dgram.createSocket('udp4');
     const attacker = dgram.createSocket('udp4');
     try {
@@ -144,15 +142,13 @@ for (const [name, env] of transports) {
   test(`${name} transport: a served clock that is not CLOCK_REALTIME maps T2 and T3 onto it; setSystemState changes what replies carry`, {
     skip: name === 'native' && !loadNativeUdp().ok ? 'native UDP unavailable' : false,
   }, async () => {
-    const saved = process.env[UDP_TRANSPORT_ENV];
-    if (env === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = env;
+    const { udp } = environmentSwitches(env === undefined ? {} : { [UDP_TRANSPORT_ENV]: env });
     const port = await freeUdpPort('127.0.0.1');
     const { config } = loadServerConfig(undefined, ['bindaddress 127.0.0.1', `port ${port}`, 'allow 127.0.0.0/8', 'local stratum 2']);
     // 2.5 s ahead of the kernel's clock, as a VirtualClock might be.
     const AHEAD = 2.5;
     const clock = { now: () => addSeconds(realtime(), AHEAD), fromRealtime: (t: Instant) => addSeconds(t, AHEAD) };
-    const server = await startNtpServer({ config, clock });
-    if (saved === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = saved;
+    const server = await startNtpServer({ config, clock, udp });
     try {
       const r = await queryServer(`127.0.0.1:${port}`, { samples: 4, timeoutMs: 1000 });
       assert.ok(r.estimate, JSON.stringify(r.error));

@@ -29,7 +29,7 @@ import { loadKeyFile } from '../config/keyfile.js';
 import { openServerSocket, type ReceivedBatch, type ServerSocket } from '../net/server-socket.js';
 import { ProblemLog } from './problem-log.js';
 import type { TransmitLatency } from '../net/native-udp.js';
-import type { UdpTransportInfo } from '../net/udp-transport.js';
+import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
 import type { Instant } from '../time/instant.js';
 
 /**
@@ -51,10 +51,11 @@ export interface NtpServerOptions {
   /**
    * Add the measured latency from the native socket's transmit-timestamp
    * reading to the kernel's transmit timestamp of the reply (sampled from a
-   * few replies) to T3, so that T3 is when the reply left. Default true,
-   * unless NTPKIT_TX_COMPENSATION=off.
+   * few replies) to T3, so that T3 is when the reply left. Default true.
    */
   readonly transmitCompensation?: boolean;
+  /** The composition root's say in the socket backend (the CLI's NTPKIT_UDP). */
+  readonly udp?: UdpPreferences;
   /**
    * Problems that do not stop the server. Those a sender can cause once per
    * packet (a reply the kernel refuses) come at a bounded rate: the first,
@@ -96,9 +97,6 @@ export interface RunningNtpServer {
 
 /** Unanswered transmit-timestamp tickets kept at most: the kernel may never report some (power of two). */
 const MAX_PENDING_TX = 4096;
-
-/** The environment variable that turns the transmit compensation off (`off`) by default. */
-export const TX_COMPENSATION_ENV = 'NTPKIT_TX_COMPENSATION';
 
 /**
  * The precision to announce: log2 of the time one clock reading takes, as
@@ -184,7 +182,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   const random = randomSource();
   const responder = new NtpResponder({ seed: random(), reuseReply: true });
   const pending = new PendingTransmits();
-  const transmitCompensation = opts.transmitCompensation ?? process.env[TX_COMPENSATION_ENV] !== 'off';
+  const transmitCompensation = opts.transmitCompensation ?? true;
 
   const sockets: ServerSocket[] = [];
   const problems: ProblemLog[] = [];
@@ -259,7 +257,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
       try {
         sock = await openServerSocket(address, config.port, {
           onBatch, onTxTime, onError: (err) => problem.report(err.code ?? 'error', `${where}: ${err.code ?? ''} ${err.message}`),
-        }, { reusePort: opts.reusePort ?? false, v6Only: !explicit, transmitCompensation });
+        }, { reusePort: opts.reusePort ?? false, v6Only: !explicit, transmitCompensation, udp: opts.udp ?? {} });
       } catch (e) {
         // Without bindaddress, a host without IPv6 still serves IPv4 (as chronyd does).
         const code = (e as NodeJS.ErrnoException).code;

@@ -63,13 +63,16 @@ export class RunningSyncDaemon implements SyncDaemon {
     };
     const { resources } = parts;
     this.engine = parts.createEngine(engineOptionsFor(this.current, parts.drift.initial, resources.keys, this.ground));
-    this.servers = new DaemonServers({ clock: this.clock, serving: parts.serving, keys: resources.keys, ntsCredentials: resources.ntsServer, log: this.log });
+    this.servers = new DaemonServers({ clock: this.clock, serving: parts.serving, keys: resources.keys, ntsCredentials: resources.ntsServer, log: this.log,
+      udp: opts.udp, transmitCompensation: opts.transmitCompensation,
+    });
     this.statsLog = this.openStatsLog(this.current);
     this.driver = new EngineDriver({
       engine: this.engine,
       clock: this.clock,
       resolve: opts.resolve,
       openSocket: opts.openSocket,
+      udp: opts.udp,
       keepAlive: opts.keepAlive,
       log: this.log,
       onWriteDrift: (v) => parts.drift.write(v),

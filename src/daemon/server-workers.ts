@@ -16,14 +16,22 @@ import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../config/server-config.js';
 import type { ServerStats } from '../core/server/server-stats.js';
 import type { SystemState } from '../core/system.js';
-import type { UdpTransportInfo } from '../net/udp-transport.js';
+import { type RealtimeSourceChoice, useRealtimeSource } from '../clock/realtime.js';
+import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
 import { type RunningNtpServer, startNtpServer } from './ntp-server.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /** The hidden subcommand a worker process runs (also `ntpkit __server-worker`). */
 export const WORKER_COMMAND = '__server-worker';
 
-type ToWorker = { type: 'start'; config: ServerConfig } | { type: 'stats' } | { type: 'state'; state: SystemState } | { type: 'stop' };
+/** What the primary's composition root chose, for every worker to use alike. */
+export interface WorkerSwitches {
+  readonly udp?: UdpPreferences;
+  readonly transmitCompensation?: boolean;
+  readonly realtimeSource?: RealtimeSourceChoice;
+}
+
+type ToWorker = { type: 'start'; config: ServerConfig; switches: WorkerSwitches } | { type: 'stats' } | { type: 'state'; state: SystemState } | { type: 'stop' };
 type FromWorker =
   | { type: 'ready'; endpoints: RunningNtpServer['endpoints']; transport: UdpTransportInfo; precision: number }
   | { type: 'failed'; message: string; code?: string }
@@ -72,7 +80,7 @@ export interface RunningWorkers {
   close(): Promise<ServerStats | null>;
 }
 
-export async function startWorkers(config: ServerConfig, count: number): Promise<RunningWorkers> {
+export async function startWorkers(config: ServerConfig, count: number, switches: WorkerSwitches = {}): Promise<RunningWorkers> {
   const children: ChildProcess[] = [];
   const killAll = (): void => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); };
   process.once('exit', killAll);
@@ -81,7 +89,7 @@ export async function startWorkers(config: ServerConfig, count: number): Promise
       // Workers ignore SIGINT/SIGTERM from the terminal's process group: the primary stops them.
       children.push(fork(SELF, [WORKER_COMMAND], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', detached: true }));
     }
-    const ready = await Promise.all(children.map((c) => request(c, { type: 'start', config }, ['ready', 'failed'], 10_000)));
+    const ready = await Promise.all(children.map((c) => request(c, { type: 'start', config, switches }, ['ready', 'failed'], 10_000)));
     const failed = ready.find((r): r is Extract<FromWorker, { type: 'failed' }> => r.type === 'failed');
     if (failed) throw Object.assign(new Error(failed.message), failed.code ? { code: failed.code } : {});
     const first = ready[0] as Extract<FromWorker, { type: 'ready' }>;
@@ -126,7 +134,12 @@ export function runWorker(): Promise<void> {
     };
     const onMessage = (m: ToWorker): void => {
       if (m.type === 'start') {
-        startNtpServer({ config: m.config, reusePort: true, log: (l) => process.stderr.write(`ntpkit server worker ${process.pid}: ${l}\n`) })
+        const { udp, transmitCompensation, realtimeSource } = m.switches;
+        if (realtimeSource !== undefined) useRealtimeSource(realtimeSource);
+        startNtpServer({
+          config: m.config, reusePort: true, ...(udp ? { udp } : {}), ...(transmitCompensation !== undefined ? { transmitCompensation } : {}),
+          log: (l) => process.stderr.write(`ntpkit server worker ${process.pid}: ${l}\n`),
+        })
           .then((s) => { server = s; send({ type: 'ready', endpoints: s.endpoints, transport: s.transport, precision: s.precision }); })
           .catch((e: NodeJS.ErrnoException) => { send({ type: 'failed', message: e.message, ...(e.code ? { code: e.code } : {}) }); void finish(); });
       } else if (m.type === 'stats' && server) {

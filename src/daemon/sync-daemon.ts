@@ -30,6 +30,7 @@ import { defaultEngineFactory, type EngineFactory } from './engine-options.js';
 import { measurePrecision, type RunningNtpServer } from './ntp-server.js';
 import type { NtsKeService } from './nts-ke-service.js';
 import { RunningSyncDaemon } from './running-sync-daemon.js';
+import type { UdpPreferences } from '../net/udp-socket.js';
 
 export type { EngineFactory } from './engine-options.js';
 
@@ -52,6 +53,10 @@ export interface SyncDaemonOptions {
   /** Default: node:dns. Tests inject one. */
   readonly resolve?: Resolver;
   readonly openSocket?: ClientSocketFactory;
+  /** The composition root's say in the socket backend, client and server alike. */
+  readonly udp?: UdpPreferences;
+  /** NtpServerOptions.transmitCompensation. */
+  readonly transmitCompensation?: boolean;
   /** Default: serve when the config's `allow` permits. false: never (the library). */
   readonly serve?: boolean;
   /** Observe engine events (the library re-emits them). */

@@ -12,6 +12,7 @@
  * are unref'd): a program exits when its own work is done.
  */
 import { EventEmitter } from 'node:events';
+import { type RealtimeSourceChoice, useRealtimeSource } from '../clock/realtime.js';
 import { VirtualClock, type VirtualClockOptions } from '../clock/virtual-clock.js';
 import type { Config } from '../config/config.js';
 import { loadConfig, parseConfigText } from '../config/parse-config.js';
@@ -21,6 +22,7 @@ import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { sourceOptions, type SourceKind, type SourceOptions } from '../core/engine/source-options.js';
 import type { SystemState } from '../core/system.js';
 import { formatInstant, type Instant, instantToDate } from '../time/instant.js';
+import type { UdpPreferences } from '../net/udp-socket.js';
 import type { Resolver } from './engine-driver.js';
 import type { ServedClock } from './ntp-server.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from './sync-daemon.js';
@@ -55,6 +57,14 @@ export interface SyncedClockOptions {
   readonly keepAlive?: boolean;
   /** Log lines (source selected, falsetickers...), as the daemon writes them. */
   readonly log?: (line: string) => void;
+  /**
+   * The source realtime() reads for the whole process (default: the addon's
+   * clock_gettime where it loads, chosen on first use). Set it here, before
+   * anything reads the clock, to force the calibrated hrtime fallback.
+   */
+  readonly realtimeSource?: RealtimeSourceChoice;
+  /** The socket backend: `{ forceDgram: reason }` for node:dgram whatever the addon offers. */
+  readonly udp?: UdpPreferences;
   /** @internal the engine; default core/engine/engine.ts. */
   readonly createEngine?: EngineFactory;
 }
@@ -167,6 +177,7 @@ export async function createSyncedClock(options: SyncedClockOptions): Promise<Sy
   const given = [options.servers, options.config, options.configFile].filter((x) => x !== undefined).length;
   if (given !== 1) throw new TypeError('createSyncedClock: give exactly one of `servers`, `config` or `configFile`');
   const { config, warnings } = await buildConfig(options);
+  if (options.realtimeSource !== undefined) useRealtimeSource(options.realtimeSource);
   const clock = new VirtualClock(options.virtualClock ?? {});
   // Filled once the daemon is up; events during its start wait in `pending`.
   const holder: { synced?: SyncedClock; delivering?: boolean } = {};
@@ -178,6 +189,7 @@ export async function createSyncedClock(options: SyncedClockOptions): Promise<Sy
     keepAlive: options.keepAlive ?? false,
     log: options.log ?? (() => {}),
     resolve: options.resolve,
+    udp: options.udp,
     createEngine: options.createEngine,
     onUpdate: () => holder.synced?.notifyState(),
     onEvent: (e) => {

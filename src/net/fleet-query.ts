@@ -34,7 +34,7 @@ import type { Instant } from '../time/instant.js';
 import type { NtpTimestamp } from '../time/timestamp.js';
 import { CLIENT_PRECISION, dnsFailureReason, type FailureCode, type SampleRecord, type ServerFailure } from './query.js';
 import { chooseSharedTransport, type SentDatagram, type SharedSocket, type SharedTransport } from './fleet-query-socket.js';
-import type { UdpTransportInfo } from './udp-transport.js';
+import type { UdpPreferences, UdpTransportInfo } from './udp-socket.js';
 
 export const FLEET_QUERY_DEFAULTS = {
   samples: 3,
@@ -66,6 +66,8 @@ export interface FleetQueryOptions {
   readonly resolveConcurrency?: number;
   /** Forces node:dgram with this clock (tests). */
   readonly now?: () => Instant;
+  /** The composition root's say in the socket backend (the CLI's NTPKIT_UDP). */
+  readonly udp?: UdpPreferences;
   /** Name resolution; node:dns unless injected (tests must not send DNS queries). */
   readonly lookup?: (host: string, family: 0 | 4 | 6) => Promise<{ address: string; family: number }>;
   /** Called as each endpoint is finished. */

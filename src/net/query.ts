@@ -18,6 +18,7 @@ import type { NtpHeader } from '../proto/header.js';
 import type { Instant } from '../time/instant.js';
 import type { NtpTimestamp } from '../time/timestamp.js';
 import { parseTarget, type Target } from './target.js';
+import type { UdpPreferences } from './udp-socket.js';
 import { chooseUdpTransport, type SentRequest, type UdpTransport, type UdpTransportInfo } from './udp-transport.js';
 
 export const QUERY_DEFAULTS = {
@@ -47,6 +48,8 @@ export interface QueryOptions {
   readonly port?: number;
   /** The clock that timestamps packets; realtime() unless a test injects one (then over node:dgram: kernel timestamps are not on its timescale). */
   readonly now?: () => Instant;
+  /** The composition root's say in the socket backend (the CLI's NTPKIT_UDP). */
+  readonly udp?: UdpPreferences;
   /** Name resolution; node:dns lookup unless a test injects one (tests must not send DNS queries). */
   readonly lookup?: (host: string, family: 0 | 4 | 6) => Promise<{ address: string; family: number }>;
   /** Called as each sample settles: progress for interactive use. */

@@ -11,7 +11,7 @@ import dgram from 'node:dgram';
 import { freeUdpPort, requireSpoofing, sendSpoofed } from '../testing/index.js';
 import { loadNativeUdp } from './native-udp.js';
 import { openServerSocket } from './server-socket.js';
-import { UDP_TRANSPORT_ENV } from './udp-transport.js';
+import { environmentSwitches, UDP_TRANSPORT_ENV } from '../cli/environment-switches.js';
 
 const ADDRESS = '127.0.12.24';
 
@@ -20,10 +20,7 @@ for (const transport of ['dgram', 'native'] as const) {
     skip: transport === 'native' && !loadNativeUdp().ok ? 'native UDP unavailable' : false,
   }, async (t) => {
     if (!requireSpoofing(t)) return;
-    const saved = process.env[UDP_TRANSPORT_ENV];
-    if (transport === 'dgram') process.env[UDP_TRANSPORT_ENV] = 'dgram';
-    else delete process.env[UDP_TRANSPORT_ENV];
-    t.after(() => { if (saved === undefined) delete process.env[UDP_TRANSPORT_ENV]; else process.env[UDP_TRANSPORT_ENV] = saved; });
+    const { udp } = environmentSwitches(transport === 'dgram' ? { [UDP_TRANSPORT_ENV]: 'dgram' } : {});
 
     const port = await freeUdpPort(ADDRESS);
     const errors: string[] = [];
@@ -37,7 +34,7 @@ for (const transport of ['dgram', 'native'] as const) {
       },
       onTxTime: () => {},
       onError: (e) => errors.push(e.code ?? e.message),
-    });
+    }, { udp });
     t.after(() => sock.close());
     assert.equal(sock.info.kind, transport === 'dgram' ? 'dgram' : 'native-kernel-timestamps');
     const payload = new Uint8Array(48);

@@ -1,6 +1,6 @@
 /**
  * The two transports a query can use, held to the same contract, and the
- * choice between them (NTPKIT_UDP=dgram, an injected clock, the addon).
+ * choice between them (the CLI's NTPKIT_UDP=dgram, an injected clock, the addon).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,12 @@ import { keepKernelRxStampingOn } from '../testing/kernel-stamping.js';
 import type { Instant } from '../time/instant.js';
 import { toNtpTimestamp } from '../time/timestamp.js';
 import { loadNativeUdp } from './native-udp.js';
-import { chooseUdpTransport, dgramTransport, type ExchangeHandlers, nativeTransport, type PacketTime, type SentRequest, UDP_TRANSPORT_ENV, type UdpTransport } from './udp-transport.js';
+import { environmentSwitches, UDP_TRANSPORT_ENV } from '../cli/environment-switches.js';
+import { chooseUdpTransport, type ExchangeHandlers, type PacketTime, type SentRequest, type UdpTransport } from './udp-transport.js';
+
+/** The native socket (the caller asks for nothing that makes the factory fall back), and node:dgram by preference. */
+const nativeTransport = (): UdpTransport => chooseUdpTransport();
+const dgramTransport = (): UdpTransport => chooseUdpTransport({ udp: { forceDgram: 'the test asks for it' } });
 
 const native = loadNativeUdp();
 const nativeSkip = native.ok ? false : native.reason;
@@ -79,7 +84,7 @@ function exchange(t: UdpTransport, family: 4 | 6, port: number, payload: Uint8Ar
 
 const transports: [string, () => UdpTransport, string | false][] = [
   ['native', nativeTransport, nativeSkip],
-  ['dgram', () => dgramTransport(), false],
+  ['dgram', dgramTransport, false],
 ];
 
 for (const [name, make, skip] of transports) {
@@ -123,19 +128,11 @@ test('an invalid address is an error through onError, not a throw from open()', 
 });
 
 test('the choice: native when the addon has it; dgram when forced, or with an injected clock', () => {
-  const saved = process.env[UDP_TRANSPORT_ENV];
-  try {
-    delete process.env[UDP_TRANSPORT_ENV];
-    const auto = chooseUdpTransport();
-    if (native.ok && realtimeInfo().kind === 'clock_gettime') assert.deepEqual(auto.info, { kind: 'native-kernel-timestamps' });
-    else assert.equal(auto.info.kind, 'dgram');
-    assert.deepEqual(chooseUdpTransport({ now: realtime }).info, { kind: 'dgram', reason: 'a clock was injected (QueryOptions.now)' });
-    process.env[UDP_TRANSPORT_ENV] = 'dgram';
-    assert.deepEqual(chooseUdpTransport().info, { kind: 'dgram', reason: 'NTPKIT_UDP=dgram forces it' });
-  } finally {
-    if (saved === undefined) delete process.env[UDP_TRANSPORT_ENV];
-    else process.env[UDP_TRANSPORT_ENV] = saved;
-  }
+  const auto = chooseUdpTransport({ udp: environmentSwitches({}).udp });
+  if (native.ok && realtimeInfo().kind === 'clock_gettime') assert.deepEqual(auto.info, { kind: 'native-kernel-timestamps' });
+  else assert.equal(auto.info.kind, 'dgram');
+  assert.deepEqual(chooseUdpTransport({ now: realtime }).info, { kind: 'dgram', reason: 'a clock was injected (QueryOptions.now)' });
+  assert.deepEqual(chooseUdpTransport({ udp: environmentSwitches({ [UDP_TRANSPORT_ENV]: 'dgram' }).udp }).info, { kind: 'dgram', reason: 'NTPKIT_UDP=dgram forces it' });
 });
 
 /** A server-mode reply to `req`, stamped with realtime(). */
@@ -156,7 +153,9 @@ test('ntpkit query in a child process: NTPKIT_UDP=dgram forces node:dgram; other
   const script = `
     import { queryServers } from '${here}query.js';
     import { queryReportJson, queryReportText } from '${here}../cli/query-output.js';
-    const r = await queryServers(['127.0.0.1:${port}'], { samples: 2, intervalMs: 10, timeoutMs: 10000 });
+    import { applyEnvironmentSwitches } from '${here}../cli/environment-switches.js';
+    const { udp } = applyEnvironmentSwitches();
+    const r = await queryServers(['127.0.0.1:${port}'], { samples: 2, intervalMs: 10, timeoutMs: 10000, udp });
     const doc = queryReportJson(r);
     console.log(JSON.stringify({ transport: doc.transport, transportReason: doc.transportReason, ok: doc.servers[0].ok, offset: doc.servers[0].offset, delay: doc.servers[0].delay }));
     console.log(queryReportText(r).split('\\n').find((l) => l.startsWith('Clock source')));

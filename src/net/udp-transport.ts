@@ -6,32 +6,14 @@
  * calls, where the arrival reading is late by the kernel-to-callback path
  * (about 16 us measured on loopback, bench/query-accuracy), all of it offset error.
  */
-import dgram from 'node:dgram';
-import { realtime, realtimeInfo } from '../clock/realtime.js';
+import { realtime } from '../clock/realtime.js';
 import type { Instant } from '../time/instant.js';
-import { loadNativeUdp, NativeUdpSocket } from './native-udp.js';
+import { chooseUdpBackend, openUdpSocket } from './udp-socket-factory.js';
+import type { UdpNeeds, UdpPreferences, UdpSocket, UdpTransportInfo } from './udp-socket.js';
+import { type PacketTime, type SentRequest, TransmitTimes } from './transmit-times.js';
 
-export type UdpTransportKind = 'native-kernel-timestamps' | 'dgram';
-
-export interface UdpTransportInfo {
-  readonly kind: UdpTransportKind;
-  /** Why the fallback is in use, when it is. */
-  readonly reason?: string;
-}
-
-/** The environment variable that forces node:dgram when set to `dgram`. */
-export const UDP_TRANSPORT_ENV = 'NTPKIT_UDP';
-
-/** A timestamp, and whether the kernel took it (false: a realtime() reading in JS). */
-export interface PacketTime {
-  readonly time: Instant;
-  readonly kernel: boolean;
-}
-
-export interface SentRequest {
-  /** t1: the kernel's transmit timestamp once it is known, else the reading taken just before the send. */
-  transmitTime(): PacketTime;
-}
+export type { UdpTransportInfo, UdpTransportKind } from './udp-socket.js';
+export type { PacketTime, SentRequest } from './transmit-times.js';
 
 export interface ExchangeHandlers {
   /** The socket is connected: build the request now and send it (once). */
@@ -53,107 +35,66 @@ export interface UdpTransport {
   open(family: 4 | 6, address: string, port: number, handlers: ExchangeHandlers): Exchange;
 }
 
-/** node:dgram, with `now()` read just before send() and first thing in the 'message' callback. */
-export function dgramTransport(now: () => Instant = realtime, reason?: string): UdpTransport {
+export interface UdpTransportOptions {
+  /** The clock that timestamps packets (default realtime()); another one means node:dgram, kernel stamps not being on its timescale. */
+  readonly now?: () => Instant;
+  /** The composition root's say (UdpPreferences). */
+  readonly udp?: UdpPreferences;
+}
+
+/**
+ * What a client that measures with t1 and t4 asks of its socket, the clock
+ * its JS-side readings come from, and the composition root's preference.
+ * `injected` names the option a caller's own clock came through.
+ */
+export function measuringClient(opts: UdpTransportOptions, injected: string): { needs: UdpNeeds; now: () => Instant; preferences: UdpPreferences } {
   return {
-    info: reason === undefined ? { kind: 'dgram' } : { kind: 'dgram', reason },
-    open(family, address, port, h) {
-      const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
-      let closed = false;
-      sock.on('message', (msg) => {
-        const t4 = now(); // first thing: every statement before this is error in the offset
-        if (!closed) h.onReply(msg, { time: t4, kernel: false });
-      });
-      sock.on('error', (err: NodeJS.ErrnoException) => { if (!closed) h.onError(err); });
-      sock.connect(port, address, () => {
-        if (closed) return;
-        h.onReady((data) => {
-          const t1 = now();
-          sock.send(data, (err) => { if (err && !closed) h.onError(err); });
-          return { transmitTime: () => ({ time: t1, kernel: false }) };
-        });
-      });
-      return { close() { if (!closed) { closed = true; sock.close(); } } };
-    },
+    needs: { txTimestamps: 'each', realtimeScale: true, ...(opts.now !== undefined ? { dgramBecause: `a clock was injected${injected}` } : {}) },
+    now: opts.now ?? realtime,
+    preferences: opts.udp ?? {},
   };
 }
 
-/** The addon's socket: t4 is the kernel's RX timestamp, t1 its TX timestamp when that arrives. */
-export function nativeTransport(): UdpTransport {
+/**
+ * The transport a query uses: the native socket when the addon has it, else
+ * node:dgram. node:dgram also when the composition root forces it, when a
+ * caller injects its own clock, and when realtime() itself is the hrtime
+ * fallback: the packets are then stamped by the clock the report names.
+ */
+export function chooseUdpTransport(opts: UdpTransportOptions = {}): UdpTransport {
+  const { needs, now, preferences } = measuringClient(opts, ' (QueryOptions.now)');
+  const info = chooseUdpBackend(needs, preferences);
   return {
-    info: { kind: 'native-kernel-timestamps' },
+    info,
     open(family, address, port, h) {
       let closed = false;
+      let sock: UdpSocket | null = null;
       const fail = (err: unknown): void => { if (!closed) h.onError(err as NodeJS.ErrnoException); };
-      const txTimes = new Map<number, Instant>();
-      let sock: NativeUdpSocket;
-      try {
-        sock = new NativeUdpSocket(family, {
-          onMessage: (data, _from, rx) => {
-            // Without a kernel stamp (none configured yet for this packet), the dgram way: read now.
-            const arrival = rx === null ? { time: realtime(), kernel: false } : { time: rx, kernel: true };
-            if (!closed) h.onReply(data, arrival);
-          },
-          onTxTime: (id, t) => { txTimes.set(id, t); },
-          onError: fail,
-        });
-      } catch (err) {
-        process.nextTick(fail, err);
-        return { close() { closed = true; } };
-      }
+      const times = new TransmitTimes(now);
       // Like dgram's connect callback, onReady comes later: open() has returned by then.
       process.nextTick(() => {
         if (closed) return;
         try {
-          sock.connect(address, port);
+          sock = openUdpSocket(family, {
+            onMessage: (data, _from, rx) => {
+              // first thing: without a kernel stamp every statement before this reading is error in the offset
+              const arrival = times.arrival(rx);
+              if (!closed) h.onReply(data, arrival);
+            },
+            onTxTime: (id, t) => times.kernelSent(id, t),
+            onError: fail,
+          }, { needs, preferences });
         } catch (err) {
           fail(err);
           return;
         }
-        h.onReady((data) => {
-          const before = realtime();
-          let id = -1;
-          try {
-            id = sock.send(data);
-          } catch (err) {
-            process.nextTick(fail, err);
-          }
-          return {
-            transmitTime: () => {
-              const tx = txTimes.get(id);
-              // A stamp from before the send cannot be this datagram's: keep the reading.
-              return tx !== undefined && tx >= before ? { time: tx, kernel: true } : { time: before, kernel: false };
-            },
-          };
-        });
+        const s = sock;
+        s.connect(address, port).then(() => {
+          if (closed) return;
+          h.onReady((data) => times.send(() => s.send(data), fail));
+        }, fail);
       });
-      return { close() { if (!closed) { closed = true; sock.close(); } } };
+      return { close() { if (!closed) { closed = true; void sock?.close(); } } };
     },
   };
-}
-
-/**
- * The native socket when the addon has it, else node:dgram. node:dgram also
- * when `NTPKIT_UDP=dgram` asks for it, when a caller injects its own clock
- * (kernel stamps could not be on its timescale), and when realtime() itself
- * is the hrtime fallback: the packets are then stamped by the clock the
- * report names.
- */
-export function chooseUdpTransport(opts: { readonly now?: () => Instant } = {}): UdpTransport {
-  if (opts.now !== undefined) return dgramTransport(opts.now, 'a clock was injected (QueryOptions.now)');
-  const forcedOrMissing = nativeUdpUnavailable();
-  if (forcedOrMissing !== null) return dgramTransport(realtime, forcedOrMissing);
-  const clock = realtimeInfo();
-  if (clock.kind !== 'clock_gettime') return dgramTransport(realtime, 'the real-time clock is the hrtime fallback');
-  return nativeTransport();
-}
-
-/**
- * Why the native socket cannot be used here (`NTPKIT_UDP=dgram`, or the addon
- * lacks it), or null when it can. Clients and servers both decide by this.
- */
-export function nativeUdpUnavailable(): string | null {
-  if (process.env[UDP_TRANSPORT_ENV] === 'dgram') return `${UDP_TRANSPORT_ENV}=dgram forces it`;
-  const load = loadNativeUdp();
-  return load.ok ? null : load.reason;
 }

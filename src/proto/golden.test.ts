@@ -9,9 +9,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { referenceAesCmac } from '../testing/cmac-reference.js';
 import { encodePacket, type NtpPacket, parsePacket } from './packet.js';
 
 // Tests run from dist/; the fixtures live in the source tree.
@@ -127,36 +128,8 @@ function secondsBetween(a: bigint, b: bigint): number {
   return Number(BigInt.asIntN(64, b - a)) / 2 ** 32;
 }
 
-/** AES-CMAC (RFC 4493), the AES128 MAC of RFC 8573; node:crypto has AES but no CMAC. */
-function aesCmac(key: Uint8Array, msg: Uint8Array): Uint8Array {
-  const aes = (block: Uint8Array): Uint8Array => {
-    const c = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
-    return new Uint8Array(Buffer.concat([c.update(block), c.final()]));
-  };
-  const dbl = (b: Uint8Array): Uint8Array => {
-    const out = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) out[i] = ((b[i]! << 1) | (i < 15 ? b[i + 1]! >> 7 : 0)) & 0xff;
-    if (b[0]! & 0x80) out[15]! ^= 0x87;
-    return out;
-  };
-  const k1 = dbl(aes(new Uint8Array(16)));
-  const k2 = dbl(k1);
-  const n = Math.max(1, Math.ceil(msg.length / 16));
-  const last = new Uint8Array(16);
-  const tail = msg.subarray((n - 1) * 16);
-  last.set(tail);
-  if (tail.length === 16) for (let i = 0; i < 16; i++) last[i]! ^= k1[i]!;
-  else {
-    last[tail.length] = 0x80;
-    for (let i = 0; i < 16; i++) last[i]! ^= k2[i]!;
-  }
-  let x: Uint8Array = new Uint8Array(16);
-  for (let b = 0; b < n; b++) {
-    const block = b === n - 1 ? last : msg.subarray(b * 16, b * 16 + 16);
-    x = aes(x.map((v, i) => v ^ block[i]!));
-  }
-  return x;
-}
+/** AES-CMAC (RFC 4493), the AES128 MAC of RFC 8573: the block-by-block oracle, independent of crypto/cmac.ts. */
+const aesCmac = referenceAesCmac;
 
 /** Keys from a chrony keyfile ("ID TYPE HEX:..."), as the capture used them. */
 function chronyKeys(text: string): Map<number, { type: string; key: Uint8Array }> {

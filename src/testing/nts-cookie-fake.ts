@@ -5,13 +5,16 @@
  * The server's own codec with rotating master keys is nts-cookie.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { sivDecrypt, sivEncrypt } from '../crypto/aes-siv.js';
+import { SivKey } from '../crypto/aes-siv.js';
 import type { NtsCookieCodec, NtsSessionKeys } from '../crypto/nts-server.js';
 
 export class FakeCookieCodec implements NtsCookieCodec {
   opened = 0;
   sealed = 0;
-  constructor(readonly master: Uint8Array = new Uint8Array(randomBytes(32))) {}
+  readonly #cipher: SivKey;
+  constructor(readonly master: Uint8Array = new Uint8Array(randomBytes(32))) {
+    this.#cipher = new SivKey(master);
+  }
 
   seal(keys: NtsSessionKeys): Uint8Array {
     this.sealed++;
@@ -21,7 +24,7 @@ export class FakeCookieCodec implements NtsCookieCodec {
     plain.set(keys.c2s, 4);
     plain.set(keys.s2c, 4 + keys.c2s.length);
     const nonce = new Uint8Array(randomBytes(16));
-    const sealed = sivEncrypt(this.master, plain, [], nonce);
+    const sealed = this.#cipher.encrypt(plain, [], nonce);
     const out = new Uint8Array(16 + sealed.length);
     out.set(nonce);
     out.set(sealed, 16);
@@ -31,7 +34,7 @@ export class FakeCookieCodec implements NtsCookieCodec {
   open(cookie: Uint8Array): NtsSessionKeys | null {
     this.opened++;
     if (cookie.length < 32) return null;
-    const plain = sivDecrypt(this.master, cookie.subarray(16), [], cookie.subarray(0, 16));
+    const plain = this.#cipher.decrypt(cookie.subarray(16), [], cookie.subarray(0, 16));
     if (!plain || plain.length < 4) return null;
     const aeadId = ((plain[0] as number) << 8) | (plain[1] as number);
     const half = (plain.length - 4) / 2;
