@@ -4,7 +4,7 @@ import { DISCIPLINE_DEFAULTS } from '../core/engine-api.js';
 import { SOURCE_DEFAULTS } from '../core/source-options.js';
 import { DEFAULT_BINDCMDADDRESS, DEFAULT_HTTP_PORT, parseConfigText } from './config.js';
 import { formatDiagnostic } from './diagnostics.js';
-import { memoryFiles } from './test-fs.js';
+import { memoryFiles } from '../testing/memory-files.js';
 
 const chrony = (text: string, files: Record<string, string> = {}) =>
   parseConfigText(text, 'chrony.conf', { format: 'chrony', ...memoryFiles(files) });
