@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseConfigText } from './config.js';
+import { parseConfigText } from './parse-config.js';
 import { memoryFiles } from '../testing/memory-files.js';
 
 const WORDS = [

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildAccessTable, isAllowed } from '../core/access.js';
 import { DISCIPLINE_DEFAULTS } from '../core/engine-api.js';
 import { SOURCE_DEFAULTS } from '../core/source-options.js';
-import { parseConfigText } from './config.js';
+import { parseConfigText } from './parse-config.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { memoryFiles } from '../testing/memory-files.js';
 
