@@ -34,10 +34,12 @@ type Effect =
   /** Reads the value; false after reporting an error. */
   | { readonly value: (o: OptionLine, value: string | undefined) => boolean };
 
-interface SourceOption {
+export interface SourceOption {
   readonly chrony?: readonly string[];
   readonly ntp?: readonly string[];
   readonly effect: Effect;
+  /** What the reference table says about it. */
+  readonly doc: string;
 }
 
 function integer(o: OptionLine, value: string | undefined, lo: number, hi: number): number | null {
@@ -76,20 +78,21 @@ const samples = (field: 'minsamples' | 'maxsamples'): Effect => ({
 
 const both = (name: string): Pick<SourceOption, 'chrony' | 'ntp'> => ({ chrony: [name], ntp: [name] });
 
-const OPTIONS: readonly SourceOption[] = [
-  ...(['iburst', 'burst', 'prefer', 'noselect', 'xleave', 'nts'] as const).map((f) => ({ ...both(f), effect: { flag: f } })),
-  { chrony: ['trust'], ntp: ['true'], effect: { flag: 'trust' } },
-  { chrony: ['require'], effect: { flag: 'require' } },
-  { chrony: ['offline', 'auto_offline', 'copy', 'ipv4', 'ipv6'], ntp: ['preempt', 'autokey', 'noval'], effect: { ignored: 'flag' } },
+export const SOURCE_OPTIONS: readonly SourceOption[] = [
+  ...(['iburst', 'burst', 'prefer', 'noselect', 'xleave', 'nts'] as const).map((f) => ({ ...both(f), effect: { flag: f }, doc: '' })),
+  { chrony: ['trust'], ntp: ['true'], effect: { flag: 'trust' }, doc: '' },
+  { chrony: ['require'], effect: { flag: 'require' }, doc: '' },
+  { chrony: ['offline', 'auto_offline', 'copy', 'ipv4', 'ipv6'], ntp: ['preempt', 'autokey', 'noval'], effect: { ignored: 'flag' }, doc: 'Accepted; named in one warning per line.' },
   {
     chrony: ['maxdelayratio', 'maxdelaydevratio', 'maxdelayquant', 'mindelay', 'asymmetry', 'offset', 'presend', 'minstratum', 'filter', 'certset', 'extfield'],
     ntp: ['mode', 'ttl', 'bias', 'ask', 'ca', 'cert', 'aead'],
     effect: { ignored: 'value' },
+    doc: 'Take a value; accepted and named in one warning per line.',
   },
-  { ...both('minpoll'), effect: setInteger('minpoll', MIN_POLL, MAX_POLL) },
-  { ...both('maxpoll'), effect: setInteger('maxpoll', MIN_POLL, MAX_POLL) },
-  { ...both('version'), effect: setInteger('version', 1, 4) },
-  { ...both('key'), effect: setInteger('key', 1, 0xffffffff) },
+  { ...both('minpoll'), effect: setInteger('minpoll', MIN_POLL, MAX_POLL), doc: `${MIN_POLL}..${MAX_POLL}` },
+  { ...both('maxpoll'), effect: setInteger('maxpoll', MIN_POLL, MAX_POLL), doc: `${MIN_POLL}..${MAX_POLL}` },
+  { ...both('version'), effect: setInteger('version', 1, 4), doc: '1..4' },
+  { ...both('key'), effect: setInteger('key', 1, 0xffffffff), doc: 'A key of the key file.' },
   {
     chrony: ['maxdelay'],
     effect: {
@@ -104,13 +107,14 @@ const OPTIONS: readonly SourceOption[] = [
         return true;
       },
     },
+    doc: 'Seconds, above 0 and at most 1000.',
   },
-  { chrony: ['minsamples'], effect: samples('minsamples') },
-  { chrony: ['maxsamples'], effect: samples('maxsamples') },
+  { chrony: ['minsamples'], effect: samples('minsamples'), doc: `Above ${MAX_SAMPLES} clamped, as chronyd does.` },
+  { chrony: ['maxsamples'], effect: samples('maxsamples'), doc: `Above ${MAX_SAMPLES} clamped, as chronyd does.` },
   // chrony accepts any polltarget and uses at least 1; 6..60 is its "useful range".
-  { chrony: ['polltarget'], effect: setInteger('polltarget', 1, 1000) },
-  { chrony: ['port'], effect: setInteger('port', 1, 65535) },
-  { chrony: ['ntsport'], effect: setInteger('ntsport', 1, 65535) },
+  { chrony: ['polltarget'], effect: setInteger('polltarget', 1, 1000), doc: '1..1000' },
+  { chrony: ['port'], effect: setInteger('port', 1, 65535), doc: '' },
+  { chrony: ['ntsport'], effect: setInteger('ntsport', 1, 65535), doc: 'The NTS-KE port of an `nts` source.' },
   {
     chrony: ['maxsources'],
     effect: {
@@ -123,12 +127,13 @@ const OPTIONS: readonly SourceOption[] = [
         return true;
       },
     },
+    doc: 'pool only, 1..16.',
   },
 ];
 
 function byName(dialect: Dialect): ReadonlyMap<string, Effect> {
   const m = new Map<string, Effect>();
-  for (const o of OPTIONS) for (const name of o[dialect] ?? []) m.set(name, o.effect);
+  for (const o of SOURCE_OPTIONS) for (const name of o[dialect] ?? []) m.set(name, o.effect);
   return m;
 }
 
@@ -141,7 +146,7 @@ export function sourceOptionsOnlyIn(dialect: Dialect): ReadonlySet<string> {
 }
 
 /** All source option names of both dialects (for the fuzz dictionary). */
-export const SOURCE_OPTION_NAMES: readonly string[] = [...new Set(OPTIONS.flatMap((o) => [...(o.chrony ?? []), ...(o.ntp ?? [])]))];
+export const SOURCE_OPTION_NAMES: readonly string[] = [...new Set(SOURCE_OPTIONS.flatMap((o) => [...(o.chrony ?? []), ...(o.ntp ?? [])]))];
 
 /** ntpd's reference clock pseudo-addresses. */
 const REFCLOCK_ADDRESS = /^127\.127\.\d+\.\d+$/;

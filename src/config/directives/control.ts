@@ -55,7 +55,7 @@ export const CONTROL_DIRECTIVES: readonly Directive[] = [
     field: 'httpaddress',
     consumer: 'src/web/http-address.ts',
     default: `off (port ${DEFAULT_HTTP_PORT} when none is given)`,
-    doc: 'ntpkit\'s: where Prometheus metrics (/metrics) and the dashboard (/) are served; an IP address only. Port 0 picks a free port.',
+    doc: 'where Prometheus metrics (/metrics) and the dashboard (/) are served; an IP address only. Port 0 picks a free port.',
   },
   {
     chrony: { names: ['httphost'], grammar: 'NAME...', status: implemented(parseHttpHost) },
@@ -64,6 +64,6 @@ export const CONTROL_DIRECTIVES: readonly Directive[] = [
     field: 'httphosts',
     consumer: 'src/cli/daemon-command.ts',
     default: 'none',
-    doc: 'ntpkit\'s: names the HTTP server answers to besides its address; other Host headers get 421 (against DNS rebinding). Repeatable.',
+    doc: 'names the HTTP server answers to besides its address; other Host headers get 421 (against DNS rebinding). Repeatable.',
   },
 ];

@@ -40,7 +40,7 @@ function positiveDirective(name: PositiveField, unit: string, consumer: string, 
     },
     field: `discipline.${name}`,
     consumer,
-    default: String(DISCIPLINE_DEFAULTS[name]),
+    default: String(Number(DISCIPLINE_DEFAULTS[name].toFixed(3))),
     doc,
   };
 }
@@ -58,7 +58,7 @@ function samplesDirective(name: 'minsamples' | 'maxsamples'): Directive {
       }),
     },
     field: `sources.${name}`,
-    consumer: 'src/core/source-stats.ts',
+    consumer: ENGINE,
     default: 'chrony\'s (per source)',
     doc: 'The default for sources that do not set their own; above 64 clamped, as chronyd does.',
   };

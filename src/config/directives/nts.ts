@@ -19,7 +19,7 @@ function nts(name: string, grammar: string, field: keyof NtsConfig, consumer: st
     origin,
     field: `server.nts.${field}`,
     consumer,
-    default: Array.isArray(dflt) ? 'none' : dflt === null ? 'none' : String(dflt),
+    default: Array.isArray(dflt) || dflt === null ? 'none' : typeof dflt === 'boolean' ? (dflt ? 'on' : 'off') : String(dflt),
     doc,
   };
 }

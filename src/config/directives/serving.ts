@@ -146,11 +146,11 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
   serving(['ratelimit'], '[interval N] [burst N] [leak N] [kod N]', ratelimit, { field: 'server.rateLimit', consumer: SERVER, default: 'off', doc: '' }),
   serving(['xleave'], '[on|off]', onOff((b, on) => { b.xleave = on; }), {
     extension: true, field: 'server.xleave', consumer: SERVER, default: 'on',
-    doc: 'ntpkit\'s: answer interleaved-mode requests (chronyd always does).',
+    doc: 'answer interleaved-mode requests (chronyd always does).',
   }),
   serving(['denykod'], '[on|off]', onOff((b, on) => { b.denyKod = on; }), {
     extension: true, field: 'server.denyKod', consumer: SERVER, default: 'off',
-    doc: 'ntpkit\'s: send denied clients a DENY kiss-o\'-death (chronyd ignores them).',
+    doc: 'send denied clients a DENY kiss-o\'-death (chronyd ignores them).',
   }),
   {
     ntp: { names: ['restrict', 'unrestrict'], grammar: '[-4|-6] default|source|ADDR[/BITS] [mask MASK] [FLAG...]', status: implemented(parseRestrict) },
