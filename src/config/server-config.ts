@@ -35,6 +35,8 @@ export interface ServerConfig {
   readonly xleave: boolean;
   /** Send denied clients a DENY kiss-o'-death (rate limited) instead of ignoring them as chronyd does. */
   readonly denyKod: boolean;
+  /** chrony `clientloglimit`: bytes for the client table, sized as chronyd sizes its own; null: ntpkit's default size. */
+  readonly clientLogLimit: number | null;
   /**
    * `ntpkit server`'s chrony `keyfile` (symmetric keys to sign replies with),
    * or null. The daemon's key file is Config.keyfile, which it loads and hands
@@ -63,7 +65,7 @@ export interface ServerConfigResult {
 
 /** chrony's defaults: port 123, every address, nothing allowed, no local reference, no rate limit. */
 export function newServerConfigBuilder(): ServerConfigBuilder {
-  return { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false, keyfile: null, nts: newNtsConfigBuilder() };
+  return { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false, clientLogLimit: null, keyfile: null, nts: newNtsConfigBuilder() };
 }
 
 export function deepFreeze<T>(o: T): T {

@@ -11,7 +11,7 @@ import { type ChronyHandler, type Directive, ignored, type Status } from '../dir
 /** chrony.conf only (chrony 4.3 to 4.6): name → fixed argument count, or null where it varies. */
 const CHRONY: Readonly<Record<string, number | null>> = {
   acquisitionport: 1, authselectmode: null, bindacqaddress: 1, bindacqdevice: 1, bindcmddevice: 1, binddevice: 1,
-  clientloglimit: 1, clockprecision: 1, cmdallow: null, cmddeny: null, cmdratelimit: null, combinelimit: 1,
+  clockprecision: 1, cmdallow: null, cmddeny: null, cmdratelimit: null, combinelimit: 1,
   corrtimeratio: 1, dumpdir: 1, fallbackdrift: 2, hwclockfile: 1, hwtimestamp: null, hwtstimeout: 1,
   initstepslew: null, lock_all: 0, mailonchange: 2, manual: 0, maxclockerror: 1, maxjitter: 1, maxupdateskew: 1,
   noclientlog: 0, ntsaeads: null, ntpsigndsocket: 1, ntsprocesses: 1, ntsratelimit: null, ntsrefresh: 1,

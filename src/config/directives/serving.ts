@@ -152,6 +152,14 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
     extension: true, field: 'server.denyKod', consumer: SERVER, default: 'off',
     doc: 'send denied clients a DENY kiss-o\'-death (chronyd ignores them).',
   }),
+  serving(['clientloglimit'], 'BYTES', (b, l, d) => {
+    const n = l.args.length === 1 ? parseInteger(l.args[0], 0, Number.MAX_SAFE_INTEGER) : null;
+    if (n === null) lineError(d, l, `expected a number of bytes, got "${l.args.join(' ')}"`);
+    else b.clientLogLimit = n;
+  }, {
+    field: 'server.clientLogLimit', consumer: SERVER, default: 'ntpkit\'s 65536 records (chronyd: 524288 bytes, 4096 records)',
+    doc: 'Memory for the per-client records (rate limiting, interleaved mode). As in chronyd, one record per 128 bytes, rounded down to a power of two; ntpkit keeps 8 to 16777216 records.',
+  }),
   {
     ntp: { names: ['restrict', 'unrestrict'], grammar: '[-4|-6] default|source|ADDR[/BITS] [mask MASK] [FLAG...]', status: implemented(parseRestrict) },
     field: 'server.access',
