@@ -1,9 +1,8 @@
 /** How operators reach the daemon: the control socket and the metrics/dashboard HTTP server. */
 import { isIP } from 'node:net';
 import { DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT } from '../config.js';
-import { errorAt, oneArg, parseHttpAddress, parseHttpHost, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, oneArg, oneInteger, parseHttpAddress, parseHttpHost, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
-import { parseInteger } from '../numbers.js';
 
 export const CONTROL_DIRECTIVES: readonly Directive[] = [
   {
@@ -29,10 +28,8 @@ export const CONTROL_DIRECTIVES: readonly Directive[] = [
       names: ['cmdport'],
       grammar: 'PORT',
       status: implemented((s, l) => {
-        const a = l.args;
-        const n = a.length === 1 ? parseInteger(a[0], 0, 65535) : null;
-        if (n === null) errorAt(s, l, `cmdport: expected a port number from 0 to 65535, got "${a.join(' ')}"`);
-        else s.b.cmdport = n;
+        const n = oneInteger(s, l, 0, 65535, 'a port number from 0 to 65535');
+        if (n !== null) s.b.cmdport = n;
       }),
     },
     field: 'cmdport',

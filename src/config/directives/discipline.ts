@@ -5,7 +5,7 @@
  * settings with ntpd's meaning (see ntp-conf.ts).
  */
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions, type LeapSecMode } from '../../core/engine-api.js';
-import { errorAt, oneArg, type ParseState, warnAt } from '../config-builder.js';
+import { errorAt, oneArg, oneInteger, oneValue, type ParseState, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
 import { type ConfigLine } from '../lexer.js';
 import { parseInteger, parseNumber } from '../numbers.js';
@@ -51,10 +51,8 @@ function samplesDirective(name: 'minsamples' | 'maxsamples'): Directive {
       names: [name],
       grammar: 'N',
       status: implemented((s, l) => {
-        const a = l.args;
-        const n = a.length === 1 ? parseInteger(a[0], 0, Number.MAX_SAFE_INTEGER) : null;
-        if (n === null) errorAt(s, l, `${name}: expected a whole number of samples >= 0, got "${a.join(' ')}"`);
-        else s.b[name] = clampSamples(s, l, name, n);
+        const n = oneInteger(s, l, 0, Number.MAX_SAFE_INTEGER, 'a whole number of samples >= 0');
+        if (n !== null) s.b[name] = clampSamples(s, l, name, n);
       }),
     },
     field: `sources.${name}`,
@@ -63,6 +61,8 @@ function samplesDirective(name: 'minsamples' | 'maxsamples'): Directive {
     doc: 'The default for sources that do not set their own; above 64 clamped, as chronyd does.',
   };
 }
+
+const leapFile = oneValue('one file name', (s, f) => { s.b.leapseclist = f; });
 
 function describeStep(d: DisciplineOptions): string {
   return d.makestep ? `${d.makestep.threshold} ${d.makestep.limit}` : 'none (slew only)';
@@ -121,10 +121,9 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
       names: ['minsources'],
       grammar: 'N',
       status: implemented((s, l) => {
-        const a = l.args;
-        const n = a.length === 1 ? parseInteger(a[0], 0, 0x7fffffff) : null;
-        if (n === null) errorAt(s, l, `minsources: expected a whole number of sources, got "${a.join(' ')}"`);
-        else if (n === 0) {
+        const n = oneInteger(s, l, 0, 0x7fffffff, 'a whole number of sources');
+        if (n === null) return;
+        if (n === 0) {
           // chronyd accepts 0; the clock cannot be updated from fewer than one source, so it acts as 1.
           warnAt(s, l, 'minsources 0 acts as minsources 1');
           s.b.discipline.minsources = 1;
@@ -158,10 +157,7 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
     chrony: {
       names: ['leapsectz'],
       grammar: 'ZONE',
-      status: implemented((s, l) => {
-        const z = oneArg(s, l, 'one time zone name (such as right/UTC)');
-        if (z !== null) s.b.leapsectz = z;
-      }),
+      status: implemented(oneValue('one time zone name (such as right/UTC)', (s, z) => { s.b.leapsectz = z; })),
     },
     field: 'leapsectz',
     consumer: 'src/cli/validate-command.ts',
@@ -169,22 +165,8 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
     doc: 'Recorded and shown by `validate`.',
   },
   {
-    chrony: {
-      names: ['leapseclist'],
-      grammar: 'FILE',
-      status: implemented((s, l) => {
-        const f = oneArg(s, l, 'one file name');
-        if (f !== null) s.b.leapseclist = f;
-      }),
-    },
-    ntp: {
-      names: ['leapfile'],
-      grammar: 'FILE',
-      status: implemented((s, l) => {
-        const p = oneArg(s, l, 'one file name');
-        if (p !== null) s.b.leapseclist = p;
-      }),
-    },
+    chrony: { names: ['leapseclist'], grammar: 'FILE', status: implemented(leapFile) },
+    ntp: { names: ['leapfile'], grammar: 'FILE', status: implemented(leapFile) },
     field: 'leapseclist',
     consumer: 'src/cli/validate-command.ts',
     default: 'none',

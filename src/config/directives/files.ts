@@ -3,7 +3,7 @@
  * includefile), read in place, and the drift file.
  */
 import { describeError } from '../bounded-read.js';
-import { errorAt, includeFiles, oneArg, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, includeFiles, oneArg, oneValue, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
 import { confdirFiles, expandGlob, MAX_CONFDIRS } from '../include.js';
 
@@ -77,10 +77,7 @@ export const FILE_DIRECTIVES: readonly Directive[] = [
     chrony: {
       names: ['driftfile'],
       grammar: 'FILE',
-      status: implemented((s, l) => {
-        const f = oneArg(s, l, 'one file name');
-        if (f !== null) s.b.driftfile = f;
-      }),
+      status: implemented(oneValue('one file name', (s, f) => { s.b.driftfile = f; })),
     },
     ntp: {
       names: ['driftfile'],

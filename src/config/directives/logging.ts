@@ -1,8 +1,7 @@
 /** Statistics logs (chrony's logdir, log and logbanner; ntpd's statsdir, statistics and logfile). */
 import { DEFAULT_LOGBANNER } from '../config.js';
-import { errorAt, oneArg, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, oneInteger, oneValue, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
-import { parseInteger } from '../numbers.js';
 
 const STATS_LOG = 'src/daemon/stats-log.ts';
 
@@ -31,18 +30,12 @@ export const LOGGING_DIRECTIVES: readonly Directive[] = [
     chrony: {
       names: ['logdir'],
       grammar: 'DIR',
-      status: implemented((s, l) => {
-        const f = oneArg(s, l, 'one directory');
-        if (f !== null) s.b.logdir = f;
-      }),
+      status: implemented(oneValue('one directory', (s, f) => { s.b.logdir = f; })),
     },
     ntp: {
       names: ['statsdir'],
       grammar: 'DIR',
-      status: implemented((s, l) => {
-        const p = oneArg(s, l, 'one directory');
-        if (p !== null) { s.b.logdir = p; recordOrigin(s, l, 'logdir'); }
-      }),
+      status: implemented(oneValue('one directory', (s, p, l) => { s.b.logdir = p; recordOrigin(s, l, 'logdir'); })),
     },
     origin: true,
     field: 'logdir',
@@ -92,10 +85,8 @@ export const LOGGING_DIRECTIVES: readonly Directive[] = [
       names: ['logbanner'],
       grammar: 'N',
       status: implemented((s, l) => {
-        const a = l.args;
-        const n = a.length === 1 ? parseInteger(a[0], 0, 0x7fffffff) : null;
-        if (n === null) errorAt(s, l, `logbanner: expected a whole number of log entries, got "${a.join(' ')}"`);
-        else s.b.logbanner = n;
+        const n = oneInteger(s, l, 0, 0x7fffffff, 'a whole number of log entries');
+        if (n !== null) s.b.logbanner = n;
       }),
     },
     field: 'logbanner',
@@ -107,10 +98,7 @@ export const LOGGING_DIRECTIVES: readonly Directive[] = [
     ntp: {
       names: ['logfile'],
       grammar: 'FILE',
-      status: implemented((s, l) => {
-        const p = oneArg(s, l, 'one file name');
-        if (p !== null) s.b.logfile = p;
-      }),
+      status: implemented(oneValue('one file name', (s, p) => { s.b.logfile = p; })),
     },
     field: 'logfile',
     consumer: 'src/cli/validate-command.ts',

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { parseSubnet } from '../../core/access.js';
 import { DEFAULT_RATE_LIMIT, RATE_LIMIT_RANGES, type RateLimitConfig } from '../../core/ratelimit.js';
-import { errorAt, oneArg, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, oneValue, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented, type ServerHandler, viaServer } from '../directive.js';
 import { parseRestrict } from '../ntp-restrict.js';
 import { parseInteger } from '../numbers.js';
@@ -195,21 +195,13 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
     chrony: {
       names: ['keyfile'],
       grammar: 'FILE',
-      status: implemented((s, l) => {
-        const f = oneArg(s, l, 'one file name');
-        // Read by the daemon at start and on reload (config/keyfile.ts): its errors stop it there.
-        if (f !== null) s.b.keyfile = f;
-      }),
+      // Read by the daemon at start and on reload (config/keyfile.ts): its errors stop it there.
+      status: implemented(oneValue('one file name', (s, f) => { s.b.keyfile = f; })),
     },
     ntp: {
       names: ['keys'],
       grammar: 'FILE',
-      status: implemented((s, l) => {
-        const p = oneArg(s, l, 'one file name');
-        if (p === null) return;
-        s.b.keyfile = p;
-        recordOrigin(s, l, 'keyfile');
-      }),
+      status: implemented(oneValue('one file name', (s, p, l) => { s.b.keyfile = p; recordOrigin(s, l, 'keyfile'); })),
     },
     server: (b, l, d) => {
       const f = singleArg(d, l, 'one file name');

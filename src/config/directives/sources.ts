@@ -1,27 +1,25 @@
 /** `server`, `pool` and `peer`: the same option table in both dialects (source-line.ts). */
-import { type Directive, implemented } from '../directive.js';
+import { type ChronyHandler, type Dialect, type DialectForm, type Directive, implemented } from '../directive.js';
 import { parseSourceLine } from '../source-line.js';
 
 const NAMES = ['server', 'pool', 'peer'];
 
+/** The same line in either dialect, read against that dialect's option names. */
+function sourceForm(dialect: Dialect, grammar: string): DialectForm<ChronyHandler> {
+  return {
+    names: NAMES,
+    grammar,
+    status: implemented((s, l) => {
+      const src = parseSourceLine(s, l, dialect);
+      if (src) s.b.sources.push(src);
+    }),
+  };
+}
+
 export const SOURCE_DIRECTIVES: readonly Directive[] = [
   {
-    chrony: {
-      names: NAMES,
-      grammar: 'HOST [OPTION...]',
-      status: implemented((s, l) => {
-        const src = parseSourceLine(s, l, 'chrony');
-        if (src) s.b.sources.push(src);
-      }),
-    },
-    ntp: {
-      names: NAMES,
-      grammar: '[-4|-6] HOST [OPTION...]',
-      status: implemented((s, l) => {
-        const src = parseSourceLine(s, l, 'ntp');
-        if (src) s.b.sources.push(src);
-      }),
-    },
+    chrony: sourceForm('chrony', 'HOST [OPTION...]'),
+    ntp: sourceForm('ntp', '[-4|-6] HOST [OPTION...]'),
     field: 'sources',
     consumer: 'src/daemon/sync-daemon.ts',
     default: 'none',
