@@ -44,10 +44,13 @@ export * from './proto/index.js';
 // Sans-IO algorithms.
 export { computeSample, rootDistance, offsetJitter, PHI, MINDISP, MAXDISP } from './core/sample.js';
 export type { Sample, Timestamps } from './core/sample.js';
-export { intersect, combine } from './core/select.js';
-export type { Candidate, IntersectionResult } from './core/select.js';
-export { buildClientRequest, evaluateReply, estimateServer, combineServers } from './core/query.js';
-export type { ReplyRejection, ReplyVerdict, ServerEstimate, CombinedVerdict } from './core/query.js';
+export { intersect, combine } from './core/intervals.js';
+export type { Candidate, IntersectionResult } from './core/intervals.js';
+export { buildClientRequest } from './core/client-request.js';
+export { evaluateReply } from './core/reply-validation.js';
+export { estimateServer, combineServers } from './core/server-estimate.js';
+export type { ReplyRejection, ReplyVerdict } from './core/reply-validation.js';
+export type { ServerEstimate, CombinedVerdict } from './core/server-estimate.js';
 
 // The library: the daemon's engine in-process on a virtual clock, and friendly fronts.
 export { createSyncedClock, SyncedClock } from './daemon/synced-clock.js';

@@ -21,6 +21,8 @@
 //   --duration S / --warmup S   override the simulated length and warm-up
 //   --only 1|2|conv             run one part
 //   --engine FILE#Class         judge another SyncEngineApi class (default: dist/core/engine.js#SyncEngine)
+//   --controller NAME           the engine's clock controller (core/controllers.ts; default: the daemon's),
+//                               so two controllers can be compared on the same seeds
 //   --dist DIR                  the compiled tree to load (default dist/)
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     dist: { type: 'string', default: new URL('../../dist/', import.meta.url).pathname },
     engine: { type: 'string' },
+    controller: { type: 'string' },
   },
 });
 const dist = pathToFileURL(resolve(values.dist)).href + '/';
@@ -45,7 +48,15 @@ const { chronyComparison, convergence } = await import(`${dist}sim/chrony-scenar
 const [engineFile, engineClass] = (values.engine ?? `${dist}core/engine.js#SyncEngine`).split('#');
 const Engine = (await import(engineFile.startsWith('file:') ? engineFile : pathToFileURL(resolve(engineFile)).href))[engineClass ?? 'SyncEngine'];
 if (typeof Engine !== 'function') throw new Error(`Cannot find class ${engineClass} in ${engineFile}`);
-const runScenario = (scenario, { seed }) => simulate(scenario, { engine: (o) => new Engine(o), seed });
+const controller = values.controller;
+if (controller !== undefined) {
+  const { CONTROLLERS } = await import(`${dist}core/controllers.js`);
+  if (!Object.hasOwn(CONTROLLERS, controller)) {
+    console.error(`Cannot use --controller ${controller}: known controllers are ${Object.keys(CONTROLLERS).join(', ')}`);
+    process.exit(2);
+  }
+}
+const runScenario = (scenario, { seed }) => simulate(scenario, { engine: (o) => new Engine(o), seed, ...(controller === undefined ? {} : { controller }) });
 
 const seeds = Number(values.seeds ?? (values.quick ? 2 : 10));
 const duration = Number(values.duration ?? (values.quick ? 60_000 : 200_000));
@@ -59,11 +70,11 @@ const QUOTED = {
 const CHRONY_43_HERE = [14.1, 49.4, 202, 657]; // issue 4: chrony 4.3 reproducing Test 2 with clknetsim
 const CHRONY_CONVERGENCE = { makestep: 5, slew: 17 }; // seconds to within 1 ms, issue 4
 
-const out = { engine: `${engineFile}#${engineClass ?? 'SyncEngine'}`, seeds, duration, warmup, tests: {}, convergence: {} };
+const out = { engine: `${engineFile}#${engineClass ?? 'SyncEngine'}`, controller: controller ?? 'default', seeds, duration, warmup, tests: {}, convergence: {} };
 const t0 = performance.now();
 const log = (s) => { if (!values.json) console.log(s); };
 
-log(`engine: ${out.engine}`);
+log(`engine: ${out.engine}, controller: ${out.controller}`);
 log(`sync accuracy in the simulator: ${seeds} seeds per cell, ${duration} s simulated, RMS after ${warmup} s`);
 log('chrony and ntpd figures are quoted (clknetsim, chrony-project.org/comparison.html), not measured here:');
 log('chronyd cannot run inside this simulator.\n');

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OwnershipReport } from '../clock/ownership.js';
-import type { ServerEstimate } from '../core/query.js';
+import type { ServerEstimate } from '../core/server-estimate.js';
 import type { QueryOptions, QueryReport, ServerResult } from '../net/query.js';
 import { ExitCode } from './exit-codes.js';
 import { type SyncClock, type SyncCommandDeps, syncCommand } from './sync-command.js';

@@ -384,7 +384,8 @@ for (const ppm of [100, 5000]) {
   const pb = pair(); const o1 = await offset();
   const ra = pa.r, ma = pa.m, rb2 = pb.r, mb = pb.m;
   out.freq.push({ ppm, applied, tick: rb.tick, kernelFreq: rb.raw.freq, total: rb.totalFrequencyPpm, frequencyPpm: clock.frequencyPpm(),
-    rawRatePpm: (Number(rb2 - ra) / Number(mb - ma) - 1) * 1e6, ntpRatePpm: -((o1.offset - o0.offset) / (o1.raw - o0.raw)) * 1e6 });
+    rawRatePpm: (Number(rb2 - ra) / Number(mb - ma) - 1) * 1e6, ntpRatePpm: -((o1.offset - o0.offset) / (o1.raw - o0.raw)) * 1e6,
+    readUncertaintyPpm: (Number(pa.w + pb.w) / 2) / Number(mb - ma) * 1e6 });
 }
 clock.setFrequency(0);
 out.freqZero = clock.readback().totalFrequencyPpm;
@@ -465,8 +466,12 @@ test('inside User-mode Linux: step, frequency (freq and tick) and status change 
   assert.deepEqual([f100.tick, f100.kernelFreq, f100.applied, f100.frequencyPpm], [10_000, 100 * 65536, 100, 100]);
   assert.deepEqual([f5000.tick, f5000.kernelFreq, f5000.applied, f5000.frequencyPpm], [10_050, 0, 5000, 5000]);
   for (const f of out.freq) {
-    // 10 ppm over 2 s is 20 us: several UML clock_gettime round trips (no vDSO there, every read is a trapped syscall).
-    assert.ok(Math.abs(f.rawRatePpm - f.ppm) < 10, `${f.ppm} ppm ran at ${f.rawRatePpm} ppm against MONOTONIC_RAW`);
+    // What is guaranteed is that the set frequency takes effect, with its sign and size: 25 ppm tells 100 ppm
+    // from none and from twice it. The rest is measurement: each REALTIME read brackets its MONOTONIC_RAW read
+    // (readUncertaintyPpm), and a UML guest on a loaded host updates its timekeeping late, which moved a 2 s
+    // window by 10 ppm (20 us) under a concurrent build. The precise rate belongs to the real-clock benchmark.
+    const bound = 25 + f.readUncertaintyPpm;
+    assert.ok(Math.abs(f.rawRatePpm - f.ppm) < bound, `${f.ppm} ppm ran at ${f.rawRatePpm} ppm against MONOTONIC_RAW (bound ${bound} ppm)`);
   }
   // Against the host's own clock: NTP through the tap, +-0.25 ms per offset (half the delay), so +-250 ppm over 2 s.
   assert.ok(Math.abs(f5000.ntpRatePpm - 5000) < 300, `5000 ppm ran at ${f5000.ntpRatePpm} ppm against the host`);
@@ -502,7 +507,7 @@ interface GuestStatus {
 interface GuestResult {
   readonly afterInit: { readonly flags: string[] };
   readonly step: { readonly realMinusRawNs: number; readonly ntpBefore: { offset: number }; readonly ntpAfter: { offset: number } };
-  readonly freq: { ppm: number; applied: number; tick: number; kernelFreq: number; frequencyPpm: number; rawRatePpm: number; ntpRatePpm: number }[];
+  readonly freq: { ppm: number; applied: number; tick: number; kernelFreq: number; frequencyPpm: number; rawRatePpm: number; ntpRatePpm: number; readUncertaintyPpm: number }[];
   readonly freqZero: number;
   readonly status: {
     synced: GuestStatus;

@@ -27,9 +27,9 @@ test('a large offset is slewed at maxslewrate, never faster, and the slew ends o
     const end = d.slewEnd as Instant;
     const duration = 0.8 / (maxslewrate * 1e-6);
     assert.ok(Math.abs(diffSeconds(end, T0) - duration * (1 + (12 - maxslewrate) * 1e-6)) < 1e-6);
-    assert.ok(Math.abs(d.remainingSlew(T0) + 0.8) < 1e-9);
+    assert.ok(Math.abs(d.remainingCorrection(T0) + 0.8) < 1e-9);
     const mid = addSeconds(T0, diffSeconds(end, T0) / 2);
-    assert.ok(Math.abs(d.remainingSlew(mid) + 0.4) < 1e-9, String(d.remainingSlew(mid)));
+    assert.ok(Math.abs(d.remainingCorrection(mid) + 0.4) < 1e-9, String(d.remainingCorrection(mid)));
     // The timer: nothing before the end, the base frequency back at the end.
     const before: EngineAction[] = [];
     assert.equal(d.tick(addSeconds(end, -0.001), before), false);
@@ -38,7 +38,7 @@ test('a large offset is slewed at maxslewrate, never faster, and the slew ends o
     assert.equal(d.tick(end, at), true);
     assert.deepEqual(freqs(at), [12]);
     assert.equal(d.slewEnd, null);
-    assert.equal(d.remainingSlew(end), 0);
+    assert.equal(d.remainingCorrection(end), 0);
     // What the slew moved the clock by, beyond the base frequency: exactly the offset.
     assert.ok(Math.abs(clock.phaseAt(end) + 0.8) < 1e-9, String(clock.phaseAt(end)));
     assert.equal(d.tick(addSeconds(end, 10), []), false);
@@ -99,7 +99,7 @@ test('makestep with a negative limit steps at any update; none never steps; a le
     assert.equal(d.update(now, est(2), []), 'stepped');
     now = addSeconds(now, 64);
   }
-  d.noStepUntil = addSeconds(now, 10);
+  d.noStepsBefore(addSeconds(now, 10));
   assert.equal(d.update(now, est(2), []), 'slewed');
   assert.equal(d.update(addSeconds(now, 11), est(2), []), 'stepped');
   const never = setup().d;

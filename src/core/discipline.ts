@@ -19,39 +19,29 @@
 import { addSeconds, diffSeconds, type Instant } from '../time/instant.js';
 import type { DisciplineOptions, EngineAction } from './engine-api.js';
 import type { ClockModel } from './clock-model.js';
+import type { ClockController, SystemEstimate, UpdateOutcome } from './clock-controller.js';
 
 /** Seconds between periodic drift file writes (chrony: hourly). */
 export const DRIFT_WRITE_INTERVAL = 3600;
 
-export interface Estimate {
-  /** Source − cooked clock now, seconds: positive when our clock is behind. */
-  readonly offset: number;
-  /** Oscillator frequency estimate: the base correction that makes the clock run right, ppm. */
-  readonly freqPpm: number;
-  /** Its standard error, ppm. */
-  readonly skewPpm: number;
-}
-
-export type UpdateOutcome = 'slewed' | 'stepped' | 'ignored' | 'fatal';
-
-export class Discipline {
-  o: DisciplineOptions;
+export class Discipline implements ClockController {
+  private o: DisciplineOptions;
   /** Updates made before makestep was last set: its limit counts from there (chronyc makestep threshold limit). */
   private makestepFrom = 0;
   private readonly clock: ClockModel;
   private readonly minSlewTime: number;
   /** Clock updates made (steps and slews). */
-  updates = 0;
-  lastUpdateAt: Instant | null = null;
-  updateInterval = 0;
-  lastOffset = 0;
+  private madeUpdates = 0;
+  private lastUpdateAt: Instant | null = null;
+  private interval = 0;
+  private last = 0;
   private meanSq = 0;
   private nSq = 0;
-  skewPpm: number;
+  private skew: number;
   /** When the current slew ends, or null. */
-  slewEnd: Instant | null = null;
+  private slewEndsAt: Instant | null = null;
   /** No steps before this instant (a leap second is being slewed out). */
-  noStepUntil: Instant | null = null;
+  private noStepUntil: Instant | null = null;
   private lastDriftWrite: Instant | null = null;
   private ignoredChanges = 0;
 
@@ -59,8 +49,16 @@ export class Discipline {
     this.o = o;
     this.clock = clock;
     this.minSlewTime = minSlewTime;
-    this.skewPpm = o.initialSkewPpm ?? 0;
+    this.skew = o.initialSkewPpm ?? 0;
   }
+
+  get updates(): number { return this.madeUpdates; }
+  get updateInterval(): number { return this.interval; }
+  get lastOffset(): number { return this.last; }
+  get skewPpm(): number { return this.skew; }
+  /** When the current slew ends, or null. */
+  get slewEnd(): Instant | null { return this.slewEndsAt; }
+  get nextWake(): Instant | null { return this.slewEndsAt; }
 
   get rmsOffset(): number {
     return Math.sqrt(this.meanSq);
@@ -70,9 +68,9 @@ export class Discipline {
   get frequencyPpm(): number { return this.clock.basePpm; }
 
   /** Offset still being slewed out at `now`, seconds (positive: the clock will move forward). */
-  remainingSlew(now: Instant): number {
-    if (this.slewEnd === null || now >= this.slewEnd) return 0;
-    return (this.clock.ppm - this.clock.basePpm) * 1e-6 * diffSeconds(this.slewEnd, now) / (1 + this.clock.ppm * 1e-6);
+  remainingCorrection(now: Instant): number {
+    if (this.slewEndsAt === null || now >= this.slewEndsAt) return 0;
+    return (this.clock.ppm - this.clock.basePpm) * 1e-6 * diffSeconds(this.slewEndsAt, now) / (1 + this.clock.ppm * 1e-6);
   }
 
   private clampFreq(ppm: number): number {
@@ -80,36 +78,36 @@ export class Discipline {
   }
 
   /** One clock update from the combined estimate. */
-  update(now: Instant, e: Estimate, actions: EngineAction[]): UpdateOutcome {
+  update(now: Instant, e: SystemEstimate, actions: EngineAction[]): UpdateOutcome {
     const off = e.offset;
     const mc = this.o.maxchange;
-    if (mc !== null && this.updates >= mc.start && Math.abs(off) > mc.offset) {
+    if (mc !== null && this.madeUpdates >= mc.start && Math.abs(off) > mc.offset) {
       this.ignoredChanges++;
       if (mc.ignore >= 0 && this.ignoredChanges > mc.ignore) return 'fatal';
       return 'ignored';
     }
     this.ignoredChanges = 0;
-    if (this.lastUpdateAt !== null) this.updateInterval = diffSeconds(now, this.lastUpdateAt);
+    if (this.lastUpdateAt !== null) this.interval = diffSeconds(now, this.lastUpdateAt);
     this.lastUpdateAt = now;
-    this.lastOffset = off;
+    this.last = off;
     // chrony's RMS offset is a long-term average: weight recent updates, forget slowly.
     const w = Math.max(1 / (this.nSq + 1), 1 / 32);
     this.meanSq = (1 - w) * this.meanSq + w * off * off;
     this.nSq++;
-    this.skewPpm = e.skewPpm;
+    this.skew = e.skewPpm;
     const base = this.clampFreq(e.freqPpm);
 
     const ms = this.o.makestep;
-    const stepAllowed = ms !== null && (ms.limit < 0 || this.updates - this.makestepFrom < ms.limit) &&
+    const stepAllowed = ms !== null && (ms.limit < 0 || this.madeUpdates - this.makestepFrom < ms.limit) &&
       (this.noStepUntil === null || now >= this.noStepUntil);
-    this.updates++;
+    this.madeUpdates++;
     if (stepAllowed && Math.abs(off) > ms.threshold) {
       actions.push({ kind: 'step', seconds: off });
       actions.push({ kind: 'event', event: { type: 'step', seconds: off } });
       this.clock.step(now, off);
       const after = addSeconds(now, off);
       this.setFrequency(after, base, base, actions);
-      this.slewEnd = null;
+      this.slewEndsAt = null;
       this.maybeWriteDrift(after, actions);
       return 'stepped';
     }
@@ -121,7 +119,7 @@ export class Discipline {
   /** chronyc `makestep threshold limit`: from now on, step beyond `threshold` during the next `limit` updates. */
   setMakestep(threshold: number, limit: number): void {
     this.o = { ...this.o, makestep: { threshold, limit } };
-    this.makestepFrom = this.updates;
+    this.makestepFrom = this.madeUpdates;
   }
 
   /**
@@ -130,8 +128,8 @@ export class Discipline {
    * seconds (0: nothing was left to correct).
    */
   stepRemaining(now: Instant, actions: EngineAction[]): number {
-    const off = this.remainingSlew(now);
-    this.slewEnd = null;
+    const off = this.remainingCorrection(now);
+    this.slewEndsAt = null;
     if (off === 0) return 0;
     actions.push({ kind: 'step', seconds: off });
     actions.push({ kind: 'event', event: { type: 'step', seconds: off } });
@@ -140,25 +138,37 @@ export class Discipline {
     return off;
   }
 
+  slewLeap(now: Instant, seconds: number, actions: EngineAction[]): void {
+    // chrony: slewed out at maxslewrate (about 12 s with the default), never stepped.
+    const remaining = seconds + this.remainingCorrection(now);
+    this.slew(now, remaining, this.clock.basePpm, actions, true);
+    this.noStepUntil = this.slewEndsAt === null ? null : addSeconds(this.slewEndsAt, 1);
+  }
+
+  /** No step before `until`, whatever makestep allows. */
+  noStepsBefore(until: Instant | null): void {
+    this.noStepUntil = until;
+  }
+
   /** Slews `off` seconds out on top of `base` ppm, as fast as allowed but over at least minSlewTime. */
-  slew(now: Instant, off: number, base: number, actions: EngineAction[], fastest = false): void {
+  private slew(now: Instant, off: number, base: number, actions: EngineAction[], fastest = false): void {
     const maxRate = this.o.maxslewrate * 1e-6;
     const duration = fastest ? Math.abs(off) / maxRate : Math.max(Math.abs(off) / maxRate, this.minSlewTime);
     if (off === 0 || !(duration > 0)) {
       this.setFrequency(now, base, base, actions);
-      this.slewEnd = null;
+      this.slewEndsAt = null;
       return;
     }
     const ratePpm = (off / duration) * 1e6;
     this.setFrequency(now, base + ratePpm, base, actions);
     // `duration` oscillator seconds last (1 + f) seconds of the clock being slewed.
-    this.slewEnd = addSeconds(now, duration * (1 + (base + ratePpm) * 1e-6));
+    this.slewEndsAt = addSeconds(now, duration * (1 + (base + ratePpm) * 1e-6));
   }
 
   /** Ends a slew that is due; returns whether it did. */
   tick(now: Instant, actions: EngineAction[]): boolean {
-    if (this.slewEnd === null || now < this.slewEnd) return false;
-    this.slewEnd = null;
+    if (this.slewEndsAt === null || now < this.slewEndsAt) return false;
+    this.slewEndsAt = null;
     this.setFrequency(now, this.clock.basePpm, this.clock.basePpm, actions);
     return true;
   }
@@ -170,7 +180,7 @@ export class Discipline {
 
   /** Drift file contents now. */
   drift(): { frequencyPpm: number; skewPpm: number } {
-    return { frequencyPpm: this.clock.basePpm, skewPpm: this.skewPpm };
+    return { frequencyPpm: this.clock.basePpm, skewPpm: this.skew };
   }
 
   private maybeWriteDrift(now: Instant, actions: EngineAction[]): void {

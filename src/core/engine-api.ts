@@ -72,6 +72,8 @@ export interface EngineOptions {
    * none. Called once per source (and per pool member) when it is created.
    */
   readonly authenticatorFor?: (source: SourceOptions) => SourceAuthenticator | null;
+  /** The clock controller, by its name in core/controllers.ts (default: the one the daemon runs). */
+  readonly controller?: string;
 }
 
 /**

@@ -10,7 +10,7 @@
  *   then the combination weighted by 1/root distance), so the fleet is held
  *   to the time the daemon would follow with those sources;
  * - without, the fleet's own: the hosts whose correctness intervals meet the
- *   majority's intersection (select.ts), and the median of their offsets. The
+ *   majority's intersection (intervals.ts), and the median of their offsets. The
  *   median rather than the weighted mean, because a fleet is many similar
  *   hosts: one host with a tiny root distance must not pull the reference.
  *
@@ -21,7 +21,7 @@
  * the standard deviation for normally spread offsets and ignores up to half
  * the fleet being wrong).
  */
-import { combine, intersect } from './select.js';
+import { combine, intersect } from './intervals.js';
 import { selectSources, type SelectionCandidate } from './selection.js';
 
 /** What one host or reference answered: its offset (its clock minus ours), delay and root distance, seconds. */

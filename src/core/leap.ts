@@ -7,6 +7,7 @@
  * multiple of 86400 s (NTP time has no leap seconds of its own).
  */
 import { TICKS_PER_SECOND, instantToDate, type Instant } from '../time/instant.js';
+import type { EngineAction } from './engine-api.js';
 
 export type LeapKind = 'none' | 'insert' | 'delete';
 
@@ -37,4 +38,33 @@ export function nextMidnight(now: Instant): Instant {
 /** Seconds the timescale moves at the leap: −1 for an inserted second (23:59:59 repeats), +1 for a deleted one. */
 export function leapShift(kind: LeapKind): number {
   return kind === 'insert' ? -1 : kind === 'delete' ? 1 : 0;
+}
+
+/** The leap second the sources announce, and the midnight it falls on. */
+export class LeapSchedule {
+  private kind: LeapKind = 'none';
+  private due: Instant | null = null;
+
+  get pending(): LeapKind { return this.kind; }
+  /** When the pending leap falls, or null. */
+  get at(): Instant | null { return this.due; }
+
+  /** The truechimers' leap bits at `now`: a new announcement is reported. */
+  vote(now: Instant, votes: readonly LeapKind[], actions: EngineAction[]): void {
+    const vote = isLeapDay(now) ? leapVote(votes) : 'none';
+    if (vote !== this.kind) {
+      this.kind = vote;
+      this.due = vote === 'none' ? null : nextMidnight(now);
+      if (vote !== 'none') actions.push({ kind: 'event', event: { type: 'leap', leap: vote } });
+    }
+  }
+
+  /** The pending leap is due at `now`: returns it and when it fell, and forgets it. */
+  take(now: Instant): { kind: LeapKind; at: Instant } | null {
+    if (this.due === null || now < this.due) return null;
+    const r = { kind: this.kind, at: this.due };
+    this.kind = 'none';
+    this.due = null;
+    return r;
+  }
 }

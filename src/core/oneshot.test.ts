@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_STEP_THRESHOLD, KERNEL_SLEW_RATE, MAX_SLEW_SECONDS, type OneShotServer, decideOneShot } from './oneshot.js';
-import type { ServerEstimate } from './query.js';
+import type { ServerEstimate } from './server-estimate.js';
 
 /** A server whose best sample says `offset` with correctness interval +-distance. */
 function srv(name: string, offset: number, distance = 0.005): OneShotServer {

@@ -4,7 +4,7 @@
  * the time, and whether to step or slew the clock by how much. Sans-IO:
  * sampling and the clock change happen elsewhere.
  */
-import { combineServers, type ServerEstimate } from './query.js';
+import { combineServers, type ServerEstimate } from './server-estimate.js';
 
 /** How fast the kernel carries out a one-shot adjtime() slew: 500 us per second (MAX_TICKADJ). */
 export const KERNEL_SLEW_RATE = 500e-6;

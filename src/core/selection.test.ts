@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectSources, type SelectionCandidate } from './selection.js';
+import { combineEstimates, selectSources, type SelectionCandidate } from './selection.js';
 
 const c = (id: number, offset: number, distance: number, o: Partial<SelectionCandidate> = {}): SelectionCandidate => ({
   id, offset, distance, unusable: null, noselect: false, prefer: false, trust: false, require: false, ...o,
@@ -64,4 +64,16 @@ test('prefer: only preferred sources are selected and combined', () => {
   assert.equal(r.selected, 2);
   assert.deepEqual(r.combined, [2]);
   assert.equal(r.verdicts.get(1)?.verdict, 'not-combined');
+});
+
+test('the system estimate weighs each combined source by the inverse of its root distance', () => {
+  const e = (offset: number, distance: number) => ({ offset, freq: offset * 1e-3, pPhase: offset * 1e-6, pFreq: offset * 1e-9, distance });
+  const estimates = new Map([[1, e(1, 0.01)], [2, e(4, 0.02)], [3, e(100, 0.001)]]);
+  const c = combineEstimates([1, 2], estimates);
+  assert.ok(c !== null);
+  // Weights 100 and 50: (100·1 + 50·4) / 150 = 2.
+  assert.ok(Math.abs(c.offset - 2) < 1e-12, String(c.offset));
+  assert.ok(Math.abs(c.freq - 2e-3) < 1e-15 && Math.abs(c.pPhase - 2e-6) < 1e-18 && Math.abs(c.pFreq - 2e-9) < 1e-21);
+  assert.deepEqual(combineEstimates([1, 2, 9], estimates), c, 'a source without an estimate takes no part');
+  assert.equal(combineEstimates([9], estimates), null);
 });

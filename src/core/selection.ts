@@ -7,7 +7,7 @@
  *    unsynchronized) and those whose root distance exceeds maxdistance
  *    ("jittery", chrony's `~`) take no part.
  * 2. Falsetickers are rejected by intersecting correctness intervals
- *    (select.ts). `trust` (chrony.conf(5)): a trusted source can be rejected
+ *    (intervals.ts). `trust` (chrony.conf(5)): a trusted source can be rejected
  *    only if another trusted source does not agree with it; when the majority
  *    rejects a trusted source, the trusted sources' own intersection decides
  *    and the others must meet it.
@@ -20,9 +20,11 @@
  *    (chrony's reselectdist), so the reference does not flap.
  * 6. Combined: truechimers whose distance is within COMBINE_LIMIT times the
  *    selected one's (chrony's combinelimit).
+ * 7. The system estimate: the combined sources' estimates weighted by inverse
+ *    root distance (combineEstimates), what the clock controller follows.
  */
 import type { SourceVerdict } from './snapshot.js';
-import { intersect } from './select.js';
+import { intersect } from './intervals.js';
 
 /** chrony's reselectdist default, seconds. */
 const RESELECT_DISTANCE = 1e-4;
@@ -136,4 +138,45 @@ function agreeing(usable: readonly SelectionCandidate[]): SelectionCandidate[] {
   const high = t.high;
   const trueTrusted = t.truechimers.map((i) => trusted[i] as SelectionCandidate);
   return usable.filter((c) => (c.trust ? trueTrusted.includes(c) : c.offset - c.distance <= high && c.offset + c.distance >= low));
+}
+
+/** One source's estimate as combining weighs it: offset (s), rate (s/s), their variances, root distance (s). */
+export interface WeighedEstimate {
+  readonly offset: number;
+  readonly freq: number;
+  readonly pPhase: number;
+  readonly pFreq: number;
+  readonly distance: number;
+}
+
+/** The system estimate: the combined sources' weighted means. */
+export interface CombinedEstimate {
+  readonly offset: number;
+  readonly freq: number;
+  readonly pPhase: number;
+  readonly pFreq: number;
+}
+
+/**
+ * Combines by inverse root distance (RFC 5905 §11.2.3, chrony's combine);
+ * null when none of `ids` has an estimate.
+ */
+export function combineEstimates(ids: readonly number[], estimates: ReadonlyMap<number, WeighedEstimate>): CombinedEstimate | null {
+  let w = 0;
+  let off = 0;
+  let freq = 0;
+  let pFreq = 0;
+  let pPhase = 0;
+  for (const id of ids) {
+    const est = estimates.get(id);
+    if (est === undefined) continue;
+    const wi = 1 / Math.max(est.distance, 1e-9);
+    w += wi;
+    off += wi * est.offset;
+    freq += wi * est.freq;
+    pFreq += wi * est.pFreq;
+    pPhase += wi * est.pPhase;
+  }
+  if (w === 0) return null;
+  return { offset: off / w, freq: freq / w, pPhase: pPhase / w, pFreq: pFreq / w };
 }

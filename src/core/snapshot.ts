@@ -1,10 +1,10 @@
 /**
- * The daemon's one published state (DESIGN.md "One snapshot"): the control
+ * The daemon's one published state: the control
  * protocol, `tracking`, `sources`, `sourcestats`, `peers`, metrics, the
  * dashboard and the library's status() all read this and keep no copy of
  * their own. Plain data only (numbers, strings, booleans, null, arrays), so it
  * crosses the control socket as JSON unchanged; instants travel as Unix
- * seconds strings with 9 decimals (see toJson helpers where needed).
+ * seconds strings with 9 decimals (unixString).
  *
  * Sign conventions:
  * - offsets are RFC 5905's θ (ntpq's sign): how far the SOURCE is ahead of our
@@ -14,9 +14,18 @@
  *   when the clock is sped up (chronyc prints it as "ppm slow").
  */
 
+import { instantToUnixNanos, type Instant } from '../time/instant.js';
 import type { KissAction } from '../proto/kiss.js';
 
 export const SNAPSHOT_VERSION = 1;
+
+/** An instant as the snapshot carries it: Unix seconds with 9 decimals. */
+export function unixString(i: Instant): string {
+  const ns = instantToUnixNanos(i);
+  const neg = ns < 0n;
+  const a = neg ? -ns : ns;
+  return `${neg ? '-' : ''}${a / 1_000_000_000n}.${(a % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
 
 /**
  * Selection verdict of one source, as chronyc's state column shows it

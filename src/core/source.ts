@@ -2,7 +2,7 @@
  * One NTP source: the poll state machine (RFC 5905 §13, chrony's ntp_core.c)
  * and its request/reply exchange. It decides when to send, builds the
  * request, judges the reply and keeps the reach register; what a good sample
- * means for the clock is for source-stats.ts and the engine.
+ * means for the clock is for source-measurement.ts and the engine.
  *
  * - Poll interval: between minpoll and maxpoll, raised while the source's
  *   estimate rests on many samples' worth of information and lowered when it
@@ -37,7 +37,8 @@ import { shortToSeconds } from '../time/short.js';
 import { Leap } from '../proto/constants.js';
 import { kissAction, type KissAction } from '../proto/kiss.js';
 import type { NtpHeader } from '../proto/header.js';
-import { buildClientRequest, buildInterleavedRequest, evaluateReply, type ReplyRejection } from './query.js';
+import { buildClientRequest, buildInterleavedRequest } from './client-request.js';
+import { evaluateReply, type ReplyRejection } from './reply-validation.js';
 import type { SourceAuthenticator } from './engine-api.js';
 import type { Sample } from './sample.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import fc from 'fast-check';
 import { loadServerConfig } from '../config/load.js';
-import { buildClientRequest } from '../core/query.js';
+import { buildClientRequest } from '../core/client-request.js';
 import { queryServer } from '../net/query.js';
 import { freeUdpPort } from '../testing/index.js';
 import { loadNativeUdp } from '../net/native-udp.js';

@@ -10,10 +10,9 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { realtimeInfo, type RealtimeInfo } from '../clock/realtime.js';
-import {
-  buildClientRequest, combineServers, type CombinedVerdict, estimateServer, evaluateReply,
-  type ReplyRejection, type ServerEstimate,
-} from '../core/query.js';
+import { buildClientRequest } from '../core/client-request.js';
+import { evaluateReply, type ReplyRejection } from '../core/reply-validation.js';
+import { combineServers, type CombinedVerdict, estimateServer, type ServerEstimate } from '../core/server-estimate.js';
 import type { Sample } from '../core/sample.js';
 import type { NtpHeader } from '../proto/header.js';
 import type { Instant } from '../time/instant.js';

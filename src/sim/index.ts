@@ -1,5 +1,5 @@
 /**
- * The deterministic simulator (DESIGN.md "Simulation"): simulated clocks,
+ * The deterministic simulator: simulated clocks,
  * network and servers driving any SyncEngineApi. runScenario() in run.ts
  * adds the production engine as the default.
  */

@@ -13,6 +13,10 @@ export type { Scenario } from './scenario.js';
 /** The production engine, as the daemon builds it. */
 export const syncEngine: EngineFactory = (options) => new SyncEngine(options);
 
-export function runScenario(scenario: Scenario, options: { readonly engine?: EngineFactory; readonly seed: number }): SimResult {
-  return simulate(scenario, { engine: options.engine ?? syncEngine, seed: options.seed });
+/** `controller`: the clock controller by name (core/controllers.ts), default the daemon's. */
+export function runScenario(scenario: Scenario, options: { readonly engine?: EngineFactory; readonly seed: number; readonly controller?: string }): SimResult {
+  return simulate(scenario, {
+    engine: options.engine ?? syncEngine, seed: options.seed,
+    ...(options.controller !== undefined ? { controller: options.controller } : {}),
+  });
 }

@@ -249,3 +249,14 @@ test('an unreachable pool member is replaced by a fresh address from DNS', () =>
   assert.ok(last.some((s) => (s.address === '192.0.2.74' || s.address === '2001:db8::75') && s.reach > 0), 'a new member answers');
   assert.ok(r.resolves.filter((x) => x.host === 'pool.example').length >= 2, 'the pool name was resolved again');
 });
+
+test('the controller is chosen by name: the default one named gives the same run, an unknown one is refused', () => {
+  const s: Scenario = {
+    duration: 600, client: { clock: { offset: 0.01, freqPpm: 20 }, sources: [server('192.0.2.1')] },
+    servers: [{ address: '192.0.2.1', path: lan }],
+  };
+  const named = simulate(s, { engine, seed: 3, controller: 'discipline' });
+  assert.deepEqual(named.metrics, run(s, 3).metrics);
+  assert.ok(named.metrics.replies > 0);
+  assert.throws(() => simulate(s, { engine, seed: 3, controller: 'nosuch' }), /Cannot use clock controller "nosuch"/);
+});

@@ -8,7 +8,7 @@
  */
 import { type EngineAction, type EngineCommandResult, type EngineOptions, refuseControl, type SyncEngineApi } from '../core/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/snapshot.js';
-import { buildClientRequest } from '../core/query.js';
+import { buildClientRequest } from '../core/client-request.js';
 import { computeSample } from '../core/sample.js';
 import { parsePacket } from '../proto/packet.js';
 import { kissAction, kissCode } from '../proto/kiss.js';

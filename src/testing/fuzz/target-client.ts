@@ -1,5 +1,5 @@
 /**
- * The client's reply path: SourcePoller.receive (which runs query.ts
+ * The client's reply path: SourcePoller.receive (which runs reply-validation.ts
  * evaluateReply) on mutated server replies, basic and interleaved, NTPv3 and
  * v4, with clock steps between request and reply now and then. Most inputs
  * get the origin field of a genuine reply patched in first, so the checks

@@ -1,59 +1,15 @@
 /**
- * The sans-IO engine of a one-shot query (the job of `ntpdate -q`, `sntp`
- * and `chronyd -Q`): it builds client requests, judges replies, picks each
- * server's best sample and gives the combined verdict. The IO layer sends,
- * receives and timestamps; everything it decides is here.
+ * Whether a datagram is a valid reply to our request, and the sample it
+ * gives (the checks of RFC 5905 §8 and §7.4, and interleaved mode of
+ * RFC 9769). Every rejection has a stable name.
  */
 import { type Instant } from '../time/instant.js';
-import { shortToSeconds } from '../time/short.js';
 import { fromNtpTimestamp, type NtpTimestamp } from '../time/timestamp.js';
 import { Leap, Mode, STRATUM_UNSYNCHRONIZED } from '../proto/constants.js';
-import { encodeHeader, type NtpHeader } from '../proto/header.js';
+import { type NtpHeader } from '../proto/header.js';
 import { kissCode } from '../proto/kiss.js';
 import { parsePacket } from '../proto/packet.js';
-import { computeSample, offsetJitter, rootDistance, type Sample } from './sample.js';
-import { combine, intersect } from './select.js';
-
-/**
- * A client request that reveals nothing about the client (RFC 9109 §3 spirit,
- * draft-ietf-ntp-data-minimization): every field zero but version and mode,
- * and a random 64-bit transmit timestamp that serves only as a cookie the
- * server must echo in its origin field. The real send time stays local.
- */
-export function buildClientRequest(version: number, cookie: NtpTimestamp): Uint8Array {
-  const header: NtpHeader = {
-    leap: Leap.NoWarning,
-    version,
-    mode: Mode.Client,
-    stratum: 0,
-    poll: 0,
-    precision: 0,
-    rootDelay: 0,
-    rootDispersion: 0,
-    referenceId: 0,
-    referenceTimestamp: 0n,
-    originTimestamp: 0n,
-    receiveTimestamp: 0n,
-    transmitTimestamp: cookie,
-  };
-  return encodeHeader(header);
-}
-
-/**
- * A client request in interleaved mode (RFC 9769 §2, chrony's `xleave`):
- * the origin field carries the server's receive timestamp of its previous
- * reply to us and the receive field our receive timestamp of that reply, so
- * the server can answer with the real transmit time of that reply. The
- * transmit field stays a random cookie, as in the basic request; a server
- * that does not do interleaved mode answers it as a basic request.
- */
-export function buildInterleavedRequest(version: number, cookie: NtpTimestamp, origin: NtpTimestamp, receive: NtpTimestamp): Uint8Array {
-  const buf = buildClientRequest(version, cookie);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  view.setBigUint64(24, origin);
-  view.setBigUint64(32, receive);
-  return buf;
-}
+import { computeSample, type Sample } from './sample.js';
 
 /** Why a reply was not usable. Stable names: they appear in JSON output and select exit codes. */
 export type ReplyRejection =
@@ -148,58 +104,4 @@ export function evaluateReply(packet: Uint8Array, ctx: ReplyContext): ReplyVerdi
   }
   const sample = computeSample({ t1: ctx.t1, t2, t3, t4: ctx.t4 }, ctx.clientPrecision, 2 ** h.precision);
   return { ok: true, header: h, sample };
-}
-
-/** What one server's valid replies amount to. */
-export interface ServerEstimate {
-  /** The reply whose sample is used. */
-  readonly header: NtpHeader;
-  /** The minimum-delay sample (the clock filter's choice, RFC 5905 §10). */
-  readonly best: Sample;
-  /** Index of `best` among the valid samples given. */
-  readonly bestIndex: number;
-  /** RMS of the other samples' offsets around the best one, seconds. */
-  readonly jitter: number;
-  readonly rootDelay: number;
-  readonly rootDispersion: number;
-  /** λ, seconds: the half-width of the correctness interval. */
-  readonly rootDistance: number;
-}
-
-export function estimateServer(replies: readonly { header: NtpHeader; sample: Sample }[]): ServerEstimate | null {
-  if (replies.length === 0) return null;
-  let bestIndex = 0;
-  replies.forEach((r, i) => {
-    if (r.sample.delay < (replies[bestIndex] as typeof r).sample.delay) bestIndex = i;
-  });
-  const { header, sample: best } = replies[bestIndex] as (typeof replies)[number];
-  const jitter = offsetJitter(replies.map((r) => r.sample.offset), best.offset);
-  const rootDelay = shortToSeconds(header.rootDelay);
-  const rootDispersion = shortToSeconds(header.rootDispersion);
-  return {
-    header, best, bestIndex, jitter, rootDelay, rootDispersion,
-    rootDistance: rootDistance({ delay: best.delay, dispersion: best.dispersion, rootDelay, rootDispersion, jitter }),
-  };
-}
-
-export type CombinedVerdict =
-  | {
-    readonly ok: true;
-    /** Indices (into the estimates given) of servers whose intervals meet the intersection. */
-    readonly agree: readonly number[];
-    readonly falsetickers: readonly number[];
-    readonly interval: { readonly low: number; readonly high: number };
-    /** Distance-weighted mean offset of the agreeing servers, seconds. */
-    readonly offset: number;
-    readonly jitter: number;
-  }
-  | { readonly ok: false; readonly reason: 'no-majority' };
-
-/** The combined verdict over several servers' estimates. */
-export function combineServers(estimates: readonly ServerEstimate[]): CombinedVerdict {
-  const candidates = estimates.map((e) => ({ offset: e.best.offset, distance: e.rootDistance }));
-  const x = intersect(candidates);
-  if (!x.ok) return x;
-  const { offset, jitter } = combine(x.truechimers.map((i) => candidates[i] as (typeof candidates)[number]));
-  return { ok: true, agree: x.truechimers, falsetickers: x.falsetickers, interval: { low: x.low, high: x.high }, offset, jitter };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { combine, intersect } from './select.js';
+import { combine, intersect } from './intervals.js';
 
 test('three agreeing servers and one 2.5 s off: the odd one is the falseticker', () => {
   const r = intersect([

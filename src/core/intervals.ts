@@ -1,6 +1,10 @@
 /**
- * Falseticker rejection by intersecting correctness intervals (RFC 5905
- * §11.2.1, after Marzullo): find the region covered by the most correctness
+ * Correctness intervals ([θ − λ, θ + λ] of each source or server), the
+ * primitives that the daemon's source selection (selection.ts), the one-shot
+ * query and the fleet check share.
+ *
+ * Falseticker rejection by intersecting them (RFC 5905 §11.2.1, after
+ * Marzullo): find the region covered by the most correctness
  * intervals; if a majority of the sources cover it, they are the truechimers
  * and the rest are falsetickers.
  *

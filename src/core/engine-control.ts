@@ -1,0 +1,82 @@
+/**
+ * The engine's run-time control commands (chronyc makestep, burst, online,
+ * offline, add, delete, activity, ntpdata): each checks its values, then
+ * acts on the sources or the clock controller.
+ */
+import type { Instant } from '../time/instant.js';
+import type { ClockController } from './clock-controller.js';
+import type { EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, SourceSelector } from './engine-api.js';
+import { ntpData } from './source-reports.js';
+import type { SourceSet } from './source-set.js';
+
+/** What a command works on; `poll` sends what is due, `select` runs selection again. */
+export interface CommandContext {
+  readonly sources: SourceSet;
+  readonly controller: ClockController;
+  /** The engine's start, for the era of reference times before any reply. */
+  readonly origin: Instant;
+  readonly poll: () => void;
+  readonly select: () => void;
+}
+
+export type CommandOutcome =
+  | { readonly ok: true; readonly value: EngineCommandValues[EngineCommand['op']] }
+  | { readonly ok: false; readonly code: EngineCommandError; readonly message: string };
+
+export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction[], x: CommandContext): CommandOutcome {
+  const done = (value: EngineCommandValues[EngineCommand['op']]): CommandOutcome => ({ ok: true, value });
+  const none = (sel: SourceSelector): CommandOutcome => ({ ok: false, code: 'no-such-source', message: `No such source: ${sel ?? '(any)'}` });
+  switch (c.op) {
+    case 'makestep':
+      return done({ seconds: x.controller.stepRemaining(now, actions) });
+    case 'set-makestep':
+      if (!(c.threshold >= 0) || !Number.isFinite(c.threshold) || !Number.isInteger(c.limit)) {
+        return { ok: false, code: 'bad-value', message: `Cannot set makestep: threshold must be a number >= 0 and limit an integer, got ${c.threshold} ${c.limit}` };
+      }
+      x.controller.setMakestep(c.threshold, c.limit);
+      return done(null);
+    case 'burst': {
+      if (!Number.isInteger(c.good) || !Number.isInteger(c.max) || c.good < 1 || c.max < c.good || c.max > 2048) {
+        return { ok: false, code: 'bad-value', message: `Cannot burst ${c.good}/${c.max}: give GOOD/MAX with 1 <= GOOD <= MAX <= 2048` };
+      }
+      const hit = x.sources.matching(c.selector);
+      if (hit.length === 0 && c.selector !== null) return none(c.selector);
+      let n = 0;
+      for (const s of hit) {
+        if (s.address === null) continue;
+        s.poller.startBurst(now, c.good, c.max);
+        n++;
+      }
+      x.poll();
+      return done({ sources: n });
+    }
+    case 'online':
+    case 'offline': {
+      const hit = x.sources.matching(c.selector);
+      if (hit.length === 0 && c.selector !== null) return none(c.selector);
+      for (const s of hit) s.poller.setOnline(now, c.op === 'online');
+      x.poll();
+      return done({ sources: hit.length });
+    }
+    case 'add-source': {
+      const so = c.source;
+      if (x.sources.has(so)) return { ok: false, code: 'source-exists', message: `Source ${so.host} port ${so.port} is already present` };
+      const id = x.sources.add(so, now, actions);
+      x.poll();
+      return done({ sourceId: id });
+    }
+    case 'delete-source': {
+      const n = x.sources.delete(c.selector);
+      if (n === null) return none(c.selector);
+      x.select();
+      return done({ sources: n });
+    }
+    case 'activity':
+      return done(x.sources.activity());
+    case 'ntpdata': {
+      const hit = x.sources.matching(c.selector).filter((s) => s.address !== null);
+      if (hit.length === 0 && c.selector !== null) return none(c.selector);
+      return done(hit.map((s) => ntpData(s, x.origin)));
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * What one source's samples say (chrony's sourcestats.c on top of
+ * source-stats.ts): each sample is moved onto the raw timescale of
+ * clock-model.ts before the statistics take it, so the engine's own steps and
+ * slews never disturb the estimate; the estimate is brought back to the
+ * disciplined clock, with its root distance, when selection asks for it.
+ * One measurement per address: a source that moves to another address
+ * starts a new one.
+ */
+import { diffSeconds, type Instant } from '../time/instant.js';
+import type { ClockModel } from './clock-model.js';
+import { PHI, rootDistance, type Sample } from './sample.js';
+import type { SourceOptions } from './source-options.js';
+import { SourceStats, type StatsOptions } from './source-stats.js';
+
+/** One source's estimate now, on the disciplined clock. */
+export interface SourceEstimate {
+  /** Source − clock, seconds. */
+  readonly offset: number;
+  /** Source's rate against the raw oscillator, s/s. */
+  readonly freq: number;
+  /** Variances of the offset (s²) and the rate ((s/s)²). */
+  readonly pPhase: number;
+  readonly pFreq: number;
+  /** Root distance, seconds. */
+  readonly distance: number;
+}
+
+/** The last sample the statistics took, as chronyc sources and ntpdata show it. */
+export interface LastSample {
+  readonly measuredOffset: number;
+  /** The clock's phase correction (steps and slews) at the sample, seconds: later corrections adjust the offset shown. */
+  readonly phase: number;
+  readonly delay: number;
+  readonly dispersion: number;
+}
+
+/** The rate estimate before a sample and its error: statistics.log's stress compares against it. */
+export interface RateBefore {
+  readonly freq: number;
+  readonly sd: number;
+}
+
+/** Where the engine's raw timescale is: its model of the clock, and the instant it started. */
+export interface Timescale {
+  readonly clock: ClockModel;
+  readonly origin: Instant;
+}
+
+export type TakeResult =
+  | { readonly accepted: true; readonly before: RateBefore | null }
+  | { readonly accepted: false; readonly reason: 'delay-outlier' | 'offset-outlier' };
+
+export class SourceMeasurement {
+  readonly stats: SourceStats;
+  /** When the last sample the statistics took arrived (t4 of the datagram). */
+  lastRxAt: Instant | null = null;
+  lastSample: LastSample | null = null;
+
+  /** The window always holds maxsamples once filled (the Kalman state carries what is older), so chrony's minsamples only matters when it asks for more than that: then the window grows to it. */
+  constructor(options: SourceOptions, stats: StatsOptions, freqPrior: { value: number; variance: number }) {
+    const size = Math.max(options.maxsamples ?? stats.maxSamples, options.minsamples ?? 0, 2);
+    this.stats = new SourceStats({ ...stats, maxSamples: size }, freqPrior);
+  }
+
+  /** Offers a sample that arrived at `rxAt`; the statistics may refuse it as an outlier. */
+  take(s: Sample, rxAt: Instant, ts: Timescale, precision: number): TakeResult {
+    const f = this.stats.filter;
+    const before = f.initialized ? { freq: f.freq, sd: Math.sqrt(f.pFreq) } : null;
+    const c1 = ts.clock.corrAt(s.t1);
+    const c4 = ts.clock.corrAt(s.t4);
+    const rawT = (diffSeconds(s.t1, ts.origin) - c1 + diffSeconds(s.t4, ts.origin) - c4) / 2;
+    const res = this.stats.add({
+      t: rawT,
+      rawOffset: s.offset + (c1 + c4) / 2,
+      measuredOffset: s.offset,
+      delay: Math.max(s.delay - (c4 - c1), precision),
+      dispersion: s.dispersion,
+    });
+    if (!res.accepted) return res;
+    this.lastRxAt = rxAt;
+    this.lastSample = { measuredOffset: s.offset, phase: ts.clock.phaseAt(s.t4), delay: s.delay, dispersion: s.dispersion };
+    return { accepted: true, before };
+  }
+
+  /** The estimate at `now`, or null before the first sample; `root` is the source's own root delay and dispersion. */
+  estimate(now: Instant, ts: Timescale, root: { readonly delay: number; readonly dispersion: number }): SourceEstimate | null {
+    if (!this.stats.filter.initialized || this.lastSample === null) return null;
+    const p = this.stats.filter.predict(ts.clock.rawSeconds(now, ts.origin));
+    const age = this.lastRxAt === null ? 0 : Math.max(0, diffSeconds(now, this.lastRxAt));
+    const distance = rootDistance({
+      delay: Math.min(this.stats.minDelay(), this.lastSample.delay),
+      dispersion: this.lastSample.dispersion + PHI * age,
+      rootDelay: root.delay,
+      rootDispersion: root.dispersion,
+      jitter: 3 * Math.sqrt(p.pPhase),
+    });
+    return { offset: p.phase - ts.clock.corrAt(now), freq: p.freq, pPhase: p.pPhase, pFreq: p.pFreq, distance };
+  }
+
+  /**
+   * Samples' worth of information the estimate holds: a typical sample's
+   * information (SourceStats.windowVariances) over the estimate's. The poll
+   * interval adapts to it.
+   */
+  information(): number {
+    const f = this.stats.filter;
+    let inv = 0;
+    for (const v of this.stats.windowVariances()) inv += 1 / v;
+    const n = this.stats.window.length;
+    if (n === 0 || inv === 0) return 0;
+    const typical = n / inv;
+    return typical / f.pPhase;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The engine's sources and where their addresses come from: `server` lines
+ * (an address, or a name resolved now and again later when the server falls
+ * silent), `pool` lines (a name whose addresses fill up to maxsources
+ * members, replacing the ones that stay unreachable, keep being
+ * falsetickers or refuse us), and sources added or deleted at run time.
+ */
+import type { Instant } from '../time/instant.js';
+import type { ActivityReport, EngineAction, EngineOptions, SourceSelector } from './engine-api.js';
+import { addressKey, DEFAULT_RESOLVE_INTERVAL, isAddressLiteral, Resolver, UNREACHABLE_POLLS } from './pool.js';
+import { SourcePoller } from './source.js';
+import type { SourceMeasurement } from './source-measurement.js';
+import type { SourceOptions } from './source-options.js';
+import { TrackedSource } from './tracked-source.js';
+
+interface Pool {
+  readonly resolver: Resolver;
+  readonly options: SourceOptions;
+  readonly id: number;
+}
+
+type Resolution = { readonly addresses: readonly string[] } | { readonly error: string };
+
+export class SourceSet {
+  readonly sources: TrackedSource[] = [];
+  private readonly pools: Pool[] = [];
+  private nextId = 1;
+
+  constructor(
+    private readonly o: EngineOptions,
+    /** A fresh measurement for a source at a new address. */
+    private readonly measure: (options: SourceOptions) => SourceMeasurement,
+  ) {}
+
+  byId(id: number): TrackedSource | undefined {
+    return this.sources.find((s) => s.id === id);
+  }
+
+  /** The source a datagram from `address:port` answers, if any. */
+  byOrigin(address: string, port: number): TrackedSource | undefined {
+    const key = addressKey(address);
+    return this.sources.find((s) => s.answersFrom(key, port));
+  }
+
+  /** The sources a selector names: by address (any spelling), configured name, or pool name. */
+  matching(sel: SourceSelector): TrackedSource[] {
+    if (sel === null) return [...this.sources];
+    const key = addressKey(sel);
+    return this.sources.filter((s) => s.key === key || addressKey(s.options.host) === key);
+  }
+
+  /** A `server` or `pool` line, at start or added at run time: returns its id. */
+  add(so: SourceOptions, now: Instant, actions: EngineAction[]): number {
+    const refresh = this.o.resolveInterval ?? DEFAULT_RESOLVE_INTERVAL;
+    if (so.kind === 'pool') {
+      const r = new Resolver(so.host, refresh);
+      const id = this.nextId++;
+      this.pools.push({ resolver: r, options: so, id });
+      if (r.request(now)) actions.push({ kind: 'resolve', sourceId: id, host: so.host });
+      return id;
+    }
+    const literal = isAddressLiteral(so.host);
+    const s = this.create(so, null, literal ? null : new Resolver(so.host, refresh));
+    if (literal) s.assign(stripBrackets(so.host), now, this.measure(s.options));
+    else if (s.resolver?.request(now)) actions.push({ kind: 'resolve', sourceId: s.id, host: so.host });
+    return s.id;
+  }
+
+  /** Whether a source at `host` and `port` is already configured (by name or address) or a pool of that name is. */
+  has(so: SourceOptions): boolean {
+    const key = addressKey(so.host);
+    return this.sources.some((s) => s.pool === null && s.options.port === so.port && (addressKey(s.options.host) === key || s.key === key)) ||
+      this.pools.some((p) => addressKey(p.options.host) === key && p.options.port === so.port);
+  }
+
+  /** Deletes the sources and pools `selector` names; returns how many sources went, or null if it names nothing. */
+  delete(selector: string): number | null {
+    const hit = this.matching(selector);
+    const pools = this.pools.filter((p) => addressKey(p.options.host) === addressKey(selector));
+    if (hit.length === 0 && pools.length === 0) return null;
+    for (const p of pools) this.pools.splice(this.pools.indexOf(p), 1);
+    for (const s of hit) {
+      this.sources.splice(this.sources.indexOf(s), 1);
+      // A pool fills the place again, but not with the address just deleted.
+      if (s.pool !== null && s.address !== null) s.pool.retire(s.address);
+    }
+    return hit.length;
+  }
+
+  resolved(sourceId: number, result: Resolution, now: Instant, actions: EngineAction[]): void {
+    const pool = this.pools.find((p) => p.id === sourceId);
+    if (pool !== undefined) {
+      pool.resolver.resolved(result, now);
+      // Nothing new in a fresh list: the addresses given up on may be tried again.
+      if ('addresses' in result && pool.resolver.fresh(this.inUse()) === null) pool.resolver.forgetRetired();
+      this.fill(pool, now, actions);
+      return;
+    }
+    const s = this.byId(sourceId);
+    if (s?.resolver != null) {
+      s.resolver.resolved(result, now);
+      const first = s.resolver.addresses[0];
+      if (first !== undefined && (s.address === null || (s.poller.reach === 0 && addressKey(first) !== s.key))) {
+        const old = s.address;
+        s.assign(first, now, this.measure(s.options));
+        if (old !== null) actions.push({ kind: 'event', event: { type: 'source-replaced', sourceId: s.id, oldAddress: old, newAddress: first } });
+      }
+    }
+  }
+
+  /** Re-resolutions, replacements, unreachability; returns whether a source became unreachable. */
+  maintain(now: Instant, actions: EngineAction[]): boolean {
+    let reachLost = false;
+    for (const s of this.sources) {
+      // A refusing server answers: its kiss was reported, not silence.
+      if (s.address !== null && s.poller.reach === 0 && s.poller.sentSinceReply > 0 && !s.unreachableReported && s.measurement.lastRxAt !== null && !s.poller.refused) {
+        s.unreachableReported = true;
+        reachLost = true;
+        actions.push({ kind: 'event', event: { type: 'source-unreachable', sourceId: s.id } });
+      }
+      // A named server that never answers may have moved: resolve its name again.
+      if (s.resolver !== null && s.address !== null && s.poller.reach === 0 && s.poller.sentSinceReply >= UNREACHABLE_POLLS &&
+          s.resolver.request(now, true)) {
+        actions.push({ kind: 'resolve', sourceId: s.id, host: s.options.host });
+      }
+      if (s.resolver !== null && s.resolver.due(now) && s.resolver.request(now)) {
+        actions.push({ kind: 'resolve', sourceId: s.id, host: s.options.host });
+      }
+    }
+    for (const p of this.pools) {
+      if (this.short(p)) {
+        this.fill(p, now, actions);
+        if (this.short(p) && p.resolver.request(now, true)) actions.push({ kind: 'resolve', sourceId: p.id, host: p.options.host });
+      } else if (p.resolver.due(now) && p.resolver.request(now)) {
+        actions.push({ kind: 'resolve', sourceId: p.id, host: p.options.host });
+      }
+    }
+    return reachLost;
+  }
+
+  /** Sends the requests that are due. */
+  poll(now: Instant, stepEpoch: number, actions: EngineAction[]): void {
+    for (const s of this.sources) {
+      if (s.address === null || !s.poller.due(now)) continue;
+      const req = s.poller.transmit(now, stepEpoch);
+      if (req === null) continue;
+      const d = s.poller.auth?.destination?.() ?? null;
+      actions.push({ kind: 'send', sourceId: s.id, address: d?.address ?? s.address, port: d?.port ?? s.options.port, packet: req.packet });
+    }
+  }
+
+  /** The earliest instant a poll or a resolution is due, or null. */
+  nextWake(): Instant | null {
+    let wake: Instant | null = null;
+    const consider = (t: Instant | null): void => {
+      if (t !== null && (wake === null || t < wake)) wake = t;
+    };
+    for (const s of this.sources) consider(s.address === null ? null : s.poller.nextPoll);
+    for (const s of this.sources) consider(s.resolver?.nextAt ?? null);
+    for (const p of this.pools) consider(p.resolver.nextAt);
+    return wake;
+  }
+
+  activity(): ActivityReport {
+    let online = 0, offline = 0, burstOnline = 0, burstOffline = 0, unresolved = 0;
+    for (const s of this.sources) {
+      if (s.address === null) unresolved++;
+      else if (s.poller.bursting) {
+        if (s.poller.online) burstOnline++;
+        else burstOffline++;
+      } else if (s.poller.online) online++;
+      else offline++;
+    }
+    // A pool whose name has not resolved yet has no members: it counts as one source of unknown address.
+    for (const p of this.pools) if (!this.sources.some((s) => s.pool === p.resolver)) unresolved++;
+    return { online, offline, burstOnline, burstOffline, unresolved };
+  }
+
+  private create(options: SourceOptions, pool: Resolver | null, resolver: Resolver | null): TrackedSource {
+    const poller = new SourcePoller(options, this.o.random, this.o.precision, this.o.authenticatorFor?.(options) ?? null);
+    const s = new TrackedSource(this.nextId++, options, pool, resolver, poller, this.measure(options));
+    this.sources.push(s);
+    return s;
+  }
+
+  private inUse(): Set<string> {
+    return new Set(this.sources.flatMap((s) => (s.key === null ? [] : [s.key])));
+  }
+
+  private members(pool: Pool): TrackedSource[] {
+    return this.sources.filter((s) => s.pool === pool.resolver);
+  }
+
+  /** Too few members, or one to replace. */
+  private short(pool: Pool): boolean {
+    const members = this.members(pool);
+    return members.length < pool.options.maxsources || members.some((m) => m.needsReplacement());
+  }
+
+  private fill(pool: Pool, now: Instant, actions: EngineAction[]): void {
+    for (const m of this.members(pool)) {
+      if (m.address === null || m.needsReplacement()) {
+        const fresh = pool.resolver.fresh(this.inUse());
+        if (fresh === null) continue;
+        const old = m.address;
+        if (old !== null) pool.resolver.retire(old);
+        m.assign(fresh, now, this.measure(m.options));
+        if (old !== null) actions.push({ kind: 'event', event: { type: 'source-replaced', sourceId: m.id, oldAddress: old, newAddress: fresh } });
+      }
+    }
+    while (this.members(pool).length < pool.options.maxsources) {
+      const fresh = pool.resolver.fresh(this.inUse());
+      if (fresh === null) break;
+      const m = this.create(pool.options, pool.resolver, null);
+      m.assign(fresh, now, this.measure(m.options));
+    }
+  }
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}

@@ -1,0 +1,97 @@
+/**
+ * One source as the engine tracks it: a configured server or a pool member,
+ * its address once resolved, its poller (source.ts), the measurement of its
+ * current address (source-measurement.ts) and what selection last said of it.
+ */
+import type { Instant } from '../time/instant.js';
+import { addressKey, FALSETICKER_SAMPLES, UNREACHABLE_POLLS, type Resolver } from './pool.js';
+import type { SelectionCandidate, Verdict } from './selection.js';
+import { SourcePoller } from './source.js';
+import type { SourceEstimate, SourceMeasurement, Timescale } from './source-measurement.js';
+import type { SourceOptions } from './source-options.js';
+
+export const UNRESOLVED: Verdict = Object.freeze({ verdict: 'unusable', reason: 'not resolved yet' });
+
+export class TrackedSource {
+  address: string | null = null;
+  key: string | null = null;
+  verdict: Verdict = UNRESOLVED;
+  /** Samples the filter accepted, over every address (chronyc ntpdata's Total good RX). */
+  goodRx = 0;
+  falsetickerStreak = 0;
+  /** The last reply said leap 3 / stratum 16. */
+  unsynchronized = false;
+  /** Reported unreachable (event sent). */
+  unreachableReported = false;
+
+  constructor(
+    readonly id: number,
+    readonly options: SourceOptions,
+    /** The pool it belongs to, or null. */
+    readonly pool: Resolver | null,
+    /** Resolver of a `server` given by name, or null for address literals and pool members. */
+    readonly resolver: Resolver | null,
+    readonly poller: SourcePoller,
+    public measurement: SourceMeasurement,
+  ) {}
+
+  /** The source takes `address` (first resolution, a new address, a pool's replacement): it starts afresh there. */
+  assign(address: string, now: Instant, measurement: SourceMeasurement): void {
+    this.address = address;
+    this.key = addressKey(address);
+    this.measurement = measurement;
+    this.falsetickerStreak = 0;
+    this.unsynchronized = false;
+    this.unreachableReported = false;
+    this.verdict = { verdict: 'unusable', reason: 'no samples yet' };
+    this.poller.begin(now);
+  }
+
+  /** Whether a datagram from `key` (addressKey) and `port` is this source's reply. */
+  answersFrom(key: string, port: number): boolean {
+    if (this.address === null) return false;
+    const d = this.poller.auth?.destination?.() ?? null;
+    if (d === null) return this.key === key && this.options.port === port;
+    return (d.address === null ? this.key : addressKey(d.address)) === key && d.port === port;
+  }
+
+  estimate(now: Instant, ts: Timescale): SourceEstimate | null {
+    return this.measurement.estimate(now, ts, this.poller.root());
+  }
+
+  /** Why selection cannot use the source now, or null. */
+  unusableReason(): string | null {
+    if (this.address === null) return this.resolver?.lastError != null ? `cannot resolve: ${this.resolver.lastError}` : 'not resolved yet';
+    const kod = this.poller.kod;
+    if (kod !== null && kod.action === 'refused') return `KoD ${kod.code}: the server refuses us; asking again every poll, backing off to maxpoll`;
+    if (this.unsynchronized) return 'source unsynchronized';
+    const stats = this.measurement.stats;
+    if (this.poller.reach === 0) return this.poller.auth?.problem?.() ?? (stats.count === 0 ? 'no reply yet' : 'unreachable');
+    if (stats.count === 0 || !stats.filter.initialized) return 'no samples yet';
+    const st = this.poller.lastHeader?.stratum ?? 0;
+    if (st >= 16) return 'source unsynchronized';
+    return null;
+  }
+
+  /** What selection weighs of the source now, with the estimate it rests on. */
+  candidate(now: Instant, ts: Timescale): { candidate: SelectionCandidate; estimate: SourceEstimate | null } {
+    const est = this.estimate(now, ts);
+    const unusable = this.unusableReason() ?? (est === null ? 'no samples yet' : null);
+    const o = this.options;
+    return {
+      estimate: est,
+      candidate: {
+        id: this.id, offset: est?.offset ?? 0, distance: est?.distance ?? Infinity, unusable,
+        noselect: o.noselect, prefer: o.prefer, trust: o.trust, require: o.require,
+      },
+    };
+  }
+
+  /** chrony replaces pool members that stay unreachable or keep being falsetickers; one that refuses us (KoD DENY/RSTR) goes at once. */
+  needsReplacement(): boolean {
+    if (this.address === null) return false;
+    return this.poller.refused ||
+      (this.poller.reach === 0 && this.poller.sentSinceReply >= UNREACHABLE_POLLS) ||
+      this.falsetickerStreak >= FALSETICKER_SAMPLES;
+  }
+}
