@@ -56,7 +56,7 @@ function samplesDirective(name: 'minsamples' | 'maxsamples'): Directive {
       }),
     },
     field: `sources.${name}`,
-    consumer: ENGINE,
+    consumer: 'src/core/source-measurement.ts',
     default: 'chrony\'s (per source)',
     doc: 'The default for sources that do not set their own; above 64 clamped, as chronyd does.',
   };
