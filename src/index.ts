@@ -13,7 +13,7 @@ export type { Target } from './net/target.js';
 export { startNtpServer } from './daemon/ntp-server.js';
 export type { NtpServerOptions, RunningNtpServer, ServedClock } from './daemon/ntp-server.js';
 export { loadServerConfig } from './config/load.js';
-export { parseServerConfig } from './config/server-config.js';
+export { parseServerConfig } from './config/parse-server-config.js';
 export type { ServerConfig, AccessRuleConfig, LocalConfig } from './config/server-config.js';
 export { ConfigError, formatDiagnostic } from './config/diagnostics.js';
 export type { ConfigDiagnostic } from './config/diagnostics.js';
@@ -63,5 +63,5 @@ export type { SourceOptions, SourceKind } from './core/engine/source-options.js'
 export type { DisciplineOptions, EngineEvent } from './core/engine/engine-api.js';
 export { VirtualClock } from './clock/virtual-clock.js';
 export type { Clock, ClockKind, ClockStatus } from './clock/clock.js';
-export { loadConfig, parseConfigText } from './config/config.js';
+export { loadConfig, parseConfigText } from './config/parse-config.js';
 export type { Config, ConfiguredSource, ConfigResult } from './config/config.js';

@@ -1,7 +1,7 @@
 /** `ntpkit fleet`: how far apart the clocks of many instances are, as a monitoring plugin. */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../config/config.js';
+import { loadConfig } from '../config/parse-config.js';
 import { analyzeFleet, type CountLimit, fleetStatus, type HostFailure, type HostInput, NAGIOS_EXIT, parseCountLimit, type ReferenceInput } from '../core/tools/fleet.js';
 import { type EndpointResult, FLEET_QUERY_DEFAULTS, queryEndpoints } from '../net/fleet-query.js';
 import { type FleetHost, parseHostOperands, parseHostsFile } from './fleet-command-hosts.js';

@@ -7,7 +7,8 @@
  * control settings. It binds nothing and writes nothing.
  */
 import { Command, Option } from 'commander';
-import { type Config, type ConfigFormat, loadConfig } from '../config/config.js';
+import { type Config, type ConfigFormat } from '../config/config.js';
+import { loadConfig } from '../config/parse-config.js';
 import { loadRunnableConfig } from '../daemon/config-resources.js';
 import { type ConfigDiagnostic, formatDiagnostic } from '../config/diagnostics.js';
 import { formatDiscipline, formatSourceOptions } from '../config/format.js';

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DISCIPLINE_DEFAULTS } from '../core/engine/engine-api.js';
 import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
-import { DEFAULT_BINDCMDADDRESS, DEFAULT_HTTP_PORT, parseConfigText } from './config.js';
+import { DEFAULT_BINDCMDADDRESS, DEFAULT_HTTP_PORT } from './config.js';
+import { parseConfigText } from './parse-config.js';
 import { formatDiagnostic } from './diagnostics.js';
-import { memoryFiles } from './test-fs.js';
+import { memoryFiles } from '../testing/memory-files.js';
 
 const chrony = (text: string, files: Record<string, string> = {}) =>
   parseConfigText(text, 'chrony.conf', { format: 'chrony', ...memoryFiles(files) });

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, runToCompletion, toolPath } from '../testing/index.js';
-import { parseConfigText } from './config.js';
+import { parseConfigText } from './parse-config.js';
 
 const LINES = [
   // accepted by both

@@ -5,17 +5,15 @@
  * the final checks.
  */
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine/engine-api.js';
-import { SOURCE_DEFAULTS, type SourceKind, type SourceOptions } from '../core/engine/source-options.js';
+import { type SourceOptions } from '../core/engine/source-options.js';
 import { isIP } from 'node:net';
 import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
 import { type ConfigLine } from './lexer.js';
-import { deepFreeze, integerArg, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
-
-/** An integer argument in [lo, hi]: the server directives' parser, shared so both agree on the syntax. */
-export { integerArg as parseInteger };
+import { parseInteger } from './numbers.js';
+import { deepFreeze, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -135,17 +133,25 @@ export function finish(s: ParseState): ConfigResult {
   return Object.freeze({ config: deepFreeze(config), errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
 }
 
-/** A number written the way chrony's sscanf("%lf") accepts it, without trailing junk. */
-export function parseNumber(text: string | undefined): number | null {
-  if (text === undefined || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return null;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : null;
-}
-
 /** The single argument of `l`, or null after an error naming `what` was expected. */
 export function oneArg(s: ParseState, l: ConfigLine, what: string): string | null {
   if (l.args.length !== 1) { errorAt(s, l, `${l.directive}: expected ${what}, got "${l.args.join(' ')}"`); return null; }
   return l.args[0] as string;
+}
+
+/** A directive taking one value, which `set` stores: the handler of most file and name directives. */
+export function oneValue(what: string, set: (s: ParseState, value: string, l: ConfigLine) => void): (s: ParseState, l: ConfigLine) => void {
+  return (s, l) => {
+    const v = oneArg(s, l, what);
+    if (v !== null) set(s, v, l);
+  };
+}
+
+/** The single integer argument of `l` in [lo, hi], or null after an error naming `what` was expected. */
+export function oneInteger(s: ParseState, l: ConfigLine, lo: number, hi: number, what: string): number | null {
+  const n = l.args.length === 1 ? parseInteger(l.args[0], lo, hi) : null;
+  if (n === null) errorAt(s, l, `${l.directive}: expected ${what}, got "${l.args.join(' ')}"`);
+  return n;
 }
 
 /**
@@ -225,24 +231,4 @@ export function includeFiles(s: ParseState, l: ConfigLine, paths: readonly strin
     s.b.files.push(p);
     parse(text, p);
   }
-}
-
-/** A `server`/`pool`/`peer` line's draft with the defaults (its kind is the directive). */
-export function newSourceDraft(l: ConfigLine, host: string): SourceDraft {
-  const options = { ...SOURCE_DEFAULTS, kind: l.directive as SourceKind, host } as SourceDraft['options'];
-  return { options, file: l.file, line: l.line, ownMinsamples: false, ownMaxsamples: false };
-}
-
-/** The integer value of source option `opt`, or null after an error. */
-export function sourceInteger(s: ParseState, l: ConfigLine, opt: string, value: string | undefined, lo: number, hi: number): number | null {
-  const n = integerArg(value, lo, hi);
-  if (n === null) errorAt(s, l, `${l.directive}: ${opt} must be an integer from ${lo} to ${hi}, got "${value ?? ''}"`);
-  return n;
-}
-
-/** The warnings of a parsed source line: a peer polled as a server, and the options accepted but not implemented. */
-export function warnSourceLine(s: ParseState, l: ConfigLine, host: string, ignored: readonly string[]): void {
-  const kind = l.directive;
-  if (kind === 'peer') warnAt(s, l, `peer ${host}: symmetric mode is not implemented; polled as a server (client/server mode)`);
-  if (ignored.length > 0) warnAt(s, l, `${kind} ${host}: option${ignored.length > 1 ? 's' : ''} ${ignored.join(', ')} not implemented by ntpkit, ignored`);
 }

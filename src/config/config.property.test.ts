@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseConfigText } from './config.js';
-import { memoryFiles } from './test-fs.js';
+import { parseConfigText } from './parse-config.js';
+import { memoryFiles } from '../testing/memory-files.js';
 
 const WORDS = [
   'server', 'pool', 'peer', 'driftfile', 'makestep', 'maxslewrate', 'maxchange', 'maxdistance', 'minsources', 'maxdrift',

@@ -130,5 +130,3 @@ export interface ConfigFileAccess {
 export interface ParseConfigOptions extends ConfigFileAccess {
   readonly format?: ConfigFormat;
 }
-
-export { parseConfigText, loadConfig, detectFormat } from './parse-config.js';

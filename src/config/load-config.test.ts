@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectFormat, loadConfig } from './config.js';
+import { detectFormat, loadConfig } from './parse-config.js';
 import { formatDiagnostic } from './diagnostics.js';
 
 test('loadConfig reads includes and confdirs from disk, and reports unreadable files', async () => {

@@ -2,7 +2,8 @@
 import { ConfigFileReader, readFailure } from './bounded-read.js';
 import { ConfigError, type ConfigDiagnostic } from './diagnostics.js';
 import { type ConfigLine, lexChronyConf } from './lexer.js';
-import { parseServerConfig, type ServerConfig } from './server-config.js';
+import { parseServerConfig } from './parse-server-config.js';
+import { type ServerConfig } from './server-config.js';
 
 /** The pseudo file name of directives given as command-line flags. */
 export const COMMAND_LINE = '<command line>';

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { buildAccessTable, isAllowed } from '../core/server/access.js';
 import { DISCIPLINE_DEFAULTS } from '../core/engine/engine-api.js';
 import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
-import { parseConfigText } from './config.js';
+import { parseConfigText } from './parse-config.js';
 import { formatDiagnostic } from './diagnostics.js';
-import { memoryFiles } from './test-fs.js';
+import { memoryFiles } from '../testing/memory-files.js';
 
 const ntp = (text: string, files: Record<string, string> = {}) => parseConfigText(text, '/etc/ntp.conf', { format: 'ntp', ...memoryFiles(files) });
 const messages = (ds: readonly { file: string; line: number; message: string }[]) => ds.map(formatDiagnostic);

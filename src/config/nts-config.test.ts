@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from './config.js';
+import { parseConfigText } from './parse-config.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { lexChronyConf } from './lexer.js';
 import { NTS_DEFAULTS } from './nts-config.js';
-import { parseServerConfig } from './server-config.js';
-import { memoryFiles } from './test-fs.js';
+import { parseServerConfig } from './parse-server-config.js';
+import { memoryFiles } from '../testing/memory-files.js';
 
 const chrony = (text: string) => parseConfigText(text, 'chrony.conf', { format: 'chrony', ...memoryFiles({}) });
 const messages = (ds: readonly { file: string; line: number; message: string }[]) => ds.map(formatDiagnostic);

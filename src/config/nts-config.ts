@@ -5,10 +5,9 @@
  *   least one certificate and key are given);
  * - NTS clients (`server HOST nts`): ntstrustedcerts, nosystemcert,
  *   nocerttimecheck.
- * Ranges and defaults are chronyd's.
+ * Ranges and defaults are chronyd's; the directives are declared in
+ * directives/nts.ts.
  */
-import { type ConfigDiagnostic } from './diagnostics.js';
-import { type ConfigLine } from './lexer.js';
 
 export interface NtsConfig {
   /** ntsservercert files, in order; paired with serverKeys by position. */
@@ -41,57 +40,6 @@ export type NtsConfigBuilder = { -readonly [K in keyof NtsConfig]: NtsConfig[K] 
 
 export function newNtsConfigBuilder(): NtsConfigBuilder {
   return { ...NTS_DEFAULTS, serverCerts: [], serverKeys: [], trustedCerts: [] };
-}
-
-export const NTS_DIRECTIVES: ReadonlySet<string> = new Set([
-  'ntsservercert', 'ntsserverkey', 'ntsport', 'ntsrotate', 'ntsdumpdir', 'ntsntpserver', 'maxntsconnections',
-  'ntstrustedcerts', 'nosystemcert', 'nocerttimecheck',
-]);
-
-function integer(text: string | undefined, lo: number, hi: number): number | null {
-  if (text === undefined || !/^[-+]?\d+$/.test(text)) return null;
-  const n = Number(text);
-  return n >= lo && n <= hi ? n : null;
-}
-
-/** Applies one of NTS_DIRECTIVES; false (touching nothing) for any other directive. */
-export function applyNtsDirective(b: NtsConfigBuilder, l: ConfigLine, errors: ConfigDiagnostic[], warnings: ConfigDiagnostic[]): boolean {
-  const err = (message: string): void => { errors.push({ file: l.file, line: l.line, message: `${l.directive}: ${message}` }); };
-  const a = l.args;
-  const one = (what: string): string | null => {
-    if (a.length !== 1) { err(`expected ${what}, got "${a.join(' ')}"`); return null; }
-    return a[0] as string;
-  };
-  const int = (lo: number, hi: number, what: string): number | null => {
-    const n = a.length === 1 ? integer(a[0], lo, hi) : null;
-    if (n === null) err(`expected ${what} from ${lo} to ${hi}, got "${a.join(' ')}"`);
-    return n;
-  };
-  switch (l.directive) {
-    case 'ntsservercert': { const f = one('one certificate file'); if (f !== null) b.serverCerts.push(f); return true; }
-    case 'ntsserverkey': { const f = one('one key file'); if (f !== null) b.serverKeys.push(f); return true; }
-    case 'ntsport': { const n = int(1, 65535, 'a TCP port'); if (n !== null) b.port = n; return true; }
-    case 'ntsrotate': { const n = int(0, 0x7fffffff, 'a number of seconds'); if (n !== null) b.rotate = n; return true; }
-    case 'ntsdumpdir': { const f = one('one directory'); if (f !== null) b.dumpDir = f; return true; }
-    case 'ntsntpserver': { const h = one('one host name or address'); if (h !== null) b.ntpServer = h; return true; }
-    case 'maxntsconnections': { const n = int(1, 0x7fffffff, 'a number of connections'); if (n !== null) b.maxConnections = n; return true; }
-    case 'nocerttimecheck': { const n = int(0, 0x7fffffff, 'a number of clock updates'); if (n !== null) b.noCertTimeCheck = n; return true; }
-    case 'nosystemcert':
-      if (a.length !== 0) err(`expected no arguments, got "${a.join(' ')}"`);
-      else b.noSystemCert = true;
-      return true;
-    case 'ntstrustedcerts': {
-      if (a.length === 1) { b.trustedCerts.push(a[0] as string); return true; }
-      const set = a.length === 2 ? integer(a[0], 0, 0xffffffff) : null;
-      if (set === null) { err(`expected [SET-ID] FILE|DIRECTORY, got "${a.join(' ')}"`); return true; }
-      // Sets other than 0 are for the `certset` source option, which ntpkit does not implement.
-      if (set === 0) b.trustedCerts.push(a[1] as string);
-      else warnings.push({ file: l.file, line: l.line, message: `ntstrustedcerts: certificate set ${set} is not supported by ntpkit (no certset option), ignored` });
-      return true;
-    }
-    default:
-      return false;
-  }
 }
 
 /** Whole-config checks chronyd makes at start: certificates and keys pair up. */

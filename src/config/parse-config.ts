@@ -10,20 +10,20 @@ import { parseChronyLines } from './chrony-conf.js';
 import { type ConfigFormat, type ConfigResult, type ParseConfigOptions } from './config.js';
 import { finish, newConfigBuilder, type ParseState } from './config-builder.js';
 import { lexChronyConf, lexNtpConf } from './lexer.js';
-import { finishNtpServer, NTPD_DEFAULTS, type NtpParseState, parseNtpLines } from './ntp-conf.js';
-import { OTHER_CHRONY_DIRECTIVES, SERVER_DIRECTIVES } from './server-config.js';
+import { parseNtpConf } from './ntp-conf.js';
+import { namesOnlyIn } from './registry.js';
+import { sourceOptionsOnlyIn } from './source-line.js';
 
-/** Directives only ntp.conf has. */
-const NTP_ONLY = new Set([
-  'restrict', 'unrestrict', 'tinker', 'tos', 'includefile', 'logfile', 'statsdir', 'statistics', 'filegen', 'leapfile',
-  'keys', 'trustedkey', 'controlkey', 'requestkey', 'fudge', 'enable', 'disable', 'broadcastclient', 'interface',
-  'discard', 'logconfig', 'manycastclient', 'multicastclient', 'setvar', 'nic',
-]);
+const HINTS = {
+  chrony: { directives: namesOnlyIn('chrony'), options: sourceOptionsOnlyIn('chrony') },
+  ntp: { directives: namesOnlyIn('ntp'), options: sourceOptionsOnlyIn('ntp') },
+};
 
 /**
  * Guesses the format of a config: by file name first (`ntp.conf`, `ntpd.conf`,
  * `*.ntp.conf` and the like are ntp.conf; `chrony*` is chrony.conf), then by
- * which format's own directives the text uses more. chrony.conf wins ties.
+ * which format's own directives and source options, as the registry declares
+ * them, the text uses more. chrony.conf wins ties.
  */
 export function detectFormat(text: string, name: string): ConfigFormat {
   const base = basename(name).toLowerCase();
@@ -32,14 +32,12 @@ export function detectFormat(text: string, name: string): ConfigFormat {
   let ntp = 0;
   let chrony = 0;
   for (const l of lexNtpConf(text, name)) {
-    if (NTP_ONLY.has(l.directive)) ntp++;
-    else if (SERVER_DIRECTIVES.has(l.directive) || OTHER_CHRONY_DIRECTIVES.has(l.directive)) {
-      if (l.directive !== 'server' && l.directive !== 'pool' && l.directive !== 'peer' && l.directive !== 'driftfile' && l.directive !== 'pidfile') chrony++;
-    }
-    // Source options only one format has.
+    if (HINTS.ntp.directives.has(l.directive)) ntp++;
+    else if (HINTS.chrony.directives.has(l.directive)) chrony++;
+    // Source options only one format has, and ntpd's reference clock addresses.
     if (l.directive === 'server' || l.directive === 'pool' || l.directive === 'peer') {
-      if (l.args.some((x) => x === 'true' || x === 'preempt' || x === 'mode' || /^127\.127\./.test(x))) ntp++;
-      if (l.args.some((x) => x === 'maxsources' || x === 'polltarget' || x === 'trust' || x === 'maxdelay')) chrony++;
+      if (l.args.some((x) => HINTS.ntp.options.has(x) || /^127\.127\./.test(x))) ntp++;
+      if (l.args.some((x) => HINTS.chrony.options.has(x))) chrony++;
     }
   }
   return ntp > chrony ? 'ntp' : 'chrony';
@@ -55,19 +53,9 @@ export function parseConfigText(text: string, name: string, opts: ParseConfigOpt
   const b = newConfigBuilder(format);
   b.files.push(name);
   const base: ParseState = { b, errors: [], warnings: [], access: { readFile: opts.readFile, listDir: opts.listDir } };
-  if (format === 'chrony') {
-    parseChronyLines(base, lexChronyConf(text, name));
-    return finish(base);
-  }
-  b.discipline.makestep = { threshold: NTPD_DEFAULTS.stepThreshold, limit: -1 };
-  b.discipline.maxchange = { offset: NTPD_DEFAULTS.panicThreshold, start: 1, ignore: 0 };
-  b.discipline.maxslewrate = NTPD_DEFAULTS.maxslewrate;
-  b.discipline.maxdrift = NTPD_DEFAULTS.maxdrift;
-  b.discipline.maxdistance = NTPD_DEFAULTS.maxdistance;
-  const s: NtpParseState = { ...base, restricts: new Map(), discardAverage: NTPD_DEFAULTS.discardAverage, mainFile: name };
-  parseNtpLines(s, lexNtpConf(text, name));
-  finishNtpServer(s);
-  return finish(s);
+  if (format === 'chrony') parseChronyLines(base, lexChronyConf(text, name));
+  else parseNtpConf(base, text, name);
+  return finish(base);
 }
 
 /**

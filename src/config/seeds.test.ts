@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
-import { loadConfig } from './config.js';
+import { loadConfig } from './parse-config.js';
 
 // Tests run from the build output; the fixtures live in the source tree.
 const FIXTURES = fileURLToPath(new URL('../../src/config/fixtures/', import.meta.url));

@@ -13,7 +13,7 @@ import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/
 import { serverStatsToJson, type ServerStats } from '../core/server/server-stats.js';
 import { type DaemonSnapshot, SNAPSHOT_VERSION } from '../core/engine/snapshot.js';
 import type { SourceOptions } from '../core/engine/source-options.js';
-import { parseConfigText } from '../config/config.js';
+import { parseConfigText } from '../config/parse-config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
 import { controlRequest, type ControlRequestOptions } from './client.js';

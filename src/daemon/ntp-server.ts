@@ -17,7 +17,7 @@ import { randomFillSync } from 'node:crypto';
 import { realtime } from '../clock/realtime.js';
 import { buildAccessTable } from '../core/server/access.js';
 import { clientReports, type ClientReport } from '../core/server/client-report.js';
-import { clientTime } from '../core/server/client-table.js';
+import { clientTime, MAX_CLIENT_SLOTS, MIN_CLIENT_SLOTS } from '../core/server/client-table.js';
 import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
 import type { SymmetricKey } from '../crypto/symmetric-mac.js';
 import { NtpResponder, REPLY_LENGTH, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server/server.js';
@@ -158,6 +158,20 @@ async function keysOf(config: ServerConfig): Promise<ReadonlyMap<number, Symmetr
   return r.keys;
 }
 
+/** chronyd's clientlog.c: one record per this many bytes of `clientloglimit`. */
+const CLIENTLOG_RECORD_BYTES = 128;
+
+/**
+ * The client table's size for `clientloglimit` bytes, as chronyd sizes its
+ * own (a power of two, 524288 bytes giving 4096 records), within what the
+ * table allows; undefined (ntpkit's default) when no limit is set.
+ */
+export function clientSlotsFor(limit: number | null): number | undefined {
+  if (limit === null) return undefined;
+  const slots = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(limit / CLIENTLOG_RECORD_BYTES))));
+  return Math.min(MAX_CLIENT_SLOTS, Math.max(MIN_CLIENT_SLOTS, slots));
+}
+
 /** chrony's default when no bindaddress is given: every IPv4 and every IPv6 address, on separate sockets. */
 const DEFAULT_BIND = ['0.0.0.0', '::'];
 
@@ -180,7 +194,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   const started = now();
   let system: SystemState = config.local ? localReferenceState(config.local.stratum, started, precision) : unsynchronizedState(precision);
   const random = randomSource();
-  const responder = new NtpResponder({ seed: random(), reuseReply: true });
+  const responder = new NtpResponder({ seed: random(), reuseReply: true, clientSlots: clientSlotsFor(config.clientLogLimit) });
   const pending = new PendingTransmits();
   const transmitCompensation = opts.transmitCompensation ?? true;
 

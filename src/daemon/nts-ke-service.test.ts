@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../clock/virtual-clock.js';
-import { parseConfigText } from '../config/config.js';
+import { parseConfigText } from '../config/parse-config.js';
 import { ntsKeyExchange } from '../net/nts-ke-client.js';
 import { freeTcpPort, makeTestPki, type TestPki } from '../testing/nts-pki.js';
 import { interopSkip } from '../testing/tools.js';

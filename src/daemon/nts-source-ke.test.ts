@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../config/config.js';
+import { parseConfigText } from '../config/parse-config.js';
 import { ntsKeOptionsFor } from './nts-source-ke.js';
 
 test('a source\'s KE options: its host and ntsport, the trusted certs, and nocerttimecheck only for the first N clock updates', () => {

@@ -1,4 +1,6 @@
 /** Tokens worth splicing into inputs: what the parsers branch on. */
+import { directiveNames } from '../../config/registry.js';
+import { SOURCE_OPTION_NAMES } from '../../config/source-line.js';
 import { ExtensionFieldType } from '../../proto/extension.js';
 import { utf8 } from './seeds.js';
 
@@ -18,12 +20,14 @@ export const packetDictionary: readonly Uint8Array[] = [
   utf8('RATE'), utf8('DENY'), utf8('RSTR'), utf8('NTSN'),
 ];
 
-/** Directives, options and awkward values of both config formats. */
+/**
+ * Every directive and source option name of both config formats (from the
+ * registry, so a new directive is fuzzed as soon as it is declared), words
+ * their arguments branch on, and awkward values.
+ */
 export const configDictionary: readonly Uint8Array[] = [
-  'server', 'pool', 'peer', 'include', 'confdir', 'sourcedir', 'includefile', 'restrict', 'allow', 'deny', 'ratelimit',
-  'makestep', 'maxchange', 'local', 'driftfile', 'keyfile', 'keys', 'trustedkey', 'bindcmdaddress', 'cmdport', 'httpaddress',
-  'iburst', 'burst', 'minpoll', 'maxpoll', 'key', 'nts', 'xleave', 'prefer', 'noselect', 'maxdelay', 'polltarget', 'version',
-  'port', 'stratum', 'mask', 'default', 'nomodify', 'limited', 'kod', 'tinker', 'tos', 'minsane', 'minsources',
+  ...new Set([...directiveNames('chrony'), ...directiveNames('ntp'), ...SOURCE_OPTION_NAMES]),
+  'stratum', 'mask', 'default', 'nomodify', 'limited', 'kod', 'minsane', 'all', 'orphan', 'listen',
   '-1', '0', '1e309', 'nan', '-0', '4294967296', '9007199254740993', '0x10', '*', '/', '.', '..', '::', '0.0.0.0/0', '::/0',
   '127.127.1.0', '192.0.2.1', '[::1]', '"', '#', '!', ';', '\\', '\t', '\n', '\r\n', '\u00a0', '\u{1f600}', '\0',
   '\ninclude /etc/fuzz/self.conf\n', '\nconfdir /etc/fuzz/d\n', '\ninclude /etc/fuzz/*.conf\n', '\nincludefile /etc/fuzz/self.conf\n',

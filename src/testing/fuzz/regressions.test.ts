@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText } from '../../config/parse-config.js';
 import { MAX_INCLUDED_FILES } from '../../config/include.js';
-import { memoryFiles } from '../../config/test-fs.js';
+import { memoryFiles } from '../memory-files.js';
 
 // Found by the chrony-conf target: a file that includes itself k times fans
 // out into k^10 reads before the depth limit stops it (a 4 KB config ran for

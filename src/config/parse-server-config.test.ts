@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDiagnostic } from './diagnostics.js';
 import { lexChronyConf } from './lexer.js';
-import { parseServerConfig } from './server-config.js';
+import { parseServerConfig } from './parse-server-config.js';
 
 const parse = (text: string) => parseServerConfig(lexChronyConf(text, 'test.conf'));
 

@@ -1,0 +1,189 @@
+/**
+ * How the clock is disciplined: chrony's makestep, maxchange, maxslewrate,
+ * maxdistance, maxdrift, logchange, minsources, the sample limits and leap
+ * second handling, and ntp.conf's tinker and tos, which map onto the same
+ * settings with ntpd's meaning (see ntp-conf.ts).
+ */
+import { DISCIPLINE_DEFAULTS, type DisciplineOptions, type LeapSecMode } from '../../core/engine/engine-api.js';
+import { errorAt, oneArg, oneInteger, oneValue, type ParseState, warnAt } from '../config-builder.js';
+import { type Directive, implemented } from '../directive.js';
+import { type ConfigLine } from '../lexer.js';
+import { parseInteger, parseNumber } from '../numbers.js';
+import { clampSamples } from '../source-line.js';
+import { parseTinker, parseTos } from '../ntp-tune.js';
+
+const DISCIPLINE = 'src/core/engine/discipline.ts';
+const SELECTION = 'src/core/engine/selection.ts';
+const ENGINE = 'src/core/engine/engine.ts';
+const LEAP_MODES: readonly LeapSecMode[] = ['system', 'step', 'slew', 'ignore'];
+
+function positive(s: ParseState, l: ConfigLine, unit: string): number | null {
+  const t = oneArg(s, l, `a number of ${unit} above 0`);
+  if (t === null) return null;
+  const n = parseNumber(t);
+  if (n === null || n <= 0) { errorAt(s, l, `${l.directive}: expected a number of ${unit} above 0, got "${t}"`); return null; }
+  return n;
+}
+
+type PositiveField = 'maxslewrate' | 'maxdistance' | 'maxdrift' | 'logchange';
+
+/** A chrony directive taking one number above 0. */
+function positiveDirective(name: PositiveField, unit: string, consumer: string, doc: string): Directive {
+  return {
+    chrony: {
+      names: [name],
+      grammar: unit === 'ppm' ? 'PPM' : 'SECONDS',
+      status: implemented((s, l) => {
+        const n = positive(s, l, unit);
+        if (n !== null) s.b.discipline[name] = n;
+      }),
+    },
+    field: `discipline.${name}`,
+    consumer,
+    default: String(Number(DISCIPLINE_DEFAULTS[name].toFixed(3))),
+    doc,
+  };
+}
+
+function samplesDirective(name: 'minsamples' | 'maxsamples'): Directive {
+  return {
+    chrony: {
+      names: [name],
+      grammar: 'N',
+      status: implemented((s, l) => {
+        const n = oneInteger(s, l, 0, Number.MAX_SAFE_INTEGER, 'a whole number of samples >= 0');
+        if (n !== null) s.b[name] = clampSamples(s, l, name, n);
+      }),
+    },
+    field: `sources.${name}`,
+    consumer: 'src/core/engine/source-measurement.ts',
+    default: 'chrony\'s (per source)',
+    doc: 'The default for sources that do not set their own; above 64 clamped, as chronyd does.',
+  };
+}
+
+const leapFile = oneValue('one file name', (s, f) => { s.b.leapseclist = f; });
+
+function describeStep(d: DisciplineOptions): string {
+  return d.makestep ? `${d.makestep.threshold} ${d.makestep.limit}` : 'none (slew only)';
+}
+
+export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
+  {
+    chrony: {
+      names: ['makestep'],
+      grammar: 'THRESHOLD LIMIT',
+      status: implemented((s, l) => {
+        const a = l.args;
+        const threshold = parseNumber(a[0]);
+        const limit = parseInteger(a[1], -0x80000000, 0x7fffffff);
+        // chronyd takes any threshold; a negative one steps on every update within the limit.
+        if (a.length !== 2 || threshold === null || limit === null) {
+          errorAt(s, l, `makestep: expected a threshold in seconds and a limit of updates (an integer, negative for no limit), got "${a.join(' ')}"`);
+        } else {
+          s.b.discipline.makestep = { threshold, limit };
+        }
+      }),
+    },
+    field: 'discipline.makestep',
+    consumer: DISCIPLINE,
+    default: describeStep(DISCIPLINE_DEFAULTS),
+    doc: 'A negative limit means no limit.',
+  },
+  {
+    chrony: {
+      names: ['maxchange'],
+      grammar: 'OFFSET START IGNORE',
+      status: implemented((s, l) => {
+        const a = l.args;
+        const offset = parseNumber(a[0]);
+        const start = parseInteger(a[1], -0x80000000, 0x7fffffff);
+        const ignore = parseInteger(a[2], -0x80000000, 0x7fffffff);
+        if (a.length !== 3 || offset === null || offset <= 0 || start === null || ignore === null) {
+          errorAt(s, l, `maxchange: expected an offset in seconds (> 0), a number of updates before the check starts and a number of offsets to ignore, got "${a.join(' ')}"`);
+        } else {
+          s.b.discipline.maxchange = { offset, start, ignore };
+        }
+      }),
+    },
+    field: 'discipline.maxchange',
+    consumer: DISCIPLINE,
+    default: 'none',
+    doc: '',
+  },
+  positiveDirective('maxslewrate', 'ppm', DISCIPLINE, ''),
+  positiveDirective('maxdistance', 'seconds', SELECTION, ''),
+  positiveDirective('maxdrift', 'ppm', DISCIPLINE, ''),
+  positiveDirective('logchange', 'seconds', ENGINE,
+    'An update that finds the clock wrong by more than this, beyond a correction already under way, is logged as chronyd logs it: `System clock wrong by 9.860000 seconds` (`Virtual clock ...` on the virtual clock).'),
+  {
+    chrony: {
+      names: ['minsources'],
+      grammar: 'N',
+      status: implemented((s, l) => {
+        const n = oneInteger(s, l, 0, 0x7fffffff, 'a whole number of sources');
+        if (n === null) return;
+        if (n === 0) {
+          // chronyd accepts 0; the clock cannot be updated from fewer than one source, so it acts as 1.
+          warnAt(s, l, 'minsources 0 acts as minsources 1');
+          s.b.discipline.minsources = 1;
+        } else s.b.discipline.minsources = n;
+      }),
+    },
+    field: 'discipline.minsources',
+    consumer: SELECTION,
+    default: String(DISCIPLINE_DEFAULTS.minsources),
+    doc: '`0` acts as 1, with a warning.',
+  },
+  samplesDirective('minsamples'),
+  samplesDirective('maxsamples'),
+  {
+    chrony: {
+      names: ['leapsecmode'],
+      grammar: 'system|step|slew|ignore',
+      status: implemented((s, l) => {
+        const m = oneArg(s, l, 'system, step, slew or ignore');
+        if (m === null) return;
+        if (!(LEAP_MODES as readonly string[]).includes(m)) errorAt(s, l, `leapsecmode: expected system, step, slew or ignore, got "${m}"`);
+        else s.b.discipline.leapsecmode = m as LeapSecMode;
+      }),
+    },
+    field: 'discipline.leapsecmode',
+    consumer: ENGINE,
+    default: DISCIPLINE_DEFAULTS.leapsecmode,
+    doc: '',
+  },
+  {
+    chrony: {
+      names: ['leapsectz'],
+      grammar: 'ZONE',
+      status: implemented(oneValue('one time zone name (such as right/UTC)', (s, z) => { s.b.leapsectz = z; })),
+    },
+    field: 'leapsectz',
+    consumer: 'src/cli/validate-command.ts',
+    default: 'none',
+    doc: 'Recorded and shown by `validate`.',
+  },
+  {
+    chrony: { names: ['leapseclist'], grammar: 'FILE', status: implemented(leapFile) },
+    ntp: { names: ['leapfile'], grammar: 'FILE', status: implemented(leapFile) },
+    field: 'leapseclist',
+    consumer: 'src/cli/validate-command.ts',
+    default: 'none',
+    doc: 'A leap-seconds.list file; recorded and shown by `validate`.',
+  },
+  {
+    ntp: { names: ['tinker'], grammar: 'KEY VALUE...', status: implemented(parseTinker) },
+    field: 'discipline.makestep',
+    consumer: DISCIPLINE,
+    default: 'step 0.128 panic 1000',
+    doc: '`step` and `panic` map to makestep and maxchange (see "Discipline"); the other keys give a warning.',
+  },
+  {
+    ntp: { names: ['tos'], grammar: 'KEY VALUE...', status: implemented(parseTos) },
+    field: 'discipline.maxdistance',
+    consumer: SELECTION,
+    default: 'maxdist 1.5',
+    doc: '`minsane`, `maxdist` and `orphan` map to minsources, maxdistance and local orphan; the other keys give a warning.',
+  },
+];
