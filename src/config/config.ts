@@ -2,7 +2,8 @@
  * The daemon's configuration: one typed, deep-frozen Config, whichever file
  * format it came from (chrony.conf or ntp.conf). Errors and warnings carry
  * `file:line`; a config with any error yields no Config at all, so the daemon
- * never starts half-configured (DESIGN.md, "Bad input").
+ * never starts half-configured: an operator's typo must not leave the clock
+ * disciplined by half of what was meant.
  */
 import { type DisciplineOptions } from '../core/engine/engine-api.js';
 import { type SourceOptions } from '../core/engine/source-options.js';

@@ -27,8 +27,7 @@ const NONCE_LENGTH = 16;
 const NTSN = [0x4e, 0x54, 0x53, 0x4e];
 
 /**
- * The part of an NTS-KE result (NtsKeResult in nts-ke-types.ts, issue 6
- * contract 3) that the NTP exchange needs; declared structurally so that
+ * The part of an NTS-KE result (NtsKeResult in nts-ke-types.ts) that the NTP exchange needs; declared structurally so that
  * this module does not depend on the KE client.
  */
 export interface NtsClientKeys {

@@ -26,7 +26,7 @@ import { sivDecrypt, sivEncrypt, sivKeyLength, SIV_TAG_LENGTH } from './aes-siv.
 
 /**
  * The session keys a cookie holds, and the cookie codec: the same shapes as
- * NtsKeys and CookieCodec in nts-cookie.ts (issue 6, contract 3), declared
+ * NtsKeys and CookieCodec in nts-cookie.ts, declared
  * here so this module does not depend on how cookies are sealed; the
  * server's CookieKeyRing fits them.
  */
@@ -47,7 +47,7 @@ export const MAX_REPLY_COOKIES = 8;
  */
 export type NtsFailureClass = 'nts-bad-cookie' | 'nts-bad-auth' | 'nts-malformed';
 
-/** What the responder does with the request (the result of issue 6 contract 2's RequestAuthenticator). */
+/** What the responder does with the request (the result of the server's RequestAuthenticator, core/server/server.ts). */
 export type NtsServerDecision =
   | { readonly kind: 'append'; readonly bytes: Uint8Array; readonly authenticated: boolean }
   | { readonly kind: 'nts-nak'; readonly bytes: Uint8Array; readonly reason: NtsFailureClass }

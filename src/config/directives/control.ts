@@ -59,7 +59,7 @@ export const CONTROL_DIRECTIVES: readonly Directive[] = [
     ntp: { names: ['httphost'], grammar: 'NAME...', status: implemented(parseHttpHost) },
     extension: true,
     field: 'httphosts',
-    consumer: 'src/cli/daemon-command.ts',
+    consumer: 'src/cli/daemon-run.ts',
     default: 'none',
     doc: 'names the HTTP server answers to besides its address; other Host headers get 421 (against DNS rebinding). Repeatable.',
   },

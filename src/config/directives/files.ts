@@ -93,7 +93,7 @@ export const FILE_DIRECTIVES: readonly Directive[] = [
     },
     origin: true,
     field: 'driftfile',
-    consumer: 'src/daemon/sync-daemon.ts',
+    consumer: 'src/daemon/daemon-drift.ts',
     default: 'none',
     doc: 'chronyd\'s format, written atomically (a temp file, fsync, rename), every hour and when the daemon stops. `Saved frequency ... to FILE` is logged only when the write landed, else `Cannot write drift file FILE: ...`. ntp.conf: the extra arguments give a warning.',
   },

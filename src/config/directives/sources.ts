@@ -21,7 +21,7 @@ export const SOURCE_DIRECTIVES: readonly Directive[] = [
     chrony: sourceForm('chrony', 'HOST [OPTION...]'),
     ntp: sourceForm('ntp', '[-4|-6] HOST [OPTION...]'),
     field: 'sources',
-    consumer: 'src/daemon/sync-daemon.ts',
+    consumer: 'src/daemon/engine-options.ts',
     default: 'none',
     doc: 'Options: see "Source options". `peer` is polled as a server, with a warning. If `maxpoll` is below `minpoll`, it is raised to `minpoll`, with a warning. ntp.conf: `127.127.t.u` is a reference clock, warned about and not a source.',
   },
