@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startChronydClient, startChronydServer } from './chronyd.js';
 import { freeUdpPort, type LoopbackBlock, reserveLoopbackBlock } from './loopback.js';
 import { probeNtp } from './ntp-probe.js';
-import { pidAlive } from './process.js';
+import { pidAlive, pollFor } from './process.js';
 import { interopSkip, requireTool } from './tools.js';
 import { startUdpRelay } from './udp-relay.js';
 
@@ -107,7 +107,11 @@ test('chronyd as a client (startChronydClient) polls a chronyd server through th
   const relay = await startUdpRelay({ listen: { address: addr(1) }, target: { address: s.address, port: s.port } });
   const c = await startChronydClient({ servers: [{ address: relay.address, port: relay.port, options: 'iburst minpoll 0 maxpoll 0' }] });
   try {
-    const argv = readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').split('\0');
+    // Right after spawn, /proc may still show the parent's argv: wait for chronyd's own (the exec).
+    const argv = await pollFor('chronyd exec', () => {
+      const a = readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').split('\0');
+      return /chronyd$/.test(a[0] ?? '') ? a : undefined;
+    }, 10_000);
     assert.ok(argv.includes('-x'), 'the client must not touch the clock either');
     const reply = await relay.waitFor((r) => r.direction === 'to-client', 10_000);
     assert.equal((reply.bytes[0] as number) & 7, 4);

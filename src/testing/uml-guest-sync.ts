@@ -108,6 +108,8 @@ export interface ClockJump {
   readonly jump: number;
   /** Raw seconds between the two samples. */
   readonly interval: number;
+  /** How far `jump` may be off from the read uncertainty of the two samples alone, seconds. */
+  readonly readError: number;
 }
 
 /** How a child process ended. */
@@ -177,7 +179,7 @@ export function findJumps(samples: readonly ClockSample[], maxRate = MAX_KERNEL_
     const b = samples[i] as ClockSample;
     const interval = b.t - a.t;
     const change = b.gap - a.gap;
-    if (Math.abs(change) > maxRate * interval + a.halfWidth + b.halfWidth + noise) jumps.push({ t: b.t, jump: change, interval });
+    if (Math.abs(change) > maxRate * interval + a.halfWidth + b.halfWidth + noise) jumps.push({ t: b.t, jump: change, interval, readError: a.halfWidth + b.halfWidth });
   }
   return jumps;
 }
