@@ -1,7 +1,8 @@
 /**
  * Queries many NTP servers at once (`ntpkit fleet`): the IO half of
- * core/tools/fleet.ts, sharing the request, reply checks and best-sample choice of
- * core/query.ts with `ntpkit query`.
+ * core/tools/fleet.ts, sharing the request (core/client-request.ts), reply
+ * checks (core/reply-validation.ts) and best-sample choice
+ * (core/tools/server-estimate.ts) with `ntpkit query`.
  *
  * - One unconnected socket per address family (fleet-query-socket.ts);
  *   requests are paced (`rate` per second) and bounded (`maxInFlight`), so a

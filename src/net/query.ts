@@ -1,5 +1,6 @@
 /**
- * One-shot queries over UDP: the IO half of core/query.ts. It resolves names,
+ * One-shot queries over UDP: the IO half of core/client-request.ts,
+ * core/reply-validation.ts and core/tools/server-estimate.ts. It resolves names,
  * sends each sample from a fresh socket (a fresh random source port, RFC 9109),
  * timestamps send and receive (with the kernel's packet timestamps where the
  * native socket is available, else with realtime() around node:dgram; see
