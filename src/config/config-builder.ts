@@ -12,7 +12,7 @@ import { type ConfigDiagnostic } from './diagnostics.js';
 import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
 import { type ConfigLine } from './lexer.js';
-import { parseInteger } from './numbers.js';
+import { oneArg } from './line-args.js';
 import { deepFreeze, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -133,25 +133,12 @@ export function finish(s: ParseState): ConfigResult {
   return Object.freeze({ config: deepFreeze(config), errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
 }
 
-/** The single argument of `l`, or null after an error naming `what` was expected. */
-export function oneArg(s: ParseState, l: ConfigLine, what: string): string | null {
-  if (l.args.length !== 1) { errorAt(s, l, `${l.directive}: expected ${what}, got "${l.args.join(' ')}"`); return null; }
-  return l.args[0] as string;
-}
-
 /** A directive taking one value, which `set` stores: the handler of most file and name directives. */
 export function oneValue(what: string, set: (s: ParseState, value: string, l: ConfigLine) => void): (s: ParseState, l: ConfigLine) => void {
   return (s, l) => {
     const v = oneArg(s, l, what);
     if (v !== null) set(s, v, l);
   };
-}
-
-/** The single integer argument of `l` in [lo, hi], or null after an error naming `what` was expected. */
-export function oneInteger(s: ParseState, l: ConfigLine, lo: number, hi: number, what: string): number | null {
-  const n = l.args.length === 1 ? parseInteger(l.args[0], lo, hi) : null;
-  if (n === null) errorAt(s, l, `${l.directive}: expected ${what}, got "${l.args.join(' ')}"`);
-  return n;
 }
 
 /**

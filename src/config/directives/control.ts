@@ -1,8 +1,9 @@
 /** How operators reach the daemon: the control socket and the metrics/dashboard HTTP server. */
 import { isIP } from 'node:net';
 import { DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT } from '../config.js';
-import { errorAt, oneArg, oneInteger, parseHttpAddress, parseHttpHost, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, parseHttpAddress, parseHttpHost, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
+import { oneArg, oneInteger } from '../line-args.js';
 
 export const CONTROL_DIRECTIVES: readonly Directive[] = [
   {

@@ -5,12 +5,13 @@
  * settings with ntpd's meaning (see ntp-conf.ts).
  */
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions, type LeapSecMode } from '../../core/engine/engine-api.js';
-import { errorAt, oneArg, oneInteger, oneValue, type ParseState, warnAt } from '../config-builder.js';
+import { errorAt, oneValue, type ParseState, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
 import { type ConfigLine } from '../lexer.js';
 import { parseInteger, parseNumber } from '../numbers.js';
 import { clampSamples } from '../source-line.js';
 import { parseTinker, parseTos } from '../ntp-tune.js';
+import { oneArg, oneInteger } from '../line-args.js';
 
 const DISCIPLINE = 'src/core/engine/discipline.ts';
 const SELECTION = 'src/core/engine/selection.ts';

@@ -3,9 +3,10 @@
  * includefile), read in place, and the drift file.
  */
 import { describeError } from '../bounded-read.js';
-import { errorAt, includeFiles, oneArg, oneValue, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, includeFiles, oneValue, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
 import { confdirFiles, expandGlob, MAX_CONFDIRS } from '../include.js';
+import { oneArg } from '../line-args.js';
 
 export const FILE_DIRECTIVES: readonly Directive[] = [
   {

@@ -1,7 +1,8 @@
 /** Statistics logs (chrony's logdir, log and logbanner; ntpd's statsdir, statistics and logfile). */
 import { DEFAULT_LOGBANNER } from '../config.js';
-import { errorAt, oneInteger, oneValue, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, oneValue, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
+import { oneInteger } from '../line-args.js';
 
 const STATS_LOG = 'src/daemon/stats-log.ts';
 

@@ -6,7 +6,7 @@
 import { type Directive, implemented, type ServerHandler, viaServer } from '../directive.js';
 import { NTS_DEFAULTS, type NtsConfig } from '../nts-config.js';
 import { parseInteger } from '../numbers.js';
-import { lineError, singleArg, singleInteger } from './server-args.js';
+import { lineError, oneArg, oneIntegerInRange } from '../line-args.js';
 
 const KE_SERVER = 'src/daemon/nts-ke-service.ts';
 const KE_CLIENT = 'src/daemon/nts-source-ke.ts';
@@ -26,35 +26,35 @@ function nts(name: string, grammar: string, field: keyof NtsConfig, consumer: st
 
 export const NTS_DIRECTIVES: readonly Directive[] = [
   nts('ntsservercert', 'FILE', 'serverCerts', 'src/daemon/config-resources.ts', 'Repeatable; paired with `ntsserverkey` by position. The NTS-KE server runs when at least one pair is given.', (b, l, d) => {
-    const f = singleArg(d, l, 'one certificate file');
+    const f = oneArg(d, l, 'one certificate file');
     if (f !== null) b.nts.serverCerts.push(f);
   }, true),
   nts('ntsserverkey', 'FILE', 'serverKeys', 'src/daemon/config-resources.ts', 'Repeatable; as many as `ntsservercert`.', (b, l, d) => {
-    const f = singleArg(d, l, 'one key file');
+    const f = oneArg(d, l, 'one key file');
     if (f !== null) b.nts.serverKeys.push(f);
   }, true),
   nts('ntsport', 'PORT', 'port', KE_SERVER, 'The NTS-KE TCP port.', (b, l, d) => {
-    const n = singleInteger(d, l, 1, 65535, 'a TCP port');
+    const n = oneIntegerInRange(d, l, 1, 65535, 'a TCP port');
     if (n !== null) b.nts.port = n;
   }),
   nts('ntsrotate', 'SECONDS', 'rotate', KE_SERVER, 'Operating time between master key rotations; 0 never rotates.', (b, l, d) => {
-    const n = singleInteger(d, l, 0, 0x7fffffff, 'a number of seconds');
+    const n = oneIntegerInRange(d, l, 0, 0x7fffffff, 'a number of seconds');
     if (n !== null) b.nts.rotate = n;
   }),
   nts('ntsdumpdir', 'DIR', 'dumpDir', KE_SERVER, 'Where the server keeps its `ntskeys`.', (b, l, d) => {
-    const f = singleArg(d, l, 'one directory');
+    const f = oneArg(d, l, 'one directory');
     if (f !== null) b.nts.dumpDir = f;
   }, true),
   nts('ntsntpserver', 'HOST', 'ntpServer', KE_SERVER, 'The NTP server named in NTS-KE responses; by default the KE server\'s own address.', (b, l, d) => {
-    const h = singleArg(d, l, 'one host name or address');
+    const h = oneArg(d, l, 'one host name or address');
     if (h !== null) b.nts.ntpServer = h;
   }),
   nts('maxntsconnections', 'N', 'maxConnections', KE_SERVER, '', (b, l, d) => {
-    const n = singleInteger(d, l, 1, 0x7fffffff, 'a number of connections');
+    const n = oneIntegerInRange(d, l, 1, 0x7fffffff, 'a number of connections');
     if (n !== null) b.nts.maxConnections = n;
   }),
   nts('nocerttimecheck', 'UPDATES', 'noCertTimeCheck', KE_CLIENT, 'Clock updates during which certificate validity times are not checked.', (b, l, d) => {
-    const n = singleInteger(d, l, 0, 0x7fffffff, 'a number of clock updates');
+    const n = oneIntegerInRange(d, l, 0, 0x7fffffff, 'a number of clock updates');
     if (n !== null) b.nts.noCertTimeCheck = n;
   }),
   nts('nosystemcert', '', 'noSystemCert', KE_CLIENT, 'Trust only `ntstrustedcerts`.', (b, l, d) => {

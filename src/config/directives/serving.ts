@@ -12,7 +12,7 @@ import { type Directive, implemented, type ServerHandler, viaServer } from '../d
 import { parseRestrict } from '../ntp-restrict.js';
 import { parseInteger } from '../numbers.js';
 import { LOCAL_DEFAULTS } from '../server-config.js';
-import { lineError, singleArg } from './server-args.js';
+import { lineError, oneArg } from '../line-args.js';
 
 const SERVER = 'src/daemon/ntp-server.ts';
 
@@ -204,7 +204,7 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
       status: implemented(oneValue('one file name', (s, p, l) => { s.b.keyfile = p; recordOrigin(s, l, 'keyfile'); })),
     },
     server: (b, l, d) => {
-      const f = singleArg(d, l, 'one file name');
+      const f = oneArg(d, l, 'one file name');
       if (f !== null) b.keyfile = f;
     },
     origin: true,
