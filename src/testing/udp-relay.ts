@@ -62,6 +62,14 @@ export interface UdpRelayOptions extends RelayHooks {
   readonly upstreamIdleMs?: number;
   /** Keep at most this many records, oldest dropped first (default 100 000). */
   readonly maxRecords?: number;
+  /**
+   * Forward each delayed datagram within microseconds of its due time, counted
+   * from its arrival (default false: setTimeout, which fires on whole
+   * milliseconds and often a millisecond late, so a path of "1 ms + 10 us of
+   * jitter" would really carry a millisecond of jitter). The last 2 ms are
+   * waited out with setImmediate, which costs CPU only for those 2 ms.
+   */
+  readonly precise?: boolean;
 }
 
 export interface UdpRelay {
@@ -137,10 +145,36 @@ export async function startUdpRelay(opts: UdpRelayOptions): Promise<UdpRelay> {
       send(forwarded);
       return;
     }
+    const fire = (): void => {
+      if (!stopped) send(forwarded);
+    };
+    if (opts.precise === true) {
+      later(d.receivedAtNs + BigInt(Math.round(delayMs * 1e6)), fire);
+      return;
+    }
     const t = setTimeout(() => {
       timers.delete(t);
-      if (!stopped) send(forwarded);
+      fire();
     }, delayMs);
+    timers.add(t);
+  };
+
+  /** Runs `fn` when hrtime reaches `dueNs`: a coarse timer to 2 ms before, then a setImmediate spin. */
+  const later = (dueNs: bigint, fn: () => void): void => {
+    const spin = (): void => {
+      if (stopped) return;
+      if (process.hrtime.bigint() >= dueNs) fn();
+      else setImmediate(spin);
+    };
+    const coarseMs = Number(dueNs - process.hrtime.bigint()) / 1e6 - 2;
+    if (coarseMs <= 0) {
+      spin();
+      return;
+    }
+    const t = setTimeout(() => {
+      timers.delete(t);
+      spin();
+    }, coarseMs);
     timers.add(t);
   };
 

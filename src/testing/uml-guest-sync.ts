@@ -54,6 +54,14 @@ export interface GuestScenario {
   readonly driftFile?: string;
   /** End the run this many seconds after the daemon's control socket appeared (it is up and its engine started). */
   readonly holdS?: number;
+  /** The source's port (default 123): a relay's, to give the path delay and jitter. */
+  readonly port?: number;
+  /** `minpoll` and `maxpoll` of the source (default 0 and 2). */
+  readonly poll?: readonly [number, number];
+  /** Environment additions for the daemon (NTPKIT_UDP=dgram, to compare its socket backends). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Exchanges per measurement of the true error, the least-delay one kept (default 4). */
+  readonly probeBurst?: number;
   /** Stop early once |error| stayed below this (s) ... */
   readonly settledBelowS: number;
   /** ... for this many seconds. */
@@ -313,10 +321,10 @@ function kernelFreqPpm(a: NativeClockAddon): number {
 }
 
 /** `ntpkit ARGS` from this build tree, as bin/ntpkit.js runs it (bin/ would use dist/, maybe another build). */
-function spawnCli(args: readonly string[]): ChildProcess {
+function spawnCli(args: readonly string[], env: Readonly<Record<string, string>> = {}): ChildProcess {
   const main = new URL('../cli/main.js', import.meta.url).href;
   const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
-  return spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 }
 
 function collect(child: ChildProcess): { text: () => string; exited: Promise<{ code: number | null; signal: string | null }> } {
@@ -376,7 +384,7 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
   if (s.driftFile !== undefined) writeFileSync(drift, s.driftFile);
   writeFileSync(conf, [
     `# ${s.name}: written by src/daemon/uml-guest-sync.ts`,
-    `server ${s.source ?? req.server} iburst minpoll 0 maxpoll 2`,
+    `server ${s.source ?? req.server}${s.port === undefined ? '' : ` port ${s.port}`} iburst minpoll ${s.poll?.[0] ?? 0} maxpoll ${s.poll?.[1] ?? 2}`,
     ...(s.makestep === null ? [] : [`makestep ${s.makestep[0]} ${s.makestep[1]}`]),
     `driftfile ${drift}`,
     `logdir ${logdir}`,
@@ -409,7 +417,7 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
   const prepared = { ...preparedM, freqPpm, setupS: Number(preparedAt - stepAt) / 1e9, atS: Number(preparedAt - t0) / 1e9 };
   const daemon = chronyd
     ? spawn('chronyd', ['-d', '-u', 'root', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawnCli(['daemon', '-f', conf, '--clock', 'system']);
+    : spawnCli(['daemon', '-f', conf, '--clock', 'system'], s.env);
   const dlog = collect(daemon);
   // The engine runs from the daemon's own "started" line: node's start-up before it is no part of convergence.
   const startedLine = chronyd ? /chronyd version \S+ starting/ : /Started with/;
@@ -439,7 +447,7 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
       await sleep(Math.max(0, (next - tNow()) * 1000));
       next += 1;
       if (daemon.exitCode !== null || daemon.signalCode !== null) break;
-      const m = await ref.measure(4).catch(() => null);
+      const m = await ref.measure(s.probeBurst ?? 4).catch(() => null);
       if (m === null) continue;
       series.push({ t: tNow(), error: m.error, delay: m.delay, freqPpm: kernelFreqPpm(a) });
       const since = settledAt(series, s.settledBelowS);

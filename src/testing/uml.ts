@@ -128,6 +128,8 @@ export interface UmlRunOptions {
   readonly chronyd?: boolean | UmlChronydOptions;
   /** Or any process to start in the namespace; `{dir}` in args is the temp dir. */
   readonly hostCommand?: UmlHostCommand;
+  /** More processes to start in the namespace after chronyd or hostCommand (a relay that shapes the path to it). */
+  readonly extraHostCommands?: readonly UmlHostCommand[];
   /** Files written into the temp dir before boot (name -> content). */
   readonly files?: Readonly<Record<string, string>>;
   /** Guest memory (default 512 MiB: node wants more than 256). */
@@ -266,6 +268,9 @@ grep -q '^vendor_id.*User Mode Linux' /proc/cpuinfo || { note "not a UML guest, 
 date +%s%N > "$D/init-start"
 mount -t sysfs sysfs /sys 2>/dev/null
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# Its own /run: through hostfs it would be the host's, whose lock and pid
+# files (a host chronyd's, an earlier run's) would refuse a guest daemon.
+mount -t tmpfs tmpfs /run 2>/dev/null || note "cannot mount a tmpfs on /run"
 ip link set lo up
 ip addr add ${shq(opts.guestAddress ?? DEFAULT_GUEST)} dev eth0 && ip link set eth0 up || note "eth0 setup failed"
 ${exports}
@@ -336,7 +341,7 @@ export async function runInUml(opts: UmlRunOptions): Promise<UmlResult> {
   if (/\s/.test(dir)) throw new Error(`Cannot boot UML with a temp dir containing whitespace: ${dir}`);
   const hostAddress = opts.hostAddress ?? DEFAULT_HOST;
   const guestAddress = opts.guestAddress ?? DEFAULT_GUEST;
-  let host: ManagedProcess | undefined;
+  const hosts: ManagedProcess[] = [];
   let uml: ManagedProcess | undefined;
   let nsCreated = false;
   let timedOut = false;
@@ -361,11 +366,12 @@ export async function runInUml(opts: UmlRunOptions): Promise<UmlResult> {
       await writeFile(join(dir, 'chronyd.conf'), c.config);
       hostCmd = c.cmd;
     }
-    if (hostCmd) {
-      const args = hostCmd.args.map((a) => a.replaceAll('{dir}', dir));
-      host = await spawnManaged(findProgram('ip') ?? 'ip', ['netns', 'exec', ns, hostCmd.file, ...args], { env: hostCmd.env ?? {} });
-      if (hostCmd.waitForUdpPort !== undefined && !(await waitForUdp(host.pid, hostCmd.waitForUdpPort, 5000))) {
-        throw new Error(`the host-side ${hostCmd.file} did not bind UDP port ${hostCmd.waitForUdpPort} within 5 s:\n${host.logs()}`);
+    for (const c of [...(hostCmd ? [hostCmd] : []), ...(opts.extraHostCommands ?? [])]) {
+      const args = c.args.map((a) => a.replaceAll('{dir}', dir));
+      const p = await spawnManaged(findProgram('ip') ?? 'ip', ['netns', 'exec', ns, c.file, ...args], { env: c.env ?? {} });
+      hosts.push(p);
+      if (c.waitForUdpPort !== undefined && !(await waitForUdp(p.pid, c.waitForUdpPort, 5000))) {
+        throw new Error(`the host-side ${c.file} did not bind UDP port ${c.waitForUdpPort} within 5 s:\n${p.logs()}`);
       }
     }
 
@@ -397,7 +403,7 @@ export async function runInUml(opts: UmlRunOptions): Promise<UmlResult> {
       timedOut,
       output: (await readOpt(join(dir, 'output'))) ?? '',
       console: uml.logs(),
-      hostLogs: host?.logs() ?? '',
+      hostLogs: hosts.map((h) => h.logs()).join('\n'),
       namespace: ns,
       dir,
       timings: {
@@ -409,7 +415,7 @@ export async function runInUml(opts: UmlRunOptions): Promise<UmlResult> {
     };
   } finally {
     await uml?.stop(2000);
-    await host?.stop(2000);
+    for (const h of hosts) await h.stop(2000);
     if (nsCreated) await destroyNamespace(ns);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   }

@@ -31,9 +31,9 @@ export interface DisciplineOptions {
   readonly leapsecmode: LeapSecMode;
   /** Largest frequency correction, ppm (chrony `maxdrift`; its default 500000 leaves the limit to the clock driver). */
   readonly maxdrift: number;
-  /** Frequency from the drift file at start, ppm, or null. */
+  /** Frequency at start, ppm: the drift file's, or the kernel's in force (then initialSkewPpm is null), or null. */
   readonly initialFrequencyPpm: number | null;
-  /** Skew from the drift file, ppm, or null. */
+  /** Skew from the drift file, ppm, or null (no drift file: nothing says how right initialFrequencyPpm is). */
   readonly initialSkewPpm: number | null;
   /** chrony `logchange`: an update that finds the clock wrong by more than this many seconds is reported (default 1). */
   readonly logchange: number;

@@ -510,3 +510,51 @@ test('clock-wrong comes before the step it leads to, and not at all below logcha
   assert.ok(q.events.some((e) => e.event.type === 'step'));
   assert.ok(!q.events.some((e) => e.event.type === 'clock-wrong'));
 });
+
+test('a frequency found in the kernel (no drift file) is only a start: 100 ppm wrong, the samples correct it within seconds', () => {
+  // The kernel holds +100 ppm that the oscillator does not need (as after another daemon or a VM migration).
+  const w = world([A], { freqErr: 0, discipline: { initialFrequencyPpm: 100, initialSkewPpm: null, makestep: { threshold: 0.1, limit: 3 } }, opts: { minpoll: 0, maxpoll: 2 } });
+  w.servers.set(A, server({ jitter: 100e-6 }));
+  w.run(30);
+  assert.ok(Math.abs(w.snapshot().tracking.frequencyPpm) < 5, `frequency ${w.snapshot().tracking.frequencyPpm} ppm`);
+  let worst = 0;
+  for (let t = 30; t <= 90; t += 1) {
+    w.run(t);
+    worst = Math.max(worst, Math.abs(w.offset));
+  }
+  // 100 ppm left in force for a poll of 4 s would be 400 us.
+  assert.ok(worst < 100e-6, `worst error ${worst * 1e6} us`);
+});
+
+test('a drift file 100 ppm wrong, however small its skew, is overruled by what the samples say', () => {
+  const w = world([A], { freqErr: 0, discipline: { initialFrequencyPpm: 100, initialSkewPpm: 0.05, makestep: { threshold: 0.1, limit: 3 } }, opts: { minpoll: 0, maxpoll: 2 } });
+  w.servers.set(A, server({ jitter: 100e-6 }));
+  w.run(30);
+  assert.ok(Math.abs(w.snapshot().tracking.frequencyPpm) < 5, `frequency ${w.snapshot().tracking.frequencyPpm} ppm`);
+  let worst = 0;
+  for (let t = 30; t <= 90; t += 1) {
+    w.run(t);
+    worst = Math.max(worst, Math.abs(w.offset));
+  }
+  assert.ok(worst < 100e-6, `worst error ${worst * 1e6} us`);
+});
+
+test('a drift file that agrees with the samples is kept: no restart, the frequency stays put', () => {
+  const w = world([A], { freqErr: -20, discipline: { initialFrequencyPpm: 20, initialSkewPpm: 0.05 }, opts: { minpoll: 0, maxpoll: 2 } });
+  w.servers.set(A, server({ jitter: 100e-6 }));
+  for (let t = 1; t <= 60; t++) {
+    w.run(t);
+    assert.ok(Math.abs(w.snapshot().tracking.frequencyPpm - 20) < 1, `at ${t} s: ${w.snapshot().tracking.frequencyPpm} ppm`);
+  }
+});
+
+test('the clock is updated once per poll of the selected source, not on every sample of every source (chronyc Update interval)', () => {
+  const w = world([A, B, C], { opts: { minpoll: 4, maxpoll: 4 } });
+  const intervals = new Set<number>();
+  for (let t = 120; t <= 600; t += 1) {
+    w.run(t);
+    intervals.add(Math.round(w.snapshot().tracking.updateInterval));
+  }
+  // Three sources polled every 16 s: every interval is one poll of the selected one.
+  for (const i of intervals) assert.ok(i >= 15 && i <= 17, `update intervals seen: ${[...intervals].join(', ')}`);
+});

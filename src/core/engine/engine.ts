@@ -132,6 +132,7 @@ export class SyncEngine implements SyncEngineApi {
       return this.finish(now, actions);
     }
     s.goodRx++;
+    s.freshSample = true;
     s.poller.adapt(s.measurement.information());
     const stats = statisticsRecord(s, s.estimate(now, ts), ts.clock.basePpm, took.before);
     actions.push(measurementEvent(s, out, [true, true, true, true], stats));
@@ -188,12 +189,19 @@ export class SyncEngine implements SyncEngineApi {
 
   // ---- selection and the clock ----
 
-  /** What a new source's filter assumes about the oscillator before its second sample. */
+  /**
+   * What a new source's filter assumes about the oscillator before its
+   * second sample. Only a drift file (it has a skew) or the engine's own
+   * estimate says how right the frequency in force is; a frequency merely
+   * found in the kernel says nothing (a VM migrated, another daemon left it),
+   * so the filter then learns it from the samples alone, as chrony's
+   * regression does.
+   */
   private measurement(options: SourceOptions): SourceMeasurement {
     const d = this.ctrl();
     const value = this.timescale().clock.basePpm * 1e-6;
     const variance = this.reference.synchronized ? (Math.max(3 * d.skewPpm, 1) * 1e-6) ** 2
-      : this.d.initialFrequencyPpm !== null ? (Math.max(3 * (this.d.initialSkewPpm ?? 1), 1) * 1e-6) ** 2
+      : this.d.initialSkewPpm !== null ? (Math.max(3 * this.d.initialSkewPpm, 1) * 1e-6) ** 2
       : (this.d.maxdrift * 1e-6) ** 2;
     return new SourceMeasurement(options, this.statsOptions, { value, variance });
   }
@@ -221,8 +229,13 @@ export class SyncEngine implements SyncEngineApi {
     }
     this.selectedId = r.selected;
     this.leap.vote(now, all.filter((s) => r.truechimers.includes(s.id)).map((s) => s.poller.leap()), actions);
-    // Only a new sample from a source in the combination moves the clock.
-    if (from === null || !r.combined.includes(from.id)) return;
+    // As chronyd (sources.c): the clock moves only when the selected source
+    // has a sample it has not acted on, so it is updated once per poll of
+    // that source, not on every sample of every source (which would slew
+    // several times per poll on the same estimate).
+    const selected = this.sources.byId(r.selected);
+    if (from === null || selected === undefined || !selected.freshSample) return;
+    for (const s of all) s.freshSample = false;
     this.updateClock(now, r.combined, estimates, actions);
   }
 

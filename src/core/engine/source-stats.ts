@@ -86,6 +86,10 @@ const JITTER_SAMPLES = 8;
 const POLL_FLOOR_FRACTION = 0.1;
 /** Samples in the window before the filter bank weighs its wander models. */
 const LEARN_AFTER = 8;
+/** Samples before the window's own frequency is compared with the prior's. */
+const PRIOR_CHECK_SAMPLES = 4;
+/** Standard deviations apart at which the samples refute the prior. */
+const PRIOR_REFUTED_SIGMAS = 5;
 
 
 export class SourceStats {
@@ -98,8 +102,10 @@ export class SourceStats {
   private delayMin = Infinity;
   private delaySum = 0;
   private delayOutliers = 0;
-  /** Prior for the frequency when the filter (re)starts: value and variance. */
-  private readonly freqPrior: { readonly value: number; readonly variance: number };
+  /** Prior for the frequency when the filter (re)starts: value and variance (widened once the samples refute it). */
+  private freqPrior: { readonly value: number; readonly variance: number };
+  /** Whether the samples were found at odds with the prior (checked until then). */
+  private priorRefuted = false;
 
   constructor(o: StatsOptions, freqPrior: { value: number; variance: number }) {
     this.o = o;
@@ -218,7 +224,52 @@ export class SourceStats {
     // The wander models are judged only once the window says what the noise is.
     const u = f.update(s.t, s.rawOffset, r, this.window.length >= LEARN_AFTER);
     this.push(s);
+    const refuting = this.priorRefuted ? null : this.refutingSlope();
+    if (refuting !== null) {
+      this.restartWithoutPrior(refuting);
+      const last = this.last() as StoredSample;
+      return { accepted: true, residual: last.rawOffset - f.phase, variance: f.pPhase, restarted: true };
+    }
     return { accepted: true, residual: u.residual, variance: u.variance, restarted: false };
+  }
+
+  /**
+   * The window's own frequency when its samples alone (a weighted regression, as chrony's
+   * sourcestats makes) put the frequency further from the prior than both
+   * their errors allow (else null). A drift file left by another machine or before a VM
+   * migration is confidently wrong: without this test the filter would take
+   * its word over hundreds of samples, and the clock would run off by the
+   * difference meanwhile while every estimate looked fine.
+   */
+  private refutingSlope(): number | null {
+    const n = this.window.length;
+    if (n < PRIOR_CHECK_SAMPLES) return null;
+    let sw = 0;
+    let st = 0;
+    let sz = 0;
+    const w = this.window.map((x) => 1 / this.variance(x.delay, x.dispersion));
+    this.window.forEach((x, i) => { const wi = w[i] as number; sw += wi; st += wi * x.t; sz += wi * x.rawOffset; });
+    const tm = st / sw;
+    const zm = sz / sw;
+    let stt = 0;
+    let stz = 0;
+    this.window.forEach((x, i) => { const wi = w[i] as number; stt += wi * (x.t - tm) ** 2; stz += wi * (x.t - tm) * (x.rawOffset - zm); });
+    if (!(stt > 0)) return null;
+    const slope = stz / stt;
+    const slopeVar = 1 / stt;
+    return Math.abs(slope - this.freqPrior.value) > PRIOR_REFUTED_SIGMAS * Math.sqrt(slopeVar + this.freqPrior.variance) ? slope : null;
+  }
+
+  /** Starts the filter again on the window, with a frequency prior as wide as the disagreement. */
+  private restartWithoutPrior(slope: number): void {
+    this.priorRefuted = true;
+    const f = this.filter;
+    const wide = Math.max(this.freqPrior.variance, (slope - this.freqPrior.value) ** 2 * 4);
+    this.freqPrior = { value: this.freqPrior.value, variance: wide };
+    const samples = [...this.window];
+    const first = samples[0] as StoredSample;
+    f.init(first.t, first.rawOffset, this.variance(first.delay, first.dispersion), this.freqPrior.value, wide);
+    for (const x of samples.slice(1)) f.update(x.t, x.rawOffset, this.variance(x.delay, x.dispersion), false);
   }
 
   private push(s: StoredSample): void {

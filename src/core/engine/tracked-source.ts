@@ -23,6 +23,8 @@ export class TrackedSource {
   unsynchronized = false;
   /** Reported unreachable (event sent). */
   unreachableReported = false;
+  /** A sample the filter accepted since the clock was last updated (chrony's `updates`). */
+  freshSample = false;
 
   constructor(
     readonly id: number,

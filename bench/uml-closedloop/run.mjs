@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// bench/uml-closedloop: chronyd and ntpkit discipline a real kernel clock, a
+// User-mode Linux guest's, from the same reference through the same jittered
+// path, alternately in one boot, and the guest's true error is measured from
+// outside the daemon.
+//
+// - The reference: chronyd -x (local stratum 1) on the host side of the tap,
+//   on the host's own clock, which nothing here changes.
+// - The path: src/testing/path-relay.ts beside it, 1 ms + jitter * Exp(1)
+//   each way; the daemons' `server` lines point at the relay.
+// - The true error: once a second, a burst of probes straight to the
+//   reference (not through the relay), keeping the least-delay one
+//   (src/testing/uml-guest-sync.ts).
+// - Each scenario puts the guest clock off by a start error and the kernel's
+//   frequency off, then runs chronyd (it owns the guest's clock) and ntpkit
+//   (`daemon --clock system`) in turn, with the same chrony.conf lines.
+//
+// Per scenario and daemon it prints: the time from the daemon's start until
+// the error stays within 10 ms, 1 ms and 100 us of the run's settled level
+// (isolated one-sample glitches ignored, and counted), the steady spread
+// (sd over the last part of the run), the largest overshoot, and the probes'
+// noise floor (the sd of the probe's own delay).
+//
+// Usage: npm run build && sudo node bench/uml-closedloop/run.mjs [--runs N] [--only a,b] [--seconds S] [--json]
+//   --runs N       boots (each runs every scenario for both daemons; default 1)
+//   --only LIST    scenario names (default: all)
+//   --seconds S    override every scenario's length
+//   --daemons LIST chronyd,ntpkit (default both)
+//   --series       print each run's error series as well
+//   --ntpkit-env K=V  environment for ntpkit's daemon (repeatable), e.g. NTPKIT_UDP=dgram
+//   --raw FILE     write the guest's whole results (daemon logs, measurements.log) to FILE as JSON lines
+// It needs root (network namespaces, the tap) and linux.uml, as the UML tests do.
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { appendFileSync } from 'node:fs';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    seconds: { type: 'string' },
+    daemons: { type: 'string', default: 'chronyd,ntpkit' },
+    json: { type: 'boolean', default: false },
+    series: { type: 'boolean', default: false },
+    raw: { type: 'string' },
+    'ntpkit-env': { type: 'string', multiple: true, default: [] },
+    dist: { type: 'string', default: new URL('../../dist/', import.meta.url).pathname },
+  },
+});
+const dist = new URL(`file://${values.dist.endsWith('/') ? values.dist : `${values.dist}/`}`);
+const { runInUml, umlUnavailableReason } = await import(new URL('testing/uml.js', dist).href);
+const { convergenceFigures } = await import(new URL('testing/convergence-figures.js', dist).href);
+
+const why = umlUnavailableReason();
+if (why !== undefined) {
+  console.error(`bench/uml-closedloop: ${why}`);
+  process.exit(2);
+}
+
+const SERVER = '192.168.77.1';
+const RELAY_PORT = 10123;
+/** chrony's drift file: frequency ppm and skew; "-100" makes a daemon correct by +100 ppm. */
+const driftSaying = (ppm) => `${(-ppm).toFixed(6)} 0.050000\n`;
+
+/**
+ * The scenarios of the real-clock comparison. jitterUs shapes the relay (one
+ * relay per boot, so scenarios are grouped by it); the rest goes to the guest.
+ */
+const SCENARIOS = [
+  { name: 'step-0.5s', jitterUs: 100, makestep: [0.1, 3], initialErrorS: 0.5, frequencyPpm: 100, seconds: 120 },
+  { name: 'steady-2ms', jitterUs: 10, makestep: [0.1, 3], initialErrorS: 0.002, frequencyPpm: 1, seconds: 120 },
+  { name: 'slew-0.5s', jitterUs: 100, makestep: null, initialErrorS: 0.5, frequencyPpm: 100, seconds: 150 },
+  { name: 'step-20ms', jitterUs: 1000, makestep: [0.1, 3], initialErrorS: 0.02, frequencyPpm: 10, seconds: 90 },
+  // The kernel runs right (0 ppm) but the drift file says it needs +100 ppm: both daemons start from the file.
+  { name: 'stale-drift', jitterUs: 100, makestep: [0.1, 3], initialErrorS: 0.002, frequencyPpm: 0, driftFile: driftSaying(100), seconds: 120 },
+];
+
+const only = values.only?.split(',');
+const scenarios = SCENARIOS.filter((s) => only === undefined || only.includes(s.name));
+if (scenarios.length === 0) {
+  console.error(`No scenario matches --only ${values.only}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+const daemons = values.daemons.split(',');
+const runs = Number(values.runs);
+const helper = fileURLToPath(new URL('testing/uml-guest-sync.js', dist));
+const relay = fileURLToPath(new URL('testing/path-relay.js', dist));
+
+/** One boot for all scenarios with the same jitter; daemons alternate, the first one alternating between runs. */
+async function boot(jitterUs, group, run) {
+  const order = run % 2 === 0 ? daemons : [...daemons].reverse();
+  const guestScenarios = group.flatMap((s) => order.map((daemon) => ({
+    name: `${s.name}@${daemon}`,
+    daemon,
+    makestep: s.makestep,
+    initialErrorS: s.initialErrorS,
+    frequencyPpm: s.frequencyPpm,
+    ...(s.driftFile === undefined ? {} : { driftFile: s.driftFile }),
+    ...(daemon === 'ntpkit' ? { env: Object.fromEntries(values['ntpkit-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) } : {}),
+    port: RELAY_PORT,
+    poll: [0, 2],
+    probeBurst: 8,
+    maxSeconds: Number(values.seconds ?? s.seconds),
+    // Never stops early: the steady spread needs the whole run.
+    settledBelowS: 0,
+    settledForS: 0,
+  })));
+  const totalS = guestScenarios.reduce((a, s) => a + s.maxSeconds + 30, 120);
+  const uml = await runInUml({
+    command: [process.execPath, helper, JSON.stringify({ server: SERVER, scenarios: guestScenarios })],
+    chronyd: true,
+    extraHostCommands: [{ file: process.execPath, args: [relay, `${SERVER}:${RELAY_PORT}`, `${SERVER}:123`, '1000', String(jitterUs)] }],
+    timeoutMs: totalS * 1000,
+  });
+  const results = [];
+  for (const line of uml.output.split('\n')) if (line.startsWith('RESULT ')) results.push(JSON.parse(line.slice(7)));
+  if (values.raw !== undefined) appendFileSync(values.raw, results.map((r) => `${JSON.stringify({ run, jitterUs, ...r })}\n`).join(''));
+  if (results.length < guestScenarios.length) {
+    const log = uml.output.split('\n').filter((l) => !l.startsWith('RESULT ')).join('\n');
+    console.error(`run ${run + 1}, jitter ${jitterUs} us: ${results.length} of ${guestScenarios.length} results (exit ${uml.exitCode}, timed out ${uml.timedOut})\n${log.slice(-3000)}\n--- host ---\n${uml.hostLogs.slice(-2000)}`);
+  }
+  return results;
+}
+
+const rows = [];
+for (let run = 0; run < runs; run++) {
+  const byJitter = new Map();
+  for (const s of scenarios) byJitter.set(s.jitterUs, [...(byJitter.get(s.jitterUs) ?? []), s]);
+  for (const [jitterUs, group] of byJitter) {
+    for (const r of await boot(jitterUs, group, run)) {
+      const [scenario, daemon] = r.name.split('@');
+      const start = r.startedAt ?? 0;
+      const series = r.series.map((p) => ({ t: p.t - start, error: p.error }));
+      const figures = convergenceFigures(series, { initialError: r.prepared.error });
+      const delays = r.series.map((p) => p.delay).sort((a, b) => a - b);
+      const row = {
+        run: run + 1, scenario, daemon, startedAt: r.startedAt, prepared: r.prepared.error, steps: r.jumps.length,
+        medianProbeDelayUs: (delays[Math.floor(delays.length / 2)] ?? NaN) * 1e6, ...figures,
+        tracking: r.tracking.out.split('\n').filter((l) => /System time|RMS offset|Frequency|Residual freq|Update interval/.test(l)).join(' | '),
+        ...(values.series ? { series: r.series } : {}),
+      };
+      rows.push(row);
+      if (!values.json) printRow(row);
+    }
+  }
+}
+if (values.json) console.log(JSON.stringify(rows, null, 1));
+else summarize(rows);
+
+function fmtS(s) {
+  return s === null ? 'never' : `${s.toFixed(0)} s`;
+}
+function us(x) {
+  return x === null || Number.isNaN(x) ? '-' : `${(x * 1e6).toFixed(0)} us`;
+}
+function printRow(r) {
+  console.log(
+    `run ${r.run} ${r.scenario.padEnd(12)} ${r.daemon.padEnd(8)} start ${us(r.prepared).padStart(10)} ` +
+    `10ms ${fmtS(r.within10ms).padStart(6)}  1ms ${fmtS(r.within1ms).padStart(6)}  100us ${fmtS(r.within100us).padStart(6)}  ` +
+    `glitches ${r.glitches}  settled ${us(r.settledLevel)}  spread(sd) ${us(r.steadySd)}  overshoot ${us(r.overshoot)}  probe delay ${r.medianProbeDelayUs.toFixed(0)} us` +
+    (r.tracking ? `\n    ${r.tracking}` : ''),
+  );
+}
+function summarize(all) {
+  console.log('\nscenario      daemon    within 10 ms   within 1 ms    within 100 us   steady sd        overshoot   (min-max over runs)');
+  for (const s of scenarios) {
+    for (const d of daemons) {
+      const rs = all.filter((r) => r.scenario === s.name && r.daemon === d);
+      if (rs.length === 0) continue;
+      const span = (k, f) => {
+        const v = rs.map((r) => r[k]);
+        if (v.some((x) => x === null)) return `${v.filter((x) => x === null).length}x never`;
+        const lo = Math.min(...v);
+        const hi = Math.max(...v);
+        return lo === hi ? f(lo) : `${f(lo)}-${f(hi)}`;
+      };
+      const sec = (x) => `${x.toFixed(0)}`;
+      const u = (x) => `${(x * 1e6).toFixed(0)}`;
+      console.log(`${s.name.padEnd(13)} ${d.padEnd(9)} ${(span('within10ms', sec) + ' s').padEnd(14)} ${(span('within1ms', sec) + ' s').padEnd(14)} ${(span('within100us', sec) + ' s').padEnd(15)} ${(span('steadySd', u) + ' us').padEnd(16)} ${span('overshoot', u)} us`);
+    }
+  }
+}
