@@ -211,9 +211,10 @@ export class KernelClock extends SimClock {
       super.setFrequency(ppm);
       return;
     }
-    const period = TICKS_PER_SECOND / BigInt(this.#hz);
-    const since = now - this.#start;
-    this.#pending = { at: this.#start + (since / period + 1n) * period, ppm };
+    // Ticks every 1/HZ s of true time from the start (a tick k is at k * TICKS / HZ, rounded down).
+    const hz = BigInt(this.#hz);
+    const next = ((now - this.#start) * hz) / TICKS_PER_SECOND + 1n;
+    this.#pending = { at: this.#start + (next * TICKS_PER_SECOND) / hz, ppm };
   }
 
   /** Applies a pending rate at the tick it was due, if that is not after `t`. */
