@@ -149,7 +149,7 @@ if (!values.only || values.only === 'conv') for (const world of WORLDS) {
   }
 }
 
-if (values.only === 'uml') {
+if (!values.only || values.only === 'uml') {
   // Per case and world: the median over seeds of each figure (the worst seed in brackets for times).
   const engine = (o) => new Engine({ ...o, ...(controller === undefined ? {} : { controller }) });
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
