@@ -33,6 +33,8 @@
 //   --duration S / --warmup S   override the simulated length and warm-up
 //   --only 1|2|conv|uml         run one part
 //   --world ideal|kernel|both   the simulated world(s) (default both)
+//   --kernel JSON               the kernel world's parameters (src/sim/scenario.ts KernelWorldSpec), e.g.
+//                               '{"path":{"stamping":"js"}}' or '{"clock":{"frequencyUpdate":"next-tick","hz":100}}'
 //   --engine FILE#Class         judge another SyncEngineApi class (default: dist/core/engine/engine.js#SyncEngine)
 //   --controller NAME           the engine's clock controller (core/engine/controllers.ts; default: the daemon's),
 //                               so two controllers can be compared on the same seeds
@@ -54,8 +56,18 @@ const { values } = parseArgs({
     engine: { type: 'string' },
     controller: { type: 'string' },
     world: { type: 'string', default: 'both' },
+    kernel: { type: 'string' },
   },
 });
+let kernelSpec;
+try {
+  kernelSpec = values.kernel === undefined ? undefined : JSON.parse(values.kernel);
+} catch (e) {
+  console.error(`Cannot parse --kernel: ${e.message}`);
+  process.exit(2);
+}
+/** The scenario in `world`, with --kernel's parameters in the kernel world. */
+const inWorld = (scenario, world) => ({ ...scenario, world, ...(world === 'kernel' && kernelSpec !== undefined ? { kernel: kernelSpec } : {}) });
 if (!['ideal', 'kernel', 'both'].includes(values.world)) {
   console.error(`Cannot use --world ${values.world}: expected ideal, kernel or both`);
   process.exit(2);
@@ -90,11 +102,11 @@ const QUOTED = {
 const CHRONY_43_HERE = [14.1, 49.4, 202, 657]; // chrony 4.3 reproducing Test 2 with clknetsim on this kind of machine
 const CHRONY_CONVERGENCE = { makestep: 5, slew: 17 }; // chrony's seconds to within 1 ms from 1 s off with iburst
 
-const out = { engine: `${engineFile}#${engineClass ?? 'SyncEngine'}`, controller: controller ?? 'default', seeds, duration, warmup, worlds: WORLDS, tests: {}, convergence: {}, uml: {} };
+const out = { engine: `${engineFile}#${engineClass ?? 'SyncEngine'}`, controller: controller ?? 'default', seeds, duration, warmup, worlds: WORLDS, kernel: kernelSpec ?? 'defaults', tests: {}, convergence: {}, uml: {} };
 const t0 = performance.now();
 const log = (s) => { if (!values.json) console.log(s); };
 
-log(`engine: ${out.engine}, controller: ${out.controller}`);
+log(`engine: ${out.engine}, controller: ${out.controller}, worlds: ${WORLDS.join(', ')}${kernelSpec === undefined ? '' : `, kernel world: ${JSON.stringify(kernelSpec)}`}`);
 log(`sync accuracy in the simulator: ${seeds} seeds per cell, ${duration} s simulated, RMS after ${warmup} s`);
 log('chrony and ntpd figures are quoted (clknetsim, chrony-project.org/comparison.html), not measured here:');
 log('chronyd cannot run inside this simulator.\n');
@@ -107,7 +119,7 @@ for (const world of WORLDS) for (const test of [1, 2]) {
     let sumSq = 0;
     const per = [];
     for (let seed = 1; seed <= seeds; seed++) {
-      const r = runScenario({ ...chronyComparison(test, jitter, { duration, warmup }), world }, { seed });
+      const r = runScenario(inWorld(chronyComparison(test, jitter, { duration, warmup }), world), { seed });
       per.push(r.metrics.rmsError);
       sumSq += r.metrics.rmsError ** 2;
     }
@@ -137,7 +149,7 @@ if (!values.only || values.only === 'conv') for (const world of WORLDS) {
     const t100 = [];
     let steps = 0;
     for (let seed = 1; seed <= seeds; seed++) {
-      const r = runScenario({ ...convergence(mode), world }, { seed });
+      const r = runScenario(inWorld(convergence(mode), world), { seed });
       t1.push(r.metrics.timeWithin1ms ?? Infinity);
       t100.push(r.metrics.timeWithin100us ?? Infinity);
       steps = Math.max(steps, r.metrics.steps);
@@ -163,7 +175,7 @@ if (!values.only || values.only === 'uml') {
   for (const c of UML_CASES) {
     for (const world of WORLDS) {
       const runs = [];
-      for (let seed = 1; seed <= seeds; seed++) runs.push(runUmlCase(c, engine, seed, { world }));
+      for (let seed = 1; seed <= seeds; seed++) runs.push(runUmlCase(c, engine, seed, { world, ...(world === 'kernel' && kernelSpec !== undefined ? { kernel: kernelSpec } : {}) }));
       const times = [0, 1, 2].map((i) => runs.map((r) => r.figures.within[i].time));
       const cell = (xs) => (xs.some((x) => x === null) && xs.filter((x) => x === null).length * 2 > xs.length ? `never (${xs.filter((x) => x === null).length}/${xs.length})` : `${ft(med(xs.map((x) => x ?? Infinity)))} (${ft(worst(xs))})`);
       const glitches = runs.reduce((a, r) => a + r.figures.within.reduce((b, w) => b + w.glitches, 0), 0);

@@ -15,7 +15,11 @@
  *   'd' 20 ms + 10 ppm, 1 ms jitter, makestep;
  *   'e' a drift file 100 ppm wrong: 2 ms off, 100 us jitter, makestep.
  * Start frequencies are what the daemon starts with (initialFrequencyPpm)
- * and the kernel holds, positive: the guest runs fast by that much.
+ * and the kernel holds, positive: the guest runs fast by that much. Where
+ * the guest run has a drift file (a, c, e: the real test writes chrony's
+ * `-100.000000 2.000000`), the engine also gets its skew, 2 ppm, as the
+ * daemon passes it (daemon/engine-options.ts); without one (b, d) the
+ * daemon takes the kernel's frequency and no skew.
  */
 import { sourceOptions } from '../core/engine/source-options.js';
 import { convergenceFigures, type ConvergenceFigures, type ConvergenceOptions } from './convergence-metrics.js';
@@ -33,14 +37,16 @@ interface CaseSpec {
   readonly ppm: number;
   readonly jitter: number;
   readonly makestep: boolean;
+  /** The drift file's skew, ppm, or null: no drift file. */
+  readonly skew: number | null;
 }
 
 const CASES: Readonly<Record<UmlCase, CaseSpec>> = Object.freeze({
-  a: { label: '0.5 s + 100 ppm, 100 us jitter, makestep 0.1 3', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: true },
-  b: { label: '2 ms + 1 ppm, 10 us jitter, makestep', offset: 2e-3, ppm: 1, jitter: 10e-6, makestep: true },
-  c: { label: '0.5 s + 100 ppm, 100 us jitter, slew only', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: false },
-  d: { label: '20 ms + 10 ppm, 1 ms jitter, makestep', offset: 20e-3, ppm: 10, jitter: 1e-3, makestep: true },
-  e: { label: 'drift file 100 ppm wrong, 2 ms off, 100 us jitter, makestep', offset: 2e-3, ppm: 100, jitter: 100e-6, makestep: true },
+  a: { label: '0.5 s + 100 ppm, 100 us jitter, makestep 0.1 3', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: true, skew: 2 },
+  b: { label: '2 ms + 1 ppm, 10 us jitter, makestep', offset: 2e-3, ppm: 1, jitter: 10e-6, makestep: true, skew: null },
+  c: { label: '0.5 s + 100 ppm, 100 us jitter, slew only', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: false, skew: 2 },
+  d: { label: '20 ms + 10 ppm, 1 ms jitter, makestep', offset: 20e-3, ppm: 10, jitter: 1e-3, makestep: true, skew: null },
+  e: { label: 'drift file 100 ppm wrong, 2 ms off, 100 us jitter, makestep', offset: 2e-3, ppm: 100, jitter: 100e-6, makestep: true, skew: 2 },
 });
 
 export interface UmlScenarioOptions {
@@ -74,7 +80,7 @@ export function umlScenario(c: UmlCase, o: UmlScenarioOptions = {}): Scenario {
     client: {
       clock: { offset: k.offset, freqPpm: 0 },
       sources: [sourceOptions('server', SERVER, { iburst: true, minpoll: 0, maxpoll: 2 })],
-      discipline: { makestep: k.makestep ? { threshold: 0.1, limit: 3 } : null, initialFrequencyPpm: k.ppm },
+      discipline: { makestep: k.makestep ? { threshold: 0.1, limit: 3 } : null, initialFrequencyPpm: k.ppm, initialSkewPpm: k.skew },
     },
     servers: [{ address: SERVER, path: { delay: 1e-3, jitter: k.jitter } }],
   };
