@@ -6,9 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SyncEngine } from '../core/engine/engine.js';
-import type { EngineOptions, SyncEngineApi } from '../core/engine/engine-api.js';
+import type { EngineAction, EngineOptions, SyncEngineApi } from '../core/engine/engine-api.js';
+import { addSeconds, diffSeconds, instantFromUnixSeconds, type Instant } from '../time/instant.js';
 import { convergence } from './chrony-scenarios.js';
 import { simulate } from './simulator.js';
+import { StandInEngine } from './stand-in-engine.test-helper.js';
 import { runUmlCase, umlScenario } from './uml-scenarios.js';
 
 const engine = (o: EngineOptions): SyncEngineApi => new SyncEngine(o);
@@ -43,4 +45,44 @@ test('kernel world, JavaScript stamping: t4 read 1 ms late leaves the clock abou
   assert.ok(js < -0.4e-3 && js > -0.6e-3, `js: ${js}`);
   const kernel = level('kernel');
   assert.ok(Math.abs(kernel) < 50e-6, `kernel: ${kernel}`);
+});
+
+/** The stand-in engine, asking only for timers (and one step at the start). */
+class TimerProbe extends StandInEngine {
+  readonly ticks: Instant[] = [];
+  constructor(o: EngineOptions, private readonly first: EngineAction[]) {
+    super(o);
+  }
+  override start(): EngineAction[] {
+    return this.first;
+  }
+  override tick(now: Instant): EngineAction[] {
+    this.ticks.push(now);
+    return [];
+  }
+}
+
+function probeTicks(world: 'ideal' | 'kernel', first: (start: Instant) => EngineAction[]): number[] {
+  let probe: TimerProbe | null = null;
+  const start = instantFromUnixSeconds(1_704_067_200);
+  simulate({
+    duration: 3, world, client: { sources: [] }, servers: [],
+    kernel: { path: { timerLateness: { min: 0.005, scale: 0 } } },
+  }, { engine: (o) => (probe = new TimerProbe(o, first(start))), seed: 1 });
+  return (probe as TimerProbe | null)?.ticks.map((t) => diffSeconds(t, start)) ?? [];
+}
+
+test('kernel world: a timer is armed in whole ms, rounded up, and fires late by the path\'s lateness; the ideal one fires on time', () => {
+  const first = (s: Instant): EngineAction[] => [{ kind: 'timer', at: addSeconds(s, 0.0101) }];
+  const [k] = probeTicks('kernel', first);
+  const [i] = probeTicks('ideal', first);
+  assert.ok(Math.abs((k ?? NaN) - 0.016) < 1e-9, `kernel: ${k}`);
+  assert.ok(Math.abs((i ?? NaN) - 0.0101) < 1e-9, `ideal: ${i}`);
+});
+
+test('kernel world: a step re-aims the pending timer at the same clock instant, as the daemon does', () => {
+  const first = (s: Instant): EngineAction[] => [{ kind: 'timer', at: addSeconds(s, 1) }, { kind: 'step', seconds: -0.5 }];
+  // After the step the clock reads 0.5 s less: the instant it waits for is 1.5 s of true time away.
+  const [k] = probeTicks('kernel', first);
+  assert.ok(Math.abs((k ?? NaN) - 1.005) < 1e-9, `kernel: ${k} (reading at the tick)`);
 });
