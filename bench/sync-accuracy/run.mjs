@@ -159,6 +159,7 @@ if (!values.only || values.only === 'conv') for (const world of WORLDS) {
     (out.convergence[world] ??= {})[mode] = { within1msMedian: med(t1), within1msMax: Math.max(...t1), within100usMedian: med(t100), within100usMax: Math.max(...t100), maxSteps: steps };
     log(`| ${mode === 'makestep' ? 'makestep 0.1 3  ' : 'slew only       '} | ${`${f(med(t1))} / ${f(Math.max(...t1))}`.padStart(19)} | ${`${f(med(t100))} / ${f(Math.max(...t100))}`.padStart(21)} | ${String(steps).padStart(5)} | ${String(CHRONY_CONVERGENCE[mode]).padStart(21)} |`);
   }
+  log('');
 }
 
 if (!values.only || values.only === 'uml') {
