@@ -7,6 +7,8 @@
  */
 import type { DisciplineOptions, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { SourceOptions } from '../core/engine/source-options.js';
+import type { KernelClockSpec } from './kernel-clock.js';
+import type { MeasurementPathSpec } from './measurement-path.js';
 import type { OscillatorSpec, SimClock } from './sim-clock.js';
 import type { ServerSpec, SimServer } from './sim-server.js';
 
@@ -44,8 +46,26 @@ export interface SimContext {
   server(address: string): SimServer;
 }
 
+/**
+ * Which world the client lives in: 'ideal' (the default: exact timestamps,
+ * a frequency change in force at once and exactly, no event loop) or
+ * 'kernel' (the Linux clock as SystemClock drives it, kernel-clock.ts, and
+ * the daemon's measurement path, measurement-path.ts).
+ */
+export type World = 'ideal' | 'kernel';
+
+/** The 'kernel' world's parameters; each defaults to what its module says. */
+export interface KernelWorldSpec {
+  readonly clock?: KernelClockSpec;
+  readonly path?: MeasurementPathSpec;
+}
+
 export interface Scenario {
   readonly name?: string;
+  /** Default 'ideal'. */
+  readonly world?: World;
+  /** Used when `world` is 'kernel'. */
+  readonly kernel?: KernelWorldSpec;
   /** Simulated seconds to run. */
   readonly duration: number;
   /** Unix seconds of true time at the start (default 1704067200, 2024-01-01T00:00:00Z). */

@@ -3,15 +3,25 @@
  * does for real: requests travel the path to a server and back, timers and
  * resolutions come back as events, frequency changes, steps and status go to
  * the client's clock. It records what the engine did for the result.
+ *
+ * With a MeasurementPath (the 'kernel' world) it also does what
+ * daemon/engine-driver.ts does around the engine: t1 and t4 come from the
+ * kernel's stamps or from JavaScript readings, each late by the path's
+ * latencies; replies are processed after the event loop's delay; timers are
+ * armed in whole milliseconds, rounded up, and fire late; a step re-aims the
+ * timer.
  */
 import type { EngineAction, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
-import type { Instant } from '../time/instant.js';
+import { TICKS_PER_SECOND, type Instant } from '../time/instant.js';
 import type { EventQueue } from './event-queue.js';
+import type { MeasurementPath } from './measurement-path.js';
 import type { DnsAnswer, Scenario } from './scenario.js';
 import { secondsToTicks, type SimClock } from './sim-clock.js';
 import type { SimServer } from './sim-server.js';
 import type { ServerFarm } from './server-farm.js';
 import type { SimResult } from './simulator.js';
+
+const TICKS = Number(TICKS_PER_SECOND);
 
 /** The simulated moment: the true instant and the seconds since the start. */
 export interface SimTime {
@@ -33,6 +43,8 @@ export class SimDriver {
   unroutable = 0;
   /** Only the latest timer request counts (engine-api.ts: it replaces earlier ones). */
   private timerGeneration = 0;
+  /** The instant of the clock the pending timer aims at ('kernel' world: a step re-aims it, as the daemon does). */
+  private timerAt: Instant | null = null;
   private readonly clientPort: number;
 
   constructor(
@@ -42,6 +54,7 @@ export class SimDriver {
     private readonly queue: EventQueue,
     private readonly time: SimTime,
     private readonly scenario: Scenario,
+    private readonly path: MeasurementPath | null = null,
   ) {
     this.clientPort = scenario.client.port ?? 40123;
   }
@@ -52,13 +65,9 @@ export class SimDriver {
         case 'send':
           this.send(a);
           break;
-        case 'timer': {
-          const generation = ++this.timerGeneration;
-          this.queue.push(this.clock.trueTimeOf(a.at), () => {
-            if (generation === this.timerGeneration) this.handle(this.engine.tick(this.clock.now()));
-          });
+        case 'timer':
+          this.arm(a.at);
           break;
-        }
         case 'resolve': {
           this.resolves.push({ t: this.time.elapsed(), host: a.host });
           const at = this.time.now() + secondsToTicks(this.scenario.dnsDelay ?? 0.01);
@@ -78,6 +87,7 @@ export class SimDriver {
         case 'step':
           this.clock.step(a.seconds);
           this.steps.push({ t: this.time.elapsed(), seconds: a.seconds });
+          if (this.path !== null && this.timerAt !== null) this.arm(this.timerAt);
           break;
         case 'set-status':
           this.clock.setStatus({ synchronized: a.synchronized, leap: a.leap, estError: a.estError, maxError: a.maxError });
@@ -93,9 +103,42 @@ export class SimDriver {
     }
   }
 
+  /** Only the latest timer request counts (engine-api.ts: it replaces earlier ones). */
+  private arm(at: Instant): void {
+    const generation = ++this.timerGeneration;
+    this.timerAt = at;
+    this.queue.push(this.fireTime(at), () => {
+      if (generation !== this.timerGeneration) return;
+      this.timerAt = null;
+      this.handle(this.engine.tick(this.clock.now()));
+    });
+  }
+
+  /** The true instant a timer for clock instant `at` fires. */
+  private fireTime(at: Instant): Instant {
+    const p = this.path;
+    if (p === null) return this.clock.trueTimeOf(at);
+    const now = this.clock.now();
+    let wait = Math.max(0, Number(at - now) / TICKS);
+    if (p.spec.timerWholeMs) wait = Math.ceil(wait * 1000) / 1000;
+    // libuv's timers run on CLOCK_MONOTONIC, which the kernel's frequency correction also scales: a wait of the disciplined clock.
+    return this.clock.trueTimeOf(now + secondsToTicks(wait)) + secondsToTicks(p.draw('timerLateness'));
+  }
+
   private send(a: Extract<EngineAction, { kind: 'send' }>): void {
     this.requests++;
-    this.engine.sent(a.sourceId, this.clock.now());
+    const p = this.path;
+    // The datagram leaves when the kernel has it: at once in the ideal world.
+    let leave = this.time.now();
+    if (p === null || p.spec.stamping === 'js') this.engine.sent(a.sourceId, this.clock.now());
+    if (p !== null) {
+      leave += secondsToTicks(p.draw('sendLatency'));
+      if (p.spec.stamping === 'kernel') {
+        // The kernel's transmit stamp comes back through the error queue, before any reply.
+        const stampAt = leave + secondsToTicks(p.draw('kernelStampLatency'));
+        this.queue.push(stampAt, () => this.engine.sent(a.sourceId, this.clock.now()));
+      }
+    }
     const route = this.farm.route(a.address, a.port);
     if (route === null) {
       this.unroutable++;
@@ -105,16 +148,35 @@ export class SimDriver {
     const out = path.transit('out');
     if (out === null) return;
     const packet = a.packet.slice();
-    this.queue.push(this.time.now() + secondsToTicks(out), () => {
+    this.queue.push(leave + secondsToTicks(out), () => {
       const res = server.handle(packet, { address: this.clientAddress(server), port: this.clientPort }, this.time.now(), this.time.elapsed());
       if (!res) return;
       const back = path.transit('back');
       if (back === null) return;
-      this.queue.push(this.time.now() + secondsToTicks(res.after + back), () => {
-        this.replies++;
-        const t4 = this.clock.now();
-        this.handle(this.engine.receive({ address: server.address, port: server.port, data: res.reply, t4 }, t4));
-      });
+      this.queue.push(this.time.now() + secondsToTicks(res.after + back), () => this.arrive(server, res.reply));
+    });
+  }
+
+  /** A reply reaches the client's kernel now. */
+  private arrive(server: SimServer, data: Uint8Array): void {
+    const p = this.path;
+    const receive = (t4: Instant): void => {
+      this.replies++;
+      this.handle(this.engine.receive({ address: server.address, port: server.port, data, t4 }, this.clock.now()));
+    };
+    if (p === null) {
+      receive(this.clock.now());
+      return;
+    }
+    const stamped = this.time.now() + secondsToTicks(p.draw('kernelStampLatency'));
+    const run = stamped + secondsToTicks(p.draw('eventLoopDelay'));
+    if (p.spec.stamping === 'js') {
+      this.queue.push(run, () => receive(this.clock.now()));
+      return;
+    }
+    this.queue.push(stamped, () => {
+      const t4 = this.clock.now();
+      this.queue.push(run, () => receive(t4));
     });
   }
 

@@ -17,6 +17,8 @@ import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { instantFromUnixSeconds, TICKS_PER_SECOND, type Instant } from '../time/instant.js';
 import { ErrorMeter } from './error-meter.js';
 import { EventQueue } from './event-queue.js';
+import { KernelClock } from './kernel-clock.js';
+import { MeasurementPath } from './measurement-path.js';
 import { Random } from './random.js';
 import type { Scenario, SimContext } from './scenario.js';
 import { ServerFarm } from './server-farm.js';
@@ -114,11 +116,16 @@ export function simulate(scenario: Scenario, options: SimulateOptions): SimResul
   const leap = scenario.leapSecond;
   if (leap) truth.setStatus({ synchronized: true, leap, estError: 0, maxError: 0 });
 
-  const clock = new SimClock(scenario.client.clock ?? {}, time, rng.fork('client-clock'));
+  const kernel = scenario.world === 'kernel';
+  const clockRng = rng.fork('client-clock');
+  const clock = kernel
+    ? new KernelClock(scenario.client.clock ?? {}, scenario.kernel?.clock ?? {}, time, clockRng)
+    : new SimClock(scenario.client.clock ?? {}, time, clockRng);
+  const path = kernel ? new MeasurementPath(scenario.kernel?.path ?? {}, rng.fork('measurement-path')) : null;
   const farm = new ServerFarm(scenario.servers, time, rng, leap);
   const engine = options.engine(engineOptions(scenario, rng, options.controller));
   const queue = new EventQueue();
-  const driver = new SimDriver(engine, clock, farm, queue, time, scenario);
+  const driver = new SimDriver(engine, clock, farm, queue, time, scenario, path);
   const meter = new ErrorMeter(scenario, clock, truth);
   const snapshots: { t: number; snapshot: DaemonSnapshot }[] = [];
 
