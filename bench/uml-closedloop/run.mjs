@@ -18,8 +18,9 @@
 // Per scenario and daemon it prints: the time from the daemon's start until
 // the error stays within 10 ms, 1 ms and 100 us of the run's settled level
 // (isolated one-sample glitches ignored, and counted), the steady spread
-// (sd over the last part of the run), the largest overshoot, and the probes'
-// noise floor (the sd of the probe's own delay).
+// (sd over the second half of the run), the largest overshoot (the same
+// figures as the simulator's, src/sim/convergence-metrics.ts), and the
+// probes' median round trip.
 //
 // Usage: npm run build && sudo node bench/uml-closedloop/run.mjs [--runs N] [--only a,b] [--seconds S] [--json]
 //   --runs N       boots (each runs every scenario for both daemons; default 1)
@@ -49,7 +50,7 @@ const { values } = parseArgs({
 });
 const dist = new URL(`file://${values.dist.endsWith('/') ? values.dist : `${values.dist}/`}`);
 const { runInUml, umlUnavailableReason } = await import(new URL('testing/uml.js', dist).href);
-const { convergenceFigures } = await import(new URL('testing/convergence-figures.js', dist).href);
+const { convergenceFigures } = await import(new URL('sim/convergence-metrics.js', dist).href);
 
 const why = umlUnavailableReason();
 if (why !== undefined) {
@@ -130,13 +131,27 @@ for (let run = 0; run < runs; run++) {
     for (const r of await boot(jitterUs, group, run)) {
       const [scenario, daemon] = r.name.split('@');
       const start = r.startedAt ?? 0;
-      const series = r.series.map((p) => ({ t: p.t - start, error: p.error }));
-      const figures = convergenceFigures(series, { initialError: r.prepared.error });
+      // From the daemon's start (its "started" line): node's start-up in the guest is no part of convergence.
+      const series = r.series.map((p) => ({ t: p.t - start, error: p.error })).filter((p) => p.t >= 0);
+      const f = convergenceFigures(series);
+      const within = (x) => f.within.find((w) => w.threshold === x);
+      const figures = {
+        settledLevel: f.settledLevel, steadySd: f.steadySd, overshoot: f.overshoot,
+        within10ms: within(10e-3).time, within1ms: within(1e-3).time, within100us: within(100e-6).time, glitches: within(100e-6).glitches,
+      };
       const delays = r.series.map((p) => p.delay).sort((a, b) => a - b);
+      // The probe's noise, at most: consecutive second-apart errors of the
+      // second half differ by the probe's noise twice over plus what the clock
+      // really did in that second, so sd(difference)/sqrt(2) bounds it from above.
+      const tail = series.filter((p) => p.t >= (series.at(-1)?.t ?? 0) / 2);
+      const diffs = tail.slice(1).map((p, i) => p.error - tail[i].error);
+      const mean = diffs.reduce((a, b) => a + b, 0) / Math.max(1, diffs.length);
+      const probeNoise = Math.sqrt(diffs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, diffs.length - 1) / 2);
       const row = {
         run: run + 1, scenario, daemon, startedAt: r.startedAt, prepared: r.prepared.error, steps: r.jumps.length,
-        medianProbeDelayUs: (delays[Math.floor(delays.length / 2)] ?? NaN) * 1e6, ...figures,
-        tracking: r.tracking.out.split('\n').filter((l) => /System time|RMS offset|Frequency|Residual freq|Update interval/.test(l)).join(' | '),
+        medianProbeDelayUs: (delays[Math.floor(delays.length / 2)] ?? NaN) * 1e6, probeNoise, ...figures,
+        tracking: r.tracking.out.split('\n').filter((l) => /System time|RMS offset|Frequency|Residual freq|Update interval|Root delay|Root dispersion/.test(l)).join(' | '),
+        ...claimCheck(r),
         ...(values.series ? { series: r.series } : {}),
       };
       rows.push(row);
@@ -146,6 +161,22 @@ for (let run = 0; run < runs; run++) {
 }
 if (values.json) console.log(JSON.stringify(rows, null, 1));
 else summarize(rows);
+
+/**
+ * What `ntpkit tracking` claims at the end against the error measured then:
+ * its bound on the clock's error is root delay / 2 + root dispersion (what
+ * it serves to its own clients); the true error must not be beyond it.
+ */
+function claimCheck(r) {
+  const num = (re) => { const m = re.exec(r.tracking.out); return m ? Number(m[1]) : null; };
+  const rootDelay = num(/^Root delay\s+: (\d+\.\d+) seconds/m);
+  const rootDispersion = num(/^Root dispersion\s+: (\d+\.\d+) seconds/m);
+  const last = r.series.at(-1);
+  if (rootDelay === null || rootDispersion === null || last === undefined) return {};
+  const claimed = rootDelay / 2 + rootDispersion;
+  // The probe's own error is at most half its round trip.
+  return { claimedBound: claimed, trueErrorAtEnd: last.error, claimHolds: Math.abs(last.error) <= claimed + last.delay / 2 };
+}
 
 function fmtS(s) {
   return s === null ? 'never' : `${s.toFixed(0)} s`;
@@ -157,8 +188,9 @@ function printRow(r) {
   console.log(
     `run ${r.run} ${r.scenario.padEnd(12)} ${r.daemon.padEnd(8)} start ${us(r.prepared).padStart(10)} ` +
     `10ms ${fmtS(r.within10ms).padStart(6)}  1ms ${fmtS(r.within1ms).padStart(6)}  100us ${fmtS(r.within100us).padStart(6)}  ` +
-    `glitches ${r.glitches}  settled ${us(r.settledLevel)}  spread(sd) ${us(r.steadySd)}  overshoot ${us(r.overshoot)}  probe delay ${r.medianProbeDelayUs.toFixed(0)} us` +
-    (r.tracking ? `\n    ${r.tracking}` : ''),
+    `glitches ${r.glitches}  settled ${us(r.settledLevel)}  spread(sd) ${us(r.steadySd)}  overshoot ${us(r.overshoot)}  probe: delay ${r.medianProbeDelayUs.toFixed(0)} us, noise <= ${us(r.probeNoise)}` +
+    (r.tracking ? `\n    ${r.tracking}` : '') +
+    (r.claimedBound === undefined ? '' : `\n    tracking's error bound ${us(r.claimedBound)}, true error at the end ${us(r.trueErrorAtEnd)}: ${r.claimHolds ? 'holds' : 'BROKEN'}`),
   );
 }
 function summarize(all) {

@@ -67,10 +67,21 @@ const HOLD: GuestScenario = {
   // In the guest's subnet, but nobody is there: no reply ever comes.
   source: '192.168.77.3', holdS: 1, maxSeconds: 15, settledBelowS: 0, settledForS: 0,
 };
+/**
+ * After the step, the error must hold within this of its own settled level
+ * (beyond what each measurement may miss) from STEADY_FROM seconds after the
+ * daemon's start to the end of the run. A daemon that keeps the stale 100 ppm
+ * after the step ramps 0.7 ms away over 20 s (seen before the frequency
+ * prior was made to yield to the samples); the level itself is not judged,
+ * because the guest's kernel transmit stamps are late by the host's handling
+ * of the tap write, which biases every daemon in the guest alike.
+ */
+const STEADY_WITHIN = 300e-6;
+const STEADY_FROM = 12;
 const MAKESTEP: GuestScenario = {
   name: 'makestep', makestep: [0.1, 3], initialErrorS: INITIAL_ERROR, frequencyPpm: INITIAL_FREQ_PPM, driftFile: STALE_DRIFT,
-  // Runs on after the convergence the test asks for, until 1 ms for 8 s, so the figures show the fine convergence too.
-  maxSeconds: MAKESTEP_WITHIN + 5, settledBelowS: 1e-3, settledForS: 8,
+  // Runs its whole length: the steady part after the step is judged too.
+  maxSeconds: 40, settledBelowS: 0, settledForS: 0, probeBurst: 8,
 };
 const SLEW: GuestScenario = {
   name: 'slew', makestep: null, initialErrorS: INITIAL_ERROR, frequencyPpm: INITIAL_FREQ_PPM, driftFile: STALE_DRIFT,
@@ -262,6 +273,23 @@ test('inside User-mode Linux, with makestep 0.1 3: one step of -0.5 s, then with
   const matches = (st: number, j: ClockJump): boolean => Math.abs(st - j.jump) < 2e-3 + MAX_KERNEL_RATE * j.interval + j.readError;
   for (const j of r.jumps) assert.ok(steps.some((st) => matches(st, j)), `unlogged jump ${JSON.stringify(j)}: ${why}`);
   for (const st of steps.filter((x) => Math.abs(x) > hideableStep(r))) assert.ok(r.jumps.some((j) => matches(st, j)), `step ${st} not seen on the clock: ${why}`);
+});
+
+test('inside User-mode Linux, after the step the clock holds its settled level: no ramp from a stale frequency', { timeout: 700_000 }, async (t) => {
+  if (!requireUml(t) || !requireTool(t, 'chronyd')) return;
+  const r = await scenario('makestep');
+  const why = context(r);
+  assert.ok(r.startedAt !== null, why);
+  const start = r.startedAt;
+  const steady = r.series.filter((p) => p.t - start >= STEADY_FROM);
+  assert.ok(steady.length >= 10, `only ${steady.length} measurements from ${STEADY_FROM} s on: ${why}`);
+  const sorted = steady.map((p) => p.error).sort((a, b) => a - b);
+  const level = sorted[Math.floor(sorted.length / 2)] as number;
+  t.diagnostic(`settled level ${ms(level)}; largest departure ${ms(Math.max(...steady.map((p) => Math.abs(p.error - level))))} from ${STEADY_FROM} s on`);
+  for (const p of steady) {
+    const bound = STEADY_WITHIN + measurementError(p);
+    assert.ok(Math.abs(p.error - level) <= bound, `at ${(p.t - start).toFixed(1)} s the error ${ms(p.error)} is ${ms(p.error - level)} from its settled level ${ms(level)}, beyond ${ms(bound)}: ${why}`);
+  }
 });
 
 test('inside User-mode Linux, slewing only: never a step, |error| falls from 0.5 s to within 1% of it for good', { timeout: 700_000 }, async (t) => {

@@ -12,7 +12,8 @@
  * re-bases its samples in change handlers to the same effect); only what is
  * reported against the disciplined clock is converted back.
  */
-import type { Instant } from '../../time/instant.js';
+import { diffSeconds, type Instant } from '../../time/instant.js';
+import type { Sample } from '../sample.js';
 import type {
   DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, SyncEngineApi,
 } from './engine-api.js';
@@ -37,6 +38,11 @@ export interface EngineTuning {
   readonly stats?: Partial<StatsOptions>;
   /** Shortest slew of an offset correction, seconds. */
   readonly minSlewTime?: number;
+}
+
+/** (t4 − t1) − (t3 − t2) before RFC 5905's floor at the precision, seconds. */
+function rawDelay(s: Sample): number {
+  return diffSeconds((s.t4 - s.t1) - (s.t3 - s.t2), 0n);
 }
 
 export class SyncEngine implements SyncEngineApi {
@@ -124,6 +130,15 @@ export class SyncEngine implements SyncEngineApi {
     s.unreachableReported = false;
     if (out.sample.delay > s.options.maxdelay) {
       actions.push(measurementEvent(s, out, [false, true, true, true], null));
+      return this.finish(now, actions);
+    }
+    // A round trip shorter than the server's own hold is impossible: one of
+    // our stamps is wrong (a kernel transmit stamp taken after the datagram
+    // left, as under User-mode Linux). RFC 5905 floors such a delay at the
+    // precision, which would make this the most trusted sample of all;
+    // chronyd fails it as a delay outlier (its test C). So do we.
+    if (rawDelay(out.sample) < 0) {
+      actions.push(measurementEvent(s, out, [true, true, false, true], null));
       return this.finish(now, actions);
     }
     const took = s.measurement.take(out.sample, datagram.t4, ts, this.o.precision);
