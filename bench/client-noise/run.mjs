@@ -91,7 +91,7 @@ function ntpkitSourcestats(sock) {
 function ntpkitStamping(sock) {
   const doc = ntpkitJson('ntpdata', sock);
   const res = {};
-  for (const s of doc.sources ?? doc) res[s.remoteAddress] = s.stamping ?? null;
+  for (const s of doc.sources ?? doc) res[s.remoteAddress] = s.stamps ?? null;
   return res;
 }
 

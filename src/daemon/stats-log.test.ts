@@ -19,7 +19,7 @@ const MEASUREMENT: MeasurementEvent = {
   type: 'measurement', sourceId: 1, address: '127.0.0.1', at: AT, leap: 0, stratum: 1, mode: 4, remotePoll: 0, referenceId: 0x7f7f0101,
   rootDelay: 0, rootDispersion: 0, localPoll: -2, score: 1, offset: -4.15e-6, delay: 1.242e-5, dispersion: 2.969e-7, interleaved: false,
   txStamp: 'kernel', rxStamp: 'kernel', tests: [true, true, true, true],
-  stats: { stdDev: 1.494e-7, offset: 3.116e-6, offsetSd: 1.068e-7, freq: 2.448e-6, skew: 1.762e-3, stress: 1.2e-3, samples: 3, runs: 3 },
+  stats: { stdDev: 1.494e-7, offset: 3.116e-6, offsetSd: 1.068e-7, freq: 2.448e-6, skew: 1.762e-3, stress: 1.2e-3, samples: 3, runs: 3, asymmetry: 0 },
 };
 
 const UPDATE: ClockUpdateEvent = {

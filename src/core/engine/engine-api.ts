@@ -200,6 +200,8 @@ export interface MeasurementEvent {
     readonly stress: number;
     readonly samples: number;
     readonly runs: number;
+    /** chronyd's jitter asymmetry correcting the offsets for Std Dev, in its sign (local against source), or 0. */
+    readonly asymmetry: number;
   };
 }
 

@@ -134,6 +134,6 @@ export function statisticsRecord(s: TrackedSource, est: SourceEstimate | null, b
     stdDev: fig.stdDev, offset: -est.offset, offsetSd: Math.sqrt(est.pPhase),
     freq: basePpm * 1e-6 - est.freq, skew: Math.sqrt(est.pFreq),
     stress: before === null || before.sd === 0 ? 0 : Math.abs(est.freq - before.freq) / before.sd,
-    samples: fig.samples, runs: fig.runs,
+    samples: fig.samples, runs: fig.runs, asymmetry: fig.asymmetry === 0 ? 0 : -fig.asymmetry,
   };
 }

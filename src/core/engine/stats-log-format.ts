@@ -49,8 +49,8 @@ export function formatStatistics(m: MeasurementEvent): string | null {
   return [
     logTime(m.at), m.address.padEnd(15),
     sci(s.stdDev, 10, 3), sci(s.offset, 10, 3), sci(s.offsetSd, 10, 3), sci(s.freq, 10, 3), sci(s.skew, 10, 3), sci(s.stress, 7, 1),
-    // Bs: a restart of our filter is not a pruning from an index, so none is reported; Asym: no asymmetry correction.
-    int(s.samples, 3), int(0, 3), int(s.runs, 3), fixed(0, 5, 2),
+    // Bs: a restart of our filter is not a pruning from an index, so none is reported.
+    int(s.samples, 3), int(0, 3), int(s.runs, 3), fixed(s.asymmetry, 5, 2),
   ].join(' ');
 }
 
