@@ -15,11 +15,13 @@
 // is its own error plus the servers' (the same for both). Both reports are
 // read at the end of the run, within a few milliseconds of each other.
 //
-// Std Dev is the same quantity for both: the weighted standard deviation of
-// the residuals of the samples kept about the source's offset/frequency line
-// (chrony's sourcestats.c and regress.c; ntpkit's source-stats.ts says how).
-// With --measurements the table adds, per client, how each sample's T1 was
-// taken (ntpkit's ntpdata: kernel or daemon).
+// Std Dev is the same quantity for both: the delay-weighted standard
+// deviation of the residuals of a weighted regression line through the
+// samples kept, offsets corrected for jitter asymmetry (chronyd's
+// sourcestats.c and regress.c; ntpkit computes it the same way in
+// src/core/engine/residual-stddev.ts). The last column says who read the
+// timestamps: chronyc ntpdata's TX/RX timestamping of the last sample, and
+// ntpkit ntpdata's counts over every sample of the run (kernel / all).
 //
 // Usage: npm run build && node bench/client-noise/run.mjs [--seconds 120] [--runs 1] [--json] [--base 127.0.41.1] [--logdir DIR]
 //   --logdir DIR   both clients also write measurements.log and statistics.log, to DIR/run-N/{chronyd,ntpkit}
