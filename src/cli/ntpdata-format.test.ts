@@ -14,6 +14,7 @@ const captured: NtpDataRow = {
   referenceTime: String(Date.UTC(2026, 10, 23, 14, 27, 15) / 1000),
   offset: -0.000001765, peerDelay: 0.00001065, peerDispersion: 0.000000059, responseTime: 0.000061455, tests: '111 111 1111', kissCode: null,
   interleaved: false, authenticated: false, authMode: 'none', authFailures: 0, authNaks: 0, lastAuthFailure: null, totalTx: 25, totalRx: 25, totalValidRx: 25, totalGoodRx: 25,
+  stamps: { txKernel: 25, txDaemon: 0, rxKernel: 25, rxDaemon: 0, lastTx: 'kernel', lastRx: 'kernel' },
   txTimestamping: 'kernel', rxTimestamping: 'kernel',
 };
 

@@ -134,8 +134,9 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     ntpdata: local((args) => {
       noOtherArgs(args, ['address']);
       const sources = unwrap(d.control({ op: 'ntpdata', selector: selectorArg(args, false) }));
-      const stamps = stampKind(d.transport);
-      return { sources: sources.map((s: NtpDataReport) => ({ ...s, txTimestamping: stamps, rxTimestamping: stamps })) };
+      // As chronyd's ntpdata: who read the last sample's T1 and T4; before any sample, what the socket can do.
+      const socket = stampKind(d.transport);
+      return { sources: sources.map((s: NtpDataReport) => ({ ...s, txTimestamping: s.stamps.lastTx ?? socket, rxTimestamping: s.stamps.lastRx ?? socket })) };
     }),
     clients: local((args) => {
       noOtherArgs(args, ['minPackets']);

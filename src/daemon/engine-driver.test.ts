@@ -5,7 +5,7 @@ import type { Clock, ClockStatus } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
 import { environmentSwitches } from '../cli/environment-switches.js';
 import { nativeUdpUnavailable } from '../net/udp-socket-factory.js';
-import { type EngineAction, type EngineEvent, type SyncEngineApi, refuseControl } from '../core/engine/engine-api.js';
+import { type EngineAction, type EngineEvent, type StampSource, type SyncEngineApi, refuseControl } from '../core/engine/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
 import { type SystemState, unsynchronizedState } from '../core/system.js';
 import { addSeconds, diffSeconds, type Instant, instantFromUnixSeconds } from '../time/instant.js';
@@ -30,7 +30,7 @@ class ShiftedClock implements Clock {
 
 type Call =
   | { op: 'start' | 'tick'; now: Instant }
-  | { op: 'sent'; sourceId: number; t1: Instant }
+  | { op: 'sent'; sourceId: number; t1: Instant; stamp: StampSource | undefined }
   | { op: 'receive'; address: string; port: number; data: Uint8Array; t4: Instant; now: Instant }
   | { op: 'resolved'; sourceId: number; result: unknown };
 
@@ -45,7 +45,7 @@ class ScriptedEngine implements SyncEngineApi {
   #record(c: Call): void { this.calls.push(c); for (const w of this.waiters.splice(0)) w(); }
   start(now: Instant): EngineAction[] { this.#record({ op: 'start', now }); return this.onStart(now); }
   tick(now: Instant): EngineAction[] { this.#record({ op: 'tick', now }); return this.onTick(now); }
-  sent(sourceId: number, t1: Instant): void { this.#record({ op: 'sent', sourceId, t1 }); }
+  sent(sourceId: number, t1: Instant, stamp?: StampSource): void { this.#record({ op: 'sent', sourceId, t1, stamp }); }
   receive(d: { address: string; port: number; data: Uint8Array; t4: Instant }, now: Instant): EngineAction[] {
     this.#record({ op: 'receive', ...d, data: new Uint8Array(d.data), now });
     return this.onReceive(d);
@@ -177,8 +177,9 @@ test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed b
   assert.equal(sent.length, 2);
   assert.equal(sent[1]?.sourceId, 2);
   assert.ok(engine.calls.findIndex((c) => c.op === 'sent' && c.sourceId === 2) < engine.calls.findIndex((c) => c.op === 'receive'));
-  handlers?.onTxTime(11, kernel); // too late: already flushed
-  assert.equal(engine.calls.filter((c) => c.op === 'sent').length, 2);
+  assert.equal(sent[1]?.stamp, 'daemon', 'flushed before the reply: the user-space reading, said so');
+  handlers?.onTxTime(11, kernel); // after the reply: the engine ignores a t1 for a request no longer in flight
+  assert.equal(engine.calls.filter((c) => c.op === 'sent').length, 3);
   // A stamp from before the send cannot be this datagram's.
   engine.onReceive = () => [{ kind: 'send', sourceId: 4, address: '192.0.2.4', port: 123, packet: new Uint8Array(48) }];
   const beforeSend = clock.now();
@@ -188,6 +189,45 @@ test('a kernel TX stamp replaces the user-space t1; without one, t1 is flushed b
   const last = engine.calls.at(-1) as Extract<Call, { op: 'sent' }>;
   assert.equal(last.op, 'sent');
   assert.ok(beforeSend <= last.t1 && last.t1 <= afterStamp, 'the user-space reading is kept');
+});
+
+test('a timer that fires before the kernel TX stamp is read: the stamp still replaces the provisional t1, and only for the latest request', async (t) => {
+  // Another source's poll timer often fires in the loop iteration after a
+  // send, before the poll phase reads the error queue: the driver must give
+  // the engine the user-space t1 then (the engine needs one before anything
+  // else), but the kernel stamp that follows is still this request's T1.
+  const clock = new ShiftedClock(5);
+  const engine = new ScriptedEngine();
+  let handlers: ClientSocketHandlers | undefined;
+  let nextId = 10;
+  const driver = new EngineDriver({
+    engine, clock, resolve: noDns,
+    openSocket: async (_f, h) => { handlers = h; return { info: { kind: 'native-kernel-timestamps' }, send: () => nextId++, close: async () => {} }; },
+  });
+  t.after(() => driver.stop());
+  // Both sources poll (ids 10 and 11), and the engine's timer is due at once; its tick polls source 1 again (id 12).
+  engine.onStart = (now) => [
+    { kind: 'send', sourceId: 1, address: '192.0.2.1', port: 123, packet: new Uint8Array(48) },
+    { kind: 'send', sourceId: 2, address: '192.0.2.2', port: 123, packet: new Uint8Array(48) },
+    { kind: 'timer', at: now },
+  ];
+  engine.onTick = () => [{ kind: 'send', sourceId: 1, address: '192.0.2.1', port: 123, packet: new Uint8Array(48) }];
+  driver.start();
+  await engine.until((c) => c.some((x) => x.op === 'tick') && nextId === 13);
+  const sentOf = (): Extract<Call, { op: 'sent' }>[] => engine.calls.filter((c) => c.op === 'sent') as Extract<Call, { op: 'sent' }>[];
+  assert.deepEqual(sentOf().map((c) => [c.sourceId, c.stamp]), [[1, 'daemon'], [2, 'daemon']], 'provisional user-space t1s, before the tick');
+  assert.ok(engine.calls.findIndex((c) => c.op === 'sent') < engine.calls.findIndex((c) => c.op === 'tick'));
+  const h = handlers as ClientSocketHandlers;
+  const kernel = addSeconds(realtime(), 0.001);
+  h.onTxTime(11, kernel); // source 2's request is still its latest: its kernel stamp counts
+  let last = sentOf().at(-1);
+  assert.deepEqual([last?.sourceId, last?.stamp, last?.t1], [2, 'kernel', addSeconds(kernel, 5)]);
+  const n = sentOf().length;
+  h.onTxTime(10, kernel); // source 1 has sent again since: this stamp must not become the new request's T1
+  assert.equal(sentOf().length, n);
+  h.onTxTime(12, kernel); // the new request's own stamp
+  last = sentOf().at(-1);
+  assert.deepEqual([last?.sourceId, last?.stamp], [1, 'kernel']);
 });
 
 test('kernel TX stamps are judged against the injected CLOCK_REALTIME, not the host\'s', async (t) => {

@@ -12,9 +12,13 @@
  *
  * The TX stamp of a request comes back through the socket's error queue,
  * which the addon drains before the receive queue, so it reaches us before
- * the reply. The engine gets one sent() per request: the kernel's stamp when
- * it comes, else the user-space reading, at the latest just before the
- * engine sees the next datagram or timer.
+ * the reply. Until it comes the engine holds the user-space reading, given
+ * to it at the latest just before it sees the next datagram, timer or
+ * command (another source's poll timer often fires before the poll phase
+ * that reads the stamp); the kernel's stamp then replaces it, as long as the
+ * request is still its source's latest (a stamp for an older request must
+ * not overwrite a newer one's T1). Each sent() and receive() says who read
+ * the time, and the engine counts it per sample (ntpdata, measurements.log).
  *
  * The socket is unconnected: every datagram goes to the engine, which matches
  * it to a source or drops it (it knows the addresses and the request cookies).
@@ -23,7 +27,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
-import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
+import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, StampSource, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { type ClientSocket, type ClientSocketFactory, clientSocketFactory } from '../net/client-socket.js';
 import { dnsFailureReason } from '../net/query.js';
@@ -83,7 +87,10 @@ export class EngineDriver {
   readonly #opts: EngineDriverOptions;
   readonly #log: (line: string) => void;
   readonly #sockets = new Map<4 | 6, Promise<ClientSocket>>();
+  /** Requests awaiting their kernel TX stamp, by the socket's TX id. */
   readonly #pendingTx = new Map<number, PendingSend>();
+  /** Each source's latest request: only its kernel stamp may still reach the engine. */
+  readonly #latest = new Map<number, { readonly p: PendingSend; readonly id: number }>();
   /** Requests whose sent() is still owed (no kernel TX stamp yet), in send order. */
   readonly #unsent: PendingSend[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -124,6 +131,7 @@ export class EngineDriver {
     this.#engine = engine;
     this.#unsent.length = 0;
     this.#pendingTx.clear();
+    this.#latest.clear();
     this.#clearTimer();
     if (this.#running) this.#apply(engine.start(this.#clock.now()));
   }
@@ -168,7 +176,8 @@ export class EngineDriver {
     if (!this.#running) return;
     this.#flushSent();
     const now = rxTime === null ? t4 : this.#clock.now();
-    this.#apply(this.#engine.receive({ address: unmapIpv4(address), port, data, t4 }, now));
+    const rxStamp: StampSource = rxTime === null ? 'daemon' : 'kernel';
+    this.#apply(this.#engine.receive({ address: unmapIpv4(address), port, data, t4, rxStamp }, now));
   }
 
   #onTxTime(id: number, tx: Instant): void {
@@ -176,16 +185,22 @@ export class EngineDriver {
     if (p === undefined) return;
     this.#pendingTx.delete(id);
     const i = this.#unsent.indexOf(p);
-    if (i < 0) return; // its user-space stamp already went to the engine
-    this.#unsent.splice(i, 1);
-    if (this.#running) this.#engine.sent(p.sourceId, tx >= p.realBefore ? this.#clock.fromRealtime(tx) : p.userT1);
+    if (i >= 0) this.#unsent.splice(i, 1);
+    // Given provisionally already: replace it only while this is still the source's latest request.
+    else if (this.#latest.get(p.sourceId)?.p !== p) return;
+    if (!this.#running) return;
+    if (tx >= p.realBefore) this.#engine.sent(p.sourceId, this.#clock.fromRealtime(tx), 'kernel');
+    else if (i >= 0) this.#engine.sent(p.sourceId, p.userT1, 'daemon');
   }
 
-  /** Gives the engine the user-space t1 of every request whose kernel stamp has not come. */
+  /**
+   * Gives the engine the user-space t1 of every request whose kernel stamp
+   * has not come: provisionally, as the stamp may still come (#onTxTime).
+   */
   #flushSent(): void {
     while (this.#unsent.length > 0) {
       const p = this.#unsent.shift() as PendingSend;
-      this.#engine.sent(p.sourceId, p.userT1);
+      this.#engine.sent(p.sourceId, p.userT1, 'daemon');
     }
   }
 
@@ -279,6 +294,10 @@ export class EngineDriver {
       }
       const p: PendingSend = { sourceId, userT1, realBefore };
       this.#unsent.push(p);
+      // The source's earlier request is answered or lost: its stamp no longer matters.
+      const prev = this.#latest.get(sourceId);
+      if (prev !== undefined) this.#pendingTx.delete(prev.id);
+      this.#latest.set(sourceId, { p, id });
       if (id >= 0) this.#pendingTx.set(id, p);
       else this.#flushSent();
     };

@@ -166,7 +166,6 @@ export class RunningSyncDaemon implements SyncDaemon {
   private openStatsLog(c: Config): StatsLog | null {
     return c.logdir === null || !wantsStatsLogs(c.logdir, c.log) ? null : new StatsLog({
       dir: c.logdir, log: c.log, banner: c.logbanner, report: this.log,
-      stampSource: () => (this.driver.transport?.kind === 'native-kernel-timestamps' ? 'K' : 'D'),
     });
   }
 

@@ -17,7 +17,7 @@ import { Buffer } from 'node:buffer';
 import { dirname, join } from 'node:path';
 import type { ClockUpdateEvent, MeasurementEvent } from '../core/engine/engine-api.js';
 import {
-  formatMeasurement, formatStatistics, formatTracking, logBanner, MEASUREMENTS_HEADER, type StampSource, STATISTICS_HEADER, TRACKING_HEADER,
+  formatMeasurement, formatStatistics, formatTracking, logBanner, MEASUREMENTS_HEADER, STATISTICS_HEADER, TRACKING_HEADER,
 } from '../core/engine/stats-log-format.js';
 
 export type StatsLogEvent = MeasurementEvent | ClockUpdateEvent;
@@ -30,8 +30,6 @@ export interface StatsLogOptions {
   readonly banner: number;
   /** Told when a file cannot be written (once per file and episode), and when it can again. */
   readonly report: (message: string) => void;
-  /** Where our packet timestamps come from (measurements.log's TxRx columns). Default: D (daemon). */
-  readonly stampSource?: () => StampSource;
   /** Bytes each file may hold queued before lines are dropped (default 1 MiB). */
   readonly maxQueuedBytes?: number;
 }
@@ -46,7 +44,6 @@ export class StatsLog {
   private readonly measurements: LogFile | null;
   private readonly statistics: LogFile | null;
   private readonly tracking: LogFile | null;
-  private readonly stamps: () => StampSource;
 
   constructor(o: StatsLogOptions) {
     this.dir = o.dir;
@@ -55,7 +52,6 @@ export class StatsLog {
     this.measurements = has('measurements') || has('rawmeasurements') ? file('measurements', MEASUREMENTS_HEADER) : null;
     this.statistics = has('statistics') ? file('statistics', STATISTICS_HEADER) : null;
     this.tracking = has('tracking') ? file('tracking', TRACKING_HEADER) : null;
-    this.stamps = o.stampSource ?? (() => 'D');
   }
 
   /** Lines dropped because a queue was full or a file could not be written. */
@@ -68,10 +64,7 @@ export class StatsLog {
       this.tracking?.add(formatTracking(e));
       return;
     }
-    if (this.measurements !== null) {
-      const s = this.stamps();
-      this.measurements.add(formatMeasurement(e, s, s));
-    }
+    if (this.measurements !== null) this.measurements.add(formatMeasurement(e));
     if (this.statistics !== null) {
       const line = formatStatistics(e);
       if (line !== null) this.statistics.add(line);

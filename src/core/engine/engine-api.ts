@@ -181,6 +181,9 @@ export interface MeasurementEvent {
   readonly delay: number;
   readonly dispersion: number;
   readonly interleaved: boolean;
+  /** Who read the sample's T1 and T4 (measurements.log's TxRx columns). */
+  readonly txStamp: StampSource;
+  readonly rxStamp: StampSource;
   /** chrony's "ABCD" tests: maxdelay; maxdelayratio (none here: always passes); the delay-outlier test; the sync-loop test (always passes). */
   readonly tests: readonly [boolean, boolean, boolean, boolean];
   /** The source's statistics after taking this sample, or null if they refused it. Signs as chrony's statistics.log. */
@@ -197,6 +200,8 @@ export interface MeasurementEvent {
     readonly stress: number;
     readonly samples: number;
     readonly runs: number;
+    /** chronyd's jitter asymmetry correcting the offsets for Std Dev, in its sign (local against source), or 0. */
+    readonly asymmetry: number;
   };
 }
 
@@ -223,16 +228,37 @@ export interface ClockUpdateEvent {
   readonly maxError: number;
 }
 
+/**
+ * Who read a packet timestamp (chronyc ntpdata's "TX/RX timestamping"): the
+ * kernel as the datagram passed the stack (SO_TIMESTAMPING), or the daemon
+ * with a clock reading in user space, late or early by the path in between.
+ */
+export type StampSource = 'kernel' | 'daemon';
+
+/** How the samples a source gave were stamped: counts per kind, and the last sample's kinds (null before one). */
+export interface StampCounts {
+  readonly txKernel: number;
+  readonly txDaemon: number;
+  readonly rxKernel: number;
+  readonly rxDaemon: number;
+  readonly lastTx: StampSource | null;
+  readonly lastRx: StampSource | null;
+}
+
 /** What the driver tells the engine. */
 export interface SyncEngineApi {
   /** First call: returns the initial sends/resolves/timer. */
   start(now: Instant): EngineAction[];
   /** A requested timer fired (calling it early is harmless). */
   tick(now: Instant): EngineAction[];
-  /** The request for `sourceId` left at `t1` (kernel or late user-space stamp). */
-  sent(sourceId: number, t1: Instant): void;
-  /** A datagram arrived from `address:port` at `t4`; the engine matches it to a source. */
-  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant }, now: Instant): EngineAction[];
+  /**
+   * The request for `sourceId` left at `t1`, read by `stamp` (default
+   * 'daemon'). May come more than once for one request: the latest before
+   * its reply counts (a kernel stamp replaces a provisional user-space one).
+   */
+  sent(sourceId: number, t1: Instant, stamp?: StampSource): void;
+  /** A datagram arrived from `address:port` at `t4` (read by `rxStamp`, default 'daemon'); the engine matches it to a source. */
+  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[];
   /** Name resolution finished: addresses (may be empty) or an error message. */
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */
@@ -325,6 +351,8 @@ export interface NtpDataReport {
   readonly totalRx: number;
   readonly totalValidRx: number;
   readonly totalGoodRx: number;
+  /** How this source's samples had T1 and T4 read (T1 of an interleaved sample: its earlier request's). */
+  readonly stamps: StampCounts;
 }
 
 /** What each control command returns besides its actions. */

@@ -15,7 +15,7 @@
 import { diffSeconds, type Instant } from '../../time/instant.js';
 import type { Sample } from '../sample.js';
 import type {
-  DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, SyncEngineApi,
+  DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, StampSource, SyncEngineApi,
 } from './engine-api.js';
 import type { ClockController, ControllerFactory } from './clock-controller.js';
 import { ClockModel } from './clock-model.js';
@@ -99,17 +99,17 @@ export class SyncEngine implements SyncEngineApi {
     return this.finish(now, actions);
   }
 
-  sent(sourceId: number, t1: Instant): void {
-    this.sources.byId(sourceId)?.poller.sent(t1);
+  sent(sourceId: number, t1: Instant, stamp: StampSource = 'daemon'): void {
+    this.sources.byId(sourceId)?.poller.sent(t1, stamp);
   }
 
-  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant }, now: Instant): EngineAction[] {
+  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[] {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     const s = this.sources.byOrigin(datagram.address, datagram.port);
     if (s === undefined) return [];
     const ts = this.timescale();
-    const out = s.poller.receive(datagram.data, datagram.t4, ts.clock.stepEpoch);
+    const out = s.poller.receive(datagram.data, datagram.t4, ts.clock.stepEpoch, datagram.rxStamp ?? 'daemon');
     switch (out.kind) {
       case 'ignored':
         return [];

@@ -8,7 +8,7 @@ import { fromNtpTimestamp } from '../../time/timestamp.js';
 import { shortToSeconds } from '../../time/short.js';
 import { Leap } from '../../proto/constants.js';
 import type { NtpHeader } from '../../proto/header.js';
-import type { EngineAction, MeasurementEvent, NtpDataReport } from './engine-api.js';
+import type { EngineAction, MeasurementEvent, NtpDataReport, StampSource } from './engine-api.js';
 import type { Sample } from '../sample.js';
 import { unixString, type SourceSnapshot } from './snapshot.js';
 import type { RateBefore, SourceEstimate, Timescale } from './source-measurement.js';
@@ -102,12 +102,13 @@ export function ntpData(s: TrackedSource, origin: Instant): NtpDataReport {
     totalRx: p.totalRx,
     totalValidRx: p.totalValidRx,
     totalGoodRx: s.goodRx,
+    stamps: p.stamps(),
   };
 }
 
 /** measurements.log's record of a reply that passed the packet tests; `stats` is statistics.log's, or null if the statistics refused the sample. */
 export function measurementEvent(
-  s: TrackedSource, out: { readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean },
+  s: TrackedSource, out: { readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean; readonly txStamp: StampSource; readonly rxStamp: StampSource },
   tests: MeasurementEvent['tests'], stats: MeasurementEvent['stats'],
 ): EngineAction {
   const h = out.header;
@@ -119,7 +120,8 @@ export function measurementEvent(
       leap: h.leap, stratum: h.stratum, mode: h.mode, remotePoll: h.poll, referenceId: h.referenceId >>> 0,
       rootDelay: root.delay, rootDispersion: root.dispersion, localPoll: s.poller.poll,
       score: s.measurement.information() / Math.max(s.options.polltarget, 1),
-      offset: out.sample.offset, delay: out.sample.delay, dispersion: out.sample.dispersion, interleaved: out.interleaved, tests, stats,
+      offset: out.sample.offset, delay: out.sample.delay, dispersion: out.sample.dispersion, interleaved: out.interleaved,
+      txStamp: out.txStamp, rxStamp: out.rxStamp, tests, stats,
     },
   };
 }
@@ -132,6 +134,6 @@ export function statisticsRecord(s: TrackedSource, est: SourceEstimate | null, b
     stdDev: fig.stdDev, offset: -est.offset, offsetSd: Math.sqrt(est.pPhase),
     freq: basePpm * 1e-6 - est.freq, skew: Math.sqrt(est.pFreq),
     stress: before === null || before.sd === 0 ? 0 : Math.abs(est.freq - before.freq) / before.sd,
-    samples: fig.samples, runs: fig.runs,
+    samples: fig.samples, runs: fig.runs, asymmetry: fig.asymmetry === 0 ? 0 : -fig.asymmetry,
   };
 }

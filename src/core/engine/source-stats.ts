@@ -19,6 +19,7 @@
  * after a few consistent ones the filter restarts on the new time).
  */
 import { FilterBank, Q_GRID } from './kalman.js';
+import { AsymmetryTracker, residualStdDev } from './residual-stddev.js';
 
 /** One sample as the statistics keep it: on the raw timescale. */
 export interface StoredSample {
@@ -76,9 +77,12 @@ export interface StatsFigures {
   readonly samples: number;
   readonly runs: number;
   readonly span: number;
+  /** chronyc sourcestats' Std Dev, computed as chronyd computes it (residual-stddev.ts), seconds. */
   readonly stdDev: number;
-  /** RMS residual of the last few samples (ntpq's jitter). */
+  /** RMS residual of the last few samples about the filter's estimate (ntpq's jitter). */
   readonly jitter: number;
+  /** chronyd's asymmetry correction in force for Std Dev (statistics.log's Asym), or 0. */
+  readonly asymmetry: number;
 }
 
 const JITTER_SAMPLES = 8;
@@ -95,6 +99,8 @@ const PRIOR_REFUTED_SIGMAS = 5;
 export class SourceStats {
   readonly window: StoredSample[] = [];
   readonly filter: FilterBank;
+  /** chronyd's jitter asymmetry over the window, for the reported Std Dev. */
+  readonly asymmetry = new AsymmetryTracker();
   private readonly o: StatsOptions;
   private outliers: StoredSample[] = [];
   /** Round-trip delays of the last accepted samples, oldest first (at most delayHistory). */
@@ -217,6 +223,8 @@ export class SourceStats {
         f.update(o.t, o.rawOffset, this.variance(o.delay, o.dispersion), false);
         this.push(o);
       }
+      this.asymmetry.reset();
+      this.trackAsymmetry();
       const last = this.last() as StoredSample;
       return { accepted: true, residual: last.rawOffset - f.phase, variance: f.pPhase, restarted: true };
     }
@@ -224,6 +232,7 @@ export class SourceStats {
     // The wander models are judged only once the window says what the noise is.
     const u = f.update(s.t, s.rawOffset, r, this.window.length >= LEARN_AFTER);
     this.push(s);
+    this.trackAsymmetry();
     const refuting = this.priorRefuted ? null : this.refutingSlope();
     if (refuting !== null) {
       this.restartWithoutPrior(refuting);
@@ -272,6 +281,15 @@ export class SourceStats {
     for (const x of samples.slice(1)) f.update(x.t, x.rawOffset, this.variance(x.delay, x.dispersion), false);
   }
 
+  /** As chronyd, the asymmetry is re-estimated with each sample the window takes. */
+  private trackAsymmetry(): void {
+    this.asymmetry.update(this.regressionSamples());
+  }
+
+  private regressionSamples(): { t: number; offset: number; delay: number; dispersion: number }[] {
+    return this.window.map((s) => ({ t: s.t, offset: s.rawOffset, delay: s.delay, dispersion: s.dispersion }));
+  }
+
   private push(s: StoredSample): void {
     this.window.push(s);
     while (this.window.length > this.o.maxSamples) this.window.shift();
@@ -284,6 +302,7 @@ export class SourceStats {
     this.clearDelays();
     this.delayOutliers = 0;
     this.filter.initialized = false;
+    this.asymmetry.reset();
   }
 
   /** Shifts every stored raw offset and the estimate (a leap second moved UTC). */
@@ -296,10 +315,15 @@ export class SourceStats {
     if (this.filter.initialized) this.filter.shift(seconds);
   }
 
-  /** Residual-based figures of the window against the current estimate. */
+  /**
+   * The window's figures: runs and jitter from the residuals about the
+   * filter's current estimate; Std Dev as chronyd computes it, so that it
+   * compares with chronyc's column (with fewer than 3 samples, the RMS
+   * residual about the estimate).
+   */
   figures(): StatsFigures {
     const n = this.window.length;
-    if (n === 0 || !this.filter.initialized) return { samples: n, runs: 0, span: 0, stdDev: 0, jitter: 0 };
+    if (n === 0 || !this.filter.initialized) return { samples: n, runs: 0, span: 0, stdDev: 0, jitter: 0, asymmetry: 0 };
     const f = this.filter;
     const p = f.predict(f.t);
     const res = this.window.map((s) => s.rawOffset - (p.phase + p.freq * (s.t - p.t)));
@@ -310,8 +334,9 @@ export class SourceStats {
       samples: n,
       runs,
       span: (this.window[n - 1] as StoredSample).t - (this.window[0] as StoredSample).t,
-      stdDev: rms(res),
+      stdDev: residualStdDev(this.regressionSamples(), this.o.precision, this.asymmetry.asymmetry) ?? rms(res),
       jitter: rms(res.slice(-JITTER_SAMPLES)),
+      asymmetry: this.asymmetry.asymmetry,
     };
   }
 }

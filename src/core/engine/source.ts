@@ -39,7 +39,7 @@ import { kissAction, type KissAction } from '../../proto/kiss.js';
 import type { NtpHeader } from '../../proto/header.js';
 import { buildClientRequest, buildInterleavedRequest } from '../client-request.js';
 import { evaluateReply, type ReplyRejection } from '../reply-validation.js';
-import type { SourceAuthenticator } from './engine-api.js';
+import type { SourceAuthenticator, StampCounts, StampSource } from './engine-api.js';
 import type { Sample } from '../sample.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 
@@ -57,14 +57,17 @@ const BACKOFF_AFTER = 4;
 interface Pending {
   readonly cookie: NtpTimestamp;
   t1: Instant;
+  /** Who read t1: the transmit time is 'daemon' until the driver says otherwise. */
+  txStamp: StampSource;
   readonly epoch: number;
   /** The authenticator's token for this request (null without one). */
   readonly token: unknown;
-  readonly interleaved?: { readonly receiveCookie: NtpTimestamp; readonly t1: Instant; readonly t2: Instant; readonly t4: Instant };
+  readonly interleaved?: { readonly receiveCookie: NtpTimestamp; readonly t1: Instant; readonly txStamp: StampSource; readonly t2: Instant; readonly t4: Instant };
 }
 
 interface Previous {
   readonly t1: Instant;
+  readonly txStamp: StampSource;
   readonly t2: Instant;
   readonly t4: Instant;
   readonly t2Wire: NtpTimestamp;
@@ -74,7 +77,7 @@ interface Previous {
 
 /** What a datagram from this source amounted to. */
 export type ReplyOutcome =
-  | { readonly kind: 'sample'; readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean }
+  | { readonly kind: 'sample'; readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean; readonly txStamp: StampSource; readonly rxStamp: StampSource }
   /** `fresh`: the first kiss of this code since the source last served us (later ones repeat it). */
   | { readonly kind: 'kod'; readonly code: string; readonly action: KissAction; readonly fresh: boolean }
   | { readonly kind: 'unsynchronized'; readonly header: NtpHeader }
@@ -256,8 +259,8 @@ export class SourcePoller {
       else ({ packet, token } = s);
     }
     this.pending = useXleave
-      ? { cookie, t1: now, epoch, token, interleaved: { receiveCookie: prev.t4Wire, t1: prev.t1, t2: prev.t2, t4: prev.t4 } }
-      : { cookie, t1: now, epoch, token };
+      ? { cookie, t1: now, txStamp: 'daemon', epoch, token, interleaved: { receiveCookie: prev.t4Wire, t1: prev.t1, txStamp: prev.txStamp, t2: prev.t2, t4: prev.t4 } }
+      : { cookie, t1: now, txStamp: 'daemon', epoch, token };
     this.lastTransmit = now;
     if (secured) this.totalTx++;
     else this.unsecured++;
@@ -286,13 +289,33 @@ export class SourcePoller {
     }
   }
 
-  /** The precise transmit time of the request in flight. */
-  sent(t1: Instant): void {
-    if (this.pending !== null) this.pending.t1 = t1;
+  /** The precise transmit time of the request in flight, and who read it. */
+  sent(t1: Instant, stamp: StampSource = 'daemon'): void {
+    if (this.pending === null) return;
+    this.pending.t1 = t1;
+    this.pending.txStamp = stamp;
   }
 
-  /** Judges a datagram from this source's address. */
-  receive(data: Uint8Array, t4: Instant, epoch: number): ReplyOutcome {
+  /** How the samples were stamped (chronyc ntpdata's TX/RX timestamping, with counts). */
+  stamps(): StampCounts {
+    return { ...this.stampCounts };
+  }
+
+  private stampCounts: { txKernel: number; txDaemon: number; rxKernel: number; rxDaemon: number; lastTx: StampSource | null; lastRx: StampSource | null } =
+    { txKernel: 0, txDaemon: 0, rxKernel: 0, rxDaemon: 0, lastTx: null, lastRx: null };
+
+  private countStamps(tx: StampSource, rx: StampSource): void {
+    const c = this.stampCounts;
+    if (tx === 'kernel') c.txKernel++;
+    else c.txDaemon++;
+    if (rx === 'kernel') c.rxKernel++;
+    else c.rxDaemon++;
+    c.lastTx = tx;
+    c.lastRx = rx;
+  }
+
+  /** Judges a datagram from this source's address; `rxStamp`: who read t4. */
+  receive(data: Uint8Array, t4: Instant, epoch: number, rxStamp: StampSource = 'daemon'): ReplyOutcome {
     this.totalRx++;
     const p = this.pending;
     if (p === null) return { kind: 'ignored', reason: 'not-expected' };
@@ -335,18 +358,21 @@ export class SourcePoller {
     this.authenticated = this.auth !== null;
     this.lastResponseTime = diffSeconds(v.sample.t3, v.sample.t2);
     this.previous = {
-      t1: p.t1, t4, t2: fromNtpTimestamp(v.header.receiveTimestamp, p.t1), t2Wire: v.header.receiveTimestamp,
+      t1: p.t1, txStamp: p.txStamp, t4, t2: fromNtpTimestamp(v.header.receiveTimestamp, p.t1), t2Wire: v.header.receiveTimestamp,
       t4Wire: toNtpTimestamp(t4), epoch,
     };
     if (p.epoch !== epoch) return { kind: 'ignored', reason: 'clock-stepped' };
     this.interleaved = v.interleaved === true;
+    // An interleaved sample's T1 is its earlier request's.
+    const txStamp = this.interleaved && p.interleaved !== undefined ? p.interleaved.txStamp : p.txStamp;
+    this.countStamps(txStamp, rxStamp);
     const goodTarget = this.manualBurstGood ?? (this.options.burst ? BURST_GOOD : null);
     if (goodTarget !== null && this.burstLeft > 0 && ++this.burstGood >= goodTarget) {
       // Enough good replies: the burst ends now, not after the request already scheduled.
       this.burstLeft = 0;
       if (this.lastTransmit !== null) this.scheduleNext(this.lastTransmit);
     }
-    return { kind: 'sample', sample: v.sample, header: v.header, interleaved: this.interleaved };
+    return { kind: 'sample', sample: v.sample, header: v.header, interleaved: this.interleaved, txStamp, rxStamp };
   }
 
   /** A kiss-o'-death answering our request (see the header comment). */

@@ -5,7 +5,7 @@
  * read ours. The writer is src/daemon/stats-log.ts.
  */
 import { instantToUnixNanos, type Instant } from '../../time/instant.js';
-import type { ClockUpdateEvent, MeasurementEvent } from './engine-api.js';
+import type { ClockUpdateEvent, MeasurementEvent, StampSource } from './engine-api.js';
 
 export const MEASUREMENTS_HEADER =
   '   Date (UTC) Time     IP Address   L St 123 567 ABCD  LP RP Score    Offset  Peer del. Peer disp.  Root del. Root disp. Refid     MTxRx';
@@ -27,18 +27,18 @@ export function logTime(at: Instant): string {
   return new Date(Number(sec) * 1000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-/** Where our transmit and receive timestamps come from: D (daemon, user space) or K (kernel). */
-export type StampSource = 'D' | 'K';
+/** chronyd's letters for who read a timestamp: D (daemon, user space) or K (kernel). */
+const STAMP_LETTER: Readonly<Record<StampSource, string>> = { daemon: 'D', kernel: 'K' };
 
-/** A measurements.log line: chronyd's `%s %-15s %1c %2d %1d%1d%1d %1d%1d%1d %1d%1d%1d%1d  %2d %2d %4.2f %10.3e ... %08X %1d%1c %1c %1c`. */
-export function formatMeasurement(m: MeasurementEvent, tx: StampSource, rx: StampSource): string {
+/** A measurements.log line: chronyd's `%s %-15s %1c %2d %1d%1d%1d %1d%1d%1d %1d%1d%1d%1d  %2d %2d %4.2f %10.3e ... %08X %1d%1c %1c %1c`; the last two say who read this sample's T1 and T4. */
+export function formatMeasurement(m: MeasurementEvent): string {
   // Tests 1-3 and 5-7 are the packet tests: a measurement event exists only when they passed.
   const abcd = m.tests.map((t) => (t ? '1' : '0')).join('');
   return [
     logTime(m.at), m.address.padEnd(15), leapChar(m.leap), int(m.stratum, 2), '111', '111', `${abcd} `,
     int(m.localPoll, 2), int(m.remotePoll, 2), fixed(m.score, 4, 2),
     sci(m.offset, 10, 3), sci(m.delay, 10, 3), sci(m.dispersion, 10, 3), sci(m.rootDelay, 10, 3), sci(m.rootDispersion, 10, 3),
-    hex8(m.referenceId), `${m.mode}${m.interleaved ? 'I' : 'B'}`, tx, rx,
+    hex8(m.referenceId), `${m.mode}${m.interleaved ? 'I' : 'B'}`, STAMP_LETTER[m.txStamp], STAMP_LETTER[m.rxStamp],
   ].join(' ');
 }
 
@@ -49,8 +49,8 @@ export function formatStatistics(m: MeasurementEvent): string | null {
   return [
     logTime(m.at), m.address.padEnd(15),
     sci(s.stdDev, 10, 3), sci(s.offset, 10, 3), sci(s.offsetSd, 10, 3), sci(s.freq, 10, 3), sci(s.skew, 10, 3), sci(s.stress, 7, 1),
-    // Bs: a restart of our filter is not a pruning from an index, so none is reported; Asym: no asymmetry correction.
-    int(s.samples, 3), int(0, 3), int(s.runs, 3), fixed(0, 5, 2),
+    // Bs: a restart of our filter is not a pruning from an index, so none is reported.
+    int(s.samples, 3), int(0, 3), int(s.runs, 3), fixed(s.asymmetry, 5, 2),
   ].join(' ');
 }
 
