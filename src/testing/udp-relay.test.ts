@@ -135,3 +135,22 @@ test('stop() closes the listening socket', async () => {
   });
   again.close();
 });
+
+test('precise delays: a datagram is never forwarded before its delay, each way', async () => {
+  const relay = await startUdpRelay({ target: { address: '127.0.0.1', port: echoPort }, precise: true, delayMs: () => 3.25 });
+  const c = await client();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const t0 = process.hrtime.bigint();
+      const reply = await c.ask(relay, Buffer.from([i, 1, 2]), 5000);
+      const took = Number(process.hrtime.bigint() - t0) / 1e6;
+      assert.ok(reply !== null, 'no reply');
+      // Held 3.25 ms on the way there and again on the way back.
+      assert.ok(took >= 6.5, `round trip ${took} ms`);
+    }
+    for (const r of relay.records()) assert.equal(r.delayMs, 3.25);
+  } finally {
+    c.sock.close();
+    await relay.stop();
+  }
+});

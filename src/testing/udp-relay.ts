@@ -148,33 +148,26 @@ export async function startUdpRelay(opts: UdpRelayOptions): Promise<UdpRelay> {
     const fire = (): void => {
       if (!stopped) send(forwarded);
     };
-    if (opts.precise === true) {
-      later(d.receivedAtNs + BigInt(Math.round(delayMs * 1e6)), fire);
+    if (opts.precise !== true) {
+      after(delayMs, fire);
       return;
     }
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fire();
-    }, delayMs);
-    timers.add(t);
-  };
-
-  /** Runs `fn` when hrtime reaches `dueNs`: a coarse timer to 2 ms before, then a setImmediate spin. */
-  const later = (dueNs: bigint, fn: () => void): void => {
+    // A coarse timer to 2 ms before the due time, then a setImmediate spin.
+    const dueNs = d.receivedAtNs + BigInt(Math.round(delayMs * 1e6));
     const spin = (): void => {
       if (stopped) return;
-      if (process.hrtime.bigint() >= dueNs) fn();
+      if (process.hrtime.bigint() >= dueNs) fire();
       else setImmediate(spin);
     };
-    const coarseMs = Number(dueNs - process.hrtime.bigint()) / 1e6 - 2;
-    if (coarseMs <= 0) {
-      spin();
-      return;
-    }
+    after(Math.max(0, Number(dueNs - process.hrtime.bigint()) / 1e6 - 2), spin);
+  };
+
+  /** setTimeout, remembered so stop() can cancel it. */
+  const after = (ms: number, fn: () => void): void => {
     const t = setTimeout(() => {
       timers.delete(t);
-      spin();
-    }, coarseMs);
+      fn();
+    }, ms);
     timers.add(t);
   };
 

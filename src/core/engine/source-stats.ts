@@ -90,10 +90,10 @@ const JITTER_SAMPLES = 8;
 const POLL_FLOOR_FRACTION = 0.1;
 /** Samples in the window before the filter bank weighs its wander models. */
 const LEARN_AFTER = 8;
-/** Samples before the window's own frequency is compared with the prior's. */
-const PRIOR_CHECK_SAMPLES = 4;
-/** Standard deviations apart at which the samples refute the prior. */
-const PRIOR_REFUTED_SIGMAS = 5;
+/** Samples before their own frequency is compared with the prior's (the regression's scatter then has 4 degrees of freedom). */
+const PRIOR_CHECK_SAMPLES = 6;
+/** Standard deviations apart at which the samples refute the prior (a t of 6 on 4 degrees of freedom: p < 0.005). */
+const PRIOR_REFUTED_SIGMAS = 6;
 
 
 export class SourceStats {
@@ -209,10 +209,15 @@ export class SourceStats {
     if (Math.abs(inn.residual) > this.o.offsetOutlier * Math.sqrt(inn.variance) + 4 * this.o.precision) {
       this.outliers.push(s);
       if (this.outliers.length < this.o.restartAfter) return { accepted: false, reason: 'offset-outlier' };
-      // Several in a row: the source's time moved for good (it stepped, or
-      // the estimate lost track). Restart on them, keeping the frequency.
-      const freq = f.freq;
-      const pFreq = Math.max(f.pFreq, this.freqPrior.variance * 1e-2);
+      // Several in a row: the source's time moved for good (it stepped), or
+      // the estimate lost track. Restart on them, keeping the frequency,
+      // unless the window and the outliers together refute the prior it came
+      // from: then the estimate lost track because the prior was wrong, and
+      // keeping it would only lose track again.
+      const refuting = this.priorRefuted ? null : this.refutingSlope([...this.window, ...this.outliers]);
+      if (refuting !== null) this.widenPrior(refuting);
+      const freq = refuting ?? f.freq;
+      const pFreq = refuting !== null ? this.freqPrior.variance : Math.max(f.pFreq, this.freqPrior.variance * 1e-2);
       const restart = this.outliers;
       this.outliers = [];
       this.window.length = 0;
@@ -233,9 +238,10 @@ export class SourceStats {
     const u = f.update(s.t, s.rawOffset, r, this.window.length >= LEARN_AFTER);
     this.push(s);
     this.trackAsymmetry();
-    const refuting = this.priorRefuted ? null : this.refutingSlope();
+    const refuting = this.priorRefuted ? null : this.refutingSlope(this.window);
     if (refuting !== null) {
-      this.restartWithoutPrior(refuting);
+      this.widenPrior(refuting);
+      this.replayWindow();
       const last = this.last() as StoredSample;
       return { accepted: true, residual: last.rawOffset - f.phase, variance: f.pPhase, restarted: true };
     }
@@ -243,41 +249,49 @@ export class SourceStats {
   }
 
   /**
-   * The window's own frequency when its samples alone (a weighted regression, as chrony's
-   * sourcestats makes) put the frequency further from the prior than both
-   * their errors allow (else null). A drift file left by another machine or before a VM
+   * The frequency of `samples` alone (a weighted regression, as chrony's
+   * sourcestats makes) when it is further from the prior than both their
+   * errors allow, else null. The regression's error is scaled by the scatter
+   * the samples really show (the noise model's variances rank the samples
+   * well but may overstate their size several times, as through a User-mode
+   * Linux tap). A drift file left by another machine or before a VM
    * migration is confidently wrong: without this test the filter would take
    * its word over hundreds of samples, and the clock would run off by the
    * difference meanwhile while every estimate looked fine.
    */
-  private refutingSlope(): number | null {
-    const n = this.window.length;
+  private refutingSlope(samples: readonly StoredSample[]): number | null {
+    const n = samples.length;
     if (n < PRIOR_CHECK_SAMPLES) return null;
+    const w = samples.map((x) => 1 / this.variance(x.delay, x.dispersion));
     let sw = 0;
     let st = 0;
     let sz = 0;
-    const w = this.window.map((x) => 1 / this.variance(x.delay, x.dispersion));
-    this.window.forEach((x, i) => { const wi = w[i] as number; sw += wi; st += wi * x.t; sz += wi * x.rawOffset; });
+    samples.forEach((x, i) => { const wi = w[i] as number; sw += wi; st += wi * x.t; sz += wi * x.rawOffset; });
     const tm = st / sw;
     const zm = sz / sw;
     let stt = 0;
     let stz = 0;
-    this.window.forEach((x, i) => { const wi = w[i] as number; stt += wi * (x.t - tm) ** 2; stz += wi * (x.t - tm) * (x.rawOffset - zm); });
+    samples.forEach((x, i) => { const wi = w[i] as number; stt += wi * (x.t - tm) ** 2; stz += wi * (x.t - tm) * (x.rawOffset - zm); });
     if (!(stt > 0)) return null;
     const slope = stz / stt;
-    const slopeVar = 1 / stt;
+    let chi2 = 0;
+    samples.forEach((x, i) => { chi2 += (w[i] as number) * (x.rawOffset - zm - slope * (x.t - tm)) ** 2; });
+    const slopeVar = (chi2 / (n - 2)) / stt;
     return Math.abs(slope - this.freqPrior.value) > PRIOR_REFUTED_SIGMAS * Math.sqrt(slopeVar + this.freqPrior.variance) ? slope : null;
   }
 
-  /** Starts the filter again on the window, with a frequency prior as wide as the disagreement. */
-  private restartWithoutPrior(slope: number): void {
+  /** The samples refuted the prior: from now on it is as wide as the disagreement, and never checked again. */
+  private widenPrior(slope: number): void {
     this.priorRefuted = true;
+    this.freqPrior = { value: this.freqPrior.value, variance: Math.max(this.freqPrior.variance, (slope - this.freqPrior.value) ** 2 * 4) };
+  }
+
+  /** Starts the filter again on the window, from the (widened) prior. */
+  private replayWindow(): void {
     const f = this.filter;
-    const wide = Math.max(this.freqPrior.variance, (slope - this.freqPrior.value) ** 2 * 4);
-    this.freqPrior = { value: this.freqPrior.value, variance: wide };
     const samples = [...this.window];
     const first = samples[0] as StoredSample;
-    f.init(first.t, first.rawOffset, this.variance(first.delay, first.dispersion), this.freqPrior.value, wide);
+    f.init(first.t, first.rawOffset, this.variance(first.delay, first.dispersion), this.freqPrior.value, this.freqPrior.variance);
     for (const x of samples.slice(1)) f.update(x.t, x.rawOffset, this.variance(x.delay, x.dispersion), false);
   }
 
