@@ -13,7 +13,7 @@
 //
 // Usage: npm run build && node bench/sync-accuracy/calibrate-uml.mjs --guest FILE.jsonl [--guest FILE2] [--seeds N]
 //          [--kernel uml|JSON] [--json]
-//   --guest FILE   bench/uml-closedloop --raw output (repeatable; every ntpkit run in it is used)
+//   --guest FILE   bench/uml-closedloop --raw output (repeatable; every ntpkit run in it is a row)
 //   --seeds N      simulated seeds per scenario (default 5)
 //   --kernel P     the kernel world to predict with: a preset of src/sim/uml-path.ts (default 'uml')
 //                  or a KernelWorldSpec as JSON; the host-calibrated defaults are always shown beside it
@@ -22,7 +22,7 @@
 //   --dist DIR     the compiled tree (default dist/)
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const { values } = parseArgs({
@@ -122,28 +122,27 @@ const within2x = (sim, real, floor = 0) => {
   return a <= 2 * b && b <= 2 * a;
 };
 
+const predictions = new Map();
 const out = { kernel: values.kernel, engine: `${engineFile}#${engineClass}`, seeds, scenarios: [] };
 for (const [name, runs] of guest) {
   if (!CLOSED_LOOP_SCENARIOS.includes(name)) {
     console.error(`Skipping ${name}: not a scenario the simulator knows (${CLOSED_LOOP_SCENARIOS.join(', ')})`);
     continue;
   }
-  const figs = runs.map((g) => convergenceFigures(g.series));
-  const span = Math.max(...runs.map((g) => g.series.at(-1).t));
-  const duration = Math.round(span);
-  const real = {
-    runs: runs.length,
-    within1ms: runs.length === 1 ? within1(figs[0]) : med(figs.map((f) => within1(f) ?? Infinity)),
-    steadySd: med(figs.map((f) => f.steadySd)),
-    settledLevel: med(figs.map((f) => f.settledLevel)),
-  };
-  const sim = predict(name, duration, preset);
-  const host = predict(name, duration, undefined);
-  const verdict = { within1ms: within2x(sim.within1ms, real.within1ms, 1), steadySd: within2x(sim.steadySd, real.steadySd) };
-  // One guest run against the seeds' spread: is it a run the model could have produced?
-  const inside = (x, [lo, hi]) => (x ?? Infinity) >= lo && (x ?? Infinity) <= hi;
-  const inRange = { within1ms: inside(real.within1ms, sim.within1msRange), steadySd: inside(real.steadySd, sim.steadySdRange) };
-  out.scenarios.push({ name, duration, guest: real, sim, hostKernel: host, within2x: verdict, guestInSimRange: inRange });
+  // One row per guest run (runs may come from different boots and engines); the prediction is per scenario and length.
+  for (const g of runs) {
+    const f = convergenceFigures(g.series);
+    const duration = Math.round(g.series.at(-1).t);
+    const real = { file: g.file, run: g.run, within1ms: within1(f), steadySd: f.steadySd, settledLevel: f.settledLevel };
+    const key = `${name}/${duration}`;
+    if (!predictions.has(key)) predictions.set(key, { sim: predict(name, duration, preset), host: predict(name, duration, undefined) });
+    const { sim, host } = predictions.get(key);
+    const verdict = { within1ms: within2x(sim.within1ms, real.within1ms, 1), steadySd: within2x(sim.steadySd, real.steadySd) };
+    // One guest run against the seeds' spread: is it a run the model could have produced?
+    const inside = (x, [lo, hi]) => (x ?? Infinity) >= lo && (x ?? Infinity) <= hi;
+    const inRange = { within1ms: inside(real.within1ms, sim.within1msRange), steadySd: inside(real.steadySd, sim.steadySdRange) };
+    out.scenarios.push({ name, duration, guest: real, sim, hostKernel: host, within2x: verdict, guestInSimRange: inRange });
+  }
 }
 
 if (values.json) {
@@ -154,11 +153,11 @@ if (values.json) {
   const range = (r, f) => `${f(r[0])}-${f(r[1])}`;
   console.log(`guest (ntpkit in User-mode Linux) vs simulator, kernel world '${values.kernel}' (${seeds} seeds: median, range), and the host-calibrated kernel world`);
   if (values.engine !== undefined) console.log(`engine: ${out.engine}`);
-  console.log('| scenario    | s   | within 1 ms, s: guest | sim (range)          | host kernel | 2x  | in range | steady sd, us: guest | sim (range)      | host kernel | 2x  | in range | level, us: guest / sim |');
-  console.log('|-------------|----:|----------------------:|---------------------:|------------:|:---:|:--------:|---------------------:|-----------------:|------------:|:---:|:--------:|-----------------------:|');
+  console.log('| scenario (guest file#run)          | s   | within 1 ms, s: guest | sim (range)          | host kernel | 2x  | in range | steady sd, us: guest | sim (range)      | host kernel | 2x  | in range | level, us: guest / sim |');
+  console.log('|------------------------------------|----:|----------------------:|---------------------:|------------:|:---:|:--------:|---------------------:|-----------------:|------------:|:---:|:--------:|-----------------------:|');
   for (const s of out.scenarios) {
     const yes = (b) => (b ? 'yes' : 'NO ');
-    console.log(`| ${s.name.padEnd(11)} | ${String(s.duration).padStart(3)} | ${ft(s.guest.within1ms).padStart(21)} | ${`${ft(s.sim.within1ms)} (${range(s.sim.within1msRange, ft)})`.padStart(20)} | ${ft(s.hostKernel.within1ms).padStart(11)} | ${yes(s.within2x.within1ms)} | ${yes(s.guestInSimRange.within1ms).padEnd(8)} | ${fus(s.guest.steadySd).padStart(20)} | ${`${fus(s.sim.steadySd)} (${range(s.sim.steadySdRange, fus)})`.padStart(16)} | ${fus(s.hostKernel.steadySd).padStart(11)} | ${yes(s.within2x.steadySd)} | ${yes(s.guestInSimRange.steadySd).padEnd(8)} | ${`${fus(s.guest.settledLevel)} / ${fus(s.sim.settledLevel)}`.padStart(22)} |`);
+    console.log(`| ${`${s.name} (${basename(s.guest.file)}#${s.guest.run ?? 0})`.padEnd(34)} | ${String(s.duration).padStart(3)} | ${ft(s.guest.within1ms).padStart(21)} | ${`${ft(s.sim.within1ms)} (${range(s.sim.within1msRange, ft)})`.padStart(20)} | ${ft(s.hostKernel.within1ms).padStart(11)} | ${yes(s.within2x.within1ms)} | ${yes(s.guestInSimRange.within1ms).padEnd(8)} | ${fus(s.guest.steadySd).padStart(20)} | ${`${fus(s.sim.steadySd)} (${range(s.sim.steadySdRange, fus)})`.padStart(16)} | ${fus(s.hostKernel.steadySd).padStart(11)} | ${yes(s.within2x.steadySd)} | ${yes(s.guestInSimRange.steadySd).padEnd(8)} | ${`${fus(s.guest.settledLevel)} / ${fus(s.sim.settledLevel)}`.padStart(22)} |`);
   }
   console.log('within 1 ms: seconds from the daemon\'s start until the error stays within 1 ms of the settled level (isolated one-sample glitches ignored);');
   console.log('steady sd and level: over the second half of the run. 2x: sim within a factor 2 of the guest (times floored at 1 s);');
