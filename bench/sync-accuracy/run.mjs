@@ -33,8 +33,10 @@
 //   --duration S / --warmup S   override the simulated length and warm-up
 //   --only 1|2|conv|uml         run one part
 //   --world ideal|kernel|both   the simulated world(s) (default both)
-//   --kernel JSON               the kernel world's parameters (src/sim/scenario.ts KernelWorldSpec), e.g.
-//                               '{"path":{"stamping":"js"}}' or '{"clock":{"frequencyUpdate":"next-tick","hz":100}}'
+//   --kernel JSON|PRESET        the kernel world's parameters (src/sim/scenario.ts KernelWorldSpec), e.g.
+//                               '{"path":{"stamping":"js"}}' or '{"clock":{"frequencyUpdate":"next-tick","hz":100}}',
+//                               or a preset of src/sim/uml-path.ts: 'uml', the User-mode Linux guest's path
+//                               (bench/sync-accuracy/calibrate-uml.mjs sets it beside the guest's runs)
 //   --engine FILE#Class         judge another SyncEngineApi class (default: dist/core/engine/engine.js#SyncEngine)
 //   --controller NAME           the engine's clock controller (core/engine/controllers.ts; default: the daemon's),
 //                               so two controllers can be compared on the same seeds
@@ -59,12 +61,17 @@ const { values } = parseArgs({
     kernel: { type: 'string' },
   },
 });
+const dist = pathToFileURL(resolve(values.dist)).href + '/';
+const { KERNEL_PRESETS } = await import(`${dist}sim/uml-path.js`);
 let kernelSpec;
-try {
-  kernelSpec = values.kernel === undefined ? undefined : JSON.parse(values.kernel);
-} catch (e) {
-  console.error(`Cannot parse --kernel: ${e.message}`);
-  process.exit(2);
+if (values.kernel !== undefined && Object.hasOwn(KERNEL_PRESETS, values.kernel)) kernelSpec = KERNEL_PRESETS[values.kernel];
+else {
+  try {
+    kernelSpec = values.kernel === undefined ? undefined : JSON.parse(values.kernel);
+  } catch (e) {
+    console.error(`Cannot parse --kernel: ${e.message} (and it is not a preset: ${Object.keys(KERNEL_PRESETS).join(', ')})`);
+    process.exit(2);
+  }
 }
 /** The scenario in `world`, with --kernel's parameters in the kernel world. */
 const inWorld = (scenario, world) => ({ ...scenario, world, ...(world === 'kernel' && kernelSpec !== undefined ? { kernel: kernelSpec } : {}) });
@@ -73,7 +80,6 @@ if (!['ideal', 'kernel', 'both'].includes(values.world)) {
   process.exit(2);
 }
 const WORLDS = values.world === 'both' ? ['ideal', 'kernel'] : [values.world];
-const dist = pathToFileURL(resolve(values.dist)).href + '/';
 const { simulate } = await import(`${dist}sim/simulator.js`);
 const { chronyComparison, convergence } = await import(`${dist}sim/chrony-scenarios.js`);
 const { UML_CASES, runUmlCase, umlCaseLabel } = await import(`${dist}sim/uml-scenarios.js`);
@@ -102,7 +108,7 @@ const QUOTED = {
 const CHRONY_43_HERE = [14.1, 49.4, 202, 657]; // chrony 4.3 reproducing Test 2 with clknetsim on this kind of machine
 const CHRONY_CONVERGENCE = { makestep: 5, slew: 17 }; // chrony's seconds to within 1 ms from 1 s off with iburst
 
-const out = { engine: `${engineFile}#${engineClass ?? 'SyncEngine'}`, controller: controller ?? 'default', seeds, duration, warmup, worlds: WORLDS, kernel: kernelSpec ?? 'defaults', tests: {}, convergence: {}, uml: {} };
+const out = { engine: `${engineFile}#${engineClass ?? 'SyncEngine'}`, controller: controller ?? 'default', seeds, duration, warmup, worlds: WORLDS, kernel: values.kernel !== undefined && Object.hasOwn(KERNEL_PRESETS, values.kernel) ? values.kernel : (kernelSpec ?? 'defaults'), tests: {}, convergence: {}, uml: {} };
 const t0 = performance.now();
 const log = (s) => { if (!values.json) console.log(s); };
 

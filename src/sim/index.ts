@@ -12,6 +12,7 @@ export type { ClientSpec, DnsAnswer, KernelWorldSpec, Scenario, SimContext, Worl
 export { KernelClock, KernelTimex, type KernelClockSpec } from './kernel-clock.js';
 export { MeasurementPath, MEASUREMENT_PATH_DEFAULTS, type LatencySpec, type MeasurementPathSpec } from './measurement-path.js';
 export { convergenceFigures, DEFAULT_THRESHOLDS, type ConvergenceFigures, type ConvergenceOptions, type ErrorPoint, type TimeWithin } from './convergence-metrics.js';
-export { UML_CASES, runUmlCase, umlCaseLabel, umlScenario, type UmlCase, type UmlRun, type UmlScenarioOptions } from './uml-scenarios.js';
+export { CLOSED_LOOP_SCENARIOS, UML_CASES, closedLoopScenario, runUmlCase, umlCaseLabel, umlScenario, type UmlCase, type UmlRun, type UmlScenarioOptions } from './uml-scenarios.js';
+export { KERNEL_PRESETS, UML_PATH } from './uml-path.js';
 export { simulate, type EngineFactory, type SimulateOptions, type SimMetrics, type SimResult, type SimSample } from './simulator.js';
 export { chronyComparison, convergence, type ComparisonTest } from './chrony-scenarios.js';

@@ -16,8 +16,16 @@
  *   by the loop's own delay, sometimes by milliseconds.
  *
  * Every latency is `min + Exp(scale)`, plus, with probability
- * `stallProbability`, a stall of `Exp(stallScale)` (the event loop busy with
- * something else: GC, another callback). The defaults come from
+ * `stallProbability`, a stall of `stallMin + Exp(stallScale)` (the event
+ * loop busy with something else: GC, another callback).
+ *
+ * Two knobs are off by default, for hosts whose path is not the loopback the
+ * defaults were measured on (uml-path.ts sets them for a User-mode Linux
+ * guest): `outboundDelay` and `returnDelay`, extra one-way delay on top of
+ * the network path's (a virtual NIC, a guest's scheduling); and
+ * `txStampLateness`, a kernel transmit stamp taken that long after the
+ * datagram left (a driver that stamps after handing the frame on), so the
+ * sample's round trip is short by it and its offset low by half of it. The defaults come from
  * bench/sync-accuracy/measure-path.mjs on the 2-core development machine,
  * two runs of `node bench/sync-accuracy/measure-path.mjs --n 500` (and one of
  * --n 300) while another engineer's tests ran; figures in the comments are
@@ -34,8 +42,10 @@ export interface LatencySpec {
   readonly scale: number;
   /** Probability of an extra stall (default 0). */
   readonly stallProbability?: number;
-  /** Scale (mean) of a stall, seconds. */
+  /** Scale (mean) of a stall's exponential part, seconds. */
   readonly stallScale?: number;
+  /** The least stall, seconds (default 0). */
+  readonly stallMin?: number;
 }
 
 export interface MeasurementPathSpec {
@@ -51,6 +61,12 @@ export interface MeasurementPathSpec {
   readonly timerLateness?: LatencySpec;
   /** The driver arms setTimeout with whole milliseconds, rounded up (default true, as engine-driver.ts does). */
   readonly timerWholeMs?: boolean;
+  /** Extra delay of a request on its way out, on top of the network path's (default null: none). */
+  readonly outboundDelay?: LatencySpec | null;
+  /** Extra delay of a reply on its way back, on top of the network path's (default null: none). */
+  readonly returnDelay?: LatencySpec | null;
+  /** How long after the datagram left its kernel transmit stamp is taken ('kernel' stamping; default null: as kernelStampLatency says). */
+  readonly txStampLateness?: LatencySpec | null;
 }
 
 /**
@@ -85,6 +101,9 @@ export const MEASUREMENT_PATH_DEFAULTS = Object.freeze({
   eventLoopDelay: EVENT_LOOP_DELAY,
   timerLateness: TIMER_LATENESS,
   timerWholeMs: true,
+  outboundDelay: null,
+  returnDelay: null,
+  txStampLateness: null,
 } as const satisfies Required<MeasurementPathSpec>);
 
 /** Draws the path's latencies from its own random stream. */
@@ -97,11 +116,20 @@ export class MeasurementPath {
 
   /** One latency of `kind`, seconds. */
   draw(kind: 'sendLatency' | 'kernelStampLatency' | 'eventLoopDelay' | 'timerLateness'): number {
+    return this.#latency(this.spec[kind]);
+  }
+
+  /** One draw of an optional latency, seconds: 0 without drawing when it is off, so the other latencies' sequence stays as it was. */
+  drawExtra(kind: 'outboundDelay' | 'returnDelay' | 'txStampLateness'): number {
     const l = this.spec[kind];
+    return l === null ? 0 : this.#latency(l);
+  }
+
+  #latency(l: LatencySpec): number {
     // Always draw all three numbers, so one parameter does not shift the others' sequence.
     const base = l.min + l.scale * this.random.exponential();
     const stalled = this.random.uniform() < (l.stallProbability ?? 0);
-    const stall = (l.stallScale ?? 0) * this.random.exponential();
+    const stall = (l.stallMin ?? 0) + (l.stallScale ?? 0) * this.random.exponential();
     return base + (stalled ? stall : 0);
   }
 }

@@ -136,7 +136,11 @@ export class SimDriver {
       if (p.spec.stamping === 'kernel') {
         // The kernel's transmit stamp comes back through the error queue, before any reply.
         const stampAt = leave + secondsToTicks(p.draw('kernelStampLatency'));
-        this.queue.push(stampAt, () => this.engine.sent(a.sourceId, this.clock.now()));
+        // A stamp taken after the datagram left reads the clock that much later; it is still
+        // delivered before the reply (the error queue is drained first). The clock's rate over
+        // those milliseconds is taken as exact: its correction (ppm) makes nanoseconds of them.
+        const late = secondsToTicks(p.drawExtra('txStampLateness'));
+        this.queue.push(stampAt, () => this.engine.sent(a.sourceId, this.clock.now() + late));
       }
     }
     const route = this.farm.route(a.address, a.port);
@@ -147,13 +151,15 @@ export class SimDriver {
     const { server, path } = route;
     const out = path.transit('out');
     if (out === null) return;
+    const outExtra = p?.drawExtra('outboundDelay') ?? 0;
     const packet = a.packet.slice();
-    this.queue.push(leave + secondsToTicks(out), () => {
+    this.queue.push(leave + secondsToTicks(out + outExtra), () => {
       const res = server.handle(packet, { address: this.clientAddress(server), port: this.clientPort }, this.time.now(), this.time.elapsed());
       if (!res) return;
       const back = path.transit('back');
       if (back === null) return;
-      this.queue.push(this.time.now() + secondsToTicks(res.after + back), () => this.arrive(server, res.reply));
+      const backExtra = p?.drawExtra('returnDelay') ?? 0;
+      this.queue.push(this.time.now() + secondsToTicks(res.after + back + backExtra), () => this.arrive(server, res.reply));
     });
   }
 

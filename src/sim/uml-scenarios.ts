@@ -39,6 +39,8 @@ interface CaseSpec {
   readonly makestep: boolean;
   /** The drift file's skew, ppm, or null: no drift file. */
   readonly skew: number | null;
+  /** The frequency the kernel holds at the start, ppm, when it is not `ppm` (a drift file that disagrees with the kernel). */
+  readonly kernelPpm?: number;
 }
 
 const CASES: Readonly<Record<UmlCase, CaseSpec>> = Object.freeze({
@@ -63,20 +65,46 @@ export function umlCaseLabel(c: UmlCase): string {
   return CASES[c].label;
 }
 
+/**
+ * bench/uml-closedloop's scenarios (its SCENARIOS table), by name: the
+ * guest's runs to calibrate against. Unlike the cases above, only
+ * stale-drift has a drift file there (chrony's, skew 0.05 ppm) and its
+ * kernel starts at 0 ppm, which the daemon overwrites from the file.
+ */
+const CLOSED_LOOP: Readonly<Record<string, CaseSpec>> = Object.freeze({
+  'step-0.5s': { label: '0.5 s + 100 ppm, 100 us jitter, makestep 0.1 3', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: true, skew: null },
+  'steady-2ms': { label: '2 ms + 1 ppm, 10 us jitter, makestep', offset: 2e-3, ppm: 1, jitter: 10e-6, makestep: true, skew: null },
+  'slew-0.5s': { label: '0.5 s + 100 ppm, 100 us jitter, slew only', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: false, skew: null },
+  'step-20ms': { label: '20 ms + 10 ppm, 1 ms jitter, makestep', offset: 20e-3, ppm: 10, jitter: 1e-3, makestep: true, skew: null },
+  'stale-drift': { label: 'kernel right, drift file +100 ppm (skew 0.05), 2 ms off, 100 us jitter, makestep', offset: 2e-3, ppm: 100, jitter: 100e-6, makestep: true, skew: 0.05, kernelPpm: 0 },
+});
+
+export const CLOSED_LOOP_SCENARIOS: readonly string[] = Object.freeze(Object.keys(CLOSED_LOOP));
+
+/** One of bench/uml-closedloop's scenarios as a Scenario (default world 'kernel'). */
+export function closedLoopScenario(name: string, o: UmlScenarioOptions = {}): Scenario {
+  const k = CLOSED_LOOP[name];
+  if (k === undefined) throw new RangeError(`Unknown closed-loop scenario ${JSON.stringify(name)}: expected one of ${CLOSED_LOOP_SCENARIOS.join(', ')}`);
+  return caseScenario(`closed-loop ${name}`, k, o);
+}
+
 /** One case as a Scenario, in the world asked for (default 'kernel'). */
 export function umlScenario(c: UmlCase, o: UmlScenarioOptions = {}): Scenario {
-  const k = CASES[c];
+  return caseScenario(`uml ${c}`, CASES[c], o);
+}
+
+function caseScenario(name: string, k: CaseSpec, o: UmlScenarioOptions): Scenario {
   const duration = o.duration ?? 300;
   const sampleInterval = o.sampleInterval ?? 0.25;
   const world = o.world ?? 'kernel';
   return {
-    name: `uml ${c}: ${k.label} (${world})`,
+    name: `${name}: ${k.label} (${world})`,
     duration,
     sampleInterval,
     seriesInterval: sampleInterval,
     convergedAfter: duration / 2,
     world,
-    kernel: { ...o.kernel, clock: { initialFrequencyPpm: k.ppm, ...o.kernel?.clock } },
+    kernel: { ...o.kernel, clock: { initialFrequencyPpm: k.kernelPpm ?? k.ppm, ...o.kernel?.clock } },
     client: {
       clock: { offset: k.offset, freqPpm: 0 },
       sources: [sourceOptions('server', SERVER, { iburst: true, minpoll: 0, maxpoll: 2 })],
