@@ -45,6 +45,19 @@ function rawDelay(s: Sample): number {
   return diffSeconds((s.t4 - s.t1) - (s.t3 - s.t2), 0n);
 }
 
+/**
+ * The least uncertainty a drift file's frequency is given, ppm (one standard
+ * deviation), whatever skew it records: the file may come from before a VM
+ * migration to other hardware or from another season, and oscillators
+ * differ by tens of ppm over temperature and from one crystal to the next.
+ * Below this, a file 100 ppm wrong holds the filter for tens of seconds on
+ * noisy paths before the samples refute it (src/sim's 'uml' kernel preset,
+ * stale-drift: 30-50 s at 1 ppm, 2-5 s at 30 ppm); a right file still starts
+ * the clock at its frequency, and the samples narrow the estimate within a
+ * few polls.
+ */
+const DRIFT_FILE_PRIOR_FLOOR_PPM = 30;
+
 export class SyncEngine implements SyncEngineApi {
   private readonly o: EngineOptions;
   private readonly d: DisciplineOptions;
@@ -216,7 +229,7 @@ export class SyncEngine implements SyncEngineApi {
     const d = this.ctrl();
     const value = this.timescale().clock.basePpm * 1e-6;
     const variance = this.reference.synchronized ? (Math.max(3 * d.skewPpm, 1) * 1e-6) ** 2
-      : this.d.initialSkewPpm !== null ? (Math.max(3 * this.d.initialSkewPpm, 1) * 1e-6) ** 2
+      : this.d.initialSkewPpm !== null ? (Math.max(3 * this.d.initialSkewPpm, DRIFT_FILE_PRIOR_FLOOR_PPM) * 1e-6) ** 2
       : (this.d.maxdrift * 1e-6) ** 2;
     return new SourceMeasurement(options, this.statsOptions, { value, variance });
   }
