@@ -96,6 +96,6 @@ export const FILE_DIRECTIVES: readonly Directive[] = [
     field: 'driftfile',
     consumer: 'src/daemon/daemon-drift.ts',
     default: 'none',
-    doc: 'chronyd\'s format, written atomically (a temp file, fsync, rename), every hour and when the daemon stops. `Saved frequency ... to FILE` is logged only when the write landed, else `Cannot write drift file FILE: ...`. ntp.conf: the extra arguments give a warning.',
+    doc: 'chronyd\'s format, written atomically (a temp file, fsync, rename), every hour and when the daemon stops. `Saved frequency ... to FILE` is logged only when the write landed, else `Cannot write drift file FILE: ...`. At start the clock takes the file\'s frequency, but the estimate trusts it to no better than 30 ppm whatever skew it records, and drops it when the samples disagree, so a stale file (a migrated VM) gives way within a few polls. Without a file the kernel\'s frequency in force is the start, trusted not at all. ntp.conf: the extra arguments give a warning.',
   },
 ];

@@ -52,9 +52,10 @@ function rawDelay(s: Sample): number {
  * differ by tens of ppm over temperature and from one crystal to the next.
  * Below this, a file 100 ppm wrong holds the filter for tens of seconds on
  * noisy paths before the samples refute it (src/sim's 'uml' kernel preset,
- * stale-drift: 30-50 s at 1 ppm, 2-5 s at 30 ppm); a right file still starts
- * the clock at its frequency, and the samples narrow the estimate within a
- * few polls.
+ * stale-drift, seeds 1-2: the clock ran off at 100 us/s for 30-50 s with a
+ * 1 ppm floor, not at all with this one); a right file still starts the
+ * clock at its frequency, and the samples narrow the estimate within a few
+ * polls (engine.test.ts).
  */
 const DRIFT_FILE_PRIOR_FLOOR_PPM = 30;
 
