@@ -71,16 +71,21 @@ const HOLD: GuestScenario = {
   source: '192.168.77.3', holdS: 1, maxSeconds: 15, settledBelowS: 0, settledForS: 0,
 };
 /**
- * With a drift file 100 ppm wrong (STALE), the error must hold within this of
- * its own settled level (beyond what each measurement may miss) from
- * STEADY_FROM seconds after the daemon's start to the end of the run. A
- * daemon that keeps believing the file runs off at up to 100 us/s for as
- * long as it does (a minute was seen before the frequency prior was made to
- * yield to the samples). The level itself is not judged: the guest's kernel
- * transmit stamps are late by the host's handling of the tap write, which
- * biases every daemon in the guest alike.
+ * With a drift file 100 ppm wrong (STALE), the clock must not keep running
+ * off from 15 s after the daemon's start (STEADY_FROM) to the end of the run:
+ * the mean error of the last third of that stretch may differ from the first
+ * third's by at most STEADY_WITHIN, plus what the probes may miss, plus a
+ * share of the daemon's own median round trip (a sample's error is at most
+ * half of it; the path is that much noisier on a loaded host). A daemon that
+ * keeps believing the file runs off at 100 us/s: 1.84 ms between the thirds
+ * (seen before the frequency prior was made to yield to the samples, round
+ * trips of 3.6-4 ms, so an allowance of 1.3 ms). The level itself is not
+ * judged: the guest's kernel transmit stamps are late by the host's handling
+ * of the tap write, which biases every daemon in the guest alike.
  */
-const STEADY_WITHIN = 500e-6;
+const STEADY_WITHIN = 300e-6;
+/** The share of the daemon's median round trip allowed on top (a fifth: two fifths of one sample's worst error). */
+const ROUND_TRIP_SHARE = 0.2;
 const STEADY_FROM = 15;
 const MAKESTEP: GuestScenario = {
   name: 'makestep', makestep: [0.1, 3], initialErrorS: INITIAL_ERROR, frequencyPpm: INITIAL_FREQ_PPM, driftFile: STALE_DRIFT,
@@ -292,21 +297,26 @@ test('inside User-mode Linux, with makestep 0.1 3: one step of -0.5 s, then with
   for (const st of steps.filter((x) => Math.abs(x) > hideableStep(r))) assert.ok(r.jumps.some((j) => matches(st, j)), `step ${st} not seen on the clock: ${why}`);
 });
 
-test('inside User-mode Linux, a drift file 100 ppm wrong is overruled: the clock holds its settled level, no ramp', { timeout: 700_000 }, async (t) => {
+test('inside User-mode Linux, a drift file 100 ppm wrong is overruled: the clock does not run off', { timeout: 700_000 }, async (t) => {
   if (!requireUml(t) || !requireTool(t, 'chronyd')) return;
   const r = await scenario('stale');
   const why = context(r);
   assert.ok(r.startedAt !== null, why);
   const start = r.startedAt;
   const steady = r.series.filter((p) => p.t - start >= STEADY_FROM);
-  assert.ok(steady.length >= 10, `only ${steady.length} measurements from ${STEADY_FROM} s on: ${why}`);
-  const sorted = steady.map((p) => p.error).sort((a, b) => a - b);
-  const level = sorted[Math.floor(sorted.length / 2)] as number;
-  t.diagnostic(`settled level ${ms(level)}; largest departure ${ms(Math.max(...steady.map((p) => Math.abs(p.error - level))))} from ${STEADY_FROM} s on`);
-  for (const p of steady) {
-    const bound = STEADY_WITHIN + measurementError(p);
-    assert.ok(Math.abs(p.error - level) <= bound, `at ${(p.t - start).toFixed(1)} s the error ${ms(p.error)} is ${ms(p.error - level)} from its settled level ${ms(level)}, beyond ${ms(bound)}: ${why}`);
-  }
+  assert.ok(steady.length >= 12, `only ${steady.length} measurements from ${STEADY_FROM} s on: ${why}`);
+  const third = Math.floor(steady.length / 3);
+  const mean = (ps: readonly ErrorPoint[]): number => ps.reduce((a, p) => a + p.error, 0) / ps.length;
+  const first = steady.slice(0, third);
+  const last = steady.slice(-third);
+  const moved = mean(last) - mean(first);
+  const trips = daemonMeasurements(r).map((m) => m.delay).sort((a, b) => a - b);
+  assert.ok(trips.length >= 5, `too few daemon measurements: ${why}`);
+  const medianTrip = trips[Math.floor(trips.length / 2)] as number;
+  const probeError = Math.max(...[...first, ...last].map(measurementError));
+  const bound = STEADY_WITHIN + probeError + ROUND_TRIP_SHARE * medianTrip;
+  t.diagnostic(`mean error ${ms(mean(first))} over ${first.length} probes from ${STEADY_FROM} s, ${ms(mean(last))} over the last ${last.length}: moved ${ms(moved)}; allowed ${ms(bound)} (daemon's median round trip ${ms(medianTrip)})`);
+  assert.ok(Math.abs(moved) <= bound, `the clock ran off by ${ms(moved)} between the first and last thirds from ${STEADY_FROM} s, beyond ${ms(bound)}: ${why}`);
 });
 
 test('inside User-mode Linux, slewing only: never a step, |error| falls from 0.5 s to within 1% of it for good', { timeout: 700_000 }, async (t) => {
