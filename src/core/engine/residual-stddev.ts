@@ -21,6 +21,7 @@
  * The engine's estimate is the Kalman filter's (source-stats.ts); this
  * regression is only the reported figure.
  */
+import { fitWeightedLine } from './weighted-line.js';
 
 /** What the regression needs of a sample. */
 export interface RegressionSample {
@@ -68,27 +69,9 @@ export function residualStdDev(samples: readonly RegressionSample[], precision: 
   // Times relative to the newest, as chronyd's times_back, so the sums keep their precision.
   const t0 = (samples[n - 1] as RegressionSample).t;
   const x = samples.map((s) => s.t - t0);
-  let W = 0;
-  let U = 0;
-  for (let i = 0; i < n; i++) { W += 1 / (w[i] as number); U += (x[i] as number) / (w[i] as number); }
-  const u = U / W;
-  let P = 0;
-  let Q = 0;
-  let V = 0;
-  for (let i = 0; i < n; i++) {
-    const wi = w[i] as number;
-    const ui = (x[i] as number) - u;
-    P += (y[i] as number) / wi;
-    Q += ((y[i] as number) * ui) / wi;
-    V += (ui * ui) / wi;
-  }
-  const b = V > 0 ? Q / V : 0;
-  const a = P / W - b * u;
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const r = (y[i] as number) - a - b * (x[i] as number);
-    ss += (r * r) / (w[i] as number);
-  }
+  const line = fitWeightedLine(x, y, w.map((wi) => 1 / wi));
+  const ss = line.residualSquares;
+  const W = line.sumWeights;
   return Math.max(MIN_STDDEV, Math.sqrt((ss / (n - 2)) * (n / W)));
 }
 

@@ -19,6 +19,7 @@
  * after a few consistent ones the filter restarts on the new time).
  */
 import { FilterBank, Q_GRID } from './kalman.js';
+import { fitWeightedLine } from './weighted-line.js';
 import { AsymmetryTracker, residualStdDev } from './residual-stddev.js';
 
 /** One sample as the statistics keep it: on the raw timescale. */
@@ -262,21 +263,10 @@ export class SourceStats {
   private refutingSlope(samples: readonly StoredSample[]): number | null {
     const n = samples.length;
     if (n < PRIOR_CHECK_SAMPLES) return null;
-    const w = samples.map((x) => 1 / this.variance(x.delay, x.dispersion));
-    let sw = 0;
-    let st = 0;
-    let sz = 0;
-    samples.forEach((x, i) => { const wi = w[i] as number; sw += wi; st += wi * x.t; sz += wi * x.rawOffset; });
-    const tm = st / sw;
-    const zm = sz / sw;
-    let stt = 0;
-    let stz = 0;
-    samples.forEach((x, i) => { const wi = w[i] as number; stt += wi * (x.t - tm) ** 2; stz += wi * (x.t - tm) * (x.rawOffset - zm); });
-    if (!(stt > 0)) return null;
-    const slope = stz / stt;
-    let chi2 = 0;
-    samples.forEach((x, i) => { chi2 += (w[i] as number) * (x.rawOffset - zm - slope * (x.t - tm)) ** 2; });
-    const slopeVar = (chi2 / (n - 2)) / stt;
+    const line = fitWeightedLine(samples.map((x) => x.t), samples.map((x) => x.rawOffset), samples.map((x) => 1 / this.variance(x.delay, x.dispersion)));
+    if (!(line.sxx > 0)) return null;
+    const slope = line.slope;
+    const slopeVar = (line.residualSquares / (n - 2)) / line.sxx;
     return Math.abs(slope - this.freqPrior.value) > PRIOR_REFUTED_SIGMAS * Math.sqrt(slopeVar + this.freqPrior.variance) ? slope : null;
   }
 
