@@ -51,6 +51,7 @@ const { values } = parseArgs({
 const dist = new URL(`file://${values.dist.endsWith('/') ? values.dist : `${values.dist}/`}`);
 const { runInUml, umlUnavailableReason } = await import(new URL('testing/uml.js', dist).href);
 const { convergenceFigures } = await import(new URL('sim/convergence-metrics.js', dist).href);
+const { CLOSED_LOOP } = await import(new URL('sim/uml-scenarios.js', dist).href);
 
 const why = umlUnavailableReason();
 if (why !== undefined) {
@@ -61,20 +62,26 @@ if (why !== undefined) {
 const SERVER = '192.168.77.1';
 const RELAY_PORT = 10123;
 /** chrony's drift file: frequency ppm and skew; "-100" makes a daemon correct by +100 ppm. */
-const driftSaying = (ppm) => `${(-ppm).toFixed(6)} 0.050000\n`;
+const driftSaying = (ppm, skew) => `${(-ppm).toFixed(6)} ${skew.toFixed(6)}\n`;
+/** Seconds each scenario runs: long enough for its steady half. */
+const SECONDS = { 'step-0.5s': 120, 'steady-2ms': 120, 'slew-0.5s': 150, 'step-20ms': 90, 'stale-drift': 120 };
 
 /**
- * The scenarios of the real-clock comparison. jitterUs shapes the relay (one
- * relay per boot, so scenarios are grouped by it); the rest goes to the guest.
+ * The scenarios of the real-clock comparison, from the table their simulated
+ * twins use (src/sim/uml-scenarios.ts CLOSED_LOOP). jitterUs shapes the relay
+ * (one relay per boot, so scenarios are grouped by it); the rest goes to the
+ * guest. "+N ppm" is put into the kernel; with a drift file (stale-drift) the
+ * kernel starts at kernelPpm and the file says ppm.
  */
-const SCENARIOS = [
-  { name: 'step-0.5s', jitterUs: 100, makestep: [0.1, 3], initialErrorS: 0.5, frequencyPpm: 100, seconds: 120 },
-  { name: 'steady-2ms', jitterUs: 10, makestep: [0.1, 3], initialErrorS: 0.002, frequencyPpm: 1, seconds: 120 },
-  { name: 'slew-0.5s', jitterUs: 100, makestep: null, initialErrorS: 0.5, frequencyPpm: 100, seconds: 150 },
-  { name: 'step-20ms', jitterUs: 1000, makestep: [0.1, 3], initialErrorS: 0.02, frequencyPpm: 10, seconds: 90 },
-  // The kernel runs right (0 ppm) but the drift file says it needs +100 ppm: both daemons start from the file.
-  { name: 'stale-drift', jitterUs: 100, makestep: [0.1, 3], initialErrorS: 0.002, frequencyPpm: 0, driftFile: driftSaying(100), seconds: 120 },
-];
+const SCENARIOS = Object.entries(CLOSED_LOOP).map(([name, k]) => ({
+  name,
+  jitterUs: Math.round(k.jitter * 1e6),
+  makestep: k.makestep ? [0.1, 3] : null,
+  initialErrorS: k.offset,
+  frequencyPpm: k.kernelPpm ?? k.ppm,
+  ...(k.skew === null ? {} : { driftFile: driftSaying(k.ppm, k.skew) }),
+  seconds: SECONDS[name],
+}));
 
 const only = values.only?.split(',');
 const scenarios = SCENARIOS.filter((s) => only === undefined || only.includes(s.name));

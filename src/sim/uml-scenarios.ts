@@ -31,7 +31,7 @@ export const UML_CASES: readonly UmlCase[] = Object.freeze(['a', 'b', 'c', 'd', 
 
 const SERVER = '192.168.77.1';
 
-interface CaseSpec {
+export interface CaseSpec {
   readonly label: string;
   readonly offset: number;
   readonly ppm: number;
@@ -66,12 +66,12 @@ export function umlCaseLabel(c: UmlCase): string {
 }
 
 /**
- * bench/uml-closedloop's scenarios (its SCENARIOS table), by name: the
- * guest's runs to calibrate against. Unlike the cases above, only
+ * bench/uml-closedloop's scenarios, by name: the guest's runs, which the
+ * bench builds from this table, and their simulated twins. Unlike the cases above, only
  * stale-drift has a drift file there (chrony's, skew 0.05 ppm) and its
  * kernel starts at 0 ppm, which the daemon overwrites from the file.
  */
-const CLOSED_LOOP: Readonly<Record<string, CaseSpec>> = Object.freeze({
+export const CLOSED_LOOP: Readonly<Record<string, CaseSpec>> = Object.freeze({
   'step-0.5s': { label: '0.5 s + 100 ppm, 100 us jitter, makestep 0.1 3', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: true, skew: null },
   'steady-2ms': { label: '2 ms + 1 ppm, 10 us jitter, makestep', offset: 2e-3, ppm: 1, jitter: 10e-6, makestep: true, skew: null },
   'slew-0.5s': { label: '0.5 s + 100 ppm, 100 us jitter, slew only', offset: 0.5, ppm: 100, jitter: 100e-6, makestep: false, skew: null },
