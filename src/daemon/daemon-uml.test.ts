@@ -72,16 +72,22 @@ const HOLD: GuestScenario = {
 };
 /**
  * With a drift file 100 ppm wrong (STALE), the clock must not keep running
- * off from 15 s after the daemon's start (STEADY_FROM) to the end of the run:
- * the mean error of the last third of that stretch may differ from the first
- * third's by at most STEADY_WITHIN, plus what the probes may miss, plus a
- * share of the daemon's own median round trip (a sample's error is at most
- * half of it; the path is that much noisier on a loaded host). A daemon that
- * keeps believing the file runs off at 100 us/s: 1.84 ms between the thirds
- * (seen before the frequency prior was made to yield to the samples, round
- * trips of 3.6-4 ms, probes of up to 1 ms: an allowance of about 1.4 ms). The level itself is not
- * judged: the guest's kernel transmit stamps are late by the host's handling
- * of the tap write, which biases every daemon in the guest alike.
+ * off from 15 s after the daemon's start (STEADY_FROM) to the end of the run.
+ * The file asks for +100 ppm on a kernel that runs right, so a daemon that
+ * keeps believing it makes the clock gain 100 us/s: the error grows positive
+ * and away from zero, 1.65-1.84 ms between the first and last thirds of that
+ * stretch (seen before the frequency prior was made to yield to the samples;
+ * round trips of 3.4-4 ms, probes of up to 1 ms: an allowance of 1.2-1.4 ms).
+ * Run-off is that: the last third's mean error above the first's AND farther
+ * from zero, each by more than STEADY_WITHIN, plus what the probes may miss,
+ * plus a share of the daemon's own median round trip (a sample's error is at
+ * most half of it; the path is that much noisier on a loaded host). Moving
+ * alone is not: a daemon still converging at 15 s moves towards zero, and on
+ * a slow host (round trips of 4-12 ms through the relay, seen in CI) a first
+ * sample off by several ms can leave it 3 ms out then, 30 s from settled.
+ * The level itself is not judged: the guest's kernel transmit stamps are late
+ * by the host's handling of the tap write, which biases every daemon in the
+ * guest alike.
  */
 const STEADY_WITHIN = 100e-6;
 /** The share of the daemon's median round trip allowed on top (a fifth: two fifths of one sample's worst error). */
@@ -310,6 +316,7 @@ test('inside User-mode Linux, a drift file 100 ppm wrong is overruled: the clock
   const first = steady.slice(0, third);
   const last = steady.slice(-third);
   const moved = mean(last) - mean(first);
+  const grew = Math.abs(mean(last)) - Math.abs(mean(first));
   const trips = daemonMeasurements(r).map((m) => m.delay).sort((a, b) => a - b);
   assert.ok(trips.length >= 5, `too few daemon measurements: ${why}`);
   const medianTrip = trips[Math.floor(trips.length / 2)] as number;
@@ -317,8 +324,8 @@ test('inside User-mode Linux, a drift file 100 ppm wrong is overruled: the clock
   const meanBound = (ps: readonly ErrorPoint[]): number => ps.reduce((a, p) => a + measurementError(p), 0) / ps.length;
   const probeError = meanBound(first) + meanBound(last);
   const bound = STEADY_WITHIN + probeError + ROUND_TRIP_SHARE * medianTrip;
-  t.diagnostic(`mean error ${ms(mean(first))} over ${first.length} probes from ${STEADY_FROM} s, ${ms(mean(last))} over the last ${last.length}: moved ${ms(moved)}; allowed ${ms(bound)} (daemon's median round trip ${ms(medianTrip)})`);
-  assert.ok(Math.abs(moved) <= bound, `the clock ran off by ${ms(moved)} between the first and last thirds from ${STEADY_FROM} s, beyond ${ms(bound)}: ${why}`);
+  t.diagnostic(`mean error ${ms(mean(first))} over ${first.length} probes from ${STEADY_FROM} s, ${ms(mean(last))} over the last ${last.length}: moved ${ms(moved)}, ${ms(grew)} farther from zero; allowed ${ms(bound)} (daemon's median round trip ${ms(medianTrip)}, kernel-stamp error ${ms(r.kernelStampError)})`);
+  assert.ok(moved <= bound || grew <= bound, `the clock ran off the way the drift file drives it: ${ms(mean(first))} in the first third from ${STEADY_FROM} s, ${ms(mean(last))} in the last, ${ms(grew)} farther from zero, beyond ${ms(bound)}: ${why}`);
 });
 
 test('inside User-mode Linux, slewing only: never a step, |error| falls from 0.5 s to within 1% of it for good', { timeout: 700_000 }, async (t) => {
