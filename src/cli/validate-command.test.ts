@@ -27,18 +27,35 @@ function file(name: string, text: string): string {
 }
 
 test('a valid chrony.conf: warnings, then one line per source and the discipline; exit 0', async () => {
-  const p = file('chrony.conf', `server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst\npool pool.example.org maxsources 2 xleave\ndriftfile ${dir}/drift\nmakestep 1.0 3\nrtcsync\nallow 127.0.0.1\nbindcmdaddress ${dir}/ntpkit.sock\n`);
+  const p = file('chrony.conf', `server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst\npool pool.example.org maxsources 2 xleave\ndriftfile ${dir}/drift\nmakestep 1.0 3\nsched_priority 1\nallow 127.0.0.1\nbindcmdaddress ${dir}/ntpkit.sock\n`);
   const r = await validate(['-f', p]);
   assert.equal(r.code, ExitCode.OK);
   assert.equal(r.err, '');
   const lines = r.out.split('\n');
-  assert.deepEqual(lines.slice(0, 2), ['Warnings (1):', `  ${p}:5: rtcsync: not implemented by ntpkit, ignored`]);
+  assert.deepEqual(lines.slice(0, 2), ['Warnings (1):', `  ${p}:5: sched_priority: not implemented by ntpkit (real-time scheduling only changes latency under load; ntpkit stamps packets in the kernel), ignored`]);
   assert.ok(lines.includes(`  server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst       # ${p}:1`), r.out);
   assert.ok(lines.includes(`  pool pool.example.org minpoll 6 maxpoll 10 xleave maxsources 2  # ${p}:2`), r.out);
   for (const l of ['  makestep 1 3', '  maxslewrate 83333.333', `  driftfile ${dir}/drift`, 'NTP server: port 123 on every address', `  allow 127.0.0.1  # ${p}:6`]) {
     assert.ok(lines.includes(l), `missing "${l}" in\n${r.out}`);
   }
   assert.equal(lines.at(-2), `${p}: valid (1 warning)`);
+});
+
+test('--directives: every directive of the format with its standing, from the registry; -f is needed otherwise', async () => {
+  const r = await validate(['--directives']);
+  assert.equal(r.code, ExitCode.OK);
+  const lines = r.out.trimEnd().split('\n');
+  assert.match(lines[0] ?? '', /^chrony\.conf directives \((\d+)\): \d+ implemented, \d+ accepted with a warning, \d+ refused \(the daemon does not start\)$/);
+  assert.ok(lines.some((l) => /^ {2}makestep +implemented$/.test(l)), r.out);
+  assert.ok(lines.some((l) => /^ {2}tempcomp +refused +temperature compensation is not implemented$/.test(l)), r.out);
+  assert.ok(lines.some((l) => /^ {2}dumponexit +warning +dumponexit: this directive is no longer supported by chronyd, ignored$/.test(l)), r.out);
+  const json = JSON.parse((await validate(['--directives', '--format', 'ntp', '--json'])).out) as { schema: string; format: string; directives: { name: string; status: string }[] };
+  assert.equal(json.schema, 'ntpkit.directives/1');
+  assert.equal(json.format, 'ntp');
+  assert.ok(json.directives.some((d) => d.name === 'restrict' && d.status === 'implemented'));
+  const none = await validate([]);
+  assert.equal(none.code, ExitCode.USAGE);
+  assert.match(none.err, /-f FILE is required/);
 });
 
 test('errors: each as file:line: message, no sources, a nonzero exit', async () => {

@@ -11,12 +11,14 @@ import { type Config, type ConfigFormat } from '../config/config.js';
 import { loadConfig } from '../config/parse-config.js';
 import { loadRunnableConfig } from '../daemon/config-resources.js';
 import { type ConfigDiagnostic, formatDiagnostic } from '../config/diagnostics.js';
+import { directiveStatus, formatDirectiveStatus } from '../config/directive-status.js';
 import { formatDiscipline, formatSourceOptions } from '../config/format.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 
 interface ValidateFlags {
-  config: string;
+  config?: string;
+  directives?: boolean;
   format: ConfigFormat | 'auto';
   json?: boolean;
 }
@@ -71,9 +73,10 @@ function permissionNote(ds: readonly ConfigDiagnostic[]): string | null {
 export function validateCommand(io: Io): Command {
   return new Command('validate')
     .description('check a chrony.conf or ntp.conf as the daemon would load it, and show the sources and settings it would run with')
-    .requiredOption('-f, --config <file>', 'the config file (include/confdir/includefile are followed)')
+    .option('-f, --config <file>', 'the config file (include/confdir/includefile are followed)')
     .addOption(new Option('--format <format>', 'file format: chrony, ntp, or auto (by file name, then by content)').choices(['chrony', 'ntp', 'auto']).default('auto'))
-    .option('--json', 'print one JSON document (schema ntpkit.validate/1)')
+    .option('--json', 'print one JSON document (schema ntpkit.validate/1, or ntpkit.directives/1 with --directives)')
+    .option('--directives', 'list every directive of the format (chrony unless --format ntp) and whether ntpkit implements it, only warns about it, or refuses to start with it')
     .addHelpText('after', `
 It checks what the daemon checks at start-up: the files the config names
 (key file, NTS certificates and keys) as this user can read them, and the
@@ -83,13 +86,26 @@ shows only when the daemon binds it. Run it as the daemon's user.
 Exit status: 0 when the file loads (warnings allowed), 1 when it has errors
 (the daemon would not start), 2 usage error.`)
     .action(async (flags: ValidateFlags) => {
-      const r = await loadRunnableConfig(await loadConfig(flags.config, { format: flags.format }));
+      if (flags.directives) {
+        const dialect = flags.format === 'ntp' ? 'ntp' : 'chrony';
+        const rows = directiveStatus(dialect);
+        io.out(flags.json ? JSON.stringify({ schema: 'ntpkit.directives/1', format: dialect, directives: rows }, null, 2) : formatDirectiveStatus(dialect, rows).join('\n'));
+        io.setExitCode(ExitCode.OK);
+        return;
+      }
+      if (flags.config === undefined) {
+        io.err('ntpkit validate: -f FILE is required (or --directives)');
+        io.setExitCode(ExitCode.USAGE);
+        return;
+      }
+      const file = flags.config;
+      const r = await loadRunnableConfig(await loadConfig(file, { format: flags.format }));
       const valid = r.ok;
       const errors = r.ok ? [] : r.errors;
       if (flags.json) {
         io.out(JSON.stringify({
           schema: 'ntpkit.validate/1',
-          file: flags.config,
+          file,
           valid,
           errors,
           warnings: r.warnings,
@@ -109,9 +125,9 @@ Exit status: 0 when the file loads (warnings allowed), 1 when it has errors
         if (r.ok) {
           if (out.length > 0) out.push('');
           for (const l of describeConfig(r.config)) out.push(l);
-          out.push('', `${flags.config}: valid${r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''})` : ''}`);
+          out.push('', `${file}: valid${r.warnings.length > 0 ? ` (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''})` : ''}`);
         } else {
-          out.push('', `${flags.config}: invalid: ${errors.length} error${errors.length > 1 ? 's' : ''}; the daemon would not start`);
+          out.push('', `${file}: invalid: ${errors.length} error${errors.length > 1 ? 's' : ''}; the daemon would not start`);
         }
         io.out(out.join('\n'));
       }

@@ -131,17 +131,28 @@ test('maxpoll below minpoll is raised to minpoll, with a warning', () => {
   assert.deepEqual(messages(r2.warnings), ['chrony.conf:1: server a.example.org: maxpoll 4 is below minpoll 8; using maxpoll 8 (as chronyd does)']);
 });
 
-test('known chrony directives that ntpkit does not implement are warnings naming them; keyfile is recorded for the daemon', () => {
-  const r = chrony('rtcsync\nhwclockfile /etc/adjtime\nkeyfile /etc/chrony/chrony.keys\ndumpdir /var/lib/chrony\nntsdumpdir /var/lib/chrony\nmaxupdateskew 100.0\nrefclock PHC /dev/ptp0\n');
+test('known chrony directives that change nothing observable, and chronyd\'s obsolete ones, are warnings saying why; keyfile is recorded for the daemon', () => {
+  const r = chrony('sched_priority 1\nkeyfile /etc/chrony/chrony.keys\ndumponexit\nntscachedir /var/lib/chrony\ncommandkey 1\nntsprocesses 2\n');
   assert.deepEqual(r.errors, []);
   assert.deepEqual(messages(r.warnings), [
-    'chrony.conf:1: rtcsync: not implemented by ntpkit, ignored',
-    'chrony.conf:2: hwclockfile: not implemented by ntpkit, ignored',
-    'chrony.conf:4: dumpdir: not implemented by ntpkit, ignored',
-    'chrony.conf:6: maxupdateskew: not implemented by ntpkit, ignored',
-    'chrony.conf:7: refclock: reference clocks are not supported by ntpkit, ignored',
+    'chrony.conf:1: sched_priority: not implemented by ntpkit (real-time scheduling only changes latency under load; ntpkit stamps packets in the kernel), ignored',
+    'chrony.conf:3: dumponexit: this directive is no longer supported by chronyd, ignored',
+    'chrony.conf:5: commandkey: this directive is no longer supported by chronyd, ignored',
+    'chrony.conf:6: ntsprocesses: not implemented by ntpkit (ntpkit\'s NTS-KE server runs in the daemon; the number of helper processes only spreads load), ignored',
   ]);
   assert.equal(r.config?.keyfile, '/etc/chrony/chrony.keys');
+  // chrony's older name for ntsdumpdir, which chronyd 4.3 still reads.
+  assert.equal(r.config?.server.nts.dumpDir, '/var/lib/chrony');
+});
+
+test('known chrony directives that ntpkit does not implement and that would change what the daemon does refuse to start, naming file:line and why', () => {
+  const r = chrony('server a.example.org iburst\ntempcomp /sys/temp 30 26000 0.0 0.000183 0.0\nmailonchange root@localhost 0.5\ncmdallow 10.0.0.0/8\n');
+  assert.equal(r.config, null);
+  assert.deepEqual(messages(r.errors), [
+    'chrony.conf:2: tempcomp: temperature compensation is not implemented',
+    'chrony.conf:3: mailonchange: ntpkit sends no mail',
+    'chrony.conf:4: cmdallow: chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+  ]);
 });
 
 test('unknown directives and bad values are errors with file:line, and no config comes out', () => {

@@ -83,6 +83,11 @@ export function ignored<H>(opts: { args?: number; reason?: string; warning?: str
   return { kind: 'ignored', ...opts };
 }
 
+/** Names a directive that refuses to start, with the reason the error gives. */
+export function refused<H>(reason: string): Status<H> {
+  return { kind: 'refused', reason };
+}
+
 /** The daemon applies a server directive to its own server settings, reporting into the parse state. */
 export function viaServer(h: ServerHandler): ChronyHandler {
   return (s, l) => h(s.b.server, l, s);

@@ -1,12 +1,15 @@
 /**
- * Directives ntpkit knows and does not implement: a config written for
- * chronyd or ntpd loads unchanged, with a warning naming each one. For
- * chrony's, the argument count chronyd's parser (conf.c) insists on is
- * still checked where it is fixed, so a line chronyd would refuse to start
- * with is an error here too.
+ * Directives ntpkit knows and does not implement. A chrony.conf directive
+ * that would change what the daemon does refuses to start, naming the reason:
+ * a config copied from chronyd must not run on silently without it. The few
+ * that change nothing a user can observe in ntpkit, and chronyd's obsolete
+ * ones, load with a warning saying why. ntp.conf's are accepted with a
+ * warning naming each one. For chrony's, the argument count chronyd's parser
+ * (conf.c) insists on is still checked where it is fixed, so a line chronyd
+ * would refuse to start with is an error here too.
  */
 import { errorAt, warnAt } from '../config-builder.js';
-import { type ChronyHandler, type Directive, ignored, type Status } from '../directive.js';
+import { type ChronyHandler, type Directive, ignored, refused, type Status } from '../directive.js';
 
 /** chrony.conf only (chrony 4.3 to 4.6): name → fixed argument count, or null where it varies. One per line, so implementing one is a one-line removal. */
 const CHRONY: Readonly<Record<string, number | null>> = {
@@ -56,6 +59,50 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   user: 1,
 };
 
+/**
+ * chrony.conf directives of CHRONY that change nothing a user can observe in
+ * ntpkit: accepted with a warning giving this reason. Every other one refuses
+ * to start.
+ */
+export const CHRONY_HARMLESS: Readonly<Record<string, string>> = {
+  hwtstimeout: 'it times out hardware transmit stamps, which ntpkit never gets: hardware timestamping always falls back to kernel stamps here',
+  ntsprocesses: 'ntpkit\'s NTS-KE server runs in the daemon; the number of helper processes only spreads load',
+  sched_priority: 'real-time scheduling only changes latency under load; ntpkit stamps packets in the kernel',
+};
+
+/** Why each remaining directive of CHRONY refuses to start (one that has none here gets the general reason). */
+export const CHRONY_REFUSED: Readonly<Record<string, string>> = {
+  bindacqdevice: 'binding the client socket to a device is not implemented',
+  bindcmddevice: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+  broadcast: 'broadcast server mode is not implemented',
+  clockprecision: 'ntpkit measures the clock\'s precision itself; a fixed one is not implemented',
+  cmdallow: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+  cmddeny: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+  cmdratelimit: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+  corrtimeratio: 'the ratio of correction time to offset is not adjustable',
+  dscp: 'DSCP marking of NTP packets is not implemented',
+  hwclockfile: 'RTC tracking (rtcfile) is not implemented; rtcsync keeps the RTC through the kernel',
+  mailonchange: 'ntpkit sends no mail',
+  noclientlog: 'the client log cannot be switched off (clientloglimit bounds its memory)',
+  ntpsigndsocket: 'MS-SNTP signing through Samba is not implemented',
+  ntsaeads: 'ntpkit negotiates AES-SIV-CMAC-256 only; choosing the AEADs is not implemented',
+  ntsratelimit: 'rate limiting of NTS-KE connections is not implemented',
+  ptpdomain: 'NTP over PTP transport is not implemented',
+  ptpport: 'NTP over PTP transport is not implemented',
+  refclock: 'reference clocks are not implemented',
+  refresh: 'periodic re-resolution of source names is not implemented',
+  rtcautotrim: 'RTC tracking (rtcfile) is not implemented; rtcsync keeps the RTC through the kernel',
+  rtcdevice: 'RTC tracking (rtcfile) is not implemented; rtcsync keeps the RTC through the kernel',
+  rtcfile: 'RTC tracking is not implemented; rtcsync keeps the RTC through the kernel',
+  rtconutc: 'RTC tracking (rtcfile) is not implemented; rtcsync keeps the RTC through the kernel',
+  tempcomp: 'temperature compensation is not implemented',
+};
+
+/** chronyd's obsolete directives: it accepts them with a warning that they are no longer supported, or silently (dumponexit). */
+const CHRONY_OBSOLETE: readonly string[] = ['commandkey', 'dumponexit', 'generatecommandkey', 'linux_freq_scale', 'linux_hz'];
+
+const REFUSED_BY_DEFAULT = 'not implemented by ntpkit; the daemon would not do what chronyd does with it';
+
 /** ntp.conf only (ntpd 4.2.8 and NTPsec): name → why ntpkit ignores it. */
 const NTP: Readonly<Record<string, string>> = {
   broadcastclient: 'broadcast mode is not supported',
@@ -98,7 +145,14 @@ function grammar(args: number | null): string {
   return args === null ? '...' : Array.from({ length: args }, () => 'VALUE').join(' ');
 }
 
-function chronyForm(name: string, args: number | null, status: Status<ChronyHandler> = ignored(args === null ? {} : { args })): Directive['chrony'] {
+/** A CHRONY entry's status: a warning when it is harmless, a refusal otherwise. */
+function chronyStatus(name: string, args: number | null): Status<ChronyHandler> {
+  const harmless = CHRONY_HARMLESS[name];
+  if (harmless !== undefined) return ignored({ ...(args === null ? {} : { args }), reason: harmless });
+  return refused(CHRONY_REFUSED[name] ?? REFUSED_BY_DEFAULT);
+}
+
+function chronyForm(name: string, args: number | null, status: Status<ChronyHandler> = chronyStatus(name, args)): Directive['chrony'] {
   return { names: [name], grammar: grammar(args), status };
 }
 
@@ -111,11 +165,15 @@ const unused = { field: null, consumer: null, default: '', doc: '' } as const;
 export const IGNORED_DIRECTIVES: readonly Directive[] = [
   ...Object.entries(CHRONY).map(([name, args]): Directive => ({ chrony: chronyForm(name, args), ...unused })),
   ...Object.entries(NTP).map(([name, reason]): Directive => ({ ntp: ntpForm(name, reason), ...unused })),
+  ...CHRONY_OBSOLETE.map((name): Directive => ({
+    chrony: { names: [name], grammar: '...', status: ignored({ warning: `${name}: this directive is no longer supported by chronyd, ignored` }) },
+    ...unused,
+  })),
   { chrony: chronyForm('broadcast', null), ntp: ntpForm('broadcast', 'broadcast mode is not supported'), ...unused },
   { chrony: chronyForm('dscp', 1), ntp: ntpForm('dscp', 'DSCP marking is not implemented'), ...unused },
   { chrony: chronyForm('pidfile', 1), ntp: ntpForm('pidfile', 'the daemon runs in the foreground (systemd style)'), ...unused },
   {
-    chrony: chronyForm('refclock', null, ignored({ warning: 'refclock: reference clocks are not supported by ntpkit, ignored' })),
+    chrony: chronyForm('refclock', null),
     ntp: ntpForm('refclock', 'reference clocks are not supported'),
     ...unused,
   },

@@ -11,10 +11,10 @@ import { lineError, oneArg, oneIntegerInRange } from '../line-args.js';
 const KE_SERVER = 'src/daemon/nts-ke-service.ts';
 const KE_CLIENT = 'src/daemon/nts-source-ke.ts';
 
-function nts(name: string, grammar: string, field: keyof NtsConfig, consumer: string, doc: string, apply: ServerHandler, origin = false): Directive {
+function nts(name: string | readonly string[], grammar: string, field: keyof NtsConfig, consumer: string, doc: string, apply: ServerHandler, origin = false): Directive {
   const dflt = NTS_DEFAULTS[field];
   return {
-    chrony: { names: [name], grammar, status: implemented(viaServer(apply)) },
+    chrony: { names: typeof name === 'string' ? [name] : name, grammar, status: implemented(viaServer(apply)) },
     server: apply,
     origin,
     field: `server.nts.${field}`,
@@ -41,7 +41,8 @@ export const NTS_DIRECTIVES: readonly Directive[] = [
     const n = oneIntegerInRange(d, l, 0, 0x7fffffff, 'a number of seconds');
     if (n !== null) b.nts.rotate = n;
   }),
-  nts('ntsdumpdir', 'DIR', 'dumpDir', KE_SERVER, 'Where the server keeps its `ntskeys`.', (b, l, d) => {
+  // ntscachedir: chrony's older name for it, which chronyd 4.3 still reads.
+  nts(['ntsdumpdir', 'ntscachedir'], 'DIR', 'dumpDir', KE_SERVER, 'Where the server keeps its `ntskeys`.', (b, l, d) => {
     const f = oneArg(d, l, 'one directory');
     if (f !== null) b.nts.dumpDir = f;
   }, true),
