@@ -7,7 +7,7 @@
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine/engine-api.js';
 import { type SourceOptions } from '../core/engine/source-options.js';
 import { isIP } from 'node:net';
-import { type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
+import { ACQUISITION_DEFAULTS, type AcquisitionConfig, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
@@ -35,6 +35,7 @@ export interface ConfigBuilder {
   server: ServerConfigBuilder;
   bindcmdaddress: string;
   cmdport: number;
+  acquisition: Mutable<AcquisitionConfig>;
   logdir: string | null;
   log: string[];
   logbanner: number;
@@ -60,6 +61,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     server: newServerConfigBuilder(),
     bindcmdaddress: DEFAULT_BINDCMDADDRESS,
     cmdport: DEFAULT_CMDPORT,
+    acquisition: { ...ACQUISITION_DEFAULTS },
     logdir: null,
     log: [],
     logbanner: DEFAULT_LOGBANNER,
@@ -109,6 +111,11 @@ export function finish(s: ParseState): ConfigResult {
       o.maxpoll = o.minpoll;
     }
   }
+  const acq = b.origins['acquisitionport'];
+  if (acq !== undefined && b.acquisition.port !== 0 && b.acquisition.port === b.server.port && b.server.access.some((a) => a.allow)) {
+    // chronyd would send from its server socket then; two sockets cannot share the port without splitting the replies between them.
+    s.errors.push({ ...acq, message: `acquisitionport ${b.acquisition.port}: the same port as the NTP server's; use another port, or 0` });
+  }
   if (s.errors.length > 0) return Object.freeze({ config: null, errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
   const config: Config = {
     format: b.format,
@@ -119,6 +126,7 @@ export function finish(s: ParseState): ConfigResult {
     server: b.server as ServerConfig,
     bindcmdaddress: b.bindcmdaddress,
     cmdport: b.cmdport,
+    acquisition: b.acquisition,
     logdir: b.logdir,
     log: b.log,
     logbanner: b.logbanner,

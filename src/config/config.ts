@@ -23,6 +23,18 @@ export interface ConfiguredSource {
 }
 
 /** Everything the daemon needs from its config file(s). */
+/**
+ * Where the daemon's client socket is bound, one per address family. Port 0
+ * and no address: the kernel picks an ephemeral port on every address.
+ */
+export interface AcquisitionConfig {
+  readonly port: number;
+  readonly address4: string | null;
+  readonly address6: string | null;
+}
+
+export const ACQUISITION_DEFAULTS: AcquisitionConfig = Object.freeze({ port: 0, address4: null, address6: null });
+
 export interface Config {
   readonly format: ConfigFormat;
   /** Every file read, in order (the main file, then include/confdir/sourcedir/includefile files as met). */
@@ -44,6 +56,8 @@ export interface Config {
   readonly bindcmdaddress: string;
   /** chrony `cmdport` (default 323): recorded. As in chrony it is the UDP command port, so 0 leaves the Unix control socket on; `bindcmdaddress /` turns that off. */
   readonly cmdport: number;
+  /** chrony `acquisitionport` and `bindacqaddress`: where the client socket that polls the sources is bound. */
+  readonly acquisition: AcquisitionConfig;
   readonly logdir: string | null;
   /** chrony `log measurements statistics tracking ...` (ntp.conf `statistics` mapped to the same names). */
   readonly log: readonly string[];

@@ -6,6 +6,7 @@
  * table and the fuzz dictionary follow from the declaration.
  */
 import { type Dialect, type DialectForm, type Directive } from './directive.js';
+import { ACQUISITION_DIRECTIVES } from './directives/acquisition.js';
 import { CONTROL_DIRECTIVES } from './directives/control.js';
 import { DISCIPLINE_DIRECTIVES } from './directives/discipline.js';
 import { FILE_DIRECTIVES } from './directives/files.js';
@@ -18,7 +19,7 @@ import { SOURCE_DIRECTIVES } from './directives/sources.js';
 export type { Dialect } from './directive.js';
 
 export const DIRECTIVES: readonly Directive[] = [
-  ...SOURCE_DIRECTIVES, ...DISCIPLINE_DIRECTIVES, ...SERVING_DIRECTIVES, ...NTS_DIRECTIVES, ...FILE_DIRECTIVES,
+  ...SOURCE_DIRECTIVES, ...ACQUISITION_DIRECTIVES, ...DISCIPLINE_DIRECTIVES, ...SERVING_DIRECTIVES, ...NTS_DIRECTIVES, ...FILE_DIRECTIVES,
   ...LOGGING_DIRECTIVES, ...CONTROL_DIRECTIVES, ...IGNORED_DIRECTIVES,
 ];
 

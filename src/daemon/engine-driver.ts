@@ -29,7 +29,7 @@ import type { Clock } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
 import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, StampSource, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
-import { type ClientSocket, type ClientSocketFactory, clientSocketFactory } from '../net/client-socket.js';
+import { type ClientSocket, type ClientSocketFactory, type ClientSocketOptions, clientSocketFactory } from '../net/client-socket.js';
 import { dnsFailureReason } from '../net/query.js';
 import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
 import { diffSeconds, type Instant } from '../time/instant.js';
@@ -49,6 +49,8 @@ export interface EngineDriverOptions {
   readonly openSocket?: ClientSocketFactory;
   /** The composition root's say in the default socket's backend. */
   readonly udp?: UdpPreferences;
+  /** Where the default socket is bound (acquisitionport, bindacqaddress); default: an ephemeral port on every address. */
+  readonly bind?: ClientSocketOptions['bind'];
   /**
    * CLOCK_REALTIME, the timescale of kernel packet stamps, which `clock` may
    * not be on (a virtual clock): read with each send, so that a kernel
@@ -105,7 +107,7 @@ export class EngineDriver {
     this.#engine = opts.engine;
     this.#clock = opts.clock;
     this.#resolve = opts.resolve ?? defaultResolver;
-    this.#openSocket = opts.openSocket ?? clientSocketFactory({ keepAlive: opts.keepAlive ?? true, udp: opts.udp ?? {} });
+    this.#openSocket = opts.openSocket ?? clientSocketFactory({ keepAlive: opts.keepAlive ?? true, udp: opts.udp ?? {}, ...(opts.bind ? { bind: opts.bind } : {}) });
     this.#realtime = opts.realtime ?? realtime;
     this.#log = opts.log ?? (() => {});
   }

@@ -73,6 +73,8 @@ export class RunningSyncDaemon implements SyncDaemon {
       resolve: opts.resolve,
       openSocket: opts.openSocket,
       udp: opts.udp,
+      // Read at start only: the socket stays bound where it was through reloads.
+      bind: this.current.acquisition,
       keepAlive: opts.keepAlive,
       log: this.log,
       onWriteDrift: (v) => parts.drift.write(v),
@@ -130,6 +132,10 @@ export class RunningSyncDaemon implements SyncDaemon {
 
   async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
     if (this.stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
+    const { acquisition: was } = this.current, { acquisition: now } = next;
+    if (was.port !== now.port || was.address4 !== now.address4 || was.address6 !== now.address6) {
+      this.log('acquisitionport/bindacqaddress changed: the client socket keeps its binding until the daemon restarts');
+    }
     const config = this.current;
     // Everything that can fail without a bind comes first, and changes nothing when it does.
     const res = loaded ?? await loadOrRefuse(next, this.parts.serving, this.log);

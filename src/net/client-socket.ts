@@ -1,6 +1,6 @@
 /**
- * The daemon's client socket: unconnected, on an ephemeral port, one per
- * address family. Every datagram goes up to the engine, which matches it to
+ * The daemon's client socket: unconnected, on an ephemeral port unless
+ * acquisitionport/bindacqaddress say otherwise, one per address family. Every datagram goes up to the engine, which matches it to
  * a source or drops it (it knows the addresses and the request cookies).
  */
 import type { Instant } from '../time/instant.js';
@@ -33,6 +33,8 @@ export interface ClientSocketOptions {
   readonly keepAlive?: boolean;
   /** The composition root's say in the backend. */
   readonly udp?: UdpPreferences;
+  /** chrony's acquisitionport and bindacqaddress; default: an ephemeral port on every address. */
+  readonly bind?: { readonly port: number; readonly address4: string | null; readonly address6: string | null };
 }
 
 /** An unconnected socket on an ephemeral port, from the socket factory. */
@@ -44,7 +46,10 @@ export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, o
   }, {
     needs: CLIENT_NEEDS,
     preferences: opts.udp ?? {},
-    bind: { address: family === 6 ? '::' : '0.0.0.0', port: 0 },
+    bind: {
+      address: (family === 6 ? opts.bind?.address6 : opts.bind?.address4) ?? (family === 6 ? '::' : '0.0.0.0'),
+      port: opts.bind?.port ?? 0,
+    },
     keepAlive: opts.keepAlive ?? true,
   });
   return { info: sock.info, send: (data, address, port) => sock.send(data, address, port), close: () => sock.close() };

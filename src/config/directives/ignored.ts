@@ -13,9 +13,7 @@ import { type ChronyHandler, type Directive, ignored, refused, type Status } fro
 
 /** chrony.conf only (chrony 4.3 to 4.6): name → fixed argument count, or null where it varies. One per line, so implementing one is a one-line removal. */
 const CHRONY: Readonly<Record<string, number | null>> = {
-  acquisitionport: 1,
   authselectmode: null,
-  bindacqaddress: 1,
   bindacqdevice: 1,
   bindcmddevice: 1,
   binddevice: 1,

@@ -1,0 +1,48 @@
+/**
+ * chrony's `acquisitionport` and `bindacqaddress`: the port and address the
+ * client socket polling the sources is bound to, so a firewall can be opened
+ * for exactly that. ntpkit keeps one client socket per address family (not
+ * chronyd's socket per request), so a fixed port serves every source.
+ */
+import { isIP } from 'node:net';
+import { errorAt, recordOrigin } from '../config-builder.js';
+import { type Directive, implemented } from '../directive.js';
+import { oneInteger } from '../line-args.js';
+
+const CONSUMER = 'src/net/client-socket.ts';
+
+export const ACQUISITION_DIRECTIVES: readonly Directive[] = [
+  {
+    chrony: {
+      names: ['acquisitionport'],
+      grammar: 'PORT',
+      status: implemented((s, l) => {
+        const n = oneInteger(s, l, 0, 65535, 'a port number from 0 to 65535');
+        if (n === null) return;
+        s.b.acquisition.port = n;
+        recordOrigin(s, l, 'acquisitionport');
+      }),
+    },
+    field: 'acquisition.port',
+    consumer: CONSUMER,
+    default: '0',
+    doc: '0: an ephemeral port chosen by the kernel. The same port as `port` while serving is refused at start (chronyd would share the server\'s socket; ntpkit does not).',
+  },
+  {
+    chrony: {
+      names: ['bindacqaddress'],
+      grammar: 'ADDRESS',
+      status: implemented((s, l) => {
+        const a = l.args[0];
+        const family = l.args.length === 1 ? isIP(a ?? '') : 0;
+        if (family === 0) { errorAt(s, l, `bindacqaddress: expected one IPv4 or IPv6 address, got "${l.args.join(' ')}"`); return; }
+        // chronyd takes one per family; the last one wins, as there.
+        if (family === 4) s.b.acquisition.address4 = a as string; else s.b.acquisition.address6 = a as string;
+      }),
+    },
+    field: 'acquisition.address4, acquisition.address6',
+    consumer: CONSUMER,
+    default: 'any',
+    doc: 'One per address family.',
+  },
+];
