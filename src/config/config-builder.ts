@@ -7,7 +7,7 @@
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine/engine-api.js';
 import { type SourceOptions } from '../core/engine/source-options.js';
 import { isIP } from 'node:net';
-import { ACQUISITION_DEFAULTS, type AcquisitionConfig, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
+import { ACQUISITION_DEFAULTS, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
@@ -35,7 +35,7 @@ export interface ConfigBuilder {
   server: ServerConfigBuilder;
   bindcmdaddress: string;
   cmdport: number;
-  acquisition: Mutable<AcquisitionConfig>;
+  acquisition: { port: number; addresses: string[] };
   logdir: string | null;
   log: string[];
   logbanner: number;
@@ -61,7 +61,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     server: newServerConfigBuilder(),
     bindcmdaddress: DEFAULT_BINDCMDADDRESS,
     cmdport: DEFAULT_CMDPORT,
-    acquisition: { ...ACQUISITION_DEFAULTS },
+    acquisition: { port: ACQUISITION_DEFAULTS.port, addresses: [] },
     logdir: null,
     log: [],
     logbanner: DEFAULT_LOGBANNER,

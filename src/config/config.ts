@@ -29,11 +29,11 @@ export interface ConfiguredSource {
  */
 export interface AcquisitionConfig {
   readonly port: number;
-  readonly address4: string | null;
-  readonly address6: string | null;
+  /** At most one IPv4 and one IPv6 address (bindacqaddress, one per family). */
+  readonly addresses: readonly string[];
 }
 
-export const ACQUISITION_DEFAULTS: AcquisitionConfig = Object.freeze({ port: 0, address4: null, address6: null });
+export const ACQUISITION_DEFAULTS: AcquisitionConfig = Object.freeze({ port: 0, addresses: Object.freeze([]) });
 
 export interface Config {
   readonly format: ConfigFormat;

@@ -133,7 +133,7 @@ export class RunningSyncDaemon implements SyncDaemon {
   async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
     if (this.stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
     const { acquisition: was } = this.current, { acquisition: now } = next;
-    if (was.port !== now.port || was.address4 !== now.address4 || was.address6 !== now.address6) {
+    if (was.port !== now.port || was.addresses.join() !== now.addresses.join()) {
       this.log('acquisitionport/bindacqaddress changed: the client socket keeps its binding until the daemon restarts');
     }
     const config = this.current;

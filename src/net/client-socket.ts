@@ -3,6 +3,7 @@
  * acquisitionport/bindacqaddress say otherwise, one per address family. Every datagram goes up to the engine, which matches it to
  * a source or drops it (it knows the addresses and the request cookies).
  */
+import { isIP } from 'node:net';
 import type { Instant } from '../time/instant.js';
 import { openBoundUdpSocket } from './udp-socket-factory.js';
 import type { UdpNeeds, UdpPreferences, UdpTransportInfo } from './udp-socket.js';
@@ -34,7 +35,7 @@ export interface ClientSocketOptions {
   /** The composition root's say in the backend. */
   readonly udp?: UdpPreferences;
   /** chrony's acquisitionport and bindacqaddress; default: an ephemeral port on every address. */
-  readonly bind?: { readonly port: number; readonly address4: string | null; readonly address6: string | null };
+  readonly bind?: { readonly port: number; readonly addresses: readonly string[] };
 }
 
 /** An unconnected socket on an ephemeral port, from the socket factory. */
@@ -47,7 +48,7 @@ export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, o
     needs: CLIENT_NEEDS,
     preferences: opts.udp ?? {},
     bind: {
-      address: (family === 6 ? opts.bind?.address6 : opts.bind?.address4) ?? (family === 6 ? '::' : '0.0.0.0'),
+      address: opts.bind?.addresses.find((a) => isIP(a) === family) ?? (family === 6 ? '::' : '0.0.0.0'),
       port: opts.bind?.port ?? 0,
     },
     keepAlive: opts.keepAlive ?? true,

@@ -37,10 +37,11 @@ export const ACQUISITION_DIRECTIVES: readonly Directive[] = [
         const family = l.args.length === 1 ? isIP(a ?? '') : 0;
         if (family === 0) { errorAt(s, l, `bindacqaddress: expected one IPv4 or IPv6 address, got "${l.args.join(' ')}"`); return; }
         // chronyd takes one per family; the last one wins, as there.
-        if (family === 4) s.b.acquisition.address4 = a as string; else s.b.acquisition.address6 = a as string;
+        const acq = s.b.acquisition;
+        acq.addresses = [...acq.addresses.filter((x) => isIP(x) !== family), a as string];
       }),
     },
-    field: 'acquisition.address4, acquisition.address6',
+    field: 'acquisition.addresses',
     consumer: CONSUMER,
     default: 'any',
     doc: 'One per address family.',
