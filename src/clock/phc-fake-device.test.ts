@@ -8,8 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from './native.js';
@@ -56,6 +56,8 @@ interface Script {
   readonly nocrossts?: boolean;
   readonly path?: string;
   readonly asNobody?: boolean;
+  /** Another build of the addon to read through. */
+  readonly addon?: string;
 }
 
 /** Runs the probe under the shim; its output lines and the PTP ioctls the fake answered, in order. */
@@ -73,6 +75,7 @@ async function run(s: Script): Promise<{ lines: PhcProbeLine[]; ioctls: string[]
       NTPKIT_FAKE_PHC_WIDTHS: s.widths ?? '',
       NTPKIT_FAKE_PHC_POS: s.pos ?? '',
       NTPKIT_FAKE_PHC_LOG: log,
+      ...(s.addon === undefined ? {} : { NTPKIT_PHC_PROBE_ADDON: s.addon }),
     },
   });
   assert.equal(r.status.code, 0, `probe exited ${JSON.stringify(r.status)}: ${r.stderr}`);
@@ -169,4 +172,29 @@ test('a device the daemon user may not read is EACCES, naming the path', async (
   } finally {
     chmodSync(device, 0o644);
   }
+});
+
+test('built against headers older than PRECISE and EXTENDED, the addon still builds and reads with PTP_SYS_OFFSET', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  // Node's headers where scripts/build-native.sh finds them: next to node, else node-gyp's download.
+  const nodeInclude = [join(process.execPath, '../../include/node'), join(homedir(), '.cache/node-gyp', process.versions.node, 'include/node')]
+    .find((d) => existsSync(join(d, 'node_api.h')));
+  if (nodeInclude === undefined) {
+    if (process.env.NTPKIT_REQUIRE_NATIVE === '1') assert.fail('no node_api.h next to node nor in the node-gyp cache');
+    return t.skip('no node_api.h to build against');
+  }
+  const sources = ['ntpkit_native.c', 'udp_socket.c', 'clock_adjtime.c', 'phc.c'].map((f) => join(root, 'native', f));
+  const addon = join(dir, 'ntpkit_native_linux47.node');
+  try {
+    execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-I', join(root, 'native/testing/linux-4.7'), '-I', nodeInclude, '-o', addon, ...sources], { stdio: 'pipe' });
+  } catch (e) {
+    const err = e as Error & { stderr?: Buffer };
+    throw new Error(`the addon does not build against Linux 4.7 headers: ${err.stderr?.toString() ?? err.message}`);
+  }
+  // The fake device has both newer ioctls; this build never asks for them.
+  const { lines, ioctls } = await run({ addon, samples: 3 });
+  const r = reading(lines[0]);
+  assert.equal(r.reading.method, 'basic');
+  assert.equal(r.reading.offsetS, OFFSET_NS / 1e9);
+  assert.deepEqual(ioctls, ['GETCAPS', 'BASIC 3']);
 });

@@ -5,12 +5,16 @@
  *
  *   node dist/testing/phc-probe.js PATH SAMPLES READS [nocrossts]
  *
+ * NTPKIT_PHC_PROBE_ADDON=FILE.node reads through that build of the addon
+ * instead of the package's (a build against other kernel headers).
+ *
  * Prints one JSON line per outcome: the open's failure, or each reading
  * bracketed by CLOCK_REALTIME read around it ({ ok, reading, t0, t1 }, ns as
  * strings) or its failure ({ ok: false, code, message }), then { closed }.
  */
+import { createRequire } from 'node:module';
 import { requireNative } from '../clock/native.js';
-import { openPhc, PhcError, type PhcDevice } from '../clock/phc.js';
+import { openPhc, openPhcOn, PhcError, type PhcBackend, type PhcDevice, type PhcOptions } from '../clock/phc.js';
 import { runIfMain } from './process.js';
 
 /** One line of the probe's output. */
@@ -18,6 +22,12 @@ export type PhcProbeLine =
   | { readonly ok: true; readonly reading: { readonly offsetS: number; readonly delayS: number; readonly systemTimeNs: string; readonly method: string }; readonly t0: string; readonly t1: string }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly name: string }
   | { readonly closed: true };
+
+function open(path: string, options: PhcOptions): PhcDevice {
+  const other = process.env.NTPKIT_PHC_PROBE_ADDON;
+  if (other === undefined) return openPhc(path, options);
+  return openPhcOn(createRequire(import.meta.url)(other) as PhcBackend, path, options);
+}
 
 function failure(e: unknown): PhcProbeLine {
   if (e instanceof PhcError) return { ok: false, code: e.code, message: e.message, name: e.name };
@@ -29,7 +39,7 @@ export function probePhc(argv: readonly string[]): PhcProbeLine[] {
   const out: PhcProbeLine[] = [];
   let dev: PhcDevice;
   try {
-    dev = openPhc(path, { nocrossts: flag === 'nocrossts' });
+    dev = open(path, { nocrossts: flag === 'nocrossts' });
   } catch (e) {
     return [failure(e)];
   }
