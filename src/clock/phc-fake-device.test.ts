@@ -47,6 +47,16 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Node's headers where scripts/build-native.sh finds them: next to node, else node-gyp's download. */
+function nodeHeaders(): string | undefined {
+  return [join(process.execPath, '../../include/node'), join(homedir(), '.cache/node-gyp', process.versions.node, 'include/node')]
+    .find((d) => existsSync(join(d, 'node_api.h')));
+}
+
+function findOnPath(name: string): string | undefined {
+  return (process.env.PATH ?? '').split(':').map((d) => join(d, name)).find((f) => existsSync(f));
+}
+
 interface Script {
   readonly fail?: string;
   readonly widths?: string;
@@ -176,9 +186,7 @@ test('a device the daemon user may not read is EACCES, naming the path', async (
 
 test('built against headers older than PRECISE and EXTENDED, the addon still builds and reads with PTP_SYS_OFFSET', async (t) => {
   if (unavailable) return t.skip(unavailable);
-  // Node's headers where scripts/build-native.sh finds them: next to node, else node-gyp's download.
-  const nodeInclude = [join(process.execPath, '../../include/node'), join(homedir(), '.cache/node-gyp', process.versions.node, 'include/node')]
-    .find((d) => existsSync(join(d, 'node_api.h')));
+  const nodeInclude = nodeHeaders();
   if (nodeInclude === undefined) {
     if (process.env.NTPKIT_REQUIRE_NATIVE === '1') assert.fail('no node_api.h next to node nor in the node-gyp cache');
     return t.skip('no node_api.h to build against');
@@ -197,4 +205,14 @@ test('built against headers older than PRECISE and EXTENDED, the addon still bui
   assert.equal(r.reading.method, 'basic');
   assert.equal(r.reading.offsetS, OFFSET_NS / 1e9);
   assert.deepEqual(ioctls, ['GETCAPS', 'BASIC 3']);
+});
+
+test('the addon compiles for arm64 (where the cross compiler aarch64-linux-gnu-gcc is installed)', (t) => {
+  const cross = findOnPath('aarch64-linux-gnu-gcc');
+  if (cross === undefined) return t.skip('aarch64-linux-gnu-gcc is not installed (Debian: gcc-aarch64-linux-gnu)');
+  const nodeInclude = nodeHeaders();
+  if (nodeInclude === undefined) return t.skip('no node_api.h to build against');
+  for (const f of ['ntpkit_native.c', 'udp_socket.c', 'clock_adjtime.c', 'phc.c']) {
+    execFileSync(cross, ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-I', nodeInclude, '-c', '-o', join(dir || tmpdir(), `${f}.arm64.o`), join(root, 'native', f)], { stdio: 'pipe' });
+  }
 });
