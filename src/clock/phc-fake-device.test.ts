@@ -8,13 +8,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from './native.js';
 import { runToCompletion, unprivileged } from '../testing/process.js';
 import type { PhcProbeLine } from '../testing/phc-probe.js';
+import { buildFakePhc, type FakePhc } from '../testing/fake-phc.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const probe = fileURLToPath(new URL('../testing/phc-probe.js', import.meta.url));
@@ -22,30 +23,22 @@ const { EOPNOTSUPP, ENOTTY, EINVAL, EIO } = constants.errno;
 const OFFSET_NS = 37_000_000_000; // a PHC kept in TAI, 37 s ahead of UTC
 
 const native = loadNative();
-let dir = '';
-let shim = '';
+let fake: FakePhc | undefined;
 let device = '';
 let unavailable: string | false = native.ok ? false : native.reason;
 
 before(() => {
   if (unavailable) return;
-  dir = mkdtempSync(join(tmpdir(), 'ntpkit-fake-phc-'));
-  chmodSync(dir, 0o755);
-  shim = join(dir, 'fake_phc.so');
   try {
-    execFileSync('cc', ['-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-o', shim, join(root, 'native/testing/fake_phc.c'), '-ldl'], { stdio: 'pipe' });
+    fake = buildFakePhc();
+    device = fake.device;
   } catch (e) {
-    // The addon was built with a C compiler, so where it is required one is here.
     if (process.env.NTPKIT_REQUIRE_NATIVE === '1') throw e;
-    unavailable = `cannot build the fake PHC shim: ${(e as Error).message}`;
+    unavailable = (e as Error).message;
   }
-  device = join(dir, 'ptp0');
-  writeFileSync(device, '');
 });
 
-after(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => fake?.close());
 
 /** Node's headers where scripts/build-native.sh finds them: next to node, else node-gyp's download. */
 function nodeHeaders(): string | undefined {
@@ -72,30 +65,16 @@ interface Script {
 
 /** Runs the probe under the shim; its output lines and the PTP ioctls the fake answered, in order. */
 async function run(s: Script): Promise<{ lines: PhcProbeLine[]; ioctls: string[] }> {
-  const log = join(dir, `log-${Math.random().toString(36).slice(2)}`);
+  assert.ok(fake);
   const args = [probe, s.path ?? device, String(s.samples ?? 5), String(s.reads ?? 1), ...(s.nocrossts ? ['nocrossts'] : [])];
   const [file, argv] = s.asNobody ? unprivileged(process.execPath, args) : [process.execPath, args];
+  const script = fake.env({ fail: s.fail, widths: s.widths, pos: s.pos, offsetNs: OFFSET_NS });
   const r = await runToCompletion(file, argv, {
     timeoutMs: 30_000,
-    env: {
-      LD_PRELOAD: shim,
-      NTPKIT_FAKE_PHC: device,
-      NTPKIT_FAKE_PHC_FAIL: s.fail ?? '',
-      NTPKIT_FAKE_PHC_OFFSET_NS: String(OFFSET_NS),
-      NTPKIT_FAKE_PHC_WIDTHS: s.widths ?? '',
-      NTPKIT_FAKE_PHC_POS: s.pos ?? '',
-      NTPKIT_FAKE_PHC_LOG: log,
-      ...(s.addon === undefined ? {} : { NTPKIT_PHC_PROBE_ADDON: s.addon }),
-    },
+    env: { ...script.env, ...(s.addon === undefined ? {} : { NTPKIT_PHC_PROBE_ADDON: s.addon }) },
   });
   assert.equal(r.status.code, 0, `probe exited ${JSON.stringify(r.status)}: ${r.stderr}`);
-  let ioctls: string[] = [];
-  try {
-    ioctls = readFileSync(log, 'utf8').trim().split('\n');
-  } catch {
-    // No PTP ioctl reached the fake: nothing was logged.
-  }
-  return { lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as PhcProbeLine), ioctls };
+  return { lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as PhcProbeLine), ioctls: script.ioctls() };
 }
 
 function reading(line: PhcProbeLine | undefined) {
@@ -192,7 +171,7 @@ test('built against headers older than PRECISE and EXTENDED, the addon still bui
     return t.skip('no node_api.h to build against');
   }
   const sources = ['ntpkit_native.c', 'udp_socket.c', 'clock_adjtime.c', 'phc.c'].map((f) => join(root, 'native', f));
-  const addon = join(dir, 'ntpkit_native_linux47.node');
+  const addon = join(fake?.dir ?? tmpdir(), 'ntpkit_native_linux47.node');
   try {
     execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-I', join(root, 'native/testing/linux-4.7'), '-I', nodeInclude, '-o', addon, ...sources], { stdio: 'pipe' });
   } catch (e) {
@@ -212,7 +191,9 @@ test('the addon compiles for arm64 (where the cross compiler aarch64-linux-gnu-g
   if (cross === undefined) return t.skip('aarch64-linux-gnu-gcc is not installed (Debian: gcc-aarch64-linux-gnu)');
   const nodeInclude = nodeHeaders();
   if (nodeInclude === undefined) return t.skip('no node_api.h to build against');
+  const out = mkdtempSync(join(tmpdir(), 'ntpkit-arm64-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
   for (const f of ['ntpkit_native.c', 'udp_socket.c', 'clock_adjtime.c', 'phc.c']) {
-    execFileSync(cross, ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-I', nodeInclude, '-c', '-o', join(dir || tmpdir(), `${f}.arm64.o`), join(root, 'native', f)], { stdio: 'pipe' });
+    execFileSync(cross, ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-I', nodeInclude, '-c', '-o', join(out, `${f}.arm64.o`), join(root, 'native', f)], { stdio: 'pipe' });
   }
 });
