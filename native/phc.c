@@ -19,7 +19,7 @@
  * falls back to the next method, and the caller knows the path to name.
  *
  * Built against headers that lack a method's ioctl (PRECISE appeared in Linux
- * 4.8, EXTENDED in 5.0), that method answers EOPNOTSUPP without a system
+ * 4.6, EXTENDED in 5.0), that method answers EOPNOTSUPP without a system
  * call, so the caller falls back exactly as on a kernel without it.
  */
 #define _GNU_SOURCE

@@ -171,12 +171,12 @@ test('built against headers older than PRECISE and EXTENDED, the addon still bui
     return t.skip('no node_api.h to build against');
   }
   const sources = ['ntpkit_native.c', 'udp_socket.c', 'clock_adjtime.c', 'phc.c'].map((f) => join(root, 'native', f));
-  const addon = join(fake?.dir ?? tmpdir(), 'ntpkit_native_linux47.node');
+  const addon = join(fake?.dir ?? tmpdir(), 'ntpkit_native_linux45.node');
   try {
-    execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-I', join(root, 'native/testing/linux-4.7'), '-I', nodeInclude, '-o', addon, ...sources], { stdio: 'pipe' });
+    execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-I', join(root, 'native/testing/linux-4.5'), '-I', nodeInclude, '-o', addon, ...sources], { stdio: 'pipe' });
   } catch (e) {
     const err = e as Error & { stderr?: Buffer };
-    throw new Error(`the addon does not build against Linux 4.7 headers: ${err.stderr?.toString() ?? err.message}`);
+    throw new Error(`the addon does not build against Linux 4.5 headers: ${err.stderr?.toString() ?? err.message}`);
   }
   // The fake device has both newer ioctls; this build never asks for them.
   const { lines, ioctls } = await run({ addon, samples: 3 });

@@ -1,6 +1,6 @@
 /*
- * linux/ptp_clock.h as Linux 4.7 had it, cut to what native/phc.c uses: no
- * PTP_SYS_OFFSET_PRECISE (4.8) nor PTP_SYS_OFFSET_EXTENDED (5.0). The PHC
+ * linux/ptp_clock.h as Linux 4.5 had it, cut to what native/phc.c uses: no
+ * PTP_SYS_OFFSET_PRECISE (4.6) nor PTP_SYS_OFFSET_EXTENDED (5.0). The PHC
  * test builds the addon against this to show it still builds, and falls back
  * to PTP_SYS_OFFSET, on a system whose headers predate those ioctls.
  */
