@@ -125,3 +125,18 @@ test('through the addon: a missing device and a directory are clear errors namin
     rmSync(dir, { recursive: true });
   }
 });
+
+test('through the addon: bad arguments are refused before any system call, never a crash', { skip }, () => {
+  assert.ok(native.ok);
+  const a = native.addon;
+  assert.ok(a.phcOpen && a.phcRead && a.phcClose);
+  const { phcOpen, phcRead } = a as Required<typeof a>;
+  assert.throws(() => phcOpen('/dev/null\0/dev/ptp0'), TypeError);
+  assert.throws(() => phcOpen('/'.repeat(5000)), TypeError);
+  assert.throws(() => phcOpen(42 as unknown as string), TypeError);
+  assert.throws(() => phcRead(-1, PHC_METHOD.basic, 1), RangeError);
+  assert.throws(() => phcRead(0, 9 as PhcMethodId, 1), RangeError);
+  for (const n of [0, 26]) assert.throws(() => phcRead(0, PHC_METHOD.extended, n), RangeError);
+  // A closed descriptor is the kernel's EBADF, returned as a value.
+  assert.deepEqual(phcRead(2 ** 30, PHC_METHOD.basic, 1), { errno: constants.errno.EBADF, message: 'Bad file descriptor', call: 'PTP_SYS_OFFSET' });
+});
