@@ -11,8 +11,9 @@
  * to 2262; a float64 would round today's CLOCK_REALTIME to 256 ns), or as an
  * ntpkit Instant for realtime().
  *
- * The addon's other half, a UDP socket with kernel RX/TX timestamps, is in
- * udp_socket.c; the module init below registers it.
+ * The addon's other parts, a UDP socket with kernel RX/TX timestamps
+ * (udp_socket.c) and the PTP hardware clock reader (phc.c), are registered
+ * by the module init below.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -217,6 +218,7 @@ NAPI_MODULE_INIT() {
   CHECK(env, napi_object_freeze(env, ids));
   CHECK(env, napi_set_named_property(env, exports, "clocks", ids));
   CHECK(env, ntpkit_clock_adjtime_register(env, exports));
+  CHECK(env, ntpkit_phc_register(env, exports));
   /* The clocks stay usable if the socket class cannot be added: the JS side
    * then finds no UdpSocket and queries through node:dgram. */
   if (ntpkit_udp_register(env, exports) != napi_ok) {

@@ -1,7 +1,7 @@
 /*
  * What the addon's C files share: the Instant conversion (ntpkit_native.c),
- * the timex object (clock_adjtime.c) and the UDP socket class (udp_socket.c),
- * registered by the module init.
+ * the timex object (clock_adjtime.c), the UDP socket class (udp_socket.c) and
+ * the PTP hardware clock readers (phc.c), registered by the module init.
  */
 #ifndef NTPKIT_NATIVE_H
 #define NTPKIT_NATIVE_H
@@ -23,6 +23,9 @@ napi_value ntpkit_timex_object(napi_env env, const struct timex *tx, int state);
 
 /* Adds clock_adjtime.c's clock-changing entry points (adjtimexWrite, adjtimeSlew, ...) to `exports`. */
 napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
+
+/* Adds phc.c's PTP hardware clock readers (phcOpen, phcRead, phcClose) to `exports`. */
+napi_status ntpkit_phc_register(napi_env env, napi_value exports);
 
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);

@@ -7,6 +7,7 @@
  * Option letters follow monitoring-plugins' check_ntp_time and
  * check_ntp_peer: -H/-p host and port, -w/-c offset, -W/-C stratum, -j/-k
  * jitter, -m/-n truechimers (here: selectable sources), -q, -t, -4/-6.
+ * `--phc DEVICE` reads a PTP hardware clock once instead (src/clock/phc.ts).
  */
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -18,6 +19,7 @@ import {
   parseRange, statusLine, type ThresholdRange,
 } from '../core/tools/check.js';
 import { type FailureCode, queryServer } from '../net/query.js';
+import { checkPhc } from './check-phc.js';
 import type { Io } from './io.js';
 import { integerIn, positiveNumber } from './option-parsers.js';
 
@@ -28,6 +30,7 @@ export const CHECK_DEFAULTS = { warning: '0.5', critical: '1', timeoutSeconds: 1
 
 interface CheckFlags {
   host?: string;
+  phc?: string;
   socket?: string;
   port: number;
   warning: ThresholdRange;
@@ -74,6 +77,7 @@ export function checkCommand(io: Io): Command {
     .description('a Nagios/Icinga monitoring plugin: check the local daemon (or, with -H, a remote NTP server) against offset, stratum, jitter, source and reach thresholds; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
     .addOption(new Option('-H, --host <host[:port]>', 'check this NTP server (as check_ntp_time does) instead of the local daemon'))
     .addOption(new Option('-s, --socket <path>', "the local daemon's control socket (default: /run/ntpkit/ntpkit.sock if it exists, else this user's daemon's)").conflicts('host'))
+    .addOption(new Option('--phc <device[:nocrossts]>', "read this PTP hardware clock once (as refclock PHC names it) instead: the offset is the PHC's time minus the system clock's").conflicts(['host', 'socket']))
     .addOption(new Option('-p, --port <port>', 'port for -H without one').default(123).argParser(integerIn('--port', 1, 65535)))
     .addOption(new Option('-w, --warning <range>', 'WARNING when the offset\'s magnitude is outside this range, seconds').default(range('-w')(CHECK_DEFAULTS.warning), CHECK_DEFAULTS.warning).argParser(range('--warning')))
     .addOption(new Option('-c, --critical <range>', 'CRITICAL when the offset\'s magnitude is outside this range, seconds').default(range('-c')(CHECK_DEFAULTS.critical), CHECK_DEFAULTS.critical).argParser(range('--critical')))
@@ -105,7 +109,8 @@ Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for usage errors).
 
 Examples:
   ntpkit check -w 0.1 -c 0.5 --min-sources 2
-  ntpkit check -H ntp.example.net -w 0.5 -c 1 -W 3 -C 5`)
+  ntpkit check -H ntp.example.net -w 0.5 -c 1 -W 3 -C 5
+  ntpkit check --phc /dev/ptp0 -w 0.0001 -c 0.001`)
     .action(async (flags: CheckFlags) => {
       let result: CheckResult;
       let input: CheckInput | null = null;
@@ -120,9 +125,14 @@ Examples:
       };
       const daemonOnly = (['twarn', 'tcrit', 'minSources', 'rwarn', 'rcrit', 'minReach'] as const).filter((k) => flags[k] !== undefined);
       try {
-        if (flags.host !== undefined && daemonOnly.length > 0) {
+        const other = flags.host !== undefined ? '-H' : flags.phc !== undefined ? '--phc' : null;
+        if (other !== null && daemonOnly.length > 0) {
           const names = daemonOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-          result = failedCheck(CheckState.UNKNOWN, `${names.join(', ')} ${names.length === 1 ? 'applies' : 'apply'} to the local daemon, not to -H`);
+          result = failedCheck(CheckState.UNKNOWN, `${names.join(', ')} ${names.length === 1 ? 'applies' : 'apply'} to the local daemon, not to ${other}`);
+        } else if (flags.phc !== undefined) {
+          const r = checkPhc(flags.phc);
+          input = r.input;
+          result = r.input !== null ? evaluateCheck(r.input, thresholds) : failedCheck(r.state, r.message);
         } else if (flags.host !== undefined) {
           const r = await queryServer(flags.host, {
             samples: flags.samples, intervalMs: CHECK_DEFAULTS.intervalSeconds * 1000, timeoutMs: flags.timeout * 1000, port: flags.port,
@@ -168,7 +178,7 @@ Examples:
           schema: CHECK_JSON_SCHEMA,
           state: CHECK_STATE_NAME[result.state],
           exitCode: result.state,
-          target: flags.host !== undefined ? { kind: 'server', host: flags.host } : { kind: 'daemon', socket: target },
+          target: flags.host !== undefined ? { kind: 'server', host: flags.host } : flags.phc !== undefined ? { kind: 'phc', device: flags.phc } : { kind: 'daemon', socket: target },
           synchronized: input?.synchronized ?? null,
           metrics: input?.metrics ?? null,
           alerts: result.alerts.map((a) => ({ ...a, state: CHECK_STATE_NAME[a.state] })),

@@ -112,6 +112,20 @@ export interface AdjtimeResult {
   readonly previousUs: number;
 }
 
+/** A failed system call of the PHC entry points (native/phc.c), as a value. */
+export interface PhcSysFailure {
+  /** The errno, never 0. */
+  readonly errno: number;
+  /** strerror(errno). */
+  readonly message: string;
+  /** The call that failed: 'open', 'PTP_CLOCK_GETCAPS', 'PTP_SYS_OFFSET', ... */
+  readonly call: string;
+}
+
+/** The reading methods of phcRead(), numbered as chronyd numbers its PHC reading modes. */
+export const PHC_METHOD = Object.freeze({ basic: 1, precise: 2, extended: 3 } as const);
+export type PhcMethodId = (typeof PHC_METHOD)[keyof typeof PHC_METHOD];
+
 /** The addon's exports. Only adjtimexWrite() and adjtimeSlew() can change a clock. */
 export interface NativeClockAddon {
   /** clock_gettime(CLOCK_REALTIME) in Unix nanoseconds. */
@@ -146,6 +160,21 @@ export interface NativeClockAddon {
   /** What remains of an adjtime() slew, us (ADJ_OFFSET_SS_READ; needs no privilege). */
   adjtimeRemaining?(): number;
   readonly adjModes?: Readonly<Record<keyof typeof ADJ, number>>;
+  /**
+   * open(path, O_RDONLY) and PTP_CLOCK_GETCAPS, which only a PTP clock
+   * answers. Absent from builds older than native/phc.c.
+   */
+  phcOpen?(path: string): { readonly fd: number } | PhcSysFailure;
+  /**
+   * One PTP_SYS_OFFSET / _PRECISE / _EXTENDED ioctl on an fd from phcOpen():
+   * `ts` holds [system before, PHC, system after] triples in ns (one triple
+   * for a cross-timestamp, whose two system times are equal).
+   */
+  phcRead?(fd: number, method: PhcMethodId, samples: number): { readonly errno: 0; readonly ts: BigInt64Array } | PhcSysFailure;
+  /** close(fd): 0 or the errno. */
+  phcClose?(fd: number): number;
+  /** PTP_MAX_SAMPLES: the most samples one reading takes. */
+  readonly phcMaxSamples?: number;
 }
 
 /** The addon's clock-control entry points (native/clock_adjtime.c). */
