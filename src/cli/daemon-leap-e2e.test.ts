@@ -41,7 +41,8 @@ interface LeapRun {
   readonly points: readonly Point[];
   /** The daemon's frequency correction while the source is silent, ppm (its clock runs this much fast of the system clock, besides any slew). */
   readonly freqPpm: number;
-  readonly smoothing: string | null;
+  /** `ntpkit smoothing` during the silence after midnight. */
+  readonly smoothing: { readonly code: number; readonly out: string };
   readonly tracking: string;
   readonly logs: string;
 }
@@ -97,7 +98,7 @@ async function leapRun(index: number, lines: readonly string[]): Promise<LeapRun
       await sleep(250);
     }
     if (freqPpm === null) assert.fail('no frequency read during the silence');
-    const smoothing = lines.some((l) => l.startsWith('smoothtime')) ? (await runCaptured(['smoothing', ...S])).out : null;
+    const smoothing = await runCaptured(['smoothing', ...S]);
     // The source back, one second behind: what each mode does with the offset that is left.
     const settle = nowS() + 20;
     let tracking = '';
@@ -155,6 +156,8 @@ test('a leap second on the virtual clock, for each leapsecmode and smeared by sm
     assert.ok(after.length > 3 && after.every((a) => Math.abs(a.moved + 1) <= SLEW * a.t + a.tol), `stepped back 1 s at midnight: ${show(r)}`);
   }
   assert.match(step.logs, /Virtual clock was stepped by -1\.0+ seconds/);
+  // Without smoothtime, chronyc's refusal and exit status.
+  assert.deepEqual({ code: step.smoothing.code, out: step.smoothing.out }, { code: 1, out: '505 Facility not enabled in daemon\n' });
   assert.doesNotMatch(system.logs, /stepped/);
   // Clients hear the leap announced (leap bits 01) before it in these modes.
   assert.ok(during(system, -SILENT_BEFORE, -0.3).every((p) => p.leap === Leap.InsertSecond));
@@ -174,6 +177,7 @@ test('a leap second on the virtual clock, for each leapsecmode and smeared by sm
   assert.ok(during(smear, -SILENT_BEFORE - 1, SILENT_AFTER).every((p) => p.leap === Leap.NoWarning), 'not announced');
   const smeared = fromMidnight(smear);
   assert.ok(smeared.length > 3 && smeared.every((a) => Math.abs(a.moved) < a.tol && a.p.refid === 0x7f7f01ff), `smeared: ${show(smear)}`);
-  assert.match(smear.smoothing ?? '', /^Active {9}: Yes \(leap second only\)\nOffset {9}: \+0\.99\d+ seconds\nFrequency {6}: -0\.00\d+ ppm\n/);
+  assert.equal(smear.smoothing.code, 0);
+  assert.match(smear.smoothing.out, /^Active {9}: Yes \(leap second only\)\nOffset {9}: \+0\.99\d+ seconds\nFrequency {6}: -0\.00\d+ ppm\n/);
   assert.match(smear.logs, /Time smoothing activated \(leap seconds only\)/);
 });
