@@ -25,7 +25,8 @@ export function describeEngineEvent(e: LoggedEngineEvent, name: (sourceId: numbe
     case 'clock-wrong': return `${clockKind === 'system' ? 'System' : 'Virtual'} clock wrong by ${e.seconds.toFixed(6)} seconds`;
     // chronyd's wording (smooth.c).
     case 'smoothing-activated': return `Time smoothing activated${e.leapOnly ? ' (leap seconds only)' : ''}`;
-    case 'maxchange': return `Adjustment of ${signed(-e.offset, 3)} seconds exceeds the allowed maximum (maxchange): ${e.fatal ? 'exiting' : 'ignored'}`;
+    // chronyd's wording and sign (reference.c): the adjustment the clock would need.
+    case 'maxchange': return `Adjustment of ${e.offset.toFixed(3)} seconds exceeds the allowed maximum of ${e.limit.toFixed(3)} seconds (${e.fatal ? 'exiting' : 'ignored'})`;
   }
 }
 

@@ -154,8 +154,8 @@ export type EngineEvent =
    * `seconds`: the correction it needs (positive: the clock is behind).
    */
   | { readonly type: 'clock-wrong'; readonly seconds: number }
-  /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
-  | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean }
+  /** chrony `maxchange`: an update's offset exceeded `limit` and was ignored; `fatal` once it happened more than `ignore` times (chronyd exits). */
+  | { readonly type: 'maxchange'; readonly offset: number; readonly limit: number; readonly fatal: boolean }
   /** chrony `smoothtime`: the smoothing of the served time starts (the clock has settled, or at the first update with `leaponly`). */
   | { readonly type: 'smoothing-activated'; readonly leapOnly: boolean }
   | MeasurementEvent

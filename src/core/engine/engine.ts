@@ -296,7 +296,7 @@ export class SyncEngine implements SyncEngineApi {
     const mark = actions.length;
     const outcome = controller.update(now, { offset: c.offset, freqPpm: c.freq * 1e6, skewPpm: Math.sqrt(c.pFreq) * 1e6 }, actions);
     if (outcome === 'ignored' || outcome === 'fatal') {
-      actions.push({ kind: 'event', event: { type: 'maxchange', offset: c.offset, fatal: outcome === 'fatal' } });
+      actions.push({ kind: 'event', event: { type: 'maxchange', offset: c.offset, limit: this.d.maxchange?.offset ?? 0, fatal: outcome === 'fatal' } });
       return;
     }
     this.smoothUpdate(now, outcome === 'slewed' ? controller.remainingCorrection(now) - remaining : 0, (controller.frequencyPpm - base) * 1e-6, actions);
