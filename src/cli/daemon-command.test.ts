@@ -162,12 +162,12 @@ test('maxchange exceeded for good (the engine says fatal): the daemon stops with
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, `server 192.0.2.1\nmaxchange 1 0 0\nbindcmdaddress ${dir}/s.sock\n`);
     class FatalEngine extends ListingEngine {
-      override start(): EngineAction[] { return [{ kind: 'event', event: { type: 'maxchange', offset: 5, fatal: true } }]; }
+      override start(): EngineAction[] { return [{ kind: 'event', event: { type: 'maxchange', offset: 5, limit: 1, fatal: true } }]; }
     }
     const r = start(['-f', conf], { createEngine: (o) => new FatalEngine(o) });
     await r.done;
     assert.equal(r.code(), ExitCode.GENERAL_FAILURE);
-    assert.ok(r.err.some((l) => /^Stopping: Adjustment of -5\.000 seconds exceeds the allowed maximum \(maxchange\): exiting$/.test(l)), r.err.join('\n'));
+    assert.ok(r.err.some((l) => /^Stopping: Adjustment of 5\.000 seconds exceeds the allowed maximum of 1\.000 seconds \(exiting\)$/.test(l)), r.err.join('\n'));
   });
 });
 

@@ -11,6 +11,7 @@ import { peersCommand } from './peers-command.js';
 import { sourcesCommand } from './sources-command.js';
 import { sourcestatsCommand } from './sourcestats-command.js';
 import { trackingCommand } from './tracking-command.js';
+import { smoothingCommand } from './smoothing-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { CHECK_USAGE_EXIT, checkCommand } from './check-command.js';
 import { fleetCommand } from './fleet-command.js';
@@ -40,7 +41,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io),
+  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), smoothingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io),
     makestepCommand(io), burstCommand(io), onlineCommand(io), offlineCommand(io), addCommand(io), deleteCommand(io), reloadCommand(io),
     clientsCommand(io), serverstatsCommand(io), activityCommand(io), ntpdataCommand(io), checkCommand(io), fleetCommand(io), syncCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

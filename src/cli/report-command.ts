@@ -33,6 +33,8 @@ export interface ReportSpec {
   readonly schema: string;
   /** The JSON document's own fields, printed after schema, snapshotVersion and time. */
   readonly json: (snap: DaemonSnapshot) => Record<string, unknown>;
+  /** chronyc's refusal when the daemon does not have what the text report shows (exit status 1), else null. */
+  readonly unavailable?: (snap: DaemonSnapshot) => string | null;
 }
 
 /** Exit status of a control failure: 4 no daemon, 3 timeout, 1 anything else. */
@@ -62,6 +64,13 @@ Exit status: 0 on success, 4 when no daemon listens on the socket,
         if (!(e instanceof ControlError)) throw e;
         io.err(`ntpkit ${spec.name}: ${e.message}`);
         io.setExitCode(controlExitCode(e));
+        return;
+      }
+      const refusal = flags.json ? null : spec.unavailable?.(snap) ?? null;
+      if (refusal !== null) {
+        // chronyc prints its refusal on stdout and exits 1.
+        io.out(`${refusal}\n`);
+        io.setExitCode(ExitCode.GENERAL_FAILURE);
         return;
       }
       if (flags.json) io.out(JSON.stringify({ schema: spec.schema, snapshotVersion: snap.version, time: snap.time, ...spec.json(snap) }, null, 2));

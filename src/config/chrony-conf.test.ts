@@ -296,3 +296,23 @@ test('httphost: names and addresses the dashboard answers to, repeatable, normal
     assert.match(formatDiagnostic(r.errors[0]!), /^chrony\.conf:1: httphost: expected (one or more host names|a host name or an IP address \(without a port\))/, line);
   }
 });
+
+test('smoothtime and maxclockerror: their values reach the discipline; a bad line is an error at its line, an unknown option refused', () => {
+  const ok = chrony('smoothtime 400 0.001 leaponly\nmaxclockerror 5\n');
+  assert.deepEqual(ok.config?.discipline.smoothtime, { maxFreqPpm: 400, maxWanderPpm: 0.001, leapOnly: true });
+  assert.equal(ok.config?.discipline.maxclockerror, 5);
+  assert.equal(chrony('').config?.discipline.smoothtime, null);
+  assert.deepEqual(chrony('smoothtime 50 0.01').config?.discipline.smoothtime, { maxFreqPpm: 50, maxWanderPpm: 0.01, leapOnly: false });
+  // As chronyd: a limit of 0 leaves smoothing off, said in a warning.
+  const off = chrony('smoothtime 0 0.001');
+  assert.equal(off.config?.discipline.smoothtime, null);
+  assert.match(messages(off.warnings).join('\n'), /chrony\.conf:1: .*not smoothed/);
+  const bad = chrony('smoothtime 400\nsmoothtime 400 0.001 leapsonly\nsmoothtime x 1\nmaxclockerror -1\n');
+  assert.equal(bad.config, null);
+  assert.deepEqual(messages(bad.errors), [
+    'chrony.conf:1: smoothtime: expected a maximum frequency (ppm), a maximum wander (ppm per second) and optionally leaponly, got "400"',
+    'chrony.conf:2: smoothtime: expected a maximum frequency (ppm), a maximum wander (ppm per second) and optionally leaponly, got "400 0.001 leapsonly"',
+    'chrony.conf:3: smoothtime: expected a maximum frequency (ppm), a maximum wander (ppm per second) and optionally leaponly, got "x 1"',
+    'chrony.conf:4: maxclockerror: expected a number of ppm above 0, got "-1"',
+  ]);
+});

@@ -39,5 +39,7 @@ export function formatDiscipline(d: DisciplineOptions): string[] {
     `maxdrift ${num(d.maxdrift)}`,
     `leapsecmode ${d.leapsecmode}`,
     `logchange ${num(d.logchange)}`,
+    `maxclockerror ${num(d.maxclockerror)}`,
+    d.smoothtime ? `smoothtime ${num(d.smoothtime.maxFreqPpm)} ${num(d.smoothtime.maxWanderPpm)}${d.smoothtime.leapOnly ? ' leaponly' : ''}` : 'smoothtime (none)',
   ];
 }

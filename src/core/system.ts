@@ -10,6 +10,7 @@ import { secondsToShort, type NtpShort } from '../time/short.js';
 import { toNtpTimestamp, type NtpTimestamp } from '../time/timestamp.js';
 import { Leap, STRATUM_KISS, STRATUM_UNSYNCHRONIZED } from '../proto/constants.js';
 import { PHI } from './sample.js';
+import type { ServedSmoothing } from './smoothing.js';
 
 /**
  * Where the served time comes from:
@@ -43,6 +44,11 @@ export interface SystemState {
    * (chronyd 4.3 refreshes it about every 70 s; measured on loopback).
    */
   readonly referenceRefresh: number;
+  /**
+   * With `smoothtime`: what the server adds to its clock reading (core/smoothing.ts).
+   * Absent: the clock reading is served as it is.
+   */
+  readonly smoothing?: ServedSmoothing;
 }
 
 /** The refid chronyd 4.3 sends for its local reference: 127.127.1.1 (not "LOCL"; see src/proto/fixtures). */

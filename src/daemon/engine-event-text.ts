@@ -23,7 +23,10 @@ export function describeEngineEvent(e: LoggedEngineEvent, name: (sourceId: numbe
     case 'leap': return `Leap second will be ${e.leap === 'insert' ? 'inserted' : 'deleted'} at the end of the day`;
     // chronyd's wording (reference.c), and its %.6f.
     case 'clock-wrong': return `${clockKind === 'system' ? 'System' : 'Virtual'} clock wrong by ${e.seconds.toFixed(6)} seconds`;
-    case 'maxchange': return `Adjustment of ${signed(-e.offset, 3)} seconds exceeds the allowed maximum (maxchange): ${e.fatal ? 'exiting' : 'ignored'}`;
+    // chronyd's wording (smooth.c).
+    case 'smoothing-activated': return `Time smoothing activated${e.leapOnly ? ' (leap seconds only)' : ''}`;
+    // chronyd's wording and sign (reference.c): the adjustment the clock would need.
+    case 'maxchange': return `Adjustment of ${e.offset.toFixed(3)} seconds exceeds the allowed maximum of ${e.limit.toFixed(3)} seconds (${e.fatal ? 'exiting' : 'ignored'})`;
   }
 }
 

@@ -30,7 +30,8 @@ import { openServerSocket, type ReceivedBatch, type ServerSocket } from '../net/
 import { ProblemLog } from './problem-log.js';
 import type { TransmitLatency } from '../net/native-udp.js';
 import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
-import type { Instant } from '../time/instant.js';
+import { addSeconds, type Instant } from '../time/instant.js';
+import { smoothedReply } from '../core/smoothing.js';
 
 /**
  * The clock a server serves. Kernel packet timestamps are CLOCK_REALTIME
@@ -211,30 +212,35 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   };
   const onTxTime = (tag: number, tx: Instant): void => {
     const ticket = pending.take(tag);
-    if (ticket !== undefined) responder.recordTransmit(ticket, clock ? clock.fromRealtime(tx) : tx);
+    if (ticket === undefined) return;
+    const t = clock ? clock.fromRealtime(tx) : tx;
+    // The interleaved reply carries this stamp: on the served (smoothed) timescale like the others.
+    responder.recordTransmit(ticket, addSeconds(t, smoothedReply(system, t).shift));
   };
 
   /** Answers one batch on `sock`. */
   const serve = (sock: ServerSocket, b: ReceivedBatch): void => {
     let t: Instant;
-    if (clock) {
-      // One reading maps this batch: the C-side T3 is CLOCK_REALTIME plus this delta.
-      const r = realtime();
-      t = clock.fromRealtime(r);
-      sock.setStampDelta(t - r);
-    } else {
-      t = realtime();
-    }
+    const r = realtime();
+    t = clock ? clock.fromRealtime(r) : r;
+    // With smoothtime the batch is served on the smoothed timescale: one offset for the batch,
+    // as chronyd takes one per reply (ntp_core.c), in the state and every timestamp.
+    const served = smoothedReply(system, t);
+    const shift = served.shift;
+    const onServed = (i: Instant): Instant => (shift === 0 ? i : addSeconds(i, shift));
+    // One reading maps this batch: the C-side T3 is CLOCK_REALTIME plus this delta.
+    sock.setStampDelta(onServed(t) - r);
+    t = onServed(t);
     const cStamps = sock.stampsTransmit;
     for (let i = 0; i < b.count; i++) {
       const rx = b.rxTime(i);
       const packet = b.data(i);
       // A MAC or NTS fields: the reply is signed with its transmit timestamp in it, so that one
       // must be read now, not at the start of the batch (nothing rewrites it at the send).
-      const at = packet.length > REPLY_LENGTH ? (clock ? clock.fromRealtime(realtime()) : realtime()) : t;
+      const at = packet.length > REPLY_LENGTH ? onServed(clock ? clock.fromRealtime(realtime()) : realtime()) : t;
       const action = responder.handleRequest({
-        packet, receivedAt: rx === null ? t : clock ? clock.fromRealtime(rx) : rx, now: at,
-        address: b.address(i), port: b.port(i), system, config: coreConfig, random: random(),
+        packet, receivedAt: rx === null ? t : onServed(clock ? clock.fromRealtime(rx) : rx), now: at,
+        address: b.address(i), port: b.port(i), system: served.state, config: coreConfig, random: random(),
       });
       if (action.action !== 'respond') continue;
       const ticket = action.transmitTicket;
@@ -247,7 +253,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
         if (cStamps && (ticket === null || sock.txTimestamps)) {
           stampOffset = action.transmitTimestampOffset;
         } else {
-          sentAt = now();
+          sentAt = onServed(now());
           writeTransmitTimestamp(action.reply, sentAt);
         }
       }

@@ -23,6 +23,8 @@ export interface ScriptedAnswer {
   readonly poll?: number;
   /** Answer nothing. */
   readonly silent?: boolean;
+  /** The leap indicator of time replies (default no warning): a leap second announced. */
+  readonly leap?: Leap;
 }
 
 export interface ScriptedNtpServer {
@@ -49,7 +51,7 @@ export async function startScriptedNtpServer(o: { address: string; port?: number
     const kiss = a.kiss ?? null;
     const rx = addSeconds(t2, a.offset ?? 0);
     const reply: NtpHeader = {
-      leap: kiss !== null ? Leap.Unsynchronized : Leap.NoWarning, version: req.value.version, mode: Mode.Server,
+      leap: kiss !== null ? Leap.Unsynchronized : a.leap ?? Leap.NoWarning, version: req.value.version, mode: Mode.Server,
       stratum: kiss !== null ? 0 : 1, poll: a.poll ?? req.value.poll, precision: -20,
       rootDelay: 0, rootDispersion: secondsToShort(0.0001),
       referenceId: refIdFromCode(kiss ?? 'GPS'),

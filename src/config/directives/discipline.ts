@@ -16,6 +16,7 @@ import { oneArg, oneInteger } from '../line-args.js';
 const DISCIPLINE = 'src/core/engine/discipline.ts';
 const SELECTION = 'src/core/engine/selection.ts';
 const ENGINE = 'src/core/engine/engine.ts';
+const REFERENCE = 'src/core/engine/reference.ts';
 const LEAP_MODES: readonly LeapSecMode[] = ['system', 'step', 'slew', 'ignore'];
 
 function positive(s: ParseState, l: ConfigLine, unit: string): number | null {
@@ -26,7 +27,7 @@ function positive(s: ParseState, l: ConfigLine, unit: string): number | null {
   return n;
 }
 
-type PositiveField = 'maxslewrate' | 'maxdistance' | 'maxdrift' | 'logchange';
+type PositiveField = 'maxslewrate' | 'maxdistance' | 'maxdrift' | 'logchange' | 'maxclockerror';
 
 /** A chrony directive taking one number above 0. */
 function positiveDirective(name: PositiveField, unit: string, consumer: string, doc: string): Directive {
@@ -61,6 +62,24 @@ function samplesDirective(name: 'minsamples' | 'maxsamples'): Directive {
     default: 'chrony\'s (per source)',
     doc: 'The default for sources that do not set their own; above 64 clamped, as chronyd does.',
   };
+}
+
+/** chrony's `smoothtime MAXFREQ MAXWANDER [leaponly]`; as chronyd, a limit of 0 or less leaves smoothing off. */
+function parseSmoothtime(s: ParseState, l: ConfigLine): void {
+  const a = l.args;
+  const maxFreqPpm = parseNumber(a[0]);
+  const maxWanderPpm = parseNumber(a[1]);
+  const extra = a[2];
+  if (a.length < 2 || a.length > 3 || maxFreqPpm === null || maxWanderPpm === null || (extra !== undefined && extra.toLowerCase() !== 'leaponly')) {
+    errorAt(s, l, `smoothtime: expected a maximum frequency (ppm), a maximum wander (ppm per second) and optionally leaponly, got "${a.join(' ')}"`);
+    return;
+  }
+  if (maxFreqPpm <= 0 || maxWanderPpm <= 0) {
+    warnAt(s, l, 'smoothtime with a limit of 0 or less: the served time is not smoothed (as chronyd)');
+    s.b.discipline.smoothtime = null;
+    return;
+  }
+  s.b.discipline.smoothtime = { maxFreqPpm, maxWanderPpm, leapOnly: extra !== undefined };
 }
 
 const leapFile = oneValue('one file name', (s, f) => { s.b.leapseclist = f; });
@@ -114,6 +133,15 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
   },
   positiveDirective('maxslewrate', 'ppm', DISCIPLINE, ''),
   positiveDirective('maxdistance', 'seconds', SELECTION, ''),
+  positiveDirective('maxclockerror', 'ppm', REFERENCE,
+    'How fast the clock\'s own error may grow between updates: with the skew, the rate at which the root dispersion grows in tracking and in what the server sends.'),
+  {
+    chrony: { names: ['smoothtime'], grammar: 'MAXFREQ MAXWANDER [leaponly]', status: implemented(parseSmoothtime) },
+    field: 'discipline.smoothtime',
+    consumer: ENGINE,
+    default: 'none',
+    doc: 'The served time is smoothed as chronyd smooths it: a jump or frequency change of the clock reaches clients at most MAXFREQ ppm fast, its rate changing by at most MAXWANDER ppm/s. `leaponly`: only leap seconds (with leapsecmode slew or step). See docs/leap.md.',
+  },
   positiveDirective('maxdrift', 'ppm', DISCIPLINE, ''),
   positiveDirective('logchange', 'seconds', ENGINE,
     'An update that finds the clock wrong by more than this, beyond a correction already under way, is logged as chronyd logs it: `System clock wrong by 9.860000 seconds` (`Virtual clock ...` on the virtual clock).'),

@@ -13,7 +13,7 @@
  * - Step: only as `makestep threshold limit` allows (the first `limit`
  *   updates, or always with a negative limit).
  * - maxchange: after `start` updates an offset beyond the limit is ignored,
- *   `ignore` times in a row, then the engine reports it as fatal (chronyd exits).
+ *   `ignore` times in all, then the engine reports it as fatal (chronyd exits).
  * - Tracking figures: last and RMS offset, update interval, frequency.
  */
 import { addSeconds, diffSeconds, type Instant } from '../../time/instant.js';
@@ -81,12 +81,14 @@ export class Discipline implements ClockController {
   update(now: Instant, e: SystemEstimate, actions: EngineAction[]): UpdateOutcome {
     const off = e.offset;
     const mc = this.o.maxchange;
-    if (mc !== null && this.madeUpdates >= mc.start && Math.abs(off) > mc.offset) {
+    // As chronyd (reference.c is_offset_ok): a negative START never checks; after START updates,
+    // IGNORE offsets beyond the limit are ignored in all, not only in a row (a negative IGNORE:
+    // every one), and the next one is fatal.
+    if (mc !== null && mc.start >= 0 && this.madeUpdates >= mc.start && Math.abs(off) > mc.offset) {
+      if (mc.ignore >= 0 && this.ignoredChanges >= mc.ignore) return 'fatal';
       this.ignoredChanges++;
-      if (mc.ignore >= 0 && this.ignoredChanges > mc.ignore) return 'fatal';
       return 'ignored';
     }
-    this.ignoredChanges = 0;
     if (this.lastUpdateAt !== null) this.interval = diffSeconds(now, this.lastUpdateAt);
     this.lastUpdateAt = now;
     this.last = off;

@@ -14,6 +14,7 @@ import type { KissAction } from '../../proto/kiss.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
 import { type SystemState } from '../system.js';
+import type { SmoothtimeOptions } from './time-smoothing.js';
 
 export type LeapSecMode = 'system' | 'step' | 'slew' | 'ignore';
 
@@ -37,6 +38,10 @@ export interface DisciplineOptions {
   readonly initialSkewPpm: number | null;
   /** chrony `logchange`: an update that finds the clock wrong by more than this many seconds is reported (default 1). */
   readonly logchange: number;
+  /** chrony `smoothtime`: the served time is smoothed (core/engine/time-smoothing.ts); null: served as the clock reads. */
+  readonly smoothtime: SmoothtimeOptions | null;
+  /** chrony `maxclockerror`: how fast the clock's own error may grow, ppm; the root dispersion grows by it plus the skew (default 1). */
+  readonly maxclockerror: number;
 }
 
 export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
@@ -50,6 +55,8 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   initialFrequencyPpm: null,
   initialSkewPpm: null,
   logchange: 1,
+  smoothtime: null,
+  maxclockerror: 1,
 });
 
 export interface EngineOptions {
@@ -147,8 +154,10 @@ export type EngineEvent =
    * `seconds`: the correction it needs (positive: the clock is behind).
    */
   | { readonly type: 'clock-wrong'; readonly seconds: number }
-  /** chrony `maxchange`: an update's offset exceeded the limit and was ignored; `fatal` once it happened more than `ignore` times in a row (chronyd exits). */
-  | { readonly type: 'maxchange'; readonly offset: number; readonly fatal: boolean }
+  /** chrony `maxchange`: an update's offset exceeded `limit` and was ignored; `fatal` once it happened more than `ignore` times (chronyd exits). */
+  | { readonly type: 'maxchange'; readonly offset: number; readonly limit: number; readonly fatal: boolean }
+  /** chrony `smoothtime`: the smoothing of the served time starts (the clock has settled, or at the first update with `leaponly`). */
+  | { readonly type: 'smoothing-activated'; readonly leapOnly: boolean }
   | MeasurementEvent
   | ClockUpdateEvent;
 

@@ -573,3 +573,41 @@ test('a reply whose round trip is shorter than the server held it (a late transm
   for (const m of ms) assert.ok(m.event.type === 'measurement' && m.event.tests[2] === false && m.event.stats === null, `tests ${m.event.type === 'measurement' ? m.event.tests.join() : ''}`);
   assert.equal(w.snapshot().sources.find((s) => s.address === A)?.stats.samples ?? 0, 0);
 });
+
+test('maxclockerror: the served root dispersion grows by it plus the skew', () => {
+  const rates = [1, 11].map((maxclockerror) => {
+    const w = new World({ sources: [sourceOptions('server', A, { iburst: true, minpoll: 4, maxpoll: 4 })], discipline: { maxclockerror } });
+    w.servers.set(A, server());
+    w.run(300);
+    const now = w.clientNow();
+    const skew = w.snapshot().tracking.skewPpm;
+    return { rate: w.engine.systemState(now).dispersionRate, skew };
+  });
+  for (const [i, ppm] of [1, 11].entries()) {
+    const r = rates[i] as { rate: number; skew: number };
+    assert.ok(Math.abs(r.rate - (ppm + r.skew) * 1e-6) < 1e-12, `maxclockerror ${ppm}: rate ${r.rate}, skew ${r.skew}`);
+  }
+});
+
+test('smoothtime leaponly with leapsecmode slew: the leap is smoothed in the served state and not announced to clients; the snapshot reports it', () => {
+  const startAt = instantFromUnixSeconds(1483228800 - 600);
+  const w = new World({
+    sources: [sourceOptions('server', A, { iburst: true, minpoll: 4, maxpoll: 4 })], startAt,
+    discipline: { leapsecmode: 'slew', maxslewrate: 1000, smoothtime: { maxFreqPpm: 400, maxWanderPpm: 0.001, leapOnly: true } },
+  });
+  w.servers.set(A, server({ leap: Leap.InsertSecond }));
+  w.run(300);
+  assert.equal(w.snapshot().tracking.leapStatus, 'insert');
+  assert.equal(w.engine.systemState(w.clientNow()).leap, Leap.NoWarning);
+  assert.deepEqual(w.snapshot().smoothing?.active, true);
+  w.run(600);
+  const srv = w.servers.get(A) as { offset: number; leap?: number };
+  srv.offset = -1;
+  srv.leap = Leap.NoWarning;
+  w.run(610);
+  const s = w.snapshot().smoothing;
+  assert.ok(s !== undefined && s.offset > 0.99 && s.offset <= 1 && s.remainingTime > 60000 && s.leapOnly, JSON.stringify(s));
+  const plain = new World({ sources: [] });
+  plain.run(1);
+  assert.equal(plain.snapshot().smoothing, undefined);
+});

@@ -32,6 +32,8 @@ import { SourceSet } from './source-set.js';
 import { STATS_DEFAULTS, type StatsOptions } from './source-stats.js';
 import type { SystemState } from '../system.js';
 import { UNRESOLVED, type TrackedSource } from './tracked-source.js';
+import { TimeSmoothing } from './time-smoothing.js';
+import { Leap } from '../../proto/constants.js';
 
 /** Tuning knobs of the engine beyond the configuration (tests and benchmarks). */
 export interface EngineTuning {
@@ -67,6 +69,7 @@ export class SyncEngine implements SyncEngineApi {
   private readonly makeController: ControllerFactory;
   private ts: Timescale | null = null;
   private controller: ClockController | null = null;
+  private smoothing: TimeSmoothing | null = null;
   private readonly sources: SourceSet;
   private readonly reference: Reference;
   private readonly leap = new LeapSchedule();
@@ -79,7 +82,7 @@ export class SyncEngine implements SyncEngineApi {
     this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, ...(options.tuning?.stats ?? {}) };
     this.minSlewTime = options.tuning?.minSlewTime ?? 1;
     this.sources = new SourceSet(options, (so) => this.measurement(so));
-    this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision);
+    this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision, this.d.maxclockerror);
     // Looked up here, so that a controller nobody knows fails the construction, not start().
     this.makeController = controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
   }
@@ -94,6 +97,7 @@ export class SyncEngine implements SyncEngineApi {
     const clock = new ClockModel(now, ppm);
     this.ts = { clock, origin: now };
     this.controller = this.makeController({ options: this.d, clock, minSlewTime: this.minSlewTime });
+    this.smoothing = this.d.smoothtime === null ? null : new TimeSmoothing(this.d.smoothtime, now);
     // The engine's model of the clock starts exact: it sets the frequency itself.
     actions.push({ kind: 'set-frequency', ppm });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
@@ -189,12 +193,27 @@ export class SyncEngine implements SyncEngineApi {
       clock,
       tracking: this.reference.tracking(now, controller, this.leap.pending, residual),
       sources: this.sources.sources.map((s) => sourceSnapshot(s, now, ts)),
+      ...(this.smoothing === null ? {} : { smoothing: this.smoothing.report(now) }),
     };
   }
 
   /** The state the daemon's NTP server serves (stratum, refid, root delay and dispersion, leap). */
-  systemState(_now: Instant): SystemState {
-    return this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
+  systemState(now: Instant): SystemState {
+    const state = this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
+    const smoothing = this.smoothing;
+    const controller = this.controller;
+    if (smoothing === null || controller === null) return state;
+    // As chronyd (ntp_core.c): a leap second being smeared for the clients and slewed here is
+    // not announced to them, or they would insert it on top of the smear.
+    const leap = this.d.leapsecmode === 'slew' && (state.leap === Leap.InsertSecond || state.leap === Leap.DeleteSecond) ? Leap.NoWarning : state.leap;
+    return {
+      ...state, leap,
+      smoothing: {
+        curve: smoothing.curve,
+        slewRemaining: controller.remainingCorrection(now), slewAt: now, slewEnd: controller.nextWake ?? now,
+        quantum: this.o.precision,
+      },
+    };
   }
 
   /** The drift file's contents now (frequency and skew, ppm): the daemon writes it on demand (SIGTERM). */
@@ -273,12 +292,14 @@ export class SyncEngine implements SyncEngineApi {
     if (c === null) return;
     const controller = this.ctrl();
     const remaining = controller.remainingCorrection(now);
+    const base = controller.frequencyPpm;
     const mark = actions.length;
     const outcome = controller.update(now, { offset: c.offset, freqPpm: c.freq * 1e6, skewPpm: Math.sqrt(c.pFreq) * 1e6 }, actions);
     if (outcome === 'ignored' || outcome === 'fatal') {
-      actions.push({ kind: 'event', event: { type: 'maxchange', offset: c.offset, fatal: outcome === 'fatal' } });
+      actions.push({ kind: 'event', event: { type: 'maxchange', offset: c.offset, limit: this.d.maxchange?.offset ?? 0, fatal: outcome === 'fatal' } });
       return;
     }
+    this.smoothUpdate(now, outcome === 'slewed' ? controller.remainingCorrection(now) - remaining : 0, (controller.frequencyPpm - base) * 1e-6, actions);
     // chronyd (reference.c) logs the offset of each update beyond logchange, before a step. Its
     // offsets are against a clock that already counts the correction under way; ours are against
     // the clock as it reads, so that part is taken out: a 10 s jump is reported once, not at every
@@ -303,16 +324,31 @@ export class SyncEngine implements SyncEngineApi {
         actions.push({ kind: 'set-status', synchronized: this.reference.synchronized, leap: 'none', estError: 0, maxError: 0 });
         break;
       case 'step':
+        // chronyd smooths a stepped leap second only in leaponly mode (smooth.c SMT_Leap).
+        if (this.d.smoothtime?.leapOnly === true) this.smoothing?.leap(now, shift);
         clock.step(now, shift);
         actions.push({ kind: 'step', seconds: shift });
         actions.push({ kind: 'event', event: { type: 'step', seconds: shift } });
         break;
       case 'slew':
         this.ctrl().slewLeap(now, shift, actions);
+        this.smoothing?.leap(now, shift);
         break;
       case 'ignore':
         // The next updates see the 1 s error and correct it as usual (makestep or slew).
         break;
+    }
+  }
+
+  /**
+   * A slewed update moved the corrected time by `jump` seconds and its rate by `rateChange`:
+   * the smoothing takes both back (a step is served as it is, as chronyd serves it).
+   */
+  private smoothUpdate(now: Instant, jump: number, rateChange: number, actions: EngineAction[]): void {
+    const s = this.smoothing;
+    if (s === null) return;
+    if (s.updated(now, jump, rateChange, this.ctrl().skewPpm)) {
+      actions.push({ kind: 'event', event: { type: 'smoothing-activated', leapOnly: s.report(now).leapOnly } });
     }
   }
 

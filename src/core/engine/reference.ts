@@ -10,7 +10,6 @@ import { refIdFromAddress, type Md5 } from '../../proto/refid.js';
 import type { ClockController, UpdateOutcome } from './clock-controller.js';
 import type { EngineAction, LeapSecMode } from './engine-api.js';
 import type { LeapKind } from './leap.js';
-import { PHI } from '../sample.js';
 import type { CombinedEstimate } from './selection.js';
 import { unixString, type TrackingSnapshot } from './snapshot.js';
 import { synchronizedState, unsynchronizedState, type SystemState } from '../system.js';
@@ -43,9 +42,13 @@ export class Reference {
 
   private readonly md5: Md5;
 
+  /** chrony `maxclockerror`, s/s: with the skew, how fast the error bound grows after an update. */
+  private readonly clockError: number;
+
   /** Without `md5` the reference id of an IPv6 source uses a stand-in hash. */
-  constructor(md5: Md5 | undefined, private readonly leapsecmode: LeapSecMode, private readonly precision: number) {
+  constructor(md5: Md5 | undefined, private readonly leapsecmode: LeapSecMode, private readonly precision: number, maxclockerrorPpm: number) {
     this.md5 = md5 ?? fnvDigest;
+    this.clockError = maxclockerrorPpm * 1e-6;
   }
 
   /** Selection found no source to follow. */
@@ -79,7 +82,7 @@ export class Reference {
       this.synchronized = true;
       actions.push({ kind: 'event', event: { type: 'synchronized', sourceId: sel.id, offset: off } });
     }
-    const prevError = prev === null ? 0 : prev.rootDelay / 2 + prev.rootDispersion + (PHI + controller.skewPpm * 1e-6) * Math.max(0, diffSeconds(now, prev.at));
+    const prevError = prev === null ? 0 : prev.rootDelay / 2 + prev.rootDispersion + (this.clockError + controller.skewPpm * 1e-6) * Math.max(0, diffSeconds(now, prev.at));
     actions.push({
       kind: 'event',
       event: {
@@ -105,7 +108,7 @@ export class Reference {
       leap: leap === 'insert' ? Leap.InsertSecond : leap === 'delete' ? Leap.DeleteSecond : Leap.NoWarning,
       stratum: ref.stratum, referenceId: ref.referenceId, referenceTime: ref.at,
       rootDelay: ref.rootDelay, rootDispersion: ref.rootDispersion, precision,
-      dispersionRate: PHI + skewPpm * 1e-6,
+      dispersionRate: this.clockError + skewPpm * 1e-6,
     });
   }
 
@@ -126,7 +129,7 @@ export class Reference {
       residualFreqPpm,
       skewPpm: controller.skewPpm,
       rootDelay: ref?.rootDelay ?? 0,
-      rootDispersion: ref === null ? 0 : ref.rootDispersion + (PHI + controller.skewPpm * 1e-6) * sinceUpdate,
+      rootDispersion: ref === null ? 0 : ref.rootDispersion + (this.clockError + controller.skewPpm * 1e-6) * sinceUpdate,
       updateInterval: controller.updateInterval,
       leapStatus: !sync ? 'unsynchronized' : leap === 'none' ? 'normal' : leap,
       synchronized: sync,

@@ -16,6 +16,7 @@
 
 import { instantToUnixNanos, type Instant } from '../../time/instant.js';
 import type { KissAction } from '../../proto/kiss.js';
+import type { SmoothingReport } from './time-smoothing.js';
 
 export const SNAPSHOT_VERSION = 1;
 
@@ -157,4 +158,6 @@ export interface DaemonSnapshot {
   readonly clock: 'system' | 'virtual' | 'sim';
   readonly tracking: TrackingSnapshot;
   readonly sources: readonly SourceSnapshot[];
+  /** chronyc smoothing's figures; absent without `smoothtime` (chronyc then says "Facility not enabled"). */
+  readonly smoothing?: SmoothingReport;
 }
