@@ -13,6 +13,7 @@
  * reported against the disciplined clock is converted back.
  */
 import { diffSeconds, type Instant } from '../../time/instant.js';
+import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { Sample } from '../sample.js';
 import type {
   DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, StampSource, SyncEngineApi,
@@ -78,7 +79,7 @@ export class SyncEngine implements SyncEngineApi {
     this.d = options.discipline;
     this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, ...(options.tuning?.stats ?? {}) };
     this.minSlewTime = options.tuning?.minSlewTime ?? 1;
-    this.sources = new SourceSet(options, (so) => this.measurement(so));
+    this.sources = new SourceSet(options, (so) => this.measurement(so), () => this.announced());
     this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision);
     // Looked up here, so that a controller nobody knows fails the construction, not start().
     this.makeController = controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
@@ -113,8 +114,8 @@ export class SyncEngine implements SyncEngineApi {
     return this.finish(now, actions);
   }
 
-  sent(sourceId: number, t1: Instant, stamp: StampSource = 'daemon'): void {
-    this.sources.byId(sourceId)?.poller.sent(t1, stamp);
+  sent(sourceId: number, t1: Instant, stamp: StampSource = 'daemon', transmit?: NtpTimestamp): void {
+    this.sources.byId(sourceId)?.poller.sent(t1, stamp, transmit);
   }
 
   receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[] {
@@ -195,6 +196,16 @@ export class SyncEngine implements SyncEngineApi {
   /** The state the daemon's NTP server serves (stratum, refid, root delay and dispersion, leap). */
   systemState(_now: Instant): SystemState {
     return this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
+  }
+
+  isPeer(address: string, port: number): boolean {
+    return this.sources.byOrigin(address, port)?.options.kind === 'peer';
+  }
+
+  /** What our packets to peers say of us. */
+  private announced(): SystemState {
+    const own = this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
+    return this.o.servedState?.(own) ?? own;
   }
 
   /** The drift file's contents now (frequency and skew, ppm): the daemon writes it on demand (SIGTERM). */
