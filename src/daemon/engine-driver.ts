@@ -178,18 +178,18 @@ export class EngineDriver {
   };
 
   /** A peer's datagram that reached the NTP server's socket (see NtpServer's PeerTraffic). */
-  deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void {
-    this.#onMessage(data, address, port, rxTime);
+  deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress?: string): void {
+    this.#onMessage(data, address, port, rxTime, localAddress);
   }
 
-  #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void {
+  #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress?: string): void {
     // First thing: without a kernel stamp, every statement before this reading is error in t4.
     const t4 = rxTime === null ? this.#clock.now() : this.#clock.fromRealtime(rxTime);
     if (!this.#running) return;
     this.#flushSent();
     const now = rxTime === null ? t4 : this.#clock.now();
     const rxStamp: StampSource = rxTime === null ? 'daemon' : 'kernel';
-    this.#apply(this.#engine.receive({ address: unmapIpv4(address), port, data, t4, rxStamp }, now));
+    this.#apply(this.#engine.receive({ address: unmapIpv4(address), port, data, t4, rxStamp, ...(localAddress !== undefined ? { localAddress } : {}) }, now));
   }
 
   #onTxTime(id: number, tx: Instant): void {

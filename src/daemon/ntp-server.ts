@@ -84,8 +84,11 @@ export interface NtpServerOptions {
 export interface PeerTraffic {
   /** Whether `address` (text) and `port` are a configured peer's. */
   isPeer(address: string, port: number): boolean;
-  /** A peer's datagram (a copy) and its kernel receive time (CLOCK_REALTIME), or null. */
-  deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void;
+  /**
+   * A peer's datagram (a copy), its kernel receive time (CLOCK_REALTIME) or
+   * null, and the address it came to, unless the socket is a wildcard's.
+   */
+  deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress: string | undefined): void;
 }
 
 export interface RunningNtpServer {
@@ -270,8 +273,10 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
         if (peers.isPeer(address, port)) {
           const p = peers;
           const data = packet.slice();
+          const bound = sock.address().address;
+          const local = bound === '0.0.0.0' || bound === '::' ? undefined : bound;
           // After the batch: the engine may send at once, and the batch's buffers are not ours to reuse.
-          queueMicrotask(() => p.deliver(data, address, port, rx));
+          queueMicrotask(() => p.deliver(data, address, port, rx, local));
           continue;
         }
       }

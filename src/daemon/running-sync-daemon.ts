@@ -70,7 +70,7 @@ export class RunningSyncDaemon implements SyncDaemon {
     this.statsLog = this.openStatsLog(this.current);
     this.servers.setPeerTraffic({
       isPeer: (address, port) => this.engine.isPeer?.(address, port) ?? false,
-      deliver: (data, address, port, rx) => this.driver.deliver(data, address, port, rx),
+      deliver: (data, address, port, rx, local) => this.driver.deliver(data, address, port, rx, local),
     });
     this.driver = new EngineDriver({
       engine: this.engine,

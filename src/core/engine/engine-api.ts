@@ -254,6 +254,18 @@ export interface StampCounts {
 }
 
 /** What the driver tells the engine. */
+/** A datagram for the engine, from a source's address and port. */
+export interface EngineDatagram {
+  readonly address: string;
+  readonly port: number;
+  readonly data: Uint8Array;
+  /** When it arrived, on the disciplined clock. */
+  readonly t4: Instant;
+  readonly rxStamp?: StampSource;
+  /** The address it was sent to, when the socket knows it (chronyd's test D compares the source's reference id with it). */
+  readonly localAddress?: string;
+}
+
 export interface SyncEngineApi {
   /** First call: returns the initial sends/resolves/timer. */
   start(now: Instant): EngineAction[];
@@ -268,7 +280,7 @@ export interface SyncEngineApi {
    */
   sent(sourceId: number, t1: Instant, stamp?: StampSource, transmit?: NtpTimestamp): void;
   /** A datagram arrived from `address:port` at `t4` (read by `rxStamp`, default 'daemon'); the engine matches it to a source. */
-  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[];
+  receive(datagram: EngineDatagram, now: Instant): EngineAction[];
   /** Name resolution finished: addresses (may be empty) or an error message. */
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */

@@ -16,7 +16,7 @@ import { diffSeconds, type Instant } from '../../time/instant.js';
 import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { Sample } from '../sample.js';
 import type {
-  DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, StampSource, SyncEngineApi,
+  DisciplineOptions, EngineDatagram, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, StampSource, SyncEngineApi,
 } from './engine-api.js';
 import type { ClockController, ControllerFactory } from './clock-controller.js';
 import { ClockModel } from './clock-model.js';
@@ -118,7 +118,7 @@ export class SyncEngine implements SyncEngineApi {
     this.sources.byId(sourceId)?.poller.sent(t1, stamp, transmit);
   }
 
-  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[] {
+  receive(datagram: EngineDatagram, now: Instant): EngineAction[] {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     const s = this.sources.byOrigin(datagram.address, datagram.port);
@@ -143,6 +143,14 @@ export class SyncEngine implements SyncEngineApi {
     }
     s.unsynchronized = false;
     s.unreachableReported = false;
+    // chronyd's test D: a source whose reference id is the address it reaches
+    // us at is synchronized to us; following it would close a loop (two peers
+    // each taking the other's time once their real sources are gone).
+    const local = datagram.localAddress;
+    if (local !== undefined && out.header.stratum > 1 && out.header.referenceId >>> 0 === this.reference.refIdOf(local)) {
+      actions.push(measurementEvent(s, out, [true, true, true, false], null));
+      return this.finish(now, actions);
+    }
     if (out.sample.delay > s.options.maxdelay) {
       actions.push(measurementEvent(s, out, [false, true, true, true], null));
       return this.finish(now, actions);

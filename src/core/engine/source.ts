@@ -40,7 +40,7 @@ import { addSeconds, diffSeconds, type Instant } from '../../time/instant.js';
 import { fromNtpTimestamp, toNtpTimestamp, type NtpTimestamp } from '../../time/timestamp.js';
 import { shortToSeconds } from '../../time/short.js';
 import { Leap, Mode } from '../../proto/constants.js';
-import { kissAction, type KissAction } from '../../proto/kiss.js';
+import { kissAction, type KissAction, kissCode } from '../../proto/kiss.js';
 import type { NtpHeader } from '../../proto/header.js';
 import { parsePacket } from '../../proto/packet.js';
 import { buildClientRequest, buildInterleavedRequest, buildSymmetricPacket, fuzzedTransmit } from '../client-request.js';
@@ -405,7 +405,9 @@ export class SourcePoller {
     if (v === null || p === null) return { kind: 'ignored', reason: 'not-expected' };
     if (!valid) return { kind: 'ignored', reason: v.ok ? 'bogus-timestamps' : v.rejection };
     if (!first) return { kind: 'ignored', reason: 'duplicate' };
-    const out = this.settle(v, p, t4, epoch, rxStamp);
+    // An unsynchronized peer sends leap 3 and stratum 0 with no kiss code: that says "no time", not a kiss (chronyd's test 6).
+    const verdict: ReplyVerdict = !v.ok && v.rejection === 'kod' && kissCode(h) === null ? { ...v, rejection: 'unsynchronized', header: h } : v;
+    const out = this.settle(verdict, p, t4, epoch, rxStamp);
     // The next packet is timed from this one, as chronyd times it (symmetric.ts).
     if (this.nextPoll !== null && this.burstLeft === 0 && this.lastTransmit !== null) {
       const delay = peer.transmitDelay(this.transmitPoll(), this.localState().stratum, false, diffSeconds(t4, this.lastTransmit));
