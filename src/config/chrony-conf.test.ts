@@ -49,7 +49,13 @@ server 2001:db8::1 MINPOLL -6 maxpoll 24
   assert.deepEqual(s[1]?.options, { ...SOURCE_DEFAULTS, kind: 'pool', host: 'pool.example.org', iburst: true, maxsources: 3 });
   assert.deepEqual(s[2]?.options, { ...SOURCE_DEFAULTS, kind: 'peer', host: '192.0.2.1' });
   assert.deepEqual([s[3]?.options.minpoll, s[3]?.options.maxpoll], [-6, 24]);
-  assert.deepEqual(messages(r.warnings), ['chrony.conf:4: peer 192.0.2.1: symmetric mode is not implemented; polled as a server (client/server mode)']);
+  assert.deepEqual(messages(r.warnings), []);
+});
+
+test('a peer refuses xleave (interleaved symmetric mode) and nts, naming file:line and the option', () => {
+  assert.deepEqual(messages(chrony('peer 192.0.2.1 key 1 xleave\n').errors), ['chrony.conf:1: peer: 192.0.2.1: option xleave (interleaved symmetric mode) is not implemented by ntpkit']);
+  assert.deepEqual(messages(chrony('\npeer 192.0.2.1 nts\n').errors), ['chrony.conf:2: peer: 192.0.2.1: option nts cannot secure a peer (NTS has no symmetric mode); use key N']);
+  assert.deepEqual(messages(chrony('server 192.0.2.1 xleave\n').errors), []);
 });
 
 test('chrony source options ntpkit does not implement load with a warning naming them', () => {

@@ -40,7 +40,6 @@ fudge 127.127.1.0 stratum 10
   assert.equal(s[2]?.options.noselect, true);
   assert.deepEqual(messages(r.warnings), [
     '/etc/ntp.conf:2: pool pool.example.org: option preempt not implemented by ntpkit, ignored',
-    '/etc/ntp.conf:3: peer 192.0.2.1: symmetric mode is not implemented; polled as a server (client/server mode)',
     '/etc/ntp.conf:4: server 2001:db8::1: option -6 not implemented by ntpkit, ignored',
     '/etc/ntp.conf:5: server 127.127.1.0: reference clocks (127.127.t.u) are not supported by ntpkit, ignored',
     '/etc/ntp.conf:6: fudge: not implemented by ntpkit (reference clocks are not supported), ignored',

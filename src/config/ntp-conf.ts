@@ -3,7 +3,7 @@
  * onto the same Config as chrony.conf. What maps, and how:
  *
  * - `server`/`pool`/`peer`: the same SourceOptions (`true` is chrony's
- *   `trust`); `peer` is polled as a server, with a warning. `server
+ *   `trust`); `peer` is a symmetric active association. `server
  *   127.127.t.u` is a reference clock: warned about, not a source.
  * - Discipline with ntpd's defaults, not chrony's: ntpd steps whenever the
  *   offset exceeds 0.128 s (`tinker step`, any time, so makestep 0.128 -1),

@@ -188,7 +188,9 @@ export function parseSourceLine(s: ParseState, l: ConfigLine, dialect: Dialect):
     }
     i++;
   }
-  if (kind === 'peer') warnAt(s, l, `peer ${host}: symmetric mode is not implemented; polled as a server (client/server mode)`);
+  // ntpkit does basic symmetric mode only; chronyd itself warns that NTS does not work with peers.
+  if (kind === 'peer' && options.xleave) return err(`${host}: option xleave (interleaved symmetric mode) is not implemented by ntpkit`);
+  if (kind === 'peer' && options.nts) return err(`${host}: option nts cannot secure a peer (NTS has no symmetric mode); use key N`);
   if (ignored.length > 0) warnAt(s, l, `${kind} ${host}: option${ignored.length > 1 ? 's' : ''} ${ignored.join(', ')} not implemented by ntpkit, ignored`);
   return draft;
 }

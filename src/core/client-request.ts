@@ -2,9 +2,11 @@
  * The requests a client sends: basic (data-minimized) and interleaved. Both
  * the daemon's sources and the one-shot query build them here.
  */
-import { type NtpTimestamp } from '../time/timestamp.js';
+import { type Instant } from '../time/instant.js';
+import { toNtpTimestamp, type NtpTimestamp } from '../time/timestamp.js';
 import { Leap, Mode } from '../proto/constants.js';
 import { encodeHeader, type NtpHeader } from '../proto/header.js';
+import type { ServedParams } from './system.js';
 
 /**
  * A client request that reveals nothing about the client (RFC 9109 §3 spirit,
@@ -45,4 +47,44 @@ export function buildInterleavedRequest(version: number, cookie: NtpTimestamp, o
   view.setBigUint64(24, origin);
   view.setBigUint64(32, receive);
   return buf;
+}
+
+/** Bits of a peer packet's transmit timestamp below a microsecond, random as chronyd makes those below its precision. */
+const FUZZ_BITS = 0xfffn;
+
+/** `t` on the wire with `fuzz`'s low bits (FUZZ_BITS) in place of its own. */
+export function fuzzedTransmit(t: Instant, fuzz: bigint): NtpTimestamp {
+  return (toNtpTimestamp(t) & ~FUZZ_BITS) | (fuzz & FUZZ_BITS);
+}
+
+/**
+ * Rewrites the transmit timestamp of a peer's packet (48 bytes, no MAC) to
+ * `t`, just before it leaves: the peer measures with it, and the engine
+ * built the packet earlier. Keeps its random bits; returns the new value.
+ */
+export function restampSymmetric(packet: Uint8Array, t: Instant): NtpTimestamp {
+  const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+  const stamped = fuzzedTransmit(t, view.getBigUint64(40));
+  view.setBigUint64(40, stamped);
+  return stamped;
+}
+
+/**
+ * A symmetric active packet (mode 1, RFC 5905 §8 and §9): unlike a client
+ * request it carries our sync state (`served`), since the peer may
+ * synchronize to us, and the three timestamps of the basic symmetric
+ * exchange: origin is the peer's last transmit timestamp, receive when that
+ * packet reached us, and transmit our own send time, which the peer echoes
+ * as its origin.
+ */
+export function buildSymmetricPacket(version: number, served: ServedParams, poll: number, origin: NtpTimestamp, receive: NtpTimestamp, transmit: NtpTimestamp): Uint8Array {
+  return encodeHeader({
+    ...served,
+    version,
+    mode: Mode.SymmetricActive,
+    poll,
+    originTimestamp: origin,
+    receiveTimestamp: receive,
+    transmitTimestamp: transmit,
+  });
 }

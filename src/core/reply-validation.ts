@@ -15,7 +15,7 @@ import { computeSample, type Sample } from './sample.js';
 export type ReplyRejection =
   | 'truncated'          // shorter than an NTP header: cut off on the way, or a broken server
   | 'not-ntp'            // does not parse as NTP at all (bad version, reserved mode, bad trailing fields)
-  | 'wrong-mode'         // not a server-mode (4) reply
+  | 'wrong-mode'         // not a server-mode (4) reply (a peer's: not mode 1 or 2)
   | 'origin-mismatch'    // origin timestamp is not our cookie: stale, spoofed or not a reply to us
   | 'kod'                // kiss-o'-death (stratum 0), see kissCode
   | 'unsynchronized'     // leap 3 or stratum >= 16: the server has no time to give
@@ -29,6 +29,8 @@ export interface ReplyContext {
   readonly t4: Instant;
   /** Our timestamping precision, seconds. */
   readonly clientPrecision: number;
+  /** Symmetric mode: the packet is a peer's, mode 1 (active) or 2 (passive), not a server's mode 4. */
+  readonly symmetric?: boolean;
   /**
    * Interleaved mode (RFC 9769): the previous exchange. A reply whose origin
    * is `receiveCookie` (the receive field we sent) is interleaved: its
@@ -62,8 +64,9 @@ export function evaluateReply(packet: Uint8Array, ctx: ReplyContext): ReplyVerdi
     return { ok: false, rejection, message: `not a valid NTP reply: ${parsed.message} (${packet.length} bytes)` };
   }
   const h = parsed.value.header;
-  if (h.mode !== Mode.Server) {
-    return { ok: false, rejection: 'wrong-mode', message: `reply has mode ${h.mode}, expected 4 (server)`, header: h };
+  if (ctx.symmetric === true ? h.mode !== Mode.SymmetricActive && h.mode !== Mode.SymmetricPassive : h.mode !== Mode.Server) {
+    const expected = ctx.symmetric === true ? '1 or 2 (symmetric)' : '4 (server)';
+    return { ok: false, rejection: 'wrong-mode', message: `reply has mode ${h.mode}, expected ${expected}`, header: h };
   }
   const il = ctx.interleaved;
   const interleaved = il !== undefined && il.receiveCookie !== 0n && h.originTimestamp === il.receiveCookie && h.originTimestamp !== ctx.cookie;

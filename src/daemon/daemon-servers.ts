@@ -12,7 +12,7 @@ import type { SystemState } from '../core/system.js';
 import type { CookieKeyRing } from '../crypto/nts-cookie.js';
 import { NtsServerAuthenticator } from '../crypto/nts-server.js';
 import type { ConfigResources, KeyTable } from './config-resources.js';
-import { type RunningNtpServer, startNtpServer } from './ntp-server.js';
+import { type PeerTraffic, type RunningNtpServer, startNtpServer } from './ntp-server.js';
 import { type NtsKeService, startNtsKeService } from './nts-ke-service.js';
 import { DaemonRequestAuthenticator } from './request-authenticator.js';
 import type { UdpPreferences } from '../net/udp-socket.js';
@@ -38,6 +38,15 @@ export function servesNtp(c: ServerConfig): boolean {
   return c.port !== 0 && c.access.some((r) => r.allow);
 }
 
+/**
+ * chronyd opens its server socket for a `peer` even without `allow`
+ * (NIO_OpenServerSocket): the peer's packets come and go on the NTP port.
+ * Access rules still decide whom the responder answers.
+ */
+function needsServerSocket(c: Config): boolean {
+  return servesNtp(c.server) || (c.server.port !== 0 && c.sources.some((s) => s.options.kind === 'peer'));
+}
+
 export class DaemonServers {
   private server: RunningNtpServer | null = null;
   private ke: NtsKeService | null = null;
@@ -48,6 +57,8 @@ export class DaemonServers {
   private readonly serving: boolean;
   private readonly log: (line: string) => void;
   private readonly socketOptions: Pick<DaemonServersOptions, 'udp' | 'transmitCompensation'>;
+  /** Where configured peers' packets go (the engine), given to every server started. */
+  private peers: PeerTraffic | null = null;
 
   constructor(o: DaemonServersOptions) {
     this.socketOptions = { udp: o.udp, transmitCompensation: o.transmitCompensation };
@@ -84,6 +95,17 @@ export class DaemonServers {
     }
   }
 
+  /** Configured peers' packets that reach the NTP server's port go to `peers`. */
+  setPeerTraffic(peers: PeerTraffic): void {
+    this.peers = peers;
+    this.server?.setPeerTraffic(peers);
+  }
+
+  /** Sends a peer's packet from the NTP server's port; false without a server socket for it. */
+  sendToPeer(packet: Uint8Array, address: string, port: number): boolean {
+    return this.server?.sendToPeer(packet, address, port) ?? false;
+  }
+
   /** Gives the NTP server the sync state to serve (read only when there is a server). */
   refresh(state: () => SystemState): void {
     if (this.server === null) return;
@@ -107,7 +129,8 @@ export class DaemonServers {
     const prev = { ke: this.ke, nts: this.auth.nts, credentials: this.credentials };
     const undo: Undo[] = [];
     try {
-      if (JSON.stringify(stripPositions(next.server)) !== JSON.stringify(stripPositions(current.server))) {
+      // A peer added or removed can open or close the server socket with the server settings unchanged.
+      if (JSON.stringify(stripPositions(next.server)) !== JSON.stringify(stripPositions(current.server)) || this.shouldServe(next) !== this.shouldServe(current)) {
         // Stop first: the new server usually wants the same address and port.
         await this.server?.close();
         this.server = null;
@@ -145,7 +168,7 @@ export class DaemonServers {
   }
 
   private shouldServe(c: Config): boolean {
-    return this.serving && servesNtp(c.server);
+    return this.serving && needsServerSocket(c);
   }
 
   private wantsNtsKe(c: Config): boolean {
@@ -160,6 +183,7 @@ export class DaemonServers {
       ...this.socketOptions,
       log: (l) => this.log(`NTP server: ${l}`),
     });
+    s.setPeerTraffic(this.peers);
     const where = s.endpoints.map((e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`).join(', ');
     this.log(`Serving NTP on ${where} from the ${this.clock.kind} clock (${s.transport.kind === 'native-kernel-timestamps' ? 'kernel timestamps' : `node:dgram: ${s.transport.reason ?? 'fallback'}`})`);
     return s;

@@ -33,6 +33,8 @@ import { type ClientSocket, type ClientSocketFactory, type ClientSocketOptions, 
 import { dnsFailureReason } from '../net/query.js';
 import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
 import { diffSeconds, type Instant } from '../time/instant.js';
+import { restampSymmetric } from '../core/client-request.js';
+import { HEADER_LENGTH } from '../proto/header.js';
 import type { DriftValues } from './drift-file.js';
 
 /** Resolves a host name to addresses (all of them, for pools). Tests inject one: they must never query real DNS. */
@@ -66,6 +68,11 @@ export interface EngineDriverOptions {
   readonly onUpdate?: () => void;
   /** Problems that do not stop the driver (socket errors, failed sends), one line each. */
   readonly log?: (line: string) => void;
+  /**
+   * Sends a peer's packet from the NTP server's socket (where the peer
+   * expects it); false when there is none, and the client socket sends it.
+   */
+  readonly sendSymmetric?: (packet: Uint8Array, address: string, port: number) => boolean;
   /** Keep the process alive for the sockets and timer (default true; the library passes false). */
   readonly keepAlive?: boolean;
 }
@@ -172,14 +179,19 @@ export class EngineDriver {
     this.#apply(this.#engine.tick(this.#clock.now()));
   };
 
-  #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void {
+  /** A peer's datagram that reached the NTP server's socket (see NtpServer's PeerTraffic). */
+  deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress?: string): void {
+    this.#onMessage(data, address, port, rxTime, localAddress);
+  }
+
+  #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress?: string): void {
     // First thing: without a kernel stamp, every statement before this reading is error in t4.
     const t4 = rxTime === null ? this.#clock.now() : this.#clock.fromRealtime(rxTime);
     if (!this.#running) return;
     this.#flushSent();
     const now = rxTime === null ? t4 : this.#clock.now();
     const rxStamp: StampSource = rxTime === null ? 'daemon' : 'kernel';
-    this.#apply(this.#engine.receive({ address: unmapIpv4(address), port, data, t4, rxStamp }, now));
+    this.#apply(this.#engine.receive({ address: unmapIpv4(address), port, data, t4, rxStamp, ...(localAddress !== undefined ? { localAddress } : {}) }, now));
   }
 
   #onTxTime(id: number, tx: Instant): void {
@@ -212,7 +224,7 @@ export class EngineDriver {
     for (const a of actions) {
       switch (a.kind) {
         case 'send':
-          this.#send(a.sourceId, a.address, a.port, a.packet);
+          if (a.symmetric !== true || !this.#sendSymmetric(a.sourceId, a.address, a.port, a.packet)) this.#send(a.sourceId, a.address, a.port, a.packet);
           break;
         case 'timer':
           this.#setTimer(a.at);
@@ -306,6 +318,25 @@ export class EngineDriver {
     const ready = this.#ready.get(family);
     if (ready !== undefined) go(ready);
     else this.#socket(family).then((s) => { this.#ready.set(family, s); go(s); }, () => {});
+  }
+
+  /** A peer's packet through the server's socket: t1 is read here, as no kernel stamp comes for it. */
+  #sendSymmetric(sourceId: number, address: string, port: number, packet: Uint8Array): boolean {
+    const send = this.#opts.sendSymmetric;
+    if (send === undefined) return false;
+    const userT1 = this.#clock.now();
+    // Without a MAC the transmit timestamp can still be made the send's (a MAC seals the engine's).
+    const transmit = packet.length === HEADER_LENGTH ? restampSymmetric(packet, userT1) : undefined;
+    try {
+      if (!send(packet, address, port)) return false;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      this.#log(`Cannot send to ${address} port ${port}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+      return true;
+    }
+    this.#latest.delete(sourceId);
+    this.#engine.sent(sourceId, userT1, 'daemon', transmit);
+    return true;
   }
 
   #startResolve(sourceId: number, host: string): void {

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import type { EngineOptions, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { SourceOptions } from '../core/engine/source-options.js';
+import type { SystemState } from '../core/system.js';
 import type { NtsSourceAuthenticator } from '../crypto/nts-client.js';
 import { symmetricSourceAuthenticator } from '../crypto/symmetric-auth.js';
 import type { KeyTable } from './config-resources.js';
@@ -38,6 +39,8 @@ export interface EngineGround {
   readonly precisionLog2: number;
   readonly random: () => number;
   readonly ntsSourceAuthenticator: (so: SourceOptions) => NtsSourceAuthenticator;
+  /** EngineOptions.servedState. */
+  readonly servedState: (engine: SystemState) => SystemState;
 }
 
 export function engineOptionsFor(c: Config, initial: DriftValues | null, k: KeyTable | null, ground: EngineGround): EngineOptions {
@@ -49,6 +52,7 @@ export function engineOptionsFor(c: Config, initial: DriftValues | null, k: KeyT
       initialSkewPpm: initial?.skewPpm ?? null,
     },
     precision: 2 ** ground.precisionLog2,
+    servedState: ground.servedState,
     random: ground.random,
     md5: (data) => createHash('md5').update(data).digest(),
     authenticatorFor: (so) => (so.nts ? ground.ntsSourceAuthenticator(so) : so.key === null ? null

@@ -14,9 +14,10 @@
  */
 import { type NtsCookieCodec, NtsServerAuthenticator, withNts } from '../crypto/nts-server.js';
 import { randomFillSync } from 'node:crypto';
+import { isIP } from 'node:net';
 import { realtime } from '../clock/realtime.js';
 import { buildAccessTable } from '../core/server/access.js';
-import { clientReports, type ClientReport } from '../core/server/client-report.js';
+import { clientReports, type ClientReport, formatIPv6 } from '../core/server/client-report.js';
 import { clientTime, MAX_CLIENT_SLOTS, MIN_CLIENT_SLOTS } from '../core/server/client-table.js';
 import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
 import type { SymmetricKey } from '../crypto/symmetric-mac.js';
@@ -75,6 +76,22 @@ export interface NtpServerOptions {
   readonly ntsCookies?: NtsCookieCodec;
 }
 
+/**
+ * The daemon's symmetric peers, whose packets (modes 1 and 2) arrive at the
+ * server's port and go to the engine instead of the responder, as chronyd
+ * hands a configured peer's packets to its association: an unknown sender's
+ * mode 1 is answered in passive mode by the responder.
+ */
+export interface PeerTraffic {
+  /** Whether `address` (text) and `port` are a configured peer's. */
+  isPeer(address: string, port: number): boolean;
+  /**
+   * A peer's datagram (a copy), its kernel receive time (CLOCK_REALTIME) or
+   * null, and the address it came to, unless the socket is a wildcard's.
+   */
+  deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress: string | undefined): void;
+}
+
 export interface RunningNtpServer {
   readonly endpoints: readonly { readonly address: string; readonly port: number }[];
   readonly transport: UdpTransportInfo;
@@ -91,9 +108,29 @@ export interface RunningNtpServer {
   setSystemState(state: SystemState): void;
   /** The system state replies carry now. */
   systemState(): SystemState;
+  /** Hands configured peers' packets to `peers` (null: to nobody; the responder answers them as unknown peers). */
+  setPeerTraffic(peers: PeerTraffic | null): void;
+  /**
+   * Sends a peer's packet from the server's socket of the address's family
+   * (where the peer expects it); false when there is none.
+   * @throws as the socket's send does (a bad port).
+   */
+  sendToPeer(data: Uint8Array, address: string, port: number): boolean;
   /** The transmit-timestamp compensation of the first socket (see NtpServerOptions), or null when none is applied. */
   transmitCompensation(): TransmitLatency | null;
   close(): Promise<void>;
+}
+
+/** Mode 1 or 2: a symmetric peer's packet. */
+function isSymmetric(packet: Uint8Array): boolean {
+  const mode = packet.length > 0 ? (packet[0] as number) & 7 : 0;
+  return mode === 1 || mode === 2;
+}
+
+/** A batch's source address as text (the native socket gives octets). */
+function addressText(a: Uint8Array | string): string {
+  if (typeof a === 'string') return a;
+  return a.length === 4 ? a.join('.') : formatIPv6(a);
 }
 
 /** Unanswered transmit-timestamp tickets kept at most: the kernel may never report some (power of two). */
@@ -198,6 +235,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   const responder = new NtpResponder({ seed: random(), reuseReply: true, clientSlots: clientSlotsFor(config.clientLogLimit) });
   const pending = new PendingTransmits();
   const transmitCompensation = opts.transmitCompensation ?? true;
+  let peers: PeerTraffic | null = null;
 
   const sockets: ServerSocket[] = [];
   const problems: ProblemLog[] = [];
@@ -235,6 +273,19 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     for (let i = 0; i < b.count; i++) {
       const rx = b.rxTime(i);
       const packet = b.data(i);
+      if (peers !== null && isSymmetric(packet)) {
+        const address = addressText(b.address(i));
+        const port = b.port(i);
+        if (peers.isPeer(address, port)) {
+          const p = peers;
+          const data = packet.slice();
+          const bound = sock.address().address;
+          const local = bound === '0.0.0.0' || bound === '::' ? undefined : bound;
+          // After the batch: the engine may send at once, and the batch's buffers are not ours to reuse.
+          queueMicrotask(() => p.deliver(data, address, port, rx, local));
+          continue;
+        }
+      }
       // A MAC or NTS fields: the reply is signed with its transmit timestamp in it, so that one
       // must be read now, not at the start of the batch (nothing rewrites it at the send).
       const at = packet.length > REPLY_LENGTH ? onServed(clock ? clock.fromRealtime(realtime()) : realtime()) : t;
@@ -303,6 +354,15 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     setSystemState: (state) => { system = state; },
     systemState: () => system,
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
+    setPeerTraffic: (p) => { peers = p; },
+    sendToPeer: (data, address, port) => {
+      const family = isIP(address) === 6 ? 6 : 4;
+      // An IPv6 wildcard socket that is not v6-only takes IPv4 too, as mapped addresses.
+      const sock = sockets.find((s) => isIP(s.address().address) === family) ?? sockets.find((s) => s.address().address === '::');
+      if (sock === undefined) return false;
+      sock.send(data, family === 4 && isIP(sock.address().address) === 6 ? `::ffff:${address}` : address, port);
+      return true;
+    },
     close: async () => {
       await Promise.all(sockets.map((s) => s.close()));
       countSendFailures();

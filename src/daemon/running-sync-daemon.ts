@@ -59,6 +59,7 @@ export class RunningSyncDaemon implements SyncDaemon {
       clockFrequencyPpm: () => clock.frequencyPpm(),
       precisionLog2: parts.precisionLog2,
       random: cryptoRandom(),
+      servedState: (st) => this.served.of(st, this.current),
       ntsSourceAuthenticator: (so) => ntsSourceAuthenticator(so, { nts: () => this.current.server.nts, clockUpdates: () => this.clockUpdates, log }),
     };
     const { resources } = parts;
@@ -67,6 +68,10 @@ export class RunningSyncDaemon implements SyncDaemon {
       udp: opts.udp, transmitCompensation: opts.transmitCompensation,
     });
     this.statsLog = this.openStatsLog(this.current);
+    this.servers.setPeerTraffic({
+      isPeer: (address, port) => this.engine.isPeer?.(address, port) ?? false,
+      deliver: (data, address, port, rx, local) => this.driver.deliver(data, address, port, rx, local),
+    });
     this.driver = new EngineDriver({
       engine: this.engine,
       clock: this.clock,
@@ -77,6 +82,7 @@ export class RunningSyncDaemon implements SyncDaemon {
       bind: this.current.acquisition,
       keepAlive: opts.keepAlive,
       log: this.log,
+      sendSymmetric: (packet, address, port) => this.servers.sendToPeer(packet, address, port),
       onWriteDrift: (v) => parts.drift.write(v),
       onEvent: (e) => this.onEngineEvent(e),
       onUpdate: () => {

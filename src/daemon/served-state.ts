@@ -14,14 +14,17 @@ export class ServedState {
   constructor(private readonly clock: Clock, private readonly precisionLog2: number) {}
 
   current(engine: SyncEngineApi, config: Config): SystemState {
-    const now = this.clock.now();
-    const state = engine.systemState(now);
+    return this.of(engine.systemState(this.clock.now()), config);
+  }
+
+  /** What is served while the engine's state is `state`. */
+  of(state: SystemState, config: Config): SystemState {
     const local = config.server.local;
     if (state.kind !== 'unsynchronized' || local === null) {
       this.local = null;
       return state;
     }
-    this.local ??= localReferenceState(local.stratum, now, this.precisionLog2);
+    this.local ??= localReferenceState(local.stratum, this.clock.now(), this.precisionLog2);
     return this.local;
   }
 

@@ -47,6 +47,12 @@ export interface ServerSocket {
    * also reported to onError), or dropped for want of room in the send buffer.
    */
   sendFailures(): number;
+  /**
+   * Sends a datagram that answers nothing (a symmetric peer's packet leaves
+   * from the server's port, where the peer expects it). No kernel transmit
+   * timestamp is reported for it. Throws for what is refused at once.
+   */
+  send(data: Uint8Array, address: string, port: number): void;
   address(): { address: string; port: number };
   close(): Promise<void>;
 }
@@ -97,6 +103,7 @@ export async function openServerSocket(address: string, port: number, h: ServerS
     setStampDelta: (d) => sock.setStampDelta(d),
     transmitCompensation: () => sock.transmitLatency(),
     sendFailures: () => sock.sendFailures(),
+    send: (data, address, port) => { sock.send(data, address, port); },
     address: () => sock.address(),
     close: () => sock.close(),
   };

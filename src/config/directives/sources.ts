@@ -23,6 +23,6 @@ export const SOURCE_DIRECTIVES: readonly Directive[] = [
     field: 'sources',
     consumer: 'src/daemon/engine-options.ts',
     default: 'none',
-    doc: 'Options: see "Source options". `peer` is polled as a server, with a warning. If `maxpoll` is below `minpoll`, it is raised to `minpoll`, with a warning. ntp.conf: `127.127.t.u` is a reference clock, warned about and not a source.',
+    doc: 'Options: see "Source options". `peer` is a symmetric active association (basic mode, RFC 5905) polled as chronyd polls peers: no burst or iburst, `xleave` and `nts` refused. If `maxpoll` is below `minpoll`, it is raised to `minpoll`, with a warning. ntp.conf: `127.127.t.u` is a reference clock, warned about and not a source.',
   },
 ];

@@ -10,6 +10,7 @@
  * stored samples, as chrony's change handlers do.
  */
 import { type Instant } from '../../time/instant.js';
+import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { KissAction } from '../../proto/kiss.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
@@ -79,6 +80,12 @@ export interface EngineOptions {
    * none. Called once per source (and per pool member) when it is created.
    */
   readonly authenticatorFor?: (source: SourceOptions) => SourceAuthenticator | null;
+  /**
+   * The sync state our packets to peers announce, given the engine's own:
+   * the daemon's served state (its `local` reference stands in while the
+   * engine is unsynchronized). Default: the engine's own.
+   */
+  readonly servedState?: (engine: SystemState) => SystemState;
   /** The clock controller, by its name in core/engine/controllers.ts (default: the one the daemon runs). */
   readonly controller?: string;
 }
@@ -119,7 +126,8 @@ export interface SourceAuthenticator {
 /** Something the driver must do. */
 export type EngineAction =
   /** Send this request to `address:port`. The driver should call sent() with the precise T1 once it leaves. */
-  | { readonly kind: 'send'; readonly sourceId: number; readonly address: string; readonly port: number; readonly packet: Uint8Array }
+  /** `symmetric`: a peer's packet, which leaves from the NTP server's port (where the peer expects it), not a client port. */
+  | { readonly kind: 'send'; readonly sourceId: number; readonly address: string; readonly port: number; readonly packet: Uint8Array; readonly symmetric?: boolean }
   /** Call tick() at (or soon after) this instant; replaces any earlier request. */
   | { readonly kind: 'timer'; readonly at: Instant }
   /** Resolve `host` and call resolved(); for pools, every address. */
@@ -255,6 +263,18 @@ export interface StampCounts {
 }
 
 /** What the driver tells the engine. */
+/** A datagram for the engine, from a source's address and port. */
+export interface EngineDatagram {
+  readonly address: string;
+  readonly port: number;
+  readonly data: Uint8Array;
+  /** When it arrived, on the disciplined clock. */
+  readonly t4: Instant;
+  readonly rxStamp?: StampSource;
+  /** The address it was sent to, when the socket knows it (chronyd's test D compares the source's reference id with it). */
+  readonly localAddress?: string;
+}
+
 export interface SyncEngineApi {
   /** First call: returns the initial sends/resolves/timer. */
   start(now: Instant): EngineAction[];
@@ -264,16 +284,20 @@ export interface SyncEngineApi {
    * The request for `sourceId` left at `t1`, read by `stamp` (default
    * 'daemon'). May come more than once for one request: the latest before
    * its reply counts (a kernel stamp replaces a provisional user-space one).
+   * `transmit`: a peer's packet whose transmit timestamp the driver rewrote
+   * at the send (restampSymmetric), that timestamp.
    */
-  sent(sourceId: number, t1: Instant, stamp?: StampSource): void;
+  sent(sourceId: number, t1: Instant, stamp?: StampSource, transmit?: NtpTimestamp): void;
   /** A datagram arrived from `address:port` at `t4` (read by `rxStamp`, default 'daemon'); the engine matches it to a source. */
-  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[];
+  receive(datagram: EngineDatagram, now: Instant): EngineAction[];
   /** Name resolution finished: addresses (may be empty) or an error message. */
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot;
   /** What the daemon's NTP server serves now (feed it to the responder): stratum, refid, root delay/dispersion, leap. */
   systemState(now: Instant): SystemState;
+  /** Whether `address`:`port` is a configured peer's (its packets are the engine's, not the NTP server's to answer). */
+  isPeer?(address: string, port: number): boolean;
   /** The drift file's contents now, ppm: the driver writes it when it must (SIGTERM), besides the periodic write-drift actions. */
   drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
   /** A run-time control command (chronyc's makestep, burst, online, add...): carry out its actions like tick()'s. */

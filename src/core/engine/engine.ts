@@ -13,9 +13,10 @@
  * reported against the disciplined clock is converted back.
  */
 import { diffSeconds, type Instant } from '../../time/instant.js';
+import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { Sample } from '../sample.js';
 import type {
-  DisciplineOptions, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, StampSource, SyncEngineApi,
+  DisciplineOptions, EngineDatagram, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, StampSource, SyncEngineApi,
 } from './engine-api.js';
 import type { ClockController, ControllerFactory } from './clock-controller.js';
 import { ClockModel } from './clock-model.js';
@@ -81,7 +82,7 @@ export class SyncEngine implements SyncEngineApi {
     this.d = options.discipline;
     this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, ...(options.tuning?.stats ?? {}) };
     this.minSlewTime = options.tuning?.minSlewTime ?? 1;
-    this.sources = new SourceSet(options, (so) => this.measurement(so));
+    this.sources = new SourceSet(options, (so) => this.measurement(so), () => this.announced());
     this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision, this.d.maxclockerror);
     // Looked up here, so that a controller nobody knows fails the construction, not start().
     this.makeController = controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
@@ -117,11 +118,11 @@ export class SyncEngine implements SyncEngineApi {
     return this.finish(now, actions);
   }
 
-  sent(sourceId: number, t1: Instant, stamp: StampSource = 'daemon'): void {
-    this.sources.byId(sourceId)?.poller.sent(t1, stamp);
+  sent(sourceId: number, t1: Instant, stamp: StampSource = 'daemon', transmit?: NtpTimestamp): void {
+    this.sources.byId(sourceId)?.poller.sent(t1, stamp, transmit);
   }
 
-  receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[] {
+  receive(datagram: EngineDatagram, now: Instant): EngineAction[] {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     const s = this.sources.byOrigin(datagram.address, datagram.port);
@@ -146,6 +147,14 @@ export class SyncEngine implements SyncEngineApi {
     }
     s.unsynchronized = false;
     s.unreachableReported = false;
+    // chronyd's test D: a source whose reference id is the address it reaches
+    // us at is synchronized to us; following it would close a loop (two peers
+    // each taking the other's time once their real sources are gone).
+    const local = datagram.localAddress;
+    if (local !== undefined && out.header.stratum > 1 && out.header.referenceId >>> 0 === this.reference.refIdOf(local)) {
+      actions.push(measurementEvent(s, out, [true, true, true, false], null));
+      return this.finish(now, actions);
+    }
     if (out.sample.delay > s.options.maxdelay) {
       actions.push(measurementEvent(s, out, [false, true, true, true], null));
       return this.finish(now, actions);
@@ -214,6 +223,16 @@ export class SyncEngine implements SyncEngineApi {
         quantum: this.o.precision,
       },
     };
+  }
+
+  isPeer(address: string, port: number): boolean {
+    return this.sources.byOrigin(address, port)?.options.kind === 'peer';
+  }
+
+  /** What our packets to peers say of us. */
+  private announced(): SystemState {
+    const own = this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
+    return this.o.servedState?.(own) ?? own;
   }
 
   /** The drift file's contents now (frequency and skew, ppm): the daemon writes it on demand (SIGTERM). */

@@ -51,6 +51,11 @@ export class Reference {
     this.clockError = maxclockerrorPpm * 1e-6;
   }
 
+  /** The reference id that names `address` (what a host synchronized to it sends). */
+  refIdOf(address: string): number {
+    return refIdFromAddress(address, this.md5) >>> 0;
+  }
+
   /** Selection found no source to follow. */
   lost(reason: string | null, actions: EngineAction[]): void {
     if (!this.synchronized) return;
@@ -71,7 +76,7 @@ export class Reference {
     const last = sel.measurement.lastSample;
     const ref = {
       stratum: Math.min(st + 1, 16),
-      referenceId: sel.address === null ? 0 : refIdFromAddress(sel.address, this.md5) >>> 0,
+      referenceId: sel.address === null ? 0 : this.refIdOf(sel.address),
       name: sel.address ?? sel.options.host,
       rootDelay: root.delay + (last?.delay ?? 0),
       rootDispersion: root.dispersion + (last?.dispersion ?? 0) + Math.sqrt(pPhase),

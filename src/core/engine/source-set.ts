@@ -11,6 +11,7 @@ import { addressKey, DEFAULT_RESOLVE_INTERVAL, isAddressLiteral, Resolver, UNREA
 import { SourcePoller } from './source.js';
 import type { SourceMeasurement } from './source-measurement.js';
 import type { SourceOptions } from './source-options.js';
+import type { SystemState } from '../system.js';
 import { TrackedSource } from './tracked-source.js';
 
 interface Pool {
@@ -30,6 +31,8 @@ export class SourceSet {
     private readonly o: EngineOptions,
     /** A fresh measurement for a source at a new address. */
     private readonly measure: (options: SourceOptions) => SourceMeasurement,
+    /** Our sync state, which peers' packets carry. */
+    private readonly localState: () => SystemState,
   ) {}
 
   byId(id: number): TrackedSource | undefined {
@@ -145,7 +148,10 @@ export class SourceSet {
       const req = s.poller.transmit(now, stepEpoch);
       if (req === null) continue;
       const d = s.poller.auth?.destination?.() ?? null;
-      actions.push({ kind: 'send', sourceId: s.id, address: d?.address ?? s.address, port: d?.port ?? s.options.port, packet: req.packet });
+      actions.push({
+        kind: 'send', sourceId: s.id, address: d?.address ?? s.address, port: d?.port ?? s.options.port, packet: req.packet,
+        ...(s.options.kind === 'peer' ? { symmetric: true } : {}),
+      });
     }
   }
 
@@ -177,7 +183,7 @@ export class SourceSet {
   }
 
   private create(options: SourceOptions, pool: Resolver | null, resolver: Resolver | null): TrackedSource {
-    const poller = new SourcePoller(options, this.o.random, this.o.precision, this.o.authenticatorFor?.(options) ?? null);
+    const poller = new SourcePoller(options, this.o.random, this.o.precision, this.o.authenticatorFor?.(options) ?? null, this.localState);
     const s = new TrackedSource(this.nextId++, options, pool, resolver, poller, this.measure(options));
     this.sources.push(s);
     return s;

@@ -30,15 +30,23 @@
  *     once by chronyc online or burst.
  *   The reply sets no reach bit (it carries no time). A valid reply ends the
  *   KoD state.
+ * - Symmetric mode (a `peer`, symmetric.ts): packets of mode 1 carrying our
+ *   sync state, answered by the peer's mode 1 or 2; the interval is the
+ *   shorter of ours and the peer's while it answers, and is timed after each
+ *   valid packet as chronyd times it. No burst or iburst: chronyd refuses
+ *   them on peers, as they would upset the peer's own sampling.
  */
 import { addSeconds, diffSeconds, type Instant } from '../../time/instant.js';
 import { fromNtpTimestamp, toNtpTimestamp, type NtpTimestamp } from '../../time/timestamp.js';
 import { shortToSeconds } from '../../time/short.js';
-import { Leap } from '../../proto/constants.js';
-import { kissAction, type KissAction } from '../../proto/kiss.js';
+import { Leap, Mode } from '../../proto/constants.js';
+import { kissAction, type KissAction, kissCode } from '../../proto/kiss.js';
 import type { NtpHeader } from '../../proto/header.js';
-import { buildClientRequest, buildInterleavedRequest } from '../client-request.js';
-import { evaluateReply, type ReplyRejection } from '../reply-validation.js';
+import { parsePacket } from '../../proto/packet.js';
+import { buildClientRequest, buildInterleavedRequest, buildSymmetricPacket, fuzzedTransmit } from '../client-request.js';
+import { evaluateReply, type ReplyRejection, type ReplyVerdict } from '../reply-validation.js';
+import { servedParams, type SystemState } from '../system.js';
+import { SymmetricPeer } from './symmetric.js';
 import type { SourceAuthenticator, StampCounts, StampSource } from './engine-api.js';
 import type { Sample } from '../sample.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
@@ -55,7 +63,7 @@ const BURST_MAX = 8;
 const BACKOFF_AFTER = 4;
 
 interface Pending {
-  readonly cookie: NtpTimestamp;
+  cookie: NtpTimestamp;
   t1: Instant;
   /** Who read t1: the transmit time is 'daemon' until the driver says otherwise. */
   txStamp: StampSource;
@@ -81,7 +89,8 @@ export type ReplyOutcome =
   /** `fresh`: the first kiss of this code since the source last served us (later ones repeat it). */
   | { readonly kind: 'kod'; readonly code: string; readonly action: KissAction; readonly fresh: boolean }
   | { readonly kind: 'unsynchronized'; readonly header: NtpHeader }
-  | { readonly kind: 'ignored'; readonly reason: ReplyRejection | 'not-expected' | 'clock-stepped' | 'auth-failed' };
+  /** `duplicate`: a peer's packet already seen, or a second answer to one packet of ours. */
+  | { readonly kind: 'ignored'; readonly reason: ReplyRejection | 'not-expected' | 'clock-stepped' | 'auth-failed' | 'duplicate' };
 
 export interface PollRequest {
   readonly packet: Uint8Array;
@@ -147,10 +156,16 @@ export class SourcePoller {
   private readonly clientPrecision: number;
   /** Secures requests and checks replies (`key N`, `nts`), or null. */
   readonly auth: SourceAuthenticator | null;
+  /** Symmetric mode's state (a `peer` source), or null for a server. */
+  private peer: SymmetricPeer | null;
+  /** Our sync state, which a peer's packets carry. */
+  private readonly localState: () => SystemState;
 
-  constructor(options: SourceOptions, random: () => number, clientPrecision: number, auth: SourceAuthenticator | null = null) {
+  constructor(options: SourceOptions, random: () => number, clientPrecision: number, auth: SourceAuthenticator | null = null, localState?: () => SystemState) {
     this.options = options;
     this.auth = auth;
+    this.peer = options.kind === 'peer' ? new SymmetricPeer() : null;
+    this.localState = localState ?? (() => { throw new Error('a peer source needs the local sync state'); });
     this.random = random;
     this.clientPrecision = clientPrecision;
     this.adaptivePoll = clampPoll(options.minpoll, options);
@@ -183,7 +198,8 @@ export class SourcePoller {
     this.lastHeader = null;
     this.lastReply = null;
     this.adaptivePoll = clampPoll(this.options.minpoll, this.options);
-    this.burstLeft = this.options.burst ? BURST_MAX : this.options.iburst ? IBURST_REQUESTS : 0;
+    if (this.peer !== null) this.peer = new SymmetricPeer();
+    this.burstLeft = this.peer !== null ? 0 : this.options.burst ? BURST_MAX : this.options.iburst ? IBURST_REQUESTS : 0;
     this.burstGood = 0;
     this.manualBurstGood = null;
     this.nextPoll = this.online ? now : null;
@@ -201,6 +217,8 @@ export class SourcePoller {
    * silence) resumes. A source that refuses us is asked again too.
    */
   startBurst(now: Instant, good: number, max: number): void {
+    // chronyd ignores a burst on a peer: it would upset the peer's sampling.
+    if (this.peer !== null) return;
     this.burstLeft = max;
     this.burstGood = 0;
     this.manualBurstGood = good;
@@ -247,10 +265,18 @@ export class SourcePoller {
     }
     this.reach = (this.reach << 1) & 0xff;
     this.sentSinceReply++;
-    const cookie = this.randomCookie();
     const prev = this.previous !== null && this.previous.epoch === epoch ? this.previous : null;
-    const useXleave = this.options.xleave && prev !== null;
-    let packet = useXleave ? buildInterleavedRequest(this.options.version, cookie, prev.t2Wire, prev.t4Wire) : buildClientRequest(this.options.version, cookie);
+    const useXleave = this.options.xleave && prev !== null && this.peer === null;
+    let cookie: NtpTimestamp;
+    let packet: Uint8Array;
+    if (this.peer !== null) {
+      const echo = this.peer.nextEcho();
+      cookie = this.symmetricTransmit(now, echo.origin, echo.receive);
+      packet = buildSymmetricPacket(this.options.version, servedParams(this.localState(), now), this.adaptivePoll, echo.origin, echo.receive, cookie);
+    } else {
+      cookie = this.randomCookie();
+      packet = useXleave ? buildInterleavedRequest(this.options.version, cookie, prev.t2Wire, prev.t4Wire) : buildClientRequest(this.options.version, cookie);
+    }
     let token: unknown = null;
     let secured = true;
     if (this.auth !== null) {
@@ -279,6 +305,10 @@ export class SourcePoller {
       this.nextPoll = null;
       return;
     }
+    if (this.peer !== null) {
+      this.nextPoll = addSeconds(from, this.peer.transmitDelay(this.transmitPoll(), this.localState().stratum, true, 0));
+      return;
+    }
     const interval = 2 ** this.poll;
     // A little randomness keeps many clients from polling in step (chrony randomises too).
     const jitter = interval >= 4 ? 1 - 0.05 * this.random() : 1;
@@ -290,8 +320,10 @@ export class SourcePoller {
   }
 
   /** The precise transmit time of the request in flight, and who read it. */
-  sent(t1: Instant, stamp: StampSource = 'daemon'): void {
+  sent(t1: Instant, stamp: StampSource = 'daemon', transmit?: NtpTimestamp): void {
     if (this.pending === null) return;
+    // A peer echoes our transmit timestamp: the rewritten one is the cookie now.
+    if (transmit !== undefined && this.peer !== null) this.pending.cookie = transmit;
     this.pending.t1 = t1;
     this.pending.txStamp = stamp;
   }
@@ -317,6 +349,7 @@ export class SourcePoller {
   /** Judges a datagram from this source's address; `rxStamp`: who read t4. */
   receive(data: Uint8Array, t4: Instant, epoch: number, rxStamp: StampSource = 'daemon'): ReplyOutcome {
     this.totalRx++;
+    if (this.peer !== null) return this.receiveSymmetric(this.peer, data, t4, epoch, rxStamp);
     const p = this.pending;
     if (p === null) return { kind: 'ignored', reason: 'not-expected' };
     const v = evaluateReply(data, {
@@ -340,6 +373,68 @@ export class SourcePoller {
         return { kind: 'ignored', reason: 'auth-failed' };
       }
     }
+    return this.settle(v, p, t4, epoch, rxStamp);
+  }
+
+  /**
+   * A packet from a peer (symmetric.ts): authentic first (test 5), no
+   * duplicate (test 1), then our last transmit timestamp as its origin and no
+   * zero timestamp (tests 2 and 3). Every authentic new packet is remembered
+   * for our next one to answer; the first valid one since our last packet
+   * is measured, and times our next packet.
+   */
+  private receiveSymmetric(peer: SymmetricPeer, data: Uint8Array, t4: Instant, epoch: number, rxStamp: StampSource): ReplyOutcome {
+    const parsed = parsePacket(data);
+    if (!parsed.ok) return { kind: 'ignored', reason: parsed.reason === 'too-short' ? 'truncated' : 'not-ntp' };
+    const h = parsed.value.header;
+    if (h.mode !== Mode.SymmetricActive && h.mode !== Mode.SymmetricPassive) return { kind: 'ignored', reason: 'wrong-mode' };
+    const p = this.pending;
+    if (this.auth !== null) {
+      const a = this.auth.check(data, p?.token ?? null);
+      if (!a.ok) {
+        this.authFailures++;
+        if (a.nak) this.authNaks++;
+        this.lastAuthFailure = a.reason;
+        return { kind: 'ignored', reason: 'auth-failed' };
+      }
+    }
+    if (peer.isDuplicate(h)) return { kind: 'ignored', reason: 'duplicate' };
+    const v = p === null ? null : evaluateReply(data, { cookie: p.cookie, t1: p.t1, t4, clientPrecision: this.clientPrecision, symmetric: true });
+    const valid = v !== null && h.originTimestamp === p?.cookie && h.receiveTimestamp !== 0n && h.transmitTimestamp !== 0n;
+    const first = peer.record(h, valid, toNtpTimestamp(t4));
+    if (v === null || p === null) return { kind: 'ignored', reason: 'not-expected' };
+    if (!valid) return { kind: 'ignored', reason: v.ok ? 'bogus-timestamps' : v.rejection };
+    if (!first) return { kind: 'ignored', reason: 'duplicate' };
+    // An unsynchronized peer sends leap 3 and stratum 0 with no kiss code: that says "no time", not a kiss (chronyd's test 6).
+    const verdict: ReplyVerdict = !v.ok && v.rejection === 'kod' && kissCode(h) === null ? { ...v, rejection: 'unsynchronized', header: h } : v;
+    const out = this.settle(verdict, p, t4, epoch, rxStamp);
+    // The next packet is timed from this one, as chronyd times it (symmetric.ts).
+    if (this.nextPoll !== null && this.burstLeft === 0 && this.lastTransmit !== null) {
+      const delay = peer.transmitDelay(this.transmitPoll(), this.localState().stratum, false, diffSeconds(t4, this.lastTransmit));
+      this.nextPoll = addSeconds(t4, delay);
+    }
+    return out;
+  }
+
+  /** The poll exponent packets go out at: a peer's is the shorter of ours and its own while it answers. */
+  private transmitPoll(): number {
+    return this.peer === null ? this.poll : this.peer.transmitPoll(this.poll, this.options.minpoll, this.reach !== 0);
+  }
+
+  /**
+   * A peer packet's transmit timestamp: our time now (the peer measures
+   * with it), with random bits below a microsecond as chronyd adds below its
+   * precision, and never equal to the origin or receive field or our last one.
+   */
+  private symmetricTransmit(now: Instant, origin: NtpTimestamp, receive: NtpTimestamp): NtpTimestamp {
+    const last = this.pending?.cookie ?? 0n;
+    let t = fuzzedTransmit(now, BigInt(Math.floor(this.random() * 0x1000)));
+    while (t === origin || t === receive || t === last) t = BigInt.asUintN(64, t + 1n);
+    return t;
+  }
+
+  /** What a reply that answers our request amounts to (after authentication). */
+  private settle(v: ReplyVerdict, p: Pending, t4: Instant, epoch: number, rxStamp: StampSource): ReplyOutcome {
     if (!v.ok) {
       this.pending = null;
       if (v.rejection === 'kod') return this.kiss(v.kissCode ?? '????', v.header, t4);
