@@ -170,7 +170,9 @@ test('a leap second on the virtual clock, for each leapsecmode and smeared by sm
   const ignored = fromMidnight(ignore);
   assert.ok(ignored.length > 3 && ignored.every((a) => Math.abs(a.moved) <= SLEW * a.t + a.tol), `nothing at the leap: ${show(ignore)}`);
   assert.ok(Math.abs((ignore.points.at(-1) as Point).offset + 1) < 0.05, `corrected later: ${show(ignore)}`);
-  assert.match(ignore.logs, /Virtual clock was stepped by -(0\.99|1\.00)\d* seconds/);
+  // The step is the second plus what the daemon's frequency error added during the silence (a few ms/s here).
+  const stepped = /Virtual clock was stepped by (-?\d+\.\d+) seconds/.exec(ignore.logs);
+  assert.ok(stepped !== null && Math.abs(Number(stepped[1]) + 1) < 0.1, `the later step: ${show(ignore)}`);
   // smoothtime leaponly: the leap is not announced, the served time goes on without a step
   // (1 s smeared over 17.6 hours moves it by microseconds here), refid 127.127.1.255 once smoothing.
   // With smoothtime the corrected time is served, which a slew under way does not move.
