@@ -7,7 +7,7 @@ import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent } from '../core/engine/engine-api.js';
-import type { ServerStats } from '../core/server/server-stats.js';
+import { type CommandCounts, createCommandCounts, type ServerStats, withCommandCounts } from '../core/server/server-stats.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
 import type { ConfigResources } from './config-resources.js';
@@ -37,6 +37,7 @@ export interface SyncDaemonParts {
 
 export class RunningSyncDaemon implements SyncDaemon {
   readonly clock: Clock;
+  readonly commandCounts: CommandCounts = createCommandCounts();
   private current: Config;
   private engine: DaemonEngine;
   private readonly driver: EngineDriver;
@@ -125,7 +126,8 @@ export class RunningSyncDaemon implements SyncDaemon {
   }
 
   serverStats(): ServerStats | null {
-    return this.servers.stats();
+    const s = this.servers.stats();
+    return s === null ? null : withCommandCounts(s, this.commandCounts);
   }
 
   async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {

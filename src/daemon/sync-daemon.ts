@@ -19,7 +19,7 @@ import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
-import type { ServerStats } from '../core/server/server-stats.js';
+import type { CommandCounts, ServerStats } from '../core/server/server-stats.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
 import type { ConfigResources } from './config-resources.js';
@@ -106,6 +106,8 @@ export interface SyncDaemon {
   clients(minHits?: number): ClientReport[] | null;
   /** The NTP server's counters (chronyc serverstats), or null when not serving. */
   serverStats(): ServerStats | null;
+  /** Where the control sockets count the requests they receive (serverstats' command packets). */
+  readonly commandCounts: CommandCounts;
   /** Saves the drift file, stops serving and polling. Idempotent. */
   stop(): Promise<void>;
 }
