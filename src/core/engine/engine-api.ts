@@ -52,6 +52,14 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   logchange: 1,
 });
 
+/** What reconfigure() did: its actions, to carry out like tick()'s, and how many sources it kept, added and removed. */
+export interface EngineReconfigured {
+  readonly actions: EngineAction[];
+  readonly kept: number;
+  readonly added: number;
+  readonly removed: number;
+}
+
 export interface EngineOptions {
   readonly sources: readonly SourceOptions[];
   readonly discipline: DisciplineOptions;
@@ -269,6 +277,15 @@ export interface SyncEngineApi {
   drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
   /** A run-time control command (chronyc's makestep, burst, online, add...): carry out its actions like tick()'s. */
   control<C extends EngineCommand>(command: C, now: Instant): EngineCommandResult<C['op']>;
+  /**
+   * A reloaded config applied to the running engine, so that every source
+   * whose line did not change keeps its state (reach, samples, poll,
+   * selection) and the clock's discipline goes on undisturbed; sources no
+   * longer configured (run-time additions too) go, new or changed ones start
+   * afresh. null when more than the sources differs (the discipline, the
+   * precision, the controller): the caller then starts a new engine.
+   */
+  reconfigure?(options: EngineOptions, now: Instant): EngineReconfigured | null;
 }
 
 /**

@@ -146,7 +146,8 @@ export class SourcePoller {
   private readonly random: () => number;
   private readonly clientPrecision: number;
   /** Secures requests and checks replies (`key N`, `nts`), or null. */
-  readonly auth: SourceAuthenticator | null;
+  /** Replaced on a reload that keeps the source (a new key table). */
+  auth: SourceAuthenticator | null;
 
   constructor(options: SourceOptions, random: () => number, clientPrecision: number, auth: SourceAuthenticator | null = null) {
     this.options = options;
