@@ -10,6 +10,7 @@ import type { EngineCommand, EngineCommandResult, EngineEvent } from '../core/en
 import { type CommandCounts, createCommandCounts, type ServerStats, withCommandCounts } from '../core/server/server-stats.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
+import { routeLocalAddress } from '../net/local-address.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift, engineDrift } from './daemon-drift.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
@@ -123,6 +124,10 @@ export class RunningSyncDaemon implements SyncDaemon {
 
   clients(minHits?: number): ClientReport[] | null {
     return this.servers.clients(minHits);
+  }
+
+  localAddressFor(remote: string): Promise<string | null> {
+    return routeLocalAddress(remote);
   }
 
   serverStats(): ServerStats | null {

@@ -108,6 +108,8 @@ export interface SyncDaemon {
   clients(minHits?: number): ClientReport[] | null;
   /** The NTP server's counters (chronyc serverstats), or null when not serving. */
   serverStats(): ServerStats | null;
+  /** The local address replies from `remote` arrive at (ntpdata's Local address): the kernel's choice, as client sockets are unbound. */
+  localAddressFor(remote: string): Promise<string | null>;
   /** Where the control sockets count the requests they receive (serverstats' command packets). */
   readonly commandCounts: CommandCounts;
   /** Saves the drift file, stops serving and polling. Idempotent. */
