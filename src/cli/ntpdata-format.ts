@@ -55,7 +55,7 @@ export function formatNtpDataBlock(r: NtpDataRow): string {
     line('Peer delay', `${cFixed(r.peerDelay, 9)} seconds`),
     line('Peer dispersion', `${cFixed(r.peerDispersion, 9)} seconds`),
     line('Response time', `${cFixed(r.responseTime, 9)} seconds`),
-    'Jitter asymmetry: +0.00',
+    line('Jitter asymmetry', cFixed(r.jitterAsymmetry, 2, { plus: true })),
     line('NTP tests', r.tests),
     line('Interleaved', r.interleaved ? 'Yes' : 'No'),
     line('Authenticated', r.authenticated ? 'Yes' : 'No'),

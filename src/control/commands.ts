@@ -138,7 +138,8 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
       const sources = unwrap(d.control({ op: 'ntpdata', selector: selectorArg(args, false) }));
       // As chronyd's ntpdata: who read the last sample's T1 and T4; before any sample, what the socket can do.
       const socket = stampKind(d.transport);
-      const local = await Promise.all(sources.map((s: NtpDataReport) => d.localAddressFor?.(s.remoteAddress) ?? null));
+      // chronyd learns it from the replies: [UNSPEC] until one came.
+      const local = await Promise.all(sources.map((s: NtpDataReport) => (s.totalRx > 0 ? d.localAddressFor?.(s.remoteAddress) ?? null : null)));
       return {
         sources: sources.map((s: NtpDataReport, i) => ({
           ...s, txTimestamping: s.stamps.lastTx ?? socket, rxTimestamping: s.stamps.lastRx ?? socket, localAddress: local[i] ?? null,

@@ -349,6 +349,12 @@ export interface NtpDataReport {
   readonly peerDispersion: number;
   /** Server processing time of the last valid reply (t3 - t2), seconds. */
   readonly responseTime: number;
+  /**
+   * chronyd's estimate of the asymmetry of the network jitter, -0.5..0.5
+   * (sourcestats.c): negative when the delay of packets to the source varies
+   * more than of those coming back; 0 until ten regressions in a row agree.
+   */
+  readonly jitterAsymmetry: number;
   /** chronyc's NTP tests of the last valid reply: "111 111 1111" for a synchronized one, "111 101 0000" for a kiss or an unsynchronized server. */
   readonly tests: string;
   /** The kiss-o'-death in effect (the last reply was one), or null. */
