@@ -130,6 +130,17 @@ test('operational commands against a running daemon: results, refusals, bad requ
     assert.equal(cl.code, 0, cl.err);
     assert.match(cl.out, /^127\.0\.0\.1 +3 +0 /m);
     assert.match((await cli(['serverstats', ...S])).out, /^NTP packets received {7}: 3$/m);
+    // Every command the daemon received is counted, as chronyd counts its command packets.
+    const commandsReceived = async (): Promise<number> => {
+      const m = /^Command packets received {3}: (\d+)$/m.exec((await cli(['serverstats', ...S])).out);
+      assert.ok(m, 'serverstats shows Command packets received');
+      return Number(m[1]);
+    };
+    const before = await commandsReceived();
+    assert.ok(before >= 10, `${before} command packets after at least ten commands`);
+    for (let i = 0; i < 5; i++) assert.equal((await cli(['tracking', ...S])).code, 0);
+    assert.equal(await commandsReceived(), before + 6, 'five tracking requests and one serverstats');
+    assert.match((await cli(['serverstats', ...S])).out, /^Command packets dropped {4}: 0$/m);
 
     assert.deepEqual(await cli(['makestep', ...S]), { code: 0, out: '200 OK\n', err: '' });
     assert.deepEqual(await cli(['makestep', '0.1', '3', ...S]), { code: 0, out: '200 OK\n', err: '' });

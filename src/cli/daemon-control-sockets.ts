@@ -53,7 +53,7 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
   const idleTimeoutMs = controlIdleTimeoutMs(process.env, log);
   let main: ControlServer;
   try {
-    main = await startControlServer({ path, mode: CONTROL_SOCKET_MODE, handlers, idleTimeoutMs, log: socketLog });
+    main = await startControlServer({ path, mode: CONTROL_SOCKET_MODE, handlers, idleTimeoutMs, log: socketLog, counts: daemon.commandCounts });
     log(`Control socket at ${path}`);
   } catch (e) {
     log(`Cannot open the control socket ${path}: ${messageWithCode(e)}; ntpkit tracking/sources will not reach this daemon`);
@@ -61,7 +61,7 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
   }
   const roPath = readOnlySocketPath(path);
   try {
-    const ro = await startControlServer({ path: roPath, mode: READ_ONLY_SOCKET_MODE, handlers, readOnly: true, mainPath: path, idleTimeoutMs, log: socketLog });
+    const ro = await startControlServer({ path: roPath, mode: READ_ONLY_SOCKET_MODE, handlers, readOnly: true, mainPath: path, idleTimeoutMs, log: socketLog, counts: daemon.commandCounts });
     if (!dirExisted) await chmod(dir, 0o755);
     else if (((await stat(dir)).mode & 0o001) === 0) log(`Read-only control socket at ${roPath}, but ${dir} does not let other users reach it (mode ${((await stat(dir)).mode & 0o777).toString(8)})`);
     log(`Read-only control socket at ${roPath}`);

@@ -1,8 +1,8 @@
 /**
  * The layout of `chronyc ntpdata` (chronyd 4.3, checked against
  * fixtures/chronyc-ntpdata*.txt). What ntpkit does not track is printed as
- * chronyd prints an unknown value: Local address [UNSPEC], Jitter asymmetry
- * +0.00, NTP tests all passed for a source whose last valid reply was
+ * chronyd prints an unknown value: Local address [UNSPEC] when the daemon
+ * could not tell it, NTP tests all passed for a source whose last valid reply was
  * synchronized (see docs/control.md). A kiss-o'-death counts as a valid
  * reply, as in chronyd: its stratum 0 and code (Reference ID "DENY") show.
  */
@@ -11,8 +11,8 @@ import type { NtpDataReport } from '../core/engine/engine-api.js';
 import { refIdFromAddress } from '../proto/refid.js';
 import { cFixed, cUtcTime } from './report-units.js';
 
-/** As the ntpdata reply carries it: the stamping kinds chronyc names. */
-export type NtpDataRow = NtpDataReport & { readonly txTimestamping: string; readonly rxTimestamping: string };
+/** As the ntpdata reply carries it: the stamping kinds chronyc names, and the local address (null or absent: unknown). */
+export type NtpDataRow = NtpDataReport & { readonly txTimestamping: string; readonly rxTimestamping: string; readonly localAddress?: string | null };
 
 const MODES = ['Invalid', 'Symmetric active', 'Symmetric passive', 'Client', 'Server', 'Broadcast'];
 const LEAPS: Record<NtpDataReport['leap'], string> = { normal: 'Normal', insert: 'Insert second', delete: 'Delete second', unsynchronized: 'Not synchronised' };
@@ -40,7 +40,7 @@ export function formatNtpDataBlock(r: NtpDataRow): string {
   return [
     line('Remote address', `${r.remoteAddress} (${hex8(refIdFromAddress(r.remoteAddress, md5))})`),
     line('Remote port', String(r.remotePort)),
-    line('Local address', '[UNSPEC] (00000000)'),
+    line('Local address', r.localAddress ? `${r.localAddress} (${hex8(refIdFromAddress(r.localAddress, md5))})` : '[UNSPEC] (00000000)'),
     line('Leap status', LEAPS[r.leap]),
     line('Version', String(r.version)),
     line('Mode', MODES[r.mode] ?? 'Invalid'),
@@ -55,7 +55,7 @@ export function formatNtpDataBlock(r: NtpDataRow): string {
     line('Peer delay', `${cFixed(r.peerDelay, 9)} seconds`),
     line('Peer dispersion', `${cFixed(r.peerDispersion, 9)} seconds`),
     line('Response time', `${cFixed(r.responseTime, 9)} seconds`),
-    'Jitter asymmetry: +0.00',
+    line('Jitter asymmetry', cFixed(r.jitterAsymmetry, 2, { plus: true })),
     line('NTP tests', r.tests),
     line('Interleaved', r.interleaved ? 'Yes' : 'No'),
     line('Authenticated', r.authenticated ? 'Yes' : 'No'),

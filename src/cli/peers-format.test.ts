@@ -27,6 +27,15 @@ test("ntpq -p's header and a row in its columns (the seed's ntpd output, in ntp 
   ].join('\n'));
 });
 
+test("when is whole seconds as NTPsec's ntpq prints it: truncated, '-' under a second, never a fraction", () => {
+  const when = (lastRxAgo: number | null, poll = 4): string => formatPeerRow(source({ lastRxAgo, poll })).slice(38, 47);
+  assert.equal(when(0.59), '   -   16');
+  assert.equal(when(5.97), '   5   16');
+  assert.equal(when(59.5), '  59   16');
+  assert.equal(when(3 * 3600), '180m   16');
+  assert.equal(when(1, -2), '   1    1');
+});
+
 test('every column ends under its label, for any values that fit', () => {
   const header = formatPeers(snapshotOf({})).split('\n')[0] ?? '';
   const ends = (label: string): number => header.search(new RegExp(`(?<= )${label}(?= |$)`)) + label.length;

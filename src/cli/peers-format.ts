@@ -51,9 +51,11 @@ function peerOffset(src: SourceSnapshot): number {
 export function formatPeerRow(src: SourceSnapshot, opts: ReportOptions = {}): string {
   const remote = (opts.numeric ? src.address ?? src.name : src.name).slice(0, 15).padEnd(15);
   const [refid, stratum] = refidAndStratum(src);
+  // ntpq raises a sub-second poll to its minimum of 2^0 s.
+  const pollSeconds = 2 ** Math.max(0, src.poll);
   return (
     `${TALLY[src.verdict]}${remote} ${refid.slice(0, 15).padEnd(15)} ${cInt(stratum, 2)} ${src.kind === 'peer' ? 's' : 'u'}` +
-    ` ${ntpqInterval(src.lastRxAgo).padStart(4)} ${ntpqInterval(2 ** src.poll).padStart(4)} ${cOctal(src.reach, 4)}` +
+    ` ${ntpqInterval(src.lastRxAgo).padStart(4)} ${ntpqInterval(pollSeconds).padStart(4)} ${cOctal(src.reach, 4)}` +
     ` ${ntpqMs(src.lastSample?.delay ?? 0, 8)} ${ntpqMs(peerOffset(src), 8)} ${ntpqMs(src.jitter, 7)}`
   );
 }

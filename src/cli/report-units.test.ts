@@ -87,7 +87,12 @@ test("ntpq's when/poll column and millisecond columns", () => {
   assert.equal(ntpqInterval(2049), '34m');
   assert.equal(ntpqInterval(2 ** 17), '36h');
   assert.equal(ntpqInterval(86400 * 10), '10d');
-  assert.equal(ntpqInterval(0.25), '0.25');
+  // NTPsec's ntpq truncates to whole seconds and prints "-" below one.
+  assert.equal(ntpqInterval(0.59), '-');
+  assert.equal(ntpqInterval(0), '-');
+  assert.equal(ntpqInterval(5.97), '5');
+  assert.equal(ntpqInterval(2048.9), '2048');
+  fc.assert(fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), (s) => assert.match(ntpqInterval(s), /^(-|[1-9]\d*[mhdy]?)$/)));
   assert.equal(ntpqMs(0.030426, 8), '  30.426');
   assert.equal(ntpqMs(-0.30776, 8), '-307.760');
   assert.equal(ntpqMs(-2.500031471, 8), '-2500.03');

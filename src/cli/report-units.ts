@@ -138,14 +138,16 @@ export function cUtcTime(unixSeconds: string | null): string {
 }
 
 /**
- * ntpq's interval columns (when, poll), at most 4 characters: seconds up to
- * 2048, then rounded minutes up to 300, hours up to 96, days up to 999, then
- * years; "-" for never.
+ * ntpq's interval columns (when, poll), at most 4 characters, as NTPsec's
+ * ntpq prints them: whole seconds (truncated, ntpq takes int() of the
+ * difference) up to 2048, then minutes up to 300, hours up to 96, days up
+ * to 999, then years; "-" for never and for anything under one second,
+ * because ntpq never prints a fraction there.
  */
 export function ntpqInterval(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '-';
-  if (seconds > 0 && seconds < 1) return String(seconds).slice(0, 4);
-  let v = Math.round(seconds);
+  if (seconds === null || !Number.isFinite(seconds)) return '-';
+  let v = Math.trunc(seconds);
+  if (v <= 0) return '-';
   if (v <= 2048) return String(v);
   v = Math.floor((v + 29) / 60);
   if (v <= 300) return `${v}m`;

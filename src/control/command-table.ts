@@ -3,6 +3,7 @@
  * parsed, checked against the socket's access, run, and any failure turned
  * into an error reply so the server keeps serving.
  */
+import type { CommandCounts } from '../core/server/server-stats.js';
 import { ControlError } from './errors.js';
 import {
   COMMAND_NAME, type ControlReply, errorReply, HANDLER_ERROR_CODES, parseRequest, PROTOCOL_VERSION,
@@ -38,6 +39,7 @@ export interface ControlCommandSpec {
 
 export type ControlLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+
 export interface CommandTableOptions {
   /** The socket's path, named when a read-only socket refuses a command. */
   readonly path: string;
@@ -45,6 +47,8 @@ export interface CommandTableOptions {
   readonly readOnly?: boolean;
   readonly mainPath?: string;
   readonly log: (level: ControlLogLevel, message: string) => void;
+  /** Where the requests received are counted. */
+  readonly counts?: CommandCounts;
 }
 
 export class CommandTable {
@@ -73,6 +77,7 @@ export class CommandTable {
       return errorReply(parsed.id, parsed.error.code, parsed.error.message);
     }
     const { id, command, args } = parsed.request;
+    if (this.opts.counts) this.opts.counts.received++;
     const spec = this.handlers.get(command);
     if (!spec) return errorReply(id, 'unknown-command', `Unknown command "${command}"; this daemon serves: ${this.names.join(', ')}`);
     if (this.opts.readOnly && spec.access !== 'open') {

@@ -33,6 +33,8 @@ export interface ControllableDaemon extends SnapshotSource {
   serverStats(): ServerStats | null;
   /** How the client sockets stamp (ntpdata's TX/RX timestamping), once open. */
   readonly transport: UdpTransportInfo | null;
+  /** The local address replies from `remote` arrive at (ntpdata's Local address), or null when unknown. */
+  localAddressFor?(remote: string): Promise<string | null>;
 }
 
 /** The commands served on the read-only socket too; the client falls back to it for these. */
@@ -131,12 +133,18 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
       noOtherArgs(args, []);
       return unwrap(d.control({ op: 'activity' }));
     }),
-    ntpdata: local((args) => {
+    ntpdata: local(async (args) => {
       noOtherArgs(args, ['address']);
       const sources = unwrap(d.control({ op: 'ntpdata', selector: selectorArg(args, false) }));
       // As chronyd's ntpdata: who read the last sample's T1 and T4; before any sample, what the socket can do.
       const socket = stampKind(d.transport);
-      return { sources: sources.map((s: NtpDataReport) => ({ ...s, txTimestamping: s.stamps.lastTx ?? socket, rxTimestamping: s.stamps.lastRx ?? socket })) };
+      // chronyd learns it from the replies: [UNSPEC] until one came.
+      const local = await Promise.all(sources.map((s: NtpDataReport) => (s.totalRx > 0 ? d.localAddressFor?.(s.remoteAddress) ?? null : null)));
+      return {
+        sources: sources.map((s: NtpDataReport, i) => ({
+          ...s, txTimestamping: s.stamps.lastTx ?? socket, rxTimestamping: s.stamps.lastRx ?? socket, localAddress: local[i] ?? null,
+        })),
+      };
     }),
     clients: local((args) => {
       noOtherArgs(args, ['minPackets']);

@@ -365,3 +365,16 @@ test('all connections taken by idle clients: a new client closes the one idle th
   assert.ok((closedAt[1] as number) >= 1400 && (closedAt[2] as number) >= 1400, JSON.stringify(closedAt));
   for (const c of idle) c.destroy();
 });
+
+test('counts the requests received on every socket sharing the counts, refused ones too, but not malformed lines', async () => {
+  const counts = { received: 0, dropped: 0 };
+  const path = sockPath();
+  await serve(path, {}, { counts });
+  const ro = await serve(sockPath(), {}, { counts, readOnly: true });
+  await controlRequest(path, 'echo', { a: 1 });
+  await controlRequest(path, 'echo', { a: 2 });
+  await assert.rejects(controlRequest(ro.path, 'echo'), (e: ControlError) => e.code === 'not-permitted');
+  await assert.rejects(controlRequest(path, 'no-such'), (e: ControlError) => e.code === 'unknown-command');
+  assert.equal((await raw(path, 'not json\n', 1)).replies[0]?.ok, false);
+  assert.deepEqual(counts, { received: 4, dropped: 0 });
+});

@@ -30,6 +30,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { ConnectionSlots } from '../net/connection-slots.js';
+import type { CommandCounts } from '../core/server/server-stats.js';
 import { type ControlCommandSpec, type ControlHandler, type ControlLogLevel, CommandTable } from './command-table.js';
 import { serveConnection } from './connection.js';
 import { MAX_REQUEST_BYTES } from './protocol.js';
@@ -60,6 +61,8 @@ export interface ControlServerOptions {
   readonly idleTimeoutMs?: number;
   /** Replies waiting to be written, over all connections, before the most stalled is closed (default CONTROL_LIMITS.maxBufferedBytes). */
   readonly maxBufferedBytes?: number;
+  /** Where requests received are counted (serverstats' command packets); several sockets may share one. */
+  readonly counts?: CommandCounts;
 }
 
 /**
@@ -91,7 +94,7 @@ export interface ControlServer {
 
 export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   const log = opts.log ?? (() => undefined);
-  const table = new CommandTable(opts.handlers, { path: opts.path, readOnly: opts.readOnly, mainPath: opts.mainPath, log });
+  const table = new CommandTable(opts.handlers, { path: opts.path, readOnly: opts.readOnly, mainPath: opts.mainPath, log, counts: opts.counts });
 
   await prepareSocketPath(opts.path, log);
 

@@ -27,7 +27,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Clock } from '../clock/clock.js';
 import { realtime } from '../clock/realtime.js';
-import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, StampSource, SyncEngineApi } from '../core/engine/engine-api.js';
+import type { EngineAction, EngineCommand, EngineCommandResult, EngineEvent, EngineOptions, StampSource, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { type ClientSocket, type ClientSocketFactory, type ClientSocketOptions, clientSocketFactory } from '../net/client-socket.js';
 import { dnsFailureReason } from '../net/query.js';
@@ -143,6 +143,20 @@ export class EngineDriver {
     this.#latest.clear();
     this.#clearTimer();
     if (this.#running) this.#apply(engine.start(this.#clock.now()));
+  }
+
+  /**
+   * A reloaded config applied to the running engine (SyncEngineApi.reconfigure):
+   * unchanged sources keep their state. null, changing nothing, when the
+   * engine cannot take it in place; the caller then replaces the engine.
+   */
+  reconfigureEngine(options: EngineOptions): { readonly kept: number; readonly added: number; readonly removed: number } | null {
+    if (!this.#running || this.#engine.reconfigure === undefined) return null;
+    this.#flushSent();
+    const r = this.#engine.reconfigure(options, this.#clock.now());
+    if (r === null) return null;
+    this.#apply(r.actions);
+    return { kept: r.kept, added: r.added, removed: r.removed };
   }
 
   /** A run-time control command (chronyc makestep, burst, online...): its actions are carried out like a tick's. */

@@ -7,9 +7,10 @@ import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent } from '../core/engine/engine-api.js';
-import type { ServerStats } from '../core/server/server-stats.js';
+import { type CommandCounts, createCommandCounts, type ServerStats, withCommandCounts } from '../core/server/server-stats.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
+import { routeLocalAddress } from '../net/local-address.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift, engineDrift } from './daemon-drift.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
@@ -37,6 +38,7 @@ export interface SyncDaemonParts {
 
 export class RunningSyncDaemon implements SyncDaemon {
   readonly clock: Clock;
+  readonly commandCounts: CommandCounts = createCommandCounts();
   private current: Config;
   private engine: DaemonEngine;
   private readonly driver: EngineDriver;
@@ -132,8 +134,13 @@ export class RunningSyncDaemon implements SyncDaemon {
     return this.servers.clients(minHits);
   }
 
+  localAddressFor(remote: string): Promise<string | null> {
+    return routeLocalAddress(remote);
+  }
+
   serverStats(): ServerStats | null {
-    return this.servers.stats();
+    const s = this.servers.stats();
+    return s === null ? null : withCommandCounts(s, this.commandCounts);
   }
 
   async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
@@ -146,20 +153,31 @@ export class RunningSyncDaemon implements SyncDaemon {
     // Everything that can fail without a bind comes first, and changes nothing when it does.
     const res = loaded ?? await loadOrRefuse(next, this.parts.serving, this.log);
     const keep = engineDrift(this.engine);
-    const nextEngine = this.parts.createEngine(engineOptionsFor(next, keep, res.keys, this.ground));
+    const engineOptions = engineOptionsFor(next, keep, res.keys, this.ground);
+    // Built even when the running engine takes the config in place: building it is what checks it.
+    const nextEngine = this.parts.createEngine(engineOptions);
     await this.servers.apply(config, next, res);
     this.servers.setKeys(res.keys);
     logKeys(next, res.keys, this.log);
-    this.engine = nextEngine;
     this.parts.drift.follow(next, config);
     // Log rotation: logrotate renames the files and signals a reload; the next lines start new files.
     await this.statsLog?.reopen();
     this.statsLog = next.logdir === config.logdir && next.logbanner === config.logbanner && sameList(next.log, config.log) ? this.statsLog : this.openStatsLog(next);
     this.current = next;
-    this.served.reset();
-    this.driver.replaceEngine(this.engine);
+    // Unchanged sources keep their reach, samples and poll, and the clock its
+    // discipline, as if no reload had happened; only a change beyond the
+    // sources (the discipline's directives) starts a new engine.
+    const inPlace = this.driver.reconfigureEngine(engineOptions);
+    if (inPlace === null) {
+      this.engine = nextEngine;
+      this.served.reset();
+      this.driver.replaceEngine(this.engine);
+    }
     this.refreshServer();
-    this.log(`Reloaded the configuration: ${next.sources.length} source${next.sources.length === 1 ? '' : 's'}, frequency ${signed(keep.frequencyPpm, 3)} ppm kept`);
+    const sources = `${next.sources.length} source${next.sources.length === 1 ? '' : 's'}`;
+    this.log(inPlace === null
+      ? `Reloaded the configuration: ${sources}, all restarted (the discipline changed), frequency ${signed(keep.frequencyPpm, 3)} ppm kept`
+      : `Reloaded the configuration: ${sources}; ${inPlace.kept} kept with their state, ${inPlace.added} added, ${inPlace.removed} removed`);
   }
 
   async stop(): Promise<void> {

@@ -19,7 +19,7 @@ import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
-import type { ServerStats } from '../core/server/server-stats.js';
+import type { CommandCounts, ServerStats } from '../core/server/server-stats.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
 import type { ConfigResources } from './config-resources.js';
@@ -86,9 +86,11 @@ export interface SyncDaemon {
   /** How the client sockets send and stamp, once open. */
   readonly transport: EngineDriver['transport'];
   /**
-   * Applies a new config (SIGHUP) whole, or nothing of it: new sources and
-   * discipline on the same clock, starting from the frequency in force, new
-   * keys, the NTS-KE certificate re-read (a renewed one is served without
+   * Applies a new config (SIGHUP) whole, or nothing of it: unchanged
+   * sources keep their state and the running engine its discipline when
+   * only sources differ (added, removed and changed ones start afresh);
+   * a changed discipline starts a new engine on the same clock from the
+   * frequency in force. New keys, the NTS-KE certificate re-read (a renewed one is served without
    * closing the port); the NTP and NTS-KE servers are restarted only if
    * their settings changed. Rejects, with the old config, keys, servers and
    * certificate all still in force, if the new resources do not load
@@ -99,13 +101,17 @@ export interface SyncDaemon {
   /**
    * A run-time control command (chronyc makestep, burst, online/offline,
    * add, delete, activity, ntpdata), carried out at once. Sources added or
-   * taken offline this way last until the next reconfigure().
+   * deleted this way last until the next reconfigure().
    */
   control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']>;
   /** The NTP server's clients (chronyc clients), or null when not serving. */
   clients(minHits?: number): ClientReport[] | null;
   /** The NTP server's counters (chronyc serverstats), or null when not serving. */
   serverStats(): ServerStats | null;
+  /** The local address replies from `remote` arrive at (ntpdata's Local address): the kernel's choice, as client sockets are unbound. */
+  localAddressFor(remote: string): Promise<string | null>;
+  /** Where the control sockets count the requests they receive (serverstats' command packets). */
+  readonly commandCounts: CommandCounts;
   /** Saves the drift file, stops serving and polling. Idempotent. */
   stop(): Promise<void>;
 }

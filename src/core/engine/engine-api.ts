@@ -60,6 +60,14 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   maxclockerror: 1,
 });
 
+/** What reconfigure() did: its actions, to carry out like tick()'s, and how many sources it kept, added and removed. */
+export interface EngineReconfigured {
+  readonly actions: EngineAction[];
+  readonly kept: number;
+  readonly added: number;
+  readonly removed: number;
+}
+
 export interface EngineOptions {
   readonly sources: readonly SourceOptions[];
   readonly discipline: DisciplineOptions;
@@ -302,6 +310,15 @@ export interface SyncEngineApi {
   drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
   /** A run-time control command (chronyc's makestep, burst, online, add...): carry out its actions like tick()'s. */
   control<C extends EngineCommand>(command: C, now: Instant): EngineCommandResult<C['op']>;
+  /**
+   * A reloaded config applied to the running engine, so that every source
+   * whose line did not change keeps its state (reach, samples, poll,
+   * selection) and the clock's discipline goes on undisturbed; sources no
+   * longer configured (run-time additions too) go, new or changed ones start
+   * afresh. null when more than the sources differs (the discipline, the
+   * precision, the controller): the caller then starts a new engine.
+   */
+  reconfigure?(options: EngineOptions, now: Instant): EngineReconfigured | null;
 }
 
 /**
@@ -365,6 +382,12 @@ export interface NtpDataReport {
   readonly peerDispersion: number;
   /** Server processing time of the last valid reply (t3 - t2), seconds. */
   readonly responseTime: number;
+  /**
+   * chronyd's estimate of the asymmetry of the network jitter, -0.5..0.5
+   * (sourcestats.c): negative when the delay of packets to the source varies
+   * more than of those coming back; 0 until ten regressions in a row agree.
+   */
+  readonly jitterAsymmetry: number;
   /** chronyc's NTP tests of the last valid reply: "111 111 1111" for a synchronized one, "111 101 0000" for a kiss or an unsynchronized server. */
   readonly tests: string;
   /** The kiss-o'-death in effect (the last reply was one), or null. */

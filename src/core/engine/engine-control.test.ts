@@ -142,6 +142,23 @@ test('ntpdata: the last valid reply and the packet counters', () => {
   assert.ok(!none.ok && none.code === 'no-such-source');
 });
 
+test("ntpdata's jitter asymmetry: chronyd's sign for queueing on one way only, 0 on a symmetric path", () => {
+  const asymmetry = (jitter: number, jitterBack: number): number => {
+    const w = world([A], { opts: { minpoll: 0, maxpoll: 0 } });
+    w.servers.set(A, server({ jitter, jitterBack }));
+    w.run(120);
+    const r = w.control({ op: 'ntpdata', selector: A });
+    assert.ok(r.ok);
+    return (r.value[0] as { jitterAsymmetry: number }).jitterAsymmetry;
+  };
+  // chronyc: negative when the delay of packets sent to the source varies more.
+  const toServer = asymmetry(0.002, 0);
+  assert.ok(toServer <= -0.45 && toServer >= -0.5, String(toServer));
+  const back = asymmetry(0, 0.002);
+  assert.ok(back >= 0.45 && back <= 0.5, String(back));
+  assert.equal(asymmetry(0.002, 0.002), 0);
+});
+
 test('delete: a pool member is replaced by another address; the pool name removes them all', () => {
   const w = new World({ sources: [sourceOptions('pool', 'pool.example', { iburst: true, minpoll: 4, maxpoll: 4, maxsources: 2 })] });
   const members = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];

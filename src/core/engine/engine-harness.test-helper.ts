@@ -22,6 +22,8 @@ export interface FakeServer {
   /** One-way delay, seconds (each way); `jitter` adds seeded Exp(1)·jitter per direction. */
   delay: number;
   jitter?: number;
+  /** The jitter of the way back instead of `jitter` (0: all queueing on the way to the server). */
+  jitterBack?: number;
   stratum?: number;
   leap?: number;
   /** Answer with this kiss code instead. */
@@ -126,7 +128,7 @@ export class World {
     const req = parseHeader(a.packet);
     if (!req.ok) return;
     const up = srv.delay + (srv.jitter ?? 0) * -Math.log(1 - this.rand());
-    const down = srv.delay + (srv.jitter ?? 0) * -Math.log(1 - this.rand());
+    const down = srv.delay + (srv.jitterBack ?? srv.jitter ?? 0) * -Math.log(1 - this.rand());
     const t2 = addSeconds(this.start, this.t + up + srv.offset);
     const t3 = addSeconds(t2, 0.000_01);
     const h = req.value;

@@ -16,12 +16,13 @@ import { diffSeconds, type Instant } from '../../time/instant.js';
 import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { Sample } from '../sample.js';
 import type {
-  DisciplineOptions, EngineDatagram, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, StampSource, SyncEngineApi,
+  DisciplineOptions, EngineDatagram, EngineAction, EngineCommand, EngineCommandResult, EngineOptions, EngineReconfigured, StampSource, SyncEngineApi,
 } from './engine-api.js';
 import type { ClockController, ControllerFactory } from './clock-controller.js';
 import { ClockModel } from './clock-model.js';
 import { controllerFactory, DEFAULT_CONTROLLER } from './controllers.js';
 import { runCommand } from './engine-control.js';
+import { sameValue } from './same-value.js';
 import { leapShift, LeapSchedule } from './leap.js';
 import { Reference } from './reference.js';
 import { combineEstimates, selectSources } from './selection.js';
@@ -62,8 +63,21 @@ function rawDelay(s: Sample): number {
  */
 const DRIFT_FILE_PRIOR_FLOOR_PPM = 30;
 
+/**
+ * Whether two configs differ in nothing but their sources (and keys): the
+ * frequency and skew to start from are the running engine's own by then.
+ */
+function sameGround(a: EngineOptions, b: EngineOptions): boolean {
+  const discipline = (o: EngineOptions): Omit<DisciplineOptions, 'initialFrequencyPpm' | 'initialSkewPpm'> => {
+    const { initialFrequencyPpm: _f, initialSkewPpm: _s, ...rest } = o.discipline;
+    return rest;
+  };
+  return sameValue(discipline(a), discipline(b)) && a.precision === b.precision && a.resolveInterval === b.resolveInterval &&
+    (a.controller ?? DEFAULT_CONTROLLER) === (b.controller ?? DEFAULT_CONTROLLER);
+}
+
 export class SyncEngine implements SyncEngineApi {
-  private readonly o: EngineOptions;
+  private o: EngineOptions;
   private readonly d: DisciplineOptions;
   private readonly statsOptions: StatsOptions;
   private readonly minSlewTime: number;
@@ -252,6 +266,17 @@ export class SyncEngine implements SyncEngineApi {
     });
     if (!r.ok) return r;
     return { ok: true, actions: this.finish(now, actions), value: r.value } as EngineCommandResult<C['op']>;
+  }
+
+  reconfigure(options: EngineOptions, now: Instant): EngineReconfigured | null {
+    if (!this.started || !sameGround(this.o, options)) return null;
+    this.o = options;
+    const actions: EngineAction[] = [];
+    const { kept, added, removed } = this.sources.reconcile(options, now, actions);
+    if (this.selectedId !== null && this.sources.byId(this.selectedId) === undefined) this.selectedId = null;
+    this.poll(now, actions);
+    if (removed > 0) this.select(now, null, actions);
+    return { actions: this.finish(now, actions), kept, added, removed };
   }
 
   // ---- selection and the clock ----

@@ -89,6 +89,8 @@ export function ntpData(s: TrackedSource, origin: Instant): NtpDataReport {
     peerDelay: ls?.delay ?? 0,
     peerDispersion: ls?.dispersion ?? 0,
     responseTime: ls === null ? 0 : p.lastResponseTime,
+    // The tracker works on offsets of the source against us; chronyd's sign is of us against the source.
+    jitterAsymmetry: s.measurement.stats.asymmetry.asymmetry === 0 ? 0 : -s.measurement.stats.asymmetry.asymmetry,
     // chronyd's tests 1-3, 5-7, A-D: a valid reply passed 1-3 and 5; one that is not synchronized fails 6 and measures nothing.
     tests: reply === null ? '000 000 0000' : reply.synchronized ? '111 111 1111' : `111 10${root.delay / 2 + root.dispersion < 16 ? 1 : 0} 0000`,
     kissCode: p.kod?.code ?? null,

@@ -10,6 +10,7 @@ import type { ActivityReport, EngineAction, EngineOptions, SourceSelector } from
 import { addressKey, DEFAULT_RESOLVE_INTERVAL, isAddressLiteral, Resolver, UNREACHABLE_POLLS } from './pool.js';
 import { SourcePoller } from './source.js';
 import type { SourceMeasurement } from './source-measurement.js';
+import { sameValue } from './same-value.js';
 import type { SourceOptions } from './source-options.js';
 import type { SystemState } from '../system.js';
 import { TrackedSource } from './tracked-source.js';
@@ -28,7 +29,7 @@ export class SourceSet {
   private nextId = 1;
 
   constructor(
-    private readonly o: EngineOptions,
+    private o: EngineOptions,
     /** A fresh measurement for a source at a new address. */
     private readonly measure: (options: SourceOptions) => SourceMeasurement,
     /** Our sync state, which peers' packets carry. */
@@ -88,6 +89,46 @@ export class SourceSet {
       if (s.pool !== null && s.address !== null) s.pool.retire(s.address);
     }
     return hit.length;
+  }
+
+  /**
+   * A reloaded config's sources: a source or pool whose line is the same
+   * (every option equal) stays as it is, with its state; the others go
+   * (run-time additions too, as they last until a reload), and the lines not
+   * matched are added. A kept source with a symmetric key takes the new
+   * key table's authenticator (the key file may have changed); an NTS one
+   * keeps its cookies.
+   */
+  reconcile(o: EngineOptions, now: Instant, actions: EngineAction[]): { kept: number; added: number; removed: number } {
+    this.o = o;
+    const wanted = [...o.sources];
+    const take = (so: SourceOptions): boolean => {
+      const i = wanted.findIndex((w) => sameValue(w, so));
+      if (i >= 0) wanted.splice(i, 1);
+      return i >= 0;
+    };
+    let kept = 0, removed = 0;
+    for (const p of [...this.pools]) {
+      if (take(p.options)) {
+        kept++;
+        continue;
+      }
+      this.pools.splice(this.pools.indexOf(p), 1);
+      removed++;
+      for (const m of this.members(p)) this.sources.splice(this.sources.indexOf(m), 1);
+    }
+    for (const s of [...this.sources]) {
+      if (s.pool !== null) continue;
+      if (take(s.options)) {
+        kept++;
+        if (s.options.key !== null && !s.options.nts) s.poller.auth = o.authenticatorFor?.(s.options) ?? null;
+        continue;
+      }
+      this.sources.splice(this.sources.indexOf(s), 1);
+      removed++;
+    }
+    for (const so of wanted) this.add(so, now, actions);
+    return { kept, added: wanted.length, removed };
   }
 
   resolved(sourceId: number, result: Resolution, now: Instant, actions: EngineAction[]): void {

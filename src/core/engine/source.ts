@@ -155,7 +155,8 @@ export class SourcePoller {
   private readonly random: () => number;
   private readonly clientPrecision: number;
   /** Secures requests and checks replies (`key N`, `nts`), or null. */
-  readonly auth: SourceAuthenticator | null;
+  /** Replaced on a reload that keeps the source (a new key table). */
+  auth: SourceAuthenticator | null;
   /** Symmetric mode's state (a `peer` source), or null for a server. */
   private peer: SymmetricPeer | null;
   /** Our sync state, which a peer's packets carry. */

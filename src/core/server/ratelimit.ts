@@ -63,6 +63,22 @@ const RATE_MAX_LEAD = 2.5;
 const MIN_INTERVAL = 2 ** -20;
 
 /**
+ * Updates the request-rate estimates of the client in `slot` after
+ * ClientTable.touch() counted a request (`elapsed`: what it returned, NaN for
+ * a new record). chronyd keeps them for every client whether or not it
+ * limits rates: they are chronyc clients' Int and IntL columns. limitRate()
+ * calls it; a server that limits nothing calls it alone.
+ */
+export function noteRequestRate(table: ClientTable, slot: number, elapsed: number): void {
+  if (!(elapsed >= 0)) return;
+  // chrony keeps two estimates, picked by whether the previous request of
+  // this client was answered, to spot clients that speed up when ignored.
+  const x = -Math.log2(Math.max(elapsed, MIN_INTERVAL));
+  const rates = (table.flags[slot] as number) & FLAG_DROPPED ? table.timeoutRate : table.rate;
+  rates[slot] = updateRate(rates[slot] as number, x);
+}
+
+/**
  * Judges one request of the client in `slot`, which ClientTable.touch() has
  * just counted: `elapsed` is what it returned (NaN for a new record). Updates
  * the bucket and the client's rate estimates. `random` is a uniformly random
@@ -76,14 +92,8 @@ export function limitRate(table: ClientTable, slot: number, elapsed: number, cfg
   const kod = clamp(cfg.kod, RATE_LIMIT_RANGES.kod);
 
   let tokens = table.tokens[slot] as number;
-  if (elapsed >= 0) {
-    tokens += elapsed / 2 ** interval;
-    // chrony keeps two estimates, picked by whether the previous request of
-    // this client was answered, to spot clients that speed up when ignored.
-    const x = -Math.log2(Math.max(elapsed, MIN_INTERVAL));
-    const rates = (table.flags[slot] as number) & FLAG_DROPPED ? table.timeoutRate : table.rate;
-    rates[slot] = updateRate(rates[slot] as number, x);
-  }
+  if (elapsed >= 0) tokens += elapsed / 2 ** interval;
+  noteRequestRate(table, slot, elapsed);
   tokens = Math.min(tokens, burst);
   table.flags[slot] = (table.flags[slot] as number) & ~FLAG_DROPPED;
 

@@ -3,15 +3,14 @@ import assert from 'node:assert/strict';
 import type { ParseErrorReason } from '../../proto/result.js';
 import {
   AUTH_FAILURE_REASONS, createServerCounters, DROP_REASONS, dropReasonOfParseError, formatServerStats, NTS_KE_DROP_REASONS, serverStatsToJson,
-  SERVER_KISS_CODES, snapshotServerStats, withNtsKeStats,
+  SERVER_KISS_CODES, snapshotServerStats, withCommandCounts, withNtsKeStats,
 } from './server-stats.js';
 
 test('the text keeps chronyc serverstats\' layout (chronyd 4.3, captured on loopback)', () => {
   const c = createServerCounters();
   c.received = 6;
   c.replied = 6;
-  c.commandReceived = 2;
-  const lines = formatServerStats(snapshotServerStats(c, { recordsDropped: 0, timestampsHeld: 0, timestampSpan: 0 }));
+  const lines = formatServerStats(withCommandCounts(snapshotServerStats(c, { recordsDropped: 0, timestampsHeld: 0, timestampSpan: 0 }), { received: 2, dropped: 0 }));
   // `chronyc serverstats` of chronyd 4.3 after six NTP requests and two commands:
   assert.deepEqual(lines.slice(0, 11), [
     'NTP packets received       : 6',

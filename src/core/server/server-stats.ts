@@ -98,8 +98,23 @@ export interface ServerCounters {
   /** Authenticated requests that failed, by reason. */
   readonly authFailed: Record<AuthFailureReason, number>;
   cryptoNakSent: number;
-  commandReceived: number;
-  commandDropped: number;
+}
+
+/**
+ * The control requests a daemon has received, as chronyd counts its command
+ * packets for serverstats: `received`, every well-formed request on any of
+ * its control sockets (a line that is not a request is not counted, as
+ * chronyd does not count a malformed packet); `dropped`, those refused by a
+ * rate limit, which chronyd applies only to remote hosts and never to its
+ * local socket, so with no network command port it stays 0 here too.
+ */
+export interface CommandCounts {
+  received: number;
+  dropped: number;
+}
+
+export function createCommandCounts(): CommandCounts {
+  return { received: 0, dropped: 0 };
 }
 
 export function createServerCounters(): ServerCounters {
@@ -112,8 +127,6 @@ export function createServerCounters(): ServerCounters {
     authenticated: 0,
     authFailed: Object.fromEntries(AUTH_FAILURE_REASONS.map((r) => [r, 0])) as Record<AuthFailureReason, number>,
     cryptoNakSent: 0,
-    commandReceived: 0,
-    commandDropped: 0,
   };
 }
 
@@ -162,8 +175,8 @@ export function snapshotServerStats(c: ServerCounters, table: TableFigures): Ser
     ntpPacketsReceived: c.received,
     ntpPacketsDropped: dropped,
     ntpPacketsReplied: c.replied,
-    commandPacketsReceived: c.commandReceived,
-    commandPacketsDropped: c.commandDropped,
+    commandPacketsReceived: 0,
+    commandPacketsDropped: 0,
     clientLogRecordsDropped: table.recordsDropped,
     ntsKeConnectionsAccepted: 0,
     ntsKeConnectionsDropped: 0,
@@ -192,6 +205,11 @@ export function withNtsKeStats(s: ServerStats, ke: NtsKeStats): ServerStats {
     ntsKeConnectionsDropped: ke.dropped,
     ntsKeDroppedByReason: Object.freeze(droppedBy),
   });
+}
+
+/** The statistics with the daemon's control requests counted in (the responder sees none). */
+export function withCommandCounts(s: ServerStats, counts: Readonly<CommandCounts>): ServerStats {
+  return Object.freeze({ ...s, commandPacketsReceived: counts.received, commandPacketsDropped: counts.dropped });
 }
 
 /** chronyc pads labels to 27 columns: "NTP packets received       : 6". */

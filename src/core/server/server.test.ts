@@ -9,7 +9,8 @@ import { encodeHeader, type NtpHeader, parseHeader } from '../../proto/header.js
 import { encodePacket, parsePacket } from '../../proto/packet.js';
 import { refIdFromCode } from '../../proto/refid.js';
 import { type AccessTable, buildAccessTable, DENY_ALL } from './access.js';
-import { newClientKey, setClientKey } from './client-table.js';
+import { clientReports } from './client-report.js';
+import { clientTime, newClientKey, setClientKey } from './client-table.js';
 import { DEFAULT_RATE_LIMIT } from './ratelimit.js';
 import {
   NtpResponder, type RequestInput, type RespondAction, type ServerAction, serverConfig, TRANSMIT_TIMESTAMP_OFFSET,
@@ -430,4 +431,12 @@ test('a legitimate client polling every 16 s is always answered during a flood f
   assert.ok(r.clients.recordsDropped > 900_000);
   assert.equal(r.clients.slots, 65536);
   assert.equal(r.stats(RX).ntpPacketsReceived, 1_000_004);
+});
+
+test("without rate limiting each client's request interval is still estimated (chronyc clients' Int); '-' only after one request", () => {
+  const r = new NtpResponder({ seed: 1 });
+  for (let i = 0; i < 6; i++) respond(r.handleRequest(input(req(), { receivedAt: addSeconds(RX, 16 * i), address: '192.0.2.7' })));
+  respond(r.handleRequest(input(req(), { address: '192.0.2.8' })));
+  const rows = clientReports(r.clients, clientTime(addSeconds(RX, 100)));
+  assert.deepEqual(rows.map((c) => [c.address, c.ntpInterval, c.ntpTimeoutInterval]), [['192.0.2.7', 4, null], ['192.0.2.8', null, null]]);
 });

@@ -47,7 +47,7 @@ import { parsePacket } from '../../proto/packet.js';
 import { type AccessTable, isAllowedWords } from './access.js';
 import { type ClientKey, ClientTable, clientTime, newClientKey, setClientKey } from './client-table.js';
 import { heldTimestamps, looksInterleaved, previousTransmit, recordTransmit, saveReceive, type TransmitTicket } from './interleave.js';
-import { limitRate, RATE_LIMIT_RANGES, type RateLimitConfig } from './ratelimit.js';
+import { limitRate, noteRequestRate, RATE_LIMIT_RANGES, type RateLimitConfig, type RateLimitVerdict } from './ratelimit.js';
 import {
   type AuthFailureReason, createServerCounters, type DropReason, dropReasonOfParseError, type ServerCounters, type ServerKissCode,
   type ServerStats, snapshotServerStats,
@@ -242,7 +242,9 @@ export class NtpResponder {
 
     const slot = this.clients.lookup(key);
     const elapsed = this.clients.touch(slot, tableNow);
-    const verdict = rate ? limitRate(this.clients, slot, elapsed, rate, input.random) : 'pass';
+    let verdict: RateLimitVerdict = 'pass';
+    if (rate) verdict = limitRate(this.clients, slot, elapsed, rate, input.random);
+    else noteRequestRate(this.clients, slot, elapsed);
     if (verdict === 'drop') return this.#drop('rate-limited');
     if (verdict === 'kod') return this.#respond(input, h, mode, 'RATE', null, null);
 
