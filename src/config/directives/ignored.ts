@@ -11,7 +11,6 @@ import { type ChronyHandler, type Directive, ignored, type Status } from '../dir
 /** chrony.conf only (chrony 4.3 to 4.6): name → fixed argument count, or null where it varies. One per line, so implementing one is a one-line removal. */
 const CHRONY: Readonly<Record<string, number | null>> = {
   acquisitionport: 1,
-  authselectmode: null,
   bindacqaddress: 1,
   bindacqdevice: 1,
   bindcmddevice: 1,
@@ -20,7 +19,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   cmdallow: null,
   cmddeny: null,
   cmdratelimit: null,
-  combinelimit: 1,
   corrtimeratio: 1,
   dumpdir: 1,
   fallbackdrift: 2,
@@ -32,8 +30,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   mailonchange: 2,
   manual: 0,
   maxclockerror: 1,
-  maxjitter: 1,
-  maxupdateskew: 1,
   noclientlog: 0,
   ntsaeads: null,
   ntpsigndsocket: 1,
@@ -43,7 +39,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   ptpdomain: null,
   ptpport: 1,
   refresh: 1,
-  reselectdist: 1,
   rtcautotrim: 1,
   rtcdevice: 1,
   rtcfile: 1,
@@ -51,7 +46,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   rtcsync: 0,
   sched_priority: 1,
   smoothtime: null,
-  stratumweight: 1,
   tempcomp: null,
   user: 1,
 };
