@@ -29,6 +29,28 @@ function positive(s: ParseState, l: ConfigLine, unit: string): number | null {
 type PositiveField = 'maxslewrate' | 'maxdistance' | 'maxdrift' | 'logchange' | 'maxjitter' | 'maxupdateskew' | 'combinelimit';
 const AUTH_SELECT_MODES: readonly AuthSelectMode[] = ['require', 'prefer', 'mix', 'ignore'];
 
+/** A chrony directive naming one of a few modes. */
+function modeDirective<K extends 'authselectmode' | 'leapsecmode'>(name: K, modes: readonly DisciplineOptions[K][], consumer: string, doc: string): Directive {
+  const list = `${modes.slice(0, -1).join(', ')} or ${modes[modes.length - 1] as string}`;
+  return {
+    chrony: {
+      names: [name],
+      grammar: modes.join('|'),
+      status: implemented((s, l) => {
+        const m = oneArg(s, l, list);
+        if (m === null) return;
+        const mode = modes.find((x) => x === m);
+        if (mode === undefined) errorAt(s, l, `${name}: expected ${list}, got "${m}"`);
+        else (s.b.discipline as Record<K, DisciplineOptions[K]>)[name] = mode;
+      }),
+    },
+    field: `discipline.${name}`,
+    consumer,
+    default: DISCIPLINE_DEFAULTS[name],
+    doc,
+  };
+}
+
 /** A chrony directive taking one number of seconds, 0 or more. */
 function nonNegativeDirective(name: 'reselectdist' | 'stratumweight', doc: string): Directive {
   return {
@@ -142,22 +164,8 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
   positiveDirective('combinelimit', 'a ratio', SELECTION, 'Truechimers farther than this times the selected source\'s distance (plus reselectdist) are not combined.'),
   nonNegativeDirective('reselectdist', 'The distance another source must beat the selected one by to replace it.'),
   nonNegativeDirective('stratumweight', 'Distance added per stratum above the lowest when the reference is chosen.'),
-  {
-    chrony: {
-      names: ['authselectmode'],
-      grammar: 'require|prefer|mix|ignore',
-      status: implemented((s, l) => {
-        const m = oneArg(s, l, 'require, prefer, mix or ignore');
-        if (m === null) return;
-        if (!(AUTH_SELECT_MODES as readonly string[]).includes(m)) errorAt(s, l, `authselectmode: expected require, prefer, mix or ignore, got "${m}"`);
-        else s.b.discipline.authselectmode = m as AuthSelectMode;
-      }),
-    },
-    field: 'discipline.authselectmode',
-    consumer: SELECTION,
-    default: DISCIPLINE_DEFAULTS.authselectmode,
-    doc: 'As chrony 4.3: `require` makes sources without `key` or `nts` noselect; `prefer` does so when one with them exists; `mix` gives authenticated sources `require` and `trust` when both kinds exist; `ignore` adds nothing.',
-  },
+  modeDirective('authselectmode', AUTH_SELECT_MODES, SELECTION,
+    'As chrony 4.3: `require` makes sources without `key` or `nts` noselect; `prefer` does so when one with them exists; `mix` gives authenticated sources `require` and `trust` when both kinds exist; `ignore` adds nothing.'),
   positiveDirective('logchange', 'seconds', ENGINE,
     'An update that finds the clock wrong by more than this, beyond a correction already under way, is logged as chronyd logs it: `System clock wrong by 9.860000 seconds` (`Virtual clock ...` on the virtual clock).'),
   {
@@ -181,22 +189,7 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
   },
   samplesDirective('minsamples'),
   samplesDirective('maxsamples'),
-  {
-    chrony: {
-      names: ['leapsecmode'],
-      grammar: 'system|step|slew|ignore',
-      status: implemented((s, l) => {
-        const m = oneArg(s, l, 'system, step, slew or ignore');
-        if (m === null) return;
-        if (!(LEAP_MODES as readonly string[]).includes(m)) errorAt(s, l, `leapsecmode: expected system, step, slew or ignore, got "${m}"`);
-        else s.b.discipline.leapsecmode = m as LeapSecMode;
-      }),
-    },
-    field: 'discipline.leapsecmode',
-    consumer: ENGINE,
-    default: DISCIPLINE_DEFAULTS.leapsecmode,
-    doc: '',
-  },
+  modeDirective('leapsecmode', LEAP_MODES, ENGINE, ''),
   {
     chrony: {
       names: ['leapsectz'],
