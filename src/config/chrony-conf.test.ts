@@ -58,13 +58,24 @@ test('a peer refuses xleave (interleaved symmetric mode) and nts, naming file:li
   assert.deepEqual(messages(chrony('server 192.0.2.1 xleave\n').errors), []);
 });
 
-test('chrony source options ntpkit does not implement load with a warning naming them', () => {
-  const r = chrony('server a.example.org offline auto_offline maxdelayratio 2 maxdelaydevratio 10 presend 9 minstratum 3 filter 4 certset 1 copy extfield F323 ipv4 mindelay 0.001 asymmetry 0.1 offset 0.0001\n');
+test('chrony source options set their fields; extfield, maxdelayquant and certset N are refused at file:line', () => {
+  const r = chrony('server a.example.org offline auto_offline maxdelayratio 2 maxdelaydevratio 5 presend 9 minstratum 3 filter 4 certset 0 copy ipv4 mindelay 0.001 asymmetry 0.1 offset 0.0001\n');
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(messages(r.warnings), [
-    'chrony.conf:1: server a.example.org: options offline, auto_offline, maxdelayratio 2, maxdelaydevratio 10, presend 9, minstratum 3, filter 4, certset 1, copy, extfield F323, ipv4, mindelay 0.001, asymmetry 0.1, offset 0.0001 not implemented by ntpkit, ignored',
+  assert.deepEqual(messages(r.warnings), []);
+  const o = r.config?.sources[0]?.options;
+  assert.deepEqual(
+    [o?.offline, o?.autoOffline, o?.maxdelayratio, o?.maxdelaydevratio, o?.presend, o?.minstratum, o?.filter, o?.copy, o?.family, o?.mindelay, o?.asymmetry, o?.offset],
+    [true, true, 2, 5, 9, 3, 4, true, 'ipv4', 0.001, 0.1, 0.0001],
+  );
+  const bad = chrony('server a.example.org extfield F323\nserver b.example.org maxdelayquant 0.5\nserver c.example.org certset 1\nserver d.example.org asymmetry x\nserver e.example.org maxdelayratio 0.5\n');
+  assert.equal(bad.config, null);
+  assert.deepEqual(messages(bad.errors), [
+    'chrony.conf:1: server: option extfield is not supported: the F323 extension field (chrony 4.3\'s only one) is not implemented',
+    'chrony.conf:2: server: option maxdelayquant is not supported: the delay quantile test is not implemented (use maxdelaydevratio or maxdelayratio)',
+    'chrony.conf:3: server: option certset 1 is not supported: only the default set 0 is (certificate sets are not implemented)',
+    'chrony.conf:4: server: asymmetry must be a number, got "x"',
+    'chrony.conf:5: server: maxdelayratio must be a number from 1 to 1000000000, got "0.5"',
   ]);
-  assert.equal(r.config?.sources.length, 1);
 });
 
 test('discipline, serving, control and logging directives', () => {

@@ -19,6 +19,8 @@ const LINES = [
   'server a.example.org minpoll 4 maxpoll 10 iburst', 'pool pool.example.org iburst maxsources 3', 'peer 192.0.2.1 minpoll 6',
   'server 192.0.2.1 prefer trust require noselect xleave burst key 5 port 11123 version 3 maxdelay 0.3 polltarget 12 minsamples 4 maxsamples 16',
   'server a.example.org offline auto_offline maxdelayratio 2 presend 9 minstratum 3 filter 4 copy',
+  'server a.example.org mindelay 0.001 asymmetry 0.1 offset -0.25 maxdelaydevratio 5 certset 0', 'server a.example.org asymmetry 1',
+  'combinelimit 5', 'stratumweight 0.01', 'reselectdist 0.001', 'maxjitter 0.5', 'authselectmode require', 'authselectmode ignore',
   'driftfile /var/lib/chrony/drift', 'makestep 1.0 3', 'makestep 0.1 -1', 'makestep -1 3', 'maxslewrate 1000', 'maxchange 1000 1 2',
   'maxdistance 16', 'minsources 2', 'minsources 0', 'maxdrift 500', 'leapsecmode slew', 'leapsectz right/UTC', 'local stratum 10 orphan',
   'local', 'allow', 'allow 10/8', 'deny all 192.168.0.0/16', 'ratelimit interval 1 burst 16', 'port 0', 'bindaddress 127.0.0.1',
@@ -30,6 +32,9 @@ const LINES = [
   'frobnicate 1', 'server', 'server a.example.org bogus', 'server a.example.org maxdelayratio', 'makestep 1', 'makestep 1 x',
   'makestep 1 3 4', 'maxchange 1000 1', 'leapsecmode smear', 'log everything', 'driftfile', 'driftfile a b', 'port x',
   'bindcmdaddress run/sock', 'allow 300.1.1.1', 'local stratum 16', 'rtcsync yes', 'server a.example.org minpoll x',
+  'server a.example.org extfield F324', 'authselectmode sometimes',
+  // chronyd accepts; ntpkit does not implement them and refuses to start rather than ignore them
+  'server a.example.org extfield F323', 'server a.example.org maxdelayquant 0.5', 'server a.example.org certset 1',
   // chronyd accepts and clamps or fails later; ntpkit refuses
   'server a.example.org version 5', 'pool p.example.org maxsources 17', 'server a.example.org maxdelay 0', 'server a.example.org minpoll 25',
   'server a.example.org polltarget 0', 'maxslewrate 0', 'cmdport 70000', 'ratelimit burst 0', 'server bad/host',
@@ -40,8 +45,11 @@ const LINES = [
 /** The registry refuses the line's directive: ntpkit does not implement it and will not run without it. */
 const notImplemented = (line: string): boolean => chronyDirective(line.split(/\s+/)[0] ?? '')?.form.status.kind === 'refused';
 
-/** Lines chronyd accepts that ntpkit refuses on purpose: nonsense values chronyd clamps or fails on later, and directives it does not implement. */
-const STRICTER = new Set(LINES.slice(LINES.indexOf('server a.example.org version 5')).filter((l) => !notImplemented(l)));
+/** Lines chronyd accepts that ntpkit refuses on purpose: options it does not implement, and nonsense values chronyd clamps or fails on later (refused directives are judged apart). */
+const STRICTER = new Set(LINES.slice(LINES.indexOf('server a.example.org extfield F323')).filter((l) => !notImplemented(l)));
+
+/** Options of later chrony releases (4.4's ipv4/ipv6) that ntpkit takes and chronyd 4.3 does not know yet. */
+const NEWER = ['server a.example.org ipv4', 'pool p.example.org ipv6 iburst'];
 
 let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'ntpkit-parity-')); });
@@ -64,4 +72,15 @@ test('chrony.conf lines: the same verdict as chronyd -p, except the documented s
     if (STRICTER.has(line)) assert.ok(chronyd && !ours, `no longer stricter than chronyd: ${line}`);
   }
   assert.deepEqual(disagreements, []);
+});
+
+test('options of later chrony releases load here, and chronyd 4.3 does not know them', async (t) => {
+  if (!requireTool(t, 'chronyd')) return;
+  for (const [i, line] of NEWER.entries()) {
+    const path = join(dir, `newer-${i}.conf`);
+    writeFileSync(path, `${line}\n`);
+    const r = await runToCompletion(toolPath('chronyd'), ['-x', '-p', '-f', path], { timeoutMs: 10_000 });
+    assert.notEqual(r.status.code, 0, `chronyd now knows ${line}: move it to LINES`);
+    assert.ok(parseConfigText(`${line}\n`, path, { format: 'chrony', readFile: () => { throw new Error('x'); }, listDir: () => { throw new Error('x'); } }).config !== null, line);
+  }
 });

@@ -20,6 +20,16 @@ export function formatSourceOptions(o: SourceOptions): string {
   if (o.kind === 'pool') parts.push('maxsources', String(o.maxsources));
   if (o.key !== null) parts.push('key', String(o.key));
   if (o.ntsport !== SOURCE_DEFAULTS.ntsport) parts.push('ntsport', String(o.ntsport));
+  for (const [name, v] of [
+    ['minstratum', o.minstratum], ['offset', o.offset], ['filter', o.filter], ['maxdelayratio', o.maxdelayratio],
+    ['maxdelaydevratio', o.maxdelaydevratio], ['mindelay', o.mindelay],
+  ] as const) if (v !== SOURCE_DEFAULTS[name]) parts.push(name, String(v));
+  if (o.asymmetry !== null) parts.push('asymmetry', String(o.asymmetry));
+  if (o.presend !== null) parts.push('presend', String(o.presend));
+  if (o.offline) parts.push('offline');
+  if (o.autoOffline) parts.push('auto_offline');
+  if (o.copy) parts.push('copy');
+  if (o.family !== 'any') parts.push(o.family);
   return parts.join(' ');
 }
 

@@ -29,7 +29,7 @@ test('server/pool/peer options map onto SourceOptions', () => {
   const r = ntp(`server a.example.org iburst burst minpoll 4 maxpoll 10 prefer true version 3 key 5 xleave # trailing comment
 pool pool.example.org iburst preempt
 peer 192.0.2.1 noselect
-server -6 2001:db8::1
+server -6 2001:db8::1 bias 0.25
 server 127.127.1.0
 fudge 127.127.1.0 stratum 10
 `);
@@ -38,9 +38,10 @@ fudge 127.127.1.0 stratum 10
   assert.deepEqual(s[0]?.options, { ...SOURCE_DEFAULTS, kind: 'server', host: 'a.example.org', iburst: true, burst: true, minpoll: 4, maxpoll: 10, prefer: true, trust: true, version: 3, key: 5, xleave: true });
   assert.deepEqual(s.map((x) => [x.options.kind, x.options.host]), [['server', 'a.example.org'], ['pool', 'pool.example.org'], ['peer', '192.0.2.1'], ['server', '2001:db8::1']]);
   assert.equal(s[2]?.options.noselect, true);
+  // ntpd's -6 is chrony's ipv6; its bias is chrony's offset.
+  assert.deepEqual([s[3]?.options.family, s[3]?.options.offset], ['ipv6', 0.25]);
   assert.deepEqual(messages(r.warnings), [
     '/etc/ntp.conf:2: pool pool.example.org: option preempt not implemented by ntpkit, ignored',
-    '/etc/ntp.conf:4: server 2001:db8::1: option -6 not implemented by ntpkit, ignored',
     '/etc/ntp.conf:5: server 127.127.1.0: reference clocks (127.127.t.u) are not supported by ntpkit, ignored',
     '/etc/ntp.conf:6: fudge: not implemented by ntpkit (reference clocks are not supported), ignored',
   ]);

@@ -61,7 +61,8 @@ function notImplementedTable(kind: 'ignored' | 'refused'): string[] {
 function optionsTable(): string[] {
   const names = (n: readonly string[] | undefined): string => (n === undefined ? '' : n.map((x) => `\`${x}\``).join(', '));
   const rows = SOURCE_OPTIONS.map((o) => {
-    const kind = 'flag' in o.effect ? 'flag' : 'ignored' in o.effect ? `warning (${o.effect.ignored})` : 'value';
+    const e = o.effect;
+    const kind = 'flag' in e || 'set' in e ? 'flag' : 'ignored' in e ? `warning (${e.ignored})` : 'refused' in e ? 'refused' : 'value';
     return `| ${names(o.chrony)} | ${names(o.ntp)} | ${kind} | ${cell(o.doc)} |`;
   });
   return ['| chrony.conf | ntp.conf | kind | notes |', '|---|---|---|---|', ...rows];

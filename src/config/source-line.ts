@@ -29,7 +29,11 @@ interface OptionLine {
 
 type Effect =
   | { readonly flag: Flag }
-  /** Known and not implemented: named in the line's warning. */
+  /** A flag option that sets something other than a boolean of the same name. */
+  | { readonly set: (o: SourceDraft['options']) => void }
+  /** Known and not implemented, where that changes what the daemon does: the line is an error. */
+  | { readonly refused: string; readonly takesValue: boolean; readonly exceptPool?: boolean }
+  /** Known and not implemented, changing nothing observable: named in the line's warning. */
   | { readonly ignored: 'flag' | 'value' }
   /** Reads the value; false after reporting an error. */
   | { readonly value: (o: OptionLine, value: string | undefined) => boolean };
@@ -49,7 +53,7 @@ function integer(o: OptionLine, value: string | undefined, lo: number, hi: numbe
 }
 
 /** An integer option stored as is. */
-function setInteger(field: 'minpoll' | 'maxpoll' | 'polltarget' | 'port' | 'ntsport' | 'version' | 'key', lo: number, hi: number): Effect {
+function setInteger(field: 'minpoll' | 'maxpoll' | 'polltarget' | 'port' | 'ntsport' | 'version' | 'key' | 'minstratum' | 'filter' | 'presend', lo: number, hi: number): Effect {
   return {
     value: (o, v) => {
       const n = integer(o, v, lo, hi);
@@ -57,6 +61,26 @@ function setInteger(field: 'minpoll' | 'maxpoll' | 'polltarget' | 'port' | 'ntsp
       return n !== null;
     },
   };
+}
+
+/** A number option within lo..hi, stored as is. */
+function setNumber(field: 'offset' | 'maxdelayratio' | 'maxdelaydevratio' | 'mindelay', lo: number, hi: number): Effect {
+  return {
+    value: (o, v) => {
+      const n = parseNumber(v);
+      if (n === null || n < lo || n > hi) {
+        errorAt(o.s, o.l, `${o.l.directive}: ${o.opt} must be a number from ${lo} to ${hi}, got "${v ?? ''}"`);
+        return false;
+      }
+      o.draft.options[field] = n;
+      return true;
+    },
+  };
+}
+
+/** An option ntpkit refuses: the line is an error naming it, and the config does not load. */
+function refuse(reason: string, takesValue = true): Effect {
+  return { refused: reason, takesValue };
 }
 
 /** chronyd clamps minsamples/maxsamples above MAX_SAMPLES; so does ntpkit, with a warning. */
@@ -82,13 +106,66 @@ export const SOURCE_OPTIONS: readonly SourceOption[] = [
   ...(['iburst', 'burst', 'prefer', 'noselect', 'xleave', 'nts'] as const).map((f) => ({ ...both(f), effect: { flag: f }, doc: '' })),
   { chrony: ['trust'], ntp: ['true'], effect: { flag: 'trust' }, doc: '' },
   { chrony: ['require'], effect: { flag: 'require' }, doc: '' },
-  { chrony: ['offline', 'auto_offline', 'copy', 'ipv4', 'ipv6'], ntp: ['preempt', 'autokey', 'noval'], effect: { ignored: 'flag' }, doc: 'Accepted; named in one warning per line.' },
+  { chrony: ['offline'], effect: { set: (o) => { o.offline = true; } }, doc: 'Starts offline, as after chronyc offline.' },
+  { chrony: ['auto_offline'], effect: { set: (o) => { o.autoOffline = true; } }, doc: 'A request that cannot be sent takes the source offline.' },
+  { chrony: ['copy'], effect: { set: (o) => { o.copy = true; } }, doc: 'Serve the source\'s reference id and stratum (its stratum, not one more) while it is the reference.' },
+  { chrony: ['ipv4'], effect: { set: (o) => { o.family = 'ipv4'; } }, doc: 'Use only the IPv4 addresses of a name.' },
+  { chrony: ['ipv6'], effect: { set: (o) => { o.family = 'ipv6'; } }, doc: 'Use only the IPv6 addresses of a name.' },
+  { chrony: ['minstratum'], effect: setInteger('minstratum', 0, 15), doc: '0..15: the stratum selection and our served stratum take for the source, at least.' },
+  { chrony: ['offset'], ntp: ['bias'], effect: setNumber('offset', -1e9, 1e9), doc: 'Seconds added to every offset measured with the source; ntpd\'s `bias` is the same correction.' },
   {
-    chrony: ['maxdelayratio', 'maxdelaydevratio', 'maxdelayquant', 'mindelay', 'asymmetry', 'offset', 'presend', 'minstratum', 'filter', 'certset', 'extfield'],
-    ntp: ['mode', 'ttl', 'bias', 'ask', 'ca', 'cert', 'aead'],
-    effect: { ignored: 'value' },
-    doc: 'Take a value; accepted and named in one warning per line.',
+    chrony: ['asymmetry'],
+    effect: {
+      value: (o, v) => {
+        const n = parseNumber(v);
+        if (n === null) { errorAt(o.s, o.l, `${o.l.directive}: asymmetry must be a number, got "${v ?? ''}"`); return false; }
+        // chronyd takes a value beyond ±0.5 (its default is 1) as "estimate it"; ntpkit then makes no correction, as without the option.
+        o.draft.options.asymmetry = Math.abs(n) <= 0.5 ? n : null;
+        return true;
+      },
+    },
+    doc: '-0.5..+0.5: offsets are corrected by this share of the delay above the minimum. Beyond that (chronyd: estimate it), no correction, as without the option.',
   },
+  { chrony: ['filter'], effect: setInteger('filter', 1, 64), doc: '1..64 samples combined into one by a median filter before the statistics take it.' },
+  { chrony: ['maxdelayratio'], effect: setNumber('maxdelayratio', 1, 1e9), doc: 'At least 1: a delay above this times the minimum fails test B.' },
+  { chrony: ['maxdelaydevratio'], effect: setNumber('maxdelaydevratio', 0, 1e9), doc: 'Test C\'s limit (default 10).' },
+  { chrony: ['mindelay'], effect: setNumber('mindelay', 0, 1000), doc: 'Seconds: the minimum round trip of the path, instead of the measured one.' },
+  { chrony: ['presend'], effect: setInteger('presend', MIN_POLL, MAX_POLL), doc: 'From this poll exponent on, an extra request goes 2 s before each poll, its reply only warming the path.' },
+  {
+    chrony: ['extfield'],
+    effect: refuse('the F323 extension field (chrony 4.3\'s only one) is not implemented'),
+    doc: 'Refused: chrony 4.3 knows only F323, its experimental field, which ntpkit does not send or read.',
+  },
+  {
+    chrony: ['maxdelayquant'],
+    effect: refuse('the delay quantile test is not implemented (use maxdelaydevratio or maxdelayratio)'),
+    doc: 'Refused: not implemented.',
+  },
+  {
+    chrony: ['certset'],
+    effect: {
+      value: (o, v) => {
+        // Set 0 is the default set, the one ntstrustedcerts fills; another would change which certificates are trusted.
+        if (v === '0') return true;
+        errorAt(o.s, o.l, `${o.l.directive}: option certset ${v ?? ''} is not supported: only the default set 0 is (certificate sets are not implemented)`);
+        return false;
+      },
+    },
+    doc: 'Only 0, the default set; other sets are refused (they would change which certificates an NTS source trusts).',
+  },
+  // ntpd's: the first two change nothing for a network server; the others change who is trusted or when a server is dropped.
+  { ntp: ['mode'], effect: { ignored: 'value' }, doc: 'Warning only: ntpd passes it to a reference clock driver, and does nothing with it on a network server.' },
+  { ntp: ['ttl'], effect: { ignored: 'value' }, doc: 'Warning only: ntpd uses it for broadcast and manycast, which ntpkit does not do.' },
+  {
+    ntp: ['preempt'],
+    effect: { refused: 'preemptable associations (dropped when not useful) are not implemented', takesValue: false, exceptPool: true },
+    doc: 'Refused on server and peer lines: ntpd would drop such a server when it is not useful. A warning on pool lines, whose members ntpkit replaces anyway.',
+  },
+  { ntp: ['autokey'], effect: refuse('Autokey is not supported', false), doc: 'Refused: Autokey authentication is not supported.' },
+  { ntp: ['noval'], effect: refuse('NTS options of NTPsec are not implemented', false), doc: 'Refused: NTPsec\'s NTS certificate options change who is trusted.' },
+  ...(['ask', 'ca', 'cert', 'aead'] as const).map((n) => ({
+    ntp: [n], effect: refuse('NTS options of NTPsec are not implemented'), doc: 'Refused: NTPsec\'s NTS certificate options change who is trusted.',
+  })),
   { ...both('minpoll'), effect: setInteger('minpoll', MIN_POLL, MAX_POLL), doc: `${MIN_POLL}..${MAX_POLL}` },
   { ...both('maxpoll'), effect: setInteger('maxpoll', MIN_POLL, MAX_POLL), doc: `${MIN_POLL}..${MAX_POLL}` },
   { ...both('version'), effect: setInteger('version', 1, 4), doc: '1..4' },
@@ -161,8 +238,9 @@ export function parseSourceLine(s: ParseState, l: ConfigLine, dialect: Dialect):
   const err = (m: string): null => { errorAt(s, l, `${kind}: ${m}`); return null; };
   let args = l.args;
   const ignored: string[] = [];
-  // ntpd's address-family prefix: ntpkit resolves both families anyway.
-  if (dialect === 'ntp' && (args[0] === '-4' || args[0] === '-6')) { ignored.push(args[0]); args = args.slice(1); }
+  // ntpd's address-family prefix: chrony's ipv4/ipv6 options.
+  let family: 'ipv4' | 'ipv6' | null = null;
+  if (dialect === 'ntp' && (args[0] === '-4' || args[0] === '-6')) { family = args[0] === '-4' ? 'ipv4' : 'ipv6'; args = args.slice(1); }
   const [host, ...a] = args;
   if (host === undefined) return err('expected a host name or address');
   if (dialect === 'ntp' && REFCLOCK_ADDRESS.test(host)) {
@@ -171,6 +249,7 @@ export function parseSourceLine(s: ParseState, l: ConfigLine, dialect: Dialect):
   }
   if (!isHostOrAddress(host)) return err(`"${host}" is not a host name or an IP address`);
   const options = { ...SOURCE_DEFAULTS, kind, host } as SourceDraft['options'];
+  if (family !== null) options.family = family;
   const draft: SourceDraft = { options, file: l.file, line: l.line, ownMinsamples: false, ownMaxsamples: false };
   const table = BY_DIALECT[dialect];
   for (let i = 0; i < a.length; i++) {
@@ -179,6 +258,13 @@ export function parseSourceLine(s: ParseState, l: ConfigLine, dialect: Dialect):
     const effect = table.get(opt);
     if (effect === undefined) return err(`unknown option "${a[i] as string}"`);
     if ('flag' in effect) { options[effect.flag] = true; continue; }
+    if ('set' in effect) { effect.set(options); continue; }
+    if ('refused' in effect) {
+      // ntpd's pool associations are preemptable anyway, and ntpkit replaces pool members that stop being useful.
+      if (effect.exceptPool === true && kind === 'pool') { ignored.push(opt); continue; }
+      return err(`option ${opt} is not supported: ${effect.refused}`);
+    }
+    if ('value' in effect && value === undefined) return err(`option ${opt} needs a value`);
     if ('ignored' in effect) {
       if (effect.ignored === 'flag') { ignored.push(opt); continue; }
       if (value === undefined) return err(`option ${opt} needs a value`);

@@ -318,6 +318,8 @@ export class EngineDriver {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         this.#log(`Cannot send to ${address} port ${port}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+        // A source with auto_offline goes offline (the actions are applied after this send returns, not inside the loop carrying out the others).
+        queueMicrotask(() => { if (this.#running) this.#apply(this.#engine.sendFailed?.(sourceId, this.#clock.now()) ?? []); });
         return;
       }
       const p: PendingSend = { sourceId, userT1, realBefore };

@@ -4,7 +4,7 @@
  * second handling, and ntp.conf's tinker and tos, which map onto the same
  * settings with ntpd's meaning (see ntp-conf.ts).
  */
-import { DISCIPLINE_DEFAULTS, type DisciplineOptions, type LeapSecMode } from '../../core/engine/engine-api.js';
+import { type AuthSelectMode, DISCIPLINE_DEFAULTS, type DisciplineOptions, type LeapSecMode } from '../../core/engine/engine-api.js';
 import { errorAt, oneValue, type ParseState, warnAt } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
 import { type ConfigLine } from '../lexer.js';
@@ -27,14 +27,58 @@ function positive(s: ParseState, l: ConfigLine, unit: string): number | null {
   return n;
 }
 
-type PositiveField = 'maxslewrate' | 'maxdistance' | 'maxdrift' | 'logchange' | 'maxclockerror';
+type PositiveField = 'maxslewrate' | 'maxdistance' | 'maxdrift' | 'logchange' | 'maxclockerror' | 'maxjitter' | 'maxupdateskew' | 'combinelimit';
+const AUTH_SELECT_MODES: readonly AuthSelectMode[] = ['require', 'prefer', 'mix', 'ignore'];
+
+/** A chrony directive naming one of a few modes. */
+function modeDirective<K extends 'authselectmode' | 'leapsecmode'>(name: K, modes: readonly DisciplineOptions[K][], consumer: string, doc: string): Directive {
+  const list = `${modes.slice(0, -1).join(', ')} or ${modes[modes.length - 1] as string}`;
+  return {
+    chrony: {
+      names: [name],
+      grammar: modes.join('|'),
+      status: implemented((s, l) => {
+        const m = oneArg(s, l, list);
+        if (m === null) return;
+        const mode = modes.find((x) => x === m);
+        if (mode === undefined) errorAt(s, l, `${name}: expected ${list}, got "${m}"`);
+        else (s.b.discipline as Record<K, DisciplineOptions[K]>)[name] = mode;
+      }),
+    },
+    field: `discipline.${name}`,
+    consumer,
+    default: DISCIPLINE_DEFAULTS[name],
+    doc,
+  };
+}
+
+/** A chrony directive taking one number of seconds, 0 or more. */
+function nonNegativeDirective(name: 'reselectdist' | 'stratumweight', doc: string): Directive {
+  return {
+    chrony: {
+      names: [name],
+      grammar: 'SECONDS',
+      status: implemented((s, l) => {
+        const t = oneArg(s, l, 'a number of seconds, 0 or more');
+        if (t === null) return;
+        const n = parseNumber(t);
+        if (n === null || n < 0) errorAt(s, l, `${name}: expected a number of seconds, 0 or more, got "${t}"`);
+        else s.b.discipline[name] = n;
+      }),
+    },
+    field: `discipline.${name}`,
+    consumer: SELECTION,
+    default: String(DISCIPLINE_DEFAULTS[name]),
+    doc,
+  };
+}
 
 /** A chrony directive taking one number above 0. */
 function positiveDirective(name: PositiveField, unit: string, consumer: string, doc: string): Directive {
   return {
     chrony: {
       names: [name],
-      grammar: unit === 'ppm' ? 'PPM' : 'SECONDS',
+      grammar: unit === 'ppm' ? 'PPM' : unit === 'a ratio' ? 'RATIO' : 'SECONDS',
       status: implemented((s, l) => {
         const n = positive(s, l, unit);
         if (n !== null) s.b.discipline[name] = n;
@@ -143,6 +187,13 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
     doc: 'The served time is smoothed as chronyd smooths it: a jump or frequency change of the clock reaches clients at most MAXFREQ ppm fast, its rate changing by at most MAXWANDER ppm/s. `leaponly`: only leap seconds (with leapsecmode slew or step). See docs/leap.md.',
   },
   positiveDirective('maxdrift', 'ppm', DISCIPLINE, ''),
+  positiveDirective('maxjitter', 'seconds', SELECTION, 'A source whose offsets\' standard deviation (sourcestats\' Std Dev) exceeds it is jittery (`~`).'),
+  positiveDirective('maxupdateskew', 'ppm', ENGINE, 'An estimate whose frequency error exceeds it corrects the phase only; the frequency in force stays.'),
+  positiveDirective('combinelimit', 'a ratio', SELECTION, 'Truechimers farther than this times the selected source\'s distance (plus reselectdist) are not combined.'),
+  nonNegativeDirective('reselectdist', 'The distance another source must beat the selected one by to replace it.'),
+  nonNegativeDirective('stratumweight', 'Distance added per stratum above the lowest when the reference is chosen.'),
+  modeDirective('authselectmode', AUTH_SELECT_MODES, SELECTION,
+    'As chrony 4.3: `require` makes sources without `key` or `nts` noselect; `prefer` does so when one with them exists; `mix` gives authenticated sources `require` and `trust` when both kinds exist; `ignore` adds nothing.'),
   positiveDirective('logchange', 'seconds', ENGINE,
     'An update that finds the clock wrong by more than this, beyond a correction already under way, is logged as chronyd logs it: `System clock wrong by 9.860000 seconds` (`Virtual clock ...` on the virtual clock).'),
   {
@@ -166,22 +217,7 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
   },
   samplesDirective('minsamples'),
   samplesDirective('maxsamples'),
-  {
-    chrony: {
-      names: ['leapsecmode'],
-      grammar: 'system|step|slew|ignore',
-      status: implemented((s, l) => {
-        const m = oneArg(s, l, 'system, step, slew or ignore');
-        if (m === null) return;
-        if (!(LEAP_MODES as readonly string[]).includes(m)) errorAt(s, l, `leapsecmode: expected system, step, slew or ignore, got "${m}"`);
-        else s.b.discipline.leapsecmode = m as LeapSecMode;
-      }),
-    },
-    field: 'discipline.leapsecmode',
-    consumer: ENGINE,
-    default: DISCIPLINE_DEFAULTS.leapsecmode,
-    doc: '',
-  },
+  modeDirective('leapsecmode', LEAP_MODES, ENGINE, ''),
   {
     chrony: {
       names: ['leapsectz'],

@@ -13,7 +13,6 @@ import { type ChronyHandler, type Directive, ignored, refused, type Status } fro
 
 /** chrony.conf only (chrony 4.3 to 4.6): name → fixed argument count, or null where it varies. One per line, so implementing one is a one-line removal. */
 const CHRONY: Readonly<Record<string, number | null>> = {
-  authselectmode: null,
   bindacqdevice: 1,
   bindcmddevice: 1,
   binddevice: 1,
@@ -21,7 +20,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   cmdallow: null,
   cmddeny: null,
   cmdratelimit: null,
-  combinelimit: 1,
   corrtimeratio: 1,
   dumpdir: 1,
   fallbackdrift: 2,
@@ -32,8 +30,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   lock_all: 0,
   mailonchange: 2,
   manual: 0,
-  maxjitter: 1,
-  maxupdateskew: 1,
   noclientlog: 0,
   ntsaeads: null,
   ntpsigndsocket: 1,
@@ -43,14 +39,12 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   ptpdomain: null,
   ptpport: 1,
   refresh: 1,
-  reselectdist: 1,
   rtcautotrim: 1,
   rtcdevice: 1,
   rtcfile: 1,
   rtconutc: 0,
   rtcsync: 0,
   sched_priority: 1,
-  stratumweight: 1,
   tempcomp: null,
   user: 1,
 };

@@ -18,6 +18,8 @@ import { type SystemState } from '../system.js';
 import type { SmoothtimeOptions } from './time-smoothing.js';
 
 export type LeapSecMode = 'system' | 'step' | 'slew' | 'ignore';
+/** chrony's authselectmode: how authenticated (key, nts) and unauthenticated sources are selected together. */
+export type AuthSelectMode = 'require' | 'prefer' | 'mix' | 'ignore';
 
 export interface DisciplineOptions {
   /** chrony `makestep threshold limit`: step when |offset| > threshold, during the first `limit` updates (limit < 0: always). null: never step. */
@@ -43,6 +45,17 @@ export interface DisciplineOptions {
   readonly smoothtime: SmoothtimeOptions | null;
   /** chrony `maxclockerror`: how fast the clock's own error may grow, ppm; the root dispersion grows by it plus the skew (default 1). */
   readonly maxclockerror: number;
+  /** chrony `combinelimit`: sources farther than this times the selected one's distance are not combined (default 3). */
+  readonly combinelimit: number;
+  /** chrony `reselectdist`: the distance another source must beat the selected one by, seconds (default 1e-4). */
+  readonly reselectdist: number;
+  /** chrony `stratumweight`: seconds of distance added per stratum above the lowest when the reference is chosen (default 1e-3). */
+  readonly stratumweight: number;
+  /** chrony `maxjitter`: sources whose offsets' standard deviation exceeds this are not selectable, seconds (default 1). */
+  readonly maxjitter: number;
+  /** chrony `maxupdateskew`: an estimate whose frequency error exceeds this does not change the frequency, ppm (default 1000). */
+  readonly maxupdateskew: number;
+  readonly authselectmode: AuthSelectMode;
 }
 
 export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
@@ -58,6 +71,12 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   logchange: 1,
   smoothtime: null,
   maxclockerror: 1,
+  combinelimit: 3,
+  reselectdist: 1e-4,
+  stratumweight: 1e-3,
+  maxjitter: 1,
+  maxupdateskew: 1000,
+  authselectmode: 'mix',
 });
 
 /** What reconfigure() did: its actions, to carry out like tick()'s, and how many sources it kept, added and removed. */
@@ -209,7 +228,7 @@ export interface MeasurementEvent {
   /** Who read the sample's T1 and T4 (measurements.log's TxRx columns). */
   readonly txStamp: StampSource;
   readonly rxStamp: StampSource;
-  /** chrony's "ABCD" tests: maxdelay; maxdelayratio (none here: always passes); the delay-outlier test; the sync-loop test (always passes). */
+  /** chrony's "ABCD" tests: maxdelay (and not presend's extra reply); maxdelayratio; maxdelaydevratio and the statistics' own delay-outlier test; the sync-loop test (always passes). */
   readonly tests: readonly [boolean, boolean, boolean, boolean];
   /** The source's statistics after taking this sample, or null if they refused it. Signs as chrony's statistics.log. */
   readonly stats: null | {
@@ -296,6 +315,8 @@ export interface SyncEngineApi {
    * at the send (restampSymmetric), that timestamp.
    */
   sent(sourceId: number, t1: Instant, stamp?: StampSource, transmit?: NtpTimestamp): void;
+  /** The request for `sourceId` could not be sent (no route, ...): a source with `auto_offline` goes offline. */
+  sendFailed?(sourceId: number, now: Instant): EngineAction[];
   /** A datagram arrived from `address:port` at `t4` (read by `rxStamp`, default 'daemon'); the engine matches it to a source. */
   receive(datagram: EngineDatagram, now: Instant): EngineAction[];
   /** Name resolution finished: addresses (may be empty) or an error message. */
@@ -388,7 +409,7 @@ export interface NtpDataReport {
    * more than of those coming back; 0 until ten regressions in a row agree.
    */
   readonly jitterAsymmetry: number;
-  /** chronyc's NTP tests of the last valid reply: "111 111 1111" for a synchronized one, "111 101 0000" for a kiss or an unsynchronized server. */
+  /** chronyc's NTP tests of the last valid reply: "111 111 ABCD" for a synchronized one (each of chronyd's tests A-D as it came out), "111 101 0000" for a kiss or an unsynchronized server. */
   readonly tests: string;
   /** The kiss-o'-death in effect (the last reply was one), or null. */
   readonly kissCode: string | null;

@@ -24,6 +24,10 @@ export interface FakeServer {
   jitter?: number;
   /** The jitter of the way back instead of `jitter` (0: all queueing on the way to the server). */
   jitterBack?: number;
+  /** Extra seeded Exp(1)·downJitter on the way back only (an asymmetric path). */
+  downJitter?: number;
+  /** t3 − t2 the server reports, seconds (default 10 us); beyond the round trip it gives a negative delay, as a server whose clock runs fast does. */
+  hold?: number;
   stratum?: number;
   leap?: number;
   /** Answer with this kiss code instead. */
@@ -128,9 +132,9 @@ export class World {
     const req = parseHeader(a.packet);
     if (!req.ok) return;
     const up = srv.delay + (srv.jitter ?? 0) * -Math.log(1 - this.rand());
-    const down = srv.delay + (srv.jitterBack ?? srv.jitter ?? 0) * -Math.log(1 - this.rand());
+    const down = srv.delay + (srv.jitterBack ?? srv.jitter ?? 0) * -Math.log(1 - this.rand()) + (srv.downJitter ? srv.downJitter * -Math.log(1 - this.rand()) : 0);
     const t2 = addSeconds(this.start, this.t + up + srv.offset);
-    const t3 = addSeconds(t2, 0.000_01);
+    const t3 = addSeconds(t2, srv.hold ?? 0.000_01);
     const h = req.value;
     const interleaved = srv.interleaved === true && h.originTimestamp !== 0n && h.originTimestamp === srv.lastRx && srv.lastTx !== undefined;
     const reply: NtpHeader = {

@@ -26,6 +26,8 @@ import { sameValue } from './same-value.js';
 import { leapShift, LeapSchedule } from './leap.js';
 import { Reference } from './reference.js';
 import { combineEstimates, selectSources } from './selection.js';
+import { delayDevRatioOk, delayRatioOk } from './delay-tests.js';
+import { medianSample } from './sample-filter.js';
 import { SNAPSHOT_VERSION, unixString, type DaemonSnapshot } from './snapshot.js';
 import { SourceMeasurement, type SourceEstimate, type Timescale } from './source-measurement.js';
 import type { SourceOptions } from './source-options.js';
@@ -47,6 +49,11 @@ export interface EngineTuning {
 /** (t4 − t1) − (t3 − t2) before RFC 5905's floor at the precision, seconds. */
 function rawDelay(s: Sample): number {
   return diffSeconds((s.t4 - s.t1) - (s.t3 - s.t2), 0n);
+}
+
+/** chronyc ntpdata's spelling of tests A-D: "1101". */
+function testBits(tests: readonly boolean[]): string {
+  return tests.map((t) => (t ? '1' : '0')).join('');
 }
 
 /**
@@ -161,39 +168,68 @@ export class SyncEngine implements SyncEngineApi {
     }
     s.unsynchronized = false;
     s.unreachableReported = false;
+    const o = s.options;
     // chronyd's test D: a source whose reference id is the address it reaches
     // us at is synchronized to us; following it would close a loop (two peers
     // each taking the other's time once their real sources are gone).
     const local = datagram.localAddress;
-    if (local !== undefined && out.header.stratum > 1 && out.header.referenceId >>> 0 === this.reference.refIdOf(local)) {
-      actions.push(measurementEvent(s, out, [true, true, true, false], null));
-      return this.finish(now, actions);
-    }
-    if (out.sample.delay > s.options.maxdelay) {
-      actions.push(measurementEvent(s, out, [false, true, true, true], null));
-      return this.finish(now, actions);
-    }
+    const notOurs = !(local !== undefined && out.header.stratum > 1 && out.header.referenceId >>> 0 === this.reference.refIdOf(local));
     // A round trip shorter than the server's own hold is impossible: one of
     // our stamps is wrong (a kernel transmit stamp taken after the datagram
-    // left, as under User-mode Linux). RFC 5905 floors such a delay at the
-    // precision, which would make this the most trusted sample of all;
-    // chronyd fails it as a delay outlier (its test C). So do we.
-    if (rawDelay(out.sample) < 0) {
-      actions.push(measurementEvent(s, out, [true, true, false, true], null));
+    // left, as under User-mode Linux, or a server whose clock runs at another
+    // rate). RFC 5905 floors such a delay at the precision, which would make
+    // this the most trusted sample of all; chronyd (ntp_core.c) takes its
+    // absolute value, so the sample faces the delay tests below as a long
+    // round trip, and test C (maxdelaydevratio) fails it once the source has
+    // a history. So do we.
+    const sample: Sample = {
+      ...out.sample,
+      offset: out.sample.offset + o.offset,
+      delay: Math.max(Math.abs(rawDelay(out.sample)), out.sample.delay),
+    };
+    s.lastMeasured = { offset: sample.offset, delay: sample.delay, dispersion: sample.dispersion };
+    const data = s.measurement.delayTestData(sample, ts);
+    const tests: [boolean, boolean, boolean, boolean] = [
+      !out.presend && sample.delay - sample.dispersion <= o.maxdelay,
+      delayRatioOk(sample.delay, o.maxdelayratio, data),
+      delayDevRatioOk(sample.delay, sample.offset, o.maxdelaydevratio, data),
+      notOurs,
+    ];
+    const passed = tests.every((t) => t);
+    const measured = { ...out, sample };
+    let taken: Sample | null = passed ? sample : null;
+    if (o.filter > 0) {
+      if (taken !== null) s.filtered.push(taken);
+      // Every poll counts, a failed one too (chronyd's process_sample(NULL)).
+      taken = this.filterStep(s);
+    }
+    s.lastTests = testBits(tests);
+    if (taken === null) {
+      actions.push(measurementEvent(s, measured, tests, null));
       return this.finish(now, actions);
     }
-    const took = s.measurement.take(out.sample, datagram.t4, ts, this.o.precision);
+    const took = s.measurement.take(taken, datagram.t4, ts, this.o.precision);
     if (!took.accepted) {
-      actions.push(measurementEvent(s, out, [true, true, took.reason !== 'delay-outlier', true], null));
+      const failed: [boolean, boolean, boolean, boolean] = [tests[0], tests[1], took.reason !== 'delay-outlier', true];
+      s.lastTests = testBits(failed);
+      actions.push(measurementEvent(s, measured, failed, null));
       return this.finish(now, actions);
     }
     s.goodRx++;
     s.freshSample = true;
     s.poller.adapt(s.measurement.information());
     const stats = statisticsRecord(s, s.estimate(now, ts), ts.clock.basePpm, took.before);
-    actions.push(measurementEvent(s, out, [true, true, true, true], stats));
+    actions.push(measurementEvent(s, measured, tests, stats));
     this.select(now, s, actions);
     return this.finish(now, actions);
+  }
+
+  sendFailed(sourceId: number, now: Instant): EngineAction[] {
+    if (!this.started) return [];
+    const s = this.sources.byId(sourceId);
+    if (s === undefined || !s.options.autoOffline || !s.poller.online) return [];
+    s.poller.setOnline(now, false);
+    return this.finish(now, []);
   }
 
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[] {
@@ -279,6 +315,15 @@ export class SyncEngine implements SyncEngineApi {
     return { actions: this.finish(now, actions), kept, added, removed };
   }
 
+  /** `filter N`: one more poll counted; the filtered sample once N polls are in (null before, or when none of them gave a sample). */
+  private filterStep(s: TrackedSource): Sample | null {
+    if (++s.filterCount < s.options.filter) return null;
+    s.filterCount = 0;
+    const m = medianSample(s.filtered);
+    s.filtered.length = 0;
+    return m;
+  }
+
   // ---- selection and the clock ----
 
   /**
@@ -305,7 +350,11 @@ export class SyncEngine implements SyncEngineApi {
     const weighed = all.map((s) => s.candidate(now, ts));
     const estimates = new Map<number, SourceEstimate>();
     for (const w of weighed) if (w.estimate !== null) estimates.set(w.candidate.id, w.estimate);
-    const r = selectSources(weighed.map((w) => w.candidate), { minsources: this.d.minsources, maxdistance: this.d.maxdistance, previous: this.selectedId });
+    const d = this.d;
+    const r = selectSources(weighed.map((w) => w.candidate), {
+      minsources: d.minsources, maxdistance: d.maxdistance, previous: this.selectedId, combinelimit: d.combinelimit,
+      reselectdist: d.reselectdist, stratumweight: d.stratumweight, maxjitter: d.maxjitter, authselectmode: d.authselectmode,
+    });
     for (const s of all) {
       const v = r.verdicts.get(s.id) ?? UNRESOLVED;
       if (v.verdict === 'falseticker' && s.verdict.verdict !== 'falseticker') {
@@ -338,7 +387,10 @@ export class SyncEngine implements SyncEngineApi {
     const remaining = controller.remainingCorrection(now);
     const base = controller.frequencyPpm;
     const mark = actions.length;
-    const outcome = controller.update(now, { offset: c.offset, freqPpm: c.freq * 1e6, skewPpm: Math.sqrt(c.pFreq) * 1e6 }, actions);
+    const skewPpm = Math.sqrt(c.pFreq) * 1e6;
+    // maxupdateskew (chronyd's reference.c): a rate this uncertain moves the phase only; the frequency in force stays.
+    const freqPpm = skewPpm > this.d.maxupdateskew ? controller.frequencyPpm : c.freq * 1e6;
+    const outcome = controller.update(now, { offset: c.offset, freqPpm, skewPpm }, actions);
     if (outcome === 'ignored' || outcome === 'fatal') {
       actions.push({ kind: 'event', event: { type: 'maxchange', offset: c.offset, limit: this.d.maxchange?.offset ?? 0, fatal: outcome === 'fatal' } });
       return;

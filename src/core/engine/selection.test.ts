@@ -77,3 +77,49 @@ test('the system estimate weighs each combined source by the inverse of its root
   assert.deepEqual(combineEstimates([1, 2, 9], estimates), c, 'a source without an estimate takes no part');
   assert.equal(combineEstimates([9], estimates), null);
 });
+
+test('combinelimit: how far beyond the selected source\'s distance a truechimer is still combined', () => {
+  const set = [c(1, 0, 0.01), c(2, 0, 0.04)];
+  assert.equal(selectSources(set, opts).verdicts.get(2)?.verdict, 'not-combined');
+  assert.deepEqual(selectSources(set, { ...opts, combinelimit: 5 }).combined, [1, 2]);
+});
+
+test('stratumweight: a lower stratum wins when the distances differ by less than its weight per stratum', () => {
+  const set = [c(1, 0, 0.0105, { stratum: 1 }), c(2, 0, 0.01, { stratum: 3 })];
+  assert.equal(selectSources(set, opts).selected, 1, 'chronyd\'s default 1 ms per stratum');
+  assert.equal(selectSources(set, { ...opts, stratumweight: 0 }).selected, 2);
+});
+
+test('reselectdist: the selected source stays until another beats it by that much', () => {
+  const set = [c(1, 0, 0.0106), c(2, 0, 0.0100)];
+  assert.equal(selectSources(set, { ...opts, previous: 1 }).selected, 2, 'default 100 us: beaten by 600 us');
+  assert.equal(selectSources(set, { ...opts, previous: 1, reselectdist: 0.001 }).selected, 1);
+});
+
+test('maxjitter: a source whose offsets scatter more is jittery', () => {
+  const set = [c(1, 0, 0.01, { stdDev: 0.002 }), c(2, 0, 0.02, { stdDev: 0.0001 })];
+  assert.equal(selectSources(set, opts).selected, 1);
+  const r = selectSources(set, { ...opts, maxjitter: 0.001 });
+  assert.equal(r.verdicts.get(1)?.verdict, 'jittery');
+  assert.equal(r.selected, 2);
+});
+
+test('authselectmode: require, prefer, mix and ignore add chrony 4.3\'s options by authentication', () => {
+  // 1 and 2 unauthenticated and agreeing; 3 authenticated, 50 ms off them.
+  const set = [c(1, 0, 0.01), c(2, 0.001, 0.01), c(3, 0.05, 0.01, { authenticated: true })];
+  const v = (mode: 'require' | 'prefer' | 'mix' | 'ignore'): string[] => {
+    const r = selectSources(set, { ...opts, authselectmode: mode });
+    return [1, 2, 3].map((id) => r.verdicts.get(id)?.verdict ?? '');
+  };
+  assert.deepEqual(v('ignore'), ['selected', 'combined', 'falseticker']);
+  // mix: the authenticated source gets trust and require, so it is not outvoted, and the others must meet it.
+  assert.deepEqual(v('mix'), ['falseticker', 'falseticker', 'selected']);
+  assert.deepEqual(v('prefer'), ['unusable', 'unusable', 'selected']);
+  assert.deepEqual(v('require'), ['unusable', 'unusable', 'selected']);
+  // Without an authenticated source, prefer and mix change nothing; require selects nothing.
+  const plain = [c(1, 0, 0.01), c(2, 0.001, 0.01)];
+  assert.equal(selectSources(plain, { ...opts, authselectmode: 'prefer' }).selected, 1);
+  assert.equal(selectSources(plain, { ...opts, authselectmode: 'mix' }).selected, 1);
+  assert.equal(selectSources(plain, { ...opts, authselectmode: 'require' }).selected, null);
+  assert.match(selectSources(plain, { ...opts, authselectmode: 'require' }).verdicts.get(1)?.reason ?? '', /authselectmode require/);
+});

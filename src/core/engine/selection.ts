@@ -15,21 +15,25 @@
  *    `minsources`: that many truechimers, before the clock is updated.
  * 4. `prefer`: when a preferred source is a truechimer, only preferred
  *    sources are selected and combined.
- * 5. The selected source is the one with the smallest root distance; the
- *    previous one is kept unless another beats it by RESELECT_DISTANCE
- *    (chrony's reselectdist), so the reference does not flap.
- * 6. Combined: truechimers whose distance is within COMBINE_LIMIT times the
- *    selected one's (chrony's combinelimit).
+ *    `authselectmode` (chrony 4.3's sources.c) first adds options by
+ *    authentication: `require` makes unauthenticated sources noselect;
+ *    `prefer` does so when an authenticated one exists; `mix` (the default)
+ *    gives authenticated sources require and trust when both kinds exist;
+ *    `ignore` adds nothing.
+ *    `maxjitter`: a source whose offsets' standard deviation exceeds it is
+ *    jittery too.
+ * 5. The selected source is the one with the smallest root distance plus
+ *    `stratumweight` per stratum above the lowest; the previous one is kept
+ *    unless another beats it by `reselectdist`, so the reference does not
+ *    flap.
+ * 6. Combined: truechimers whose distance is within `combinelimit` times the
+ *    selected one's (plus reselectdist, as chronyd counts it).
  * 7. The system estimate: the combined sources' estimates weighted by inverse
  *    root distance (combineEstimates), what the clock controller follows.
  */
 import type { SourceVerdict } from './snapshot.js';
+import { type AuthSelectMode, DISCIPLINE_DEFAULTS } from './engine-api.js';
 import { intersect } from '../intervals.js';
-
-/** chrony's reselectdist default, seconds. */
-const RESELECT_DISTANCE = 1e-4;
-/** chrony's combinelimit default. */
-const COMBINE_LIMIT = 3;
 
 export interface SelectionCandidate {
   readonly id: number;
@@ -43,11 +47,23 @@ export interface SelectionCandidate {
   readonly prefer: boolean;
   readonly trust: boolean;
   readonly require: boolean;
+  /** Configured with a key or NTS (authselectmode weighs it); default false. */
+  readonly authenticated?: boolean;
+  /** The stratum the source counts with (stratumweight); default 0. */
+  readonly stratum?: number;
+  /** Standard deviation of its offsets, seconds (maxjitter); default 0. */
+  readonly stdDev?: number;
 }
 
 export interface SelectionOptions {
   readonly minsources: number;
   readonly maxdistance: number;
+  /** The rest default to chronyd's (DISCIPLINE_DEFAULTS). */
+  readonly combinelimit?: number;
+  readonly reselectdist?: number;
+  readonly stratumweight?: number;
+  readonly maxjitter?: number;
+  readonly authselectmode?: AuthSelectMode;
   /** The source selected last time, or null. */
   readonly previous: number | null;
 }
@@ -73,14 +89,34 @@ function fmt(s: number): string {
   return s >= 1 ? `${s.toFixed(2)} s` : s >= 1e-3 ? `${(s * 1e3).toFixed(1)} ms` : `${(s * 1e6).toFixed(0)} us`;
 }
 
-export function selectSources(candidates: readonly SelectionCandidate[], o: SelectionOptions): SelectionResult {
+/** The selection options authselectmode adds to each source (chrony 4.3's update_sel_options): over all configured sources, noselect ones aside. */
+export function withAuthSelectMode(candidates: readonly SelectionCandidate[], mode: AuthSelectMode): SelectionCandidate[] {
+  const counted = candidates.filter((c) => !c.noselect);
+  const auth = counted.some((c) => c.authenticated === true);
+  const unauth = counted.some((c) => c.authenticated !== true);
+  return candidates.map((c) => {
+    if (c.noselect) return c;
+    if (c.authenticated === true) return mode === 'mix' && auth && unauth ? { ...c, require: true, trust: true } : c;
+    return mode === 'require' || (mode === 'prefer' && auth) ? { ...c, noselect: true } : c;
+  });
+}
+
+export function selectSources(all: readonly SelectionCandidate[], options: SelectionOptions): SelectionResult {
+  const D = DISCIPLINE_DEFAULTS;
+  const o = {
+    combinelimit: D.combinelimit, reselectdist: D.reselectdist, stratumweight: D.stratumweight, maxjitter: D.maxjitter,
+    authselectmode: D.authselectmode, ...options,
+  };
+  const candidates = withAuthSelectMode(all, o.authselectmode);
   const verdicts = new Map<number, Verdict>();
   const usable: SelectionCandidate[] = [];
   for (const c of candidates) {
     if (c.unusable !== null) verdicts.set(c.id, { verdict: 'unusable', reason: c.unusable });
-    else if (c.noselect) verdicts.set(c.id, { verdict: 'unusable', reason: 'noselect' });
+    else if (c.noselect) verdicts.set(c.id, { verdict: 'unusable', reason: all.find((x) => x.id === c.id)?.noselect === true ? 'noselect' : `noselect (authselectmode ${o.authselectmode})` });
     else if (!(c.distance <= o.maxdistance)) {
       verdicts.set(c.id, { verdict: 'jittery', reason: `distance ${fmt(c.distance)} > maxdistance ${fmt(o.maxdistance)}` });
+    } else if ((c.stdDev ?? 0) > o.maxjitter) {
+      verdicts.set(c.id, { verdict: 'jittery', reason: `std dev ${fmt(c.stdDev ?? 0)} > maxjitter ${fmt(o.maxjitter)}` });
     } else usable.push(c);
   }
   const none = (reason: string): SelectionResult => ({ verdicts, selected: null, combined: [], truechimers: [], reason });
@@ -105,18 +141,20 @@ export function selectSources(candidates: readonly SelectionCandidate[], o: Sele
 
   const preferred = truechimers.filter((c) => c.prefer);
   const pool = preferred.length > 0 ? preferred : truechimers;
+  const minStratum = Math.min(...usable.map((c) => c.stratum ?? 0));
+  const weighted = (c: SelectionCandidate): number => c.distance + ((c.stratum ?? 0) - minStratum) * o.stratumweight;
   let best = pool[0] as SelectionCandidate;
-  for (const c of pool) if (c.distance < best.distance) best = c;
+  for (const c of pool) if (weighted(c) < weighted(best)) best = c;
   const prev = pool.find((c) => c.id === o.previous);
-  if (prev !== undefined && prev.distance <= best.distance + RESELECT_DISTANCE) best = prev;
+  if (prev !== undefined && weighted(prev) <= weighted(best) + o.reselectdist) best = prev;
 
   const combined = [best.id];
   verdicts.set(best.id, { verdict: 'selected', reason: 'reference' });
   for (const c of truechimers) {
     if (c === best) continue;
     if (!pool.includes(c)) verdicts.set(c.id, { verdict: 'not-combined', reason: 'a preferred source is selected' });
-    else if (c.distance > COMBINE_LIMIT * best.distance) {
-      verdicts.set(c.id, { verdict: 'not-combined', reason: `distance ${fmt(c.distance)} > ${COMBINE_LIMIT} x selected` });
+    else if (c.distance > o.combinelimit * (best.distance + o.reselectdist)) {
+      verdicts.set(c.id, { verdict: 'not-combined', reason: `distance ${fmt(c.distance)} > ${o.combinelimit} x selected` });
     } else {
       verdicts.set(c.id, { verdict: 'combined', reason: 'agrees' });
       combined.push(c.id);

@@ -7,7 +7,8 @@
  * One measurement per address: a source that moves to another address
  * starts a new one.
  */
-import { diffSeconds, type Instant } from '../../time/instant.js';
+import { addSeconds, diffSeconds, type Instant } from '../../time/instant.js';
+import { DELAY_TEST_MIN_SAMPLES, type DelayTestData } from './delay-tests.js';
 import type { ClockModel } from './clock-model.js';
 import { PHI, rootDistance, type Sample } from '../sample.js';
 import type { SourceOptions } from './source-options.js';
@@ -58,9 +59,12 @@ export class SourceMeasurement {
   lastSample: LastSample | null = null;
 
   /** The window always holds maxsamples once filled (the Kalman state carries what is older), so chrony's minsamples only matters when it asks for more than that: then the window grows to it. */
+  private readonly asymmetry: number;
+
   constructor(options: SourceOptions, stats: StatsOptions, freqPrior: { value: number; variance: number }) {
     const size = Math.max(options.maxsamples ?? stats.maxSamples, options.minsamples ?? 0, 2);
-    this.stats = new SourceStats({ ...stats, maxSamples: size }, freqPrior);
+    this.stats = new SourceStats({ ...stats, maxSamples: size, fixedMinDelay: options.mindelay }, freqPrior);
+    this.asymmetry = options.asymmetry ?? 0;
   }
 
   /** Offers a sample that arrived at `rxAt`; the statistics may refuse it as an outlier. */
@@ -70,11 +74,18 @@ export class SourceMeasurement {
     const c1 = ts.clock.corrAt(s.t1);
     const c4 = ts.clock.corrAt(s.t4);
     const rawT = (diffSeconds(s.t1, ts.origin) - c1 + diffSeconds(s.t4, ts.origin) - c4) / 2;
+    let delay = Math.max(s.delay - (c4 - c1), precision);
+    // chronyd (sourcestats.c) reflects a delay below `mindelay` about it: the path cannot be shorter, so the sample's stamps are off by as much.
+    const fixedMin = this.stats.options.fixedMinDelay;
+    if (fixedMin > 0 && delay < fixedMin) delay = 2 * fixedMin - delay;
+    // `asymmetry`: that share of the extra delay lay on the way back (positive) or out, so the offset is off by as much.
+    const extra = Number.isFinite(this.stats.minDelay()) ? Math.max(0, delay - this.stats.minDelay()) : 0;
+    const corrected = s.offset + this.asymmetry * extra;
     const res = this.stats.add({
       t: rawT,
-      rawOffset: s.offset + (c1 + c4) / 2,
-      measuredOffset: s.offset,
-      delay: Math.max(s.delay - (c4 - c1), precision),
+      rawOffset: corrected + (c1 + c4) / 2,
+      measuredOffset: corrected,
+      delay,
       dispersion: s.dispersion,
     });
     if (!res.accepted) return res;
@@ -96,6 +107,21 @@ export class SourceMeasurement {
       jitter: 3 * Math.sqrt(p.pPhase),
     });
     return { offset: p.phase - ts.clock.corrAt(now), freq: p.freq, pPhase: p.pPhase, pFreq: p.pFreq, distance };
+  }
+
+  /** What chronyd's delay tests weigh a new sample against, or null with too few samples. */
+  delayTestData(s: Sample, ts: Timescale): DelayTestData | null {
+    const st = this.stats;
+    if (st.count < DELAY_TEST_MIN_SAMPLES || !st.filter.initialized || this.lastRxAt === null) return null;
+    const mid = addSeconds(s.t1, diffSeconds(s.t4, s.t1) / 2);
+    const p = st.filter.predict(ts.clock.rawSeconds(mid, ts.origin));
+    return {
+      lastSampleAgo: Math.max(0, diffSeconds(s.t4, this.lastRxAt)),
+      predictedOffset: p.phase - ts.clock.corrAt(mid),
+      minDelay: st.minDelay(),
+      skew: Math.sqrt(st.filter.pFreq),
+      stdDev: st.figures().stdDev,
+    };
   }
 
   /**

@@ -45,6 +45,34 @@ export interface SourceOptions {
   readonly nts: boolean;
   /** chrony `ntsport`: the NTS-KE server's TCP port for an `nts` source (default 4460, RFC 8915 §4). */
   readonly ntsport: number;
+  /** chrony `minstratum`: the stratum selection and our own served stratum take for it, at least (0: the server's). */
+  readonly minstratum: number;
+  /** chrony `offset` (ntpd `bias`): seconds added to every offset measured with the source. */
+  readonly offset: number;
+  /**
+   * chrony `asymmetry`: the share of the extra delay (above the minimum) by
+   * which the path to the source is longer than the path back, -0.5..+0.5;
+   * each offset is corrected by it. null: not set (no correction).
+   */
+  readonly asymmetry: number | null;
+  /** chrony `filter`: samples combined by a median filter into one before the statistics take it (0: off). */
+  readonly filter: number;
+  /** chrony `maxdelayratio`: a sample whose delay exceeds this times the minimum fails test B (0: off). */
+  readonly maxdelayratio: number;
+  /** chrony `maxdelaydevratio`: test C's limit on the delay increase over the offsets' standard deviation (default 10). */
+  readonly maxdelaydevratio: number;
+  /** chrony `mindelay`: the round trip the path cannot beat, seconds, instead of the minimum measured (0: measured). */
+  readonly mindelay: number;
+  /** chrony `offline`: the source starts offline (chronyc online starts it). */
+  readonly offline: boolean;
+  /** chrony `auto_offline`: a request that cannot be sent takes the source offline. */
+  readonly autoOffline: boolean;
+  /** chrony `presend`: from this poll exponent on, an extra request goes out shortly before each poll (null: never). */
+  readonly presend: number | null;
+  /** chrony `copy`: serve the source's own reference id and stratum, as if we were it. */
+  readonly copy: boolean;
+  /** chrony `ipv4`/`ipv6`: only addresses of that family are used for a name. */
+  readonly family: 'any' | 'ipv4' | 'ipv6';
 }
 
 export const SOURCE_DEFAULTS: Omit<SourceOptions, 'kind' | 'host'> = Object.freeze({
@@ -67,6 +95,18 @@ export const SOURCE_DEFAULTS: Omit<SourceOptions, 'kind' | 'host'> = Object.free
   ntsport: 4460,
   key: null,
   nts: false,
+  minstratum: 0,
+  offset: 0,
+  asymmetry: null,
+  filter: 0,
+  maxdelayratio: 0,
+  maxdelaydevratio: 10,
+  mindelay: 0,
+  offline: false,
+  autoOffline: false,
+  presend: null,
+  copy: false,
+  family: 'any',
 });
 
 /** chrony's limits on poll exponents. */

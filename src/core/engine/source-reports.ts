@@ -32,7 +32,8 @@ export function sourceSnapshot(s: TrackedSource, now: Instant, ts: Timescale): S
     reason: s.address === null ? s.unusableReason() ?? 'not resolved yet' : s.verdict.verdict === 'unusable' ? s.unusableReason() ?? s.verdict.reason : s.verdict.reason,
     prefer: s.options.prefer,
     noselect: s.options.noselect,
-    stratum: h?.stratum ?? 0,
+    // chronyc sources shows the stratum selection uses (minstratum, copy).
+    stratum: h === null ? 0 : s.stratum(),
     referenceId: h?.referenceId ?? 0,
     poll: s.poller.poll,
     reach: s.poller.reach,
@@ -85,14 +86,15 @@ export function ntpData(s: TrackedSource, origin: Instant): NtpDataReport {
     rootDispersion: root.dispersion,
     referenceId: h?.referenceId ?? 0,
     referenceTime: h === null || h.referenceTimestamp === 0n ? null : unixString(fromNtpTimestamp(h.referenceTimestamp, s.measurement.lastRxAt ?? origin)),
-    offset: ls?.measuredOffset ?? 0,
-    peerDelay: ls?.delay ?? 0,
-    peerDispersion: ls?.dispersion ?? 0,
+    // chronyd reports the last valid reply's measurement, whether or not its tests passed; a kiss or an unsynchronized reply measures nothing (0).
+    offset: reply?.synchronized === true ? s.lastMeasured?.offset ?? 0 : 0,
+    peerDelay: reply?.synchronized === true ? s.lastMeasured?.delay ?? 0 : 0,
+    peerDispersion: reply?.synchronized === true ? s.lastMeasured?.dispersion ?? 0 : 0,
     responseTime: ls === null ? 0 : p.lastResponseTime,
     // The tracker works on offsets of the source against us; chronyd's sign is of us against the source.
     jitterAsymmetry: s.measurement.stats.asymmetry.asymmetry === 0 ? 0 : -s.measurement.stats.asymmetry.asymmetry,
     // chronyd's tests 1-3, 5-7, A-D: a valid reply passed 1-3 and 5; one that is not synchronized fails 6 and measures nothing.
-    tests: reply === null ? '000 000 0000' : reply.synchronized ? '111 111 1111' : `111 10${root.delay / 2 + root.dispersion < 16 ? 1 : 0} 0000`,
+    tests: reply === null ? '000 000 0000' : reply.synchronized ? `111 111 ${s.lastTests ?? '1111'}` : `111 10${root.delay / 2 + root.dispersion < 16 ? 1 : 0} 0000`,
     kissCode: p.kod?.code ?? null,
     interleaved: p.interleaved,
     authenticated: p.authenticated,

@@ -131,8 +131,10 @@ export class SourceSet {
     return { kept, added: wanted.length, removed };
   }
 
-  resolved(sourceId: number, result: Resolution, now: Instant, actions: EngineAction[]): void {
+  resolved(sourceId: number, resolution: Resolution, now: Instant, actions: EngineAction[]): void {
     const pool = this.pools.find((p) => p.id === sourceId);
+    const options = pool?.options ?? this.byId(sourceId)?.options;
+    const result = options === undefined ? resolution : ofFamily(resolution, options.family);
     if (pool !== undefined) {
       pool.resolver.resolved(result, now);
       // Nothing new in a fresh list: the addresses given up on may be tried again.
@@ -266,4 +268,12 @@ export class SourceSet {
 
 function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** chrony's ipv4/ipv6 options: a name's addresses of the other family are not used. */
+function ofFamily(r: Resolution, family: SourceOptions['family']): Resolution {
+  if (family === 'any' || !('addresses' in r)) return r;
+  const want = family === 'ipv4' ? 4 : 6;
+  const addresses = r.addresses.filter((a) => (a.includes(':') ? 6 : 4) === want);
+  return addresses.length > 0 ? { addresses } : { error: `no ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address` };
 }

@@ -55,6 +55,8 @@ export interface StatsOptions {
   readonly restartAfter: number;
   /** Wander intensities the filter bank tries, (s/s)²/s. */
   readonly qGrid: readonly number[];
+  /** chrony's `mindelay`: the path's minimum round trip, seconds, instead of the measured one (0: measured). */
+  readonly fixedMinDelay: number;
 }
 
 /** chrony's default window (sourcestats.c: 64 samples at most). */
@@ -68,6 +70,7 @@ export const STATS_DEFAULTS: StatsOptions = Object.freeze({
   offsetOutlier: 6,
   restartAfter: 3,
   qGrid: Q_GRID,
+  fixedMinDelay: 0,
 });
 
 export type AddResult =
@@ -103,6 +106,7 @@ export class SourceStats {
   /** chronyd's jitter asymmetry over the window, for the reported Std Dev. */
   readonly asymmetry = new AsymmetryTracker();
   private readonly o: StatsOptions;
+  get options(): StatsOptions { return this.o; }
   private outliers: StoredSample[] = [];
   /** Round-trip delays of the last accepted samples, oldest first (at most delayHistory). */
   private readonly delays: number[] = [];
@@ -126,7 +130,7 @@ export class SourceStats {
 
   /** Smallest delay in the delay history, or Infinity. */
   minDelay(): number {
-    return this.delayMin;
+    return this.o.fixedMinDelay > 0 ? this.o.fixedMinDelay : this.delayMin;
   }
 
   /** Mean delay above dmin (the scale of queueing), or null with too few samples. */

@@ -14,7 +14,11 @@
  * - Backoff: after 4 requests in a row without a reply the interval doubles
  *   at every further poll, up to maxpoll (an unreachable server is not
  *   hammered); the first reply brings it back to minpoll.
- * - Offline (chronyc offline): no requests; a burst in progress still ends
+ * - presend N (chrony.conf(5)): once the poll exponent is N or more, each
+ *   poll starts with an extra request and the real one follows 2 s later
+ *   (chronyd's WARM_UP_DELAY), so ARP caches and the like on the way are
+ *   warm; the extra reply counts for reach but is no sample (test A fails).
+ * - Offline (chronyc offline, or the `offline` option): no requests; a burst in progress still ends
  *   first, then the source waits, keeping its state, until it is online.
  * - KoD (RFC 5905 §7.4), as chronyd (ntp_core.c) handles it; the poll stays
  *   within minpoll..maxpoll whatever the kiss says:
@@ -59,6 +63,8 @@ const IBURST_REQUESTS = 4;
 const BURST_GOOD = 4;
 /** ... or this many requests. */
 const BURST_MAX = 8;
+/** Seconds from presend's extra request to the real one (chronyd's WARM_UP_DELAY). */
+const PRESEND_DELAY = 2;
 /** Requests without a reply before the interval backs off. */
 const BACKOFF_AFTER = 4;
 
@@ -70,6 +76,8 @@ interface Pending {
   readonly epoch: number;
   /** The authenticator's token for this request (null without one). */
   readonly token: unknown;
+  /** The extra request of `presend`: its reply warms the path and is not a sample. */
+  readonly presend: boolean;
   readonly interleaved?: { readonly receiveCookie: NtpTimestamp; readonly t1: Instant; readonly txStamp: StampSource; readonly t2: Instant; readonly t4: Instant };
 }
 
@@ -85,7 +93,7 @@ interface Previous {
 
 /** What a datagram from this source amounted to. */
 export type ReplyOutcome =
-  | { readonly kind: 'sample'; readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean; readonly txStamp: StampSource; readonly rxStamp: StampSource }
+  | { readonly kind: 'sample'; readonly sample: Sample; readonly header: NtpHeader; readonly interleaved: boolean; readonly txStamp: StampSource; readonly rxStamp: StampSource; readonly presend: boolean }
   /** `fresh`: the first kiss of this code since the source last served us (later ones repeat it). */
   | { readonly kind: 'kod'; readonly code: string; readonly action: KissAction; readonly fresh: boolean }
   | { readonly kind: 'unsynchronized'; readonly header: NtpHeader }
@@ -114,8 +122,10 @@ export class SourcePoller {
   private burstGood = 0;
   /** Good replies that end a burst asked for at run time (chronyc burst), or null. */
   private manualBurstGood: number | null = null;
-  /** False after chronyc offline: nothing is sent until online, except a burst asked for. */
-  online = true;
+  /** False after chronyc offline (or from the start, with `offline`): nothing is sent until online, except a burst asked for. */
+  online: boolean;
+  /** The request just sent was presend's extra one: the real one follows. */
+  private presendDone = false;
   /** chronyc ntpdata's counters: requests sent, datagrams from the source, valid replies. */
   totalTx = 0;
   totalRx = 0;
@@ -170,6 +180,7 @@ export class SourcePoller {
     this.random = random;
     this.clientPrecision = clientPrecision;
     this.adaptivePoll = clampPoll(options.minpoll, options);
+    this.online = !options.offline;
   }
 
   /** Poll exponent (log2 s). */
@@ -280,19 +291,22 @@ export class SourcePoller {
     }
     let token: unknown = null;
     let secured = true;
+    const presend = this.options.presend !== null && this.poll >= this.options.presend && !this.presendDone && this.burstLeft === 0;
+    this.presendDone = presend;
     if (this.auth !== null) {
       const s = this.auth.secure(packet);
       if (s === null) secured = false;
       else ({ packet, token } = s);
     }
     this.pending = useXleave
-      ? { cookie, t1: now, txStamp: 'daemon', epoch, token, interleaved: { receiveCookie: prev.t4Wire, t1: prev.t1, txStamp: prev.txStamp, t2: prev.t2, t4: prev.t4 } }
-      : { cookie, t1: now, txStamp: 'daemon', epoch, token };
+      ? { cookie, t1: now, txStamp: 'daemon', epoch, token, presend, interleaved: { receiveCookie: prev.t4Wire, t1: prev.t1, txStamp: prev.txStamp, t2: prev.t2, t4: prev.t4 } }
+      : { cookie, t1: now, txStamp: 'daemon', epoch, token, presend };
     this.lastTransmit = now;
     if (secured) this.totalTx++;
     else this.unsecured++;
     if (this.burstLeft > 0) this.burstLeft--;
-    if (this.burstLeft > 0 && this.missed < BURST_MAX) this.nextPoll = addSeconds(now, this.burstInterval());
+    if (presend) this.nextPoll = addSeconds(now, PRESEND_DELAY);
+    else if (this.burstLeft > 0 && this.missed < BURST_MAX) this.nextPoll = addSeconds(now, this.burstInterval());
     else this.scheduleNext(now);
     // Not secured: the poll counts as sent and lost (reach, backoff), so the schedule goes on and the authenticator gets another chance.
     return secured ? { packet } : null;
@@ -468,7 +482,7 @@ export class SourcePoller {
       this.burstLeft = 0;
       if (this.lastTransmit !== null) this.scheduleNext(this.lastTransmit);
     }
-    return { kind: 'sample', sample: v.sample, header: v.header, interleaved: this.interleaved, txStamp, rxStamp };
+    return { kind: 'sample', sample: v.sample, header: v.header, interleaved: this.interleaved, txStamp, rxStamp, presend: p.presend };
   }
 
   /** A kiss-o'-death answering our request (see the header comment). */

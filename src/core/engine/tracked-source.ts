@@ -9,6 +9,7 @@ import type { SelectionCandidate, Verdict } from './selection.js';
 import { SourcePoller } from './source.js';
 import type { SourceEstimate, SourceMeasurement, Timescale } from './source-measurement.js';
 import type { SourceOptions } from './source-options.js';
+import type { Sample } from '../sample.js';
 
 export const UNRESOLVED: Verdict = Object.freeze({ verdict: 'unusable', reason: 'not resolved yet' });
 
@@ -25,6 +26,13 @@ export class TrackedSource {
   unreachableReported = false;
   /** A sample the filter accepted since the clock was last updated (chrony's `updates`). */
   freshSample = false;
+  /** chronyc ntpdata's tests A-D of the last synchronized reply ("1101"), or null before one. */
+  lastTests: string | null = null;
+  /** The last synchronized reply's measurement (after `offset`, the delay as chronyd takes it), for chronyc ntpdata. */
+  lastMeasured: { readonly offset: number; readonly delay: number; readonly dispersion: number } | null = null;
+  /** `filter N`: the samples gathered towards the next filtered one, and how many polls (lost replies too) counted. */
+  readonly filtered: Sample[] = [];
+  filterCount = 0;
 
   constructor(
     readonly id: number,
@@ -45,6 +53,10 @@ export class TrackedSource {
     this.falsetickerStreak = 0;
     this.unsynchronized = false;
     this.unreachableReported = false;
+    this.lastTests = null;
+    this.lastMeasured = null;
+    this.filtered.length = 0;
+    this.filterCount = 0;
     this.verdict = { verdict: 'unusable', reason: 'no samples yet' };
     this.poller.begin(now);
   }
@@ -75,6 +87,16 @@ export class TrackedSource {
     return null;
   }
 
+  /**
+   * The stratum selection weighs and we serve one above: the server's, one
+   * less with `copy` (we stand in for it), at least `minstratum`
+   * (chronyd's SRC_UpdateStatus in ntp_core.c).
+   */
+  stratum(): number {
+    const st = this.poller.lastHeader?.stratum ?? 0;
+    return Math.max(this.options.copy && st > 0 ? st - 1 : st, this.options.minstratum);
+  }
+
   /** What selection weighs of the source now, with the estimate it rests on. */
   candidate(now: Instant, ts: Timescale): { candidate: SelectionCandidate; estimate: SourceEstimate | null } {
     const est = this.estimate(now, ts);
@@ -85,6 +107,7 @@ export class TrackedSource {
       candidate: {
         id: this.id, offset: est?.offset ?? 0, distance: est?.distance ?? Infinity, unusable,
         noselect: o.noselect, prefer: o.prefer, trust: o.trust, require: o.require,
+        authenticated: o.key !== null || o.nts, stratum: this.stratum(), stdDev: this.measurement.stats.count > 0 ? this.measurement.stats.figures().stdDev : 0,
       },
     };
   }
