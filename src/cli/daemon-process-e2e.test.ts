@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ManagedProcess, pollFor, spawnNtpkit } from '../testing/index.js';
+
+/** No one answers here: these tests are about the process, not synchronization. */
+const NOBODY_HOME = '127.0.24.1';
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-h14d-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function startDaemon(conf: string): Promise<ManagedProcess> {
+  const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
+  try {
+    await pollFor('the daemon to start', () => (/Started with/.test(d.logs()) ? true : d.exitStatus() !== undefined ? false : undefined), 30_000, () => d.logs());
+  } catch (e) {
+    await d.stop();
+    throw e;
+  }
+  return d;
+}
+
+test('pidfile: written at start, a second daemon refused while the first runs, removed at exit', { timeout: 90_000 }, async () => {
+  await withDir(async (dir) => {
+    const pidfile = join(dir, 'run', 'ntpkit.pid');
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\npidfile ${pidfile}\n`);
+    const first = await startDaemon(conf);
+    let second: ManagedProcess | undefined;
+    try {
+      assert.equal(await readFile(pidfile, 'utf8'), `${first.pid}\n`);
+      second = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
+      const status = await pollFor('the second daemon to exit', () => second?.exitStatus(), 30_000, () => second?.logs() ?? '');
+      assert.notEqual(status.code, 0, second.logs());
+      // chronyd's words: "Another chronyd may already be running (pid=N), check FILE".
+      assert.match(second.logs(), new RegExp(`not started: Another ntpkit may already be running \\(pid=${first.pid}\\), check ${pidfile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+      assert.equal(await readFile(pidfile, 'utf8'), `${first.pid}\n`, 'the refused daemon leaves the first one\'s file alone');
+    } finally {
+      await second?.stop();
+      const status = await first.stop();
+      assert.equal(status.code, 0, first.logs());
+    }
+    assert.equal(existsSync(pidfile), false, 'removed at exit');
+  });
+});
+
+test('pidfile left by a dead process: stale, replaced', { timeout: 60_000 }, async () => {
+  await withDir(async (dir) => {
+    const pidfile = join(dir, 'ntpkit.pid');
+    const conf = join(dir, 'chrony.conf');
+    // PID 2^22 + 1 is above pid_max's ceiling: no process can have it.
+    await writeFile(pidfile, `${2 ** 22 + 1}\n`);
+    await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\npidfile ${pidfile}\n`);
+    const d = await startDaemon(conf);
+    try {
+      assert.equal(await readFile(pidfile, 'utf8'), `${d.pid}\n`);
+    } finally {
+      await d.stop();
+    }
+  });
+});
