@@ -8,6 +8,9 @@
 
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
+/* Adds process.c's memLockAll and hwTimestampInfo to `exports`. */
+napi_status ntpkit_process_register(napi_env env, napi_value exports);
+
 #endif
 
 #include <stdint.h>
@@ -26,5 +29,8 @@ napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
 
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);
+
+/* Adds process.c's memLockAll and hwTimestampInfo to `exports`. */
+napi_status ntpkit_process_register(napi_env env, napi_value exports);
 
 #endif

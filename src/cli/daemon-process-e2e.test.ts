@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ManagedProcess, pollFor, spawnNtpkit } from '../testing/index.js';
+import { findTool, type ManagedProcess, pollFor, requireTool, runToCompletion, spawnNtpkit } from '../testing/index.js';
 
 /** No one answers here: these tests are about the process, not synchronization. */
 const NOBODY_HOME = '127.0.24.1';
@@ -65,6 +65,65 @@ test('pidfile left by a dead process: stale, replaced', { timeout: 60_000 }, asy
       assert.equal(await readFile(pidfile, 'utf8'), `${d.pid}\n`);
     } finally {
       await d.stop();
+    }
+  });
+});
+
+async function lockedKb(pid: number): Promise<number> {
+  const m = /^VmLck:\s+(\d+) kB$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(m !== null, 'VmLck in /proc/PID/status');
+  return Number(m[1]);
+}
+
+test('lock_all: the daemon\'s memory is locked (VmLck covers what is resident); without it nothing is', { timeout: 90_000 }, async () => {
+  await withDir(async (dir) => {
+    for (const lockAll of [true, false]) {
+      const conf = join(dir, `${lockAll ? 'locked' : 'plain'}.conf`);
+      await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\n${lockAll ? 'lock_all\n' : ''}`);
+      const d = await startDaemon(conf);
+      try {
+        if (lockAll) {
+          // MCL_CURRENT | MCL_FUTURE: every resident page is locked, the Node heap included (tens of MB), not a token page.
+          const kb = await pollFor('locked memory', async () => { const k = await lockedKb(d.pid); return k > 20_000 ? k : undefined; }, 30_000, () => d.logs());
+          assert.ok(kb > 20_000, `${kb} kB locked`);
+          assert.doesNotMatch(d.logs(), /mlockall\(\) failed|setrlimit\(\) failed/);
+        } else {
+          assert.equal(await lockedKb(d.pid), 0);
+        }
+      } finally {
+        await d.stop();
+      }
+    }
+  });
+});
+
+test('hwtimestamp on an interface without hardware timestamping: chronyd 4.3 and ntpkit both refuse to start with "Could not enable HW timestamping on lo"', { timeout: 90_000 }, async (t) => {
+  if (!requireTool(t, 'chronyd')) return;
+  await withDir(async (dir) => {
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\ncmdport 0\nport 0\npidfile ${dir}/chronyd.pid\nhwtimestamp lo\n`);
+    const chronyd = await runToCompletion(findTool('chronyd') as string, ['-x', '-d', '-f', conf], { timeoutMs: 30_000 });
+    assert.match(chronyd.stderr + chronyd.stdout, /Fatal error : Could not enable HW timestamping on lo\n/);
+    const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
+    try {
+      const status = await pollFor('ntpkit to exit', () => d.exitStatus(), 30_000, () => d.logs());
+      assert.notEqual(status.code, 0);
+      assert.match(d.logs(), /ntpkit daemon: not started: Could not enable HW timestamping on lo \(/);
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
+test('hwtimestamp *: no interface here can, so the daemon runs on kernel software timestamps and says so', { timeout: 90_000 }, async () => {
+  await withDir(async (dir) => {
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\nhwtimestamp *\n`);
+    const d = await startDaemon(conf);
+    try {
+      assert.match(d.logs(), /No HW timestamping on (\S+, )*lo(, \S+)*: using kernel software timestamps/);
+    } finally {
+      assert.equal((await d.stop()).code, 0, d.logs());
     }
   });
 });

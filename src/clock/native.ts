@@ -146,7 +146,14 @@ export interface NativeClockAddon {
   /** What remains of an adjtime() slew, us (ADJ_OFFSET_SS_READ; needs no privilege). */
   adjtimeRemaining?(): number;
   readonly adjModes?: Readonly<Record<keyof typeof ADJ, number>>;
+  /** chronyd's lock_all: RLIMIT_MEMLOCK to infinity, then mlockall(MCL_CURRENT | MCL_FUTURE). Absent from builds older than native/process.c. */
+  memLockAll?(): NativeOutcome;
+  /** ETHTOOL_GET_TS_INFO on an interface: whether it stamps packets in hardware (RAW, RX and TX). */
+  hwTimestampInfo?(iface: string): NativeOutcome | { readonly ok: true; readonly hardware: boolean; readonly phcIndex: number; readonly rxFilters: number };
 }
+
+/** A system call's outcome: which step failed and strerror(errno). */
+export type NativeOutcome = { readonly ok: true } | { readonly ok: false; readonly step: string; readonly error: string };
 
 /** The addon's clock-control entry points (native/clock_adjtime.c). */
 export type ClockControlAddon = NativeClockAddon & Required<Pick<NativeClockAddon, 'adjtimexEncode' | 'adjtimexWrite' | 'userHz' | 'adjModes'>>;

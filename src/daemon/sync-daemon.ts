@@ -24,6 +24,7 @@ import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift } from './daemon-drift.js';
+import { checkHwTimestamping } from './hw-timestamping.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
 import type { ClientSocketFactory, EngineDriver, Resolver } from './engine-driver.js';
 import { defaultEngineFactory, type EngineFactory } from './engine-options.js';
@@ -113,6 +114,7 @@ export interface SyncDaemon {
 /** Starts the daemon: resources loaded (or refused), the drift file read, the servers open, polling begun. */
 export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaemon> {
   const { clock, log } = opts;
+  checkHwTimestamping(opts.config, log);
   const createEngine = opts.createEngine ?? await defaultEngineFactory();
   const precisionLog2 = measurePrecision(() => clock.now());
   const serving = opts.serve ?? true;

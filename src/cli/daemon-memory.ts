@@ -1,0 +1,23 @@
+/**
+ * chrony's `lock_all`: the daemon's memory locked, so a host short of memory
+ * never pages out the process that timestamps packets and disciplines the
+ * clock (a page fault between a receive stamp and its use is an error of its
+ * own). As chronyd, a failure is logged and the daemon runs on.
+ */
+import { loadNative } from '../clock/native.js';
+import type { Config } from '../config/config.js';
+
+/** Locks the memory when `lock_all` is set; logs chronyd's line when it cannot. */
+export function lockMemory(config: Config, log: (line: string) => void): void {
+  if (!config.process.lock_all) return;
+  const n = loadNative();
+  const lock = n.ok ? n.addon.memLockAll : undefined;
+  if (!n.ok || lock === undefined) {
+    log(`mlockall() failed: ${n.ok ? 'the native addon has no memLockAll() (stale build? run sh scripts/build-native.sh)' : n.reason}`);
+    return;
+  }
+  const r = lock.call(n.addon);
+  if (r.ok) return;
+  // chronyd's two messages (sys_linux.c SYS_Linux_MemLockAll), with the reason.
+  log(r.step === 'setrlimit' ? `setrlimit() failed: not locking into RAM (${r.error})` : `mlockall() failed: ${r.error}`);
+}
