@@ -23,6 +23,8 @@ export interface ProcessOptions {
   readonly manual: boolean;
   /** chrony `hwtimestamp`: interfaces to try hardware timestamping on. */
   readonly hwtimestamp: readonly HwTimestampInterface[];
+  /** chrony `initstepslew THRESHOLD HOST...`: measured once at start, the clock stepped beyond THRESHOLD seconds, else slewed. */
+  readonly initstepslew: { readonly threshold: number; readonly hosts: readonly string[] } | null;
 }
 
 export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
@@ -31,4 +33,5 @@ export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
   rtcsync: false,
   manual: false,
   hwtimestamp: Object.freeze([]),
+  initstepslew: null,
 });

@@ -25,6 +25,7 @@ import type { SystemState } from '../core/system.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift } from './daemon-drift.js';
 import { checkHwTimestamping } from './hw-timestamping.js';
+import { initialStepSlew } from './initstepslew.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
 import type { ClientSocketFactory, EngineDriver, Resolver } from './engine-driver.js';
 import { defaultEngineFactory, type EngineFactory } from './engine-options.js';
@@ -121,7 +122,10 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   const resources = opts.resources ?? await loadOrRefuse(opts.config, serving, log);
   logKeys(opts.config, resources.keys, log);
   const drift = await DaemonDrift.open(opts.config, clock, log);
+  // Measured before the engine starts, so its first samples are taken on the corrected clock.
+  const initial = await initialStepSlew(opts.config, clock, log, { udp: opts.udp });
   const daemon = new RunningSyncDaemon(opts, { createEngine, precisionLog2, resources, drift, serving });
   await daemon.start();
+  if (initial.kind === 'slew') daemon.control({ op: 'slew-offset', seconds: initial.seconds });
   return daemon;
 }

@@ -26,7 +26,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   fallbackdrift: 2,
   hwclockfile: 1,
   hwtstimeout: 1,
-  initstepslew: null,
   mailonchange: 2,
   maxclockerror: 1,
   maxjitter: 1,

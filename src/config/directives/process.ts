@@ -2,7 +2,8 @@
  * The daemon process: its PID file, locked memory, the RTC's 11-minute
  * mode, manual time input and hardware timestamping (process-options.ts).
  */
-import { errorAt, recordOrigin } from '../config-builder.js';
+import { errorAt, isHostOrAddress, recordOrigin } from '../config-builder.js';
+import { parseNumber } from '../numbers.js';
 import { type Directive, implemented } from '../directive.js';
 import { type ConfigLine } from '../lexer.js';
 import { oneArg } from '../line-args.js';
@@ -49,6 +50,18 @@ function hwtimestamp(s: ParseState, l: ConfigLine): void {
   s.b.process.hwtimestamp = [...s.b.process.hwtimestamp, { iface, rxfilter }];
 }
 
+function initstepslew(s: ParseState, l: ConfigLine): void {
+  const [t, ...hosts] = l.args;
+  const threshold = parseNumber(t);
+  if (threshold === null || threshold < 0 || hosts.length === 0) {
+    errorAt(s, l, `initstepslew: expected a threshold in seconds (>= 0) and one or more hosts, got "${l.args.join(' ')}"`);
+    return;
+  }
+  const bad = hosts.find((h) => !isHostOrAddress(h));
+  if (bad !== undefined) { errorAt(s, l, `initstepslew: expected a host name or an IP address, got "${bad}"`); return; }
+  s.b.process.initstepslew = { threshold, hosts };
+}
+
 export const PROCESS_DIRECTIVES: readonly Directive[] = [
   {
     chrony: {
@@ -83,6 +96,17 @@ export const PROCESS_DIRECTIVES: readonly Directive[] = [
     'While synchronized, STA_UNSYNC is cleared and the kernel\'s maxerror/esterror follow each update, so Linux copies the system time to the RTC every 11 minutes. Without it STA_UNSYNC stays set, as with chronyd. On the virtual clock the status word the kernel would get is kept and reported instead.'),
   flag('manual', 'src/daemon/manual-time.ts',
     'Lets the `settime` control command (`ntpkit settime`) set the time; without it `settime` is refused, as chronyc\'s is.'),
+  {
+    chrony: {
+      names: ['initstepslew'],
+      grammar: 'THRESHOLD HOST...',
+      status: implemented(initstepslew),
+    },
+    field: 'process.initstepslew',
+    consumer: 'src/daemon/initstepslew.ts',
+    default: 'none',
+    doc: 'Before polling begins, each host is asked 4 times on port 123 (a majority must agree, as `ntpkit sync` judges it); an offset beyond THRESHOLD is stepped, a smaller one slewed out as fast as `maxslewrate` allows. Logged with chronyd\'s line, `System\'s initial offset : 5.000123 seconds fast of true (step)`, or `No suitable source for initstepslew` when none answered (the daemon then starts as without it).',
+  },
   {
     chrony: {
       names: ['hwtimestamp'],

@@ -294,6 +294,8 @@ export type EngineCommand =
    * as chronyd's manual reference does. The daemon refuses it unless `manual`.
    */
   | { readonly op: 'settime'; readonly time: Instant }
+  /** chrony's initstepslew below its threshold: `seconds` slewed out as fast as maxslewrate allows (positive: forward), nothing stepped meanwhile. */
+  | { readonly op: 'slew-offset'; readonly seconds: number }
   /** Send up to `max` requests 2 s apart, stopping after `good` good replies; then return to the regular schedule. */
   | { readonly op: 'burst'; readonly selector: SourceSelector; readonly good: number; readonly max: number }
   /** Offline: no requests are sent (a burst in progress ends first); the sources keep their state. */
@@ -366,6 +368,7 @@ export interface EngineCommandValues {
   readonly makestep: { readonly seconds: number };
   readonly 'set-makestep': null;
   /** `fast`: how far the clock was ahead of the time given, seconds (chronyc: "Clock was X seconds fast"); the frequency in force, ppm. */
+  readonly 'slew-offset': null;
   readonly settime: { readonly fast: number; readonly stepped: boolean; readonly frequencyPpm: number };
   readonly burst: { readonly sources: number };
   readonly online: { readonly sources: number };

@@ -42,6 +42,10 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
       if (outcome === 'ignored' || outcome === 'fatal') return { ok: false, code: 'bad-value', message: `Cannot set the time: an offset of ${offset} s is beyond maxchange` };
       return done({ fast: -offset, stepped: outcome === 'stepped', frequencyPpm: c0.frequencyPpm });
     }
+    case 'slew-offset':
+      if (!Number.isFinite(c.seconds)) return { ok: false, code: 'bad-value', message: `Cannot slew ${c.seconds} s` };
+      x.controller.slewLeap(now, c.seconds, actions);
+      return done(null);
     case 'burst': {
       if (!Number.isInteger(c.good) || !Number.isInteger(c.max) || c.good < 1 || c.max < c.good || c.max > 2048) {
         return { ok: false, code: 'bad-value', message: `Cannot burst ${c.good}/${c.max}: give GOOD/MAX with 1 <= GOOD <= MAX <= 2048` };
