@@ -131,11 +131,10 @@ test('maxpoll below minpoll is raised to minpoll, with a warning', () => {
   assert.deepEqual(messages(r2.warnings), ['chrony.conf:1: server a.example.org: maxpoll 4 is below minpoll 8; using maxpoll 8 (as chronyd does)']);
 });
 
-test('known chrony directives that ntpkit does not implement are warnings naming them; keyfile is recorded for the daemon', () => {
+test('known chrony directives that ntpkit does not implement are warnings naming them; keyfile is recorded for the daemon; rtcsync is implemented', () => {
   const r = chrony('rtcsync\nhwclockfile /etc/adjtime\nkeyfile /etc/chrony/chrony.keys\ndumpdir /var/lib/chrony\nntsdumpdir /var/lib/chrony\nmaxupdateskew 100.0\nrefclock PHC /dev/ptp0\n');
   assert.deepEqual(r.errors, []);
   assert.deepEqual(messages(r.warnings), [
-    'chrony.conf:1: rtcsync: not implemented by ntpkit, ignored',
     'chrony.conf:2: hwclockfile: not implemented by ntpkit, ignored',
     'chrony.conf:4: dumpdir: not implemented by ntpkit, ignored',
     'chrony.conf:6: maxupdateskew: not implemented by ntpkit, ignored',

@@ -91,11 +91,11 @@ export const PROCESS_DIRECTIVES: readonly Directive[] = [
     doc: 'Written at start (the PID and a newline) and removed at exit. As chronyd, a daemon refuses to start while the PID in the file is a running process (`Another ntpkit may already be running (pid=N), check FILE`). ntpkit has no default PID file: on the system clock it always holds its clock lock file.',
   },
   flag('lock_all', 'src/cli/daemon-memory.ts',
-    'mlockall(MCL_CURRENT | MCL_FUTURE) through the native addon once the daemon has started, so no page of it is swapped out; a failure is logged, as chronyd does, and the daemon runs on.'),
+    'mlockall(MCL_CURRENT | MCL_FUTURE) through the native addon once the daemon has started, after raising RLIMIT_MEMLOCK as chronyd does, so no page of it is swapped out. Where the limit cannot be raised (no CAP_SYS_RESOURCE) the lock is still tried, since CAP_IPC_LOCK is enough; a failure is logged with chronyd\'s message and the daemon runs on.'),
   flag('rtcsync', 'src/cli/daemon-clock.ts',
     'While synchronized, STA_UNSYNC is cleared and the kernel\'s maxerror/esterror follow each update, so Linux copies the system time to the RTC every 11 minutes. Without it STA_UNSYNC stays set, as with chronyd. On the virtual clock the status word the kernel would get is kept and reported instead.'),
   flag('manual', 'src/daemon/manual-time.ts',
-    'Lets the `settime` control command (`ntpkit settime`) set the time; without it `settime` is refused, as chronyc\'s is.'),
+    'Lets the `settime` control command (`ntpkit settime`) set the time; without it `settime` is refused, as chronyd refuses it (`505 Facility not enabled in daemon`).'),
   {
     chrony: {
       names: ['initstepslew'],
