@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { STATUS_FLAGS } from '../clock/kernel-status.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine/engine-api.js';
-import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { unsynchronizedState } from '../core/system.js';
 import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
-import type { Instant } from '../time/instant.js';
+import { fakeSnapshot } from '../web/test-snapshots.test-helper.js';
 import { daemonCommand } from './daemon-command.js';
 
 /** An engine that is synchronized from its first instant, with 2 ms / 5 ms error bounds: the clock status is what is under test. */
@@ -24,15 +24,7 @@ class SyncedEngine implements DaemonEngine {
   systemState() { return unsynchronizedState(-20); }
   drift() { return { frequencyPpm: 0, skewPpm: 1 }; }
   control() { return refuseControl(); }
-  snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
-    return {
-      version: SNAPSHOT_VERSION, time: String(now), clock, sources: [],
-      tracking: {
-        referenceId: 0, referenceName: null, stratum: 0, refTime: null, systemTime: 0, lastOffset: 0, rmsOffset: 0, frequencyPpm: 0,
-        residualFreqPpm: 0, skewPpm: 0, rootDelay: 1, rootDispersion: 1, updateInterval: 0, leapStatus: 'normal', synchronized: true,
-      },
-    };
-  }
+  snapshot(): DaemonSnapshot { return fakeSnapshot(); }
 }
 
 /** The daemon's clock's status word once synchronized, with or without `rtcsync`. */

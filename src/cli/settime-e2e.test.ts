@@ -4,19 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import { pollFor, spawnNtpkit } from '../testing/index.js';
+import { daemonClockAhead, pollFor, spawnNtpkit } from '../testing/index.js';
 import { runCaptured } from './run-captured.test-helper.js';
 import { parseSettime } from './settime-command.js';
 
-/** How far the daemon's (virtual) clock is ahead of this process's realtime, seconds. */
-async function clockAhead(socket: string): Promise<number> {
-  const before = Date.now();
-  const snap = await fetchSnapshot(socket);
-  const after = Date.now();
-  // snapshot.time: the daemon's clock, Unix seconds.
-  const unixMs = Number(snap.time) * 1000;
-  return (unixMs - (before + after) / 2) / 1000;
-}
 
 async function withDaemon(lines: string, fn: (socket: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ntpkit-settime-'));
@@ -36,7 +27,7 @@ async function withDaemon(lines: string, fn: (socket: string) => Promise<void>):
 
 test('settime with manual and makestep: the clock is stepped to the time given; the reply is chronyc\'s line', { timeout: 90_000 }, async () => {
   await withDaemon('manual\nmakestep 1 -1\n', async (socket) => {
-    assert.ok(Math.abs(await clockAhead(socket)) < 0.5);
+    assert.ok(Math.abs(await daemonClockAhead(socket)) < 0.5);
     const target = (Date.now() / 1000 + 100).toFixed(3);
     const r = await runCaptured(['settime', '--socket', socket, `@${target}`]);
     assert.equal(r.code, 0, r.err);
@@ -44,7 +35,7 @@ test('settime with manual and makestep: the clock is stepped to the time given; 
     assert.ok(m !== null, r.out);
     // 100 s behind the time given, less what passed between reading Date.now() and the daemon's reading.
     assert.ok(Number(m[1]) < -99 && Number(m[1]) > -100.01, r.out);
-    const ahead = await clockAhead(socket);
+    const ahead = await daemonClockAhead(socket);
     assert.ok(ahead > 99 && ahead < 100.5, `clock ${ahead} s ahead after settime`);
   });
 });
@@ -54,7 +45,7 @@ test('settime without manual: refused as chronyd refuses it (505 Facility not en
     const r = await runCaptured(['settime', '--socket', socket, `@${(Date.now() / 1000 + 100).toFixed(3)}`]);
     assert.notEqual(r.code, 0);
     assert.match(r.err, /^ntpkit settime: Facility not enabled in daemon: settime needs the manual directive/);
-    assert.ok(Math.abs(await clockAhead(socket)) < 0.5);
+    assert.ok(Math.abs(await daemonClockAhead(socket)) < 0.5);
   });
 });
 
@@ -64,7 +55,7 @@ test('settime without makestep: slewed, not stepped, as chronyd\'s manual refere
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Clock was -\d\.\d\d seconds fast/);
     // A slew at up to 83333 ppm takes at least 12 s for 1 s: just after, most of it is still to come.
-    assert.ok(await clockAhead(socket) < 0.5);
+    assert.ok(await daemonClockAhead(socket) < 0.5);
   });
 });
 

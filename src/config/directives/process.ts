@@ -50,6 +50,13 @@ function hwtimestamp(s: ParseState, l: ConfigLine): void {
   s.b.process.hwtimestamp = [...s.b.process.hwtimestamp, { iface, rxfilter }];
 }
 
+function pidfile(s: ParseState, l: ConfigLine): void {
+  const f = oneArg(s, l, 'one file name');
+  if (f === null) return;
+  s.b.process.pidfile = f;
+  recordOrigin(s, l, 'pidfile');
+}
+
 function initstepslew(s: ParseState, l: ConfigLine): void {
   const [t, ...hosts] = l.args;
   const threshold = parseNumber(t);
@@ -67,22 +74,12 @@ export const PROCESS_DIRECTIVES: readonly Directive[] = [
     chrony: {
       names: ['pidfile'],
       grammar: 'FILE',
-      status: implemented((s, l) => {
-        const f = oneArg(s, l, 'one file name');
-        if (f === null) return;
-        s.b.process.pidfile = f;
-        recordOrigin(s, l, 'pidfile');
-      }),
+      status: implemented(pidfile),
     },
     ntp: {
       names: ['pidfile'],
       grammar: 'FILE',
-      status: implemented((s, l) => {
-        const f = oneArg(s, l, 'one file name');
-        if (f === null) return;
-        s.b.process.pidfile = f;
-        recordOrigin(s, l, 'pidfile');
-      }),
+      status: implemented(pidfile),
     },
     origin: true,
     field: 'process.pidfile',
