@@ -25,6 +25,8 @@ export interface ProcessOptions {
   readonly hwtimestamp: readonly HwTimestampInterface[];
   /** chrony `initstepslew THRESHOLD HOST...`: measured once at start, the clock stepped beyond THRESHOLD seconds, else slewed. */
   readonly initstepslew: { readonly threshold: number; readonly hosts: readonly string[] } | null;
+  /** chrony `clockprecision`: the system clock's precision, seconds, instead of the one measured at start; null: measured. */
+  readonly clockprecision: number | null;
 }
 
 export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
@@ -34,4 +36,5 @@ export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
   manual: false,
   hwtimestamp: Object.freeze([]),
   initstepslew: null,
+  clockprecision: null,
 });

@@ -117,7 +117,9 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   const { clock, log } = opts;
   checkHwTimestamping(opts.config, log);
   const createEngine = opts.createEngine ?? await defaultEngineFactory();
-  const precisionLog2 = measurePrecision(() => clock.now());
+  const given = opts.config.process.clockprecision;
+  // chronyd's local.c: the log2 of the given precision, rounded; measured when none is given.
+  const precisionLog2 = given === null ? measurePrecision(() => clock.now()) : Math.max(-30, Math.min(0, Math.round(Math.log2(given))));
   const serving = opts.serve ?? true;
   const resources = opts.resources ?? await loadOrRefuse(opts.config, serving, log);
   logKeys(opts.config, resources.keys, log);

@@ -16,7 +16,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   bindacqdevice: 1,
   bindcmddevice: 1,
   binddevice: 1,
-  clockprecision: 1,
   cmdallow: null,
   cmddeny: null,
   cmdratelimit: null,

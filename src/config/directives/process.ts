@@ -106,6 +106,24 @@ export const PROCESS_DIRECTIVES: readonly Directive[] = [
   },
   {
     chrony: {
+      names: ['clockprecision'],
+      grammar: 'SECONDS',
+      status: implemented((s, l) => {
+        const t = oneArg(s, l, 'a precision in seconds');
+        if (t === null) return;
+        const n = parseNumber(t);
+        // chronyd's bounds (conf.c): above 0, at most 1 s.
+        if (n === null || !(n > 0) || n > 1) { errorAt(s, l, `clockprecision: expected seconds above 0 and at most 1, got "${t}"`); return; }
+        s.b.process.clockprecision = n;
+      }),
+    },
+    field: 'process.clockprecision',
+    consumer: 'src/daemon/sync-daemon.ts',
+    default: 'measured at start',
+    doc: 'The precision the NTP server announces (its log2, rounded, as chronyd rounds it: 0.001 gives -10) and the engine assumes, instead of the one measured by reading the clock at start.',
+  },
+  {
+    chrony: {
       names: ['hwtimestamp'],
       grammar: 'IFACE|* [rxfilter all|ntp|ptp|none]',
       status: implemented(hwtimestamp),
