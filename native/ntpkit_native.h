@@ -8,7 +8,7 @@
 
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
-/* Adds process.c's memLockAll and hwTimestampInfo to `exports`. */
+/* Adds process.c's memLockAll, schedFifo and hwTimestampInfo to `exports`. */
 napi_status ntpkit_process_register(napi_env env, napi_value exports);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * The daemon process's own settings that Node has no call for: locking its
- * memory (chrony's lock_all) and asking an interface whether it can stamp
+ * memory (chrony's lock_all), its scheduling (sched_priority) and asking an interface whether it can stamp
  * packets in hardware (chrony's hwtimestamp). Neither touches a clock.
  * Failures come back as values ({ ok: false, error }), since the daemon logs
  * them and decides; only a wrong argument throws.
@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <linux/ethtool.h>
@@ -101,11 +102,35 @@ static napi_value hw_timestamp_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/*
+ * schedFifo(priority): chronyd's sched_priority (SYS_Linux_SetScheduler):
+ * the calling thread, which is the daemon's event loop, moved to SCHED_FIFO
+ * at `priority`, clamped to the policy's range.
+ */
+static napi_value sched_fifo(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t prio = 0;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &prio) != napi_ok || prio < 1 || prio > 99) {
+    napi_throw_range_error(env, NULL, "schedFifo(priority): expected an integer from 1 to 99");
+    return NULL;
+  }
+  struct sched_param sp;
+  memset(&sp, 0, sizeof sp);
+  int pmax = sched_get_priority_max(SCHED_FIFO), pmin = sched_get_priority_min(SCHED_FIFO);
+  sp.sched_priority = prio > pmax ? pmax : prio < pmin ? pmin : prio;
+  if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0) return result(env, 0, "sched_setscheduler", errno);
+  return result(env, 1, "", 0);
+}
+
 napi_status ntpkit_process_register(napi_env env, napi_value exports) {
   napi_value f;
   napi_status s = napi_create_function(env, "memLockAll", NAPI_AUTO_LENGTH, mem_lock_all, NULL, &f);
   if (s == napi_ok) s = napi_set_named_property(env, exports, "memLockAll", f);
   if (s == napi_ok) s = napi_create_function(env, "hwTimestampInfo", NAPI_AUTO_LENGTH, hw_timestamp_info, NULL, &f);
   if (s == napi_ok) s = napi_set_named_property(env, exports, "hwTimestampInfo", f);
+  if (s == napi_ok) s = napi_create_function(env, "schedFifo", NAPI_AUTO_LENGTH, sched_fifo, NULL, &f);
+  if (s == napi_ok) s = napi_set_named_property(env, exports, "schedFifo", f);
   return s;
 }

@@ -1,4 +1,6 @@
 /**
+ * How the daemon process is kept responsive, as chronyd does on Linux.
+ *
  * chrony's `lock_all`: the daemon's memory locked, so a host short of memory
  * never pages out the process that timestamps packets and disciplines the
  * clock (a page fault between a receive stamp and its use is an error of its
@@ -6,6 +8,16 @@
  */
 import { loadNative } from '../clock/native.js';
 import type { Config } from '../config/config.js';
+
+/** chrony's `sched_priority`: the event loop to SCHED_FIFO, so a busy host delays its timestamps and timers less; logged, as chronyd, when refused. */
+export function raisePriority(config: Config, log: (line: string) => void): void {
+  const prio = config.process.sched_priority;
+  if (prio === 0) return;
+  const n = loadNative();
+  const fifo = n.ok ? n.addon.schedFifo : undefined;
+  const r = !n.ok || fifo === undefined ? { ok: false as const, error: n.ok ? 'the native addon has no schedFifo() (stale build?)' : n.reason } : fifo.call(n.addon, prio);
+  if (!r.ok) log(`sched_setscheduler() failed: ${r.error}`);
+}
 
 /** Locks the memory when `lock_all` is set; logs chronyd's line when it cannot. */
 export function lockMemory(config: Config, log: (line: string) => void): void {

@@ -127,3 +127,31 @@ test('hwtimestamp *: no interface here can, so the daemon runs on kernel softwar
     }
   });
 });
+
+/** The scheduling policy and real-time priority of a process's main thread (/proc/PID/stat fields 40 and 41). */
+async function schedOf(pid: number): Promise<{ policy: number; rtPriority: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces, start after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rtPriority: Number(f[37]), policy: Number(f[38]) };
+}
+
+/** SCHED_FIFO in linux/sched.h. */
+const SCHED_FIFO = 1;
+
+test('sched_priority 1: the daemon\'s event loop runs SCHED_FIFO at priority 1; without it, the default policy', { timeout: 90_000 }, async () => {
+  await withDir(async (dir) => {
+    for (const prio of [1, 0]) {
+      const conf = join(dir, `prio${prio}.conf`);
+      await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\n${prio > 0 ? `sched_priority ${prio}\n` : ''}`);
+      const d = await startDaemon(conf);
+      try {
+        const want = prio > 0 ? { policy: SCHED_FIFO, rtPriority: prio } : { policy: 0, rtPriority: 0 };
+        await pollFor('the scheduling', async () => { const s = await schedOf(d.pid); return s.policy === want.policy && s.rtPriority === want.rtPriority ? s : undefined; }, 20_000, () => `${JSON.stringify(want)}\n${d.logs()}`);
+        assert.doesNotMatch(d.logs(), /sched_setscheduler\(\) failed/);
+      } finally {
+        await d.stop();
+      }
+    }
+  });
+});

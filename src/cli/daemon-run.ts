@@ -14,7 +14,7 @@ import { DaemonHttp } from '../web/daemon-http.js';
 import type { HttpFlag } from '../web/http-address.js';
 import { openDaemonClock } from './daemon-clock.js';
 import { takePidFile } from './daemon-pidfile.js';
-import { lockMemory } from './daemon-memory.js';
+import { lockMemory, raisePriority } from './daemon-memory.js';
 import { DaemonConfigSource, reportConfig } from './daemon-config-source.js';
 import { openControlSockets } from './daemon-control-sockets.js';
 import { DaemonLifetime, type Signals } from './daemon-lifetime.js';
@@ -122,6 +122,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   if (flags.http === 'off') log('No dashboard or metrics (--http off)');
   // As chronyd: locked once everything is open and allocated for the run.
   lockMemory(config, log);
+  raisePriority(config, log);
   deps.onStarted?.(daemon);
   const stopNotices = watchReachability(daemon, log);
 

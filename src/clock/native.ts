@@ -148,6 +148,8 @@ export interface NativeClockAddon {
   readonly adjModes?: Readonly<Record<keyof typeof ADJ, number>>;
   /** chronyd's lock_all: RLIMIT_MEMLOCK to infinity, then mlockall(MCL_CURRENT | MCL_FUTURE). Absent from builds older than native/process.c. */
   memLockAll?(): NativeOutcome;
+  /** chronyd's sched_priority: the calling thread to SCHED_FIFO at `priority` (1-99, clamped to the policy's range). */
+  schedFifo?(priority: number): NativeOutcome;
   /** ETHTOOL_GET_TS_INFO on an interface: whether it stamps packets in hardware (RAW, RX and TX). */
   hwTimestampInfo?(iface: string): NativeOutcome | { readonly ok: true; readonly hardware: boolean; readonly phcIndex: number; readonly rxFilters: number };
 }

@@ -27,6 +27,8 @@ export interface ProcessOptions {
   readonly initstepslew: { readonly threshold: number; readonly hosts: readonly string[] } | null;
   /** chrony `clockprecision`: the system clock's precision, seconds, instead of the one measured at start; null: measured. */
   readonly clockprecision: number | null;
+  /** chrony `sched_priority`: SCHED_FIFO at this priority (1-99); 0: the default scheduling. */
+  readonly sched_priority: number;
 }
 
 export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
@@ -37,4 +39,5 @@ export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
   hwtimestamp: Object.freeze([]),
   initstepslew: null,
   clockprecision: null,
+  sched_priority: 0,
 });

@@ -43,7 +43,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   rtcdevice: 1,
   rtcfile: 1,
   rtconutc: 0,
-  sched_priority: 1,
   smoothtime: null,
   stratumweight: 1,
   tempcomp: null,

@@ -6,7 +6,7 @@ import { errorAt, isHostOrAddress, recordOrigin } from '../config-builder.js';
 import { parseNumber } from '../numbers.js';
 import { type Directive, implemented } from '../directive.js';
 import { type ConfigLine } from '../lexer.js';
-import { oneArg } from '../line-args.js';
+import { oneArg, oneInteger } from '../line-args.js';
 import { type HwTimestampInterface } from '../process-options.js';
 import { type ParseState } from '../config-builder.js';
 
@@ -121,6 +121,21 @@ export const PROCESS_DIRECTIVES: readonly Directive[] = [
     consumer: 'src/daemon/sync-daemon.ts',
     default: 'measured at start',
     doc: 'The precision the NTP server announces (its log2, rounded, as chronyd rounds it: 0.001 gives -10) and the engine assumes, instead of the one measured by reading the clock at start.',
+  },
+  {
+    chrony: {
+      names: ['sched_priority'],
+      grammar: 'PRIORITY',
+      status: implemented((s, l) => {
+        // chronyd stops at start for a priority outside 1-99 ("Bad scheduler priority"); 0 leaves the scheduling alone.
+        const n = oneInteger(s, l, 0, 99, 'a priority from 0 to 99');
+        if (n !== null) s.b.process.sched_priority = n;
+      }),
+    },
+    field: 'process.sched_priority',
+    consumer: 'src/cli/daemon-memory.ts',
+    default: '0 (not changed)',
+    doc: 'The daemon\'s event loop thread is moved to SCHED_FIFO at this priority (clamped to the policy\'s range) once it has started, as chronyd does on Linux; a failure is logged with chronyd\'s `sched_setscheduler() failed` and the daemon runs on. Only that thread: Node\'s helper threads (DNS, file I/O) keep the default policy.',
   },
   {
     chrony: {
