@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "ntpkit_native",
-      "sources": ["native/ntpkit_native.c", "native/udp_socket.c", "native/clock_adjtime.c", "native/phc.c"],
+      "sources": ["native/ntpkit_native.c", "native/udp_socket.c", "native/clock_adjtime.c", "native/phc.c", "native/process.c"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
     }
   ]

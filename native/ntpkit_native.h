@@ -1,7 +1,8 @@
 /*
  * What the addon's C files share: the Instant conversion (ntpkit_native.c),
  * the timex object (clock_adjtime.c), the UDP socket class (udp_socket.c) and
- * the PTP hardware clock readers (phc.c), registered by the module init.
+ * the PTP hardware clock readers (phc.c) and the process calls (process.c),
+ * registered by the module init.
  */
 #ifndef NTPKIT_NATIVE_H
 #define NTPKIT_NATIVE_H
@@ -29,5 +30,8 @@ napi_status ntpkit_phc_register(napi_env env, napi_value exports);
 
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);
+
+/* Adds process.c's memLockAll, schedFifo and hwTimestampInfo to `exports`. */
+napi_status ntpkit_process_register(napi_env env, napi_value exports);
 
 #endif

@@ -14,6 +14,8 @@ import type { Io } from './io.js';
 export interface DaemonClockRequest {
   readonly requested: ClockRequest;
   readonly force: boolean;
+  /** chrony's `rtcsync` (Config.process.rtcsync): STA_UNSYNC cleared while synchronized. */
+  readonly rtcsync: boolean;
   /** --virtual-offset / --virtual-freq, given. */
   readonly virtual?: { readonly offsetSeconds: number; readonly frequencyErrorPpm: number };
   readonly chooseClock?: (requested: ClockRequest) => ClockChoice;
@@ -50,10 +52,9 @@ export function openDaemonClock(io: Io, log: (line: string) => void, r: DaemonCl
   let clock: Clock;
   try {
     clock = choice.kind === 'system'
-      // chronyd leaves STA_UNSYNC set unless `rtcsync` (else Linux copies the time to the RTC every
-      // 11 minutes); rtcsync is not implemented yet, so we keep chronyd's default.
-      ? new SystemClock({ clearUnsync: false })
-      : new VirtualClock({ offsetSeconds: r.virtual?.offsetSeconds ?? 0, frequencyErrorPpm: r.virtual?.frequencyErrorPpm ?? 0 });
+      // chronyd leaves STA_UNSYNC set unless `rtcsync`: while it is clear, Linux copies the time to the RTC every 11 minutes.
+      ? new SystemClock({ clearUnsync: r.rtcsync })
+      : new VirtualClock({ offsetSeconds: r.virtual?.offsetSeconds ?? 0, frequencyErrorPpm: r.virtual?.frequencyErrorPpm ?? 0, clearUnsync: r.rtcsync });
   } catch (e) {
     io.err(`ntpkit daemon: not started: ${(e as Error).message}`);
     lock?.release();

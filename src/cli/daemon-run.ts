@@ -13,6 +13,8 @@ import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/
 import { DaemonHttp } from '../web/daemon-http.js';
 import type { HttpFlag } from '../web/http-address.js';
 import { openDaemonClock } from './daemon-clock.js';
+import { takePidFile } from './daemon-pidfile.js';
+import { lockMemory, raisePriority } from './daemon-memory.js';
 import { DaemonConfigSource, reportConfig } from './daemon-config-source.js';
 import { openControlSockets } from './daemon-control-sockets.js';
 import { DaemonLifetime, type Signals } from './daemon-lifetime.js';
@@ -77,13 +79,20 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   const { config, resources } = loaded;
   if (source.isBuiltIn) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.bindcmdaddress}); give -f FILE for another`);
 
+  const pidFile = takePidFile(config);
+  if (!pidFile.ok) {
+    io.err(`ntpkit daemon: not started: ${pidFile.message}`);
+    io.setExitCode(ExitCode.GENERAL_FAILURE);
+    return;
+  }
   const opened = openDaemonClock(io, log, {
     requested: wantsVirtual ? 'virtual' : flags.clock,
     force: flags.force === true,
+    rtcsync: config.process.rtcsync,
     virtual: wantsVirtual ? { offsetSeconds: flags.virtualOffset ?? 0, frequencyErrorPpm: flags.virtualFreq ?? 0 } : undefined,
     chooseClock: deps.chooseClock, ownership: deps.ownership, lock: deps.lock,
   });
-  if (opened === null) return;
+  if (opened === null) { pidFile.release(); return; }
   const { clock } = opened;
 
   const lifetime = new DaemonLifetime();
@@ -97,6 +106,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   } catch (e) {
     io.err(`ntpkit daemon: not started: ${messageWithCode(e)}`);
     opened.release();
+    pidFile.release();
     io.setExitCode(ExitCode.GENERAL_FAILURE);
     return;
   }
@@ -110,6 +120,9 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   const control = await openControlSockets(daemon, config, log, () => reloader.reload('reload command'));
   await http.apply(httpAddress(config), httpHosts(config));
   if (flags.http === 'off') log('No dashboard or metrics (--http off)');
+  // As chronyd: locked once everything is open and allocated for the run.
+  lockMemory(config, log);
+  raisePriority(config, log);
   deps.onStarted?.(daemon);
   const stopNotices = watchReachability(daemon, log);
 
@@ -120,5 +133,6 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   await http.close();
   await daemon.stop();
   opened.release();
+  pidFile.release();
   io.setExitCode(lifetime.fatal === null ? ExitCode.OK : ExitCode.GENERAL_FAILURE);
 }

@@ -20,6 +20,7 @@ import { addCommand, deleteCommand } from './add-command.js';
 import { burstCommand } from './burst-command.js';
 import { clientsCommand } from './clients-command.js';
 import { makestepCommand } from './makestep-command.js';
+import { settimeCommand } from './settime-command.js';
 import { ntpdataCommand } from './ntpdata-command.js';
 import { offlineCommand, onlineCommand } from './online-command.js';
 import { reloadCommand } from './reload-command.js';
@@ -42,7 +43,7 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
   for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), smoothingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io),
-    makestepCommand(io), burstCommand(io), onlineCommand(io), offlineCommand(io), addCommand(io), deleteCommand(io), reloadCommand(io),
+    makestepCommand(io), settimeCommand(io), burstCommand(io), onlineCommand(io), offlineCommand(io), addCommand(io), deleteCommand(io), reloadCommand(io),
     clientsCommand(io), serverstatsCommand(io), activityCommand(io), ntpdataCommand(io), checkCommand(io), fleetCommand(io), syncCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }

@@ -175,7 +175,16 @@ export interface NativeClockAddon {
   phcClose?(fd: number): number;
   /** PTP_MAX_SAMPLES: the most samples one reading takes. */
   readonly phcMaxSamples?: number;
+  /** chronyd's lock_all: RLIMIT_MEMLOCK to infinity, then mlockall(MCL_CURRENT | MCL_FUTURE). Absent from builds older than native/process.c. */
+  memLockAll?(): NativeOutcome;
+  /** chronyd's sched_priority: the calling thread to SCHED_FIFO at `priority` (1-99, clamped to the policy's range). */
+  schedFifo?(priority: number): NativeOutcome;
+  /** ETHTOOL_GET_TS_INFO on an interface: whether it stamps packets in hardware (RAW, RX and TX). */
+  hwTimestampInfo?(iface: string): NativeOutcome | { readonly ok: true; readonly hardware: boolean; readonly phcIndex: number; readonly rxFilters: number };
 }
+
+/** A system call's outcome: which step failed and strerror(errno). */
+export type NativeOutcome = { readonly ok: true } | { readonly ok: false; readonly step: string; readonly error: string };
 
 /** The addon's clock-control entry points (native/clock_adjtime.c). */
 export type ClockControlAddon = NativeClockAddon & Required<Pick<NativeClockAddon, 'adjtimexEncode' | 'adjtimexWrite' | 'userHz' | 'adjModes'>>;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EnvironmentProbe } from './environment.js';
@@ -149,3 +149,15 @@ test('clockLockPath: NTPKIT_LOCK_FILE, else /run/ntpkit/ntpkit.pid', () => {
   assert.equal(clockLockPath({}), DEFAULT_CLOCK_LOCK);
   assert.equal(clockLockPath({ NTPKIT_LOCK_FILE: '/tmp/x.pid' }), '/tmp/x.pid');
 });
+
+test('acquireClockLock (also the pidfile directive): a symlink planted at its temp file name is removed, not written through', () => withTmp((dir) => {
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'precious\n');
+  const path = join(dir, 'ntpkit.pid');
+  symlinkSync(victim, `${path}.4242.tmp`);
+  const lock = acquireClockLock(path, () => false, 4242);
+  assert.equal(lock.ok, true);
+  assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+  assert.equal(readFileSync(path, 'utf8'), '4242\n');
+  if (lock.ok) lock.release();
+}));

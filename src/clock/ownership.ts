@@ -148,7 +148,10 @@ export function acquireClockLock(path: string = clockLockPath(), pidAlive: (pid:
   // fails with EEXIST like O_EXCL, and a reader never sees a half-written lock.
   const tmp = `${path}.${pid}.tmp`;
   try {
-    writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+    // The name is guessable and a pidfile may sit in a directory others can write: a symlink
+    // planted there must be removed, never followed (O_EXCL), or root would write through it.
+    try { unlinkSync(tmp); } catch { /* none left over */ }
+    writeFileSync(tmp, `${pid}\n`, { mode: 0o644, flag: 'wx' });
   } catch (e) {
     return { ok: false, path, pid: null, message: `Cannot create the lock file ${path}: ${(e as Error).message}` };
   }

@@ -23,6 +23,7 @@ import { type Instant } from '../time/instant.js';
 import { type Clock, type ClockStatus } from './clock.js';
 import { type EnvironmentProbe, NEEDS_CAP_SYS_TIME, type SystemClockControl, hostProbe, systemClockControl } from './environment.js';
 import { type KernelTimeStatus, STATUS_FLAGS, decodeTimex } from './kernel-status.js';
+import { statusWord } from './status-word.js';
 import { ADJ, type AdjtimeResult, type RawTimex, type TimexRequest, type TimexWriteResult, loadClockControl } from './native.js';
 import { realtime } from './realtime.js';
 
@@ -98,8 +99,6 @@ export interface OneShotSlew {
 const FREQ_SCALE = 65536;
 /** The kernel clamps `freq` to MAXFREQ (500 ppm). */
 const MAX_FREQ_PPM = 500;
-/** chrony's MAX_SYNC_ERROR: the kernel sets STA_UNSYNC once maxerror passes 16 s (NTP_PHASE_LIMIT). */
-const MAX_SYNC_ERROR = 16;
 
 /** The kernel state SystemClock reads back, in plain units. */
 export interface SystemClockReadback extends KernelTimeStatus {
@@ -239,21 +238,10 @@ export class SystemClock implements Clock {
    */
   setStatus(status: ClockStatus): void {
     this.#assertOpen();
-    let sync = status.synchronized;
-    let est = Math.min(Math.max(status.estError, 0), MAX_SYNC_ERROR);
-    let max = Math.max(status.maxError, 0);
-    if (!sync || max >= MAX_SYNC_ERROR) {
-      sync = false;
-      max = MAX_SYNC_ERROR;
-      if (!status.synchronized) est = MAX_SYNC_ERROR;
-    }
-    let bits = this.#status & ~(STATUS_FLAGS.STA_INS | STATUS_FLAGS.STA_DEL | STATUS_FLAGS.STA_UNSYNC);
-    if (status.leap === 'insert') bits |= STATUS_FLAGS.STA_INS;
-    if (status.leap === 'delete') bits |= STATUS_FLAGS.STA_DEL;
-    if (!(sync && this.#clearUnsync)) bits |= STATUS_FLAGS.STA_UNSYNC;
-    this.#status = bits;
+    const w = statusWord(this.#status, status, this.#clearUnsync);
+    this.#status = w.status;
     this.#write(
-      { modes: ADJ.ADJ_STATUS | ADJ.ADJ_MAXERROR | ADJ.ADJ_ESTERROR, status: bits, maxerror: Math.round(max * 1e6), esterror: Math.round(est * 1e6) },
+      { modes: ADJ.ADJ_STATUS | ADJ.ADJ_MAXERROR | ADJ.ADJ_ESTERROR, status: w.status, maxerror: w.maxerror, esterror: w.esterror },
       'set the clock status',
     );
   }

@@ -21,6 +21,8 @@
 import { type Instant, TICKS_PER_SECOND, addSeconds } from '../time/instant.js';
 import { type Clock, type ClockStatus } from './clock.js';
 import { realtime } from './realtime.js';
+import { STATUS_FLAGS } from './kernel-status.js';
+import { type StatusWord, statusWord } from './status-word.js';
 
 export interface VirtualClockOptions {
   /** Where the clock starts relative to CLOCK_REALTIME, seconds (`--virtual-offset`). Default 0. */
@@ -35,6 +37,11 @@ export interface VirtualClockOptions {
   readonly maxFrequencyPpm?: number;
   /** The underlying time source (default realtime()); tests inject one. */
   readonly realtime?: () => Instant;
+  /**
+   * chrony's rtcsync: the status word kept (statusWord()) clears STA_UNSYNC
+   * while synchronized, as SystemClock writes it to the kernel. Default false.
+   */
+  readonly clearUnsync?: boolean;
 }
 
 /** The kernel's leap states (adjtimex(2) return values) that the virtual clock goes through. */
@@ -82,9 +89,12 @@ export class VirtualClock implements Clock {
   /** A leap already happened and the status still asks for one (TIME_WAIT). */
   #leapDone = false;
   #closed = false;
+  readonly #clearUnsync: boolean;
+  #word: StatusWord = { status: STATUS_FLAGS.STA_UNSYNC, maxerror: 16e6, esterror: 16e6 };
 
   constructor(opts: VirtualClockOptions = {}) {
     this.#read = opts.realtime ?? realtime;
+    this.#clearUnsync = opts.clearUnsync ?? false;
     const max = opts.maxFrequencyPpm ?? DEFAULT_MAX_FREQUENCY_PPM;
     if (!(max > 0) || !Number.isFinite(max)) throw new RangeError(`Cannot create a virtual clock: maxFrequencyPpm is ${max}, expected a positive number`);
     this.#maxUnits = ppmToUnits(max, 'frequency limit');
@@ -157,6 +167,7 @@ export class VirtualClock implements Clock {
     const r = this.#read();
     this.#reanchor(r);
     this.#status = Object.freeze({ ...status });
+    this.#word = statusWord(this.#word.status, status, this.#clearUnsync);
     if (status.leap === 'none') {
       // Before midnight this cancels the leap; after it, TIME_WAIT ends.
       this.#leapAt = null;
@@ -181,6 +192,11 @@ export class VirtualClock implements Clock {
   /** The last status set (the virtual clock keeps it for reports). */
   status(): ClockStatus {
     return this.#status;
+  }
+
+  /** The adjtimex status word and error bounds a SystemClock would have written for the last status. */
+  statusWord(): StatusWord {
+    return this.#word;
   }
 
   /** The leap state as adjtimex(2) would name it. */

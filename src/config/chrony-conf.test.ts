@@ -149,10 +149,10 @@ test('maxpoll below minpoll is raised to minpoll, with a warning', () => {
 });
 
 test('known chrony directives that change nothing observable, and chronyd\'s obsolete ones, are warnings saying why; keyfile is recorded for the daemon', () => {
-  const r = chrony('sched_priority 1\nkeyfile /etc/chrony/chrony.keys\ndumponexit\nntscachedir /var/lib/chrony\ncommandkey 1\nntsprocesses 2\n');
+  const r = chrony('hwtstimeout 0.001\nkeyfile /etc/chrony/chrony.keys\ndumponexit\nntscachedir /var/lib/chrony\ncommandkey 1\nntsprocesses 2\n');
   assert.deepEqual(r.errors, []);
   assert.deepEqual(messages(r.warnings), [
-    'chrony.conf:1: sched_priority: not implemented by ntpkit (real-time scheduling only changes latency under load; ntpkit stamps packets in the kernel), ignored',
+    'chrony.conf:1: hwtstimeout: not implemented by ntpkit (it times out hardware transmit stamps, which ntpkit never gets: hardware timestamping always falls back to kernel stamps here), ignored',
     'chrony.conf:3: dumponexit: this directive is no longer supported by chronyd, ignored',
     'chrony.conf:5: commandkey: this directive is no longer supported by chronyd, ignored',
     'chrony.conf:6: ntsprocesses: not implemented by ntpkit (ntpkit\'s NTS-KE server runs in the daemon; the number of helper processes only spreads load), ignored',

@@ -6,6 +6,7 @@
  */
 import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine/engine-api.js';
 import { type SourceOptions } from '../core/engine/source-options.js';
+import { PROCESS_DEFAULTS, type ProcessOptions } from './process-options.js';
 import { isIP } from 'node:net';
 import { ACQUISITION_DEFAULTS, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
@@ -49,6 +50,7 @@ export interface ConfigBuilder {
   /** chrony `minsamples` / `maxsamples` directives: defaults for sources without their own. */
   minsamples: number | null;
   maxsamples: number | null;
+  process: Mutable<ProcessOptions>;
 }
 
 export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
@@ -74,6 +76,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     origins: {},
     minsamples: null,
     maxsamples: null,
+    process: { ...PROCESS_DEFAULTS },
   };
 }
 
@@ -137,6 +140,7 @@ export function finish(s: ParseState): ConfigResult {
     httpaddress: b.httpaddress,
     httphosts: b.httphosts,
     origins: b.origins,
+    process: b.process,
   };
   return Object.freeze({ config: deepFreeze(config), errors: Object.freeze([...s.errors]), warnings: Object.freeze([...s.warnings]) });
 }

@@ -9,6 +9,7 @@ import { type DisciplineOptions } from '../core/engine/engine-api.js';
 import { type SourceOptions } from '../core/engine/source-options.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { type ServerConfig } from './server-config.js';
+import { type ProcessOptions } from './process-options.js';
 
 export type { ConfigDiagnostic } from './diagnostics.js';
 export type { ServerConfig } from './server-config.js';
@@ -90,6 +91,8 @@ export interface Config {
    * certificate) points at the line: see originOf().
    */
   readonly origins: Readonly<Record<string, ConfigOrigin>>;
+  /** The daemon process: PID file, memory locking, rtcsync, manual, hwtimestamp (process-options.ts). */
+  readonly process: ProcessOptions;
 }
 
 export interface ConfigOrigin {

@@ -50,9 +50,9 @@ test('Debian\'s stock chrony.conf loads, warning about what ntpkit does not impl
   assert.ok(c.sources.some((s) => s.options.kind === 'pool' && s.options.iburst));
   assert.deepEqual(c.discipline.makestep, { threshold: 1, limit: 3 });
   assert.equal(c.leapsectz, 'right/UTC');
-  assert.deepEqual(r.warnings.map((w) => w.message.split(':')[0]).filter((d) => ['rtcsync', 'ntsdumpdir', 'keyfile'].includes(d as string)).sort(),
-    ['rtcsync']);
-  // Debian's `maxupdateskew 100.0` is implemented.
+  // Debian's rtcsync and `maxupdateskew 100.0` are implemented: no warning names them.
+  assert.deepEqual(r.warnings.map((w) => w.message.split(':')[0]).filter((d) => ['rtcsync', 'maxupdateskew', 'ntsdumpdir', 'keyfile'].includes(d as string)), []);
   assert.equal(c.discipline.maxupdateskew, 100);
+  assert.equal(c.process.rtcsync, true);
   assert.equal(c.keyfile, '/etc/chrony/chrony.keys');
 });

@@ -13,6 +13,7 @@ import { FILE_DIRECTIVES } from './directives/files.js';
 import { IGNORED_DIRECTIVES } from './directives/ignored.js';
 import { LOGGING_DIRECTIVES } from './directives/logging.js';
 import { NTS_DIRECTIVES } from './directives/nts.js';
+import { PROCESS_DIRECTIVES } from './directives/process.js';
 import { SERVING_DIRECTIVES } from './directives/serving.js';
 import { SOURCE_DIRECTIVES } from './directives/sources.js';
 
@@ -20,7 +21,7 @@ export type { Dialect } from './directive.js';
 
 export const DIRECTIVES: readonly Directive[] = [
   ...SOURCE_DIRECTIVES, ...ACQUISITION_DIRECTIVES, ...DISCIPLINE_DIRECTIVES, ...SERVING_DIRECTIVES, ...NTS_DIRECTIVES, ...FILE_DIRECTIVES,
-  ...LOGGING_DIRECTIVES, ...CONTROL_DIRECTIVES, ...IGNORED_DIRECTIVES,
+  ...LOGGING_DIRECTIVES, ...CONTROL_DIRECTIVES, ...PROCESS_DIRECTIVES, ...IGNORED_DIRECTIVES,
 ];
 
 export interface Found<D extends Dialect> {

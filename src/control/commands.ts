@@ -13,6 +13,7 @@ import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/
 import { serverStatsToJson, type ServerStats } from '../core/server/server-stats.js';
 import { type DaemonSnapshot, SNAPSHOT_VERSION } from '../core/engine/snapshot.js';
 import type { SourceOptions } from '../core/engine/source-options.js';
+import { instantFromUnixNanos } from '../time/instant.js';
 import { parseConfigText } from '../config/parse-config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
@@ -83,6 +84,7 @@ function unwrap<K extends EngineCommand['op']>(r: EngineCommandResult<K>): Extra
     case 'no-such-source': throw new ControlError('no-such-source', r.message);
     case 'source-exists': throw new ControlError('source-exists', r.message);
     case 'bad-value': throw new ControlError('bad-args', r.message);
+    case 'not-enabled': throw new ControlError('not-enabled', r.message);
     default: throw new Error(r.message);
   }
 }
@@ -174,6 +176,19 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
       unwrap(d.control({ op: 'set-makestep', threshold, limit }));
       log(`Control: makestep ${threshold} ${limit}`);
       return { threshold, limit };
+    }),
+    settime: changing((args) => {
+      noOtherArgs(args, ['unixSeconds']);
+      const t = args.unixSeconds;
+      // A decimal string keeps nanoseconds that a float64 of today's Unix time would round away.
+      if (typeof t !== 'string' || !/^\d{1,12}(\.\d{1,9})?$/.test(t)) {
+        throw new ControlError('bad-args', `Cannot use "unixSeconds" ${JSON.stringify(t)?.slice(0, 40) ?? 'nothing'}: expected Unix seconds as a decimal string, e.g. "1700000000.25"`);
+      }
+      const [whole, frac = ''] = t.split('.');
+      const time = instantFromUnixNanos(BigInt(whole as string) * 1_000_000_000n + BigInt(frac.padEnd(9, '0')));
+      const r = unwrap(d.control({ op: 'settime', time }));
+      log(`Control: settime ${t} (clock was ${r.fast.toFixed(6)} s fast, ${r.stepped ? 'stepped' : 'slewed'})`);
+      return r;
     }),
     burst: changing((args) => {
       noOtherArgs(args, ['good', 'max', 'address']);

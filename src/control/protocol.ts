@@ -60,6 +60,7 @@ export interface ControlRequest {
  * - `source-exists`: `add` of a source already present;
  * - `bad-config`: `reload` found errors (the message lists them as file:line); the running config stays;
  * - `not-serving`: `clients` / `serverstats` while the daemon serves no NTP (no `allow`).
+ * - `not-enabled`: `settime` while the config has no `manual` (chronyd: 505 Facility not enabled).
  */
 export type ControlErrorCode =
   | 'bad-json'
@@ -74,10 +75,11 @@ export type ControlErrorCode =
   | 'no-such-source'
   | 'source-exists'
   | 'bad-config'
-  | 'not-serving';
+  | 'not-serving'
+  | 'not-enabled';
 
 /** The codes a handler may refuse a request with (by throwing a ControlError of that code). */
-export const HANDLER_ERROR_CODES: ReadonlySet<ControlErrorCode> = new Set<ControlErrorCode>(['bad-args', 'no-such-source', 'source-exists', 'bad-config', 'not-serving']);
+export const HANDLER_ERROR_CODES: ReadonlySet<ControlErrorCode> = new Set<ControlErrorCode>(['bad-args', 'no-such-source', 'source-exists', 'bad-config', 'not-serving', 'not-enabled']);
 
 export interface ControlErrorBody {
   readonly code: ControlErrorCode;

@@ -14,6 +14,7 @@ import { routeLocalAddress } from '../net/local-address.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift, engineDrift } from './daemon-drift.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
+import { refuseUnlessManual } from './manual-time.js';
 import { DaemonServers } from './daemon-servers.js';
 import { EngineDriver } from './engine-driver.js';
 import { describeEngineEvent, signed } from './engine-event-text.js';
@@ -127,7 +128,7 @@ export class RunningSyncDaemon implements SyncDaemon {
   }
 
   control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']> {
-    return this.driver.control(command);
+    return refuseUnlessManual(this.current, command) ?? this.driver.control(command);
   }
 
   clients(minHits?: number): ClientReport[] | null {

@@ -24,6 +24,8 @@ import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift } from './daemon-drift.js';
+import { checkHwTimestamping } from './hw-timestamping.js';
+import { initialStepSlew } from './initstepslew.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
 import type { ClientSocketFactory, EngineDriver, Resolver } from './engine-driver.js';
 import { defaultEngineFactory, type EngineFactory } from './engine-options.js';
@@ -119,13 +121,19 @@ export interface SyncDaemon {
 /** Starts the daemon: resources loaded (or refused), the drift file read, the servers open, polling begun. */
 export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaemon> {
   const { clock, log } = opts;
+  checkHwTimestamping(opts.config, log);
   const createEngine = opts.createEngine ?? await defaultEngineFactory();
-  const precisionLog2 = measurePrecision(() => clock.now());
+  const given = opts.config.process.clockprecision;
+  // chronyd's local.c: the log2 of the given precision, rounded; measured when none is given.
+  const precisionLog2 = given === null ? measurePrecision(() => clock.now()) : Math.max(-30, Math.min(0, Math.round(Math.log2(given))));
   const serving = opts.serve ?? true;
   const resources = opts.resources ?? await loadOrRefuse(opts.config, serving, log);
   logKeys(opts.config, resources.keys, log);
   const drift = await DaemonDrift.open(opts.config, clock, log);
+  // Measured before the engine starts, so its first samples are taken on the corrected clock.
+  const initial = await initialStepSlew(opts.config, clock, log, { udp: opts.udp });
   const daemon = new RunningSyncDaemon(opts, { createEngine, precisionLog2, resources, drift, serving });
   await daemon.start();
+  if (initial.kind === 'slew') daemon.control({ op: 'slew-offset', seconds: initial.seconds });
   return daemon;
 }

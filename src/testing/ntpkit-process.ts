@@ -4,6 +4,7 @@
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { fetchSnapshot } from '../control/commands.js';
 import { type ManagedProcess, type SpawnOptions, spawnManaged } from './process.js';
 
 /**
@@ -14,6 +15,15 @@ export function spawnNtpkit(args: readonly string[], opts: SpawnOptions = {}): P
   const main = new URL('../cli/main.js', import.meta.url).href;
   const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
   return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)), ...opts });
+}
+
+/** How far a running daemon's clock (its snapshot's time) is ahead of this process's realtime, seconds: the effect of a step or slew on a virtual clock. */
+export async function daemonClockAhead(socket: string): Promise<number> {
+  const before = Date.now();
+  const snap = await fetchSnapshot(socket);
+  const after = Date.now();
+  // snapshot.time: the daemon's clock, Unix seconds.
+  return (Number(snap.time) * 1000 - (before + after) / 2) / 1000;
 }
 
 /** VmRSS of a process, in bytes, from /proc/PID/status. */

@@ -16,7 +16,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   bindacqdevice: 1,
   bindcmddevice: 1,
   binddevice: 1,
-  clockprecision: 1,
   cmdallow: null,
   cmddeny: null,
   cmdratelimit: null,
@@ -24,12 +23,8 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   dumpdir: 1,
   fallbackdrift: 2,
   hwclockfile: 1,
-  hwtimestamp: null,
   hwtstimeout: 1,
-  initstepslew: null,
-  lock_all: 0,
   mailonchange: 2,
-  manual: 0,
   noclientlog: 0,
   ntsaeads: null,
   ntpsigndsocket: 1,
@@ -43,8 +38,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   rtcdevice: 1,
   rtcfile: 1,
   rtconutc: 0,
-  rtcsync: 0,
-  sched_priority: 1,
   tempcomp: null,
   user: 1,
 };
@@ -57,7 +50,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
 export const CHRONY_HARMLESS: Readonly<Record<string, string>> = {
   hwtstimeout: 'it times out hardware transmit stamps, which ntpkit never gets: hardware timestamping always falls back to kernel stamps here',
   ntsprocesses: 'ntpkit\'s NTS-KE server runs in the daemon; the number of helper processes only spreads load',
-  sched_priority: 'real-time scheduling only changes latency under load; ntpkit stamps packets in the kernel',
 };
 
 /** Why each remaining directive of CHRONY refuses to start (one that has none here gets the general reason). */
@@ -161,7 +153,6 @@ export const IGNORED_DIRECTIVES: readonly Directive[] = [
   })),
   { chrony: chronyForm('broadcast', null), ntp: ntpForm('broadcast', 'broadcast mode is not supported'), ...unused },
   { chrony: chronyForm('dscp', 1), ntp: ntpForm('dscp', 'DSCP marking is not implemented'), ...unused },
-  { chrony: chronyForm('pidfile', 1), ntp: ntpForm('pidfile', 'the daemon runs in the foreground (systemd style)'), ...unused },
   {
     chrony: chronyForm('refclock', null),
     ntp: ntpForm('refclock', 'reference clocks are not supported'),

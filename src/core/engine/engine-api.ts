@@ -359,6 +359,14 @@ export type EngineCommand =
   | { readonly op: 'makestep' }
   /** Change the makestep setting; `limit` counts updates from now on (chronyc `makestep threshold limit`). */
   | { readonly op: 'set-makestep'; readonly threshold: number; readonly limit: number }
+  /**
+   * chronyc `settime`: the true time now is `time`; the offset it gives is
+   * corrected like a clock update (stepped if makestep allows, else slewed),
+   * as chronyd's manual reference does. The daemon refuses it unless `manual`.
+   */
+  | { readonly op: 'settime'; readonly time: Instant }
+  /** chrony's initstepslew below its threshold: `seconds` slewed out as fast as maxslewrate allows (positive: forward), nothing stepped meanwhile. */
+  | { readonly op: 'slew-offset'; readonly seconds: number }
   /** Send up to `max` requests 2 s apart, stopping after `good` good replies; then return to the regular schedule. */
   | { readonly op: 'burst'; readonly selector: SourceSelector; readonly good: number; readonly max: number }
   /** Offline: no requests are sent (a burst in progress ends first); the sources keep their state. */
@@ -436,6 +444,9 @@ export interface NtpDataReport {
 export interface EngineCommandValues {
   readonly makestep: { readonly seconds: number };
   readonly 'set-makestep': null;
+  /** `fast`: how far the clock was ahead of the time given, seconds (chronyc: "Clock was X seconds fast"); the frequency in force, ppm. */
+  readonly 'slew-offset': null;
+  readonly settime: { readonly fast: number; readonly stepped: boolean; readonly frequencyPpm: number };
   readonly burst: { readonly sources: number };
   readonly online: { readonly sources: number };
   readonly offline: { readonly sources: number };
@@ -448,9 +459,10 @@ export interface EngineCommandValues {
 /**
  * Why a control command was refused: no source matches the selector, the
  * source to add is already there, a value is out of range, the engine
- * has not started, or it takes no control commands (stand-ins in tests).
+ * has not started, it takes no control commands (stand-ins in tests), or
+ * the daemon's config does not enable the command (settime without manual).
  */
-export type EngineCommandError = 'no-such-source' | 'source-exists' | 'bad-value' | 'not-started' | 'unsupported';
+export type EngineCommandError = 'no-such-source' | 'source-exists' | 'bad-value' | 'not-started' | 'unsupported' | 'not-enabled';
 
 export type EngineCommandResult<K extends EngineCommand['op']> =
   | { readonly ok: true; readonly actions: EngineAction[]; readonly value: EngineCommandValues[K] }

@@ -3,7 +3,7 @@
  * offline, add, delete, activity, ntpdata): each checks its values, then
  * acts on the sources or the clock controller.
  */
-import type { Instant } from '../../time/instant.js';
+import { diffSeconds, type Instant } from '../../time/instant.js';
 import type { ClockController } from './clock-controller.js';
 import type { EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, SourceSelector } from './engine-api.js';
 import { ntpData } from './source-reports.js';
@@ -34,6 +34,17 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
         return { ok: false, code: 'bad-value', message: `Cannot set makestep: threshold must be a number >= 0 and limit an integer, got ${c.threshold} ${c.limit}` };
       }
       x.controller.setMakestep(c.threshold, c.limit);
+      return done(null);
+    case 'settime': {
+      const c0 = x.controller;
+      const offset = diffSeconds(c.time, now);
+      const outcome = c0.update(now, { offset, freqPpm: c0.frequencyPpm, skewPpm: c0.skewPpm }, actions);
+      if (outcome === 'ignored' || outcome === 'fatal') return { ok: false, code: 'bad-value', message: `Cannot set the time: an offset of ${offset} s is beyond maxchange` };
+      return done({ fast: -offset, stepped: outcome === 'stepped', frequencyPpm: c0.frequencyPpm });
+    }
+    case 'slew-offset':
+      if (!Number.isFinite(c.seconds)) return { ok: false, code: 'bad-value', message: `Cannot slew ${c.seconds} s` };
+      x.controller.slewLeap(now, c.seconds, actions);
       return done(null);
     case 'burst': {
       if (!Number.isInteger(c.good) || !Number.isInteger(c.max) || c.good < 1 || c.max < c.good || c.max > 2048) {
