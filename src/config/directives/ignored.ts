@@ -57,7 +57,6 @@ export const CHRONY_REFUSED: Readonly<Record<string, string>> = {
   bindacqdevice: 'binding the client socket to a device is not implemented',
   bindcmddevice: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
   broadcast: 'broadcast server mode is not implemented',
-  clockprecision: 'ntpkit measures the clock\'s precision itself; a fixed one is not implemented',
   cmdallow: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
   cmddeny: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
   cmdratelimit: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
