@@ -52,7 +52,7 @@ export function formatPeerRow(src: SourceSnapshot, opts: ReportOptions = {}): st
   const remote = (opts.numeric ? src.address ?? src.name : src.name).slice(0, 15).padEnd(15);
   const [refid, stratum] = refidAndStratum(src);
   return (
-    `${TALLY[src.verdict]}${remote} ${refid.slice(0, 15).padEnd(15)} ${cInt(stratum, 2)} ${src.kind === 'peer' ? 's' : 'u'}` +
+    `${TALLY[src.verdict]}${remote} ${refid.slice(0, 15).padEnd(15)} ${cInt(stratum, 2)} ${src.kind === 'peer' ? 's' : src.kind === 'refclock' ? 'l' : 'u'}` +
     ` ${ntpqInterval(src.lastRxAgo).padStart(4)} ${ntpqInterval(2 ** src.poll).padStart(4)} ${cOctal(src.reach, 4)}` +
     ` ${ntpqMs(src.lastSample?.delay ?? 0, 8)} ${ntpqMs(peerOffset(src), 8)} ${ntpqMs(src.jitter, 7)}`
   );

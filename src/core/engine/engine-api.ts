@@ -11,6 +11,8 @@
  */
 import { type Instant } from '../../time/instant.js';
 import type { KissAction } from '../../proto/kiss.js';
+import type { RefclockOptions } from './refclock-options.js';
+import type { RefclockInput } from './refclock-source.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
 import { type SystemState } from '../system.js';
@@ -54,6 +56,8 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
 
 export interface EngineOptions {
   readonly sources: readonly SourceOptions[];
+  /** `refclock` lines: sources whose readings the driver feeds with refclockReading(). */
+  readonly refclocks?: readonly RefclockOptions[];
   readonly discipline: DisciplineOptions;
   /** Our clock-reading precision, seconds (e.g. 2^-24). */
   readonly precision: number;
@@ -259,6 +263,15 @@ export interface SyncEngineApi {
   sent(sourceId: number, t1: Instant, stamp?: StampSource): void;
   /** A datagram arrived from `address:port` at `t4` (read by `rxStamp`, default 'daemon'); the engine matches it to a source. */
   receive(datagram: { readonly address: string; readonly port: number; readonly data: Uint8Array; readonly t4: Instant; readonly rxStamp?: StampSource }, now: Instant): EngineAction[];
+  /**
+   * A reading of the reference clock `sourceId` (a source made from
+   * EngineOptions.refclocks, in their order; see refclockIds()). It joins the
+   * clock's filter; the filtered sample reaches selection at the clock's poll.
+   * Optional: an engine without it cannot run a config with refclocks.
+   */
+  refclockReading?(sourceId: number, reading: RefclockInput, now: Instant): EngineAction[];
+  /** The source ids of EngineOptions.refclocks, in their order (valid after start()). */
+  refclockIds?(): readonly number[];
   /** Name resolution finished: addresses (may be empty) or an error message. */
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */

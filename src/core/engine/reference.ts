@@ -63,12 +63,12 @@ export class Reference {
     const pPhase = u.estimate.pPhase;
     const prev = this.ref;
     const root = sel.poller.root();
-    const st = sel.poller.lastHeader?.stratum ?? 15;
+    const st = sel.stratum() ?? 15;
     const at = u.outcome === 'stepped' ? addSeconds(now, off) : now;
     const last = sel.measurement.lastSample;
     const ref = {
       stratum: Math.min(st + 1, 16),
-      referenceId: sel.address === null ? 0 : refIdFromAddress(sel.address, this.md5) >>> 0,
+      referenceId: sel.ownRefid() ?? (sel.address === null ? 0 : refIdFromAddress(sel.address, this.md5) >>> 0),
       name: sel.address ?? sel.options.host,
       rootDelay: root.delay + (last?.delay ?? 0),
       rootDispersion: root.dispersion + (last?.dispersion ?? 0) + Math.sqrt(pPhase),

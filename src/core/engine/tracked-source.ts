@@ -6,6 +6,8 @@
 import type { Instant } from '../../time/instant.js';
 import { addressKey, FALSETICKER_SAMPLES, UNREACHABLE_POLLS, type Resolver } from './pool.js';
 import type { SelectionCandidate, Verdict } from './selection.js';
+import { refidToNumber } from './refclock-options.js';
+import type { RefclockState } from './refclock-source.js';
 import { SourcePoller } from './source.js';
 import type { SourceEstimate, SourceMeasurement, Timescale } from './source-measurement.js';
 import type { SourceOptions } from './source-options.js';
@@ -35,7 +37,26 @@ export class TrackedSource {
     readonly resolver: Resolver | null,
     readonly poller: SourcePoller,
     public measurement: SourceMeasurement,
+    /** A reference clock's own state, or null for an NTP source. */
+    readonly refclock: RefclockState | null = null,
   ) {}
+
+  /** The stratum the source reports (a reference clock's is configured), or null before it has said. */
+  stratum(): number | null {
+    return this.refclock !== null ? this.refclock.options.stratum : this.poller.lastHeader?.stratum ?? null;
+  }
+
+  /** The reference id the source's own: a reference clock's refid, else null (the engine derives it from the address). */
+  ownRefid(): number | null {
+    return this.refclock === null ? null : refidToNumber(this.refclock.options.refid);
+  }
+
+  /** The leap second the source announces. */
+  leap(): 'none' | 'insert' | 'delete' {
+    if (this.refclock === null) return this.poller.leap();
+    const l = this.refclock.leap;
+    return l === 'insert' || l === 'delete' ? l : 'none';
+  }
 
   /** The source takes `address` (first resolution, a new address, a pool's replacement): it starts afresh there. */
   assign(address: string, now: Instant, measurement: SourceMeasurement): void {
@@ -67,10 +88,11 @@ export class TrackedSource {
     const kod = this.poller.kod;
     if (kod !== null && kod.action === 'refused') return `KoD ${kod.code}: the server refuses us; asking again every poll, backing off to maxpoll`;
     if (this.unsynchronized) return 'source unsynchronized';
+    if (this.refclock?.leap === 'unsynchronized') return 'reference clock not synchronized (leap 3)';
     const stats = this.measurement.stats;
     if (this.poller.reach === 0) return this.poller.auth?.problem?.() ?? (stats.count === 0 ? 'no reply yet' : 'unreachable');
     if (stats.count === 0 || !stats.filter.initialized) return 'no samples yet';
-    const st = this.poller.lastHeader?.stratum ?? 0;
+    const st = this.stratum() ?? 0;
     if (st >= 16) return 'source unsynchronized';
     return null;
   }
