@@ -24,6 +24,9 @@ napi_value ntpkit_timex_object(napi_env env, const struct timex *tx, int state);
 /* Adds clock_adjtime.c's clock-changing entry points (adjtimexWrite, adjtimeSlew, ...) to `exports`. */
 napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
 
+/* Adds shm_segment.c's NTP SHM segment reader (shmAttach, shmRead, shmDetach) to `exports`. */
+napi_status ntpkit_shm_register(napi_env env, napi_value exports);
+
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);
 

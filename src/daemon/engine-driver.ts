@@ -34,6 +34,7 @@ import { dnsFailureReason } from '../net/query.js';
 import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
 import { diffSeconds, type Instant } from '../time/instant.js';
 import type { DriftValues } from './drift-file.js';
+import type { RefclockSample } from './refclock-reading.js';
 
 /** Resolves a host name to addresses (all of them, for pools). Tests inject one: they must never query real DNS. */
 export type Resolver = (host: string) => Promise<readonly string[]>;
@@ -169,6 +170,19 @@ export class EngineDriver {
     this.#flushSent();
     this.#apply(this.#engine.tick(this.#clock.now()));
   };
+
+  /**
+   * A reading of the `index`-th `refclock` line: the reference's time
+   * against CLOCK_REALTIME, placed on the disciplined clock as a kernel
+   * receive stamp is.
+   */
+  refclockReading(index: number, s: RefclockSample): void {
+    if (!this.#running || this.#engine.refclockReading === undefined) return;
+    const id = this.#engine.refclockIds?.()[index];
+    if (id === undefined) return;
+    const time = this.#clock.fromRealtime(s.realtime);
+    this.#apply(this.#engine.refclockReading(id, { time, offset: diffSeconds(s.reference, time), leap: s.leap }, this.#clock.now()));
+  }
 
   #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null): void {
     // First thing: without a kernel stamp, every statement before this reading is error in t4.

@@ -114,11 +114,7 @@ export const IGNORED_DIRECTIVES: readonly Directive[] = [
   { chrony: chronyForm('broadcast', null), ntp: ntpForm('broadcast', 'broadcast mode is not supported'), ...unused },
   { chrony: chronyForm('dscp', 1), ntp: ntpForm('dscp', 'DSCP marking is not implemented'), ...unused },
   { chrony: chronyForm('pidfile', 1), ntp: ntpForm('pidfile', 'the daemon runs in the foreground (systemd style)'), ...unused },
-  {
-    chrony: chronyForm('refclock', null, ignored({ warning: 'refclock: reference clocks are not supported by ntpkit, ignored' })),
-    ntp: ntpForm('refclock', 'reference clocks are not supported'),
-    ...unused,
-  },
+  { ntp: ntpForm('refclock', 'reference clocks are not supported'), ...unused },
   {
     ntp: {
       names: ['enable', 'disable'],

@@ -10,7 +10,8 @@ import { addSeconds, type Instant } from '../../time/instant.js';
 import { RefclockFilter, type FilteredSample } from './refclock-filter.js';
 import { effectiveFilter, type RefclockOptions } from './refclock-options.js';
 
-export type RefclockLeap = 'none' | 'insert' | 'delete' | 'unsynchronized';
+/** A sample's leap status; drivers drop samples that say "not synchronized", as chrony's RCL_AddSample does. */
+export type RefclockLeap = 'none' | 'insert' | 'delete';
 
 /** One reading as a driver gives it to the engine. */
 export interface RefclockInput {

@@ -53,9 +53,7 @@ export class TrackedSource {
 
   /** The leap second the source announces. */
   leap(): 'none' | 'insert' | 'delete' {
-    if (this.refclock === null) return this.poller.leap();
-    const l = this.refclock.leap;
-    return l === 'insert' || l === 'delete' ? l : 'none';
+    return this.refclock === null ? this.poller.leap() : this.refclock.leap;
   }
 
   /** The source takes `address` (first resolution, a new address, a pool's replacement): it starts afresh there. */
@@ -88,7 +86,6 @@ export class TrackedSource {
     const kod = this.poller.kod;
     if (kod !== null && kod.action === 'refused') return `KoD ${kod.code}: the server refuses us; asking again every poll, backing off to maxpoll`;
     if (this.unsynchronized) return 'source unsynchronized';
-    if (this.refclock?.leap === 'unsynchronized') return 'reference clock not synchronized (leap 3)';
     const stats = this.measurement.stats;
     if (this.poller.reach === 0) return this.poller.auth?.problem?.() ?? (stats.count === 0 ? 'no reply yet' : 'unreachable');
     if (stats.count === 0 || !stats.filter.initialized) return 'no samples yet';
