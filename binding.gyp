@@ -1,12 +1,13 @@
 # The optional N-API addon: kernel clock readings (native/ntpkit_native.c), a
-# UDP socket with kernel RX/TX timestamps (native/udp_socket.c) and PTP
-# hardware clock readings (native/phc.c).
+# UDP socket with kernel RX/TX timestamps (native/udp_socket.c), PTP hardware
+# clock readings (native/phc.c), process calls (native/process.c) and the NTP
+# SHM refclock segment (native/shm_segment.c).
 # Built by scripts/build-native.sh during `npm ci`; loaded by src/clock/native.ts.
 {
   "targets": [
     {
       "target_name": "ntpkit_native",
-      "sources": ["native/ntpkit_native.c", "native/udp_socket.c", "native/clock_adjtime.c", "native/phc.c", "native/process.c"],
+      "sources": ["native/ntpkit_native.c", "native/udp_socket.c", "native/clock_adjtime.c", "native/phc.c", "native/process.c", "native/shm_segment.c"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
     }
   ]

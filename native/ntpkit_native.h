@@ -28,6 +28,9 @@ napi_status ntpkit_clock_adjtime_register(napi_env env, napi_value exports);
 /* Adds phc.c's PTP hardware clock readers (phcOpen, phcRead, phcClose) to `exports`. */
 napi_status ntpkit_phc_register(napi_env env, napi_value exports);
 
+/* Adds shm_segment.c's NTP SHM segment reader (shmAttach, shmRead, shmDetach) to `exports`. */
+napi_status ntpkit_shm_register(napi_env env, napi_value exports);
+
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);
 

@@ -23,6 +23,7 @@ import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { watchReachability } from './reachability-watch.js';
 import { environmentSwitches } from './environment-switches.js';
+import { openPhc } from '../clock/phc.js';
 
 export interface DaemonFlags {
   config?: string;
@@ -99,7 +100,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   let daemon: SyncDaemon;
   try {
     daemon = await startSyncDaemon({
-      config, resources, clock, log, resolve: deps.resolve, createEngine: deps.createEngine,
+      config, resources, clock, log, resolve: deps.resolve, createEngine: deps.createEngine, openPhc,
       udp: environmentSwitches().udp, transmitCompensation: environmentSwitches().transmitCompensation,
       onFatal: (reason) => lifetime.fail(reason),
     });

@@ -54,7 +54,7 @@ export function formatPeerRow(src: SourceSnapshot, opts: ReportOptions = {}): st
   // ntpq raises a sub-second poll to its minimum of 2^0 s.
   const pollSeconds = 2 ** Math.max(0, src.poll);
   return (
-    `${TALLY[src.verdict]}${remote} ${refid.slice(0, 15).padEnd(15)} ${cInt(stratum, 2)} ${src.kind === 'peer' ? 's' : 'u'}` +
+    `${TALLY[src.verdict]}${remote} ${refid.slice(0, 15).padEnd(15)} ${cInt(stratum, 2)} ${src.kind === 'peer' ? 's' : src.kind === 'refclock' ? 'l' : 'u'}` +
     ` ${ntpqInterval(src.lastRxAgo).padStart(4)} ${ntpqInterval(pollSeconds).padStart(4)} ${cOctal(src.reach, 4)}` +
     ` ${ntpqMs(src.lastSample?.delay ?? 0, 8)} ${ntpqMs(peerOffset(src), 8)} ${ntpqMs(src.jitter, 7)}`
   );

@@ -33,9 +33,9 @@ const HEADER = [
   '='.repeat(79),
 ];
 
-/** '^' for a client association (server and pool lines), '=' for a symmetric peer. */
+/** '^' for a client association (server and pool lines), '=' for a symmetric peer, '#' for a reference clock. */
 function modeSymbol(src: SourceSnapshot): string {
-  return src.kind === 'peer' ? '=' : '^';
+  return src.kind === 'peer' ? '=' : src.kind === 'refclock' ? '#' : '^';
 }
 
 /** One row: mode, state, name, stratum, poll, reach, LastRx, then adjusted[measured] +/- error. */

@@ -181,6 +181,25 @@ export interface NativeClockAddon {
   schedFifo?(priority: number): NativeOutcome;
   /** ETHTOOL_GET_TS_INFO on an interface: whether it stamps packets in hardware (RAW, RX and TX). */
   hwTimestampInfo?(iface: string): NativeOutcome | { readonly ok: true; readonly hardware: boolean; readonly phcIndex: number; readonly rxFilters: number };
+  /** shmget(key, IPC_CREAT | perm) and shmat of an NTP SHM segment (native/shm_segment.c). Throws on failure. */
+  shmAttach?(key: number, perm: number): ShmHandle;
+  /** One read of the segment by chrony's rules (count, valid, nsec fields), clearing `valid`; null when it holds no new sample. */
+  shmRead?(handle: ShmHandle): ShmSample | null;
+  shmDetach?(handle: ShmHandle): void;
+}
+
+/** An attached SHM segment (opaque). */
+export type ShmHandle = { readonly __shm: never };
+
+/** One sample of an NTP SHM segment. */
+export interface ShmSample {
+  /** System clock time the writer took the sample at. */
+  readonly receive: bigint;
+  /** The reference clock's time at that instant. */
+  readonly clock: bigint;
+  /** NTP leap indicator: 0 none, 1 insert, 2 delete, 3 not synchronized. */
+  readonly leap: number;
+  readonly precision: number;
 }
 
 /** A system call's outcome: which step failed and strerror(errno). */

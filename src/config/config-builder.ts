@@ -8,7 +8,7 @@ import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine/engi
 import { type SourceOptions } from '../core/engine/source-options.js';
 import { PROCESS_DEFAULTS, type ProcessOptions } from './process-options.js';
 import { isIP } from 'node:net';
-import { ACQUISITION_DEFAULTS, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
+import { ACQUISITION_DEFAULTS, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, type ConfiguredRefclock, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
@@ -31,6 +31,7 @@ export interface ConfigBuilder {
   format: ConfigFormat;
   files: string[];
   sources: SourceDraft[];
+  refclocks: ConfiguredRefclock[];
   discipline: Mutable<DisciplineOptions>;
   driftfile: string | null;
   server: ServerConfigBuilder;
@@ -58,6 +59,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     format,
     files: [],
     sources: [],
+    refclocks: [],
     discipline: { ...DISCIPLINE_DEFAULTS },
     driftfile: null,
     server: newServerConfigBuilder(),
@@ -124,6 +126,7 @@ export function finish(s: ParseState): ConfigResult {
     format: b.format,
     files: b.files,
     sources: b.sources.map((d) => ({ options: d.options, file: d.file, line: d.line })),
+    refclocks: b.refclocks,
     discipline: b.discipline,
     driftfile: b.driftfile,
     server: b.server as ServerConfig,

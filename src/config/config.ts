@@ -6,6 +6,7 @@
  * disciplined by half of what was meant.
  */
 import { type DisciplineOptions } from '../core/engine/engine-api.js';
+import { type RefclockOptions } from '../core/engine/refclock-options.js';
 import { type SourceOptions } from '../core/engine/source-options.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { type ServerConfig } from './server-config.js';
@@ -19,6 +20,13 @@ export type ConfigFormat = 'chrony' | 'ntp';
 /** One `server`/`pool`/`peer` line and where it was written. */
 export interface ConfiguredSource {
   readonly options: SourceOptions;
+  readonly file: string;
+  readonly line: number;
+}
+
+/** One `refclock` line and where it was written. */
+export interface ConfiguredRefclock {
+  readonly options: RefclockOptions;
   readonly file: string;
   readonly line: number;
 }
@@ -41,6 +49,8 @@ export interface Config {
   /** Every file read, in order (the main file, then include/confdir/sourcedir/includefile files as met). */
   readonly files: readonly string[];
   readonly sources: readonly ConfiguredSource[];
+  /** `refclock` lines (chrony.conf only), in order. */
+  readonly refclocks: readonly ConfiguredRefclock[];
   /** initialFrequencyPpm/initialSkewPpm stay null here: the daemon fills them from the drift file. */
   readonly discipline: DisciplineOptions;
   readonly driftfile: string | null;

@@ -15,12 +15,13 @@ import { LOGGING_DIRECTIVES } from './directives/logging.js';
 import { NTS_DIRECTIVES } from './directives/nts.js';
 import { PROCESS_DIRECTIVES } from './directives/process.js';
 import { SERVING_DIRECTIVES } from './directives/serving.js';
+import { REFCLOCK_DIRECTIVES } from './directives/refclock.js';
 import { SOURCE_DIRECTIVES } from './directives/sources.js';
 
 export type { Dialect } from './directive.js';
 
 export const DIRECTIVES: readonly Directive[] = [
-  ...SOURCE_DIRECTIVES, ...ACQUISITION_DIRECTIVES, ...DISCIPLINE_DIRECTIVES, ...SERVING_DIRECTIVES, ...NTS_DIRECTIVES, ...FILE_DIRECTIVES,
+  ...SOURCE_DIRECTIVES, ...REFCLOCK_DIRECTIVES, ...ACQUISITION_DIRECTIVES, ...DISCIPLINE_DIRECTIVES, ...SERVING_DIRECTIVES, ...NTS_DIRECTIVES, ...FILE_DIRECTIVES,
   ...LOGGING_DIRECTIVES, ...CONTROL_DIRECTIVES, ...PROCESS_DIRECTIVES, ...IGNORED_DIRECTIVES,
 ];
 

@@ -36,6 +36,7 @@ import { diffSeconds, type Instant } from '../time/instant.js';
 import { restampSymmetric } from '../core/client-request.js';
 import { HEADER_LENGTH } from '../proto/header.js';
 import type { DriftValues } from './drift-file.js';
+import type { RefclockSample } from './refclock-reading.js';
 
 /** Resolves a host name to addresses (all of them, for pools). Tests inject one: they must never query real DNS. */
 export type Resolver = (host: string) => Promise<readonly string[]>;
@@ -196,6 +197,19 @@ export class EngineDriver {
   /** A peer's datagram that reached the NTP server's socket (see NtpServer's PeerTraffic). */
   deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress?: string): void {
     this.#onMessage(data, address, port, rxTime, localAddress);
+  }
+
+  /**
+   * A reading of the `index`-th `refclock` line: the reference's time
+   * against CLOCK_REALTIME, placed on the disciplined clock as a kernel
+   * receive stamp is.
+   */
+  refclockReading(index: number, s: RefclockSample): void {
+    if (!this.#running || this.#engine.refclockReading === undefined) return;
+    const id = this.#engine.refclockIds?.()[index];
+    if (id === undefined) return;
+    const time = this.#clock.fromRealtime(s.realtime);
+    this.#apply(this.#engine.refclockReading(id, { time, offset: diffSeconds(s.reference, time), leap: s.leap }, this.#clock.now()));
   }
 
   #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress?: string): void {

@@ -46,6 +46,7 @@ export interface EngineGround {
 export function engineOptionsFor(c: Config, initial: DriftValues | null, k: KeyTable | null, ground: EngineGround): EngineOptions {
   return {
     sources: c.sources.map((s) => s.options),
+    refclocks: c.refclocks.map((r) => r.options),
     discipline: {
       ...c.discipline,
       initialFrequencyPpm: initial !== null && initial.frequencyPpm !== 0 ? initial.frequencyPpm : ground.clockFrequencyPpm(),

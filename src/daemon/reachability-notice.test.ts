@@ -83,3 +83,10 @@ test('a failed NTS-KE is named, not UDP port 123; a refusing server is named wit
   const both = new ReachabilityNotice({ graceSeconds: 0 }).check(snap([denied, silent]), 30) ?? '';
   assert.match(both, /\(ntp\.example \(192\.0\.2\.9\) refuses this client \(kiss-o'-death DENY\); no source has replied: check the network path and firewalls to UDP port 123\)/);
 });
+
+test('a silent reference clock is not sent to the network: the notice points at its writer or device', () => {
+  const n = new ReachabilityNotice({ graceSeconds: 10 });
+  const line = n.check(snap([source('GPS', { kind: 'refclock', address: 'GPS', port: 0, reason: 'no reply yet' })]), 11) ?? '';
+  assert.match(line, /reference clock GPS gave no usable samples: check the driver's writer or device/);
+  assert.doesNotMatch(line, /UDP port 123/);
+});

@@ -45,7 +45,9 @@ function hint(sources: readonly SourceSnapshot[], replied: boolean): string {
   const unresolved = sources.filter((s) => s.address === null);
   const unauthenticated = sources.filter((s) => s.address !== null && s.authProblem !== null);
   const refusing = sources.filter((s) => s.address !== null && s.authProblem === null && s.kod?.action === 'refused');
-  const silent = sources.filter((s) => s.address !== null && s.authProblem === null && s.kod?.action !== 'refused');
+  const silent = sources.filter((s) => s.kind !== 'refclock' && s.address !== null && s.authProblem === null && s.kod?.action !== 'refused');
+  // A reference clock is not reached over the network: its writer (gpsd) or device gives no samples.
+  const quietClocks = sources.filter((s) => s.kind === 'refclock');
   if (unauthenticated.length > 0) {
     parts.push(unauthenticated.some((s) => s.authProblem?.startsWith('NTS-KE') === true)
       ? `the NTS key exchange (TCP) failed for ${names(unauthenticated)}, so no NTS request could be sent`
@@ -53,6 +55,7 @@ function hint(sources: readonly SourceSnapshot[], replied: boolean): string {
   }
   if (refusing.length > 0) parts.push(`${names(refusing)} refuse${refusing.length === 1 ? 's' : ''} this client (kiss-o'-death ${[...new Set(refusing.map((s) => s.kod?.code))].join(', ')})`);
   if (silent.length > 0) parts.push(`${replied ? '' : 'no source has replied: '}check the network path and firewalls to UDP port 123`);
+  if (quietClocks.length > 0) parts.push(`reference clock${quietClocks.length === 1 ? '' : 's'} ${names(quietClocks)} gave no usable samples: check the driver's writer or device`);
   if (unresolved.length > 0) parts.push(`${names(unresolved)} could not be resolved`);
   return parts.join('; ');
 }

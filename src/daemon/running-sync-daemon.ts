@@ -22,6 +22,9 @@ import { cryptoRandom, type EngineFactory, type EngineGround, engineOptionsFor }
 import type { RunningNtpServer } from './ntp-server.js';
 import type { NtsKeService } from './nts-ke-service.js';
 import { ntsSourceAuthenticator } from './nts-source-auth.js';
+import { loadNative } from '../clock/native.js';
+import { RunningRefclocks, sameRefclocks } from './refclocks.js';
+import type { ShmAccess } from './refclock-shm.js';
 import { ServedState } from './served-state.js';
 import { StatsLog, wantsStatsLogs } from './stats-log.js';
 import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';
@@ -49,6 +52,7 @@ export class RunningSyncDaemon implements SyncDaemon {
   private readonly served: ServedState;
   private stopped = false;
   private clockUpdates = 0;
+  private refclocks: RunningRefclocks | null = null;
   private readonly log: (line: string) => void;
 
   /** Builds the parts in the order their start-up lines appear; start() then opens the servers and starts polling. */
@@ -96,7 +100,14 @@ export class RunningSyncDaemon implements SyncDaemon {
   }
 
   async start(): Promise<void> {
-    await this.servers.open(this.current);
+    // First: a refclock that cannot start (file:line) refuses the start before anything is served.
+    this.refclocks = this.startRefclocks(this.current);
+    try {
+      await this.servers.open(this.current);
+    } catch (e) {
+      this.refclocks?.close();
+      throw e;
+    }
     this.driver.start();
     this.refreshServer();
     const n = this.current.sources.length;
@@ -160,6 +171,12 @@ export class RunningSyncDaemon implements SyncDaemon {
     await this.servers.apply(config, next, res);
     this.servers.setKeys(res.keys);
     logKeys(next, res.keys, this.log);
+    if (!sameRefclocks(config, next)) {
+      // A SOCK path or SHM segment may be the same in both: the old drivers let go first.
+      this.refclocks?.close();
+      this.refclocks = null;
+      this.refclocks = this.startRefclocks(next);
+    }
     this.parts.drift.follow(next, config);
     // Log rotation: logrotate renames the files and signals a reload; the next lines start new files.
     await this.statsLog?.reopen();
@@ -168,7 +185,8 @@ export class RunningSyncDaemon implements SyncDaemon {
     // Unchanged sources keep their reach, samples and poll, and the clock its
     // discipline, as if no reload had happened; only a change beyond the
     // sources (the discipline's directives) starts a new engine.
-    const inPlace = this.driver.reconfigureEngine(engineOptions);
+    // Reference clocks are made at the engine's start: a change of their lines takes a new engine.
+    const inPlace = sameRefclocks(config, next) ? this.driver.reconfigureEngine(engineOptions) : null;
     if (inPlace === null) {
       this.engine = nextEngine;
       this.served.reset();
@@ -177,7 +195,7 @@ export class RunningSyncDaemon implements SyncDaemon {
     this.refreshServer();
     const sources = `${next.sources.length} source${next.sources.length === 1 ? '' : 's'}`;
     this.log(inPlace === null
-      ? `Reloaded the configuration: ${sources}, all restarted (the discipline changed), frequency ${signed(keep.frequencyPpm, 3)} ppm kept`
+      ? `Reloaded the configuration: ${sources}, all restarted (the discipline or the reference clocks changed), frequency ${signed(keep.frequencyPpm, 3)} ppm kept`
       : `Reloaded the configuration: ${sources}; ${inPlace.kept} kept with their state, ${inPlace.added} added, ${inPlace.removed} removed`);
   }
 
@@ -185,9 +203,19 @@ export class RunningSyncDaemon implements SyncDaemon {
     if (this.stopped) return;
     this.stopped = true;
     await this.parts.drift.save(this.engine);
+    this.refclocks?.close();
     await this.driver.stop();
     await this.statsLog?.close();
     await this.servers.close();
+  }
+
+  private startRefclocks(c: Config): RunningRefclocks | null {
+    if (c.refclocks.length === 0) return null;
+    return RunningRefclocks.start(c, (i, s) => this.driver.refclockReading(i, s), {
+      shm: shmAccess,
+      openPhc: this.opts.openPhc ?? null,
+      log: this.log,
+    });
   }
 
   private refreshServer(): void {
@@ -219,6 +247,15 @@ export class RunningSyncDaemon implements SyncDaemon {
     if (s === undefined) return `source #${id}`;
     return s.address !== null && s.address !== s.name ? `${s.name} (${s.address})` : s.name;
   }
+}
+
+/** The addon's SHM reader (native/shm_segment.c), or why there is none. */
+function shmAccess(): ShmAccess | string {
+  const n = loadNative();
+  if (!n.ok) return n.reason;
+  const { shmAttach, shmRead, shmDetach } = n.addon;
+  if (shmAttach === undefined || shmRead === undefined || shmDetach === undefined) return 'the native addon has no SHM reader (stale build? run sh scripts/build-native.sh)';
+  return { shmAttach, shmRead, shmDetach };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

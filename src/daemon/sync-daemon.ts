@@ -27,6 +27,7 @@ import { DaemonDrift } from './daemon-drift.js';
 import { checkHwTimestamping } from './hw-timestamping.js';
 import { initialStepSlew } from './initstepslew.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
+import type { PhcOpener } from './refclock-phc.js';
 import type { ClientSocketFactory, EngineDriver, Resolver } from './engine-driver.js';
 import { defaultEngineFactory, type EngineFactory } from './engine-options.js';
 import { measurePrecision, type RunningNtpServer } from './ntp-server.js';
@@ -72,6 +73,11 @@ export interface SyncDaemonOptions {
    * `ignore` times): the CLI stops with a failure status.
    */
   readonly onFatal?: (reason: string) => void;
+  /**
+   * Opens `refclock PHC` devices (the addon's reader, or a test's fake).
+   * Absent: a config with a PHC refclock refuses to start.
+   */
+  readonly openPhc?: PhcOpener;
 }
 
 export interface SyncDaemon {

@@ -22,7 +22,7 @@ const LIBFAKETIME_CANDIDATES = [
 ];
 
 /** Tools the harness knows how to find. `libfaketime` is the preload library, not a program. */
-export type ToolName = 'chronyd' | 'chronyc' | 'ntpdig' | 'faketime' | 'libfaketime' | 'openssl' | 'setpriv' | 'python3';
+export type ToolName = 'chronyd' | 'chronyc' | 'ntpdig' | 'faketime' | 'libfaketime' | 'openssl' | 'setpriv' | 'python3' | 'gpsd' | 'gpsfake' | 'ntpshmmon' | 'ipcrm';
 
 /** True when CI demands the interop suite: missing tools fail instead of skipping. */
 export function interopRequired(): boolean {
@@ -69,6 +69,11 @@ const PACKAGES: Record<ToolName, string> = {
   openssl: 'openssl',
   setpriv: 'util-linux',
   python3: 'python3',
+  gpsd: 'gpsd',
+  // Debian 12 ships gpsfake (Python) in gpsd-clients, ntpshmmon in gpsd-tools.
+  gpsfake: 'gpsd-clients',
+  ntpshmmon: 'gpsd-tools',
+  ipcrm: 'util-linux',
 };
 
 function missingMessage(missing: readonly ToolName[]): string {

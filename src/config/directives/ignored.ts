@@ -70,7 +70,6 @@ export const CHRONY_REFUSED: Readonly<Record<string, string>> = {
   ntsratelimit: 'rate limiting of NTS-KE connections is not implemented',
   ptpdomain: 'NTP over PTP transport is not implemented',
   ptpport: 'NTP over PTP transport is not implemented',
-  refclock: 'reference clocks are not implemented',
   refresh: 'periodic re-resolution of source names is not implemented',
   rtcautotrim: 'RTC tracking (rtcfile) is not implemented; rtcsync keeps the RTC through the kernel',
   rtcdevice: 'RTC tracking (rtcfile) is not implemented; rtcsync keeps the RTC through the kernel',
@@ -152,11 +151,7 @@ export const IGNORED_DIRECTIVES: readonly Directive[] = [
   })),
   { chrony: chronyForm('broadcast', null), ntp: ntpForm('broadcast', 'broadcast mode is not supported'), ...unused },
   { chrony: chronyForm('dscp', 1), ntp: ntpForm('dscp', 'DSCP marking is not implemented'), ...unused },
-  {
-    chrony: chronyForm('refclock', null),
-    ntp: ntpForm('refclock', 'reference clocks are not supported'),
-    ...unused,
-  },
+  { ntp: ntpForm('refclock', 'reference clocks are not supported'), ...unused },
   {
     ntp: {
       names: ['enable', 'disable'],

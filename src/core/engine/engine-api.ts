@@ -12,6 +12,8 @@
 import { type Instant } from '../../time/instant.js';
 import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { KissAction } from '../../proto/kiss.js';
+import type { RefclockOptions } from './refclock-options.js';
+import type { RefclockInput } from './refclock-source.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
 import { type SystemState } from '../system.js';
@@ -89,6 +91,8 @@ export interface EngineReconfigured {
 
 export interface EngineOptions {
   readonly sources: readonly SourceOptions[];
+  /** `refclock` lines: sources whose readings the driver feeds with refclockReading(). */
+  readonly refclocks?: readonly RefclockOptions[];
   readonly discipline: DisciplineOptions;
   /** Our clock-reading precision, seconds (e.g. 2^-24). */
   readonly precision: number;
@@ -319,6 +323,15 @@ export interface SyncEngineApi {
   sendFailed?(sourceId: number, now: Instant): EngineAction[];
   /** A datagram arrived from `address:port` at `t4` (read by `rxStamp`, default 'daemon'); the engine matches it to a source. */
   receive(datagram: EngineDatagram, now: Instant): EngineAction[];
+  /**
+   * A reading of the reference clock `sourceId` (a source made from
+   * EngineOptions.refclocks, in their order; see refclockIds()). It joins the
+   * clock's filter; the filtered sample reaches selection at the clock's poll.
+   * Optional: an engine without it cannot run a config with refclocks.
+   */
+  refclockReading?(sourceId: number, reading: RefclockInput, now: Instant): EngineAction[];
+  /** The source ids of EngineOptions.refclocks, in their order (valid after start()). */
+  refclockIds?(): readonly number[];
   /** Name resolution finished: addresses (may be empty) or an error message. */
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */

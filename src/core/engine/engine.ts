@@ -12,7 +12,7 @@
  * re-bases its samples in change handlers to the same effect); only what is
  * reported against the disciplined clock is converted back.
  */
-import { diffSeconds, type Instant } from '../../time/instant.js';
+import { addSeconds, diffSeconds, type Instant } from '../../time/instant.js';
 import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { Sample } from '../sample.js';
 import type {
@@ -25,6 +25,7 @@ import { runCommand } from './engine-control.js';
 import { sameValue } from './same-value.js';
 import { leapShift, LeapSchedule } from './leap.js';
 import { Reference } from './reference.js';
+import type { RefclockInput } from './refclock-source.js';
 import { combineEstimates, selectSources } from './selection.js';
 import { delayDevRatioOk, delayRatioOk } from './delay-tests.js';
 import { medianSample } from './sample-filter.js';
@@ -97,6 +98,7 @@ export class SyncEngine implements SyncEngineApi {
   private readonly leap = new LeapSchedule();
   private selectedId: number | null = null;
   private started = false;
+  private refclockSourceIds: number[] = [];
 
   constructor(options: EngineOptions & { readonly tuning?: EngineTuning }) {
     this.o = options;
@@ -124,6 +126,7 @@ export class SyncEngine implements SyncEngineApi {
     actions.push({ kind: 'set-frequency', ppm });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
     for (const so of this.o.sources) this.sources.add(so, now, actions);
+    this.refclockSourceIds = (this.o.refclocks ?? []).map((ro) => this.sources.addRefclock(ro, now).id);
     this.poll(now, actions);
     return this.finish(now, actions);
   }
@@ -134,9 +137,20 @@ export class SyncEngine implements SyncEngineApi {
     this.ctrl().tick(now, actions);
     const due = this.leap.take(now);
     if (due !== null) this.applyLeap(now, due.kind, due.at, actions);
+    this.pollRefclocks(now, actions);
     if (this.sources.maintain(now, actions)) this.select(now, null, actions);
     this.poll(now, actions);
     return this.finish(now, actions);
+  }
+
+  refclockReading(sourceId: number, reading: RefclockInput, _now: Instant): EngineAction[] {
+    if (!this.started) return [];
+    this.sources.byId(sourceId)?.refclock?.add(reading);
+    return [];
+  }
+
+  refclockIds(): readonly number[] {
+    return this.refclockSourceIds;
   }
 
   sent(sourceId: number, t1: Instant, stamp: StampSource = 'daemon', transmit?: NtpTimestamp): void {
@@ -327,6 +341,40 @@ export class SyncEngine implements SyncEngineApi {
   // ---- selection and the clock ----
 
   /**
+   * Each reference clock whose poll is due hands its filtered sample to its
+   * statistics and to selection, as a reply does for an NTP source; a poll
+   * without one counts as a lost reply in the reach register (refclock.c).
+   */
+  private pollRefclocks(now: Instant, actions: EngineAction[]): void {
+    const ts = this.timescale();
+    for (const s of this.sources.sources) {
+      const rc = s.refclock;
+      if (rc === null || rc.nextPoll > now) continue;
+      const f = rc.poll(now);
+      const p = s.poller;
+      if (f === null) {
+        p.reach = (p.reach << 1) & 0xff;
+        p.sentSinceReply++;
+        if (p.reach === 0 && s.verdict.verdict !== 'unusable') this.select(now, null, actions);
+        continue;
+      }
+      p.reach = ((p.reach << 1) | 1) & 0xff;
+      p.sentSinceReply = 0;
+      // The sample as an exchange with no round trip: the reading's time on
+      // our clock, the reference's at that instant; its delay is the
+      // configured one (chrony gives a refclock's sample delay and root
+      // delay the `delay` option).
+      const ref = addSeconds(f.time, f.offset);
+      const sample = { t1: f.time, t2: ref, t3: ref, t4: f.time, offset: f.offset, delay: rc.options.delay, dispersion: f.dispersion };
+      const took = s.measurement.take(sample, f.time, ts, this.o.precision);
+      if (!took.accepted) continue;
+      s.goodRx++;
+      s.freshSample = true;
+      this.select(now, s, actions);
+    }
+  }
+
+  /**
    * What a new source's filter assumes about the oscillator before its
    * second sample. Only a drift file (it has a skew) or the engine's own
    * estimate says how right the frequency in force is; a frequency merely
@@ -369,7 +417,7 @@ export class SyncEngine implements SyncEngineApi {
       return;
     }
     this.selectedId = r.selected;
-    this.leap.vote(now, all.filter((s) => r.truechimers.includes(s.id)).map((s) => s.poller.leap()), actions);
+    this.leap.vote(now, all.filter((s) => r.truechimers.includes(s.id)).map((s) => s.leap()), actions);
     // As chronyd (sources.c): the clock moves only when the selected source
     // has a sample it has not acted on, so it is updated once per poll of
     // that source, not on every sample of every source (which would slew

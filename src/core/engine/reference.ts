@@ -71,14 +71,14 @@ export class Reference {
     const pPhase = u.estimate.pPhase;
     const prev = this.ref;
     const root = sel.poller.root();
-    const st = sel.poller.lastHeader === null ? 15 : sel.stratum();
+    const st = sel.stratum() ?? 15;
     const at = u.outcome === 'stepped' ? addSeconds(now, off) : now;
     const last = sel.measurement.lastSample;
     const ref = {
       stratum: Math.min(st + 1, 16),
-      // `copy`: the server's own reference id, as chronyd's SRC_SetRefid does.
-      referenceId: sel.options.copy && sel.poller.lastHeader !== null ? sel.poller.lastHeader.referenceId >>> 0
-        : sel.address === null ? 0 : this.refIdOf(sel.address),
+      // A reference clock's refid; `copy`: the server's own reference id, as chronyd's SRC_SetRefid does.
+      referenceId: sel.ownRefid() ?? (sel.options.copy && sel.poller.lastHeader !== null ? sel.poller.lastHeader.referenceId >>> 0
+        : sel.address === null ? 0 : this.refIdOf(sel.address)),
       name: sel.address ?? sel.options.host,
       rootDelay: root.delay + (last?.delay ?? 0),
       rootDispersion: root.dispersion + (last?.dispersion ?? 0) + Math.sqrt(pPhase),

@@ -65,7 +65,7 @@ export interface SourceStatsSnapshot {
 export interface SourceSnapshot {
   /** Stable id within the daemon's life. */
   readonly id: number;
-  readonly kind: 'server' | 'pool' | 'peer';
+  readonly kind: 'server' | 'pool' | 'peer' | 'refclock';
   /** The name as configured (host name or address). */
   readonly name: string;
   /** The address in use, or null while unresolved. */

@@ -5,7 +5,8 @@
  * live in core because core may not import the config layer.
  */
 
-export type SourceKind = 'server' | 'pool' | 'peer';
+/** `refclock`: a reference clock (refclock-source.ts); its host is its refid. */
+export type SourceKind = 'server' | 'pool' | 'peer' | 'refclock';
 
 export interface SourceOptions {
   readonly kind: SourceKind;

@@ -32,9 +32,9 @@ export function sourceSnapshot(s: TrackedSource, now: Instant, ts: Timescale): S
     reason: s.address === null ? s.unusableReason() ?? 'not resolved yet' : s.verdict.verdict === 'unusable' ? s.unusableReason() ?? s.verdict.reason : s.verdict.reason,
     prefer: s.options.prefer,
     noselect: s.options.noselect,
-    // chronyc sources shows the stratum selection uses (minstratum, copy).
-    stratum: h === null ? 0 : s.stratum(),
-    referenceId: h?.referenceId ?? 0,
+    // chronyc sources shows the stratum selection uses (minstratum, copy; a reference clock's own).
+    stratum: s.stratum() ?? 0,
+    referenceId: s.ownRefid() ?? h?.referenceId ?? 0,
     poll: s.poller.poll,
     reach: s.poller.reach,
     lastRxAgo: m.lastRxAt === null ? null : Math.max(0, diffSeconds(now, m.lastRxAt)),

@@ -8,10 +8,12 @@
 import type { Instant } from '../../time/instant.js';
 import type { ActivityReport, EngineAction, EngineOptions, SourceSelector } from './engine-api.js';
 import { addressKey, DEFAULT_RESOLVE_INTERVAL, isAddressLiteral, Resolver, UNREACHABLE_POLLS } from './pool.js';
+import type { RefclockOptions } from './refclock-options.js';
+import { RefclockState } from './refclock-source.js';
 import { SourcePoller } from './source.js';
 import type { SourceMeasurement } from './source-measurement.js';
 import { sameValue } from './same-value.js';
-import type { SourceOptions } from './source-options.js';
+import { sourceOptions, type SourceOptions } from './source-options.js';
 import type { SystemState } from '../system.js';
 import { TrackedSource } from './tracked-source.js';
 
@@ -70,6 +72,23 @@ export class SourceSet {
     return s.id;
   }
 
+  /**
+   * A `refclock` line: a source named by its refid, whose poller sends
+   * nothing (its reach and poll are kept by the engine's refclock polls) and
+   * whose samples come from the daemon's driver.
+   */
+  addRefclock(ro: RefclockOptions, now: Instant): TrackedSource {
+    const so = sourceOptions('refclock', ro.refid, {
+      port: 0, minpoll: ro.poll, maxpoll: ro.poll, prefer: ro.prefer, noselect: ro.noselect, trust: ro.trust, require: ro.require,
+      minsamples: ro.minsamples, maxsamples: ro.maxsamples, maxdelay: Infinity,
+    });
+    const poller = new SourcePoller(so, this.o.random, this.o.precision, null);
+    const s = new TrackedSource(this.nextId++, so, null, null, poller, this.measure(so), new RefclockState(ro, now, this.o.precision));
+    this.sources.push(s);
+    s.assign(ro.refid, now, this.measure(so));
+    return s;
+  }
+
   /** Whether a source at `host` and `port` is already configured (by name or address) or a pool of that name is. */
   has(so: SourceOptions): boolean {
     const key = addressKey(so.host);
@@ -118,7 +137,8 @@ export class SourceSet {
       for (const m of this.members(p)) this.sources.splice(this.sources.indexOf(m), 1);
     }
     for (const s of [...this.sources]) {
-      if (s.pool !== null) continue;
+      // Reference clocks are not source lines; the daemon reloads in place only when they are unchanged.
+      if (s.pool !== null || s.refclock !== null) continue;
       if (take(s.options)) {
         kept++;
         if (s.options.key !== null && !s.options.nts) s.poller.auth = o.authenticatorFor?.(s.options) ?? null;
@@ -187,7 +207,7 @@ export class SourceSet {
   /** Sends the requests that are due. */
   poll(now: Instant, stepEpoch: number, actions: EngineAction[]): void {
     for (const s of this.sources) {
-      if (s.address === null || !s.poller.due(now)) continue;
+      if (s.address === null || s.refclock !== null || !s.poller.due(now)) continue;
       const req = s.poller.transmit(now, stepEpoch);
       if (req === null) continue;
       const d = s.poller.auth?.destination?.() ?? null;
@@ -204,7 +224,7 @@ export class SourceSet {
     const consider = (t: Instant | null): void => {
       if (t !== null && (wake === null || t < wake)) wake = t;
     };
-    for (const s of this.sources) consider(s.address === null ? null : s.poller.nextPoll);
+    for (const s of this.sources) consider(s.refclock !== null ? s.refclock.nextPoll : s.address === null ? null : s.poller.nextPoll);
     for (const s of this.sources) consider(s.resolver?.nextAt ?? null);
     for (const p of this.pools) consider(p.resolver.nextAt);
     return wake;

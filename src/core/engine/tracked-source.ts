@@ -6,6 +6,8 @@
 import type { Instant } from '../../time/instant.js';
 import { addressKey, FALSETICKER_SAMPLES, UNREACHABLE_POLLS, type Resolver } from './pool.js';
 import type { SelectionCandidate, Verdict } from './selection.js';
+import { refidToNumber } from './refclock-options.js';
+import type { RefclockState } from './refclock-source.js';
 import { SourcePoller } from './source.js';
 import type { SourceEstimate, SourceMeasurement, Timescale } from './source-measurement.js';
 import type { SourceOptions } from './source-options.js';
@@ -43,7 +45,33 @@ export class TrackedSource {
     readonly resolver: Resolver | null,
     readonly poller: SourcePoller,
     public measurement: SourceMeasurement,
+    /** A reference clock's own state, or null for an NTP source. */
+    readonly refclock: RefclockState | null = null,
   ) {}
+
+  /** The stratum the source reports (a reference clock's is configured), or null before it has said. */
+  /**
+   * The stratum selection weighs and we serve one above: a reference clock's
+   * own; a server's, one less with `copy` (we stand in for it), at least
+   * `minstratum` (chronyd's SRC_UpdateStatus in ntp_core.c). Null before a
+   * server's first reply.
+   */
+  stratum(): number | null {
+    if (this.refclock !== null) return this.refclock.options.stratum;
+    const st = this.poller.lastHeader?.stratum;
+    if (st === undefined) return null;
+    return Math.max(this.options.copy && st > 0 ? st - 1 : st, this.options.minstratum);
+  }
+
+  /** The reference id the source's own: a reference clock's refid, else null (the engine derives it from the address). */
+  ownRefid(): number | null {
+    return this.refclock === null ? null : refidToNumber(this.refclock.options.refid);
+  }
+
+  /** The leap second the source announces. */
+  leap(): 'none' | 'insert' | 'delete' {
+    return this.refclock === null ? this.poller.leap() : this.refclock.leap;
+  }
 
   /** The source takes `address` (first resolution, a new address, a pool's replacement): it starts afresh there. */
   assign(address: string, now: Instant, measurement: SourceMeasurement): void {
@@ -82,20 +110,11 @@ export class TrackedSource {
     const stats = this.measurement.stats;
     if (this.poller.reach === 0) return this.poller.auth?.problem?.() ?? (stats.count === 0 ? 'no reply yet' : 'unreachable');
     if (stats.count === 0 || !stats.filter.initialized) return 'no samples yet';
-    const st = this.poller.lastHeader?.stratum ?? 0;
+    const st = this.stratum() ?? 0;
     if (st >= 16) return 'source unsynchronized';
     return null;
   }
 
-  /**
-   * The stratum selection weighs and we serve one above: the server's, one
-   * less with `copy` (we stand in for it), at least `minstratum`
-   * (chronyd's SRC_UpdateStatus in ntp_core.c).
-   */
-  stratum(): number {
-    const st = this.poller.lastHeader?.stratum ?? 0;
-    return Math.max(this.options.copy && st > 0 ? st - 1 : st, this.options.minstratum);
-  }
 
   /** What selection weighs of the source now, with the estimate it rests on. */
   candidate(now: Instant, ts: Timescale): { candidate: SelectionCandidate; estimate: SourceEstimate | null } {
@@ -107,7 +126,7 @@ export class TrackedSource {
       candidate: {
         id: this.id, offset: est?.offset ?? 0, distance: est?.distance ?? Infinity, unusable,
         noselect: o.noselect, prefer: o.prefer, trust: o.trust, require: o.require,
-        authenticated: o.key !== null || o.nts, stratum: this.stratum(), stdDev: this.measurement.stats.count > 0 ? this.measurement.stats.figures().stdDev : 0,
+        authenticated: o.key !== null || o.nts, stratum: this.stratum() ?? 0, stdDev: this.measurement.stats.count > 0 ? this.measurement.stats.figures().stdDev : 0,
       },
     };
   }
