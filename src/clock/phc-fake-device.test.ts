@@ -8,9 +8,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { constants, homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from './native.js';
 import { runToCompletion, unprivileged } from '../testing/process.js';
@@ -163,6 +163,13 @@ test('a device the daemon user may not read is EACCES, naming the path', async (
   }
 });
 
+/** The addon's C sources as binding.gyp lists them, so these builds follow every file it gains. */
+const ADDON_SOURCES: readonly string[] = (() => {
+  const m = /"sources":\s*\[([^\]]*)\]/.exec(readFileSync(join(root, 'binding.gyp'), 'utf8'));
+  if (m === null) throw new Error('binding.gyp lists no sources');
+  return [...(m[1] as string).matchAll(/"([^"]+\.c)"/g)].map((x) => x[1] as string);
+})();
+
 test('built against headers older than PRECISE and EXTENDED, the addon still builds and reads with PTP_SYS_OFFSET', async (t) => {
   if (unavailable) return t.skip(unavailable);
   const nodeInclude = nodeHeaders();
@@ -170,7 +177,7 @@ test('built against headers older than PRECISE and EXTENDED, the addon still bui
     if (process.env.NTPKIT_REQUIRE_NATIVE === '1') assert.fail('no node_api.h next to node nor in the node-gyp cache');
     return t.skip('no node_api.h to build against');
   }
-  const sources = ['ntpkit_native.c', 'udp_socket.c', 'clock_adjtime.c', 'phc.c'].map((f) => join(root, 'native', f));
+  const sources = ADDON_SOURCES.map((f) => join(root, f));
   const addon = join(fake?.dir ?? tmpdir(), 'ntpkit_native_linux45.node');
   try {
     execFileSync('cc', ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-I', join(root, 'native/testing/linux-4.5'), '-I', nodeInclude, '-o', addon, ...sources], { stdio: 'pipe' });
@@ -193,7 +200,7 @@ test('the addon compiles for arm64 (where the cross compiler aarch64-linux-gnu-g
   if (nodeInclude === undefined) return t.skip('no node_api.h to build against');
   const out = mkdtempSync(join(tmpdir(), 'ntpkit-arm64-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
-  for (const f of ['ntpkit_native.c', 'udp_socket.c', 'clock_adjtime.c', 'phc.c']) {
-    execFileSync(cross, ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-I', nodeInclude, '-c', '-o', join(out, `${f}.arm64.o`), join(root, 'native', f)], { stdio: 'pipe' });
+  for (const f of ADDON_SOURCES) {
+    execFileSync(cross, ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-I', nodeInclude, '-c', '-o', join(out, `${basename(f)}.arm64.o`), join(root, f)], { stdio: 'pipe' });
   }
 });

@@ -12,6 +12,7 @@ import { parseConfigText } from '../config/parse-config.js';
 import { diffSeconds, instantToUnixNanos } from '../time/instant.js';
 import { until } from '../testing/until.js';
 import type { PhcDevice, PhcReading } from '../clock/phc.js';
+import { PHC_READINGS } from './refclock-phc.js';
 import { startSyncDaemon, type SyncDaemon } from './sync-daemon.js';
 
 /** The PHC runs this far ahead of CLOCK_REALTIME (a TAI PHC would be 37 s; the `offset` option takes that out). */
@@ -27,7 +28,7 @@ class FakePhc implements PhcDevice {
   reads = 0;
   closed = false;
   readOffset(samples: number): PhcReading {
-    assert.equal(samples, 10);
+    assert.equal(samples, PHC_READINGS);
     this.reads++;
     return { offsetS: PHC_AHEAD, delayS: 2e-6, systemTimeNs: instantToUnixNanos(realtime()), method: 'extended' };
   }
