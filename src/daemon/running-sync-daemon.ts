@@ -171,7 +171,8 @@ export class RunningSyncDaemon implements SyncDaemon {
     await this.servers.apply(config, next, res);
     this.servers.setKeys(res.keys);
     logKeys(next, res.keys, this.log);
-    if (!sameRefclocks(config, next)) {
+    const refclocksKept = sameRefclocks(config, next);
+    if (!refclocksKept) {
       // A SOCK path or SHM segment may be the same in both: the old drivers let go first.
       this.refclocks?.close();
       this.refclocks = null;
@@ -186,7 +187,7 @@ export class RunningSyncDaemon implements SyncDaemon {
     // discipline, as if no reload had happened; only a change beyond the
     // sources (the discipline's directives) starts a new engine.
     // Reference clocks are made at the engine's start: a change of their lines takes a new engine.
-    const inPlace = sameRefclocks(config, next) ? this.driver.reconfigureEngine(engineOptions) : null;
+    const inPlace = refclocksKept ? this.driver.reconfigureEngine(engineOptions) : null;
     if (inPlace === null) {
       this.engine = nextEngine;
       this.served.reset();
