@@ -10,27 +10,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine/engine-api.js';
 import { type DaemonSnapshot } from '../core/engine/snapshot.js';
-import { unsynchronizedState } from '../core/system.js';
-import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
+import type { SyncDaemon } from '../daemon/sync-daemon.js';
 import type { Instant } from '../time/instant.js';
 import { fakeSnapshot } from '../web/test-snapshots.test-helper.js';
+import { StubEngine } from './stub-engine.test-helper.js';
 import { daemonCommand } from './daemon-command.js';
 import { ExitCode } from './exit-codes.js';
 
 /** An engine that sends nothing and reports one falseticker among its sources. */
-class QuietEngine implements DaemonEngine {
-  constructor(readonly options: EngineOptions) {}
-  start(): EngineAction[] { return []; }
-  tick(): EngineAction[] { return []; }
-  sent(): void {}
-  receive(): EngineAction[] { return []; }
-  resolved(): EngineAction[] { return []; }
-  systemState() { return unsynchronizedState(-20); }
-  drift() { return { frequencyPpm: 0, skewPpm: 1 }; }
-  control() { return refuseControl(); }
-  snapshot(_now: Instant, _clock: DaemonSnapshot['clock']): DaemonSnapshot {
+class QuietEngine extends StubEngine {
+  override snapshot(_now: Instant, _clock: DaemonSnapshot['clock']): DaemonSnapshot {
     return fakeSnapshot(this.options.sources.map((_s, i) => ({ id: i + 1, verdict: i === 0 ? 'falseticker' : 'selected' })));
   }
 }

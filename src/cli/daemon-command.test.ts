@@ -5,27 +5,19 @@ import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine/engine-api.js';
+import { type EngineAction } from '../core/engine/engine-api.js';
 import { SNAPSHOT_VERSION, type DaemonSnapshot } from '../core/engine/snapshot.js';
-import { unsynchronizedState } from '../core/system.js';
-import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
+import type { SyncDaemon } from '../daemon/sync-daemon.js';
 import type { Instant } from '../time/instant.js';
 import { checkClockOwnership } from '../clock/ownership.js';
+import { StubEngine } from './stub-engine.test-helper.js';
 import { daemonCommand, type DaemonCommandDeps } from './daemon-command.js';
 import { ExitCode } from './exit-codes.js';
 
 /** A minimal engine: it lists its sources and reports a drift of 2 ppm. */
-class ListingEngine implements DaemonEngine {
-  constructor(readonly options: EngineOptions) {}
-  start(): EngineAction[] { return []; }
-  tick(): EngineAction[] { return []; }
-  sent(): void {}
-  receive(): EngineAction[] { return []; }
-  resolved(): EngineAction[] { return []; }
-  systemState() { return unsynchronizedState(-20); }
-  drift() { return { frequencyPpm: 2, skewPpm: 0.5 }; }
-  control() { return refuseControl(); }
-  snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
+class ListingEngine extends StubEngine {
+  override drift() { return { frequencyPpm: 2, skewPpm: 0.5 }; }
+  override snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
     return {
       version: SNAPSHOT_VERSION, time: String(now), clock,
       sources: this.options.sources.map((s, i) => ({

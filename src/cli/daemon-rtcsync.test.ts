@@ -6,25 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STATUS_FLAGS } from '../clock/kernel-status.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
-import { type EngineAction, type EngineOptions, refuseControl } from '../core/engine/engine-api.js';
-import type { DaemonSnapshot } from '../core/engine/snapshot.js';
-import { unsynchronizedState } from '../core/system.js';
-import type { DaemonEngine, SyncDaemon } from '../daemon/sync-daemon.js';
-import { fakeSnapshot } from '../web/test-snapshots.test-helper.js';
+import { type EngineAction } from '../core/engine/engine-api.js';
+import type { SyncDaemon } from '../daemon/sync-daemon.js';
+import { StubEngine } from './stub-engine.test-helper.js';
 import { daemonCommand } from './daemon-command.js';
 
 /** An engine that is synchronized from its first instant, with 2 ms / 5 ms error bounds: the clock status is what is under test. */
-class SyncedEngine implements DaemonEngine {
-  constructor(readonly options: EngineOptions) {}
-  start(): EngineAction[] { return [{ kind: 'set-status', synchronized: true, leap: 'none', estError: 0.002, maxError: 0.005 }]; }
-  tick(): EngineAction[] { return []; }
-  sent(): void {}
-  receive(): EngineAction[] { return []; }
-  resolved(): EngineAction[] { return []; }
-  systemState() { return unsynchronizedState(-20); }
-  drift() { return { frequencyPpm: 0, skewPpm: 1 }; }
-  control() { return refuseControl(); }
-  snapshot(): DaemonSnapshot { return fakeSnapshot(); }
+class SyncedEngine extends StubEngine {
+  override start(): EngineAction[] { return [{ kind: 'set-status', synchronized: true, leap: 'none', estError: 0.002, maxError: 0.005 }]; }
 }
 
 /** The daemon's clock's status word once synchronized, with or without `rtcsync`. */
