@@ -42,9 +42,34 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
-  for (const cmd of [queryCommand(io), serverCommand(io), validateCommand(io), trackingCommand(io), smoothingCommand(io), sourcesCommand(io), sourcestatsCommand(io), peersCommand(io), daemonCommand(io),
-    makestepCommand(io), settimeCommand(io), burstCommand(io), onlineCommand(io), offlineCommand(io), addCommand(io), deleteCommand(io), reloadCommand(io),
-    clientsCommand(io), serverstatsCommand(io), activityCommand(io), ntpdataCommand(io), checkCommand(io), fleetCommand(io), syncCommand(io)]) {
+  // One command per line, so that adding a command is a one-line change.
+  const commands = [
+    queryCommand(io),
+    serverCommand(io),
+    validateCommand(io),
+    trackingCommand(io),
+    smoothingCommand(io),
+    sourcesCommand(io),
+    sourcestatsCommand(io),
+    peersCommand(io),
+    daemonCommand(io),
+    makestepCommand(io),
+    settimeCommand(io),
+    burstCommand(io),
+    onlineCommand(io),
+    offlineCommand(io),
+    addCommand(io),
+    deleteCommand(io),
+    reloadCommand(io),
+    clientsCommand(io),
+    serverstatsCommand(io),
+    activityCommand(io),
+    ntpdataCommand(io),
+    checkCommand(io),
+    fleetCommand(io),
+    syncCommand(io),
+  ];
+  for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
   }
   program.addCommand(serverWorkerCommand(), { hidden: true });
