@@ -74,7 +74,7 @@ try {
     // No makestep: the 0.3 s error is slewed out, which the dashboard's offset plot shows.
     'allow 127.0.0.0/8',
     `bindaddress ${self}`,
-    `bindcmdaddress ${socket}`,
+    `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`,
     `driftfile ${join(dir, 'drift')}`,
     'httpaddress 127.0.0.1 0',
   ].join('\n');

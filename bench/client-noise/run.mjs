@@ -120,7 +120,7 @@ async function oneRun(run) {
     const chronySock = join(chrony.dir, 'chronyd.sock');
     const conf = join(dir, 'ntpkit.conf');
     const ntpkitSock = join(dir, 'ntpkit.sock');
-    writeFileSync(conf, [...servers.map((a) => `server ${a} ${POLL}`), `bindcmdaddress ${ntpkitSock}`, ...logLines('ntpkit'), ''].join('\n'));
+    writeFileSync(conf, [...servers.map((a) => `server ${a} ${POLL}`), `controlsocket ${ntpkitSock}\nbindcmdaddress /\ncmdport 0`, ...logLines('ntpkit'), ''].join('\n'));
     const ntpkit = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', conf, '--clock', 'virtual']);
     stops.push(() => ntpkit.stop(5000));
 

@@ -37,7 +37,7 @@ try {
   const socket = join(dir, 'ntpkit.sock');
   const lines = addresses.map((a) => `server ${a} minpoll 0 maxpoll 2 iburst`);
   await writeFile(join(dir, 'chrony.conf'), [...lines, 'allow 127.0.0.0/8', `bindaddress ${block.addresses[N]}`,
-    `bindcmdaddress ${socket}`, `driftfile ${join(dir, 'drift')}`, ''].join('\n'));
+    `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, `driftfile ${join(dir, 'drift')}`, ''].join('\n'));
   const bin = fileURLToPath(new URL('../../bin/ntpkit.js', import.meta.url));
   daemon = await spawnManaged(process.execPath, [bin, 'daemon', '-f', join(dir, 'chrony.conf'), '--clock', 'virtual']);
   chronyd = await startChronydClient({ servers: addresses.map((address) => ({ address, options: 'minpoll 0 maxpoll 2 iburst' })) });

@@ -206,7 +206,7 @@ try {
     'local stratum 3',
     'allow 127.0.0.0/8',
     `bindaddress ${ntpkitAddr}`,
-    `bindcmdaddress ${join(dir, 'cmd.sock')}`,
+    `controlsocket ${join(dir, 'cmd.sock')}\nbindcmdaddress /\ncmdport 0`,
     `ntsservercert ${join(dir, 'server.crt')}`,
     `ntsserverkey ${join(dir, 'server.key')}`,
     `ntsport ${ntpkitKePort}`,

@@ -101,9 +101,9 @@ test('check against the local daemon: OK once synchronized, WARNING and CRITICAL
   try {
     for (const address of [a, b, c]) servers.push(await startChronydServer({ address }));
     const sock = join(dir, 'ntpkit.sock');
-    await writeFile(join(dir, 'chrony.conf'), `${[a, b, c].map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`).join('\n')}\nbindcmdaddress ${sock}\n`);
+    await writeFile(join(dir, 'chrony.conf'), `${[a, b, c].map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`).join('\n')}\ncontrolsocket ${sock}\nbindcmdaddress /\ncmdport 0\n`);
     const lostSock = join(dir, 'lost.sock');
-    await writeFile(join(dir, 'lost.conf'), `server ${dead} minpoll 0 maxpoll 0\nbindcmdaddress ${lostSock}\n`);
+    await writeFile(join(dir, 'lost.conf'), `server ${dead} minpoll 0 maxpoll 0\ncontrolsocket ${lostSock}\nbindcmdaddress /\ncmdport 0\n`);
     daemons.push(await spawnNtpkit(['daemon', '-f', join(dir, 'chrony.conf'), '--clock', 'virtual']));
     daemons.push(await spawnNtpkit(['daemon', '-f', join(dir, 'lost.conf'), '--clock', 'virtual']));
 

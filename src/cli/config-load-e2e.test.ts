@@ -137,7 +137,7 @@ test('validate passes exactly the configs the daemon starts with, and both give 
   const sockets = await userDir('sockets');
   for (const [i, row] of ROWS.entries()) {
     const dir = await userDir(`row${i}`);
-    const conf = await put(join(dir, 'test.conf'), `bindcmdaddress ${sockets}/row${i}.sock\n${await row.config(dir)}`);
+    const conf = await put(join(dir, 'test.conf'), `controlsocket ${sockets}/row${i}.sock\nbindcmdaddress /\ncmdport 0\n${await row.config(dir)}`);
     const [v, d] = await Promise.all([validate(conf), daemon(conf)]);
     const context = `${row.name}\nvalidate: ${JSON.stringify(v, null, 1)}\ndaemon:\n${d.logs}`;
     assert.equal(v.valid, row.starts, context);
@@ -176,7 +176,7 @@ test('reload with an unreadable NTS key or a bad certificate fails with the reas
   await put(cert, a.cert);
   await put(key, a.key);
   const sources = (n: number): string => Array.from({ length: n }, (_, i) => `server 127.0.16.${i + 1} port 12301\n`).join('');
-  const base = `bindaddress ${RELOAD_AT}\nntsport ${port}\nntsservercert ${cert}\nntsserverkey ${key}\nbindcmdaddress ${socket}\n`;
+  const base = `bindaddress ${RELOAD_AT}\nntsport ${port}\nntsservercert ${cert}\nntsserverkey ${key}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`;
   await put(conf, base + sources(3));
   const [file, args] = unprivileged(process.execPath, [BIN, 'daemon', '-f', conf, '--clock', 'virtual']);
   const daemon = await spawnManaged(file, args);

@@ -27,7 +27,7 @@ export const OK_TEXT = '200 OK';
 export function controlCommand(name: string, description: string): Command {
   return new Command(name)
     .description(description)
-    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress; default: /run/ntpkit/ntpkit.sock when it exists, else where this user's daemon without -f listens)").default(defaultClientSocketPath(existsSync)))
+    .addOption(new Option('--socket <path>', "the daemon's control socket (controlsocket; default: /run/ntpkit/ntpkit.sock when it exists, else where this user's daemon without -f listens)").default(defaultClientSocketPath(existsSync)))
     .option('--json', 'print the JSON document instead (see docs/control.md)')
     .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)))
     .addHelpText('after', `

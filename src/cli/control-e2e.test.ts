@@ -52,7 +52,7 @@ test('operational commands against a running daemon: results, refusals, bad requ
     server = await startChronydServer({ address: a });
     const socket = join(dir, 'run', 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    const good = [`server ${a} minpoll 0 maxpoll 2 iburst`, 'allow 127.0.0.0/8', `bindaddress ${self}`, `bindcmdaddress ${socket}`, ''].join('\n');
+    const good = [`server ${a} minpoll 0 maxpoll 2 iburst`, 'allow 127.0.0.0/8', `bindaddress ${self}`, `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, ''].join('\n');
     await writeFile(conf, good);
     const main = new URL('./main.js', import.meta.url).href;
     const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
@@ -150,7 +150,7 @@ test('operational commands against a running daemon: results, refusals, bad requ
     await writeFile(conf, `${good}maxpoll 99 nonsense\n`);
     const bad = await cli(['reload', ...S]);
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /chrony\.conf:5: /);
+    assert.match(bad.err, /chrony\.conf:7: /);
     assert.equal((await cli(['tracking', ...S])).code, 0);
     await writeFile(conf, good);
     assert.deepEqual(await cli(['reload', ...S]), { code: 0, out: '200 OK\n', err: '' });

@@ -69,7 +69,7 @@ function urls(err: readonly string[]): string[] {
 }
 
 test('--http 127.0.0.1:0: the real port is logged, the snapshot and metrics are served, and stop closes it', async () => {
-  await withConf('server 192.0.2.1\nserver 192.0.2.2\nbindcmdaddress /\n', async (conf) => {
+  await withConf('server 192.0.2.1\nserver 192.0.2.2\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n', async (conf) => {
     const r = start(['-f', conf, '--http', '127.0.0.1:0']);
     await r.started;
     const [url] = urls(r.err);
@@ -90,7 +90,7 @@ test('--http 127.0.0.1:0: the real port is logged, the snapshot and metrics are 
 });
 
 test('httpaddress: a reload with the same address keeps the server, without it stops it; --http off overrides', async () => {
-  const base = 'server 192.0.2.1\nbindcmdaddress /\n';
+  const base = 'server 192.0.2.1\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n';
   await withConf(`${base}httpaddress 127.0.0.1 0\n`, async (conf) => {
     const r = start(['-f', conf]);
     await r.started;
@@ -125,7 +125,7 @@ test('a port already taken: the failure is logged and the daemon runs on', async
   await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
   const port = (blocker.address() as { port: number }).port;
   try {
-    await withConf('server 192.0.2.1\nbindcmdaddress /\n', async (conf) => {
+    await withConf('server 192.0.2.1\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n', async (conf) => {
       const r = start(['-f', conf, '--http', `127.0.0.1:${port}`]);
       const d = await r.started;
       // The code once: node's message names it already.

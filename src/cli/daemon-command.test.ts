@@ -74,7 +74,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 test('a config with errors: file:line messages, a usage exit, nothing started', async () => {
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server 192.0.2.1 iburst\nserver 192.0.2.2 minpoll banana\nfrobnicate 3\nbindcmdaddress ${dir}/s.sock\n`);
+    await writeFile(conf, `server 192.0.2.1 iburst\nserver 192.0.2.2 minpoll banana\nfrobnicate 3\ncontrolsocket ${dir}/s.sock\nbindcmdaddress /\ncmdport 0\n`);
     const r = start(['-f', conf]);
     await r.done;
     assert.equal(r.code(), ExitCode.USAGE);
@@ -102,7 +102,7 @@ test('--virtual-* options contradict --clock system', async () => {
 test('a clock that cannot be used stops the start with the reason', async () => {
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, 'server 192.0.2.1\nbindcmdaddress /\n');
+    await writeFile(conf, 'server 192.0.2.1\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n');
     const r = start(['-f', conf, '--clock', 'system'], { chooseClock: () => ({ ok: false, error: 'Disciplining the system clock needs CAP_SYS_TIME' }) });
     await r.done;
     assert.equal(r.code(), ExitCode.GENERAL_FAILURE);
@@ -114,7 +114,7 @@ test('runs: control socket (0660) with the snapshot, SIGHUP reloads (a bad confi
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
     const sock = join(dir, 'run', 'ntpkit.sock');
-    const common = `bindcmdaddress ${sock}\ndriftfile ${dir}/drift\n`;
+    const common = `controlsocket ${sock}\nbindcmdaddress /\ncmdport 0\ndriftfile ${dir}/drift\n`;
     await writeFile(conf, `server 192.0.2.1 iburst\n${common}`);
     const r = start(['-f', conf, '--virtual-offset', '0.5', '--virtual-freq', '-20']);
     const d = await r.started;
@@ -152,7 +152,7 @@ test('runs: control socket (0660) with the snapshot, SIGHUP reloads (a bad confi
 test('maxchange exceeded for good (the engine says fatal): the daemon stops with a failure status, as chronyd exits', async () => {
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server 192.0.2.1\nmaxchange 1 0 0\nbindcmdaddress ${dir}/s.sock\n`);
+    await writeFile(conf, `server 192.0.2.1\nmaxchange 1 0 0\ncontrolsocket ${dir}/s.sock\nbindcmdaddress /\ncmdport 0\n`);
     class FatalEngine extends ListingEngine {
       override start(): EngineAction[] { return [{ kind: 'event', event: { type: 'maxchange', offset: 5, limit: 1, fatal: true } }]; }
     }
@@ -177,7 +177,7 @@ const NO_LOCK = (): never => { throw new Error('the daemon went on to take the s
 test('--clock system refuses in a container (fake probe), with the FAQ\'s reason, and never reaches the clock', async () => {
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server 192.0.2.1 iburst\nbindcmdaddress ${dir}/s.sock\n`);
+    await writeFile(conf, `server 192.0.2.1 iburst\ncontrolsocket ${dir}/s.sock\nbindcmdaddress /\ncmdport 0\n`);
     const docker = { exists: (p: string) => p === '/.dockerenv', readFile: () => undefined, env: {}, platform: 'linux' as const };
     const r = start(['-f', conf, '--clock', 'system'], {
       chooseClock: () => ({ ok: true, kind: 'system', reason: 'test', warnings: [] }),
@@ -197,7 +197,7 @@ test('--clock system refuses in a container (fake probe), with the FAQ\'s reason
 test('--clock system refuses while chronyd runs (fake /proc), naming its PID and how to disable it', async () => {
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server 192.0.2.1 iburst\nbindcmdaddress ${dir}/s.sock\n`);
+    await writeFile(conf, `server 192.0.2.1 iburst\ncontrolsocket ${dir}/s.sock\nbindcmdaddress /\ncmdport 0\n`);
     const procs = {
       pids: () => [1, 700], self: 1,
       comm: (p: number) => (p === 700 ? 'chronyd' : 'init'),
@@ -220,7 +220,7 @@ test('--clock system refuses while chronyd runs (fake /proc), naming its PID and
 test('--clock virtual skips the ownership checks: they are about the system clock only', async () => {
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server 192.0.2.1 iburst\nbindcmdaddress /\n`);
+    await writeFile(conf, `server 192.0.2.1 iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n`);
     const r = start(['-f', conf, '--clock', 'virtual'], { ownership: () => { throw new Error('asked'); }, lock: NO_LOCK });
     await r.started;
     r.signals.emit('SIGTERM');

@@ -1,5 +1,5 @@
 /**
- * The daemon's control sockets at `bindcmdaddress` (chrony: "/" disables
+ * The daemon's JSON control sockets at `controlsocket` ("/" disables
  * them): the main one (every command) and the read-only one next to it
  * (monitoring only; control/protocol.ts readOnlySocketPath).
  */
@@ -41,9 +41,9 @@ function controlIdleTimeoutMs(env: NodeJS.ProcessEnv, log: (l: string) => void):
  * the mode it was bound with.
  */
 export async function openControlSockets(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>): Promise<ControlServer[]> {
-  const path = config.bindcmdaddress;
+  const path = config.controlsocket;
   if (path === '/' || path === '') {
-    log('Control socket disabled (bindcmdaddress /)');
+    log('Control socket disabled (controlsocket /)');
     return [];
   }
   const dir = dirname(path);

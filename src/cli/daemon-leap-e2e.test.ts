@@ -67,7 +67,7 @@ async function leapRun(index: number, lines: readonly string[]): Promise<LeapRun
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, [
       `server ${source} port ${server.port} iburst minpoll 0 maxpoll 0`,
-      `bindaddress ${self}`, `port ${SERVE_PORT}`, 'allow 127.0.0.0/8', `bindcmdaddress ${socket}`, 'maxslewrate 1000',
+      `bindaddress ${self}`, `port ${SERVE_PORT}`, 'allow 127.0.0.0/8', `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, 'maxslewrate 1000',
       ...lines, '',
     ].join('\n'));
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', String(shift)]);

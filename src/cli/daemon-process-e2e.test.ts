@@ -33,7 +33,7 @@ test('pidfile: written at start, a second daemon refused while the first runs, r
   await withDir(async (dir) => {
     const pidfile = join(dir, 'run', 'ntpkit.pid');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\npidfile ${pidfile}\n`);
+    await writeFile(conf, `server ${NOBODY_HOME} iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\npidfile ${pidfile}\n`);
     const first = await startDaemon(conf);
     let second: ManagedProcess | undefined;
     try {
@@ -59,7 +59,7 @@ test('pidfile left by a dead process: stale, replaced', { timeout: 60_000 }, asy
     const conf = join(dir, 'chrony.conf');
     // PID 2^22 + 1 is above pid_max's ceiling: no process can have it.
     await writeFile(pidfile, `${2 ** 22 + 1}\n`);
-    await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\npidfile ${pidfile}\n`);
+    await writeFile(conf, `server ${NOBODY_HOME} iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\npidfile ${pidfile}\n`);
     const d = await startDaemon(conf);
     try {
       assert.equal(await readFile(pidfile, 'utf8'), `${d.pid}\n`);
@@ -79,7 +79,7 @@ test('lock_all: the daemon\'s memory is locked (VmLck covers what is resident); 
   await withDir(async (dir) => {
     for (const lockAll of [true, false]) {
       const conf = join(dir, `${lockAll ? 'locked' : 'plain'}.conf`);
-      await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\n${lockAll ? 'lock_all\n' : ''}`);
+      await writeFile(conf, `server ${NOBODY_HOME} iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n${lockAll ? 'lock_all\n' : ''}`);
       const d = await startDaemon(conf);
       try {
         if (lockAll) {
@@ -118,7 +118,7 @@ test('hwtimestamp on an interface without hardware timestamping: chronyd 4.3 and
 test('hwtimestamp *: no interface here can, so the daemon runs on kernel software timestamps and says so', { timeout: 90_000 }, async () => {
   await withDir(async (dir) => {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\nhwtimestamp *\n`);
+    await writeFile(conf, `server ${NOBODY_HOME} iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\nhwtimestamp *\n`);
     const d = await startDaemon(conf);
     try {
       assert.match(d.logs(), /No HW timestamping on (\S+, )*lo(, \S+)*: using kernel software timestamps/);
@@ -143,7 +143,7 @@ test('sched_priority 1: the daemon\'s event loop runs SCHED_FIFO at priority 1; 
   await withDir(async (dir) => {
     for (const prio of [1, 0]) {
       const conf = join(dir, `prio${prio}.conf`);
-      await writeFile(conf, `server ${NOBODY_HOME} iburst\nbindcmdaddress /\n${prio > 0 ? `sched_priority ${prio}\n` : ''}`);
+      await writeFile(conf, `server ${NOBODY_HOME} iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n${prio > 0 ? `sched_priority ${prio}\n` : ''}`);
       const d = await startDaemon(conf);
       try {
         const want = prio > 0 ? { policy: SCHED_FIFO, rtPriority: prio } : { policy: 0, rtPriority: 0 };

@@ -22,7 +22,7 @@ async function statusWith(rtcsync: boolean): Promise<ReturnType<VirtualClock['st
   const signals = new EventEmitter();
   try {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server 127.0.24.1\nbindcmdaddress /\n${rtcsync ? 'rtcsync\n' : ''}`);
+    await writeFile(conf, `server 127.0.24.1\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n${rtcsync ? 'rtcsync\n' : ''}`);
     let started: (d: SyncDaemon) => void = () => {};
     const running = new Promise<SyncDaemon>((r) => { started = r; });
     const err: string[] = [];

@@ -78,7 +78,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
     return;
   }
   const { config, resources } = loaded;
-  if (source.isBuiltIn) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.bindcmdaddress}); give -f FILE for another`);
+  if (source.isBuiltIn) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.controlsocket}); give -f FILE for another`);
 
   const pidFile = takePidFile(config);
   if (!pidFile.ok) {

@@ -32,7 +32,7 @@ test("ntpdata's Local address is the one chronyd reports for the same server", {
     client = await startChronydClient({ servers: [{ address: SERVER, options: 'iburst minpoll 0 maxpoll 0' }], extraConfig: ['bindcmdaddress {dir}/chronyd.sock'] });
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server ${SERVER} iburst minpoll 0 maxpoll 0\nbindcmdaddress ${socket}\n`);
+    await writeFile(conf, `server ${SERVER} iburst minpoll 0 maxpoll 0\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const chronyc = (): string => execFileSync(toolPath('chronyc'), ['-h', join((client as ChronydProcess).dir, 'chronyd.sock'), '-n', 'ntpdata', SERVER], { encoding: 'utf8', timeout: 5000 });
     let theirs = '', ours = '';

@@ -88,7 +88,7 @@ test('NTPKIT_NATIVE=off: daemon --clock virtual synchronizes to chronyd and answ
   let daemon: ManagedProcess | undefined;
   try {
     const sock = join(dir, 'ntpkit.sock');
-    await writeFile(join(dir, 'chrony.conf'), `${addrs.map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`).join('\n')}\nbindcmdaddress ${sock}\n`);
+    await writeFile(join(dir, 'chrony.conf'), `${addrs.map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`).join('\n')}\ncontrolsocket ${sock}\nbindcmdaddress /\ncmdport 0\n`);
     daemon = await spawnManaged(process.execPath, ['--input-type=module', '-e', SCRIPT, 'daemon', '-f', join(dir, 'chrony.conf'), '--clock', 'virtual'], { env: OFF, cwd: CWD });
     const started = Date.now();
     let check = await ntpkit(['check', '-s', sock]);
@@ -122,7 +122,7 @@ test('NTPKIT_NATIVE=off: daemon --clock system refuses and names the missing add
   }
   const dir = await mkdtemp(join(tmpdir(), 'ntpkit-portability-'));
   try {
-    await writeFile(join(dir, 'chrony.conf'), `server 192.0.2.1\nbindcmdaddress ${join(dir, 'ntpkit.sock')}\n`);
+    await writeFile(join(dir, 'chrony.conf'), `server 192.0.2.1\ncontrolsocket ${join(dir, 'ntpkit.sock')}\nbindcmdaddress /\ncmdport 0\n`);
     const args = ['--input-type=module', '-e', SCRIPT, 'daemon', '-f', join(dir, 'chrony.conf'), '--clock', 'system'];
     const r = root
       ? await runToCompletion(setpriv as string, ['--bounding-set', '-sys_time', '--inh-caps', '-sys_time', '--', process.execPath, ...args], { env: OFF, cwd: CWD, timeoutMs: 20_000 })

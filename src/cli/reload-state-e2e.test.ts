@@ -53,7 +53,7 @@ test('a reload keeps every unchanged source (reach, samples, selection) and rest
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
     const lines = (third: string): string => [
-      ...SERVERS.slice(0, 2).map((a) => `server ${a} minpoll 0 maxpoll 0 iburst`), third, `bindcmdaddress ${socket}`, '',
+      ...SERVERS.slice(0, 2).map((a) => `server ${a} minpoll 0 maxpoll 0 iburst`), third, `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, '',
     ].join('\n');
     const same = lines(`server ${SERVERS[2]} minpoll 0 maxpoll 0 iburst`);
     await writeFile(conf, same);

@@ -47,7 +47,7 @@ export function controlExitCode(e: ControlError): number {
 export function reportCommand(io: Io, spec: ReportSpec): Command {
   const cmd = new Command(spec.name)
     .description(spec.description)
-    .addOption(new Option('--socket <path>', "the daemon's control socket (bindcmdaddress; default: /run/ntpkit/ntpkit.sock when it exists, else where this user's daemon without -f listens)").default(defaultClientSocketPath(existsSync)))
+    .addOption(new Option('--socket <path>', "the daemon's control socket (controlsocket; default: /run/ntpkit/ntpkit.sock when it exists, else where this user's daemon without -f listens)").default(defaultClientSocketPath(existsSync)))
     .option('--json', 'print the JSON document instead (see docs/control.md)')
     .option('-n, --numeric', 'show addresses, not configured names (chronyc -n, ntpq -n)')
     .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)));

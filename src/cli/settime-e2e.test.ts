@@ -14,7 +14,7 @@ async function withDaemon(lines: string, fn: (socket: string) => Promise<void>):
   const socket = join(dir, 'ntpkit.sock');
   const conf = join(dir, 'chrony.conf');
   // No source answers at 127.0.24.2: only settime moves the clock.
-  await writeFile(conf, `server 127.0.24.2 iburst\nbindcmdaddress ${socket}\n${lines}`);
+  await writeFile(conf, `server 127.0.24.2 iburst\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n${lines}`);
   const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
   try {
     await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());

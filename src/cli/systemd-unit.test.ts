@@ -103,7 +103,7 @@ test('ntpkit.service: ExecStart is a daemon command line our CLI accepts, and it
   // And the config it names is the one in contrib/, whose paths the unit's directories provide.
   const conf = parseConfigText(await readFile(join(CONTRIB, 'ntpkit.conf'), 'utf8'), '/etc/ntpkit/ntpkit.conf');
   assert.deepEqual(conf.errors, []);
-  assert.match(conf.config?.bindcmdaddress ?? '', /^\/run\/ntpkit\//, 'RuntimeDirectory=ntpkit');
+  assert.match(conf.config?.controlsocket ?? '', /^\/run\/ntpkit\//, 'RuntimeDirectory=ntpkit');
   assert.match(conf.config?.driftfile ?? '', /^\/var\/lib\/ntpkit\//, 'StateDirectory=ntpkit');
   assert.equal(conf.config?.logdir, '/var/log/ntpkit', 'LogsDirectory=ntpkit');
 });

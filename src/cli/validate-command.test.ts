@@ -27,7 +27,7 @@ function file(name: string, text: string): string {
 }
 
 test('a valid chrony.conf: warnings, then one line per source and the discipline; exit 0', async () => {
-  const p = file('chrony.conf', `server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst\npool pool.example.org maxsources 2 xleave\ndriftfile ${dir}/drift\nmakestep 1.0 3\nhwtstimeout 0.001\nallow 127.0.0.1\nbindcmdaddress ${dir}/ntpkit.sock\n`);
+  const p = file('chrony.conf', `server ntp.cloud.aliyuncs.com minpoll 4 maxpoll 10 iburst\npool pool.example.org maxsources 2 xleave\ndriftfile ${dir}/drift\nmakestep 1.0 3\nhwtstimeout 0.001\nallow 127.0.0.1\ncontrolsocket ${dir}/ntpkit.sock\n`);
   const r = await validate(['-f', p]);
   assert.equal(r.code, ExitCode.OK);
   assert.equal(r.err, '');
@@ -98,10 +98,10 @@ test('--format and --json', async () => {
 });
 
 test('no source, or a single one: valid (exit 0), with the warning the daemon logs too', async () => {
-  const none = await validate(['-f', file('none.conf', `bindcmdaddress ${dir}/ntpkit.sock\n`)]);
+  const none = await validate(['-f', file('none.conf', `controlsocket ${dir}/ntpkit.sock\n`)]);
   assert.equal(none.code, ExitCode.OK);
   assert.match(none.out, /^Warnings \(1\):\n {2}\S+none\.conf: no time sources \(server, pool or peer\): the clock will not be synchronized, only run free$/m);
-  const one = await validate(['-f', file('one.conf', `bindcmdaddress ${dir}/ntpkit.sock\nserver 127.0.16.1 iburst\n`)]);
+  const one = await validate(['-f', file('one.conf', `controlsocket ${dir}/ntpkit.sock\nserver 127.0.16.1 iburst\n`)]);
   assert.equal(one.code, ExitCode.OK);
   assert.match(one.out, /one\.conf:2: server 127\.0\.16\.1 is the only time source: no fault tolerance\./);
   assert.match(one.out, /one\.conf: valid \(1 warning\)$/m);

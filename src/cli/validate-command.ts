@@ -6,6 +6,7 @@
  * (one chrony.conf-style line each) and the key discipline, serving and
  * control settings. It binds nothing and writes nothing.
  */
+import { commandEndpoints } from '../config/command-endpoints.js';
 import { Command, Option } from 'commander';
 import { type Config, type ConfigFormat } from '../config/config.js';
 import { loadConfig } from '../config/parse-config.js';
@@ -57,7 +58,9 @@ export function describeConfig(c: Config): string[] {
     if (srv.local) out.push(`  local stratum ${srv.local.stratum}${srv.local.orphan ? ' orphan' : ''} distance ${srv.local.distance}`);
     if (srv.rateLimit) out.push(`  ratelimit interval ${srv.rateLimit.interval} burst ${srv.rateLimit.burst} leak ${srv.rateLimit.leak} kod ${srv.rateLimit.kod}`);
   }
-  out.push(`Control socket: ${c.bindcmdaddress === '/' ? 'off (bindcmdaddress /)' : c.bindcmdaddress}${c.cmdport === 0 ? ' (cmdport 0)' : ''}`);
+  out.push(`Control socket: ${c.controlsocket === '/' ? 'off (controlsocket /)' : c.controlsocket}`);
+  const cmd = commandEndpoints(c.command);
+  out.push(`chronyc's command socket: ${cmd.socketPath ?? 'off (bindcmdaddress /)'}; UDP: ${cmd.port === 0 ? 'off (cmdport 0)' : cmd.udpAddresses.map((a) => (a.includes(':') ? `[${a}]:${cmd.port}` : `${a}:${cmd.port}`)).join(', ')}`);
   if (c.logdir !== null || c.log.length > 0) out.push(`Logs: ${c.log.length > 0 ? c.log.join(' ') : '(none)'} in ${c.logdir ?? '(no logdir)'}`);
   if (c.logfile !== null) out.push(`Log file: ${c.logfile}`);
   return out;

@@ -51,7 +51,7 @@ function sources(from: number, n: number): string {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ntpkit-validate-extreme-'));
-  const small = conf('small.conf', `server 127.0.16.1\nbindcmdaddress ${dir}/ntpkit.sock\n`);
+  const small = conf('small.conf', `server 127.0.16.1\ncontrolsocket ${dir}/ntpkit.sock\n`);
   const base = await validate(small);
   assert.equal(base.code, 0, base.out);
   boundMs = 15 * base.ms + 5000;
@@ -106,7 +106,7 @@ test('130 000 sources in one file: stopped at the line limit, with its file:line
 
 test('about the most the limits let through (five includes of 19 998 sources): valid, every source listed', async () => {
   const files = CONFIG_READ_LIMITS.totalLines / CONFIG_READ_LIMITS.fileLines;
-  const head = `bindcmdaddress ${dir}/ntpkit.sock\n`;
+  const head = `controlsocket ${dir}/ntpkit.sock\n`;
   const mainLines = 1 + files;
   const per = Math.floor((CONFIG_READ_LIMITS.totalLines - mainLines) / files);
   const includes = Array.from({ length: files }, (_, f) => `include ${conf(`part${f}.conf`, sources(f * per, per))}\n`).join('');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DISCIPLINE_DEFAULTS } from '../core/engine/engine-api.js';
 import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
-import { DEFAULT_BINDCMDADDRESS, DEFAULT_HTTP_PORT } from './config.js';
+import { DEFAULT_CONTROLSOCKET, DEFAULT_HTTP_PORT } from './config.js';
 import { parseConfigText } from './parse-config.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { memoryFiles } from '../testing/memory-files.js';
@@ -24,8 +24,8 @@ test('an empty chrony.conf gives chrony\'s defaults', () => {
   assert.equal(c.server.port, 123);
   // chrony serves nothing until an allow.
   assert.deepEqual(c.server.access, []);
-  assert.equal(c.bindcmdaddress, DEFAULT_BINDCMDADDRESS);
-  assert.equal(c.cmdport, 323);
+  assert.equal(c.controlsocket, DEFAULT_CONTROLSOCKET);
+  assert.deepEqual(c.command, { bind: [], port: 323 });
   assert.deepEqual([c.logdir, c.log, c.leapsectz, c.leapseclist, c.keyfile, c.logfile, c.httpaddress], [null, [], null, null, null, null, null]);
 });
 
@@ -117,11 +117,11 @@ makestep 1 -1
   assert.deepEqual(c.server.rateLimit, { interval: 1, burst: 16, leak: 2, kod: 0 });
   assert.equal(c.server.port, 11123);
   assert.deepEqual(c.server.bindAddresses, ['127.0.0.1']);
-  assert.equal(c.bindcmdaddress, '/tmp/ntpkit-test.sock');
-  assert.equal(c.cmdport, 0);
+  assert.deepEqual(c.command, { bind: ['/tmp/ntpkit-test.sock', '127.0.0.1'], port: 0 });
+  assert.equal(c.controlsocket, DEFAULT_CONTROLSOCKET);
   assert.equal(c.logdir, '/var/log/chrony');
   assert.deepEqual(c.log, ['measurements', 'statistics', 'tracking']);
-  assert.deepEqual(messages(r.warnings), ['chrony.conf:18: bindcmdaddress 127.0.0.1: ntpkit\'s control socket is a Unix socket only; the address is ignored']);
+  assert.deepEqual(messages(r.warnings), []);
 });
 
 test('the result is deep-frozen', () => {

@@ -8,7 +8,7 @@ import { DISCIPLINE_DEFAULTS, type DisciplineOptions } from '../core/engine/engi
 import { type SourceOptions } from '../core/engine/source-options.js';
 import { PROCESS_DEFAULTS, type ProcessOptions } from './process-options.js';
 import { isIP } from 'node:net';
-import { ACQUISITION_DEFAULTS, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, type ConfiguredRefclock, DEFAULT_BINDCMDADDRESS, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
+import { ACQUISITION_DEFAULTS, type Config, type ConfigFileAccess, type ConfigFormat, type ConfigOrigin, type ConfigResult, type ConfiguredRefclock, DEFAULT_CONTROLSOCKET, originKey, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT, DEFAULT_LOGBANNER, type HttpAddress } from './config.js';
 import { type ConfigDiagnostic } from './diagnostics.js';
 import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
@@ -35,8 +35,8 @@ export interface ConfigBuilder {
   discipline: Mutable<DisciplineOptions>;
   driftfile: string | null;
   server: ServerConfigBuilder;
-  bindcmdaddress: string;
-  cmdport: number;
+  controlsocket: string;
+  command: { bind: string[]; port: number };
   acquisition: { port: number; addresses: string[] };
   logdir: string | null;
   log: string[];
@@ -63,8 +63,8 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     discipline: { ...DISCIPLINE_DEFAULTS },
     driftfile: null,
     server: newServerConfigBuilder(),
-    bindcmdaddress: DEFAULT_BINDCMDADDRESS,
-    cmdport: DEFAULT_CMDPORT,
+    controlsocket: DEFAULT_CONTROLSOCKET,
+    command: { bind: [], port: DEFAULT_CMDPORT },
     acquisition: { port: ACQUISITION_DEFAULTS.port, addresses: [] },
     logdir: null,
     log: [],
@@ -130,8 +130,8 @@ export function finish(s: ParseState): ConfigResult {
     discipline: b.discipline,
     driftfile: b.driftfile,
     server: b.server as ServerConfig,
-    bindcmdaddress: b.bindcmdaddress,
-    cmdport: b.cmdport,
+    controlsocket: b.controlsocket,
+    command: b.command,
     acquisition: b.acquisition,
     logdir: b.logdir,
     log: b.log,

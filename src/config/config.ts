@@ -61,12 +61,12 @@ export interface Config {
    */
   readonly server: ServerConfig;
   /**
-   * Unix socket path of the control socket (default '/run/ntpkit/ntpkit.sock').
-   * '/' disables the socket, as in chrony.
+   * ntpkit `controlsocket`: Unix socket path of ntpkit's own JSON control
+   * socket (default '/run/ntpkit/ntpkit.sock'). '/' disables it.
    */
-  readonly bindcmdaddress: string;
-  /** chrony `cmdport` (default 323): recorded. As in chrony it is the UDP command port, so 0 leaves the Unix control socket on; `bindcmdaddress /` turns that off. */
-  readonly cmdport: number;
+  readonly controlsocket: string;
+  /** Where chronyc's command protocol is served: chrony's bindcmdaddress, cmdport, cmdallow/cmddeny and cmdratelimit. */
+  readonly command: CommandConfig;
   /** chrony `acquisitionport` and `bindacqaddress`: where the client socket that polls the sources is bound. */
   readonly acquisition: AcquisitionConfig;
   readonly logdir: string | null;
@@ -103,6 +103,18 @@ export interface Config {
   readonly origins: Readonly<Record<string, ConfigOrigin>>;
   /** The daemon process: PID file, memory locking, rtcsync, manual, hwtimestamp (process-options.ts). */
   readonly process: ProcessOptions;
+}
+
+/**
+ * chronyd's command endpoints, with chrony's meaning: the Unix datagram
+ * socket (every command) and the UDP port (monitoring, from the addresses
+ * cmdallow permits). commandEndpoints() turns `bind` into what to open.
+ */
+export interface CommandConfig {
+  /** chrony `bindcmdaddress`, each value as written: Unix socket paths (`/` disables) and IP addresses; the last of each kind counts, as in chronyd. */
+  readonly bind: readonly string[];
+  /** chrony `cmdport` (default 323); 0 closes the UDP command port (the Unix socket stays). */
+  readonly port: number;
 }
 
 export interface ConfigOrigin {
@@ -144,7 +156,12 @@ export interface ConfigResult {
 /** chrony's default `logbanner`. */
 export const DEFAULT_LOGBANNER = 32;
 
-export const DEFAULT_BINDCMDADDRESS = '/run/ntpkit/ntpkit.sock';
+/** ntpkit's own JSON control socket, unless `controlsocket` names another. */
+export const DEFAULT_CONTROLSOCKET = '/run/ntpkit/ntpkit.sock';
+/** chronyd's command socket (Debian's build), where chronyc looks unless told otherwise. */
+export const DEFAULT_CHRONY_CMD_SOCKET = '/run/chrony/chronyd.sock';
+/** chronyd's UDP command addresses when no bindcmdaddress names one. */
+export const DEFAULT_CMD_ADDRESSES: readonly string[] = ['127.0.0.1', '::1'];
 export const DEFAULT_CMDPORT = 323;
 
 /** File access for include/confdir/includefile, injected so parsing stays testable without a disk. */

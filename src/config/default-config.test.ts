@@ -10,7 +10,7 @@ import { ExitCode } from '../cli/exit-codes.js';
 import { fetchSnapshot } from '../control/commands.js';
 import { SOURCE_DEFAULTS } from '../core/engine/source-options.js';
 import type { SyncDaemon } from '../daemon/sync-daemon.js';
-import { DEFAULT_BINDCMDADDRESS } from './config.js';
+import { DEFAULT_CONTROLSOCKET } from './config.js';
 import {
   BUILT_IN_CONFIG_NAME, BUILT_IN_CONFIG_TEXT, builtInConfigText, defaultClientSocketPath, defaultUserSocketPath, SEED_SERVERS,
 } from './default-config.js';
@@ -23,14 +23,14 @@ test('the seed servers are those of seed 000\'s chrony.conf (seed 001\'s VPC col
 });
 
 test('socket path: root gets /run/ntpkit, a user $XDG_RUNTIME_DIR/ntpkit, else /tmp/ntpkit-<uid>', () => {
-  assert.equal(defaultUserSocketPath({ uid: 0, env: { XDG_RUNTIME_DIR: '/run/user/0' } }), DEFAULT_BINDCMDADDRESS);
+  assert.equal(defaultUserSocketPath({ uid: 0, env: { XDG_RUNTIME_DIR: '/run/user/0' } }), DEFAULT_CONTROLSOCKET);
   assert.equal(defaultUserSocketPath({ uid: 1000, env: { XDG_RUNTIME_DIR: '/run/user/1000' } }), '/run/user/1000/ntpkit/ntpkit.sock');
   assert.equal(defaultUserSocketPath({ uid: 1000, env: {} }), '/tmp/ntpkit-1000/ntpkit.sock');
   // The XDG spec: a relative XDG_RUNTIME_DIR is invalid and ignored.
   assert.equal(defaultUserSocketPath({ uid: 1000, env: { XDG_RUNTIME_DIR: 'run/user' } }), '/tmp/ntpkit-1000/ntpkit.sock');
   assert.equal(defaultUserSocketPath({ uid: undefined, env: {} }), join(tmpdir(), 'ntpkit', 'ntpkit.sock'));
   // Clients prefer the system socket when a packaged daemon made it.
-  assert.equal(defaultClientSocketPath(() => true, { uid: 1000, env: {} }), DEFAULT_BINDCMDADDRESS);
+  assert.equal(defaultClientSocketPath(() => true, { uid: 1000, env: {} }), DEFAULT_CONTROLSOCKET);
   assert.equal(defaultClientSocketPath(() => false, { uid: 1000, env: {} }), '/tmp/ntpkit-1000/ntpkit.sock');
 });
 
@@ -47,8 +47,8 @@ test('the built-in configuration loads with no error and no warning: seven seed 
     assert.deepEqual(c.httpaddress, { address: '127.0.0.1', port: 9473 });
     assert.equal(c.server.access.length, 0, 'serves no NTP, so it needs no port 123');
   }
-  assert.equal(parseConfigText(BUILT_IN_CONFIG_TEXT, BUILT_IN_CONFIG_NAME).config?.bindcmdaddress, defaultUserSocketPath());
-  assert.equal(parseConfigText(builtInConfigText('/tmp/x/s.sock'), BUILT_IN_CONFIG_NAME).config?.bindcmdaddress, '/tmp/x/s.sock');
+  assert.equal(parseConfigText(BUILT_IN_CONFIG_TEXT, BUILT_IN_CONFIG_NAME).config?.controlsocket, defaultUserSocketPath());
+  assert.equal(parseConfigText(builtInConfigText('/tmp/x/s.sock'), BUILT_IN_CONFIG_NAME).config?.controlsocket, '/tmp/x/s.sock');
 });
 
 test('contrib/ntpkit.conf, the packaged default, loads with no error and no warning', async () => {
@@ -61,7 +61,7 @@ test('contrib/ntpkit.conf, the packaged default, loads with no error and no warn
   assert.deepEqual(c.sources.map((s) => s.options), SEED_SERVERS.map(seedOptions));
   assert.equal(c.driftfile, '/var/lib/ntpkit/ntpkit.drift');
   assert.deepEqual(c.discipline.makestep, { threshold: 1, limit: 3 });
-  assert.equal(c.bindcmdaddress, '/run/ntpkit/ntpkit.sock');
+  assert.equal(c.controlsocket, '/run/ntpkit/ntpkit.sock');
   assert.equal(c.logdir, '/var/log/ntpkit');
   assert.deepEqual(c.httpaddress, { address: '127.0.0.1', port: 9473 });
   assert.equal(c.leapsectz, 'right/UTC');

@@ -9,7 +9,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_BINDCMDADDRESS } from './config.js';
+import { DEFAULT_CONTROLSOCKET } from './config.js';
 
 /** The name built-in config diagnostics carry instead of a file name. */
 export const BUILT_IN_CONFIG_NAME = '(built-in)';
@@ -48,7 +48,7 @@ function hostContext(): SocketPathContext {
  * (private to the user, cleaned at logout), else /tmp/ntpkit-<uid>/.
  */
 export function defaultUserSocketPath(ctx: SocketPathContext = hostContext()): string {
-  if (ctx.uid === 0) return DEFAULT_BINDCMDADDRESS;
+  if (ctx.uid === 0) return DEFAULT_CONTROLSOCKET;
   const xdg = ctx.env.XDG_RUNTIME_DIR;
   // The XDG spec says to ignore a relative value.
   if (xdg !== undefined && xdg.startsWith('/')) return join(xdg, 'ntpkit', 'ntpkit.sock');
@@ -62,7 +62,7 @@ export function defaultUserSocketPath(ctx: SocketPathContext = hostContext()): s
  * else where this user's own daemon without -f would listen.
  */
 export function defaultClientSocketPath(exists: (path: string) => boolean, ctx: SocketPathContext = hostContext()): string {
-  return exists(DEFAULT_BINDCMDADDRESS) ? DEFAULT_BINDCMDADDRESS : defaultUserSocketPath(ctx);
+  return exists(DEFAULT_CONTROLSOCKET) ? DEFAULT_CONTROLSOCKET : defaultUserSocketPath(ctx);
 }
 
 /** The built-in configuration's text (chrony.conf syntax) for a given control socket. */
@@ -72,7 +72,7 @@ export function builtInConfigText(socketPath: string = defaultUserSocketPath()):
     '# The public NTP servers of the seeds, polled every 16 s to 17 min.',
     ...SEED_SERVERS.map((h) => `server ${h} ${SEED_SERVER_OPTIONS}`),
     '# The control socket for ntpkit tracking, sources, check...',
-    `bindcmdaddress ${socketPath}`,
+    `controlsocket ${socketPath}`,
     '# Prometheus metrics and the dashboard, on loopback only.',
     'httpaddress 127.0.0.1',
     '',

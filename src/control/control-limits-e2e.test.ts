@@ -27,7 +27,7 @@ const SOURCES = Array.from({ length: 12 }, (_, i) => `server 127.0.13.${200 + i}
 async function startDaemon(dir: string, env: Record<string, string> = {}): Promise<{ daemon: ManagedProcess; ro: string }> {
   const socket = join(dir, 'run', 'ntpkit.sock');
   const conf = join(dir, 'chrony.conf');
-  await writeFile(conf, [...SOURCES, `bindcmdaddress ${socket}`, ''].join('\n'));
+  await writeFile(conf, [...SOURCES, `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, ''].join('\n'));
   const daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual'], { env });
   const ro = readOnlySocketPath(socket);
   const deadline = Date.now() + 15_000;

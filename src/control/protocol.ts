@@ -12,12 +12,12 @@
  * exception (a bad control request gets an error reply and leaves the
  * daemon running: no client can stop the daemon by what it sends).
  */
-import { DEFAULT_BINDCMDADDRESS } from '../config/config.js';
+import { DEFAULT_CONTROLSOCKET } from '../config/config.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Where the daemon listens unless `bindcmdaddress` says otherwise (chrony's is /run/chrony/chronyd.sock): the config's default, so client and daemon agree. */
-export const DEFAULT_SOCKET_PATH = DEFAULT_BINDCMDADDRESS;
+/** Where the daemon listens unless `controlsocket` says otherwise: the config's default, so client and daemon agree. */
+export const DEFAULT_SOCKET_PATH = DEFAULT_CONTROLSOCKET;
 
 /**
  * The read-only socket next to the main one: `ntpkit.sock` -> `ntpkit-ro.sock`

@@ -40,7 +40,7 @@ import { listenOnPath, prepareSocketPath, removeOwnSocket } from './socket-path.
 export type { ControlCommandSpec, ControlHandler, ControlLogLevel, HandlerContext } from './command-table.js';
 
 export interface ControlServerOptions {
-  /** Socket path (chrony's `bindcmdaddress`; default of the daemon: DEFAULT_SOCKET_PATH). */
+  /** Socket path (`controlsocket`; default of the daemon: DEFAULT_SOCKET_PATH). */
   readonly path: string;
   /** Permission bits of the socket (default 0o660: owner and group may connect). */
   readonly mode?: number;

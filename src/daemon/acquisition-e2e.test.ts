@@ -42,7 +42,7 @@ test('acquisitionport and bindacqaddress: the daemon\'s requests leave from that
       `server ${server} port ${listener.address().port} iburst minpoll 0`,
       `acquisitionport ${acqPort}`,
       `bindacqaddress ${self}`,
-      `bindcmdaddress ${join(dir, 'ntpkit.sock')}`,
+      `controlsocket ${join(dir, 'ntpkit.sock')}\nbindcmdaddress /\ncmdport 0`,
       '',
     ].join('\n'));
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);

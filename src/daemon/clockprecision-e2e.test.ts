@@ -12,7 +12,7 @@ async function servedPrecision(extra: string): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'ntpkit-prec-'));
   const port = await freeUdpPort(SERVE);
   const conf = join(dir, 'chrony.conf');
-  await writeFile(conf, `server 127.0.24.1\nbindcmdaddress /\nport ${port}\nbindaddress ${SERVE}\nallow ${SERVE}/32\n${extra}`);
+  await writeFile(conf, `server 127.0.24.1\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\nport ${port}\nbindaddress ${SERVE}\nallow ${SERVE}/32\n${extra}`);
   const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
   try {
     const r = await pollFor('a reply', () => probeNtp(SERVE, port, { timeoutMs: 500, sourceAddress: SERVE }).then((x) => x, () => undefined), 30_000, () => d.logs());

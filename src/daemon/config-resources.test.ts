@@ -31,7 +31,7 @@ function config(text: string): Config {
 }
 
 async function check(text: string, o: LoadResourcesOptions = {}): Promise<{ errors: string[]; warnings: string[]; ok: boolean }> {
-  const r = await loadConfigResources(config(`bindcmdaddress /\n${text}`), { interfaces: INTERFACES, ...o });
+  const r = await loadConfigResources(config(`controlsocket /\n${text}`), { interfaces: INTERFACES, ...o });
   return { errors: r.errors.map(formatDiagnostic), warnings: r.warnings.map(formatDiagnostic), ok: r.resources !== null };
 }
 
@@ -51,7 +51,7 @@ test('the key file: a missing one is an error at the keyfile line, the errno cod
   assert.deepEqual(r, { ok: false, warnings: [], errors: [`test.conf:5: ${missing}: Cannot read the key file: ENOENT (no such file or directory)`] });
   const keys = join(dir, 'ok.keys');
   writeFileSync(keys, '1 SHA1 HEX:0123456789ABCDEF0123456789ABCDEF01234567\n', { mode: 0o600 });
-  const good = await loadConfigResources(config(`bindcmdaddress /\n${THREE}keyfile ${keys}\nserver 127.0.16.4 key 2\n`), { interfaces: INTERFACES });
+  const good = await loadConfigResources(config(`controlsocket /\n${THREE}keyfile ${keys}\nserver 127.0.16.4 key 2\n`), { interfaces: INTERFACES });
   assert.equal(good.resources?.keys?.size, 1);
   assert.deepEqual(good.warnings.map(formatDiagnostic), [`test.conf:6: 127.0.16.4: key 2 is not in ${keys}; the source will not be polled`]);
 });
@@ -89,7 +89,7 @@ describe('NTS certificates and keys', { skip: interopSkip('openssl') }, () => {
   const nts = (cert: string, key: string): string => `${THREE}bindaddress 127.0.16.9\nntsservercert ${cert}\nntsserverkey ${key}\n`;
 
   test('a good pair loads: the first pair is what the KE server gets', async () => {
-    const r = await loadConfigResources(config(`bindcmdaddress /\n${nts(a.certPath, a.keyPath)}`), { interfaces: INTERFACES });
+    const r = await loadConfigResources(config(`controlsocket /\n${nts(a.certPath, a.keyPath)}`), { interfaces: INTERFACES });
     assert.deepEqual(r.errors, []);
     assert.equal(r.resources?.ntsServer?.cert, a.cert);
     assert.equal(r.resources?.ntsServer?.key, a.key);

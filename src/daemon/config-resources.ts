@@ -12,6 +12,7 @@
  * the daemon's own check is the bind itself (a port in use, a privileged
  * port), it can only be found then.
  */
+import { commandEndpoints } from '../config/command-endpoints.js';
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
@@ -101,12 +102,18 @@ export async function loadConfigResources(c: Config, o: LoadResourcesOptions = {
     const problem = cannotCreateIn(c.logdir, true);
     if (problem !== null) warn(at('logdir'), `logdir ${c.logdir}: ${problem}: the statistics logs will not be written`);
   }
-  if ((o.control ?? serve) && c.bindcmdaddress !== '/' && c.bindcmdaddress !== '') {
-    const path = c.bindcmdaddress;
-    const problem = Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES
-      ? `longer than the ${MAX_UNIX_PATH_BYTES} bytes a Unix socket path may have`
-      : cannotCreateIn(dirname(path), true);
-    if (problem !== null) warn(at('bindcmdaddress'), `control socket ${path}: ${problem}: ntpkit tracking, sources and reload will not reach the daemon`);
+  const socketProblem = (path: string): string | null => (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES
+    ? `longer than the ${MAX_UNIX_PATH_BYTES} bytes a Unix socket path may have`
+    : cannotCreateIn(dirname(path), true));
+  if ((o.control ?? serve) && c.controlsocket !== '/' && c.controlsocket !== '') {
+    const path = c.controlsocket;
+    const problem = socketProblem(path);
+    if (problem !== null) warn(at('controlsocket'), `control socket ${path}: ${problem}: ntpkit tracking, sources and reload will not reach the daemon`);
+  }
+  const cmdPath = commandEndpoints(c.command).socketPath;
+  if ((o.control ?? serve) && cmdPath !== null) {
+    const problem = socketProblem(cmdPath);
+    if (problem !== null) warn(at('bindcmdaddress'), `chronyc's command socket ${cmdPath}: ${problem}: chronyc will reach the daemon only over UDP`);
   }
 
   if (serve) {

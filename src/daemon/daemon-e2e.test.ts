@@ -47,7 +47,7 @@ test('virtual clock against real servers: the falseticker is marked x and the se
       ...[a, b, c, liar].map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`),
       'allow 127.0.0.0/8',
       `bindaddress ${self}`,
-      `bindcmdaddress ${socket}`,
+      `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`,
       `driftfile ${join(dir, 'drift')}`,
       '',
     ].join('\n'));

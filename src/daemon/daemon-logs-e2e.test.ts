@@ -40,7 +40,7 @@ async function withDaemon(name: string, config: (dir: string) => string, body: (
 test('the only source jumps 10 s: the daemon logs "Virtual clock wrong by X seconds", and not again while it slews', { timeout: 60_000 }, async () => {
   const server = await startScriptedNtpServer({ address: JUMP });
   try {
-    await withDaemon('jump', () => `server ${JUMP} port ${server.port} iburst minpoll 0 maxpoll 0\nbindcmdaddress /\n`, async (d) => {
+    await withDaemon('jump', () => `server ${JUMP} port ${server.port} iburst minpoll 0 maxpoll 0\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n`, async (d) => {
       const logs = (): string => d.logs();
       await pollFor('the source to be selected', () => (/Selected source/.test(d.logs()) ? true : undefined), 20_000, logs);
       assert.doesNotMatch(d.logs(), /clock wrong by/);
@@ -63,7 +63,7 @@ test('the only source jumps 10 s: the daemon logs "Virtual clock wrong by X seco
 
 test('an NTS source whose key exchange is refused: the notice names the NTS-KE failure (host, port, error), not UDP port 123', { timeout: 90_000 }, async () => {
   // Nothing listens on TCP 127.0.15.4:4460: the connection is refused at once.
-  await withDaemon('nts-ke', () => `server ${NTS} nts iburst minpoll 0 maxpoll 2\nbindcmdaddress /\n`, async (d) => {
+  await withDaemon('nts-ke', () => `server ${NTS} nts iburst minpoll 0 maxpoll 2\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n`, async (d) => {
     const line = await pollFor('the reachability notice', () => d.logs().split('\n').find((l) => l.includes('None of the 1 source can be reached')), 60_000, () => d.logs());
     assert.match(line, new RegExp(`the NTS key exchange \\(TCP\\) failed for ${escape(NTS)}, so no NTS request could be sent`));
     assert.match(line, new RegExp(`Still trying: ${escape(NTS)}: NTS-KE with ${escape(NTS)}:4460 failed: connect ECONNREFUSED ${escape(NTS)}:4460$`));
@@ -88,7 +88,7 @@ test('a full disk: each statistics log is reported once and holds no torn line; 
     const files = ['measurements', 'statistics', 'tracking'].map((n) => join(logdir, `${n}.log`));
     await withDaemon('full-disk', () => [
       `server ${DISK} port ${srv.port} iburst minpoll -2 maxpoll -2`, 'makestep 0.1 3', `driftfile ${drift}`,
-      `logdir ${logdir}`, 'log measurements statistics tracking', 'bindcmdaddress /', '',
+      `logdir ${logdir}`, 'log measurements statistics tracking', 'controlsocket /\nbindcmdaddress /\ncmdport 0', '',
     ].join('\n'), async (d) => {
       const logs = (): string => d.logs();
       const lines = async (p: string): Promise<number> => (await readFile(p, 'utf8').catch(() => '')).split('\n').filter((l) => /^\d{4}-/.test(l)).length;

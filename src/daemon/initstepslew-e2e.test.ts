@@ -15,7 +15,7 @@ async function withDaemon(offset: number, fn: (logs: () => string, socket: strin
   const dir = await mkdtemp(join(tmpdir(), 'ntpkit-isl-'));
   const socket = join(dir, 'ntpkit.sock');
   const conf = join(dir, 'chrony.conf');
-  await writeFile(conf, `initstepslew 1 ${HOST}\nbindcmdaddress ${socket}\n`);
+  await writeFile(conf, `initstepslew 1 ${HOST}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
   const d = await spawnNtpkit(['daemon', '-f', conf, '--virtual-offset', String(offset)]);
   try {
     await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());

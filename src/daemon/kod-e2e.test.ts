@@ -30,7 +30,7 @@ test('a refusing server is asked again within minpoll..maxpoll; online and burst
     const srv = server;
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `server ${ADDRESS} port ${srv.port} iburst minpoll ${MINPOLL} maxpoll ${MAXPOLL}\nbindcmdaddress ${socket}\n`);
+    await writeFile(conf, `server ${ADDRESS} port ${srv.port} iburst minpoll ${MINPOLL} maxpoll ${MAXPOLL}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const d = daemon;
     const logs = (): string => `daemon log:\n${d.logs()}\nrequests: ${JSON.stringify(srv.requests)}`;

@@ -57,7 +57,7 @@ describe('NTS through ntpkit daemon, with chronyd 4.3', { skip: interopSkip('chr
       `server ${server} nts ntsport ${ntsPort} iburst minpoll 0 maxpoll 1`,
       `ntstrustedcerts ${pki.caCertPath}`,
       'nosystemcert',
-      `bindcmdaddress ${socket}`,
+      `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`,
       'makestep 0.1 3',
     ].join('\n') + '\n');
     const daemon: ManagedProcess = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.05']);
@@ -94,7 +94,7 @@ describe('NTS through ntpkit daemon, with chronyd 4.3', { skip: interopSkip('chr
       'local stratum 3',
       'allow 127.0.0.0/8',
       `bindaddress ${self}`,
-      `bindcmdaddress ${socket}`,
+      `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`,
       `ntsservercert ${join(dir, 'server.crt')}`,
       `ntsserverkey ${join(dir, 'server.key')}`,
       `ntsport ${ntsPort}`,
@@ -133,7 +133,7 @@ describe('NTS through ntpkit daemon, with chronyd 4.3', { skip: interopSkip('chr
     await writeFile(join(dir, 'server.crt'), pki.cert);
     await writeFile(join(dir, 'server.key'), pki.key, { mode: 0o600 });
     await writeFile(serverConf, [
-      'local stratum 2', 'allow 127.0.0.0/8', `bindaddress ${self}`, `port ${ntpPort}`, `bindcmdaddress ${serverSocket}`,
+      'local stratum 2', 'allow 127.0.0.0/8', `bindaddress ${self}`, `port ${ntpPort}`, `controlsocket ${serverSocket}\nbindcmdaddress /\ncmdport 0`,
       `ntsservercert ${join(dir, 'server.crt')}`, `ntsserverkey ${join(dir, 'server.key')}`, `ntsport ${ntsPort}`,
     ].join('\n') + '\n');
     const server = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', serverConf, '--clock', 'virtual']);
@@ -144,7 +144,7 @@ describe('NTS through ntpkit daemon, with chronyd 4.3', { skip: interopSkip('chr
     // No port option: the NTP port comes from the NTS-KE response, not the default 123.
     await writeFile(clientConf, [
       `server ${self} nts ntsport ${ntsPort} iburst minpoll 0 maxpoll 1`, `ntstrustedcerts ${pki.caCertPath}`, 'nosystemcert',
-      `bindcmdaddress ${clientSocket}`, 'port 0',
+      `controlsocket ${clientSocket}\nbindcmdaddress /\ncmdport 0`, 'port 0',
     ].join('\n') + '\n');
     const client = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', clientConf, '--clock', 'virtual', '--virtual-offset', '0.02']);
     t.after(() => client.stop());

@@ -64,7 +64,7 @@ async function startNtsDaemon(pki: TestPki, dir: string, name: string): Promise<
   const control = join(dir, `${name}.sock`);
   const conf = join(dir, `${name}.conf`);
   await writeFile(conf, [
-    'local stratum 2', 'allow 127.0.0.0/8', `bindaddress ${ADDRESS}`, `port ${await freeUdpPort(ADDRESS)}`, `bindcmdaddress ${control}`,
+    'local stratum 2', 'allow 127.0.0.0/8', `bindaddress ${ADDRESS}`, `port ${await freeUdpPort(ADDRESS)}`, `controlsocket ${control}\nbindcmdaddress /\ncmdport 0`,
     `ntsservercert ${pki.certPath}`, `ntsserverkey ${pki.keyPath}`, `ntsport ${ntsPort}`, `ntsdumpdir ${dir}`,
   ].join('\n') + '\n');
   const proc = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', conf, '--clock', 'virtual', '--http', `${ADDRESS}:0`]);

@@ -71,7 +71,7 @@ async function startNtpkit(name: string, lines: readonly string[], offset = STAR
   const socket = join(dir, `${name}.sock`);
   const conf = join(dir, `${name}.conf`);
   // The probes of converged() come from 127.0.0.1.
-  await writeFile(conf, [`bindcmdaddress ${socket}`, 'allow 127.0.0.1', ...lines, ''].join('\n'));
+  await writeFile(conf, [`controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, 'allow 127.0.0.1', ...lines, ''].join('\n'));
   const proc = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', String(offset)]);
   return { proc, socket };
 }

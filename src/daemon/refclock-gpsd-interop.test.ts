@@ -99,7 +99,7 @@ test('refclock SHM: gpsd (fed by gpsfake) writes the feed into SHM segments; ntp
     const chronySock = join(chronyd.dir, 'chronyd.sock');
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `${refclock(0)}\nbindcmdaddress ${socket}\n`);
+    await writeFile(conf, `${refclock(0)}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
     const ntpkit = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     procs.push(ntpkit);
     const diag = (): string => `gpsfake:\n${gpsfake.logs()}\nntpshmmon:\n${monitor.logs().slice(-2000)}\nchronyd:\n${chronyd?.logs() ?? ''}\nntpkit:\n${ntpkit.logs()}`;

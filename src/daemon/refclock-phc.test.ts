@@ -19,7 +19,7 @@ import { startSyncDaemon, type SyncDaemon } from './sync-daemon.js';
 const PHC_AHEAD = 0.0375;
 
 function config(lines: string): Config {
-  const r = parseConfigText(`${lines}\nbindcmdaddress /\n`, 'phc.conf', { format: 'chrony' });
+  const r = parseConfigText(`${lines}\ncontrolsocket /\n`, 'phc.conf', { format: 'chrony' });
   assert.deepEqual(r.errors, []);
   return r.config as Config;
 }

@@ -76,7 +76,7 @@ test('refclock SOCK: the same samples sent to chronyd and ntpkit give both the o
     const ourPath = join(dir, 'refclock.sock');
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `${line(ourPath)}\nbindcmdaddress ${socket}\n`);
+    await writeFile(conf, `${line(ourPath)}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
     ntpkit = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const nk = ntpkit;
     const diag = (): string => `chronyd:\n${chronyd?.logs() ?? ''}\nntpkit:\n${nk.logs()}`;

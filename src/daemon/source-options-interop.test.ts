@@ -38,7 +38,7 @@ test('offset and minstratum: ntpkit reports what chronyd reports for the same se
     const chronyc = (...args: string[]) => promisify(execFile)(toolPath('chronyc'), ['-h', join(client?.dir as string, 'chronyc.sock'), ...args]);
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, [`server ${SERVER} ${LINE}`, 'port 0', `bindcmdaddress ${socket}`, ''].join('\n'));
+    await writeFile(conf, [`server ${SERVER} ${LINE}`, 'port 0', `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, ''].join('\n'));
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
 
     const started = Date.now();

@@ -127,7 +127,7 @@ async function startDaemon(transport: Transport, address: string, dir: string): 
   await writeFile(conf, [
     // Nothing listens there: the daemon keeps polling, and its client socket stays open.
     `server ${address} port ${await freeUdpPort(address)} minpoll 0 maxpoll 0 iburst`,
-    'allow', 'local stratum 1', `bindaddress ${address}`, `port ${port}`, `bindcmdaddress ${socket}`, `driftfile ${join(dir, 'drift')}`, '',
+    'allow', 'local stratum 1', `bindaddress ${address}`, `port ${port}`, `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`, `driftfile ${join(dir, 'drift')}`, '',
   ].join('\n'));
   const proc = await spawnManaged(process.execPath, [BIN, 'daemon', '-f', conf, '--clock', 'virtual'], { env: envOf(transport) });
   await ready(proc, 'Control socket at', transport === 'native' ? /Serving NTP on .* \(kernel timestamps\)/ : /Serving NTP on .* \(node:dgram/);

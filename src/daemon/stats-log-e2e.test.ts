@@ -53,7 +53,7 @@ test('a daemon synchronizing to chronyd writes measurements, statistics and trac
     for (const address of [a, b]) servers.push(await startChronydServer({ address }));
     const text = (logdir: string, log: string): string => [
       ...[a, b].map((s) => `server ${s} minpoll 0 maxpoll 0 iburst`),
-      'makestep 0.01 3', `logdir ${logdir}`, `log ${log}`, 'logbanner 8', 'bindcmdaddress /', '',
+      'makestep 0.01 3', `logdir ${logdir}`, `log ${log}`, 'logbanner 8', 'controlsocket /\nbindcmdaddress /\ncmdport 0', '',
     ].join('\n');
     const logdir = join(dir, 'logs');
     const first = config(text(logdir, 'measurements statistics tracking'));

@@ -40,7 +40,7 @@ test('every sample of a run takes T1 and T4 from the kernel timestamps', { timeo
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, [
       ...SERVERS.map((s) => `server ${s} minpoll 0 maxpoll 0`),
-      `bindcmdaddress ${socket}`,
+      `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0`,
       `logdir ${dir}`,
       'log measurements',
       '',

@@ -204,7 +204,7 @@ async function refuseCase(a: NativeClockAddon, server: string, dir: string): Pro
     if (seen.length === 0) throw new Error(`the guest's chronyd never showed up in /proc (exit ${chronyd.exitCode}): ${log}`);
     const sync = await runCli(['sync', '-n', '2', '-i', '0.05', server]);
     const conf2 = join(dir, 'guest-daemon.conf');
-    writeFileSync(conf2, `server ${server} iburst\nbindcmdaddress /\n`);
+    writeFileSync(conf2, `server ${server} iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n`);
     const daemon = await runCli(['daemon', '-f', conf2, '--clock', 'system']);
     shift(a, 1 - (await measure(server)).error);
     const forced = await runCli(['sync', '--force', ...SAMPLING, server]);
@@ -219,7 +219,7 @@ async function lockCase(_a: NativeClockAddon, server: string, dir: string): Prom
   const lockPath = process.env.NTPKIT_LOCK_FILE;
   if (lockPath === undefined) throw new Error('uml-guest-oneshot needs NTPKIT_LOCK_FILE (src/testing/uml.ts sets it)');
   const conf = join(dir, 'guest-lock.conf');
-  writeFileSync(conf, `server ${server} iburst\nbindcmdaddress /\n`);
+  writeFileSync(conf, `server ${server} iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n`);
   const daemon = spawnCli(['daemon', '-f', conf, '--clock', 'system']);
   let daemonLog = '';
   daemon.stdout?.on('data', (d: Buffer) => { daemonLog += d.toString(); });

@@ -27,7 +27,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function run(server: string, dir: string, rtcsync: boolean): Promise<RtcsyncResult> {
   const conf = join(dir, `rtcsync-${rtcsync}.conf`);
-  writeFileSync(conf, `server ${server} iburst minpoll 0 maxpoll 0\nmakestep 0.1 3\nbindcmdaddress /\n${rtcsync ? 'rtcsync\n' : ''}`);
+  writeFileSync(conf, `server ${server} iburst minpoll 0 maxpoll 0\nmakestep 0.1 3\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n${rtcsync ? 'rtcsync\n' : ''}`);
   const main = new URL('../cli/main.js', import.meta.url).href;
   const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
   const d = spawn(process.execPath, ['--input-type=module', '-e', code, 'daemon', '-f', conf, '--clock', 'system', '--force'], { stdio: ['ignore', 'pipe', 'pipe'] });

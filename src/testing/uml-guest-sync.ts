@@ -390,7 +390,7 @@ async function runScenario(req: GuestRequest & { readonly dir: string }, s: Gues
     `logdir ${logdir}`,
     'log measurements',
     // chronyd: no command port, its pid file in the run's dir (hostfs makes /run the host's).
-    ...(chronyd ? ['cmdport 0', 'bindcmdaddress /', `pidfile ${join(req.dir, `${s.name}.pid`)}`] : [`bindcmdaddress ${socket}`]),
+    ...(chronyd ? ['cmdport 0', 'bindcmdaddress /', `pidfile ${join(req.dir, `${s.name}.pid`)}`] : [`controlsocket ${socket}`, 'bindcmdaddress /', 'cmdport 0']),
     '',
   ].join('\n'));
 

@@ -25,7 +25,7 @@ async function withDaemon(confLines: readonly string[], args: readonly string[],
   let daemon: ManagedProcess | undefined;
   try {
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, ['server 127.0.13.250', 'bindcmdaddress /', ...confLines, ''].join('\n'));
+    await writeFile(conf, ['server 127.0.13.250', 'controlsocket /\nbindcmdaddress /\ncmdport 0', ...confLines, ''].join('\n'));
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', ...args]);
     await fn(daemon);
     const status = await daemon.stop(10_000);

@@ -129,7 +129,7 @@ test('the dashboard in Chromium: synchronized, the falseticker marked x, plots d
       ...[a, b, c, liar].map((s) => `server ${s} minpoll 0 maxpoll 2 iburst`),
       'allow 127.0.0.0/8',
       `bindaddress ${self}`,
-      'bindcmdaddress /',
+      'controlsocket /\nbindcmdaddress /\ncmdport 0',
       '',
     ].join('\n'));
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '--virtual-offset', '0.2', '--http', '127.0.0.1:0']);

@@ -1,28 +1,37 @@
 /** How operators reach the daemon: the control socket and the metrics/dashboard HTTP server. */
 import { isIP } from 'node:net';
-import { DEFAULT_BINDCMDADDRESS, DEFAULT_CMDPORT, DEFAULT_HTTP_PORT } from '../config.js';
-import { errorAt, parseHttpAddress, parseHttpHost, recordOrigin, warnAt } from '../config-builder.js';
+import { DEFAULT_CHRONY_CMD_SOCKET, DEFAULT_CMD_ADDRESSES, DEFAULT_CMDPORT, DEFAULT_CONTROLSOCKET, DEFAULT_HTTP_PORT } from '../config.js';
+import { errorAt, type ParseState, parseHttpAddress, parseHttpHost, recordOrigin } from '../config-builder.js';
+import { type ConfigLine } from '../lexer.js';
 import { type Directive, implemented } from '../directive.js';
 import { oneArg, oneInteger } from '../line-args.js';
+
+/** `controlsocket PATH`, the same in both formats. */
+function controlSocket(s: ParseState, l: ConfigLine): void {
+  const v = oneArg(s, l, 'a Unix socket path');
+  if (v === null) return;
+  if (!v.startsWith('/')) { errorAt(s, l, `controlsocket: expected a Unix socket path (starting with /), got "${v}"`); return; }
+  recordOrigin(s, l, 'controlsocket');
+  s.b.controlsocket = v;
+}
 
 export const CONTROL_DIRECTIVES: readonly Directive[] = [
   {
     chrony: {
       names: ['bindcmdaddress'],
-      grammar: 'PATH',
+      grammar: 'PATH|ADDRESS',
       status: implemented((s, l) => {
         const v = oneArg(s, l, 'a Unix socket path or an IP address');
         if (v === null) return;
-        if (v.startsWith('/')) s.b.bindcmdaddress = v;
-        else if (isIP(v) !== 0) warnAt(s, l, `bindcmdaddress ${v}: ntpkit's control socket is a Unix socket only; the address is ignored`);
+        if (v.startsWith('/') || isIP(v) !== 0) s.b.command.bind.push(v);
         else errorAt(s, l, `bindcmdaddress: expected a Unix socket path (starting with /) or an IP address, got "${v}"`);
       }),
     },
     origin: true,
-    field: 'bindcmdaddress',
-    consumer: 'src/daemon/config-resources.ts',
-    default: DEFAULT_BINDCMDADDRESS,
-    doc: 'The control socket\'s Unix path; `/` disables the socket. An IP address is accepted with a warning, because the control socket is Unix-only.',
+    field: 'command.bind',
+    consumer: 'src/config/command-endpoints.ts',
+    default: `${DEFAULT_CHRONY_CMD_SOCKET}, ${DEFAULT_CMD_ADDRESSES.join(' and ')}`,
+    doc: 'Where chronyc\'s command protocol is served, as chronyd: a path names the Unix datagram socket (`/` closes it), an address the UDP command socket of its family. Repeatable; the last of each kind counts.',
   },
   {
     chrony: {
@@ -30,13 +39,23 @@ export const CONTROL_DIRECTIVES: readonly Directive[] = [
       grammar: 'PORT',
       status: implemented((s, l) => {
         const n = oneInteger(s, l, 0, 65535, 'a port number from 0 to 65535');
-        if (n !== null) s.b.cmdport = n;
+        if (n !== null) s.b.command.port = n;
       }),
     },
-    field: 'cmdport',
-    consumer: 'src/cli/validate-command.ts',
+    field: 'command.port',
+    consumer: 'src/config/command-endpoints.ts',
     default: String(DEFAULT_CMDPORT),
-    doc: 'Recorded: chrony\'s UDP command port, which ntpkit does not open.',
+    doc: 'chronyc\'s UDP command port; 0 closes it (the Unix socket stays).',
+  },
+  {
+    chrony: { names: ['controlsocket'], grammar: 'PATH', status: implemented(controlSocket) },
+    ntp: { names: ['controlsocket'], grammar: 'PATH', status: implemented(controlSocket) },
+    extension: true,
+    origin: true,
+    field: 'controlsocket',
+    consumer: 'src/daemon/config-resources.ts',
+    default: DEFAULT_CONTROLSOCKET,
+    doc: 'ntpkit\'s own JSON control socket (a Unix stream socket, docs/control.md), read by `ntpkit tracking`, `sources`...; `/` disables it.',
   },
   {
     chrony: { names: ['httpaddress'], grammar: 'ADDRESS [PORT]', status: implemented(parseHttpAddress) },
