@@ -89,6 +89,7 @@ test('mutations stay within maxLength and change the input', () => {
 const CI_INPUTS: Readonly<Record<string, number>> = {
   packet: 25000, extension: 30000, 'extension-nts-inner': 30000, server: 10000, client: 8000, 'chrony-conf': 2500, 'ntp-conf': 2500, control: 10000,
   'nts-ke': 20000, 'nts-server': 4000, 'nts-client': 3000,
+  candm: 20000,
 };
 
 /** Outcomes each target must reach in its CI run: if it does not, it is not testing the deep paths. */
@@ -104,6 +105,7 @@ const MUST_REACH: Readonly<Record<string, readonly string[]>> = {
   'nts-ke': ['request:aead15', 'incomplete', 'error:bad-record-length', 'error:data-after-end', 'not-request:unknown-critical'],
   'nts-server': ['append:auth', 'nts-nak', 'drop:nts-malformed'],
   'nts-client': ['ok', 'rejected:nts-bad-authenticator-tag', 'rejected:nts-unique-id-mismatch'],
+  candm: ['request:null', 'request:source_data', 'request:ntp_source', 'status:bad-version', 'status:invalid-command', 'status:too-short', 'drop:not-request', 'drop:bad-length'],
 };
 
 for (const target of FUZZ_TARGETS) {
@@ -119,7 +121,7 @@ test('every target has its CI budget and the outcomes it must reach listed', () 
 });
 
 test('property: arbitrary bytes never break a packet-path target', () => {
-  for (const name of ['packet', 'server', 'client']) {
+  for (const name of ['packet', 'server', 'client', 'candm']) {
     const check = fuzzTarget(name).create(1);
     const rng = new Rng(1);
     fc.assert(fc.property(fc.uint8Array({ maxLength: 160 }), (b) => { check(b, rng); }), { numRuns: 1000, interruptAfterTimeLimit: 300, markInterruptAsFailure: false });

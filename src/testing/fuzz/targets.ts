@@ -5,6 +5,7 @@
  * fuzz.test.ts (add its MUST_REACH outcomes) and bench/fuzz/run.mjs pick it up.
  */
 import type { FuzzTarget } from './harness.js';
+import { candmTarget } from './target-candm.js';
 import { clientTarget } from './target-client.js';
 import { chronyConfTarget, ntpConfTarget } from './target-config.js';
 import { controlTarget } from './target-control.js';
@@ -16,6 +17,7 @@ import { serverTarget } from './target-server.js';
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   packetTarget, extensionTarget, ntsInnerExtensionTarget, serverTarget, clientTarget, chronyConfTarget, ntpConfTarget, controlTarget,
   ntsKeTarget, ntsServerTarget, ntsClientTarget,
+  candmTarget,
 ];
 
 /** Every path a datagram from the network takes: bench/fuzz's default long run (`--target packet-paths`). */

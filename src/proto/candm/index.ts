@@ -1,0 +1,4 @@
+export * from './float.js';
+export * from './layout.js';
+export * from './messages.js';
+export * from './codec.js';
