@@ -7,6 +7,9 @@ import { chmod, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { messageWithCode } from '../config/bounded-read.js';
 import type { Config } from '../config/config.js';
+import { commandEndpoints } from '../config/command-endpoints.js';
+import { type CandmServer, startCandmServer } from '../control/candm/server.js';
+import { CommandTable } from '../control/command-table.js';
 import { daemonHandlers } from '../control/commands.js';
 import { readOnlySocketPath } from '../control/protocol.js';
 import { CONTROL_LIMITS, type ControlServer, startControlServer } from '../control/server.js';
@@ -70,4 +73,22 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
     log(`Cannot open the read-only control socket ${roPath}: ${messageWithCode(e)}; only the main socket serves`);
     return [main];
   }
+}
+
+/**
+ * chronyd's command endpoints (bindcmdaddress, cmdport, cmdallow/cmddeny),
+ * so that chronyc reaches this daemon. They run the same command table as
+ * the JSON socket. What cannot be opened is logged, as chronyd logs it.
+ */
+export async function openChronycEndpoints(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>): Promise<CandmServer> {
+  const table = new CommandTable(daemonHandlers(daemon, { reload, log }), { path: 'chronyc', log: () => {} });
+  const server = await startCandmServer({
+    endpoints: commandEndpoints(config.command),
+    access: config.command.access,
+    context: { snapshot: () => daemon.snapshot(), call: (name, args) => table.call(name, args) },
+    counts: daemon.commandCounts,
+    log,
+  });
+  if (server.listening.length > 0) log(`chronyc's command protocol on ${server.listening.join(', ')}`);
+  return server;
 }

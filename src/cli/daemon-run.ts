@@ -16,7 +16,7 @@ import { openDaemonClock } from './daemon-clock.js';
 import { takePidFile } from './daemon-pidfile.js';
 import { lockMemory, raisePriority } from './daemon-memory.js';
 import { DaemonConfigSource, reportConfig } from './daemon-config-source.js';
-import { openControlSockets } from './daemon-control-sockets.js';
+import { openChronycEndpoints, openControlSockets } from './daemon-control-sockets.js';
 import { DaemonLifetime, type Signals } from './daemon-lifetime.js';
 import { ConfigReloader } from './daemon-reload.js';
 import { ExitCode } from './exit-codes.js';
@@ -119,6 +119,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   const reloader = new ConfigReloader(source, daemon, (c) => http.apply(httpAddress(c), httpHosts(c)), io, log);
 
   const control = await openControlSockets(daemon, config, log, () => reloader.reload('reload command'));
+  const chronyc = await openChronycEndpoints(daemon, config, log, () => reloader.reload('reload command'));
   await http.apply(httpAddress(config), httpHosts(config));
   if (flags.http === 'off') log('No dashboard or metrics (--http off)');
   // As chronyd: locked once everything is open and allocated for the run.
@@ -131,6 +132,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   await reloader.settled();
   stopNotices();
   await Promise.all(control.map((c) => c.close()));
+  await chronyc.close();
   await http.close();
   await daemon.stop();
   opened.release();

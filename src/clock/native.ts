@@ -186,6 +186,15 @@ export interface NativeClockAddon {
   /** One read of the segment by chrony's rules (count, valid, nsec fields), clearing `valid`; null when it holds no new sample. */
   shmRead?(handle: ShmHandle): ShmSample | null;
   shmDetach?(handle: ShmHandle): void;
+  /** A bound AF_UNIX datagram socket (native/unix_dgram.c), chronyc's command socket. Absent from builds older than it. */
+  readonly UnixDgramSocket?: new (path: string, onMessage: (data: Buffer, from: string) => void) => UnixDgramHandle;
+}
+
+/** An open Unix datagram socket of the addon. */
+export interface UnixDgramHandle {
+  /** sendto(toPath): 0, or the errno (ENOENT, ECONNREFUSED: the client is gone). */
+  send(data: Uint8Array, toPath: string): number;
+  close(): void;
 }
 
 /** An attached SHM segment (opaque). */

@@ -25,7 +25,7 @@ test('an empty chrony.conf gives chrony\'s defaults', () => {
   // chrony serves nothing until an allow.
   assert.deepEqual(c.server.access, []);
   assert.equal(c.controlsocket, DEFAULT_CONTROLSOCKET);
-  assert.deepEqual(c.command, { bind: [], port: 323 });
+  assert.deepEqual(c.command, { bind: [], port: 323, access: [] });
   assert.deepEqual([c.logdir, c.log, c.leapsectz, c.leapseclist, c.keyfile, c.logfile, c.httpaddress], [null, [], null, null, null, null, null]);
 });
 
@@ -117,7 +117,7 @@ makestep 1 -1
   assert.deepEqual(c.server.rateLimit, { interval: 1, burst: 16, leak: 2, kod: 0 });
   assert.equal(c.server.port, 11123);
   assert.deepEqual(c.server.bindAddresses, ['127.0.0.1']);
-  assert.deepEqual(c.command, { bind: ['/tmp/ntpkit-test.sock', '127.0.0.1'], port: 0 });
+  assert.deepEqual(c.command, { bind: ['/tmp/ntpkit-test.sock', '127.0.0.1'], port: 0, access: [] });
   assert.equal(c.controlsocket, DEFAULT_CONTROLSOCKET);
   assert.equal(c.logdir, '/var/log/chrony');
   assert.deepEqual(c.log, ['measurements', 'statistics', 'tracking']);
@@ -163,12 +163,12 @@ test('known chrony directives that change nothing observable, and chronyd\'s obs
 });
 
 test('known chrony directives that ntpkit does not implement and that would change what the daemon does refuse to start, naming file:line and why', () => {
-  const r = chrony('server a.example.org iburst\ntempcomp /sys/temp 30 26000 0.0 0.000183 0.0\nmailonchange root@localhost 0.5\ncmdallow 10.0.0.0/8\n');
+  const r = chrony('server a.example.org iburst\ntempcomp /sys/temp 30 26000 0.0 0.000183 0.0\nmailonchange root@localhost 0.5\ncmdratelimit interval 2\n');
   assert.equal(r.config, null);
   assert.deepEqual(messages(r.errors), [
     'chrony.conf:2: tempcomp: temperature compensation is not implemented',
     'chrony.conf:3: mailonchange: ntpkit sends no mail',
-    'chrony.conf:4: cmdallow: chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+    'chrony.conf:4: cmdratelimit: rate limiting of the UDP command port is not implemented (only localhost and cmdallow hosts reach it)',
   ]);
 });
 

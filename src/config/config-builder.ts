@@ -14,7 +14,7 @@ import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
 import { type ConfigLine } from './lexer.js';
 import { oneArg } from './line-args.js';
-import { deepFreeze, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
+import { type AccessRuleConfig, deepFreeze, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -36,7 +36,7 @@ export interface ConfigBuilder {
   driftfile: string | null;
   server: ServerConfigBuilder;
   controlsocket: string;
-  command: { bind: string[]; port: number };
+  command: { bind: string[]; port: number; access: AccessRuleConfig[] };
   acquisition: { port: number; addresses: string[] };
   logdir: string | null;
   log: string[];
@@ -64,7 +64,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     driftfile: null,
     server: newServerConfigBuilder(),
     controlsocket: DEFAULT_CONTROLSOCKET,
-    command: { bind: [], port: DEFAULT_CMDPORT },
+    command: { bind: [], port: DEFAULT_CMDPORT, access: [] },
     acquisition: { port: ACQUISITION_DEFAULTS.port, addresses: [] },
     logdir: null,
     log: [],

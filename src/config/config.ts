@@ -5,6 +5,7 @@
  * never starts half-configured: an operator's typo must not leave the clock
  * disciplined by half of what was meant.
  */
+import type { AccessRuleConfig } from './server-config.js';
 import { type DisciplineOptions } from '../core/engine/engine-api.js';
 import { type RefclockOptions } from '../core/engine/refclock-options.js';
 import { type SourceOptions } from '../core/engine/source-options.js';
@@ -115,6 +116,8 @@ export interface CommandConfig {
   readonly bind: readonly string[];
   /** chrony `cmdport` (default 323); 0 closes the UDP command port (the Unix socket stays). */
   readonly port: number;
+  /** chrony `cmdallow` / `cmddeny`, in order: which other hosts may use the UDP port (127.0.0.1 and ::1 always may). */
+  readonly access: readonly AccessRuleConfig[];
 }
 
 export interface ConfigOrigin {

@@ -6,7 +6,7 @@
 import type { CommandCounts } from '../core/server/server-stats.js';
 import { ControlError } from './errors.js';
 import {
-  COMMAND_NAME, type ControlReply, errorReply, HANDLER_ERROR_CODES, parseRequest, PROTOCOL_VERSION,
+  COMMAND_NAME, type ControlReply, errorReply, HANDLER_ERROR_CODES, parseRequest, PROTOCOL_VERSION, type RequestId,
 } from './protocol.js';
 
 /** What a handler is called with besides its arguments. */
@@ -78,6 +78,15 @@ export class CommandTable {
     }
     const { id, command, args } = parsed.request;
     if (this.opts.counts) this.opts.counts.received++;
+    return this.call(command, args, id);
+  }
+
+  /**
+   * Runs one command by name, as a request line naming it would: chronyc's
+   * protocol (daemon/candm) reaches the same handlers this way. Never throws.
+   */
+  async call(command: string, args: Readonly<Record<string, unknown>>, id: RequestId | null = null): Promise<ControlReply> {
+    const { log } = this.opts;
     const spec = this.handlers.get(command);
     if (!spec) return errorReply(id, 'unknown-command', `Unknown command "${command}"; this daemon serves: ${this.names.join(', ')}`);
     if (this.opts.readOnly && spec.access !== 'open') {

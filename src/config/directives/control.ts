@@ -5,6 +5,18 @@ import { errorAt, type ParseState, parseHttpAddress, parseHttpHost, recordOrigin
 import { type ConfigLine } from '../lexer.js';
 import { type Directive, implemented } from '../directive.js';
 import { oneArg, oneInteger } from '../line-args.js';
+import { parseSubnet } from '../../core/server/access.js';
+
+/** `cmdallow` / `cmddeny [all] [SUBNET]`, chrony's grammar of allow/deny. */
+function cmdAccess(s: ParseState, l: ConfigLine): void {
+  let rest = l.args;
+  const all = rest[0] === 'all';
+  if (all) rest = rest.slice(1);
+  if (rest.length > 1) { errorAt(s, l, `${l.directive}: expected at most one subnet, got "${rest.join(' ')}"`); return; }
+  const subnet = rest[0] ?? null;
+  if (subnet !== null && !parseSubnet(subnet)) { errorAt(s, l, `${l.directive}: "${subnet}" is not an address or subnet`); return; }
+  s.b.command.access.push({ allow: l.directive === 'cmdallow', all, subnet, file: l.file, line: l.line });
+}
 
 /** `controlsocket PATH`, the same in both formats. */
 function controlSocket(s: ParseState, l: ConfigLine): void {
@@ -46,6 +58,13 @@ export const CONTROL_DIRECTIVES: readonly Directive[] = [
     consumer: 'src/config/command-endpoints.ts',
     default: String(DEFAULT_CMDPORT),
     doc: 'chronyc\'s UDP command port; 0 closes it (the Unix socket stays).',
+  },
+  {
+    chrony: { names: ['cmdallow', 'cmddeny'], grammar: '[all] [SUBNET]', status: implemented(cmdAccess) },
+    field: 'command.access',
+    consumer: 'src/control/candm/server.ts',
+    default: 'only 127.0.0.1 and ::1',
+    doc: 'Which other hosts may send chronyc\'s monitoring requests to the UDP command port, as allow/deny do for NTP; changing requests are served on the Unix socket only, as chronyd 4.3 does.',
   },
   {
     chrony: { names: ['controlsocket'], grammar: 'PATH', status: implemented(controlSocket) },

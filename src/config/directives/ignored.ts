@@ -16,8 +16,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   bindacqdevice: 1,
   bindcmddevice: 1,
   binddevice: 1,
-  cmdallow: null,
-  cmddeny: null,
   cmdratelimit: null,
   corrtimeratio: 1,
   dumpdir: 1,
@@ -55,11 +53,9 @@ export const CHRONY_HARMLESS: Readonly<Record<string, string>> = {
 /** Why each remaining directive of CHRONY refuses to start (one that has none here gets the general reason). */
 export const CHRONY_REFUSED: Readonly<Record<string, string>> = {
   bindacqdevice: 'binding the client socket to a device is not implemented',
-  bindcmddevice: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+  bindcmddevice: 'binding the UDP command port to a device is not implemented',
   broadcast: 'broadcast server mode is not implemented',
-  cmdallow: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
-  cmddeny: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
-  cmdratelimit: 'chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+  cmdratelimit: 'rate limiting of the UDP command port is not implemented (only localhost and cmdallow hosts reach it)',
   corrtimeratio: 'the ratio of correction time to offset is not adjustable',
   dscp: 'DSCP marking of NTP packets is not implemented',
   hwclockfile: 'RTC tracking (rtcfile) is not implemented; rtcsync keeps the RTC through the kernel',
