@@ -54,7 +54,9 @@ function socketDirProblem(dir: string): string | null {
 export async function startCandmServer(o: CandmServerOptions): Promise<CandmServer> {
   const table = buildAccessTable(o.access);
   const access = table.ok ? table.table : null;
-  const cmdAllowed = (address: string): boolean => LOCALHOST.has(address) || (access !== null && isAllowed(access, address));
+  // cmdaccheck answers from the rules alone, as chronyd: 127.0.0.1 and ::1 get in besides them, not through them.
+  const cmdAllowed = (address: string): boolean => access !== null && isAllowed(access, address);
+  const mayUse = (address: string): boolean => LOCALHOST.has(address) || cmdAllowed(address);
   const ctx: CandmContext = { ...o.context, cmdAllowed };
   const listening: string[] = [];
 
@@ -110,7 +112,7 @@ export async function startCandmServer(o: CandmServerOptions): Promise<CandmServ
     s.on('error', () => {});
     s.on('message', (data, rinfo) => {
       // As chronyd: a host neither local nor allowed gets no answer at all.
-      if (!cmdAllowed(rinfo.address.replace(/^::ffff:/, ''))) return;
+      if (!mayUse(rinfo.address.replace(/^::ffff:/, ''))) return;
       void handle(data, false, (r) => { s.send(r, rinfo.port, rinfo.address); });
     });
     udp.push(s);
