@@ -8,6 +8,7 @@
  *   that changes something: `makestep`, `burst`, `online`, `offline`, `add`,
  *   `delete`, `reload`.
  */
+import { isIP } from 'node:net';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/engine/engine-api.js';
 import { serverStatsToJson, type ServerStats } from '../core/server/server-stats.js';
@@ -46,6 +47,8 @@ export interface DaemonHandlerOptions {
   readonly reload?: () => Promise<{ readonly sources: number; readonly file: string }>;
   /** One line per changing command carried out (the daemon's log). */
   readonly log?: (line: string) => void;
+  /** cmdallow/cmddeny's verdict on an address (`cmdaccheck`). */
+  readonly cmdAllowed?: (address: string) => boolean;
 }
 
 const MAX_SELECTOR = 255;
@@ -228,6 +231,15 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
       return r;
     }),
   } satisfies Record<string, ControlCommandSpec>);
+  const cmdAllowed = opts.cmdAllowed;
+  if (cmdAllowed !== undefined) {
+    handlers.cmdaccheck = local((args) => {
+      noOtherArgs(args, ['address']);
+      const address = selectorArg(args, true) as string;
+      if (!isIP(address)) throw new ControlError('bad-args', `Cannot check "address" ${JSON.stringify(address)}: expected an IP address`);
+      return { allowed: cmdAllowed(address) };
+    });
+  }
   const reload = opts.reload;
   if (reload !== undefined) {
     handlers.reload = changing(async (args) => {

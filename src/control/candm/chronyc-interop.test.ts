@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import {
   type ChronydProcess, freeUdpPort, type ManagedProcess, requireTool, spawnNtpkit, startChronydClient, startChronydServer, toolPath,
 } from '../../testing/index.js';
+import { callDaemon } from '../commands.js';
 
 const GOOD = ['127.0.33.1', '127.0.33.2', '127.0.33.3'];
 const LIAR = '127.0.33.4';
@@ -61,7 +62,7 @@ test('chronyc 4.3 against ntpkit and chronyd in the same situation: every monito
     const chronydPort = await freeUdpPort(CHRONYD_UDP);
     const client = await startChronydClient({
       servers: [...GOOD, LIAR].map((address) => ({ address, options: POLL })),
-      extraConfig: ['bindcmdaddress {dir}/chronyd.sock', `bindcmdaddress ${CHRONYD_UDP}`, `cmdport ${chronydPort}`],
+      extraConfig: ['bindcmdaddress {dir}/chronyd.sock', `bindcmdaddress ${CHRONYD_UDP}`, `cmdport ${chronydPort}`, 'cmdallow 192.0.2.0/24'],
     });
     procs.push(client);
     const theirSock = join(client.dir, 'chronyd.sock');
@@ -70,7 +71,7 @@ test('chronyc 4.3 against ntpkit and chronyd in the same situation: every monito
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, [
       ...[...GOOD, LIAR].map((a) => `server ${a} ${POLL}`),
-      `controlsocket ${join(dir, 'ntpkit.sock')}`, `bindcmdaddress ${ourSock}`, `bindcmdaddress ${NTPKIT_UDP}`, `cmdport ${ourPort}`, '',
+      `controlsocket ${join(dir, 'ntpkit.sock')}`, `bindcmdaddress ${ourSock}`, `bindcmdaddress ${NTPKIT_UDP}`, `cmdport ${ourPort}`, 'cmdallow 192.0.2.0/24', '',
     ].join('\n'));
     const daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     procs.push(daemon);
@@ -131,10 +132,16 @@ test('chronyc 4.3 against ntpkit and chronyd in the same situation: every monito
     const total = (text: string): number => [...text.matchAll(/^(\d+) sources/gm)].reduce((a, m) => a + Number(m[1]), 0);
     assert.equal(layout(oact.out), layout(tact.out));
     assert.equal(total(oact.out), total(tact.out));
-    for (const args of [['rtcdata'], ['smoothing'], ['manual', 'list'], ['cmdaccheck', '127.0.0.1'], ['cmdaccheck', '192.0.2.7']]) {
+    for (const args of [['rtcdata'], ['smoothing'], ['manual', 'list'], ['cmdaccheck', '127.0.0.1'], ['cmdaccheck', '192.0.2.7'], ['cmdaccheck', '198.51.100.1']]) {
       const [o, th] = await both(args);
       assert.equal(o.out, th.out, `chronyc ${args.join(' ')}`);
     }
+    assert.equal((await chronyc(['-h', ourSock, 'cmdaccheck', '192.0.2.7'])).out, '208 Access allowed\n', 'cmdallow 192.0.2.0/24');
+    // The JSON socket's cmdaccheck gives the same verdicts.
+    assert.deepEqual(await callDaemon(join(dir, 'ntpkit.sock'), 'cmdaccheck', { address: '192.0.2.7' }), { allowed: true });
+    assert.deepEqual(await callDaemon(join(dir, 'ntpkit.sock'), 'cmdaccheck', { address: '127.0.0.1' }), { allowed: false });
+    const [ocl, tcl] = await both(['-n', 'clients']);
+    assert.equal(layout(ocl.out), layout(tcl.out), 'chronyc clients');
     const [oss, tss] = await both(['serverstats']);
     assert.equal(layout(oss.out), layout(tss.out));
     // -m: several commands in one run.

@@ -237,6 +237,34 @@ async function manualListBody(ctx: CandmContext): Promise<ReplyBody> {
   return { reply: RPY.MANUAL_LIST2, fields: { n_samples: samples.length, samples } };
 }
 
+/** chronyd's client log interval byte: log2 of the mean interval, 127 when unknown. */
+function interval(x: unknown): number {
+  return typeof x === 'number' && Number.isFinite(x) ? Math.max(-128, Math.min(126, Math.round(x))) : 127;
+}
+
+/**
+ * `chronyc clients` pages through the client log MAX_CLIENT_ACCESSES at a
+ * time by index; ntpkit's `clients` command gives the whole list, which is
+ * indexed here in its order.
+ */
+async function clientsBody(ctx: CandmContext, b: Readonly<Record<string, unknown>>): Promise<CandmAnswer> {
+  const r = await ctx.call('clients', { minPackets: num(b, 'min_hits') });
+  // A daemon that serves no NTP clients has an empty client log, as chronyd's (which never turns it off unless noclientlog).
+  if (!r.ok && r.error.code !== 'not-serving') return { status: status(r) };
+  const list = r.ok ? (r.result as { clients?: Record<string, unknown>[] }).clients ?? [] : [];
+  const first = num(b, 'first_index');
+  const page = list.slice(first, first + Math.min(num(b, 'n_clients'), 8));
+  const clients = page.map((c) => ({
+    ip: ipFromText(String(c.address)), ntp_hits: c.ntpHits, ntp_drops: c.ntpDrops, ntp_interval: interval(c.ntpInterval),
+    ntp_timeout_interval: interval(c.ntpTimeoutInterval), nke_interval: 127, cmd_interval: 127,
+    last_ntp_hit_ago: typeof c.lastAgo === 'number' ? Math.floor(c.lastAgo) : NO_SAMPLE, last_nke_hit_ago: NO_SAMPLE, last_cmd_hit_ago: NO_SAMPLE,
+  }));
+  return {
+    status: STT.SUCCESS,
+    body: { reply: RPY.CLIENT_ACCESSES_BY_INDEX3, fields: { n_indices: list.length, next_index: Math.min(list.length, first + page.length), n_clients: clients.length, clients } },
+  };
+}
+
 /** The answer to one request that passed the length and permission checks. */
 export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promise<CandmAnswer> {
   const b = req.body;
@@ -267,6 +295,7 @@ export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promi
       const a = r.result as Record<string, number>;
       return { status: STT.SUCCESS, body: { reply: RPY.ACTIVITY, fields: { online: a.online, offline: a.offline, burst_online: a.burstOnline, burst_offline: a.burstOffline, unresolved: a.unresolved } } };
     }
+    case REQ.CLIENT_ACCESSES_BY_INDEX3: return clientsBody(ctx, b);
     case REQ.SERVER_STATS: return { status: STT.SUCCESS, body: await serverStatsBody(ctx) };
     case REQ.NTP_DATA: return ntpDataBody(ctx, ipField(b, 'ip'));
     case REQ.SMOOTHING: {
@@ -340,7 +369,7 @@ export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promi
     case REQ.MODIFY_MAXUPDATESKEW: return byName(ctx, 'modify-source', { field: 'maxupdateskew', value: num(b, 'new_max_update_skew') });
     case REQ.SMOOTHTIME: return byName(ctx, 'smoothtime', { action: num(b, 'option') === 1 ? 'activate' : 'reset' });
     default:
-      // allow/deny at run time, dfreq, reselect, selectdata, authdata, clients: not in the command table yet.
+      // allow/deny at run time, dfreq, reselect, selectdata, authdata: not in the command table.
       return { status: STT.INVALID };
   }
 }

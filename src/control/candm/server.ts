@@ -12,7 +12,8 @@ import { mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommandEndpoints } from '../../config/command-endpoints.js';
 import type { CommandCounts } from '../../core/server/server-stats.js';
-import { buildAccessTable, isAllowed, type AccessRule } from '../../core/server/access.js';
+import type { AccessRule } from '../../core/server/access.js';
+import { cmdAccess } from './cmd-access.js';
 import { encodeReply, OPEN_REQUESTS, parseRequest, STT } from '../../proto/candm/index.js';
 import { openUnixDgram, type UnixDgramHandle } from '../../net/unix-dgram.js';
 import { answerRequest, type CandmContext } from './replies.js';
@@ -32,8 +33,6 @@ export interface CandmServer {
   close(): Promise<void>;
 }
 
-const LOCALHOST = new Set(['127.0.0.1', '::1']);
-
 /** The directory rule of chronyd's CNF_CreateDirs: created 0770, and refused when others can reach it. */
 function socketDirProblem(dir: string): string | null {
   try {
@@ -52,12 +51,9 @@ function socketDirProblem(dir: string): string | null {
  * it; the daemon keeps synchronizing either way.
  */
 export async function startCandmServer(o: CandmServerOptions): Promise<CandmServer> {
-  const table = buildAccessTable(o.access);
-  const access = table.ok ? table.table : null;
-  // cmdaccheck answers from the rules alone, as chronyd: 127.0.0.1 and ::1 get in besides them, not through them.
-  const cmdAllowed = (address: string): boolean => access !== null && isAllowed(access, address);
-  const mayUse = (address: string): boolean => LOCALHOST.has(address) || cmdAllowed(address);
-  const ctx: CandmContext = { ...o.context, cmdAllowed };
+  const access = cmdAccess(o.access);
+  const mayUse = access.mayUse;
+  const ctx: CandmContext = { ...o.context, cmdAllowed: access.allowed };
   const listening: string[] = [];
 
   async function handle(data: Uint8Array, fromUnix: boolean, send: (reply: Uint8Array) => void): Promise<void> {
