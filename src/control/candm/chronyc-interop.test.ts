@@ -68,10 +68,13 @@ test('chronyc 4.3 against ntpkit and chronyd in the same situation: every monito
     const theirSock = join(client.dir, 'chronyd.sock');
     const ourSock = join(dir, 'run', 'chronyd.sock');
     const ourPort = await freeUdpPort(NTPKIT_UDP);
+    const ntpPort = await freeUdpPort(NTPKIT_UDP);
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, [
       ...[...GOOD, LIAR].map((a) => `server ${a} ${POLL}`),
-      `controlsocket ${join(dir, 'ntpkit.sock')}`, `bindcmdaddress ${ourSock}`, `bindcmdaddress ${NTPKIT_UDP}`, `cmdport ${ourPort}`, 'cmdallow 192.0.2.0/24', '',
+      `controlsocket ${join(dir, 'ntpkit.sock')}`, `bindcmdaddress ${ourSock}`, `bindcmdaddress ${NTPKIT_UDP}`, `cmdport ${ourPort}`, 'cmdallow 192.0.2.0/24',
+      // Serving NTP, so that serverstats has its counters (the command packets among them).
+      `bindaddress ${NTPKIT_UDP}`, `port ${ntpPort}`, `allow ${NTPKIT_UDP}`, '',
     ].join('\n'));
     const daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     procs.push(daemon);
@@ -144,6 +147,8 @@ test('chronyc 4.3 against ntpkit and chronyd in the same situation: every monito
     assert.equal(layout(ocl.out), layout(tcl.out), 'chronyc clients');
     const [oss, tss] = await both(['serverstats']);
     assert.equal(layout(oss.out), layout(tss.out));
+    // Every chronyc request so far was a command packet: dozens by now.
+    assert.ok(Number(field(oss.out, 'Command packets received')) >= 20, oss.out);
     // -m: several commands in one run.
     const [om, tm] = await both(['-m', 'rtcdata', 'smoothing']);
     assert.equal(om.out, tm.out);
