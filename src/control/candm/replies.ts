@@ -19,6 +19,8 @@ export interface CandmContext {
   call(command: string, args: Readonly<Record<string, unknown>>): Promise<ControlReply>;
   /** cmdallow/cmddeny's verdict for an address. */
   cmdAllowed(address: string): boolean;
+  /** The command packets counted so far, for serverstats when the daemon serves no NTP clients. */
+  commandCounts?(): { readonly received: number; readonly dropped: number };
 }
 
 export interface CandmAnswer {
@@ -216,7 +218,9 @@ async function ntpDataBody(ctx: CandmContext, ip: CandmIp): Promise<CandmAnswer>
 
 async function serverStatsBody(ctx: CandmContext): Promise<ReplyBody> {
   const r = await ctx.call('serverstats', {});
-  const s = (r.ok ? r.result : {}) as Record<string, number | undefined>;
+  // chronyd counts its command packets whether or not it serves NTP.
+  const counts = ctx.commandCounts?.();
+  const s = (r.ok ? r.result : { commandPacketsReceived: counts?.received, commandPacketsDropped: counts?.dropped }) as Record<string, number | undefined>;
   return {
     reply: RPY.SERVER_STATS3,
     fields: {

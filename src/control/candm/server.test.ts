@@ -88,12 +88,20 @@ test("the command endpoints: localhost and cmdallow hosts only, changes only on 
       const u = parseReply(got[0] as Buffer);
       assert.ok(u.ok && u.reply.status === STT.SUCCESS && u.reply.sequence === 7);
       assert.deepEqual(calls, ['burst']);
+      // serverstats (Unix socket only) of a daemon that serves no NTP clients still counts the command packets, as chronyd's.
+      assert.equal(client.send(encodeRequest(REQ.SERVER_STATS, {}, 8), join(dir, 'run', 'chronyd.sock')), 0);
+      for (const deadline = Date.now() + 5000; got.length < 2; await new Promise((res) => setTimeout(res, 20))) {
+        if (Date.now() > deadline) assert.fail('no serverstats reply on the Unix socket');
+      }
+      const stats = parseReply(got[1] as Buffer);
+      assert.ok(stats.ok && stats.reply.status === STT.SUCCESS);
+      assert.equal(stats.reply.body.cmd_hits, 6);
     } finally {
       client.close();
     }
     assert.equal(stranger.replies.length, 0, 'the stranger never got an answer');
     // Counted: every request that reached the checks (not the stranger's, not the 27-byte one).
-    assert.equal(counts.received, 5);
+    assert.equal(counts.received, 6);
   } finally {
     local.socket.close();
     stranger.socket.close();

@@ -53,7 +53,8 @@ function socketDirProblem(dir: string): string | null {
 export async function startCandmServer(o: CandmServerOptions): Promise<CandmServer> {
   const access = cmdAccess(o.access);
   const mayUse = access.mayUse;
-  const ctx: CandmContext = { ...o.context, cmdAllowed: access.allowed };
+  const counts = o.counts;
+  const ctx: CandmContext = { ...o.context, cmdAllowed: access.allowed, ...(counts ? { commandCounts: () => ({ received: counts.received, dropped: counts.dropped }) } : {}) };
   const listening: string[] = [];
 
   async function handle(data: Uint8Array, fromUnix: boolean, send: (reply: Uint8Array) => void): Promise<void> {
