@@ -68,7 +68,8 @@ test('chronyc 4.3 against ntpkit and chronyd in the same situation: every monito
     const theirSock = join(client.dir, 'chronyd.sock');
     const ourSock = join(dir, 'run', 'chronyd.sock');
     const ourPort = await freeUdpPort(NTPKIT_UDP);
-    const ntpPort = await freeUdpPort(NTPKIT_UDP);
+    let ntpPort = await freeUdpPort(NTPKIT_UDP);
+    while (ntpPort === ourPort) ntpPort = await freeUdpPort(NTPKIT_UDP);
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, [
       ...[...GOOD, LIAR].map((a) => `server ${a} ${POLL}`),
