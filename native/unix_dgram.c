@@ -148,7 +148,16 @@ static napi_value unix_new(napi_env env, napi_callback_info info) {
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno_u(env, errno, "socket");
-  /* As chronyd's bind_unix_address: a socket file left by an earlier run is replaced. */
+  /* A socket file left by an earlier run is replaced, as chronyd's bind_unix_address
+   * does; one that a live process still reads (a chronyd, another daemon) is not
+   * taken from it: connect() to a datagram socket succeeds only while it is bound. */
+  int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+  if (probe >= 0) close(probe);
+  if (live) {
+    close(fd);
+    return throw_errno_u(env, EADDRINUSE, "bind");
+  }
   unlink(sa.sun_path);
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
     int e = errno;

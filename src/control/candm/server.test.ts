@@ -109,3 +109,32 @@ test("the command endpoints: localhost and cmdallow hosts only, changes only on 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a command socket another process still reads (a chronyd) is left to it: logged, not replaced", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-candm-live-'));
+  const path = join(dir, 'chronyd.sock');
+  const got: Buffer[] = [];
+  const owner = openUnixDgram(path, (d) => { got.push(d); });
+  const logs: string[] = [];
+  const server = await startCandmServer({
+    endpoints: { socketPath: path, udpAddresses: [], port: 0 },
+    access: [],
+    context: { snapshot: () => snapshotOf({}), call: async () => errorReply(null, 'unknown-command', 'no') },
+    log: (l) => logs.push(l),
+  });
+  try {
+    assert.deepEqual(server.listening, []);
+    assert.match(logs.join('\n'), /Could not open chronyc's command socket .*chronyd\.sock: .*EADDRINUSE|Address already in use/);
+    // The owner still receives what is sent to its path.
+    const sender = openUnixDgram(join(dir, 'client.sock'), () => {});
+    assert.equal(sender.send(new Uint8Array([1, 2, 3]), path), 0);
+    for (const deadline = Date.now() + 5000; got.length === 0; await new Promise((r) => setTimeout(r, 20))) {
+      if (Date.now() > deadline) assert.fail('the first owner lost its socket');
+    }
+    sender.close();
+  } finally {
+    await server.close();
+    owner.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
