@@ -26,6 +26,7 @@ import { offlineCommand, onlineCommand } from './online-command.js';
 import { reloadCommand } from './reload-command.js';
 import { serverstatsCommand } from './serverstats-command.js';
 import { syncCommand } from './sync-command.js';
+import { waitsyncCommand } from './waitsync-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -68,6 +69,7 @@ export function buildProgram(io: Io): Command {
     checkCommand(io),
     fleetCommand(io),
     syncCommand(io),
+    waitsyncCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());
