@@ -27,6 +27,8 @@ import { reloadCommand } from './reload-command.js';
 import { serverstatsCommand } from './serverstats-command.js';
 import { syncCommand } from './sync-command.js';
 import { waitsyncCommand } from './waitsync-command.js';
+import { resetCommand } from './reset-command.js';
+import { modifySourceCommand } from './modify-source-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -70,6 +72,15 @@ export function buildProgram(io: Io): Command {
     fleetCommand(io),
     syncCommand(io),
     waitsyncCommand(io),
+    resetCommand(io),
+    modifySourceCommand(io, 'minpoll'),
+    modifySourceCommand(io, 'maxpoll'),
+    modifySourceCommand(io, 'maxdelay'),
+    modifySourceCommand(io, 'maxdelayratio'),
+    modifySourceCommand(io, 'maxdelaydevratio'),
+    modifySourceCommand(io, 'polltarget'),
+    modifySourceCommand(io, 'minstratum'),
+    modifySourceCommand(io, 'maxupdateskew'),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

@@ -387,7 +387,18 @@ export type EngineCommand =
   | { readonly op: 'add-source'; readonly source: SourceOptions }
   | { readonly op: 'delete-source'; readonly selector: string }
   | { readonly op: 'activity' }
-  | { readonly op: 'ntpdata'; readonly selector: SourceSelector };
+  | { readonly op: 'ntpdata'; readonly selector: SourceSelector }
+  /** chronyc `reset sources`: every source's samples dropped; polling goes on. */
+  | { readonly op: 'reset-sources' }
+  /**
+   * chronyc minpoll, maxpoll, maxdelay, maxdelayratio, maxdelaydevratio,
+   * polltarget, minstratum of the sources `selector` names, from now on
+   * (until a reload); maxupdateskew is the clock's, for every source, as in chronyd.
+   */
+  | { readonly op: 'modify-source'; readonly selector: string; readonly field: ModifiableField; readonly value: number };
+
+/** The source options chronyc changes at run time. */
+export type ModifiableField = 'minpoll' | 'maxpoll' | 'maxdelay' | 'maxdelayratio' | 'maxdelaydevratio' | 'polltarget' | 'minstratum' | 'maxupdateskew';
 
 /** chronyc activity's five counts. */
 export interface ActivityReport {
@@ -467,6 +478,8 @@ export interface EngineCommandValues {
   readonly 'delete-source': { readonly sources: number };
   readonly activity: ActivityReport;
   readonly ntpdata: readonly NtpDataReport[];
+  readonly 'reset-sources': { readonly sources: number };
+  readonly 'modify-source': { readonly sources: number };
 }
 
 /**

@@ -96,6 +96,12 @@ export class SourceSet {
       this.pools.some((p) => addressKey(p.options.host) === key && p.options.port === so.port);
   }
 
+  /** chronyc `reset sources`: every source's samples dropped (a reference clock's too). */
+  resetSamples(): number {
+    for (const s of this.sources) s.resetSamples(this.measure(s.options));
+    return this.sources.length;
+  }
+
   /** Deletes the sources and pools `selector` names; returns how many sources went, or null if it names nothing. */
   delete(selector: string): number | null {
     const hit = this.matching(selector);
