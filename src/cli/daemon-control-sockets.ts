@@ -40,7 +40,7 @@ function controlIdleTimeoutMs(env: NodeJS.ProcessEnv, log: (l: string) => void):
  * reach the read-only socket; nobody else ever sees the main socket with
  * the mode it was bound with.
  */
-export async function openControlSockets(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>): Promise<ControlServer[]> {
+export async function openControlSockets(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void): Promise<ControlServer[]> {
   const path = config.bindcmdaddress;
   if (path === '/' || path === '') {
     log('Control socket disabled (bindcmdaddress /)');
@@ -48,7 +48,7 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
   }
   const dir = dirname(path);
   const dirExisted = await stat(dir).then(() => true, () => false);
-  const handlers = daemonHandlers(daemon, { reload, log });
+  const handlers = daemonHandlers(daemon, { reload, log, shutdown });
   const socketLog = (level: string, m: string): void => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); };
   const idleTimeoutMs = controlIdleTimeoutMs(process.env, log);
   let main: ControlServer;

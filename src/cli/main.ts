@@ -29,6 +29,11 @@ import { syncCommand } from './sync-command.js';
 import { waitsyncCommand } from './waitsync-command.js';
 import { resetCommand } from './reset-command.js';
 import { modifySourceCommand } from './modify-source-command.js';
+import { doffsetCommand } from './doffset-command.js';
+import { localCommand } from './local-command.js';
+import { accheckCommand } from './accheck-command.js';
+import { shutdownCommand } from './shutdown-command.js';
+import { rtcdataCommand } from './rtcdata-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -81,6 +86,11 @@ export function buildProgram(io: Io): Command {
     modifySourceCommand(io, 'polltarget'),
     modifySourceCommand(io, 'minstratum'),
     modifySourceCommand(io, 'maxupdateskew'),
+    doffsetCommand(io),
+    localCommand(io),
+    accheckCommand(io),
+    shutdownCommand(io),
+    rtcdataCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

@@ -23,6 +23,9 @@ import { readOnlySocketPath } from './protocol.js';
 import type { ControlCommandSpec } from './command-table.js';
 import { intArg, noOtherArgs, selectorArg, unwrap } from './command-args.js';
 import { modifySource, resetSources } from './source-commands.js';
+import { doffset, local as localReference, rtcdata } from './clock-commands.js';
+import { accheck, shutdown } from './process-commands.js';
+import type { LocalConfig } from '../config/server-config.js';
 
 /** What the monitoring commands read: the daemon's one snapshot (e.g. EngineDriver). */
 export interface SnapshotSource {
@@ -38,6 +41,10 @@ export interface ControllableDaemon extends SnapshotSource {
   readonly transport: UdpTransportInfo | null;
   /** The local address replies from `remote` arrive at (ntpdata's Local address), or null when unknown. */
   localAddressFor?(remote: string): Promise<string | null>;
+  /** chronyc local: the local reference served while unsynchronized, null for none, over the config's. */
+  setLocal?(local: LocalConfig | null): void;
+  /** chronyc accheck: whether the NTP server's allow/deny rules let `address` in. */
+  ntpAccess?(address: string): boolean;
 }
 
 /** The commands served on the read-only socket too; the client falls back to it for these. */
@@ -46,6 +53,8 @@ export const OPEN_COMMANDS: ReadonlySet<string> = new Set(['snapshot', 'activity
 export interface DaemonHandlerOptions {
   /** `reload`: re-read the config as SIGHUP does; throw ControlError('bad-config') to refuse it. */
   readonly reload?: () => Promise<{ readonly sources: number; readonly file: string }>;
+  /** `shutdown`: stop the daemon as SIGTERM does; without it the command is not served. */
+  readonly shutdown?: () => void;
   /** One line per changing command carried out (the daemon's log). */
   readonly log?: (line: string) => void;
 }
@@ -190,7 +199,12 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     }),
     'reset-sources': changing(resetSources(d, log)),
     'modify-source': changing(modifySource(d, log)),
+    doffset: changing(doffset(d, log)),
+    local: changing(localReference(d, log)),
+    rtcdata: open(rtcdata),
+    accheck: local(accheck(d)),
   } satisfies Record<string, ControlCommandSpec>);
+  if (opts.shutdown !== undefined) handlers.shutdown = changing(shutdown(opts.shutdown, log));
   const reload = opts.reload;
   if (reload !== undefined) {
     handlers.reload = changing(async (args) => {

@@ -26,6 +26,8 @@ import { loadNative } from '../clock/native.js';
 import { RunningRefclocks, sameRefclocks } from './refclocks.js';
 import type { ShmAccess } from './refclock-shm.js';
 import { ServedState } from './served-state.js';
+import type { LocalConfig } from '../config/server-config.js';
+import { buildAccessTable, isAllowed } from '../core/server/access.js';
 import { StatsLog, wantsStatsLogs } from './stats-log.js';
 import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';
 
@@ -144,6 +146,16 @@ export class RunningSyncDaemon implements SyncDaemon {
 
   clients(minHits?: number): ClientReport[] | null {
     return this.servers.clients(minHits);
+  }
+
+  setLocal(local: LocalConfig | null): void {
+    this.served.setLocal(local);
+    this.refreshServer();
+  }
+
+  ntpAccess(address: string): boolean {
+    const t = buildAccessTable(this.current.server.access.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })));
+    return t.ok && isAllowed(t.table, address);
   }
 
   localAddressFor(remote: string): Promise<string | null> {
