@@ -34,6 +34,7 @@ import { localCommand } from './local-command.js';
 import { accheckCommand } from './accheck-command.js';
 import { shutdownCommand } from './shutdown-command.js';
 import { rtcdataCommand } from './rtcdata-command.js';
+import { selectdataCommand } from './selectdata-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -91,6 +92,7 @@ export function buildProgram(io: Io): Command {
     accheckCommand(io),
     shutdownCommand(io),
     rtcdataCommand(io),
+    selectdataCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

@@ -48,7 +48,7 @@ export interface ControllableDaemon extends SnapshotSource {
 }
 
 /** The commands served on the read-only socket too; the client falls back to it for these. */
-export const OPEN_COMMANDS: ReadonlySet<string> = new Set(['snapshot', 'activity', 'commands']);
+export const OPEN_COMMANDS: ReadonlySet<string> = new Set(['snapshot', 'activity', 'commands', 'selectdata', 'authdata', 'rtcdata']);
 
 export interface DaemonHandlerOptions {
   /** `reload`: re-read the config as SIGHUP does; throw ControlError('bad-config') to refuse it. */
@@ -202,6 +202,7 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     doffset: changing(doffset(d, log)),
     local: changing(localReference(d, log)),
     rtcdata: open(rtcdata),
+    selectdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'selectdata' })) }; }),
     accheck: local(accheck(d)),
   } satisfies Record<string, ControlCommandSpec>);
   if (opts.shutdown !== undefined) handlers.shutdown = changing(shutdown(opts.shutdown, log));

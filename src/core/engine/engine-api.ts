@@ -395,7 +395,40 @@ export type EngineCommand =
    * polltarget, minstratum of the sources `selector` names, from now on
    * (until a reload); maxupdateskew is the clock's, for every source, as in chronyd.
    */
-  | { readonly op: 'modify-source'; readonly selector: string; readonly field: ModifiableField; readonly value: number };
+  | { readonly op: 'modify-source'; readonly selector: string; readonly field: ModifiableField; readonly value: number }
+  /** chronyc selectdata's figures of every source. */
+  | { readonly op: 'selectdata' };
+
+/** chronyc selectdata's options letters: N noselect, P prefer, T trust, R require. */
+export interface SelectOptions {
+  readonly noselect: boolean;
+  readonly prefer: boolean;
+  readonly trust: boolean;
+  readonly require: boolean;
+}
+
+/** chronyc selectdata's row of one source. */
+export interface SelectDataReport {
+  readonly sourceId: number;
+  readonly name: string;
+  readonly address: string | null;
+  /** A reference clock's refid (chronyc names it by that), else null. */
+  readonly referenceId: number | null;
+  /** chronyd's state letter: * + x P D d ~ N s M (chronyc selectdata -v's legend). */
+  readonly state: string;
+  readonly authenticated: boolean;
+  readonly configuredOptions: SelectOptions;
+  /** After authselectmode; ntpkit reports the configured ones. */
+  readonly effectiveOptions: SelectOptions;
+  /** Seconds since its last sample (0 before one). */
+  readonly lastSampleAgo: number;
+  /** How strongly it would replace the selected source: the selected one's root distance over its own, at least 1 (1 for the selected). */
+  readonly score: number;
+  /** Its correctness interval (chronyc's sign: local clock against the source), seconds. */
+  readonly loLimit: number;
+  readonly hiLimit: number;
+  readonly leap: 'normal' | 'insert' | 'delete' | 'unsynchronized';
+}
 
 /** The source options chronyc changes at run time. */
 export type ModifiableField = 'minpoll' | 'maxpoll' | 'maxdelay' | 'maxdelayratio' | 'maxdelaydevratio' | 'polltarget' | 'minstratum' | 'maxupdateskew';
@@ -480,6 +513,7 @@ export interface EngineCommandValues {
   readonly ntpdata: readonly NtpDataReport[];
   readonly 'reset-sources': { readonly sources: number };
   readonly 'modify-source': { readonly sources: number };
+  readonly selectdata: readonly SelectDataReport[];
 }
 
 /**

@@ -8,6 +8,8 @@ import type { ClockController } from './clock-controller.js';
 import type { EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, ModifiableField, SourceSelector } from './engine-api.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 import { ntpData } from './source-reports.js';
+import { selectData } from './select-report.js';
+import type { Timescale } from './source-measurement.js';
 import type { SourceSet } from './source-set.js';
 
 /** What a command works on; `poll` sends what is due, `select` runs selection again. */
@@ -18,6 +20,8 @@ export interface CommandContext {
   readonly origin: Instant;
   readonly poll: () => void;
   readonly select: () => void;
+  /** The engine's clock model, for the sources' estimates now. */
+  readonly ts: Timescale;
   /** chronyc maxupdateskew: the clock's limit, ppm. */
   readonly setMaxUpdateSkew: (ppm: number) => void;
 }
@@ -104,6 +108,11 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
       for (const s of hit) s.modifyOptions(modified(s.options, c.field, c.value));
       x.poll();
       return done({ sources: hit.length });
+    }
+    case 'selectdata': {
+      const sel = x.sources.sources.find((s) => s.verdict.verdict === 'selected');
+      const selDistance = sel?.estimate(now, x.ts)?.distance ?? null;
+      return done(x.sources.sources.map((s) => selectData(s, now, x.ts, selDistance)));
     }
     case 'ntpdata': {
       const hit = x.sources.matching(c.selector).filter((s) => s.address !== null);

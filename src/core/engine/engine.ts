@@ -313,6 +313,7 @@ export class SyncEngine implements SyncEngineApi {
       sources: this.sources,
       controller: this.ctrl(),
       origin: this.timescale().origin,
+      ts: this.timescale(),
       poll: () => this.poll(now, actions),
       select: () => this.select(now, null, actions),
       setMaxUpdateSkew: (ppm) => { this.maxUpdateSkewPpm = ppm; },
