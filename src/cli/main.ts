@@ -35,6 +35,7 @@ import { accheckCommand } from './accheck-command.js';
 import { shutdownCommand } from './shutdown-command.js';
 import { rtcdataCommand } from './rtcdata-command.js';
 import { selectdataCommand } from './selectdata-command.js';
+import { authdataCommand } from './authdata-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -93,6 +94,7 @@ export function buildProgram(io: Io): Command {
     shutdownCommand(io),
     rtcdataCommand(io),
     selectdataCommand(io),
+    authdataCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

@@ -203,6 +203,7 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     local: changing(localReference(d, log)),
     rtcdata: open(rtcdata),
     selectdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'selectdata' })) }; }),
+    authdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'authdata' })) }; }),
     accheck: local(accheck(d)),
   } satisfies Record<string, ControlCommandSpec>);
   if (opts.shutdown !== undefined) handlers.shutdown = changing(shutdown(opts.shutdown, log));

@@ -152,6 +152,24 @@ export interface SourceAuthenticator {
    * operator looks at the key exchange rather than at UDP port 123.
    */
   problem?(): string | null;
+  /** chronyc authdata's figures of the key in use (NAKs are counted by the poller). */
+  report?(): AuthKeyReport;
+}
+
+/** chronyc authdata's key columns. */
+export interface AuthKeyReport {
+  /** The symmetric key's id; for NTS, the number of the key exchange whose keys are in use. */
+  readonly keyId: number;
+  /** chronyd's number of the algorithm: hash 1-5 (MD5..SHA512), CMAC 13/14 (AES128/256), NTS the AEAD id (15: AES-SIV-CMAC-256). */
+  readonly keyType: number;
+  readonly keyLengthBits: number;
+  /** Seconds since the last successful NTS-KE, null for none (or not known). */
+  readonly lastKeAgo: number | null;
+  /** NTS-KE attempts since the last success. */
+  readonly keAttempts: number;
+  readonly cookies: number;
+  /** Length of the cookie to be sent next, octets (0 without one). */
+  readonly cookieLength: number;
 }
 
 /** Something the driver must do. */
@@ -397,7 +415,19 @@ export type EngineCommand =
    */
   | { readonly op: 'modify-source'; readonly selector: string; readonly field: ModifiableField; readonly value: number }
   /** chronyc selectdata's figures of every source. */
-  | { readonly op: 'selectdata' };
+  | { readonly op: 'selectdata' }
+  /** chronyc authdata's figures of every NTP source. */
+  | { readonly op: 'authdata' };
+
+/** chronyc authdata's row of one NTP source. */
+export interface AuthDataReport extends AuthKeyReport {
+  readonly sourceId: number;
+  readonly name: string;
+  readonly address: string | null;
+  readonly mode: 'none' | 'symmetric' | 'nts';
+  /** NAKs received (crypto-NAKs, NTS NAKs). */
+  readonly naks: number;
+}
 
 /** chronyc selectdata's options letters: N noselect, P prefer, T trust, R require. */
 export interface SelectOptions {
@@ -514,6 +544,7 @@ export interface EngineCommandValues {
   readonly 'reset-sources': { readonly sources: number };
   readonly 'modify-source': { readonly sources: number };
   readonly selectdata: readonly SelectDataReport[];
+  readonly authdata: readonly AuthDataReport[];
 }
 
 /**

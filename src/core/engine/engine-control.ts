@@ -8,7 +8,7 @@ import type { ClockController } from './clock-controller.js';
 import type { EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, ModifiableField, SourceSelector } from './engine-api.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 import { ntpData } from './source-reports.js';
-import { selectData } from './select-report.js';
+import { authData, selectData } from './select-report.js';
 import type { Timescale } from './source-measurement.js';
 import type { SourceSet } from './source-set.js';
 
@@ -114,6 +114,8 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
       const selDistance = sel?.estimate(now, x.ts)?.distance ?? null;
       return done(x.sources.sources.map((s) => selectData(s, now, x.ts, selDistance)));
     }
+    case 'authdata':
+      return done(x.sources.sources.filter((s) => s.refclock === null).map(authData));
     case 'ntpdata': {
       const hit = x.sources.matching(c.selector).filter((s) => s.address !== null);
       if (hit.length === 0 && c.selector !== null) return none(c.selector);

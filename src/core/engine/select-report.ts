@@ -1,10 +1,10 @@
 /**
- * chronyc selectdata's figures of one source: the state letter chronyd's
+ * chronyc selectdata's and authdata's figures of one source: the state letter chronyd's
  * selection gives it (sources.c get_status_char), its options, the age of
  * its last sample, its score and its correctness interval.
  */
 import { diffSeconds, type Instant } from '../../time/instant.js';
-import type { SelectDataReport } from './engine-api.js';
+import type { AuthDataReport, AuthKeyReport, SelectDataReport } from './engine-api.js';
 import type { Timescale } from './source-measurement.js';
 import type { TrackedSource } from './tracked-source.js';
 
@@ -53,5 +53,17 @@ export function selectData(s: TrackedSource, now: Instant, ts: Timescale, select
     loLimit: est === null ? 0 : offset - distance,
     hiLimit: est === null ? 0 : offset + distance,
     leap,
+  };
+}
+
+const NO_KEY: AuthKeyReport = { keyId: 0, keyType: 0, keyLengthBits: 0, lastKeAgo: null, keAttempts: 0, cookies: 0, cookieLength: 0 };
+
+/** chronyc authdata's row: how the source's packets are authenticated and with what (chronyd's NAU_GetReport). */
+export function authData(s: TrackedSource): AuthDataReport {
+  const auth = s.poller.auth;
+  return {
+    sourceId: s.id, name: s.options.host, address: s.address, mode: auth?.kind ?? 'none',
+    ...(auth?.report?.() ?? NO_KEY),
+    naks: s.poller.authNaks,
   };
 }
