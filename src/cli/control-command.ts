@@ -80,3 +80,11 @@ export function usageError(io: Io, name: string, message: string): void {
   io.err(`ntpkit ${name}: ${message}`);
   io.setExitCode(ExitCode.USAGE);
 }
+
+/** A command without arguments that changes something and answers chronyc's "200 OK" (refresh, rekey, cyclelogs...). */
+export function okCommand(io: Io, name: string, description: string, command: string = name): Command {
+  return controlCommand(name, description)
+    .action(async (flags: ControlFlags) => {
+      await runControl(io, name, flags, command, {}, { schema: `ntpkit.${name}/1`, text: () => OK_TEXT });
+    });
+}

@@ -36,6 +36,11 @@ import { shutdownCommand } from './shutdown-command.js';
 import { rtcdataCommand } from './rtcdata-command.js';
 import { selectdataCommand } from './selectdata-command.js';
 import { authdataCommand } from './authdata-command.js';
+import { refreshCommand } from './refresh-command.js';
+import { rekeyCommand } from './rekey-command.js';
+import { cyclelogsCommand } from './cyclelogs-command.js';
+import { smoothtimeCommand } from './smoothtime-command.js';
+import { sourcenameCommand } from './sourcename-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -95,6 +100,11 @@ export function buildProgram(io: Io): Command {
     rtcdataCommand(io),
     selectdataCommand(io),
     authdataCommand(io),
+    refreshCommand(io),
+    rekeyCommand(io),
+    cyclelogsCommand(io),
+    smoothtimeCommand(io),
+    sourcenameCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

@@ -1,8 +1,9 @@
 /**
  * The control commands about the clock and the reference the daemon serves,
  * as chronyd carries them out (cmdmon.c): doffset slews the clock, local
- * turns the local reference on or off, rtcdata reports the RTC (which ntpkit
- * does not track).
+ * turns the local reference on or off, smoothtime resets or starts the
+ * served time's smoothing, rtcdata reports the RTC (which ntpkit does not
+ * track).
  */
 import type { LocalConfig } from '../config/server-config.js';
 import type { ControlHandler } from './command-table.js';
@@ -64,3 +65,15 @@ export const rtcdata: ControlHandler = (args) => {
   noOtherArgs(args, []);
   throw new ControlError('not-enabled', 'RTC driver not running: ntpkit does not track the real-time clock (chrony\'s rtcfile is refused)');
 };
+
+/** `smoothtime` {action: 'reset'|'activate'}: chronyc smoothtime; not-enabled without the smoothtime directive. */
+export function smoothtime(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
+  return (args) => {
+    noOtherArgs(args, ['action']);
+    const action = args.action;
+    if (action !== 'reset' && action !== 'activate') throw new ControlError('bad-args', `Cannot use "action" ${JSON.stringify(action) ?? 'nothing'}: expected "reset" or "activate"`);
+    unwrap(d.control({ op: 'smoothtime', action }));
+    log(`Control: smoothtime ${action}`);
+    return null;
+  };
+}

@@ -23,8 +23,8 @@ import { readOnlySocketPath } from './protocol.js';
 import type { ControlCommandSpec } from './command-table.js';
 import { intArg, noOtherArgs, selectorArg, unwrap } from './command-args.js';
 import { modifySource, resetSources } from './source-commands.js';
-import { doffset, local as localReference, rtcdata } from './clock-commands.js';
-import { accheck, shutdown } from './process-commands.js';
+import { doffset, local as localReference, rtcdata, smoothtime } from './clock-commands.js';
+import { accheck, cyclelogs, rekey, shutdown } from './process-commands.js';
 import type { LocalConfig } from '../config/server-config.js';
 
 /** What the monitoring commands read: the daemon's one snapshot (e.g. EngineDriver). */
@@ -45,6 +45,10 @@ export interface ControllableDaemon extends SnapshotSource {
   setLocal?(local: LocalConfig | null): void;
   /** chronyc accheck: whether the NTP server's allow/deny rules let `address` in. */
   ntpAccess?(address: string): boolean;
+  /** chronyc rekey: the key file read again. */
+  rekey?(): Promise<void>;
+  /** chronyc cyclelogs: the log files reopened. */
+  cycleLogs?(): Promise<void>;
 }
 
 /** The commands served on the read-only socket too; the client falls back to it for these. */
@@ -205,6 +209,10 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     selectdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'selectdata' })) }; }),
     authdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'authdata' })) }; }),
     accheck: local(accheck(d)),
+    refresh: changing((args) => { noOtherArgs(args, []); return unwrap(d.control({ op: 'refresh' })); }),
+    smoothtime: changing(smoothtime(d, log)),
+    rekey: changing(rekey(d, log)),
+    cyclelogs: changing(cyclelogs(d, log)),
   } satisfies Record<string, ControlCommandSpec>);
   if (opts.shutdown !== undefined) handlers.shutdown = changing(shutdown(opts.shutdown, log));
   const reload = opts.reload;

@@ -167,6 +167,16 @@ export class RunningSyncDaemon implements SyncDaemon {
     return s === null ? null : withCommandCounts(s, this.commandCounts);
   }
 
+  /** chronyc rekey: the key file read again; sources with a key take the new one, nothing else changes. */
+  rekey(): Promise<void> {
+    return this.reconfigure(this.current);
+  }
+
+  /** chronyc cyclelogs: the statistics logs closed and opened again (after logrotate renamed them). */
+  async cycleLogs(): Promise<void> {
+    await this.statsLog?.reopen();
+  }
+
   async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
     if (this.stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
     const { acquisition: was } = this.current, { acquisition: now } = next;

@@ -117,6 +117,10 @@ export interface SyncDaemon {
   clients(minHits?: number): ClientReport[] | null;
   /** The NTP server's counters (chronyc serverstats), or null when not serving. */
   serverStats(): ServerStats | null;
+  /** chronyc rekey: the key file read again (rejects, keys unchanged, when it does not load). */
+  rekey(): Promise<void>;
+  /** chronyc cyclelogs: the statistics log files reopened. */
+  cycleLogs(): Promise<void>;
   /** chronyc local: the local reference served while unsynchronized (null: none), over the config's until a restart. */
   setLocal(local: LocalConfig | null): void;
   /** chronyc accheck: whether the NTP server's allow/deny rules let `address` in. */

@@ -417,7 +417,11 @@ export type EngineCommand =
   /** chronyc selectdata's figures of every source. */
   | { readonly op: 'selectdata' }
   /** chronyc authdata's figures of every NTP source. */
-  | { readonly op: 'authdata' };
+  | { readonly op: 'authdata' }
+  /** chronyc refresh: resolve every source's name again now. */
+  | { readonly op: 'refresh' }
+  /** chronyc smoothtime reset|activate; refused (not-enabled) without smoothtime. */
+  | { readonly op: 'smoothtime'; readonly action: 'reset' | 'activate' };
 
 /** chronyc authdata's row of one NTP source. */
 export interface AuthDataReport extends AuthKeyReport {
@@ -545,6 +549,8 @@ export interface EngineCommandValues {
   readonly 'modify-source': { readonly sources: number };
   readonly selectdata: readonly SelectDataReport[];
   readonly authdata: readonly AuthDataReport[];
+  readonly refresh: { readonly resolving: number };
+  readonly smoothtime: null;
 }
 
 /**

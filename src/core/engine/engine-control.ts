@@ -10,6 +10,7 @@ import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 import { ntpData } from './source-reports.js';
 import { authData, selectData } from './select-report.js';
 import type { Timescale } from './source-measurement.js';
+import type { TimeSmoothing } from './time-smoothing.js';
 import type { SourceSet } from './source-set.js';
 
 /** What a command works on; `poll` sends what is due, `select` runs selection again. */
@@ -22,6 +23,8 @@ export interface CommandContext {
   readonly select: () => void;
   /** The engine's clock model, for the sources' estimates now. */
   readonly ts: Timescale;
+  /** The served time's smoothing, null without smoothtime. */
+  readonly smoothing: TimeSmoothing | null;
   /** chronyc maxupdateskew: the clock's limit, ppm. */
   readonly setMaxUpdateSkew: (ppm: number) => void;
 }
@@ -114,6 +117,13 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
       const selDistance = sel?.estimate(now, x.ts)?.distance ?? null;
       return done(x.sources.sources.map((s) => selectData(s, now, x.ts, selDistance)));
     }
+    case 'smoothtime':
+      if (x.smoothing === null) return { ok: false, code: 'not-enabled', message: 'Facility not enabled in daemon: smoothtime is not in the configuration' };
+      if (c.action === 'reset') x.smoothing.reset(now);
+      else x.smoothing.activate(now);
+      return done(null);
+    case 'refresh':
+      return done({ resolving: x.sources.refresh(now, actions) });
     case 'authdata':
       return done(x.sources.sources.filter((s) => s.refclock === null).map(authData));
     case 'ntpdata': {

@@ -314,6 +314,7 @@ export class SyncEngine implements SyncEngineApi {
       controller: this.ctrl(),
       origin: this.timescale().origin,
       ts: this.timescale(),
+      smoothing: this.smoothing,
       poll: () => this.poll(now, actions),
       select: () => this.select(now, null, actions),
       setMaxUpdateSkew: (ppm) => { this.maxUpdateSkewPpm = ppm; },
