@@ -41,6 +41,7 @@ import { rekeyCommand } from './rekey-command.js';
 import { cyclelogsCommand } from './cyclelogs-command.js';
 import { smoothtimeCommand } from './smoothtime-command.js';
 import { sourcenameCommand } from './sourcename-command.js';
+import { manualCommand } from './manual-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -105,6 +106,7 @@ export function buildProgram(io: Io): Command {
     cyclelogsCommand(io),
     smoothtimeCommand(io),
     sourcenameCommand(io),
+    manualCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

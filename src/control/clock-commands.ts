@@ -66,6 +66,34 @@ export const rtcdata: ControlHandler = (args) => {
   throw new ControlError('not-enabled', 'RTC driver not running: ntpkit does not track the real-time clock (chrony\'s rtcfile is refused)');
 };
 
+const MANUAL_ACTIONS = ['on', 'off', 'reset', 'list', 'delete'] as const;
+
+/** `manual` {action, index?}: chronyc manual on|off|reset|list|delete N; 'list' returns {samples}. */
+export function manual(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
+  return (args) => {
+    noOtherArgs(args, ['action', 'index']);
+    const action = args.action;
+    if (typeof action !== 'string' || !(MANUAL_ACTIONS as readonly string[]).includes(action)) {
+      throw new ControlError('bad-args', `Cannot use "action" ${JSON.stringify(action) ?? 'nothing'}: expected one of ${MANUAL_ACTIONS.join(', ')}`);
+    }
+    const a = action as (typeof MANUAL_ACTIONS)[number];
+    if (d.manual === undefined) throw new ControlError('not-enabled', 'This daemon takes no manual time input');
+    if (a === 'delete') {
+      const index = args.index;
+      if (typeof index !== 'number' || !Number.isInteger(index)) throw new ControlError('bad-args', `Cannot use "index" ${JSON.stringify(index) ?? 'nothing'}: expected the sample's number in manual list`);
+      // chronyd's STT_BADSAMPLE ("516 Sample index out of range").
+      if (d.manual('delete', index) !== true) throw new ControlError('bad-args', `Sample index out of range: there is no sample ${index} (see manual list)`);
+      log(`Control: manual delete ${index}`);
+      return null;
+    }
+    if (args.index !== undefined) throw new ControlError('bad-args', `"index" goes only with "delete"`);
+    const r = d.manual(a);
+    if (a === 'list') return { samples: r };
+    log(`Control: manual ${a}`);
+    return null;
+  };
+}
+
 /** `smoothtime` {action: 'reset'|'activate'}: chronyc smoothtime; not-enabled without the smoothtime directive. */
 export function smoothtime(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
   return (args) => {

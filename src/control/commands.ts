@@ -23,7 +23,8 @@ import { readOnlySocketPath } from './protocol.js';
 import type { ControlCommandSpec } from './command-table.js';
 import { intArg, noOtherArgs, selectorArg, unwrap } from './command-args.js';
 import { modifySource, resetSources } from './source-commands.js';
-import { doffset, local as localReference, rtcdata, smoothtime } from './clock-commands.js';
+import { doffset, local as localReference, manual, rtcdata, smoothtime } from './clock-commands.js';
+import type { ManualListRow } from '../daemon/manual-time.js';
 import { accheck, cyclelogs, rekey, shutdown } from './process-commands.js';
 import type { LocalConfig } from '../config/server-config.js';
 
@@ -47,6 +48,8 @@ export interface ControllableDaemon extends SnapshotSource {
   ntpAccess?(address: string): boolean;
   /** chronyc rekey: the key file read again. */
   rekey?(): Promise<void>;
+  /** chronyc manual: on/off/reset/delete say whether done; list gives the samples. */
+  manual?(action: 'on' | 'off' | 'reset' | 'list' | 'delete', index?: number): ManualListRow[] | boolean;
   /** chronyc cyclelogs: the log files reopened. */
   cycleLogs?(): Promise<void>;
 }
@@ -211,6 +214,7 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     accheck: local(accheck(d)),
     refresh: changing((args) => { noOtherArgs(args, []); return unwrap(d.control({ op: 'refresh' })); }),
     smoothtime: changing(smoothtime(d, log)),
+    manual: changing(manual(d, log)),
     rekey: changing(rekey(d, log)),
     cyclelogs: changing(cyclelogs(d, log)),
   } satisfies Record<string, ControlCommandSpec>);

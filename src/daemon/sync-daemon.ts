@@ -18,6 +18,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { LocalConfig } from '../config/server-config.js';
 import type { Config } from '../config/config.js';
+import type { ManualListRow } from './manual-time.js';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { CommandCounts, ServerStats } from '../core/server/server-stats.js';
@@ -117,6 +118,8 @@ export interface SyncDaemon {
   clients(minHits?: number): ClientReport[] | null;
   /** The NTP server's counters (chronyc serverstats), or null when not serving. */
   serverStats(): ServerStats | null;
+  /** chronyc manual: on/off/reset/delete say whether done; list gives the samples. */
+  manual(action: 'on' | 'off' | 'reset' | 'list' | 'delete', index?: number): ManualListRow[] | boolean;
   /** chronyc rekey: the key file read again (rejects, keys unchanged, when it does not load). */
   rekey(): Promise<void>;
   /** chronyc cyclelogs: the statistics log files reopened. */
