@@ -9,11 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchSnapshot } from '../control/commands.js';
-import { daemonClockAhead, type ManagedProcess, pollFor, probeNtp, requireTool, spawnNtpkit, startChronydClient, toolPath } from '../testing/index.js';
+import { daemonClockAhead, type ManagedProcess, pollFor, probeNtp, requireTool, startChronydClient, withNtpkitDaemon, toolPath } from '../testing/index.js';
 import { runCaptured } from './run-captured.test-helper.js';
 import { parseLocalArgs } from './local-command.js';
 
@@ -23,20 +20,8 @@ const SILENT = '127.0.34.9';
 const SERVED = '127.0.34.5';
 const RULES = ['allow 127.0.34.0/24', 'deny 127.0.34.7'];
 
-async function withDaemon(lines: string, fn: (socket: string, dir: string, d: ManagedProcess) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-clockcmd-'));
-  const socket = join(dir, 'ntpkit.sock');
-  const conf = join(dir, 'chrony.conf');
-  await writeFile(conf, `server ${SILENT} iburst\n${lines}\nbindcmdaddress ${socket}\npidfile ${dir}/ntpkit.pid\n`);
-  const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
-  try {
-    await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());
-    await fn(socket, dir, d);
-  } finally {
-    await d.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDaemon = (lines: string, fn: (socket: string, dir: string, d: ManagedProcess) => Promise<void>): Promise<void> =>
+  withNtpkitDaemon((dir) => `server ${SILENT} iburst\n${lines}\npidfile ${dir}/ntpkit.pid`, fn);
 
 function chronyc(sock: string, ...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -49,7 +34,7 @@ function chronyc(sock: string, ...args: string[]): Promise<{ code: number; out: 
 test('doffset slews the clock by minus the offset given (negative: the clock is behind and moves forward)', { timeout: 90_000 }, async () => {
   await withDaemon('', async (socket) => {
     assert.ok(Math.abs(await daemonClockAhead(socket)) < 0.2);
-    assert.deepEqual(await runCaptured(['doffset', '--socket', socket, '--', '-0.5']), { code: 0, out: '200 OK\n', err: '' });
+    assert.deepEqual(await runCaptured(['doffset', '--socket', socket, '-0.5']), { code: 0, out: '200 OK\n', err: '' });
     // A slew, not a step: at chronyd's 83333 ppm, 0.5 s takes 6 s.
     await pollFor('the clock 0.45 s ahead', async () => ((await daemonClockAhead(socket)) > 0.45 ? true : undefined), 30_000);
     assert.ok((await daemonClockAhead(socket)) < 0.7);

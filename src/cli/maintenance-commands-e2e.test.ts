@@ -9,11 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import { pollFor, requireTool, spawnNtpkit, startChronydClient, startChronydServer, toolPath } from '../testing/index.js';
+import { pollFor, requireTool, startChronydClient, startChronydServer, toolPath, withNtpkitDaemon } from '../testing/index.js';
 import { runCaptured } from './run-captured.test-helper.js';
 
 const SERVER = '127.0.34.32';
@@ -21,19 +20,6 @@ const SERVER = '127.0.34.32';
 const SILENT = '127.0.34.39';
 const OLD_KEY = '1 SHA1 HEX:1111111111111111111111111111111111111111\n';
 const NEW_KEY = '1 SHA1 HEX:2222222222222222222222222222222222222222\n';
-
-async function withDaemon(dir: string, lines: string, fn: (socket: string) => Promise<void>): Promise<void> {
-  const socket = join(dir, 'ntpkit.sock');
-  const conf = join(dir, 'chrony.conf');
-  await writeFile(conf, `${lines}\nbindcmdaddress ${socket}\n`);
-  const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
-  try {
-    await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());
-    await fn(socket);
-  } finally {
-    await d.stop();
-  }
-}
 
 function chronyc(sock: string, ...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -46,10 +32,12 @@ const reach = async (socket: string): Promise<number> => (await fetchSnapshot(so
 test('rekey: the key file changed on disk is used from rekey on (the server drops requests under the old key)', { timeout: 120_000 }, async (t) => {
   if (!requireTool(t, 'chronyd')) return;
   const server = await startChronydServer({ address: SERVER, stratum: 1, files: { keys: NEW_KEY }, extraConfig: ['keyfile {dir}/keys'] });
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-rekey-'));
   try {
-    await writeFile(join(dir, 'keys'), OLD_KEY, { mode: 0o600 });
-    await withDaemon(dir, `server ${SERVER} iburst key 1 minpoll 0 maxpoll 0\nkeyfile ${dir}/keys`, async (socket) => {
+    const config = async (dir: string): Promise<string> => {
+      await writeFile(join(dir, 'keys'), OLD_KEY, { mode: 0o600 });
+      return `server ${SERVER} iburst key 1 minpoll 0 maxpoll 0\nkeyfile ${dir}/keys`;
+    };
+    await withNtpkitDaemon(config, async (socket, dir) => {
       // Four polls at least, none answered: chronyd drops a request whose MAC does not verify.
       await pollFor('4 requests sent', async () => (Number((await runCaptured(['ntpdata', '-c', '--socket', socket])).out.split(',')[30]) >= 4 ? true : undefined), 30_000);
       assert.equal(await reach(socket), 0);
@@ -59,19 +47,19 @@ test('rekey: the key file changed on disk is used from rekey on (the server drop
     });
   } finally {
     await server.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test('cyclelogs: after the log is renamed away, the next lines go to a new file of the old name', { timeout: 120_000 }, async (t) => {
   if (!requireTool(t, 'chronyd')) return;
   const server = await startChronydServer({ address: SERVER, stratum: 1 });
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-cyclelogs-'));
   try {
-    const logdir = join(dir, 'log');
-    await mkdir(logdir);
-    const file = join(logdir, 'measurements.log');
-    await withDaemon(dir, `server ${SERVER} iburst minpoll 0 maxpoll 0\nlogdir ${logdir}\nlog measurements`, async (socket) => {
+    const config = async (dir: string): Promise<string> => {
+      await mkdir(join(dir, 'log'));
+      return `server ${SERVER} iburst minpoll 0 maxpoll 0\nlogdir ${dir}/log\nlog measurements`;
+    };
+    await withNtpkitDaemon(config, async (socket, dir) => {
+      const file = join(dir, 'log', 'measurements.log');
       await pollFor('measurements.log', () => (existsSync(file) ? true : undefined), 30_000);
       await rename(file, `${file}.1`);
       await new Promise((r) => setTimeout(r, 2500));
@@ -82,31 +70,24 @@ test('cyclelogs: after the log is renamed away, the next lines go to a new file 
     });
   } finally {
     await server.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test('smoothtime activate starts smoothing at once, as chronyc smoothtime activate does on chronyd; sourcename as chronyc\'s', { timeout: 120_000 }, async (t) => {
   if (!requireTool(t, 'chronyd', 'chronyc')) return;
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-smoothtime-'));
   const ours: string[] = [];
-  try {
-    await withDaemon(dir, `server ${SILENT} iburst\nsmoothtime 400 0.001`, async (socket) => {
-      ours.push((await runCaptured(['smoothing', '-c', '--socket', socket])).out.split(',')[0] as string);
-      assert.equal((await runCaptured(['smoothtime', 'activate', '--socket', socket])).out, '200 OK\n');
-      ours.push((await runCaptured(['smoothing', '-c', '--socket', socket])).out.split(',')[0] as string);
-      assert.equal((await runCaptured(['smoothtime', 'reset', '--socket', socket])).out, '200 OK\n');
-      assert.equal((await runCaptured(['smoothtime', 'later', '--socket', socket])).code, 2);
-      ours.push((await runCaptured(['sourcename', '--socket', socket, SILENT])).out);
-      const none = await runCaptured(['sourcename', '--socket', socket, '127.0.34.38']);
-      assert.equal(none.code, 1);
-      ours.push(none.out);
-    });
-    const noSmoothing = await withDaemonRefusal(dir);
-    assert.match(noSmoothing, /Facility not enabled in daemon/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await withNtpkitDaemon(`server ${SILENT} iburst\nsmoothtime 400 0.001`, async (socket) => {
+    ours.push((await runCaptured(['smoothing', '-c', '--socket', socket])).out.split(',')[0] as string);
+    assert.equal((await runCaptured(['smoothtime', 'activate', '--socket', socket])).out, '200 OK\n');
+    ours.push((await runCaptured(['smoothing', '-c', '--socket', socket])).out.split(',')[0] as string);
+    assert.equal((await runCaptured(['smoothtime', 'reset', '--socket', socket])).out, '200 OK\n');
+    assert.equal((await runCaptured(['smoothtime', 'later', '--socket', socket])).code, 2);
+    ours.push((await runCaptured(['sourcename', '--socket', socket, SILENT])).out);
+    const none = await runCaptured(['sourcename', '--socket', socket, '127.0.34.38']);
+    assert.equal(none.code, 1);
+    ours.push(none.out);
+  });
+  assert.match(await withDaemonRefusal(), /Facility not enabled in daemon/);
   const chronyd = await startChronydClient({ servers: [{ address: SILENT, options: 'iburst' }], extraConfig: ['bindcmdaddress {dir}/chronyd.sock', 'smoothtime 400 0.001'] });
   try {
     const sock = join(chronyd.dir, 'chronyd.sock');
@@ -125,9 +106,9 @@ test('smoothtime activate starts smoothing at once, as chronyc smoothtime activa
 });
 
 /** smoothtime without the directive: refused as chronyd refuses it. */
-async function withDaemonRefusal(dir: string): Promise<string> {
+async function withDaemonRefusal(): Promise<string> {
   let err = '';
-  await withDaemon(dir, `server ${SILENT} iburst`, async (socket) => {
+  await withNtpkitDaemon(`server ${SILENT} iburst`, async (socket) => {
     const r = await runCaptured(['smoothtime', 'reset', '--socket', socket]);
     assert.equal(r.code, 1);
     err = r.err;

@@ -6,20 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fetchSnapshot } from '../control/commands.js';
-import { pollFor, spawnNtpkit } from '../testing/index.js';
+import { withNtpkitDaemon } from '../testing/index.js';
 import { runCaptured } from './run-captured.test-helper.js';
 
 test('manual on enables settime, list shows its sample, delete removes it, off refuses settime again', { timeout: 90_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-manual-'));
-  const socket = join(dir, 'ntpkit.sock');
-  await writeFile(join(dir, 'chrony.conf'), `server 127.0.34.49 iburst\nmakestep 1 -1\nbindcmdaddress ${socket}\n`);
-  const d = await spawnNtpkit(['daemon', '-f', join(dir, 'chrony.conf'), '--clock', 'virtual']);
-  try {
-    await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());
+  await withNtpkitDaemon('server 127.0.34.49 iburst\nmakestep 1 -1', async (socket) => {
     const settime = (): Promise<{ code: number; out: string; err: string }> => runCaptured(['settime', '--socket', socket, `@${(Date.now() / 1000 + 100).toFixed(3)}`]);
     assert.equal((await settime()).code, 1);
     assert.equal((await runCaptured(['manual', 'on', '--socket', socket])).out, '200 OK\n');
@@ -36,8 +27,5 @@ test('manual on enables settime, list shows its sample, delete removes it, off r
     assert.equal((await runCaptured(['manual', 'off', '--socket', socket])).out, '200 OK\n');
     assert.equal((await settime()).code, 1);
     assert.equal((await runCaptured(['manual', 'sometimes', '--socket', socket])).code, 2);
-  } finally {
-    await d.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

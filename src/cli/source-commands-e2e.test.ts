@@ -5,29 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fetchSnapshot } from '../control/commands.js';
-import { pollFor, requireTool, spawnNtpkit, startChronydServer } from '../testing/index.js';
+import { pollFor, requireTool, withNtpkitDaemon, startChronydServer } from '../testing/index.js';
 import { runCaptured } from './run-captured.test-helper.js';
 
 const SERVER = '127.0.34.3';
-
-async function withDaemon(lines: string, fn: (socket: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-srccmd-'));
-  const socket = join(dir, 'ntpkit.sock');
-  const conf = join(dir, 'chrony.conf');
-  await writeFile(conf, `${lines}\nbindcmdaddress ${socket}\n`);
-  const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
-  try {
-    await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());
-    await fn(socket);
-  } finally {
-    await d.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const samples = async (socket: string): Promise<number> => (await fetchSnapshot(socket)).sources[0]?.stats.samples ?? -1;
 
@@ -35,7 +17,7 @@ test('reset sources empties sourcestats; minpoll shows in sources\' Poll; maxdel
   if (!requireTool(t, 'chronyd')) return;
   const server = await startChronydServer({ address: SERVER, stratum: 1 });
   try {
-    await withDaemon(`server ${SERVER} iburst minpoll 0 maxpoll 0`, async (socket) => {
+    await withNtpkitDaemon(`server ${SERVER} iburst minpoll 0 maxpoll 0`, async (socket) => {
       await pollFor('6 samples', async () => ((await samples(socket)) >= 6 ? true : undefined), 60_000);
       const r = await runCaptured(['reset', 'sources', '--socket', socket]);
       assert.deepEqual(r, { code: 0, out: '200 OK\n', err: '' });

@@ -7,11 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchSnapshot } from '../control/commands.js';
-import { pollFor, requireTool, spawnNtpkit, startChronydClient, startChronydServer, toolPath } from '../testing/index.js';
+import { pollFor, requireTool, withNtpkitDaemon, startChronydClient, startChronydServer, toolPath } from '../testing/index.js';
 import { runCaptured } from './run-captured.test-helper.js';
 import { parseWaitsyncArgs } from './waitsync-command.js';
 
@@ -19,28 +16,13 @@ const SERVER = '127.0.34.2';
 /** Nothing listens here. */
 const SILENT = '127.0.34.9';
 
-async function withDaemon(lines: string, fn: (socket: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-waitsync-'));
-  const socket = join(dir, 'ntpkit.sock');
-  const conf = join(dir, 'chrony.conf');
-  await writeFile(conf, `${lines}\nbindcmdaddress ${socket}\n`);
-  const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
-  try {
-    await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());
-    await fn(socket);
-  } finally {
-    await d.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 const TRY = /^try: (\d+), refid: ([0-9A-F]{8}), correction: (\d+\.\d{9}), skew: (\d+\.\d{3})$/;
 
 test('waitsync exits 0 once the daemon follows a source within the limits, printing chronyc\'s try lines', { timeout: 120_000 }, async (t) => {
   if (!requireTool(t, 'chronyd')) return;
   const server = await startChronydServer({ address: SERVER, stratum: 1 });
   try {
-    await withDaemon(`server ${SERVER} iburst minpoll 0 maxpoll 0\nmakestep 1 -1`, async (socket) => {
+    await withNtpkitDaemon(`server ${SERVER} iburst minpoll 0 maxpoll 0\nmakestep 1 -1`, async (socket) => {
       const r = await runCaptured(['waitsync', '--socket', socket, '120', '0.01', '0', '0.25']);
       assert.equal(r.code, 0, r.out + r.err);
       const lines = r.out.trim().split('\n');
@@ -61,7 +43,7 @@ test('waitsync exits 0 once the daemon follows a source within the limits, print
 test('waitsync exits 1 after MAX-TRIES tries when no source answers, as chronyc waitsync does against chronyd', { timeout: 120_000 }, async (t) => {
   if (!requireTool(t, 'chronyd', 'chronyc')) return;
   let ours = '';
-  await withDaemon(`server ${SILENT} iburst`, async (socket) => {
+  await withNtpkitDaemon(`server ${SILENT} iburst`, async (socket) => {
     const started = Date.now();
     const r = await runCaptured(['waitsync', '--socket', socket, '3', '0', '0', '0.2']);
     assert.equal(r.code, 1, r.err);
