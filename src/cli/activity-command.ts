@@ -1,7 +1,8 @@
 /** `ntpkit activity` (chronyc activity): how many sources are online, offline, in a burst, or unresolved. */
 import type { Command } from 'commander';
 import type { ActivityReport } from '../core/engine/engine-api.js';
-import { controlCommand, type ControlFlags, OK_TEXT, runControl } from './control-command.js';
+import { controlCommand, type ControlFlags, OK_TEXT, runControl, withCsv } from './control-command.js';
+import { csvLine } from './csv-fields.js';
 import type { Io } from './io.js';
 
 export const ACTIVITY_JSON_SCHEMA = 'ntpkit.activity/1';
@@ -18,11 +19,16 @@ export function formatActivity(a: ActivityReport): string {
   ].join('\n');
 }
 
+/** chronyc -c activity: the five counts on one line, without "200 OK". */
+export function formatActivityCsv(a: ActivityReport): string {
+  return csvLine([a.online, a.offline, a.burstOnline, a.burstOffline, a.unresolved]);
+}
+
 export function activityCommand(io: Io): Command {
-  return controlCommand('activity', 'count the sources online, offline and in a burst (like chronyc activity)')
+  return withCsv(controlCommand('activity', 'count the sources online, offline and in a burst (like chronyc activity)'))
     .action(async (flags: ControlFlags) => {
       await runControl(io, 'activity', flags, 'activity', {}, {
-        schema: ACTIVITY_JSON_SCHEMA, text: (r) => formatActivity(r as ActivityReport), json: (r) => r as Record<string, unknown>,
+        schema: ACTIVITY_JSON_SCHEMA, text: (r) => formatActivity(r as ActivityReport), csv: (r) => formatActivityCsv(r as ActivityReport), json: (r) => r as Record<string, unknown>,
       });
     });
 }

@@ -1,14 +1,14 @@
 /** `ntpkit clients [-p N]` (chronyc clients): who the daemon's NTP server has answered. */
 import type { Command } from 'commander';
 import type { ClientReport } from '../core/server/client-report.js';
-import { formatClients } from './clients-format.js';
-import { controlCommand, type ControlFlags, runControl, usageError } from './control-command.js';
+import { formatClients, formatClientsCsv } from './clients-format.js';
+import { controlCommand, type ControlFlags, runControl, usageError, withCsv } from './control-command.js';
 import type { Io } from './io.js';
 
 export const CLIENTS_JSON_SCHEMA = 'ntpkit.clients/1';
 
 export function clientsCommand(io: Io): Command {
-  return controlCommand('clients', "list the NTP server's clients (like chronyc clients)")
+  return withCsv(controlCommand('clients', "list the NTP server's clients (like chronyc clients)"))
     .option('-p, --packets <n>', 'only clients that sent at least this many requests')
     .action(async (flags: ControlFlags & { packets?: string }) => {
       let minPackets = 0;
@@ -22,6 +22,7 @@ export function clientsCommand(io: Io): Command {
       await runControl(io, 'clients', flags, 'clients', minPackets > 0 ? { minPackets } : {}, {
         schema: CLIENTS_JSON_SCHEMA,
         text: (r) => formatClients((r as { clients: ClientReport[] }).clients),
+        csv: (r) => formatClientsCsv((r as { clients: ClientReport[] }).clients),
         json: (r) => r as Record<string, unknown>,
       });
     });

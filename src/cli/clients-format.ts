@@ -1,6 +1,7 @@
 /** The layout of `chronyc clients` (chronyd 4.3, checked against fixtures/chronyc-clients.txt). */
 import type { ClientReport } from '../core/server/client-report.js';
 import { cInterval } from './report-units.js';
+import { csvInterval, csvLine, csvLogInterval } from './csv-fields.js';
 
 export const CLIENTS_HEADER = 'Hostname                      NTP   Drop Int IntL Last     Cmd   Drop Int  Last';
 const RULE = '='.repeat(79);
@@ -20,4 +21,12 @@ export function formatClientRow(c: ClientReport): string {
 
 export function formatClients(clients: readonly ClientReport[]): string {
   return [CLIENTS_HEADER, RULE, ...clients.map(formatClientRow)].join('\n');
+}
+
+/** chronyc -c clients: one line per client; the command-port columns are chronyd's, zero here (no command traffic is counted per client). */
+export function formatClientsCsv(clients: readonly ClientReport[]): string {
+  return clients.map((c) => csvLine([
+    c.address, c.ntpHits, c.ntpDrops, csvLogInterval(c.ntpInterval), csvLogInterval(c.ntpTimeoutInterval), csvInterval(c.lastAgo),
+    0, 0, csvLogInterval(null), csvInterval(null),
+  ])).join('');
 }

@@ -17,6 +17,8 @@ import { controlExitCode } from './report-command.js';
 export interface ControlFlags {
   socket: string;
   json?: boolean;
+  /** chronyc -c's output, for the commands that report (see withCsv). */
+  csv?: boolean;
   timeout: number;
 }
 
@@ -36,6 +38,16 @@ Exit status: 0 on success, 4 when no daemon listens on the socket,
   refused the request, or the socket is not yours to use), 2 usage error.`);
 }
 
+/** Offers -c on a report command: chronyc -c's comma-separated lines. */
+export function withCsv(cmd: Command): Command {
+  return cmd.option('-c, --csv', "print chronyc -c's comma-separated values instead");
+}
+
+/** chronyc -c prints nothing at all for an empty table, not an empty line. */
+export function printCsv(io: Io, lines: string): void {
+  if (lines !== '') io.out(lines);
+}
+
 /**
  * Sends `command`; prints `text(result)` or, with --json, the JSON document
  * `{ schema, ...json(result) }`. Returns false (exit code set) on failure.
@@ -44,6 +56,8 @@ export async function runControl(io: Io, name: string, flags: ControlFlags, comm
   readonly schema: string;
   readonly text: (result: unknown) => string;
   readonly json?: (result: unknown) => Record<string, unknown>;
+  /** chronyc -c's lines, printed with -c. */
+  readonly csv?: (result: unknown) => string;
 }): Promise<boolean> {
   let result: unknown;
   try {
@@ -55,6 +69,7 @@ export async function runControl(io: Io, name: string, flags: ControlFlags, comm
     return false;
   }
   if (flags.json) io.out(JSON.stringify({ schema: out.schema, ...(out.json ? out.json(result) : { result }) }, null, 2));
+  else if (flags.csv && out.csv) printCsv(io, out.csv(result));
   else io.out(out.text(result));
   io.setExitCode(ExitCode.OK);
   return true;
@@ -64,4 +79,12 @@ export async function runControl(io: Io, name: string, flags: ControlFlags, comm
 export function usageError(io: Io, name: string, message: string): void {
   io.err(`ntpkit ${name}: ${message}`);
   io.setExitCode(ExitCode.USAGE);
+}
+
+/** A command without arguments that changes something and answers chronyc's "200 OK" (refresh, rekey, cyclelogs...). */
+export function okCommand(io: Io, name: string, description: string, command: string = name): Command {
+  return controlCommand(name, description)
+    .action(async (flags: ControlFlags) => {
+      await runControl(io, name, flags, command, {}, { schema: `ntpkit.${name}/1`, text: () => OK_TEXT });
+    });
 }

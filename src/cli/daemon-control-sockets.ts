@@ -44,7 +44,7 @@ function controlIdleTimeoutMs(env: NodeJS.ProcessEnv, log: (l: string) => void):
  * reach the read-only socket; nobody else ever sees the main socket with
  * the mode it was bound with.
  */
-export async function openControlSockets(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>): Promise<ControlServer[]> {
+export async function openControlSockets(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void): Promise<ControlServer[]> {
   const path = config.controlsocket;
   if (path === '/' || path === '') {
     log('Control socket disabled (controlsocket /)');
@@ -52,7 +52,7 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
   }
   const dir = dirname(path);
   const dirExisted = await stat(dir).then(() => true, () => false);
-  const handlers = daemonHandlers(daemon, { reload, log, cmdAllowed: cmdAccess(config.command.access).allowed });
+  const handlers = daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: cmdAccess(config.command.access).allowed });
   const socketLog = (level: string, m: string): void => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); };
   const idleTimeoutMs = controlIdleTimeoutMs(process.env, log);
   let main: ControlServer;
@@ -81,8 +81,8 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
  * so that chronyc reaches this daemon. They run the same command table as
  * the JSON socket. What cannot be opened is logged, as chronyd logs it.
  */
-export async function openChronycEndpoints(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>): Promise<CandmServer> {
-  const table = new CommandTable(daemonHandlers(daemon, { reload, log, cmdAllowed: cmdAccess(config.command.access).allowed }), { path: 'chronyc', log: () => {} });
+export async function openChronycEndpoints(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void): Promise<CandmServer> {
+  const table = new CommandTable(daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: cmdAccess(config.command.access).allowed }), { path: 'chronyc', log: () => {} });
   const server = await startCandmServer({
     endpoints: commandEndpoints(config.command),
     access: config.command.access,

@@ -17,6 +17,11 @@ export class DaemonLifetime {
     this.stopNow('fatal');
   }
 
+  /** chronyc shutdown: stop as SIGTERM does (exit 0). */
+  shutdown(): void {
+    this.stopNow('shutdown command');
+  }
+
   /** Waits for the stop, with SIGHUP calling `onHup` until then, and logs why it stops. */
   async run(signals: Signals, onHup: () => void, log: (line: string) => void): Promise<void> {
     signals.on('SIGHUP', onHup);

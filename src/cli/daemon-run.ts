@@ -118,8 +118,8 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   const http = new DaemonHttp(daemon, { log });
   const reloader = new ConfigReloader(source, daemon, (c) => http.apply(httpAddress(c), httpHosts(c)), io, log);
 
-  const control = await openControlSockets(daemon, config, log, () => reloader.reload('reload command'));
-  const chronyc = await openChronycEndpoints(daemon, config, log, () => reloader.reload('reload command'));
+  const control = await openControlSockets(daemon, config, log, () => reloader.reload('reload command'), () => lifetime.shutdown());
+  const chronyc = await openChronycEndpoints(daemon, config, log, () => reloader.reload('reload command'), () => lifetime.shutdown());
   await http.apply(httpAddress(config), httpHosts(config));
   if (flags.http === 'off') log('No dashboard or metrics (--http off)');
   // As chronyd: locked once everything is open and allocated for the run.

@@ -26,6 +26,22 @@ import { offlineCommand, onlineCommand } from './online-command.js';
 import { reloadCommand } from './reload-command.js';
 import { serverstatsCommand } from './serverstats-command.js';
 import { syncCommand } from './sync-command.js';
+import { waitsyncCommand } from './waitsync-command.js';
+import { resetCommand } from './reset-command.js';
+import { modifySourceCommand } from './modify-source-command.js';
+import { doffsetCommand } from './doffset-command.js';
+import { localCommand } from './local-command.js';
+import { accheckCommand } from './accheck-command.js';
+import { shutdownCommand } from './shutdown-command.js';
+import { rtcdataCommand } from './rtcdata-command.js';
+import { selectdataCommand } from './selectdata-command.js';
+import { authdataCommand } from './authdata-command.js';
+import { refreshCommand } from './refresh-command.js';
+import { rekeyCommand } from './rekey-command.js';
+import { cyclelogsCommand } from './cyclelogs-command.js';
+import { smoothtimeCommand } from './smoothtime-command.js';
+import { sourcenameCommand } from './sourcename-command.js';
+import { manualCommand } from './manual-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -68,6 +84,29 @@ export function buildProgram(io: Io): Command {
     checkCommand(io),
     fleetCommand(io),
     syncCommand(io),
+    waitsyncCommand(io),
+    resetCommand(io),
+    modifySourceCommand(io, 'minpoll'),
+    modifySourceCommand(io, 'maxpoll'),
+    modifySourceCommand(io, 'maxdelay'),
+    modifySourceCommand(io, 'maxdelayratio'),
+    modifySourceCommand(io, 'maxdelaydevratio'),
+    modifySourceCommand(io, 'polltarget'),
+    modifySourceCommand(io, 'minstratum'),
+    modifySourceCommand(io, 'maxupdateskew'),
+    doffsetCommand(io),
+    localCommand(io),
+    accheckCommand(io),
+    shutdownCommand(io),
+    rtcdataCommand(io),
+    selectdataCommand(io),
+    authdataCommand(io),
+    refreshCommand(io),
+    rekeyCommand(io),
+    cyclelogsCommand(io),
+    smoothtimeCommand(io),
+    sourcenameCommand(io),
+    manualCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { NtpDataReport } from '../core/engine/engine-api.js';
 import { refIdFromAddress } from '../proto/refid.js';
 import { cFixed, cUtcTime } from './report-units.js';
+import { csvBool, csvFixed, csvLine, csvRefId, csvTime } from './csv-fields.js';
 
 /** As the ntpdata reply carries it: the stamping kinds chronyc names, and the local address (null or absent: unknown). */
 export type NtpDataRow = NtpDataReport & { readonly txTimestamping: string; readonly rxTimestamping: string; readonly localAddress?: string | null };
@@ -34,13 +35,18 @@ function refidText(id: number): string {
 
 const md5 = (d: Uint8Array): Uint8Array => createHash('md5').update(d).digest();
 
+const addressRefId = (a: string): string => hex8(refIdFromAddress(a, md5));
+/** chronyc names the reference id only of a stratum 0 or 1 server (a code such as GPS); above, it is an address. */
+const refidName = (r: NtpDataRow): string => (r.stratum <= 1 ? refidText(r.referenceId) : '');
+const txStamping = (r: NtpDataRow): string => (r.totalValidRx > 0 || r.totalTx > 0 ? STAMPS[r.txTimestamping] ?? 'Invalid' : 'Invalid');
+const rxStamping = (r: NtpDataRow): string => (r.totalValidRx > 0 ? STAMPS[r.rxTimestamping] ?? 'Invalid' : 'Invalid');
+
 export function formatNtpDataBlock(r: NtpDataRow): string {
   const line = (label: string, value: string): string => `${label.padEnd(16)}: ${value}`;
-  const valid = r.totalValidRx > 0;
   return [
-    line('Remote address', `${r.remoteAddress} (${hex8(refIdFromAddress(r.remoteAddress, md5))})`),
+    line('Remote address', `${r.remoteAddress} (${addressRefId(r.remoteAddress)})`),
     line('Remote port', String(r.remotePort)),
-    line('Local address', r.localAddress ? `${r.localAddress} (${hex8(refIdFromAddress(r.localAddress, md5))})` : '[UNSPEC] (00000000)'),
+    line('Local address', r.localAddress ? `${r.localAddress} (${addressRefId(r.localAddress)})` : '[UNSPEC] (00000000)'),
     line('Leap status', LEAPS[r.leap]),
     line('Version', String(r.version)),
     line('Mode', MODES[r.mode] ?? 'Invalid'),
@@ -49,7 +55,7 @@ export function formatNtpDataBlock(r: NtpDataRow): string {
     line('Precision', `${r.precision} (${cFixed(2 ** r.precision, 9)} seconds)`),
     line('Root delay', `${cFixed(r.rootDelay, 6)} seconds`),
     line('Root dispersion', `${cFixed(r.rootDispersion, 6)} seconds`),
-    line('Reference ID', `${hex8(r.referenceId)} (${refidText(r.referenceId)})`),
+    line('Reference ID', `${hex8(r.referenceId)} (${refidName(r)})`),
     line('Reference time', cUtcTime(r.referenceTime)),
     line('Offset', `${cFixed(r.offset, 9, { plus: true })} seconds`),
     line('Peer delay', `${cFixed(r.peerDelay, 9)} seconds`),
@@ -59,8 +65,8 @@ export function formatNtpDataBlock(r: NtpDataRow): string {
     line('NTP tests', r.tests),
     line('Interleaved', r.interleaved ? 'Yes' : 'No'),
     line('Authenticated', r.authenticated ? 'Yes' : 'No'),
-    line('TX timestamping', valid || r.totalTx > 0 ? STAMPS[r.txTimestamping] ?? 'Invalid' : 'Invalid'),
-    line('RX timestamping', valid ? STAMPS[r.rxTimestamping] ?? 'Invalid' : 'Invalid'),
+    line('TX timestamping', txStamping(r)),
+    line('RX timestamping', rxStamping(r)),
     line('Total TX', String(r.totalTx)),
     line('Total RX', String(r.totalRx)),
     line('Total valid RX', String(r.totalValidRx)),
@@ -71,4 +77,18 @@ export function formatNtpDataBlock(r: NtpDataRow): string {
 /** One block per source; asked for all, chronyc puts a blank line before each. */
 export function formatNtpData(rows: readonly NtpDataRow[], all: boolean): string {
   return rows.map((r) => (all ? `\n${formatNtpDataBlock(r)}` : formatNtpDataBlock(r))).join('\n');
+}
+
+/** chronyc -c ntpdata: one line per source, the block's fields in order (the NTP tests as three fields). */
+export function formatNtpDataCsv(rows: readonly NtpDataRow[]): string {
+  return rows.map((r) => csvLine([
+    r.remoteAddress, addressRefId(r.remoteAddress), r.remotePort,
+    r.localAddress ?? '[UNSPEC]', r.localAddress ? addressRefId(r.localAddress) : '00000000',
+    LEAPS[r.leap], r.version, MODES[r.mode] ?? 'Invalid', r.stratum,
+    r.poll, csvFixed(2 ** r.poll, 0), r.precision, csvFixed(2 ** r.precision, 9),
+    csvFixed(r.rootDelay, 6), csvFixed(r.rootDispersion, 6), csvRefId(r.referenceId), refidName(r), csvTime(r.referenceTime),
+    csvFixed(r.offset, 9), csvFixed(r.peerDelay, 9), csvFixed(r.peerDispersion, 9), csvFixed(r.responseTime, 9),
+    csvFixed(r.jitterAsymmetry, 2), ...r.tests.split(' '), csvBool(r.interleaved), csvBool(r.authenticated),
+    txStamping(r), rxStamping(r), r.totalTx, r.totalRx, r.totalValidRx, r.totalGoodRx,
+  ])).join('');
 }

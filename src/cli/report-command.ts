@@ -13,11 +13,13 @@ import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { positiveNumber } from './option-parsers.js';
+import { printCsv } from './control-command.js';
 import type { ReportOptions } from './report-common.js';
 
 export interface ReportFlags {
   socket: string;
   json?: boolean;
+  csv?: boolean;
   numeric?: boolean;
   verbose?: boolean;
   timeout: number;
@@ -33,6 +35,8 @@ export interface ReportSpec {
   readonly schema: string;
   /** The JSON document's own fields, printed after schema, snapshotVersion and time. */
   readonly json: (snap: DaemonSnapshot) => Record<string, unknown>;
+  /** chronyc -c's lines of this report (offered as -c when given). */
+  readonly csv?: (snap: DaemonSnapshot) => string;
   /** chronyc's refusal when the daemon does not have what the text report shows (exit status 1), else null. */
   readonly unavailable?: (snap: DaemonSnapshot) => string | null;
 }
@@ -52,6 +56,7 @@ export function reportCommand(io: Io, spec: ReportSpec): Command {
     .option('-n, --numeric', 'show addresses, not configured names (chronyc -n, ntpq -n)')
     .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)));
   if (spec.verbose) cmd.option('-v, --verbose', "print chronyc's legend above the table");
+  if (spec.csv) cmd.option('-c, --csv', "print chronyc -c's comma-separated values instead");
   return cmd
     .addHelpText('after', `
 Exit status: 0 on success, 4 when no daemon listens on the socket,
@@ -74,6 +79,7 @@ Exit status: 0 on success, 4 when no daemon listens on the socket,
         return;
       }
       if (flags.json) io.out(JSON.stringify({ schema: spec.schema, snapshotVersion: snap.version, time: snap.time, ...spec.json(snap) }, null, 2));
+      else if (flags.csv && spec.csv) printCsv(io, spec.csv(snap));
       else io.out(spec.text(snap, { numeric: flags.numeric === true, verbose: flags.verbose === true }));
       io.setExitCode(ExitCode.OK);
     });

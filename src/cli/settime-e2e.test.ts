@@ -1,29 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fetchSnapshot } from '../control/commands.js';
-import { daemonClockAhead, pollFor, spawnNtpkit } from '../testing/index.js';
+import { daemonClockAhead, withNtpkitDaemon } from '../testing/index.js';
 import { runCaptured } from './run-captured.test-helper.js';
 import { parseSettime } from './settime-command.js';
 
+// No source answers at 127.0.24.2: only settime moves the clock.
+const withDaemon = (lines: string, fn: (socket: string) => Promise<void>): Promise<void> => withNtpkitDaemon(`server 127.0.24.2 iburst\n${lines}`, fn);
 
-async function withDaemon(lines: string, fn: (socket: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-settime-'));
-  const socket = join(dir, 'ntpkit.sock');
-  const conf = join(dir, 'chrony.conf');
-  // No source answers at 127.0.24.2: only settime moves the clock.
-  await writeFile(conf, `server 127.0.24.2 iburst\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n${lines}`);
-  const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
-  try {
-    await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());
-    await fn(socket);
-  } finally {
-    await d.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 test('settime with manual and makestep: the clock is stepped to the time given; the reply is chronyc\'s line', { timeout: 90_000 }, async () => {
   await withDaemon('manual\nmakestep 1 -1\n', async (socket) => {

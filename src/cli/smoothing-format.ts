@@ -1,6 +1,7 @@
 /** `ntpkit smoothing`: the layout of `chronyc smoothing` (chrony 4.3), from a DaemonSnapshot. */
 import type { SmoothingReport } from '../core/engine/time-smoothing.js';
 import { cFixed } from './report-units.js';
+import { csvBool, csvFixed, csvLine } from './csv-fields.js';
 
 /** chronyc's reply when the daemon runs without smoothtime (its status 505). */
 export const SMOOTHING_NOT_ENABLED = '505 Facility not enabled in daemon';
@@ -19,4 +20,12 @@ export function formatSmoothing(r: SmoothingReport): string {
     `Remaining time : ${cFixed(r.remainingTime, 1)} seconds`,
     '',
   ].join('\n');
+}
+
+/** `chronyc -c smoothing`: the same fields on one line, without the `+` signs. */
+export function formatSmoothingCsv(r: SmoothingReport): string {
+  return csvLine([
+    csvBool(r.active), r.leapOnly ? '(leap second only)' : '', csvFixed(unsignedZero(r.offset), 9), csvFixed(unsignedZero(r.freqPpm), 6),
+    csvFixed(unsignedZero(r.wanderPpm), 6), csvFixed(r.lastUpdateAgo, 1), csvFixed(r.remainingTime, 1),
+  ]);
 }

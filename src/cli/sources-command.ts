@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { reportCommand } from './report-command.js';
-import { formatSources } from './sources-format.js';
+import { formatSources, formatSourcesCsv } from './sources-format.js';
 
 export const SOURCES_JSON_SCHEMA = 'ntpkit.sources/1';
 
@@ -12,6 +12,7 @@ export function sourcesCommand(io: Io): Command {
     description: 'show the sources, their state and last sample (like chronyc sources)',
     verbose: true,
     text: formatSources,
+    csv: formatSourcesCsv,
     schema: SOURCES_JSON_SCHEMA,
     json: (snap) => ({ sources: snap.sources }),
   });

@@ -10,6 +10,7 @@ import { describeKissCode } from '../proto/kiss.js';
 import { type DaemonSnapshot, type SourceSnapshot, VERDICT_SYMBOL } from '../core/engine/snapshot.js';
 import { chronycSign, type ReportOptions, sourceLabel } from './report-common.js';
 import { cInt, cInterval, cNanoseconds, cOctal, cSignedNanoseconds } from './report-units.js';
+import { csvInterval, csvLine, csvSeconds } from './csv-fields.js';
 
 export interface SourcesOptions extends ReportOptions {
   /** The legend above the table (chronyc sources -v). */
@@ -64,4 +65,16 @@ export function formatSources(snap: DaemonSnapshot, opts: SourcesOptions = {}): 
   const notes = opts.verbose ? snap.sources.flatMap((s) => formatKodNote(s, opts) ?? []) : [];
   if (notes.length > 0) lines.push('', ...notes);
   return `${lines.join('\n')}\n`;
+}
+
+/** `chronyc -c sources`: one line per source, addresses as with -n, offsets in seconds with chronyc's sign. */
+export function formatSourcesCsv(snap: DaemonSnapshot): string {
+  return snap.sources.map((src) => {
+    const last = src.lastSample;
+    return csvLine([
+      modeSymbol(src), VERDICT_SYMBOL[src.verdict], sourceLabel(src, { numeric: true }, Infinity), src.stratum, src.poll,
+      (src.reach >>> 0).toString(8), csvInterval(src.lastRxAgo),
+      csvSeconds(chronycSign(last?.adjustedOffset ?? 0)), csvSeconds(chronycSign(last?.measuredOffset ?? 0)), csvSeconds(last?.error ?? 0),
+    ]);
+  }).join('');
 }

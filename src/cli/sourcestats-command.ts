@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { reportCommand } from './report-command.js';
-import { formatSourcestats } from './sourcestats-format.js';
+import { formatSourcestats, formatSourcestatsCsv } from './sourcestats-format.js';
 
 export const SOURCESTATS_JSON_SCHEMA = 'ntpkit.sourcestats/1';
 
@@ -12,6 +12,7 @@ export function sourcestatsCommand(io: Io): Command {
     description: "show each source's drift and offset estimates (like chronyc sourcestats)",
     verbose: true,
     text: formatSourcestats,
+    csv: formatSourcestatsCsv,
     schema: SOURCESTATS_JSON_SCHEMA,
     json: (snap) => ({
       sources: snap.sources.map((s) => ({ id: s.id, name: s.name, address: s.address, port: s.port, verdict: s.verdict, stats: s.stats })),

@@ -5,6 +5,7 @@
 import type { DaemonSnapshot, SourceSnapshot } from '../core/engine/snapshot.js';
 import { chronycSign, type ReportOptions, sourceLabel } from './report-common.js';
 import { cFreqPpm, cInt, cInterval, cNanoseconds, cSignedNanoseconds } from './report-units.js';
+import { csvInterval, csvLine, csvPpm, csvSeconds } from './csv-fields.js';
 
 export interface SourcestatsOptions extends ReportOptions {
   /** The legend above the table (chronyc sourcestats -v). */
@@ -41,4 +42,15 @@ export function formatSourcestatsRow(src: SourceSnapshot, opts: ReportOptions = 
 export function formatSourcestats(snap: DaemonSnapshot, opts: SourcestatsOptions = {}): string {
   const lines = [...(opts.verbose ? LEGEND : []), ...HEADER, ...snap.sources.map((s) => formatSourcestatsRow(s, opts))];
   return `${lines.join('\n')}\n`;
+}
+
+/** `chronyc -c sourcestats`: one line per source, addresses as with -n, ppm with 3 decimals, seconds with 9. */
+export function formatSourcestatsCsv(snap: DaemonSnapshot): string {
+  return snap.sources.map((src) => {
+    const s = src.stats;
+    return csvLine([
+      sourceLabel(src, { numeric: true }, Infinity), s.samples, s.runs, csvInterval(s.span),
+      csvPpm(chronycSign(s.frequencyPpm)), csvPpm(s.skewPpm), csvSeconds(chronycSign(s.offset)), csvSeconds(s.stdDev),
+    ]);
+  }).join('');
 }

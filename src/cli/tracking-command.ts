@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { reportCommand } from './report-command.js';
-import { formatTracking } from './tracking-format.js';
+import { formatTracking, formatTrackingCsv } from './tracking-format.js';
 
 export const TRACKING_JSON_SCHEMA = 'ntpkit.tracking/1';
 
@@ -11,6 +11,7 @@ export function trackingCommand(io: Io): Command {
     name: 'tracking',
     description: "show the clock's synchronization state (like chronyc tracking)",
     text: formatTracking,
+    csv: formatTrackingCsv,
     schema: TRACKING_JSON_SCHEMA,
     json: (snap) => ({ clock: snap.clock, tracking: snap.tracking }),
   });

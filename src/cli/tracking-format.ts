@@ -3,6 +3,7 @@ import type { DaemonSnapshot, TrackingSnapshot } from '../core/engine/snapshot.j
 import { formatRefIdHex } from '../proto/refid.js';
 import { chronycSign, type ReportOptions, selectedSource } from './report-common.js';
 import { cFixed, cUtcTime } from './report-units.js';
+import { csvFixed, csvLine, csvPpm, csvRefId, csvSeconds, csvTime } from './csv-fields.js';
 
 const LEAP_TEXT: Readonly<Record<TrackingSnapshot['leapStatus'], string>> = {
   normal: 'Normal',
@@ -42,4 +43,19 @@ export function formatTracking(snap: DaemonSnapshot, opts: ReportOptions = {}): 
     `Leap status     : ${LEAP_TEXT[t.leapStatus]}`,
     '',
   ].join('\n');
+}
+
+/**
+ * `chronyc -c tracking`: one line, the same fields in the same order. The
+ * "fast"/"slow" words become signs: System time is the correction still to
+ * apply (negative when the clock is fast), Frequency positive when it runs fast.
+ */
+export function formatTrackingCsv(snap: DaemonSnapshot): string {
+  const t = snap.tracking;
+  return csvLine([
+    csvRefId(t.referenceId), referenceName(snap, { numeric: true }), t.stratum, csvTime(t.refTime),
+    csvSeconds(chronycSign(t.systemTime)), csvSeconds(chronycSign(t.lastOffset)), csvSeconds(t.rmsOffset),
+    csvPpm(chronycSign(t.frequencyPpm)), csvPpm(chronycSign(t.residualFreqPpm)), csvPpm(t.skewPpm),
+    csvSeconds(t.rootDelay), csvSeconds(t.rootDispersion), csvFixed(t.updateInterval, 1), LEAP_TEXT[t.leapStatus],
+  ]);
 }

@@ -22,6 +22,12 @@ import { controlRequest, type ControlRequestOptions } from './client.js';
 import { ControlError } from './errors.js';
 import { readOnlySocketPath } from './protocol.js';
 import type { ControlCommandSpec } from './command-table.js';
+import { intArg, noOtherArgs, selectorArg, unwrap } from './command-args.js';
+import { modifySource, resetSources } from './source-commands.js';
+import { doffset, local as localReference, manual, rtcdata, smoothtime } from './clock-commands.js';
+import type { ManualListRow } from '../daemon/manual-time.js';
+import { accheck, cyclelogs, rekey, shutdown } from './process-commands.js';
+import type { LocalConfig } from '../config/server-config.js';
 
 /** What the monitoring commands read: the daemon's one snapshot (e.g. EngineDriver). */
 export interface SnapshotSource {
@@ -37,59 +43,30 @@ export interface ControllableDaemon extends SnapshotSource {
   readonly transport: UdpTransportInfo | null;
   /** The local address replies from `remote` arrive at (ntpdata's Local address), or null when unknown. */
   localAddressFor?(remote: string): Promise<string | null>;
+  /** chronyc local: the local reference served while unsynchronized, null for none, over the config's. */
+  setLocal?(local: LocalConfig | null): void;
+  /** chronyc accheck: whether the NTP server's allow/deny rules let `address` in. */
+  ntpAccess?(address: string): boolean;
+  /** chronyc rekey: the key file read again. */
+  rekey?(): Promise<void>;
+  /** chronyc manual: on/off/reset/delete say whether done; list gives the samples. */
+  manual?(action: 'on' | 'off' | 'reset' | 'list' | 'delete', index?: number): ManualListRow[] | boolean;
+  /** chronyc cyclelogs: the log files reopened. */
+  cycleLogs?(): Promise<void>;
 }
 
 /** The commands served on the read-only socket too; the client falls back to it for these. */
-export const OPEN_COMMANDS: ReadonlySet<string> = new Set(['snapshot', 'activity', 'commands']);
+export const OPEN_COMMANDS: ReadonlySet<string> = new Set(['snapshot', 'activity', 'commands', 'selectdata', 'authdata', 'rtcdata']);
 
 export interface DaemonHandlerOptions {
   /** `reload`: re-read the config as SIGHUP does; throw ControlError('bad-config') to refuse it. */
   readonly reload?: () => Promise<{ readonly sources: number; readonly file: string }>;
+  /** `shutdown`: stop the daemon as SIGTERM does; without it the command is not served. */
+  readonly shutdown?: () => void;
   /** One line per changing command carried out (the daemon's log). */
   readonly log?: (line: string) => void;
   /** cmdallow/cmddeny's verdict on an address (`cmdaccheck`). */
   readonly cmdAllowed?: (address: string) => boolean;
-}
-
-const MAX_SELECTOR = 255;
-
-function selectorArg(args: Readonly<Record<string, unknown>>, required: boolean): string | null {
-  const a = args.address;
-  if (a === undefined || a === null) {
-    if (required) throw new ControlError('bad-args', 'Missing "address": give the address or name of a source');
-    return null;
-  }
-  if (typeof a !== 'string' || a === '' || a.length > MAX_SELECTOR || /[\s\0]/.test(a)) {
-    throw new ControlError('bad-args', `Cannot use "address" ${JSON.stringify(a)?.slice(0, 80)}: expected an address or a name (no spaces, at most ${MAX_SELECTOR} characters)`);
-  }
-  return a;
-}
-
-function intArg(args: Readonly<Record<string, unknown>>, name: string, lo: number, hi: number): number {
-  const v = args[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new ControlError('bad-args', `Cannot use "${name}" ${JSON.stringify(v) ?? 'nothing'}: expected an integer from ${lo} to ${hi}`);
-  }
-  return v;
-}
-
-function noOtherArgs(args: Readonly<Record<string, unknown>>, allowed: readonly string[]): void {
-  const extra = Object.keys(args).filter((k) => !allowed.includes(k));
-  if (extra.length > 0) {
-    throw new ControlError('bad-args', `Unknown argument${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}${allowed.length ? `; this command takes ${allowed.map((k) => JSON.stringify(k)).join(', ')}` : '; this command takes none'}`);
-  }
-}
-
-/** An engine refusal as the reply's error. */
-function unwrap<K extends EngineCommand['op']>(r: EngineCommandResult<K>): Extract<EngineCommandResult<K>, { ok: true }>['value'] {
-  if (r.ok) return r.value;
-  switch (r.code) {
-    case 'no-such-source': throw new ControlError('no-such-source', r.message);
-    case 'source-exists': throw new ControlError('source-exists', r.message);
-    case 'bad-value': throw new ControlError('bad-args', r.message);
-    case 'not-enabled': throw new ControlError('not-enabled', r.message);
-    default: throw new Error(r.message);
-  }
 }
 
 /**
@@ -230,6 +207,19 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
       log(`Control: deleted ${selector} (${r.sources} source(s))`);
       return r;
     }),
+    'reset-sources': changing(resetSources(d, log)),
+    'modify-source': changing(modifySource(d, log)),
+    doffset: changing(doffset(d, log)),
+    local: changing(localReference(d, log)),
+    rtcdata: open(rtcdata),
+    selectdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'selectdata' })) }; }),
+    authdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'authdata' })) }; }),
+    accheck: local(accheck(d)),
+    refresh: changing((args) => { noOtherArgs(args, []); return unwrap(d.control({ op: 'refresh' })); }),
+    smoothtime: changing(smoothtime(d, log)),
+    manual: changing(manual(d, log)),
+    rekey: changing(rekey(d, log)),
+    cyclelogs: changing(cyclelogs(d, log)),
   } satisfies Record<string, ControlCommandSpec>);
   const cmdAllowed = opts.cmdAllowed;
   if (cmdAllowed !== undefined) {
@@ -240,6 +230,7 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
       return { allowed: cmdAllowed(address) };
     });
   }
+  if (opts.shutdown !== undefined) handlers.shutdown = changing(shutdown(opts.shutdown, log));
   const reload = opts.reload;
   if (reload !== undefined) {
     handlers.reload = changing(async (args) => {

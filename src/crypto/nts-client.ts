@@ -18,6 +18,7 @@ import {
   parseNtsPacketFields, parseNtsPlaintext, uniqueIdField,
 } from '../proto/nts-fields.js';
 import type { ExtensionField } from '../proto/extension.js';
+import type { AuthKeyReport } from '../core/engine/engine-api.js';
 import { SivKey, sivKeyLength } from './aes-siv.js';
 
 /** RFC 8915 §6 recommends clients keep 8 cookies. */
@@ -56,6 +57,9 @@ export class NtsClientAuthenticator {
   private readonly c2s: SivKey;
   private readonly s2c: SivKey;
   private readonly jar: Uint8Array[];
+  /** The AEAD the keys are for, and their length in octets (chronyc authdata's Type and KLen). */
+  readonly aeadId: number;
+  readonly keyLength: number;
   private readonly random: (n: number) => Uint8Array;
 
   /** @throws RangeError when the AEAD is not one of the AES-SIV modes or the keys do not fit it. */
@@ -65,11 +69,18 @@ export class NtsClientAuthenticator {
     if (keys.c2s.length !== keyLength || keys.s2c.length !== keyLength) {
       throw new RangeError(`Cannot use NTS keys: AEAD ${keys.aeadId} needs ${keyLength}-octet keys, got ${keys.c2s.length} and ${keys.s2c.length}`);
     }
+    this.aeadId = keys.aeadId;
+    this.keyLength = keyLength;
     this.c2s = new SivKey(keys.c2s);
     this.s2c = new SivKey(keys.s2c);
     // Cookies that no field can carry as is would only be refused by the server.
     this.jar = keys.cookies.filter(usableCookie).slice(-COOKIE_JAR_SIZE).map((c) => Uint8Array.from(c));
     this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+  }
+
+  /** Length of the cookie the next request carries, octets (0 without one). */
+  get nextCookieLength(): number {
+    return this.jar[0]?.length ?? 0;
   }
 
   /** Cookies left; at 0 the source needs a new NTS-KE. */
@@ -161,6 +172,7 @@ export class NtsSourceAuthenticator {
   install(keys: NtsClientKeys): void {
     this.session = new NtsClientAuthenticator(keys, this.opts);
     this.asked = false;
+    this.attempts = 0;
     this.failure = null;
     this.installed++;
   }
@@ -194,6 +206,22 @@ export class NtsSourceAuthenticator {
     return this.target;
   }
 
+  /**
+   * chronyc authdata's figures: chronyd numbers its key exchanges (the KeyID
+   * column) and counts the attempts since the last success. The age of that
+   * success needs a clock this class does not read: null.
+   */
+  report(): AuthKeyReport {
+    const s = this.session;
+    return {
+      keyId: this.installed, keyType: s?.aeadId ?? 0, keyLengthBits: 8 * (s?.keyLength ?? 0), lastKeAgo: null,
+      keAttempts: this.attempts, cookies: s?.cookieCount ?? 0, cookieLength: s?.nextCookieLength ?? 0,
+    };
+  }
+
+  /** Key exchanges asked for since the last one succeeded. */
+  private attempts = 0;
+
   /** Cookies left in the current session (0 without one). */
   get cookieCount(): number {
     return this.session?.cookieCount ?? 0;
@@ -222,6 +250,7 @@ export class NtsSourceAuthenticator {
     // One request per missing session: the driver retries on its own schedule.
     if (this.asked) return;
     this.asked = true;
+    this.attempts++;
     this.needKeyExchange();
   }
 }

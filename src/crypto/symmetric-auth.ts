@@ -12,7 +12,7 @@ import type { SourceAuthenticator } from '../core/engine/engine-api.js';
 import type { AuthFailureReason, RequestAuthenticator } from '../core/server/server.js';
 import { isCryptoNak, macLength } from '../proto/mac.js';
 import { parsePacket } from '../proto/packet.js';
-import { appendMac, checkDigest, macDigest, type SymmetricKey } from './symmetric-mac.js';
+import { appendMac, checkDigest, type KeyType, macDigest, type SymmetricKey } from './symmetric-mac.js';
 
 type CheckResult = ReturnType<SourceAuthenticator['check']>;
 
@@ -20,10 +20,16 @@ type CheckResult = ReturnType<SourceAuthenticator['check']>;
  * The client side of `key N`. `key` is null when the key file has no key N:
  * then nothing can be sent (secure() returns null) and the daemon says why.
  */
-export function symmetricSourceAuthenticator(key: SymmetricKey | null, missing = 'no key to sign requests with'): SourceAuthenticator {
+/** chronyd's numbers of the key types (hash.h HSH_*, cmac.h CMC_*), as chronyc authdata shows them. */
+const CHRONY_KEY_TYPE: Readonly<Record<KeyType, number>> = { MD5: 1, SHA1: 2, SHA256: 3, SHA384: 4, SHA512: 5, AES128: 13, AES256: 14 };
+const NO_SESSION = { lastKeAgo: null, keAttempts: 0, cookies: 0, cookieLength: 0 } as const;
+
+export function symmetricSourceAuthenticator(key: SymmetricKey | null, missing = 'no key to sign requests with', keyId = 0): SourceAuthenticator {
   return {
     kind: 'symmetric',
     problem: () => (key === null ? missing : null),
+    // chronyd reports a key it does not have as type 0, length 0.
+    report: () => ({ ...NO_SESSION, keyId: key?.id ?? keyId, keyType: key === null ? 0 : CHRONY_KEY_TYPE[key.type], keyLengthBits: key === null ? 0 : 8 * key.key.length }),
     secure(request) {
       if (key === null) return null;
       return { packet: appendMac(request, key, (request[0] as number) >> 3 & 7), token: null };

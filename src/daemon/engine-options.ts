@@ -57,6 +57,6 @@ export function engineOptionsFor(c: Config, initial: DriftValues | null, k: KeyT
     random: ground.random,
     md5: (data) => createHash('md5').update(data).digest(),
     authenticatorFor: (so) => (so.nts ? ground.ntsSourceAuthenticator(so) : so.key === null ? null
-      : symmetricSourceAuthenticator(k?.get(so.key) ?? null, `key ${so.key} is not in ${c.keyfile ?? 'a key file (no keyfile directive)'}`)),
+      : symmetricSourceAuthenticator(k?.get(so.key) ?? null, `key ${so.key} is not in ${c.keyfile ?? 'a key file (no keyfile directive)'}`, so.key)),
   };
 }

@@ -14,7 +14,8 @@ import { routeLocalAddress } from '../net/local-address.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift, engineDrift } from './daemon-drift.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
-import { refuseUnlessManual } from './manual-time.js';
+import { unixString } from '../core/engine/snapshot.js';
+import { ManualTime, type ManualListRow } from './manual-time.js';
 import { DaemonServers } from './daemon-servers.js';
 import { EngineDriver } from './engine-driver.js';
 import { describeEngineEvent, signed } from './engine-event-text.js';
@@ -26,6 +27,8 @@ import { loadNative } from '../clock/native.js';
 import { RunningRefclocks, sameRefclocks } from './refclocks.js';
 import type { ShmAccess } from './refclock-shm.js';
 import { ServedState } from './served-state.js';
+import type { LocalConfig } from '../config/server-config.js';
+import { buildAccessTable, isAllowed } from '../core/server/access.js';
 import { StatsLog, wantsStatsLogs } from './stats-log.js';
 import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';
 
@@ -50,6 +53,7 @@ export class RunningSyncDaemon implements SyncDaemon {
   private statsLog: StatsLog | null;
   private readonly ground: EngineGround;
   private readonly served: ServedState;
+  private readonly manualTime: ManualTime;
   private stopped = false;
   private clockUpdates = 0;
   private refclocks: RunningRefclocks | null = null;
@@ -62,6 +66,7 @@ export class RunningSyncDaemon implements SyncDaemon {
     this.log = log;
     this.current = opts.config;
     this.served = new ServedState(clock, parts.precisionLog2);
+    this.manualTime = new ManualTime(opts.config.process.manual);
     this.ground = {
       clockFrequencyPpm: () => clock.frequencyPpm(),
       precisionLog2: parts.precisionLog2,
@@ -139,11 +144,25 @@ export class RunningSyncDaemon implements SyncDaemon {
   }
 
   control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']> {
-    return refuseUnlessManual(this.current, command) ?? this.driver.control(command);
+    const refused = this.manualTime.refuse(command);
+    if (refused !== null) return refused;
+    const r = this.driver.control(command);
+    if (r.ok && command.op === 'settime') this.manualTime.record({ when: Number(unixString(command.time)), offset: (r.value as { fast: number }).fast });
+    return r;
   }
 
   clients(minHits?: number): ClientReport[] | null {
     return this.servers.clients(minHits);
+  }
+
+  setLocal(local: LocalConfig | null): void {
+    this.served.setLocal(local);
+    this.refreshServer();
+  }
+
+  ntpAccess(address: string): boolean {
+    const t = buildAccessTable(this.current.server.access.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })));
+    return t.ok && isAllowed(t.table, address);
   }
 
   localAddressFor(remote: string): Promise<string | null> {
@@ -153,6 +172,26 @@ export class RunningSyncDaemon implements SyncDaemon {
   serverStats(): ServerStats | null {
     const s = this.servers.stats();
     return s === null ? null : withCommandCounts(s, this.commandCounts);
+  }
+
+  /** chronyc manual on|off|reset|list|delete N. */
+  manual(action: 'on' | 'off' | 'reset' | 'list' | 'delete', index?: number): ManualListRow[] | boolean {
+    switch (action) {
+      case 'on': case 'off': this.manualTime.setEnabled(action === 'on'); return true;
+      case 'reset': this.manualTime.reset(); return true;
+      case 'delete': return this.manualTime.delete(index ?? -1);
+      case 'list': return this.manualTime.list();
+    }
+  }
+
+  /** chronyc rekey: the key file read again; sources with a key take the new one, nothing else changes. */
+  rekey(): Promise<void> {
+    return this.reconfigure(this.current);
+  }
+
+  /** chronyc cyclelogs: the statistics logs closed and opened again (after logrotate renamed them). */
+  async cycleLogs(): Promise<void> {
+    await this.statsLog?.reopen();
   }
 
   async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {

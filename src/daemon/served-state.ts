@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/config.js';
+import type { LocalConfig } from '../config/server-config.js';
 import type { SyncEngineApi } from '../core/engine/engine-api.js';
 import { localReferenceState, type SystemState } from '../core/system.js';
 
@@ -11,7 +12,16 @@ export class ServedState {
   /** The local reference, made once per unsynchronized episode so its reference time stays put. */
   private local: SystemState | null = null;
 
+  /** chronyc local's setting, over the config's until the daemon restarts; undefined: the config's. */
+  private override: LocalConfig | null | undefined = undefined;
+
   constructor(private readonly clock: Clock, private readonly precisionLog2: number) {}
+
+  /** chronyc local: a new local reference (null: none) from the next unsynchronized answer on. */
+  setLocal(local: LocalConfig | null): void {
+    this.override = local;
+    this.local = null;
+  }
 
   current(engine: SyncEngineApi, config: Config): SystemState {
     return this.of(engine.systemState(this.clock.now()), config);
@@ -19,7 +29,7 @@ export class ServedState {
 
   /** What is served while the engine's state is `state`. */
   of(state: SystemState, config: Config): SystemState {
-    const local = config.server.local;
+    const local = this.override !== undefined ? this.override : config.server.local;
     if (state.kind !== 'unsynchronized' || local === null) {
       this.local = null;
       return state;

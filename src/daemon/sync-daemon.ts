@@ -16,7 +16,9 @@
  * server serves), and running-sync-daemon.ts, which holds them together.
  */
 import type { Clock } from '../clock/clock.js';
+import type { LocalConfig } from '../config/server-config.js';
 import type { Config } from '../config/config.js';
+import type { ManualListRow } from './manual-time.js';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent, SyncEngineApi } from '../core/engine/engine-api.js';
 import type { CommandCounts, ServerStats } from '../core/server/server-stats.js';
@@ -116,6 +118,16 @@ export interface SyncDaemon {
   clients(minHits?: number): ClientReport[] | null;
   /** The NTP server's counters (chronyc serverstats), or null when not serving. */
   serverStats(): ServerStats | null;
+  /** chronyc manual: on/off/reset/delete say whether done; list gives the samples. */
+  manual(action: 'on' | 'off' | 'reset' | 'list' | 'delete', index?: number): ManualListRow[] | boolean;
+  /** chronyc rekey: the key file read again (rejects, keys unchanged, when it does not load). */
+  rekey(): Promise<void>;
+  /** chronyc cyclelogs: the statistics log files reopened. */
+  cycleLogs(): Promise<void>;
+  /** chronyc local: the local reference served while unsynchronized (null: none), over the config's until a restart. */
+  setLocal(local: LocalConfig | null): void;
+  /** chronyc accheck: whether the NTP server's allow/deny rules let `address` in. */
+  ntpAccess(address: string): boolean;
   /** The local address replies from `remote` arrive at (ntpdata's Local address): the kernel's choice, as client sockets are unbound. */
   localAddressFor(remote: string): Promise<string | null>;
   /** Where the control sockets count the requests they receive (serverstats' command packets). */

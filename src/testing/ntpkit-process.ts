@@ -2,10 +2,12 @@
  * The ntpkit CLI of this build tree as a child process, and what /proc tells
  * about such a process: its resident memory and the TCP ports it listens on.
  */
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchSnapshot } from '../control/commands.js';
-import { type ManagedProcess, type SpawnOptions, spawnManaged } from './process.js';
+import { type ManagedProcess, pollFor, type SpawnOptions, spawnManaged } from './process.js';
 
 /**
  * `ntpkit ARGS` from this build tree (bin/ntpkit.js would run dist/, which
@@ -15,6 +17,33 @@ export function spawnNtpkit(args: readonly string[], opts: SpawnOptions = {}): P
   const main = new URL('../cli/main.js', import.meta.url).href;
   const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
   return spawnManaged(process.execPath, ['--input-type=module', '-e', code, ...args], { cwd: fileURLToPath(new URL('.', import.meta.url)), ...opts });
+}
+
+/**
+ * `ntpkit daemon --clock virtual` with the config `lines` (given the temp
+ * dir, for files in it) and a control socket DIR/ntpkit.sock, for the time
+ * `fn` runs: started, waited for until its socket answers, stopped by PID,
+ * its dir removed.
+ */
+export async function withNtpkitDaemon(
+  lines: string | ((dir: string) => string | Promise<string>),
+  fn: (socket: string, dir: string, daemon: ManagedProcess) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-daemon-'));
+  try {
+    const socket = join(dir, 'ntpkit.sock');
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `${typeof lines === 'string' ? lines : await lines(dir)}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
+    const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
+    try {
+      await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());
+      await fn(socket, dir, d);
+    } finally {
+      await d.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** How far a running daemon's clock (its snapshot's time) is ahead of this process's realtime, seconds: the effect of a step or slew on a virtual clock. */

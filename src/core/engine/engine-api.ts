@@ -152,6 +152,24 @@ export interface SourceAuthenticator {
    * operator looks at the key exchange rather than at UDP port 123.
    */
   problem?(): string | null;
+  /** chronyc authdata's figures of the key in use (NAKs are counted by the poller). */
+  report?(): AuthKeyReport;
+}
+
+/** chronyc authdata's key columns. */
+export interface AuthKeyReport {
+  /** The symmetric key's id; for NTS, the number of the key exchange whose keys are in use. */
+  readonly keyId: number;
+  /** chronyd's number of the algorithm: hash 1-5 (MD5..SHA512), CMAC 13/14 (AES128/256), NTS the AEAD id (15: AES-SIV-CMAC-256). */
+  readonly keyType: number;
+  readonly keyLengthBits: number;
+  /** Seconds since the last successful NTS-KE, null for none (or not known). */
+  readonly lastKeAgo: number | null;
+  /** NTS-KE attempts since the last success. */
+  readonly keAttempts: number;
+  readonly cookies: number;
+  /** Length of the cookie to be sent next, octets (0 without one). */
+  readonly cookieLength: number;
 }
 
 /** Something the driver must do. */
@@ -387,7 +405,67 @@ export type EngineCommand =
   | { readonly op: 'add-source'; readonly source: SourceOptions }
   | { readonly op: 'delete-source'; readonly selector: string }
   | { readonly op: 'activity' }
-  | { readonly op: 'ntpdata'; readonly selector: SourceSelector };
+  | { readonly op: 'ntpdata'; readonly selector: SourceSelector }
+  /** chronyc `reset sources`: every source's samples dropped; polling goes on. */
+  | { readonly op: 'reset-sources' }
+  /**
+   * chronyc minpoll, maxpoll, maxdelay, maxdelayratio, maxdelaydevratio,
+   * polltarget, minstratum of the sources `selector` names, from now on
+   * (until a reload); maxupdateskew is the clock's, for every source, as in chronyd.
+   */
+  | { readonly op: 'modify-source'; readonly selector: string; readonly field: ModifiableField; readonly value: number }
+  /** chronyc selectdata's figures of every source. */
+  | { readonly op: 'selectdata' }
+  /** chronyc authdata's figures of every NTP source. */
+  | { readonly op: 'authdata' }
+  /** chronyc refresh: resolve every source's name again now. */
+  | { readonly op: 'refresh' }
+  /** chronyc smoothtime reset|activate; refused (not-enabled) without smoothtime. */
+  | { readonly op: 'smoothtime'; readonly action: 'reset' | 'activate' };
+
+/** chronyc authdata's row of one NTP source. */
+export interface AuthDataReport extends AuthKeyReport {
+  readonly sourceId: number;
+  readonly name: string;
+  readonly address: string | null;
+  readonly mode: 'none' | 'symmetric' | 'nts';
+  /** NAKs received (crypto-NAKs, NTS NAKs). */
+  readonly naks: number;
+}
+
+/** chronyc selectdata's options letters: N noselect, P prefer, T trust, R require. */
+export interface SelectOptions {
+  readonly noselect: boolean;
+  readonly prefer: boolean;
+  readonly trust: boolean;
+  readonly require: boolean;
+}
+
+/** chronyc selectdata's row of one source. */
+export interface SelectDataReport {
+  readonly sourceId: number;
+  readonly name: string;
+  readonly address: string | null;
+  /** A reference clock's refid (chronyc names it by that), else null. */
+  readonly referenceId: number | null;
+  /** chronyd's state letter: * + x P D d ~ N s M (chronyc selectdata -v's legend). */
+  readonly state: string;
+  readonly authenticated: boolean;
+  readonly configuredOptions: SelectOptions;
+  /** After authselectmode; ntpkit reports the configured ones. */
+  readonly effectiveOptions: SelectOptions;
+  /** Seconds since its last sample (0 before one). */
+  readonly lastSampleAgo: number;
+  /** How strongly it would replace the selected source: the selected one's root distance over its own, at least 1 (1 for the selected). */
+  readonly score: number;
+  /** Its correctness interval (chronyc's sign: local clock against the source), seconds. */
+  readonly loLimit: number;
+  readonly hiLimit: number;
+  readonly leap: 'normal' | 'insert' | 'delete' | 'unsynchronized';
+}
+
+/** The source options chronyc changes at run time. */
+export type ModifiableField = 'minpoll' | 'maxpoll' | 'maxdelay' | 'maxdelayratio' | 'maxdelaydevratio' | 'polltarget' | 'minstratum' | 'maxupdateskew';
 
 /** chronyc activity's five counts. */
 export interface ActivityReport {
@@ -467,6 +545,12 @@ export interface EngineCommandValues {
   readonly 'delete-source': { readonly sources: number };
   readonly activity: ActivityReport;
   readonly ntpdata: readonly NtpDataReport[];
+  readonly 'reset-sources': { readonly sources: number };
+  readonly 'modify-source': { readonly sources: number };
+  readonly selectdata: readonly SelectDataReport[];
+  readonly authdata: readonly AuthDataReport[];
+  readonly refresh: { readonly resolving: number };
+  readonly smoothtime: null;
 }
 
 /**

@@ -180,3 +180,16 @@ test('delete: a pool member is replaced by another address; the pool name remove
   const act = w.control({ op: 'activity' });
   assert.ok(act.ok && act.value.unresolved === 0 && act.value.online === 0);
 });
+
+test('refresh resolves every name again at once, not at the next scheduled refresh', () => {
+  const w = new World({ sources: [sourceOptions('server', 'ntp.example', { iburst: true })] });
+  const asked: string[] = [];
+  w.dns = (host) => { asked.push(host); return [A]; };
+  w.servers.set(A, server());
+  w.run(60);
+  assert.equal(asked.length, 1);
+  const r = w.control({ op: 'refresh' });
+  assert.ok(r.ok && r.value.resolving === 1);
+  w.run(61);
+  assert.deepEqual(asked, ['ntp.example', 'ntp.example']);
+});

@@ -5,8 +5,12 @@
  */
 import { diffSeconds, type Instant } from '../../time/instant.js';
 import type { ClockController } from './clock-controller.js';
-import type { EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, SourceSelector } from './engine-api.js';
+import type { EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, ModifiableField, SourceSelector } from './engine-api.js';
+import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 import { ntpData } from './source-reports.js';
+import { authData, selectData } from './select-report.js';
+import type { Timescale } from './source-measurement.js';
+import type { TimeSmoothing } from './time-smoothing.js';
 import type { SourceSet } from './source-set.js';
 
 /** What a command works on; `poll` sends what is due, `select` runs selection again. */
@@ -17,6 +21,12 @@ export interface CommandContext {
   readonly origin: Instant;
   readonly poll: () => void;
   readonly select: () => void;
+  /** The engine's clock model, for the sources' estimates now. */
+  readonly ts: Timescale;
+  /** The served time's smoothing, null without smoothtime. */
+  readonly smoothing: TimeSmoothing | null;
+  /** chronyc maxupdateskew: the clock's limit, ppm. */
+  readonly setMaxUpdateSkew: (ppm: number) => void;
 }
 
 export type CommandOutcome =
@@ -84,10 +94,69 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
     }
     case 'activity':
       return done(x.sources.activity());
+    case 'reset-sources': {
+      const n = x.sources.resetSamples();
+      x.select();
+      return done({ sources: n });
+    }
+    case 'modify-source': {
+      const bad = checkModifyValue(c.field, c.value);
+      if (bad !== null) return { ok: false, code: 'bad-value', message: bad };
+      if (c.field === 'maxupdateskew') {
+        x.setMaxUpdateSkew(c.value);
+        return done({ sources: x.sources.sources.length });
+      }
+      const hit = x.sources.matching(c.selector);
+      if (hit.length === 0) return none(c.selector);
+      for (const s of hit) s.modifyOptions(modified(s.options, c.field, c.value));
+      x.poll();
+      return done({ sources: hit.length });
+    }
+    case 'selectdata': {
+      const sel = x.sources.sources.find((s) => s.verdict.verdict === 'selected');
+      const selDistance = sel?.estimate(now, x.ts)?.distance ?? null;
+      return done(x.sources.sources.map((s) => selectData(s, now, x.ts, selDistance)));
+    }
+    case 'smoothtime':
+      if (x.smoothing === null) return { ok: false, code: 'not-enabled', message: 'Facility not enabled in daemon: smoothtime is not in the configuration' };
+      if (c.action === 'reset') x.smoothing.reset(now);
+      else x.smoothing.activate(now);
+      return done(null);
+    case 'refresh':
+      return done({ resolving: x.sources.refresh(now, actions) });
+    case 'authdata':
+      return done(x.sources.sources.filter((s) => s.refclock === null).map(authData));
     case 'ntpdata': {
       const hit = x.sources.matching(c.selector).filter((s) => s.address !== null);
       if (hit.length === 0 && c.selector !== null) return none(c.selector);
       return done(hit.map((s) => ntpData(s, x.origin)));
     }
+  }
+}
+
+/** chronyd's upper bounds of the delay tests (ntp_core.c MAX_MAXDELAY...): larger values are cut to them. */
+const MAX_MAXDELAY = 1e3;
+const MAX_MAXDELAYRATIO = 1e6;
+
+function checkModifyValue(field: ModifiableField, v: number): string | null {
+  if (!Number.isFinite(v)) return `Cannot set ${field} to ${v}: expected a number`;
+  if (field === 'minpoll' || field === 'maxpoll') {
+    return Number.isInteger(v) && v >= MIN_POLL && v <= MAX_POLL ? null : `Cannot set ${field} to ${v}: expected an integer from ${MIN_POLL} to ${MAX_POLL}`;
+  }
+  if (field === 'polltarget') return Number.isInteger(v) && v >= 1 ? null : `Cannot set polltarget to ${v}: expected an integer >= 1`;
+  if (field === 'minstratum') return Number.isInteger(v) && v >= 0 && v <= 15 ? null : `Cannot set minstratum to ${v}: expected an integer from 0 to 15`;
+  return v >= 0 ? null : `Cannot set ${field} to ${v}: expected a number >= 0`;
+}
+
+/** The options with one field changed as chronyd changes it (NCR_ModifyMinpoll...): the poll bounds kept in order, the delay limits clamped. */
+function modified(o: SourceOptions, field: Exclude<ModifiableField, 'maxupdateskew'>, v: number): SourceOptions {
+  switch (field) {
+    case 'minpoll': return { ...o, minpoll: v, maxpoll: Math.max(o.maxpoll, v) };
+    case 'maxpoll': return { ...o, maxpoll: v, minpoll: Math.min(o.minpoll, v) };
+    case 'maxdelay': return { ...o, maxdelay: Math.min(v, MAX_MAXDELAY) };
+    case 'maxdelayratio': return { ...o, maxdelayratio: Math.min(v, MAX_MAXDELAYRATIO) };
+    case 'maxdelaydevratio': return { ...o, maxdelaydevratio: Math.min(v, MAX_MAXDELAYRATIO) };
+    case 'polltarget': return { ...o, polltarget: v };
+    case 'minstratum': return { ...o, minstratum: v };
   }
 }

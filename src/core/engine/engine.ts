@@ -99,6 +99,8 @@ export class SyncEngine implements SyncEngineApi {
   private selectedId: number | null = null;
   private started = false;
   private refclockSourceIds: number[] = [];
+  /** chronyc maxupdateskew, in force over the config's until a new engine. */
+  private maxUpdateSkewPpm: number | null = null;
 
   constructor(options: EngineOptions & { readonly tuning?: EngineTuning }) {
     this.o = options;
@@ -311,8 +313,11 @@ export class SyncEngine implements SyncEngineApi {
       sources: this.sources,
       controller: this.ctrl(),
       origin: this.timescale().origin,
+      ts: this.timescale(),
+      smoothing: this.smoothing,
       poll: () => this.poll(now, actions),
       select: () => this.select(now, null, actions),
+      setMaxUpdateSkew: (ppm) => { this.maxUpdateSkewPpm = ppm; },
     });
     if (!r.ok) return r;
     return { ok: true, actions: this.finish(now, actions), value: r.value } as EngineCommandResult<C['op']>;
@@ -437,7 +442,7 @@ export class SyncEngine implements SyncEngineApi {
     const mark = actions.length;
     const skewPpm = Math.sqrt(c.pFreq) * 1e6;
     // maxupdateskew (chronyd's reference.c): a rate this uncertain moves the phase only; the frequency in force stays.
-    const freqPpm = skewPpm > this.d.maxupdateskew ? controller.frequencyPpm : c.freq * 1e6;
+    const freqPpm = skewPpm > (this.maxUpdateSkewPpm ?? this.d.maxupdateskew) ? controller.frequencyPpm : c.freq * 1e6;
     const outcome = controller.update(now, { offset: c.offset, freqPpm, skewPpm }, actions);
     if (outcome === 'ignored' || outcome === 'fatal') {
       actions.push({ kind: 'event', event: { type: 'maxchange', offset: c.offset, limit: this.d.maxchange?.offset ?? 0, fatal: outcome === 'fatal' } });

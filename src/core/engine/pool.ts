@@ -82,6 +82,13 @@ export class Resolver {
     return true;
   }
 
+  /** chronyc refresh: resolve now, whatever the schedule, unless a resolution is running. */
+  requestNow(now: Instant): boolean {
+    if (this.inFlight) return false;
+    this.nextAt = null;
+    return this.request(now);
+  }
+
   /** Due for a refresh or a retry. */
   due(now: Instant): boolean {
     return !this.inFlight && this.nextAt !== null && now >= this.nextAt;

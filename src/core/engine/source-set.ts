@@ -96,6 +96,24 @@ export class SourceSet {
       this.pools.some((p) => addressKey(p.options.host) === key && p.options.port === so.port);
   }
 
+  /** chronyc `refresh`: every name (servers given by name, pools) resolved again now; returns how many resolutions started. */
+  refresh(now: Instant, actions: EngineAction[]): number {
+    let n = 0;
+    for (const s of this.sources) {
+      if (s.resolver !== null && s.resolver.requestNow(now)) { actions.push({ kind: 'resolve', sourceId: s.id, host: s.options.host }); n++; }
+    }
+    for (const p of this.pools) {
+      if (p.resolver.requestNow(now)) { actions.push({ kind: 'resolve', sourceId: p.id, host: p.options.host }); n++; }
+    }
+    return n;
+  }
+
+  /** chronyc `reset sources`: every source's samples dropped (a reference clock's too). */
+  resetSamples(): number {
+    for (const s of this.sources) s.resetSamples(this.measure(s.options));
+    return this.sources.length;
+  }
+
   /** Deletes the sources and pools `selector` names; returns how many sources went, or null if it names nothing. */
   delete(selector: string): number | null {
     const hit = this.matching(selector);

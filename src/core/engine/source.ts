@@ -113,7 +113,8 @@ export interface KodState {
 }
 
 export class SourcePoller {
-  readonly options: SourceOptions;
+  /** Replaced only by modifyOptions() (chronyc minpoll, maxpoll, polltarget... at run time). */
+  options: SourceOptions;
   /** Current poll exponent (log2 s), within minpoll..maxpoll. */
   private adaptivePoll: number;
   reach = 0;
@@ -564,6 +565,16 @@ export class SourcePoller {
     const lo = BigInt(Math.floor(this.random() * 2 ** 32) >>> 0);
     const c = (hi << 32n) | lo;
     return c === 0n ? 1n : c;
+  }
+
+  /**
+   * New options at run time (chronyc's minpoll, maxpoll, polltarget...):
+   * they hold from the next poll on, the interval kept within the new
+   * bounds as chronyd's next poll adjustment keeps it.
+   */
+  modifyOptions(options: SourceOptions): void {
+    this.options = options;
+    this.adaptivePoll = clampPoll(this.adaptivePoll, options);
   }
 }
 

@@ -83,6 +83,13 @@ export class TimeSmoothing {
     this.replan(now, shift, 0);
   }
 
+  /** chronyc `smoothtime activate`: start smoothing now, without waiting for the skew to settle (chronyd's SMT_Activate). */
+  activate(now: Instant): void {
+    if (!this.locked) return;
+    this.locked = false;
+    this.c = { ...this.c, at: now };
+  }
+
   /** chronyc `smoothtime reset`: no offset to hide from now on. */
   reset(now: Instant): void {
     this.c = { at: now, offset: 0, freq: 0, stages: [] };

@@ -38,7 +38,8 @@ export class TrackedSource {
 
   constructor(
     readonly id: number,
-    readonly options: SourceOptions,
+    /** Replaced only by modifyOptions(). */
+    public options: SourceOptions,
     /** The pool it belongs to, or null. */
     readonly pool: Resolver | null,
     /** Resolver of a `server` given by name, or null for address literals and pool members. */
@@ -71,6 +72,22 @@ export class TrackedSource {
   /** The leap second the source announces. */
   leap(): 'none' | 'insert' | 'delete' {
     return this.refclock === null ? this.poller.leap() : this.refclock.leap;
+  }
+
+  /** New options at run time (chronyc minpoll, maxdelay...), for the poller and the reply tests alike. */
+  modifyOptions(options: SourceOptions): void {
+    this.options = options;
+    this.poller.modifyOptions(options);
+  }
+
+  /** chronyc `reset sources`: the samples go, as after a step; polling and reach go on. */
+  resetSamples(measurement: SourceMeasurement): void {
+    this.measurement = measurement;
+    this.freshSample = false;
+    this.filtered.length = 0;
+    this.filterCount = 0;
+    this.lastMeasured = null;
+    this.verdict = { verdict: 'unusable', reason: 'no samples yet' };
   }
 
   /** The source takes `address` (first resolution, a new address, a pool's replacement): it starts afresh there. */
