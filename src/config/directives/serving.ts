@@ -162,10 +162,11 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
   }),
   {
     ntp: { names: ['restrict', 'unrestrict'], grammar: '[-4|-6] default|source|ADDR[/BITS] [mask MASK] [FLAG...]', status: implemented(parseRestrict) },
-    field: 'server.access',
-    consumer: SERVER,
-    default: 'serve everyone',
-    doc: 'Becomes allow/deny rules, a rate limit and the DENY KoD switch (see "Serving and restrict").',
+    // It sets server.access too, the field chrony's allow/deny declare; this one is its own.
+    field: 'server.queryAccess',
+    consumer: 'src/daemon/query-access.ts',
+    default: 'serve everyone; mode 6 queries from loopback only',
+    doc: 'Becomes allow/deny rules, a rate limit and the DENY KoD switch (see "Serving and restrict"), and who may send mode 6 queries (ntpq): an entry without `noquery` or `ignore` permits them (see docs/control.md).',
   },
   {
     ntp: {
