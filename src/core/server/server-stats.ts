@@ -14,7 +14,7 @@ export const DROP_REASONS = [
   'malformed',          // bad extension field, MAC length or trailing bytes
   'bad-version',        // version outside 1..4
   'bad-mode',           // mode 0 (other than an NTPv1 client request)
-  'control-mode',       // mode 6 (ntpq) or 7 (ntpdc): never answered
+  'control-mode',       // mode 7 (ntpdc), never answered; mode 6 (ntpq) where no query responder takes it (`ntpkit server`)
   'not-a-request',      // mode 2, 4 or 5: not ours to answer
   'symmetric-disabled', // mode 1 while symmetric replies are turned off
   'bad-address',        // the client address is not an IP address
