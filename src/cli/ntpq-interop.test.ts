@@ -154,6 +154,12 @@ test('ntpq and check_ntp_peer against the daemon: peers as ntpkit peers, rv in n
     const two = await sh(ntpq, ['-c', 'rv 0 offset,sys_jitter', DAEMON]);
     assert.equal(two.code, 0, two.err);
     assert.match(two.out, /^offset=-?\d+\.\d+, sys_jitter=\d+\.\d+\n$/);
+    // Every system variable, asked for twice: a response of some 900 octets, so two fragments ntpq must put together.
+    const names = [...sys.keys()].filter((n) => n !== 'associd' && n !== 'status');
+    const many = await sh(ntpq, ['-c', `rv 0 ${[...names, ...names].join(',')}`, DAEMON]);
+    assert.equal(many.code, 0, many.err);
+    assert.equal(many.err, '');
+    assert.deepEqual([...variables(many.out).keys()], names);
     // An unknown name: ntpq reports the server's error.
     const unknown = await sh(ntpq, ['-c', 'rv 0 nosuchvariable', DAEMON]);
     assert.match(unknown.err + unknown.out, /Server error code UNKNOWNVAR|unknown variable/i);

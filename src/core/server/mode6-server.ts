@@ -49,10 +49,11 @@ export interface QueryRateLimit {
 }
 
 /**
- * Room for a `ntpq -p` of a few dozen sources at once (one READSTAT and one
- * READVAR per source), and no more than 16 requests a second after it.
+ * Room for a `ntpq -p` of over a hundred sources at once (one READSTAT and
+ * one READVAR per source: past the burst, ntpq waits out its timeout), and
+ * no more than 16 requests a second after it.
  */
-export const DEFAULT_QUERY_RATE_LIMIT: QueryRateLimit = { rate: 16, burst: 64 };
+export const DEFAULT_QUERY_RATE_LIMIT: QueryRateLimit = { rate: 16, burst: 128 };
 
 /** Addresses with a token bucket at most; the least recently seen is forgotten first. */
 const MAX_BUCKETS = 1024;
