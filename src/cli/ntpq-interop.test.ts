@@ -5,7 +5,8 @@
  * and a chronyd 2.5 s off (a falseticker). `ntpq -p` must show what
  * `ntpkit peers` shows, row for row; `rv` the system variables in ntpd's
  * units; a sender the access rules do not permit (an address in a network
- * namespace of this test) gets nothing, and is counted.
+ * namespace of this test) gets nothing, and is counted, while one in the
+ * subnet `cmdallow` names is answered.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,9 @@ const DAEMON = '127.0.35.10';
 const NETNS = 'nk35q';
 const OUTSIDE = '10.35.1.1';
 const INSIDE = '10.35.1.2';
+/** A second subnet on the same veth, which `cmdallow` permits. */
+const OUTSIDE_ALLOWED = '10.35.2.1';
+const INSIDE_ALLOWED = '10.35.2.2';
 
 interface Row { tally: string; remote: string; refid: string; st: number; t: string; when: string; poll: string; reach: string; delay: number; offset: number; jitter: number }
 
@@ -96,8 +100,10 @@ test('ntpq and check_ntp_peer against the daemon: peers as ntpkit peers, rv in n
     await ip('link', 'add', 'nk35h', 'type', 'veth', 'peer', 'name', 'nk35n');
     await ip('link', 'set', 'nk35n', 'netns', NETNS);
     await ip('addr', 'add', `${OUTSIDE}/24`, 'dev', 'nk35h');
+    await ip('addr', 'add', `${OUTSIDE_ALLOWED}/24`, 'dev', 'nk35h');
     await ip('link', 'set', 'nk35h', 'up');
     await ip('netns', 'exec', NETNS, 'ip', 'addr', 'add', `${INSIDE}/24`, 'dev', 'nk35n');
+    await ip('netns', 'exec', NETNS, 'ip', 'addr', 'add', `${INSIDE_ALLOWED}/24`, 'dev', 'nk35n');
     await ip('netns', 'exec', NETNS, 'ip', 'link', 'set', 'nk35n', 'up');
     await ip('netns', 'exec', NETNS, 'ip', 'link', 'set', 'lo', 'up');
 
@@ -105,7 +111,8 @@ test('ntpq and check_ntp_peer against the daemon: peers as ntpkit peers, rv in n
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, [
       ...[...SERVERS, LIAR].map((a) => `server ${a} iburst minpoll 0 maxpoll 0`),
-      'allow all', `bindaddress ${DAEMON}`, `bindaddress ${OUTSIDE}`, `bindcmdaddress ${socket}`, '',
+      'allow all', `bindaddress ${DAEMON}`, `bindaddress ${OUTSIDE}`, `bindaddress ${OUTSIDE_ALLOWED}`, `cmdallow ${INSIDE_ALLOWED.replace(/\.2$/, '.0')}/24`,
+      `bindcmdaddress ${socket}`, '',
     ].join('\n'));
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const S = ['--socket', socket];
@@ -204,6 +211,9 @@ test('ntpq and check_ntp_peer against the daemon: peers as ntpkit peers, rv in n
     // ntpq sends its request twice (once more after the timeout).
     assert.equal((after.droppedByReason.denied ?? 0) - (before.droppedByReason.denied ?? 0), 2);
     assert.ok(after.answered > 10, `${after.answered} queries answered`);
+    // From the subnet cmdallow names, the same ntpq is answered.
+    const allowed = await sh('ip', ['netns', 'exec', NETNS, ntpq, '-c', 'rv 0 stratum', OUTSIDE_ALLOWED], 60_000);
+    assert.equal(allowed.out, `stratum=${tracking.stratum}\n`, allowed.err);
     const text = (await runCaptured(['serverstats', ...S])).out;
     assert.match(text, /^Mode 6 drop denied {9}: \d+$/m);
   } finally {

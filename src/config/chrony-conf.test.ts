@@ -163,12 +163,12 @@ test('known chrony directives that change nothing observable, and chronyd\'s obs
 });
 
 test('known chrony directives that ntpkit does not implement and that would change what the daemon does refuse to start, naming file:line and why', () => {
-  const r = chrony('server a.example.org iburst\ntempcomp /sys/temp 30 26000 0.0 0.000183 0.0\nmailonchange root@localhost 0.5\ncmdallow 10.0.0.0/8\n');
+  const r = chrony('server a.example.org iburst\ntempcomp /sys/temp 30 26000 0.0 0.000183 0.0\nmailonchange root@localhost 0.5\ncmdratelimit interval 2\n');
   assert.equal(r.config, null);
   assert.deepEqual(messages(r.errors), [
     'chrony.conf:2: tempcomp: temperature compensation is not implemented',
     'chrony.conf:3: mailonchange: ntpkit sends no mail',
-    'chrony.conf:4: cmdallow: chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
+    'chrony.conf:4: cmdratelimit: chronyc\'s UDP command port is not served (ntpkit\'s control socket is a Unix socket)',
   ]);
 });
 

@@ -39,7 +39,7 @@ const LINES = [
   'server a.example.org version 5', 'pool p.example.org maxsources 17', 'server a.example.org maxdelay 0', 'server a.example.org minpoll 25',
   'server a.example.org polltarget 0', 'maxslewrate 0', 'cmdport 70000', 'ratelimit burst 0', 'server bad/host',
   // chronyd accepts; ntpkit refuses to start without what it would do (the registry's refused directives)
-  'tempcomp /sys/x 30 26000 0.0 0.000183 0.0', 'mailonchange root@localhost 0.5', 'cmdallow 10/8', 'broadcast 30 192.0.2.255',
+  'tempcomp /sys/x 30 26000 0.0 0.000183 0.0', 'mailonchange root@localhost 0.5', 'cmdratelimit interval 2', 'broadcast 30 192.0.2.255',
 ];
 
 /** The registry refuses the line's directive: ntpkit does not implement it and will not run without it. */

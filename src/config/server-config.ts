@@ -31,8 +31,9 @@ export interface ServerConfig {
   readonly access: readonly AccessRuleConfig[];
   /**
    * Who may send mode 6 queries (ntpq), beyond loopback, which always may
-   * unless a rule here denies it: ntp.conf's restrict entries, allowed
-   * unless `noquery` or `ignore`. Applied after the built-in loopback rules.
+   * unless a rule here denies it: chrony's cmdallow/cmddeny, or ntp.conf's
+   * restrict entries, allowed unless `noquery` or `ignore`. Applied after
+   * the built-in loopback rules.
    */
   readonly queryAccess: readonly AccessRuleConfig[];
   readonly local: LocalConfig | null;

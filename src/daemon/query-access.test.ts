@@ -20,6 +20,17 @@ test('chrony.conf: loopback only, whatever allow serves NTP to', () => {
   assert.deepEqual(answered('allow all\nserver 192.0.2.1\n', 'chrony.conf', ADDRESSES), ['127.0.0.1', '127.0.35.9', '::1']);
 });
 
+test('chrony.conf: cmdallow opens more, cmddeny takes away (loopback too), with allow/deny\'s rules', () => {
+  assert.deepEqual(answered('allow all\ncmdallow 192.0.2.0/24\ncmdallow 2001:db8::/32\n', 'chrony.conf', ADDRESSES), ['127.0.0.1', '127.0.35.9', '::1', '192.0.2.7', '2001:db8::5']);
+  assert.deepEqual(answered('cmdallow\ncmddeny 198.51.100.0/24\n', 'chrony.conf', ADDRESSES), ['127.0.0.1', '127.0.35.9', '::1', '192.0.2.7', '2001:db8::5']);
+  assert.deepEqual(answered('cmddeny 127.0.0.1\n', 'chrony.conf', ADDRESSES), ['127.0.35.9', '::1']);
+  assert.deepEqual(answered('cmddeny all\n', 'chrony.conf', ADDRESSES), []);
+  const bad = parseConfigText('cmdallow ntp.example.net\n', 'chrony.conf');
+  assert.equal(bad.config, null);
+  assert.match(bad.errors[0]?.message ?? '', /cmdallow.*not an address or subnet/);
+  assert.equal(bad.errors[0]?.line, 1);
+});
+
 test('ntp.conf: restrict entries without noquery permit queries, noquery and ignore refuse them, loopback stays', () => {
   // Debian's ntp.conf: queries from loopback only.
   const debian = 'restrict -4 default kod notrap nomodify nopeer noquery limited\nrestrict -6 default kod notrap nomodify nopeer noquery limited\nrestrict 127.0.0.1\nrestrict ::1\n';

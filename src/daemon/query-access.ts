@@ -1,8 +1,9 @@
 /**
  * Who may send the daemon mode 6 queries (ntpq, check_ntp_peer): loopback
- * only by default, as chronyd answers its command port only on localhost
- * unless `cmdallow` says more; then an ntp.conf's restrict entries, which
- * permit queries unless they say `noquery` (or `ignore`), as in ntpd.
+ * only by default, as chronyd answers its command port only on localhost;
+ * then chrony.conf's `cmdallow`/`cmddeny` (allow/deny's rules, so
+ * `cmddeny 127.0.0.1` takes loopback away), or ntp.conf's restrict entries,
+ * which permit queries unless they say `noquery` (or `ignore`), as in ntpd.
  */
 import type { ServerConfig } from '../config/server-config.js';
 import { type AccessRule, type AccessTable, buildAccessTable } from '../core/server/access.js';

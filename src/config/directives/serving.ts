@@ -28,21 +28,26 @@ const bindaddress: ServerHandler = (b, l, d) => {
   else b.bindAddresses.push(a[0] as string);
 };
 
-const access: ServerHandler = (b, l, d) => {
-  let rest = l.args;
-  const all = rest[0] === 'all';
-  if (all) rest = rest.slice(1);
-  if (rest.length > 1) { lineError(d, l, `expected at most one subnet, got "${rest.join(' ')}"`); return; }
-  let subnet: string | null = null;
-  if (rest.length === 1) {
-    subnet = rest[0] as string;
-    if (!parseSubnet(subnet)) {
-      lineError(d, l, `"${subnet}" is not an address or subnet (host names are not accepted here: give an address or subnet)`);
-      return;
+/** `allow`/`deny`, `cmdallow`/`cmddeny`: `[all] [SUBNET]`, into the list `field`; `allowName` is the allowing spelling. */
+function accessRule(field: 'access' | 'queryAccess', allowName: string): ServerHandler {
+  return (b, l, d) => {
+    let rest = l.args;
+    const all = rest[0] === 'all';
+    if (all) rest = rest.slice(1);
+    if (rest.length > 1) { lineError(d, l, `expected at most one subnet, got "${rest.join(' ')}"`); return; }
+    let subnet: string | null = null;
+    if (rest.length === 1) {
+      subnet = rest[0] as string;
+      if (!parseSubnet(subnet)) {
+        lineError(d, l, `"${subnet}" is not an address or subnet (host names are not accepted here: give an address or subnet)`);
+        return;
+      }
     }
-  }
-  b.access.push({ allow: l.directive === 'allow', all, subnet, file: l.file, line: l.line });
-};
+    b[field].push({ allow: l.directive === allowName, all, subnet, file: l.file, line: l.line });
+  };
+}
+
+const access = accessRule('access', 'allow');
 
 const local: ServerHandler = (b, l, d) => {
   const a = l.args;
@@ -139,6 +144,14 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
     field: 'server.access', consumer: SERVER, default: 'nothing served',
     doc: 'Addresses and subnets only: a host name would need DNS at load time.',
   }),
+  {
+    // Not for `ntpkit server`, which answers no mode 6.
+    chrony: { names: ['cmdallow', 'cmddeny'], grammar: '[all] [SUBNET]', status: implemented(viaServer(accessRule('queryAccess', 'cmdallow'))) },
+    field: 'server.queryAccess',
+    consumer: 'src/daemon/query-access.ts',
+    default: 'localhost only',
+    doc: 'Who may send mode 6 queries (ntpq) to the NTP port, with allow/deny\'s rules; localhost always may unless denied here. Addresses and subnets only (see docs/control.md).',
+  },
   serving(['local'], '[stratum N] [orphan] [distance D]', local, {
     field: 'server.local', consumer: SERVER, default: 'off',
     doc: '`waitsynced` and `waitunsynced` give a warning.',
