@@ -10,7 +10,7 @@
  *   ' ' reject (unreachable, insane) <- unusable
  */
 import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../core/engine/snapshot.js';
-import { formatRefId } from '../proto/refid.js';
+import { ntpqOffset, ntpqRefIdAndStratum } from '../core/engine/ntpq-view.js';
 import type { ReportOptions } from './report-common.js';
 import { cInt, cOctal, ntpqInterval, ntpqMs } from './report-units.js';
 
@@ -28,23 +28,10 @@ const HEADER = [
   '='.repeat(78),
 ];
 
-/**
- * The refid column and the stratum shown: a source that never answered is
- * ".INIT." at stratum 16 as ntpq shows it; one that sent a kiss-o'-death
- * before any time, or that refuses us now, shows the code (".RATE.",
- * ".DENY."); stratum-1 codes in dots (".GPS."), else the
- * dotted quad.
- */
+/** The refid column (codes in dots, as ntpq prints them) and the stratum shown. */
 function refidAndStratum(src: SourceSnapshot): [string, number] {
-  if (src.kod?.action === 'refused') return [`.${src.kod.code}.`, 16];
-  if (src.stratum === 0) return [src.kissCode ? `.${src.kissCode}.` : '.INIT.', 16];
-  return [formatRefId(src.referenceId, src.stratum, 'ntpq'), src.stratum];
-}
-
-/** The offset ntpq would show: the source's filtered estimate, else its last sample. */
-function peerOffset(src: SourceSnapshot): number {
-  if (src.stats.samples > 0) return src.stats.offset;
-  return src.lastSample?.adjustedOffset ?? 0;
+  const [refid, stratum] = ntpqRefIdAndStratum(src);
+  return [refid.includes('.') || refid.includes(':') ? refid : `.${refid}.`, stratum];
 }
 
 /** One row, exactly 78 characters unless a number outgrows its column. */
@@ -56,7 +43,7 @@ export function formatPeerRow(src: SourceSnapshot, opts: ReportOptions = {}): st
   return (
     `${TALLY[src.verdict]}${remote} ${refid.slice(0, 15).padEnd(15)} ${cInt(stratum, 2)} ${src.kind === 'peer' ? 's' : src.kind === 'refclock' ? 'l' : 'u'}` +
     ` ${ntpqInterval(src.lastRxAgo).padStart(4)} ${ntpqInterval(pollSeconds).padStart(4)} ${cOctal(src.reach, 4)}` +
-    ` ${ntpqMs(src.lastSample?.delay ?? 0, 8)} ${ntpqMs(peerOffset(src), 8)} ${ntpqMs(src.jitter, 7)}`
+    ` ${ntpqMs(src.lastSample?.delay ?? 0, 8)} ${ntpqMs(ntpqOffset(src), 8)} ${ntpqMs(src.jitter, 7)}`
   );
 }
 

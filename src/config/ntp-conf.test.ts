@@ -167,7 +167,7 @@ includefile /etc/ntp/extra.conf
     '/etc/ntp.conf:4: statistics: sysstats not implemented by ntpkit, ignored',
     '/etc/ntp.conf:5: filegen: not implemented by ntpkit (file generation sets are not implemented (statistics use statsdir with chrony\'s file names)), ignored',
     '/etc/ntp.conf:8: trustedkey: not implemented by ntpkit (every key in the keys file is trusted, as in chrony), ignored',
-    '/etc/ntp.conf:9: controlkey: not implemented by ntpkit (mode 6 control queries are not supported), ignored',
+    '/etc/ntp.conf:9: controlkey: not implemented by ntpkit (mode 6 requests that need a key (writes, configuration) are refused; queries need none), ignored',
     '/etc/ntp.conf:10: requestkey: not implemented by ntpkit (mode 7 requests are not supported), ignored',
     '/etc/ntp.conf:11: disable monitor: not implemented by ntpkit, ignored',
     '/etc/ntp.conf:12: enable kernel: not implemented by ntpkit, ignored',

@@ -28,11 +28,11 @@
  * replies of our own servers (ntpkit always accepts replies to its own
  * requests, matched by origin timestamp); `restrict source` (the addresses
  * of sources are known only once resolved); `notrust`, `version`,
- * `ntpport`, `mssntp`, `flake`, `serverresponse fuzz`. Flags restricting
- * services ntpkit does not offer at all (mode 6/7 queries and changes,
- * traps, symmetric peers, the MRU list: `nomodify`, `noquery`, `notrap`,
- * `lowpriotrap`, `nopeer`, `noepeer`, `nomrulist`, `ippeerlimit`) hold by
- * construction and are accepted silently.
+ * `ntpport`, `mssntp`, `flake`, `serverresponse fuzz`. `noquery` decides
+ * who may send mode 6 queries. Flags restricting services ntpkit does not
+ * offer at all (mode 6 changes, mode 7, traps, symmetric peers, the MRU list:
+ * `nomodify`, `notrap`, `lowpriotrap`, `nopeer`, `noepeer`, `nomrulist`,
+ * `ippeerlimit`) hold by construction and are accepted silently.
  */
 import { errorAt, type ParseState } from './config-builder.js';
 import { applyStatus, type LineContext } from './directive.js';

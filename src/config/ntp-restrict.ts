@@ -11,11 +11,11 @@ import { parseInteger } from './numbers.js';
 import { parseIPv4, parseIPv6 } from '../proto/ip-address.js';
 import { type AccessRuleConfig } from './server-config.js';
 
-/** ntp.conf `restrict` flags ntpkit honours by construction (it has no such service). */
-const SATISFIED_FLAGS: ReadonlySet<string> = new Set(['nomodify', 'noquery', 'notrap', 'lowpriotrap', 'nopeer', 'noepeer', 'nomrulist']);
+/** ntp.conf `restrict` flags ntpkit honours by construction (it has no such service: mode 6 writes, traps, peers, the MRU list). */
+const SATISFIED_FLAGS: ReadonlySet<string> = new Set(['nomodify', 'notrap', 'lowpriotrap', 'nopeer', 'noepeer', 'nomrulist']);
 /** Flags that would change serving in ways ntpkit does not implement. */
 const UNMAPPED_FLAGS: ReadonlySet<string> = new Set(['notrust', 'version', 'ntpport', 'mssntp', 'flake']);
-const ACCESS_FLAGS: ReadonlySet<string> = new Set(['ignore', 'noserve', 'limited', 'kod']);
+const ACCESS_FLAGS: ReadonlySet<string> = new Set(['ignore', 'noserve', 'limited', 'kod', 'noquery']);
 
 /** Prefix length of a contiguous netmask, or null. */
 function maskBits(octets: Uint8Array): number | null {
@@ -111,7 +111,7 @@ export function parseRestrict(s: NtpParseState, l: ConfigLine): void {
   else s.restricts.set(key, { subnet, bits, flags, file: l.file, line: l.line });
 }
 
-/** Turns the restrict entries into the server's access rules, rate limit and KoD switch. */
+/** Turns the restrict entries into the server's access rules, rate limit and KoD switch, and the mode 6 query rules. */
 export function finishNtpServer(s: NtpParseState): void {
   const server = s.b.server;
   const entries = [...s.restricts.values()].sort((x, y) => x.bits - y.bits);
@@ -120,6 +120,8 @@ export function finishNtpServer(s: NtpParseState): void {
   for (const e of entries) rules.push({ allow: serving(e), all: false, subnet: e.subnet, file: e.file, line: e.line });
   // Not unshift(...rules): a long restrict list spread as arguments overflows the call stack.
   server.access = rules.concat(server.access);
+  // Mode 6 queries: ntpd answers them unless the most specific entry says noquery (or ignore).
+  server.queryAccess = entries.map((e) => ({ allow: !e.flags.has('noquery') && !e.flags.has('ignore'), all: false, subnet: e.subnet, file: e.file, line: e.line }));
 
   const limited = entries.filter((e) => serving(e) && e.flags.has('limited'));
   if (limited.length > 0) {

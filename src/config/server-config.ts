@@ -29,6 +29,13 @@ export interface ServerConfig {
   /** Addresses to bind; empty means every address (0.0.0.0 and ::). */
   readonly bindAddresses: readonly string[];
   readonly access: readonly AccessRuleConfig[];
+  /**
+   * Who may send mode 6 queries (ntpq), beyond loopback, which always may
+   * unless a rule here denies it: chrony's cmdallow/cmddeny, or ntp.conf's
+   * restrict entries, allowed unless `noquery` or `ignore`. Applied after
+   * the built-in loopback rules.
+   */
+  readonly queryAccess: readonly AccessRuleConfig[];
   readonly local: LocalConfig | null;
   readonly rateLimit: RateLimitConfig | null;
   /** Answer interleaved-mode requests (RFC 9769); chronyd always does. */
@@ -65,7 +72,7 @@ export interface ServerConfigResult {
 
 /** chrony's defaults: port 123, every address, nothing allowed, no local reference, no rate limit. */
 export function newServerConfigBuilder(): ServerConfigBuilder {
-  return { port: 123, bindAddresses: [], access: [], local: null, rateLimit: null, xleave: true, denyKod: false, clientLogLimit: null, keyfile: null, nts: newNtsConfigBuilder() };
+  return { port: 123, bindAddresses: [], access: [], queryAccess: [], local: null, rateLimit: null, xleave: true, denyKod: false, clientLogLimit: null, keyfile: null, nts: newNtsConfigBuilder() };
 }
 
 export function deepFreeze<T>(o: T): T {

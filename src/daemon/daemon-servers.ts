@@ -12,6 +12,8 @@ import type { SystemState } from '../core/system.js';
 import type { CookieKeyRing } from '../crypto/nts-cookie.js';
 import { NtsServerAuthenticator } from '../crypto/nts-server.js';
 import type { ConfigResources, KeyTable } from './config-resources.js';
+import type { QueryView } from '../core/server/mode6-variables.js';
+import { controlQueries } from './control-queries.js';
 import { type PeerTraffic, type RunningNtpServer, startNtpServer } from './ntp-server.js';
 import { type NtsKeService, startNtsKeService } from './nts-ke-service.js';
 import { DaemonRequestAuthenticator } from './request-authenticator.js';
@@ -57,8 +59,12 @@ export class DaemonServers {
   private readonly serving: boolean;
   private readonly log: (line: string) => void;
   private readonly socketOptions: Pick<DaemonServersOptions, 'udp' | 'transmitCompensation'>;
+  /** The settings of the server running now. */
+  private current: ServerConfig | null = null;
   /** Where configured peers' packets go (the engine), given to every server started. */
   private peers: PeerTraffic | null = null;
+  /** What mode 6 queries read (the daemon's state); null: they are not answered. */
+  private queryView: (() => QueryView) | null = null;
 
   constructor(o: DaemonServersOptions) {
     this.socketOptions = { udp: o.udp, transmitCompensation: o.transmitCompensation };
@@ -99,6 +105,12 @@ export class DaemonServers {
   setPeerTraffic(peers: PeerTraffic): void {
     this.peers = peers;
     this.server?.setPeerTraffic(peers);
+  }
+
+  /** Mode 6 queries to the NTP server's port are answered from `view`, under the config's query access rules. */
+  setQueryView(view: () => QueryView): void {
+    this.queryView = view;
+    if (this.server !== null && this.current !== null) this.server.setControlQueries(controlQueries(this.current, view));
   }
 
   /** Sends a peer's packet from the NTP server's port; false without a server socket for it. */
@@ -184,6 +196,8 @@ export class DaemonServers {
       log: (l) => this.log(`NTP server: ${l}`),
     });
     s.setPeerTraffic(this.peers);
+    this.current = c;
+    if (this.queryView !== null) s.setControlQueries(controlQueries(c, this.queryView));
     const where = s.endpoints.map((e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`).join(', ');
     this.log(`Serving NTP on ${where} from the ${this.clock.kind} clock (${s.transport.kind === 'native-kernel-timestamps' ? 'kernel timestamps' : `node:dgram: ${s.transport.reason ?? 'fallback'}`})`);
     return s;

@@ -21,6 +21,7 @@ import { clientReports, type ClientReport, formatIPv6 } from '../core/server/cli
 import { clientTime, MAX_CLIENT_SLOTS, MIN_CLIENT_SLOTS } from '../core/server/client-table.js';
 import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
 import type { SymmetricKey } from '../crypto/symmetric-mac.js';
+import { type QueryStats, withQueryStats } from '../core/server/server-stats.js';
 import { NtpResponder, REPLY_LENGTH, type RequestAuthenticator, serverConfig, type ServerConfig as CoreServerConfig, type ServerStats, writeTransmitTimestamp } from '../core/server/server.js';
 import type { TransmitTicket } from '../core/server/interleave.js';
 import { localReferenceState, type SystemState, unsynchronizedState } from '../core/system.js';
@@ -92,6 +93,17 @@ export interface PeerTraffic {
   deliver(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress: string | undefined): void;
 }
 
+/**
+ * The daemon's mode 6 responder (ntpq): mode 6 datagrams that reach the
+ * server's port go to it instead of the NTP responder, which never answers
+ * them. What it answers is sent back from the same socket.
+ */
+export interface ControlQueries {
+  /** The datagrams answering one mode 6 datagram (none: dropped, and counted). */
+  answer(packet: Uint8Array, address: string | Uint8Array, port: number): readonly Uint8Array[];
+  stats(): QueryStats;
+}
+
 export interface RunningNtpServer {
   readonly endpoints: readonly { readonly address: string; readonly port: number }[];
   readonly transport: UdpTransportInfo;
@@ -110,6 +122,8 @@ export interface RunningNtpServer {
   systemState(): SystemState;
   /** Hands configured peers' packets to `peers` (null: to nobody; the responder answers them as unknown peers). */
   setPeerTraffic(peers: PeerTraffic | null): void;
+  /** Hands mode 6 datagrams to `queries` (null: the NTP responder drops them as control-mode). */
+  setControlQueries(queries: ControlQueries | null): void;
   /**
    * Sends a peer's packet from the server's socket of the address's family
    * (where the peer expects it); false when there is none.
@@ -125,6 +139,11 @@ export interface RunningNtpServer {
 function isSymmetric(packet: Uint8Array): boolean {
   const mode = packet.length > 0 ? (packet[0] as number) & 7 : 0;
   return mode === 1 || mode === 2;
+}
+
+/** Mode 6: an ntpq query. */
+function isControlQuery(packet: Uint8Array): boolean {
+  return packet.length > 0 && ((packet[0] as number) & 7) === 6;
 }
 
 /** A batch's source address as text (the native socket gives octets). */
@@ -236,6 +255,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   const pending = new PendingTransmits();
   const transmitCompensation = opts.transmitCompensation ?? true;
   let peers: PeerTraffic | null = null;
+  let queries: ControlQueries | null = null;
 
   const sockets: ServerSocket[] = [];
   const problems: ProblemLog[] = [];
@@ -273,6 +293,20 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     for (let i = 0; i < b.count; i++) {
       const rx = b.rxTime(i);
       const packet = b.data(i);
+      if (queries !== null && isControlQuery(packet)) {
+        const out = queries.answer(packet, b.address(i), b.port(i));
+        if (out.length > 0) {
+          const address = addressText(b.address(i));
+          const port = b.port(i);
+          // After the batch, as a peer's packets: the batch's buffers are the socket's until it returns.
+          queueMicrotask(() => {
+            for (const d of out) {
+              try { sock.send(d, address, port); } catch (e) { log(`mode 6 reply to ${address}:${port}: ${(e as Error).message}`); }
+            }
+          });
+        }
+        continue;
+      }
       if (peers !== null && isSymmetric(packet)) {
         const address = addressText(b.address(i));
         const port = b.port(i);
@@ -349,12 +383,17 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     endpoints: sockets.map((s) => s.address()),
     transport: (sockets[0] as ServerSocket).info,
     precision,
-    stats: () => { countSendFailures(); return responder.stats(now()); },
+    stats: () => {
+      countSendFailures();
+      const s = responder.stats(now());
+      return queries === null ? s : withQueryStats(s, queries.stats());
+    },
     clients: (minHits = 0) => clientReports(responder.clients, clientTime(now()), minHits),
     setSystemState: (state) => { system = state; },
     systemState: () => system,
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
     setPeerTraffic: (p) => { peers = p; },
+    setControlQueries: (q) => { queries = q; },
     sendToPeer: (data, address, port) => {
       const family = isIP(address) === 6 ? 6 : 4;
       // An IPv6 wildcard socket that is not v6-only takes IPv4 too, as mapped addresses.

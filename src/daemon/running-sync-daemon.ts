@@ -9,6 +9,7 @@ import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommand, EngineCommandResult, EngineEvent } from '../core/engine/engine-api.js';
 import { type CommandCounts, createCommandCounts, type ServerStats, withCommandCounts } from '../core/server/server-stats.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
+import { hostInfo } from './control-queries.js';
 import type { SystemState } from '../core/system.js';
 import { routeLocalAddress } from '../net/local-address.js';
 import type { ConfigResources } from './config-resources.js';
@@ -83,6 +84,10 @@ export class RunningSyncDaemon implements SyncDaemon {
     this.servers.setPeerTraffic({
       isPeer: (address, port) => this.engine.isPeer?.(address, port) ?? false,
       deliver: (data, address, port, rx, local) => this.driver.deliver(data, address, port, rx, local),
+    });
+    this.servers.setQueryView(() => {
+      const ntpdata = this.driver.control({ op: 'ntpdata', selector: null });
+      return { snapshot: this.driver.snapshot(), ntpdata: ntpdata.ok ? ntpdata.value : [], host: hostInfo(), precision: parts.precisionLog2 };
     });
     this.driver = new EngineDriver({
       engine: this.engine,

@@ -22,7 +22,22 @@ const LIBFAKETIME_CANDIDATES = [
 ];
 
 /** Tools the harness knows how to find. `libfaketime` is the preload library, not a program. */
-export type ToolName = 'chronyd' | 'chronyc' | 'ntpdig' | 'faketime' | 'libfaketime' | 'openssl' | 'setpriv' | 'python3' | 'gpsd' | 'gpsfake' | 'ntpshmmon' | 'ipcrm';
+export type ToolName = 'chronyd' | 'chronyc' | 'ntpdig' | 'faketime' | 'libfaketime' | 'openssl' | 'setpriv' | 'python3' | 'gpsd' | 'gpsfake' | 'ntpshmmon' | 'ipcrm'
+  | 'ntpq' | 'check_ntp_peer';
+
+/**
+ * Where .ci/run unpacks Debian packages that must not be installed (ntpsec's
+ * would remove chrony): `dpkg -x` trees, searched for ntpq and check_ntp_peer.
+ */
+export function unpackedPackagesDir(): string {
+  return process.env.NTPKIT_UNPACKED_DIR ?? '/var/cache/ntpkit-ci/unpacked';
+}
+
+/** Directories of the unpacked trees (and of an installed monitoring-plugins) that hold the tools found there. */
+function unpackedDirs(): string[] {
+  const root = unpackedPackagesDir();
+  return [join(root, 'usr/bin'), join(root, 'usr/lib/nagios/plugins'), '/usr/lib/nagios/plugins'];
+}
 
 /** True when CI demands the interop suite: missing tools fail instead of skipping. */
 export function interopRequired(): boolean {
@@ -48,7 +63,7 @@ export function findTool(name: ToolName): string | undefined {
   if (name === 'libfaketime') {
     found = LIBFAKETIME_CANDIDATES.find((p) => usable(p, constants.R_OK));
   } else {
-    const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
+    const dirs = name === 'ntpq' || name === 'check_ntp_peer' ? unpackedDirs() : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
     found = dirs.map((d) => join(d, name)).find((p) => usable(p, constants.X_OK));
   }
   cache.set(name, found ?? null);
@@ -74,6 +89,9 @@ const PACKAGES: Record<ToolName, string> = {
   gpsfake: 'gpsd-clients',
   ntpshmmon: 'gpsd-tools',
   ipcrm: 'util-linux',
+  // Unpacked by .ci/run (never installed: ntpsec removes chrony); ntpq also needs python3-ntp installed.
+  ntpq: 'ntpsec (apt-get download ntpsec && dpkg -x ntpsec_*.deb $NTPKIT_UNPACKED_DIR) python3-ntp',
+  check_ntp_peer: 'monitoring-plugins-basic (or dpkg -x it into $NTPKIT_UNPACKED_DIR)',
 };
 
 function missingMessage(missing: readonly ToolName[]): string {

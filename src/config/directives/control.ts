@@ -15,7 +15,10 @@ function cmdAccess(s: ParseState, l: ConfigLine): void {
   if (rest.length > 1) { errorAt(s, l, `${l.directive}: expected at most one subnet, got "${rest.join(' ')}"`); return; }
   const subnet = rest[0] ?? null;
   if (subnet !== null && !parseSubnet(subnet)) { errorAt(s, l, `${l.directive}: "${subnet}" is not an address or subnet`); return; }
-  s.b.command.access.push({ allow: l.directive === 'cmdallow', all, subnet, file: l.file, line: l.line });
+  const rule = { allow: l.directive === 'cmdallow', all, subnet, file: l.file, line: l.line };
+  s.b.command.access.push(rule);
+  // The same rules say who may send mode 6 queries (ntpq) to the NTP port: chronyd has no mode 6, and its cmdallow is what guards its own replies larger than requests.
+  s.b.server.queryAccess.push(rule);
 }
 
 /** `controlsocket PATH`, the same in both formats. */
@@ -64,7 +67,7 @@ export const CONTROL_DIRECTIVES: readonly Directive[] = [
     field: 'command.access',
     consumer: 'src/control/candm/server.ts',
     default: 'only 127.0.0.1 and ::1',
-    doc: 'Which other hosts may send chronyc\'s monitoring requests to the UDP command port, as allow/deny do for NTP; changing requests are served on the Unix socket only, as chronyd 4.3 does.',
+    doc: 'Which other hosts may send chronyc\'s monitoring requests to the UDP command port, and mode 6 queries (ntpq) to the NTP port, as allow/deny do for NTP; changing requests are served on the Unix socket only, as chronyd 4.3 does.',
   },
   {
     chrony: { names: ['controlsocket'], grammar: 'PATH', status: implemented(controlSocket) },

@@ -28,21 +28,26 @@ const bindaddress: ServerHandler = (b, l, d) => {
   else b.bindAddresses.push(a[0] as string);
 };
 
-const access: ServerHandler = (b, l, d) => {
-  let rest = l.args;
-  const all = rest[0] === 'all';
-  if (all) rest = rest.slice(1);
-  if (rest.length > 1) { lineError(d, l, `expected at most one subnet, got "${rest.join(' ')}"`); return; }
-  let subnet: string | null = null;
-  if (rest.length === 1) {
-    subnet = rest[0] as string;
-    if (!parseSubnet(subnet)) {
-      lineError(d, l, `"${subnet}" is not an address or subnet (host names are not accepted here: give an address or subnet)`);
-      return;
+/** `allow`/`deny`, `cmdallow`/`cmddeny`: `[all] [SUBNET]`, into the list `field`; `allowName` is the allowing spelling. */
+function accessRule(field: 'access' | 'queryAccess', allowName: string): ServerHandler {
+  return (b, l, d) => {
+    let rest = l.args;
+    const all = rest[0] === 'all';
+    if (all) rest = rest.slice(1);
+    if (rest.length > 1) { lineError(d, l, `expected at most one subnet, got "${rest.join(' ')}"`); return; }
+    let subnet: string | null = null;
+    if (rest.length === 1) {
+      subnet = rest[0] as string;
+      if (!parseSubnet(subnet)) {
+        lineError(d, l, `"${subnet}" is not an address or subnet (host names are not accepted here: give an address or subnet)`);
+        return;
+      }
     }
-  }
-  b.access.push({ allow: l.directive === 'allow', all, subnet, file: l.file, line: l.line });
-};
+    b[field].push({ allow: l.directive === allowName, all, subnet, file: l.file, line: l.line });
+  };
+}
+
+const access = accessRule('access', 'allow');
 
 const local: ServerHandler = (b, l, d) => {
   const a = l.args;
@@ -139,6 +144,7 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
     field: 'server.access', consumer: SERVER, default: 'nothing served',
     doc: 'Addresses and subnets only: a host name would need DNS at load time.',
   }),
+
   serving(['local'], '[stratum N] [orphan] [distance D]', local, {
     field: 'server.local', consumer: SERVER, default: 'off',
     doc: '`waitsynced` and `waitunsynced` give a warning.',
@@ -162,10 +168,11 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
   }),
   {
     ntp: { names: ['restrict', 'unrestrict'], grammar: '[-4|-6] default|source|ADDR[/BITS] [mask MASK] [FLAG...]', status: implemented(parseRestrict) },
-    field: 'server.access',
-    consumer: SERVER,
-    default: 'serve everyone',
-    doc: 'Becomes allow/deny rules, a rate limit and the DENY KoD switch (see "Serving and restrict").',
+    // It sets server.access too, the field chrony's allow/deny declare; this one is its own.
+    field: 'server.queryAccess',
+    consumer: 'src/daemon/query-access.ts',
+    default: 'serve everyone; mode 6 queries from loopback only',
+    doc: 'Becomes allow/deny rules, a rate limit and the DENY KoD switch (see "Serving and restrict"), and who may send mode 6 queries (ntpq): an entry without `noquery` or `ignore` permits them (see docs/control.md).',
   },
   {
     ntp: {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ParseErrorReason } from '../../proto/result.js';
 import {
   AUTH_FAILURE_REASONS, createServerCounters, DROP_REASONS, dropReasonOfParseError, formatServerStats, NTS_KE_DROP_REASONS, serverStatsToJson,
-  SERVER_KISS_CODES, snapshotServerStats, withCommandCounts, withNtsKeStats,
+  QUERY_DROP_REASONS, SERVER_KISS_CODES, snapshotServerStats, withCommandCounts, withNtsKeStats, withQueryStats,
 } from './server-stats.js';
 
 test('the text keeps chronyc serverstats\' layout (chronyd 4.3, captured on loopback)', () => {
@@ -49,7 +49,7 @@ test('drops by reason and KoDs by code follow; `all` lists the zero ones too', (
     'KoD RATE sent              : 1',
   ]);
   const all = formatServerStats(s, { all: true });
-  assert.equal(all.length, 12 + DROP_REASONS.length + SERVER_KISS_CODES.length + AUTH_FAILURE_REASONS.length + 1 + NTS_KE_DROP_REASONS.length);
+  assert.equal(all.length, 12 + DROP_REASONS.length + SERVER_KISS_CODES.length + AUTH_FAILURE_REASONS.length + 1 + NTS_KE_DROP_REASONS.length + 3 + QUERY_DROP_REASONS.length);
   for (const l of all) assert.match(l, /^.{27}: \d+$/);
   // The snapshot does not move with the counters.
   c.dropped['rate-limited']++;
@@ -72,7 +72,20 @@ test('the JSON form carries every figure', () => {
     authFailed: Object.fromEntries(AUTH_FAILURE_REASONS.map((r) => [r, 0])),
     cryptoNakSent: 0,
     ntsKeDroppedByReason: Object.fromEntries(NTS_KE_DROP_REASONS.map((r) => [r, 0])),
+    queries: { received: 0, answered: 0, refused: 0, droppedByReason: Object.fromEntries(QUERY_DROP_REASONS.map((r) => [r, 0])) },
   });
+});
+
+test('the mode 6 figures replace the zeros and follow the others, drops by reason only when non-zero', () => {
+  const plain = snapshotServerStats(createServerCounters(), { recordsDropped: 0, timestampsHeld: 0, timestampSpan: 0 });
+  assert.equal(formatServerStats(plain).some((l) => l.startsWith('Mode 6')), false, 'nothing about mode 6 before a query came');
+  const droppedByReason = Object.fromEntries(QUERY_DROP_REASONS.map((r) => [r, r === 'denied' ? 2 : 0])) as Record<(typeof QUERY_DROP_REASONS)[number], number>;
+  const s = withQueryStats(plain, { received: 9, answered: 6, refused: 1, droppedByReason });
+  assert.deepEqual(formatServerStats(s).slice(12), [
+    'Mode 6 queries received    : 9', 'Mode 6 queries answered    : 6', 'Mode 6 queries refused     : 1', 'Mode 6 drop denied         : 2',
+  ]);
+  assert.equal(s.ntpPacketsReceived, 0, 'mode 6 queries are not NTP packets');
+  assert.deepEqual((serverStatsToJson(s).queries as { droppedByReason: unknown }).droppedByReason, droppedByReason);
 });
 
 test('the NTS-KE servers\' figures replace the responder\'s zeros, with drops by reason after the other reasons', () => {

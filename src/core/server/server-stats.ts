@@ -14,7 +14,7 @@ export const DROP_REASONS = [
   'malformed',          // bad extension field, MAC length or trailing bytes
   'bad-version',        // version outside 1..4
   'bad-mode',           // mode 0 (other than an NTPv1 client request)
-  'control-mode',       // mode 6 (ntpq) or 7 (ntpdc): never answered
+  'control-mode',       // mode 7 (ntpdc), never answered; mode 6 (ntpq) where no query responder takes it (`ntpkit server`)
   'not-a-request',      // mode 2, 4 or 5: not ours to answer
   'symmetric-disabled', // mode 1 while symmetric replies are turned off
   'bad-address',        // the client address is not an IP address
@@ -72,6 +72,32 @@ export const NTS_KE_DROP_REASONS = [
   'internal-error',       // the server could not build the response (Error record)
 ] as const;
 export type NtsKeDropReason = (typeof NTS_KE_DROP_REASONS)[number];
+
+/** Why a mode 6 (ntpq) datagram got no answer. Stable names, as drop reasons; the query responder (mode6-server.ts) counts them. */
+export const QUERY_DROP_REASONS = [
+  'malformed',     // not a parsable mode 6 message
+  'not-a-request', // the R or E bit set: a response is never answered (no loops between two servers)
+  'bad-address',   // source port 0 or an address that is not one host's
+  'denied',        // the query access rules do not permit the sender
+  'rate-limited',  // the sender's token bucket is empty
+] as const;
+export type QueryDropReason = (typeof QUERY_DROP_REASONS)[number];
+
+/** The mode 6 responder's running totals, which join the NTP responder's in one ServerStats (withQueryStats). */
+export interface QueryStats {
+  /** Mode 6 datagrams received. */
+  readonly received: number;
+  /** Requests answered with data. */
+  readonly answered: number;
+  /** Requests answered with an error code (an opcode that writes or is not served, an unknown association or variable). */
+  readonly refused: number;
+  readonly droppedByReason: Readonly<Record<QueryDropReason, number>>;
+}
+
+const NO_QUERIES: QueryStats = Object.freeze({
+  received: 0, answered: 0, refused: 0,
+  droppedByReason: Object.freeze(Object.fromEntries(QUERY_DROP_REASONS.map((r) => [r, 0])) as Record<QueryDropReason, number>),
+});
 
 /** The NTS-KE servers' running totals, which join the NTP responder's in one ServerStats (withNtsKeStats). */
 export interface NtsKeStats {
@@ -158,6 +184,8 @@ export interface ServerStats {
   /** Authenticated requests that failed, by reason (dropped or answered with a NAK). */
   readonly authFailed: Readonly<Record<AuthFailureReason, number>>;
   readonly cryptoNakSent: number;
+  /** Mode 6 queries (ntpq), counted apart from the NTP packets: all zero where none are served. */
+  readonly queries: QueryStats;
 }
 
 export interface TableFigures {
@@ -189,7 +217,13 @@ export function snapshotServerStats(c: ServerCounters, table: TableFigures): Ser
     kodSent: Object.freeze({ ...c.kodSent }),
     authFailed: Object.freeze({ ...c.authFailed }),
     cryptoNakSent: c.cryptoNakSent,
+    queries: NO_QUERIES,
   });
+}
+
+/** The NTP server's statistics with the mode 6 responder's figures in place of the zeros. */
+export function withQueryStats(s: ServerStats, q: QueryStats): ServerStats {
+  return Object.freeze({ ...s, queries: q });
 }
 
 /**
@@ -253,6 +287,13 @@ export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean
   for (const r of NTS_KE_DROP_REASONS) {
     if (opts.all || s.ntsKeDroppedByReason[r] > 0) out.push(line(`NTS-KE ${r}`, s.ntsKeDroppedByReason[r]));
   }
+  const q = s.queries;
+  if (opts.all || q.received > 0) {
+    out.push(line('Mode 6 queries received', q.received), line('Mode 6 queries answered', q.answered), line('Mode 6 queries refused', q.refused));
+  }
+  for (const r of QUERY_DROP_REASONS) {
+    if (opts.all || q.droppedByReason[r] > 0) out.push(line(`Mode 6 drop ${r}`, q.droppedByReason[r]));
+  }
   return out;
 }
 
@@ -276,5 +317,6 @@ export function serverStatsToJson(s: ServerStats): Record<string, unknown> {
     kodSent: { ...s.kodSent },
     authFailed: { ...s.authFailed },
     cryptoNakSent: s.cryptoNakSent,
+    queries: { received: s.queries.received, answered: s.queries.answered, refused: s.queries.refused, droppedByReason: { ...s.queries.droppedByReason } },
   };
 }

@@ -10,7 +10,8 @@
  * - mode 3 gets mode 4, mode 1 (symmetric active) gets mode 2 (basic only);
  *   an NTPv1 packet with mode 0 from a port other than 123 is a v1 client
  *   request and gets mode 4 (NTPv1 had no mode field; ntp_core.c does this);
- *   modes 2, 4, 5 are not requests; 6 and 7 are never answered;
+ *   modes 2, 4, 5 are not requests; 6 and 7 are never answered here (the
+ *   daemon hands mode 6 to its query responder, mode6-server.ts, first);
  * - the reply has the request's version; stratum, refid, leap, precision,
  *   reference time and root figures come from the system state;
  * - poll is the request's, raised to the rate-limit interval (or to -19

@@ -89,7 +89,7 @@ test('mutations stay within maxLength and change the input', () => {
 const CI_INPUTS: Readonly<Record<string, number>> = {
   packet: 25000, extension: 30000, 'extension-nts-inner': 30000, server: 10000, client: 8000, 'chrony-conf': 2500, 'ntp-conf': 2500, control: 10000,
   'nts-ke': 20000, 'nts-server': 4000, 'nts-client': 3000,
-  candm: 20000,
+  candm: 20000, mode6: 5000,
 };
 
 /** Outcomes each target must reach in its CI run: if it does not, it is not testing the deep paths. */
@@ -106,6 +106,7 @@ const MUST_REACH: Readonly<Record<string, readonly string[]>> = {
   'nts-server': ['append:auth', 'nts-nak', 'drop:nts-malformed'],
   'nts-client': ['ok', 'rejected:nts-bad-authenticator-tag', 'rejected:nts-unique-id-mismatch'],
   candm: ['request:null', 'request:source_data', 'request:ntp_source', 'status:bad-version', 'status:invalid-command', 'status:too-short', 'drop:not-request', 'drop:bad-length'],
+  mode6: ['answer:one', 'answer:fragmented', 'error:3', 'error:4', 'error:5', 'error:7', 'drop:denied', 'drop:malformed', 'drop:not-a-request'],
 };
 
 for (const target of FUZZ_TARGETS) {
