@@ -62,6 +62,8 @@ describe('ntsrefresh against chronyd 4.3\'s NTS-KE server', { skip: interopSkip(
       servers.push(s);
       ntsPorts.push(ntsPort);
     }
+    // From before the daemons start: the first handshake cannot be earlier, so two refreshes take at least this long after it.
+    const start = performance.now();
     const daemons: { proc: ManagedProcess; socket: string }[] = [];
     for (const [i, s] of servers.entries()) {
       const socket = join(dir, `client${i}.sock`);
@@ -81,21 +83,22 @@ describe('ntsrefresh against chronyd 4.3\'s NTS-KE server', { skip: interopSkip(
     const [withRefresh, without] = daemons as [typeof daemons[0], typeof daemons[0]];
     const [refreshServer, plainServer] = servers as [ChronydServer, ChronydServer];
     const diag = (): string => `--- with ntsrefresh\n${withRefresh.proc.logs()}\n--- without\n${without.proc.logs()}`;
-    await until('both clients did their first NTS-KE', 30_000, async () => (keDone(withRefresh.proc) >= 1 && keDone(without.proc) >= 1 ? true : null), diag);
-    const start = performance.now();
     // Three handshakes: two refreshes, each after the keys outlived the limit.
-    await until('the client with ntsrefresh did two more NTS-KE handshakes', 60_000, async () => (keAccepted(refreshServer) >= 3 ? true : null), diag);
+    await until('the client with ntsrefresh did two more NTS-KE handshakes', 60_000, async () => (keAccepted(refreshServer) >= 3 && keDone(withRefresh.proc) >= 3 ? true : null), diag);
     const elapsed = (performance.now() - start) / 1000;
     const refreshes = keAccepted(refreshServer) - 1;
-    assert.ok(elapsed >= 2 * REFRESH * 0.95, `two refreshes took ${elapsed.toFixed(1)} s, less than twice ntsrefresh ${REFRESH}`);
+    assert.ok(elapsed >= 2 * REFRESH, `two refreshes within ${elapsed.toFixed(1)} s, less than twice ntsrefresh ${REFRESH}`);
     assert.ok(refreshes <= Math.floor(elapsed / REFRESH) + 1, `${refreshes} refreshes in ${elapsed.toFixed(1)} s: more than one per ${REFRESH} s`);
-    assert.equal(keDone(withRefresh.proc), keAccepted(refreshServer), diag());
-    // The other client ran as long, spent its first 8 cookies and more, and never needed a handshake.
-    assert.equal(keAccepted(plainServer), 1, diag());
+    // chronyd counts a connection when it accepts it, the client when the exchange is done: one may be under way.
+    const [accepted, done] = [keAccepted(refreshServer), keDone(withRefresh.proc)];
+    assert.ok(accepted - done >= 0 && accepted - done <= 1, `chronyd accepted ${accepted}, ntpkit logged ${done}\n${diag()}`);
+    // The other client, running as long, spends its first 8 cookies and more without needing a handshake.
+    const plain = await until('the client without ntsrefresh got more than 8 authenticated replies', 60_000, async () => {
+      const d = await controlRequest(without.socket, 'ntpdata', {}, { timeoutMs: 2000 }) as { sources: { authenticated: boolean; totalValidRx: number }[] } | { authenticated: boolean; totalValidRx: number }[];
+      const s = (Array.isArray(d) ? d : d.sources)[0];
+      return s !== undefined && s.authenticated && s.totalValidRx > 8 ? s : null;
+    }, diag);
+    assert.equal(keAccepted(plainServer), 1, `${JSON.stringify(plain)}\n${diag()}`);
     assert.equal(keDone(without.proc), 1, diag());
-    const d = await controlRequest(without.socket, 'ntpdata', {}, { timeoutMs: 2000 }) as { sources: { authenticated: boolean; totalValidRx: number }[] } | { authenticated: boolean; totalValidRx: number }[];
-    const s = (Array.isArray(d) ? d : d.sources)[0]!;
-    assert.equal(s.authenticated, true, JSON.stringify(s));
-    assert.ok(s.totalValidRx > 8, `only ${s.totalValidRx} authenticated replies: the jar of the first handshake was not outlived`);
   });
 });
