@@ -39,6 +39,8 @@ test('struct sock_sample decodes as chrony reads it, and what chrony drops is dr
   assert.deepEqual(parseSockSample(sockSample(ns, 0, { magic: 1 })), { ok: false, reason: 'magic' });
   assert.deepEqual(parseSockSample(sockSample(ns, 0, { leap: 3 })), { ok: false, reason: 'leap' });
   assert.deepEqual(parseSockSample(sockSample(ns, 0).subarray(0, 36)), { ok: false, reason: 'length' });
+  assert.deepEqual(parseSockSample(sockSample(ns, 2 ** 32, { pulse: 1 })), { ok: false, reason: 'time' });
+  assert.deepEqual(parseSockSample(sockSample(ns, NaN)), { ok: false, reason: 'time' });
   const ins = parseSockSample(sockSample(ns, 0, { leap: 1 }));
   assert.ok(ins.ok && 'leap' in ins.sample && ins.sample.leap === 'insert');
   // A pulse: its offset is where the system clock was past the pulse; its leap is not read (chronyd's read_sample).

@@ -27,6 +27,7 @@ import { leapOf, type RefclockDriverHandle, type RefclockSample, type RefclockSi
 export const SOCK_MAGIC = 0x534f434b;
 export const SOCK_SAMPLE_BYTES = 40;
 const LITTLE_ENDIAN = endianness() === 'LE';
+const MAX_OFFSET = 2 ** 32;
 
 interface UnixDgramSocket {
   bind(path: string): void;
@@ -53,7 +54,8 @@ export function parseSockSample(buf: Uint8Array): SockParse {
   const sec = v.getBigInt64(0, le);
   const usec = v.getBigInt64(8, le);
   const offset = v.getFloat64(16, le);
-  if (usec < 0n || usec >= 1_000_000n || !Number.isFinite(offset)) return { ok: false, reason: 'time' };
+  // chronyd's UTI_IsTimeOffsetSane: an offset of 2^32 s or more (or NaN) is no time at all; it would also overflow a pulse's arithmetic.
+  if (usec < 0n || usec >= 1_000_000n || !(Math.abs(offset) < MAX_OFFSET)) return { ok: false, reason: 'time' };
   const realtime = instantFromUnixNanos(sec * 1_000_000_000n + usec * 1000n);
   if (v.getInt32(24, le) !== 0) return { ok: true, sample: { realtime, pulse: offset } };
   const leap = leapOf(v.getInt32(28, le));
