@@ -15,19 +15,20 @@ test('chrony\'s NTS directives fill config.server.nts, with chronyd\'s defaults'
   const r = chrony([
     'ntsservercert /etc/chrony/a.crt', 'ntsserverkey /etc/chrony/a.key', 'ntsport 14460', 'ntsrotate 0', 'ntsdumpdir /var/lib/chrony',
     'ntsntpserver ntp.example.org', 'maxntsconnections 20', 'ntstrustedcerts /etc/ca.pem', 'ntstrustedcerts 0 /etc/ca.d', 'nosystemcert',
-    'nocerttimecheck 1', 'server nts.example.org iburst nts',
+    'nocerttimecheck 1', 'ntsrefresh 3600', 'server nts.example.org iburst nts',
   ].join('\n'));
   assert.deepEqual(r.errors, []);
   assert.deepEqual(r.warnings, []);
   assert.deepEqual(r.config?.server.nts, {
     serverCerts: ['/etc/chrony/a.crt'], serverKeys: ['/etc/chrony/a.key'], port: 14460, rotate: 0, dumpDir: '/var/lib/chrony',
     ntpServer: 'ntp.example.org', maxConnections: 20, trustedCerts: ['/etc/ca.pem', '/etc/ca.d'], noSystemCert: true, noCertTimeCheck: 1,
+    refresh: 3600,
   });
   assert.equal(r.config?.sources[0]?.options.nts, true);
 });
 
 test('bad NTS lines are file:line errors; other certificate sets are a warning', () => {
-  const r = chrony('ntsport 0\nntsrotate -1\nnocerttimecheck\nntsservercert\nnosystemcert yes\nntstrustedcerts x y\nmaxntsconnections 0\n');
+  const r = chrony('ntsport 0\nntsrotate -1\nnocerttimecheck\nntsservercert\nnosystemcert yes\nntstrustedcerts x y\nmaxntsconnections 0\nntsrefresh 1h\n');
   assert.deepEqual(messages(r.errors), [
     'chrony.conf:1: ntsport: expected a TCP port from 1 to 65535, got "0"',
     'chrony.conf:2: ntsrotate: expected a number of seconds from 0 to 2147483647, got "-1"',
@@ -36,6 +37,7 @@ test('bad NTS lines are file:line errors; other certificate sets are a warning',
     'chrony.conf:5: nosystemcert: expected no arguments, got "yes"',
     'chrony.conf:6: ntstrustedcerts: expected [SET-ID] FILE|DIRECTORY, got "x y"',
     'chrony.conf:7: maxntsconnections: expected a number of connections from 1 to 2147483647, got "0"',
+    'chrony.conf:8: ntsrefresh: expected a number of seconds from 0 to 2147483647, got "1h"',
   ]);
   assert.equal(r.config, null);
   const w = chrony('ntstrustedcerts 5 /etc/other.pem\n');

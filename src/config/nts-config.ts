@@ -29,11 +29,13 @@ export interface NtsConfig {
   readonly noSystemCert: boolean;
   /** nocerttimecheck: clock updates during which certificate validity times are not checked (default 0: always checked). */
   readonly noCertTimeCheck: number;
+  /** ntsrefresh: an `nts` source runs NTS-KE again once its keys are this many seconds old, even with cookies left (default 2419200, four weeks). */
+  readonly refresh: number;
 }
 
 export const NTS_DEFAULTS: NtsConfig = {
   serverCerts: [], serverKeys: [], port: 4460, rotate: 604800, dumpDir: null, ntpServer: null, maxConnections: 100,
-  trustedCerts: [], noSystemCert: false, noCertTimeCheck: 0,
+  trustedCerts: [], noSystemCert: false, noCertTimeCheck: 0, refresh: 2419200,
 };
 
 export type NtsConfigBuilder = { -readonly [K in keyof NtsConfig]: NtsConfig[K] extends readonly (infer T)[] ? T[] : NtsConfig[K] };

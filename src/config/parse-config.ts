@@ -9,6 +9,7 @@ import { ConfigFileReader, readFailure } from './bounded-read.js';
 import { parseChronyLines } from './chrony-conf.js';
 import { type ConfigFormat, type ConfigResult, type ParseConfigOptions } from './config.js';
 import { finish, newConfigBuilder, type ParseState } from './config-builder.js';
+import { checkRefclocks } from './directives/refclock.js';
 import { lexChronyConf, lexNtpConf } from './lexer.js';
 import { parseNtpConf } from './ntp-conf.js';
 import { namesOnlyIn } from './registry.js';
@@ -53,8 +54,12 @@ export function parseConfigText(text: string, name: string, opts: ParseConfigOpt
   const b = newConfigBuilder(format);
   b.files.push(name);
   const base: ParseState = { b, errors: [], warnings: [], access: { readFile: opts.readFile, listDir: opts.listDir } };
-  if (format === 'chrony') parseChronyLines(base, lexChronyConf(text, name));
-  else parseNtpConf(base, text, name);
+  if (format === 'chrony') {
+    parseChronyLines(base, lexChronyConf(text, name));
+    checkRefclocks(base);
+  } else {
+    parseNtpConf(base, text, name);
+  }
   return finish(base);
 }
 

@@ -197,3 +197,28 @@ test('NtsSourceAuthenticator: a failed key exchange is its problem until a sessi
   src.install({ ...keys, cookies: [codec.seal(keys)] });
   assert.equal(src.problem(), null);
 });
+
+test('NtsSourceAuthenticator: keys older than maxKeyAge are renewed before the next request, though cookies are left (ntsrefresh)', () => {
+  const { codec, keys } = pair();
+  let asks = 0;
+  let now = 100;
+  let maxAge = 10;
+  const src = new NtsSourceAuthenticator(() => { asks++; }, { now: () => now, maxKeyAge: () => maxAge });
+  src.install({ ...keys, cookies: Array.from({ length: COOKIE_JAR_SIZE }, () => codec.seal(keys)) });
+  now = 110;
+  assert.ok(src.secure(requestHeader()), 'exactly the limit: the keys still serve (chronyd compares with >)');
+  assert.equal(asks, 0);
+  now = 110.5;
+  assert.equal(src.secure(requestHeader()), null, 'older than the limit: the request waits for new keys');
+  assert.equal(asks, 1);
+  assert.equal(src.cookieCount, 0, 'the old cookies went with the keys');
+  src.install({ ...keys, cookies: [codec.seal(keys)] });
+  assert.ok(src.secure(requestHeader()), 'the new keys serve');
+  assert.equal(asks, 1);
+  // The limit is read at each request, so a reload changes it for a running source.
+  src.install({ ...keys, cookies: [codec.seal(keys), codec.seal(keys)] });
+  now = 200;
+  maxAge = 2419200;
+  assert.ok(src.secure(requestHeader()));
+  assert.equal(asks, 1);
+});

@@ -43,6 +43,13 @@ export interface NtsClientOptions {
   readonly random?: (n: number) => Uint8Array;
 }
 
+export interface NtsSourceOptions extends NtsClientOptions {
+  /** Seconds on a monotonic clock: the age of the keys is measured on it. */
+  readonly now?: () => number;
+  /** Seconds after which the keys are renewed by a new NTS-KE, even while cookies last (read at each request: a reload may change it). */
+  readonly maxKeyAge?: () => number;
+}
+
 /** What secure() remembers about one request. */
 interface NtsToken {
   readonly uniqueId: Uint8Array;
@@ -165,8 +172,10 @@ export class NtsSourceAuthenticator {
   private asked = false;
   /** Key exchanges installed so far. */
   installed = 0;
+  /** When the current session's keys were installed, on opts.now's clock. */
+  private installedAt = 0;
 
-  constructor(private readonly needKeyExchange: () => void, private readonly opts: NtsClientOptions = {}) {}
+  constructor(private readonly needKeyExchange: () => void, private readonly opts: NtsSourceOptions = {}) {}
 
   /** Starts a session from an NTS-KE result. @throws RangeError for keys of an unsupported AEAD (see NtsClientAuthenticator). */
   install(keys: NtsClientKeys): void {
@@ -175,6 +184,7 @@ export class NtsSourceAuthenticator {
     this.attempts = 0;
     this.failure = null;
     this.installed++;
+    this.installedAt = this.opts.now?.() ?? 0;
   }
 
   /**
@@ -228,6 +238,7 @@ export class NtsSourceAuthenticator {
   }
 
   secure(request: Uint8Array): { readonly packet: Uint8Array; readonly token: unknown } | null {
+    this.dropIfTooOld();
     const s = this.session?.secure(request) ?? null;
     if (s === null) this.ask();
     return s === null ? null : { packet: s.packet, token: { session: this.session, inner: s.token } };
@@ -244,6 +255,19 @@ export class NtsSourceAuthenticator {
       this.ask();
     }
     return r;
+  }
+
+  /**
+   * chrony's ntsrefresh (nts_ntp_client.c check_cookies): keys older than
+   * the limit are dropped with their cookies before a request, so the
+   * request waits for a new exchange. The server rotates the master keys
+   * that seal cookies; a client living on cookies renewed from replies
+   * would otherwise never learn of a changed certificate or NTP address.
+   */
+  private dropIfTooOld(): void {
+    const { now, maxKeyAge } = this.opts;
+    if (this.session === null || now === undefined || maxKeyAge === undefined) return;
+    if (now() - this.installedAt > maxKeyAge()) this.session = null;
   }
 
   private ask(): void {

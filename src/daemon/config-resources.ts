@@ -25,6 +25,8 @@ import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { NtsConfig } from '../config/nts-config.js';
 import { loadKeyFile } from '../config/keyfile.js';
 import type { SymmetricKey } from '../crypto/symmetric-mac.js';
+import type { LeapTable } from '../time/leap-table.js';
+import { loadLeapTable } from './leap-table-file.js';
 import type { NtsServerCredentials } from './nts-ke-server.js';
 import { wantsStatsLogs } from './stats-log.js';
 
@@ -36,6 +38,8 @@ export interface ConfigResources {
   readonly keys: KeyTable | null;
   /** The NTS-KE server's certificate chain and key (the first ntsservercert/ntsserverkey pair), or null when it does not run. */
   readonly ntsServer: NtsServerCredentials | null;
+  /** The leap second table, read only when a refclock has `tai`; null otherwise. */
+  readonly leapTable?: LeapTable | null;
 }
 
 export interface ResourcesResult {
@@ -127,8 +131,9 @@ export async function loadConfigResources(c: Config, o: LoadResourcesOptions = {
       warn(at('httpaddress'), `httpaddress ${c.httpaddress.address}: not an address of this machine: the daemon will run without its dashboard and metrics`);
     }
   }
+  const leapTable = loadLeapTable(c, at, error);
   if (errors.length > 0) return { resources: null, errors, warnings };
-  return { resources: { keys, ntsServer }, errors, warnings };
+  return { resources: { keys, ntsServer, leapTable }, errors, warnings };
 }
 
 /** A config as the daemon runs it: parsed, then with its resources loaded. */

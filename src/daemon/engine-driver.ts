@@ -209,7 +209,9 @@ export class EngineDriver {
     const id = this.#engine.refclockIds?.()[index];
     if (id === undefined) return;
     const time = this.#clock.fromRealtime(s.realtime);
-    this.#apply(this.#engine.refclockReading(id, { time, offset: diffSeconds(s.reference, time), leap: s.leap }, this.#clock.now()));
+    // A pulse's position moves with the correction between CLOCK_REALTIME and our clock, as chrony's RCL_AddPulse adds it.
+    const input = 'pulse' in s ? { time, pulse: s.pulse + diffSeconds(time, s.realtime) } : { time, offset: diffSeconds(s.reference, time), leap: s.leap };
+    this.#apply(this.#engine.refclockReading(id, input, this.#clock.now()));
   }
 
   #onMessage(data: Uint8Array, address: string, port: number, rxTime: Instant | null, localAddress?: string): void {

@@ -10,7 +10,7 @@ import type { SourceOptions } from '../core/engine/source-options.js';
 import type { SystemState } from '../core/system.js';
 import type { NtsSourceAuthenticator } from '../crypto/nts-client.js';
 import { symmetricSourceAuthenticator } from '../crypto/symmetric-auth.js';
-import type { KeyTable } from './config-resources.js';
+import type { ConfigResources } from './config-resources.js';
 import type { DriftValues } from './drift-file.js';
 
 export type EngineFactory = (options: EngineOptions) => SyncEngineApi;
@@ -43,10 +43,12 @@ export interface EngineGround {
   readonly servedState: (engine: SystemState) => SystemState;
 }
 
-export function engineOptionsFor(c: Config, initial: DriftValues | null, k: KeyTable | null, ground: EngineGround): EngineOptions {
+export function engineOptionsFor(c: Config, initial: DriftValues | null, res: Pick<ConfigResources, 'keys' | 'leapTable'>, ground: EngineGround): EngineOptions {
+  const k = res.keys;
   return {
     sources: c.sources.map((s) => s.options),
     refclocks: c.refclocks.map((r) => r.options),
+    leapTable: res.leapTable ?? null,
     discipline: {
       ...c.discipline,
       initialFrequencyPpm: initial !== null && initial.frequencyPpm !== 0 ? initial.frequencyPpm : ground.clockFrequencyPpm(),

@@ -1,7 +1,8 @@
 /**
  * An `nts` source's authenticator: it runs NTS-KE (RFC 8915 §4) whenever it
- * has no session, no cookies left, or got an NTS NAK; requests wait (the
- * poll counts as lost) until the exchange is done, as chronyd's do.
+ * has no session, no cookies left, got an NTS NAK, or its keys are older
+ * than `ntsrefresh`; requests wait (the poll counts as lost) until the
+ * exchange is done, as chronyd's do.
  */
 import { isIP } from 'node:net';
 import type { NtsConfig } from '../config/nts-config.js';
@@ -46,6 +47,10 @@ export function ntsSourceAuthenticator(so: SourceOptions, ctx: NtsSourceContext)
       log(`${reason}; retrying at the next poll`);
       auth.failed(reason);
     });
+  }, {
+    // Monotonic, as chronyd measures the age of its keys: a step of the clock being disciplined must not renew them or hold them.
+    now: () => performance.now() / 1000,
+    maxKeyAge: () => ctx.nts().refresh,
   });
   return auth;
 }

@@ -7,12 +7,22 @@
 import type { Instant } from '../time/instant.js';
 import type { RefclockLeap } from '../core/engine/refclock-source.js';
 
-export interface RefclockSample {
+export type RefclockSample = RefclockTimeSample | RefclockPulseSample;
+
+export interface RefclockTimeSample {
   /** CLOCK_REALTIME at the reading. */
   readonly realtime: Instant;
   /** The reference clock's time at that instant. */
   readonly reference: Instant;
   readonly leap: RefclockLeap;
+}
+
+/** A pulse (SOCK's `pulse` flag): only where within the second it fell is known. */
+export interface RefclockPulseSample {
+  /** CLOCK_REALTIME at the pulse. */
+  readonly realtime: Instant;
+  /** How far past the pulse CLOCK_REALTIME read, seconds (chrony's `second`; SOCK sends it as the offset). */
+  readonly pulse: number;
 }
 
 /** A running driver. */

@@ -23,41 +23,30 @@ import { runCaptured } from '../cli/run-captured.test-helper.js';
 import { instantToUnixNanos } from '../time/instant.js';
 import { type ChronydProcess, type ManagedProcess, requireTool, spawnNtpkit, startChronyd, toolPath } from '../testing/index.js';
 import { until } from '../testing/until.js';
-import { parseSockSample, SOCK_MAGIC, SOCK_SAMPLE_BYTES } from './refclock-sock.js';
+import { parseSockSample } from './refclock-sock.js';
+import { type Sender, sockSample } from './refclock-sock.test-helper.js';
 
 const run = promisify(execFile);
 const OFFSET = 0.123456;
 const JITTER = 50e-6;
 
-interface Sender {
-  send(buf: Buffer, offset: number, length: number, path: string, cb: (err?: Error) => void): void;
-  close(): void;
-}
-
-/** gpsd's struct sock_sample (x86-64, native byte order). */
-function sockSample(nowNs: bigint, offset: number, o: { magic?: number; pulse?: number; leap?: number } = {}): Buffer {
-  const b = Buffer.alloc(SOCK_SAMPLE_BYTES);
-  b.writeBigInt64LE(nowNs / 1_000_000_000n, 0);
-  b.writeBigInt64LE((nowNs % 1_000_000_000n) / 1000n, 8);
-  b.writeDoubleLE(offset, 16);
-  b.writeInt32LE(o.pulse ?? 0, 24);
-  b.writeInt32LE(o.leap ?? 0, 28);
-  b.writeInt32LE(o.magic ?? SOCK_MAGIC, 36);
-  return b;
-}
-
 test('struct sock_sample decodes as chrony reads it, and what chrony drops is dropped with a reason', () => {
   const ns = 1_796_000_000_123_456_000n;
   const ok = parseSockSample(sockSample(ns, 0.25));
-  assert.ok(ok.ok);
+  assert.ok(ok.ok && 'reference' in ok.sample);
   assert.equal(instantToUnixNanos(ok.sample.realtime), ns);
   assert.equal(instantToUnixNanos(ok.sample.reference), ns + 250_000_000n);
   assert.deepEqual(parseSockSample(sockSample(ns, 0, { magic: 1 })), { ok: false, reason: 'magic' });
-  assert.deepEqual(parseSockSample(sockSample(ns, 0, { pulse: 1 })), { ok: false, reason: 'pulse' });
   assert.deepEqual(parseSockSample(sockSample(ns, 0, { leap: 3 })), { ok: false, reason: 'leap' });
   assert.deepEqual(parseSockSample(sockSample(ns, 0).subarray(0, 36)), { ok: false, reason: 'length' });
+  assert.deepEqual(parseSockSample(sockSample(ns, 2 ** 32, { pulse: 1 })), { ok: false, reason: 'time' });
+  assert.deepEqual(parseSockSample(sockSample(ns, NaN)), { ok: false, reason: 'time' });
   const ins = parseSockSample(sockSample(ns, 0, { leap: 1 }));
-  assert.ok(ins.ok && ins.sample.leap === 'insert');
+  assert.ok(ins.ok && 'leap' in ins.sample && ins.sample.leap === 'insert');
+  // A pulse: its offset is where the system clock was past the pulse; its leap is not read (chronyd's read_sample).
+  const pulse = parseSockSample(sockSample(ns, 0.004, { pulse: 1, leap: 3 }));
+  assert.ok(pulse.ok && 'pulse' in pulse.sample);
+  assert.deepEqual([instantToUnixNanos(pulse.sample.realtime), pulse.sample.pulse], [ns, 0.004]);
 });
 
 test('refclock SOCK: the same samples sent to chronyd and ntpkit give both the offset written, within its jitter; bad datagrams are dropped and logged', async (t) => {

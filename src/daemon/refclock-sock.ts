@@ -10,8 +10,10 @@
  *   int magic;          0x534f434b ("SOCK")
  *
  * 40 bytes in the machine's byte order. A datagram of another length or
- * magic is counted and dropped, as chronyd does. Pulses need a PPS lock,
- * which ntpkit does not implement: they are dropped with a warning.
+ * magic is counted and dropped, as chronyd does. A datagram with `pulse`
+ * set is a pulse: chronyd reads its offset as how far past the pulse the
+ * system clock was (RCL_AddPulse's `second`), and so does ntpkit; its leap
+ * is not read.
  * Node has no Unix datagram sockets, so the well-used `unix-dgram` package
  * provides the socket.
  */
@@ -20,11 +22,12 @@ import { unlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { RefclockOptions } from '../core/engine/refclock-options.js';
 import { addSeconds, instantFromUnixNanos } from '../time/instant.js';
-import { leapOf, type RefclockDriverHandle, type RefclockSink } from './refclock-reading.js';
+import { leapOf, type RefclockDriverHandle, type RefclockSample, type RefclockSink } from './refclock-reading.js';
 
 export const SOCK_MAGIC = 0x534f434b;
 export const SOCK_SAMPLE_BYTES = 40;
 const LITTLE_ENDIAN = endianness() === 'LE';
+const MAX_OFFSET = 2 ** 32;
 
 interface UnixDgramSocket {
   bind(path: string): void;
@@ -39,8 +42,8 @@ interface UnixDgram {
 
 /** What a datagram said: a sample, or why it was dropped. */
 export type SockParse =
-  | { readonly ok: true; readonly sample: { readonly realtime: bigint; readonly reference: bigint; readonly leap: 'none' | 'insert' | 'delete' } }
-  | { readonly ok: false; readonly reason: 'length' | 'magic' | 'pulse' | 'leap' | 'time' };
+  | { readonly ok: true; readonly sample: RefclockSample }
+  | { readonly ok: false; readonly reason: 'length' | 'magic' | 'leap' | 'time' };
 
 /** Decodes one datagram of a writer on this machine (native byte order). */
 export function parseSockSample(buf: Uint8Array): SockParse {
@@ -48,21 +51,21 @@ export function parseSockSample(buf: Uint8Array): SockParse {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const le = LITTLE_ENDIAN;
   if (v.getInt32(36, le) !== SOCK_MAGIC) return { ok: false, reason: 'magic' };
-  if (v.getInt32(24, le) !== 0) return { ok: false, reason: 'pulse' };
-  const leap = leapOf(v.getInt32(28, le));
-  if (leap === null) return { ok: false, reason: 'leap' };
   const sec = v.getBigInt64(0, le);
   const usec = v.getBigInt64(8, le);
   const offset = v.getFloat64(16, le);
-  if (usec < 0n || usec >= 1_000_000n || !Number.isFinite(offset)) return { ok: false, reason: 'time' };
+  // chronyd's UTI_IsTimeOffsetSane: an offset of 2^32 s or more (or NaN) is no time at all; it would also overflow a pulse's arithmetic.
+  if (usec < 0n || usec >= 1_000_000n || !(Math.abs(offset) < MAX_OFFSET)) return { ok: false, reason: 'time' };
   const realtime = instantFromUnixNanos(sec * 1_000_000_000n + usec * 1000n);
+  if (v.getInt32(24, le) !== 0) return { ok: true, sample: { realtime, pulse: offset } };
+  const leap = leapOf(v.getInt32(28, le));
+  if (leap === null) return { ok: false, reason: 'leap' };
   return { ok: true, sample: { realtime, reference: addSeconds(realtime, offset), leap } };
 }
 
 const WHY: Readonly<Record<Exclude<SockParse, { ok: true }>['reason'], string>> = {
   length: `not ${SOCK_SAMPLE_BYTES} bytes (struct sock_sample)`,
   magic: 'bad magic (not 0x534f434b)',
-  pulse: 'a PPS pulse (PPS is not implemented)',
   leap: 'leap 3 (not synchronized)',
   time: 'bad time fields',
 };

@@ -63,7 +63,13 @@ function startOne(o: RefclockOptions, sink: { sample: (s: RefclockSample) => voi
   }
 }
 
-/** Whether two configs name the same reference clocks (a reload keeps the drivers running then). */
+/**
+ * Whether two configs name the same reference clocks (a reload keeps the
+ * drivers and the engine's refclock sources then). A `tai` clock reads the
+ * leap table its engine was made with, so a change of the table's
+ * directive counts too.
+ */
 export function sameRefclocks(a: Config, b: Config): boolean {
-  return JSON.stringify(a.refclocks.map((r) => r.options)) === JSON.stringify(b.refclocks.map((r) => r.options));
+  const key = (c: Config): string => JSON.stringify([c.refclocks.map((r) => r.options), c.refclocks.some((r) => r.options.tai) ? [c.leapsectz, c.leapseclist] : null]);
+  return key(a) === key(b);
 }

@@ -76,7 +76,7 @@ export class RunningSyncDaemon implements SyncDaemon {
       ntsSourceAuthenticator: (so) => ntsSourceAuthenticator(so, { nts: () => this.current.server.nts, clockUpdates: () => this.clockUpdates, log }),
     };
     const { resources } = parts;
-    this.engine = parts.createEngine(engineOptionsFor(this.current, parts.drift.initial, resources.keys, this.ground));
+    this.engine = parts.createEngine(engineOptionsFor(this.current, parts.drift.initial, resources, this.ground));
     this.servers = new DaemonServers({ clock: this.clock, serving: parts.serving, keys: resources.keys, ntsCredentials: resources.ntsServer, log: this.log,
       udp: opts.udp, transmitCompensation: opts.transmitCompensation,
     });
@@ -209,7 +209,7 @@ export class RunningSyncDaemon implements SyncDaemon {
     // Everything that can fail without a bind comes first, and changes nothing when it does.
     const res = loaded ?? await loadOrRefuse(next, this.parts.serving, this.log);
     const keep = engineDrift(this.engine);
-    const engineOptions = engineOptionsFor(next, keep, res.keys, this.ground);
+    const engineOptions = engineOptionsFor(next, keep, res, this.ground);
     // Built even when the running engine takes the config in place: building it is what checks it.
     const nextEngine = this.parts.createEngine(engineOptions);
     await this.servers.apply(config, next, res);

@@ -28,7 +28,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   ntpsigndsocket: 1,
   ntsprocesses: 1,
   ntsratelimit: null,
-  ntsrefresh: 1,
   ptpdomain: null,
   ptpport: 1,
   refresh: 1,

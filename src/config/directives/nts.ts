@@ -10,6 +10,7 @@ import { lineError, oneArg, oneIntegerInRange } from '../line-args.js';
 
 const KE_SERVER = 'src/daemon/nts-ke-service.ts';
 const KE_CLIENT = 'src/daemon/nts-source-ke.ts';
+const NTS_SOURCE = 'src/daemon/nts-source-auth.ts';
 
 function nts(name: string | readonly string[], grammar: string, field: keyof NtsConfig, consumer: string, doc: string, apply: ServerHandler, origin = false): Directive {
   const dflt = NTS_DEFAULTS[field];
@@ -57,6 +58,10 @@ export const NTS_DIRECTIVES: readonly Directive[] = [
   nts('nocerttimecheck', 'UPDATES', 'noCertTimeCheck', KE_CLIENT, 'Clock updates during which certificate validity times are not checked.', (b, l, d) => {
     const n = oneIntegerInRange(d, l, 0, 0x7fffffff, 'a number of clock updates');
     if (n !== null) b.nts.noCertTimeCheck = n;
+  }),
+  nts('ntsrefresh', 'SECONDS', 'refresh', NTS_SOURCE, 'Age of an `nts` source\'s keys after which it runs NTS-KE again before its next request, even with cookies left (the server\'s keys that sealed them may be rotated away).', (b, l, d) => {
+    const n = oneIntegerInRange(d, l, 0, 0x7fffffff, 'a number of seconds');
+    if (n !== null) b.nts.refresh = n;
   }),
   nts('nosystemcert', '', 'noSystemCert', KE_CLIENT, 'Trust only `ntstrustedcerts`.', (b, l, d) => {
     if (l.args.length !== 0) lineError(d, l, `expected no arguments, got "${l.args.join(' ')}"`);

@@ -33,13 +33,14 @@ test('what ntpkit does not implement is an error at file:line naming it, and the
   const cases: [string, string][] = [
     ['refclock PPS /dev/pps0', 'chrony.conf:1: refclock PPS: the PPS driver is not implemented (ntpkit has no kernel PPS support)'],
     ['refclock GPSD /x', 'chrony.conf:1: refclock: unknown driver "GPSD" (expected SHM, SOCK or PHC)'],
-    ['refclock SHM 0 lock PPS', 'chrony.conf:1: refclock SHM 0: option "lock": locking a PPS refclock to another refclock is not implemented'],
-    ['refclock SHM 0 tai', 'chrony.conf:1: refclock SHM 0: option "tai": converting a TAI clock to UTC is not implemented (ntpkit reads no leap second table)'],
-    ['refclock SOCK /s pps', 'chrony.conf:1: refclock SOCK /s: option "pps": treating samples as PPS pulses is not implemented'],
-    ['refclock SHM 0 width 0.1', 'chrony.conf:1: refclock SHM 0: option "width": PPS pulse width is not implemented (no PPS support)'],
-    ['refclock SHM 0 rate 2', 'chrony.conf:1: refclock SHM 0: option "rate": PPS pulse rates are not implemented (no PPS support)'],
+    ['refclock SHM 0 tai', 'chrony.conf:1: refclock SHM 0: option "tai" needs a leap second table: add leapsectz (such as right/UTC) or leapseclist'],
+    ['refclock SHM 0 lock PPS', 'chrony.conf:1: refclock SHM 0: lock PPS: no other refclock has refid PPS'],
+    ['refclock SHM 0 refid PPS lock PPS', 'chrony.conf:1: refclock SHM 0: lock PPS: no other refclock has refid PPS'],
+    ['refclock SHM 0 width -0.1', 'chrony.conf:1: refclock SHM 0: width -0.1: expected a number of seconds of at least 0'],
+    ['refclock SHM 0 rate x', 'chrony.conf:1: refclock SHM 0: rate x: expected an integer number of pulses per second'],
+    ['refclock SHM 0 maxlockage -1', 'chrony.conf:1: refclock SHM 0: maxlockage -1: expected a number of pulses from 0'],
+    ['refclock SHM 0 lock TOOLONG', 'chrony.conf:1: refclock SHM 0: lock TOOLONG: expected 1 to 4 printable characters'],
     ['refclock SHM 0 local', 'chrony.conf:1: refclock SHM 0: option "local": a local reference (free-running PPS) is not implemented'],
-    ['refclock SHM 0 maxlockage 3', 'chrony.conf:1: refclock SHM 0: option "maxlockage": locking a PPS refclock to another refclock is not implemented'],
     ['refclock PHC /dev/ptp0:extpps:pin=1', 'chrony.conf:1: refclock PHC: PHC external PPS (extpps) is not implemented'],
     ['refclock PHC /dev/ptp0:channel=1', 'chrony.conf:1: refclock PHC: PHC channels (channel, for extpps) are not implemented'],
     ['refclock PHC /dev/ptp0:clear', 'chrony.conf:1: refclock PHC: PHC clear-edge timestamps (clear, for extpps) are not implemented'],
@@ -60,5 +61,21 @@ test('what ntpkit does not implement is an error at file:line naming it, and the
     assert.equal(r.config, null, line);
     assert.deepEqual(r.errors.map(formatDiagnostic), [message], line);
   }
-  assert.deepEqual(errors('server 127.0.20.1\nrefclock SHM 0 pps\n'), ['chrony.conf:2: refclock SHM 0: option "pps": treating samples as PPS pulses is not implemented']);
+  assert.deepEqual(errors('server 127.0.20.1\nrefclock SHM 0 local\n'), ['chrony.conf:2: refclock SHM 0: option "local": a local reference (free-running PPS) is not implemented']);
+});
+
+test('tai with a leap table written before or after it; pulses with rate, lock (a refid of another line, before or after), width, maxlockage', () => {
+  const r = chrony([
+    'refclock SOCK /run/pps.sock refid PPS pps lock NMEA rate 2 width 0.1 maxlockage 3',
+    'refclock SHM 0 refid NMEA tai offset 0.2',
+    'refclock SHM 1 pps rate 0',
+    'leapsectz right/UTC',
+    '',
+  ].join('\n'));
+  assert.deepEqual(r.errors, []);
+  const [pps, nmea, shm1] = r.config?.refclocks ?? [];
+  assert.deepEqual([pps?.options.pps, pps?.options.lock, pps?.options.rate, pps?.options.width, pps?.options.maxlockage], [true, 'NMEA', 2, 0.1, 3]);
+  assert.deepEqual([nmea?.options.tai, nmea?.options.pps, nmea?.options.lock, nmea?.options.rate, nmea?.options.maxlockage], [true, false, null, 1, 2]);
+  assert.equal(shm1?.options.rate, 1, 'chronyd takes a rate below 1 as 1');
+  assert.deepEqual(chrony('leapseclist /usr/share/zoneinfo/leap-seconds.list\nrefclock SHM 0 tai\n').errors, []);
 });

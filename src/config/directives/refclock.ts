@@ -1,10 +1,11 @@
 /**
  * `refclock DRIVER PARAMETER[:OPTION...] [OPTION...]` (chrony.conf(5), conf.c
  * parse_refclock): the SHM, SOCK and PHC drivers with chrony 4.3's options
- * and defaults. What ntpkit does not implement (the PPS driver, `lock`,
- * `local`, `rate`, `width`, `maxlockage`, `pps`, `tai`, PHC's `extpps`,
- * `pin`, `channel`, `clear`) is an error at the line, naming it: a clock
- * meant to be locked to a PPS or read as TAI must not run as something else.
+ * and defaults, `tai` and the pulse options (`pps`, `rate`, `lock`,
+ * `width`, `maxlockage`). What ntpkit does not implement (the PPS driver,
+ * `local`, PHC's `extpps`, `pin`, `channel`, `clear`) is an error at the
+ * line, naming it: a clock meant to be read one way must not run as
+ * something else.
  */
 import { MAX_POLL, MIN_POLL } from '../../core/engine/source-options.js';
 import { defaultRefid, REFCLOCK_DEFAULTS, type RefclockDriver, type RefclockOptions } from '../../core/engine/refclock-options.js';
@@ -23,13 +24,7 @@ const DRIVERS: ReadonlySet<string> = new Set(['SHM', 'SOCK', 'PHC']);
 
 /** chrony's refclock options ntpkit refuses, with why. */
 const REFUSED: Readonly<Record<string, string>> = {
-  lock: 'locking a PPS refclock to another refclock is not implemented',
   local: 'a local reference (free-running PPS) is not implemented',
-  rate: 'PPS pulse rates are not implemented (no PPS support)',
-  width: 'PPS pulse width is not implemented (no PPS support)',
-  maxlockage: 'locking a PPS refclock to another refclock is not implemented',
-  pps: 'treating samples as PPS pulses is not implemented',
-  tai: 'converting a TAI clock to UTC is not implemented (ntpkit reads no leap second table)',
 };
 
 /** Driver options (after ':' in the parameter) each driver takes; the others of chrony's are refused. */
@@ -59,7 +54,7 @@ function int(field: 'poll' | 'dpoll' | 'filter' | 'stratum' | 'minsamples' | 'ma
   };
 }
 
-function num(field: 'offset' | 'delay' | 'precision' | 'maxdispersion', lo: number): Setter {
+function num(field: 'offset' | 'delay' | 'precision' | 'maxdispersion' | 'width', lo: number): Setter {
   return (o, v) => {
     const n = parseNumber(v);
     if (n === null || n < lo) return lo === -Infinity ? 'expected a number of seconds' : `expected a number of seconds of at least ${lo}`;
@@ -68,13 +63,32 @@ function num(field: 'offset' | 'delay' | 'precision' | 'maxdispersion', lo: numb
   };
 }
 
-const VALUED: Readonly<Record<string, Setter>> = {
-  refid: (o, v) => {
-    // chronyd reads %4s: up to 4 characters; longer is cut there, refused here rather than shown differently.
+/** chronyd reads a refid with %4s: up to 4 characters; longer is cut there, refused here rather than shown differently. */
+function refidValue(field: 'refid' | 'lock'): Setter {
+  return (o, v) => {
     if (!/^[\x21-\x7e]{1,4}$/.test(v)) return 'expected 1 to 4 printable characters';
-    o.refid = v;
+    o[field] = v;
+    return null;
+  };
+}
+
+const VALUED: Readonly<Record<string, Setter>> = {
+  refid: refidValue('refid'),
+  lock: refidValue('lock'),
+  rate: (o, v) => {
+    const n = parseInteger(v, -0x80000000, 0x7fffffff);
+    if (n === null) return 'expected an integer number of pulses per second';
+    // chronyd takes a rate below 1 as 1.
+    o.rate = Math.max(1, n);
     return null;
   },
+  maxlockage: (o, v) => {
+    const n = parseInteger(v, 0, 0x7fffffff);
+    if (n === null) return 'expected a number of pulses from 0';
+    o.maxlockage = n;
+    return null;
+  },
+  width: num('width', 0),
   poll: int('poll', MIN_POLL, MAX_POLL),
   dpoll: int('dpoll', MIN_POLL, MAX_POLL),
   filter: int('filter', 1, MAX_FILTER),
@@ -87,7 +101,7 @@ const VALUED: Readonly<Record<string, Setter>> = {
   maxdispersion: num('maxdispersion', 0),
 };
 
-const FLAGS = new Set(['prefer', 'noselect', 'trust', 'require']);
+const FLAGS = new Set(['prefer', 'noselect', 'trust', 'require', 'tai', 'pps']);
 
 function parseDriverParameter(s: ParseState, l: ConfigLine, driver: RefclockDriver, raw: string): { parameter: string; options: Record<string, string | true> } | null {
   const [parameter = '', ...opts] = raw.split(':');
@@ -125,7 +139,7 @@ function parseRefclock(s: ParseState, l: ConfigLine): void {
     const opt = (rest[i] as string).toLowerCase();
     const refused = REFUSED[opt];
     if (refused !== undefined) { errorAt(s, l, `refclock ${driver} ${param}: option "${opt}": ${refused}`); return; }
-    if (FLAGS.has(opt)) { o[opt as 'prefer' | 'noselect' | 'trust' | 'require'] = true; continue; }
+    if (FLAGS.has(opt)) { o[opt as 'prefer' | 'noselect' | 'trust' | 'require' | 'tai' | 'pps'] = true; continue; }
     const set = VALUED[opt];
     if (set === undefined) { errorAt(s, l, `refclock ${driver} ${param}: unknown option "${rest[i]}"`); return; }
     const v = rest[++i];
@@ -135,12 +149,32 @@ function parseRefclock(s: ParseState, l: ConfigLine): void {
   s.b.refclocks.push({ options: o, file: l.file, line: l.line });
 }
 
+/**
+ * What needs the whole file: `tai` needs a leap second table, which chronyd
+ * refuses to start without ("refclock tai option requires leapsectz"); a
+ * `lock` must name another refclock's refid. chronyd only warns of a bad
+ * lock refid and then runs the pulses unlocked, on the system clock's
+ * seconds: here that is an error, as it is not what the line asked for.
+ */
+export function checkRefclocks(s: ParseState): void {
+  const { refclocks } = s.b;
+  const leapTable = s.b.leapsectz !== null || s.b.leapseclist !== null;
+  refclocks.forEach((rc, i) => {
+    const o = rc.options;
+    const name = `refclock ${o.driver} ${o.parameter}`;
+    if (o.tai && !leapTable) errorAt(s, rc, `${name}: option "tai" needs a leap second table: add leapsectz (such as right/UTC) or leapseclist`);
+    if (o.lock !== null && !refclocks.some((other, j) => j !== i && other.options.refid === o.lock)) {
+      errorAt(s, rc, `${name}: lock ${o.lock}: no other refclock has refid ${o.lock}`);
+    }
+  });
+}
+
 export const REFCLOCK_DIRECTIVES: readonly Directive[] = [
   {
     chrony: { names: ['refclock'], grammar: 'DRIVER PARAMETER[:OPTION...] [OPTION...]', status: implemented(parseRefclock) },
     field: 'refclocks',
     consumer: 'src/daemon/refclocks.ts',
     default: 'none',
-    doc: 'Drivers `SHM` (unit; `:perm=0NNN`), `SOCK` (path) and `PHC` (device; `:nocrossts`). Options: `refid`, `poll`, `dpoll`, `filter`, `offset`, `delay`, `precision`, `maxdispersion`, `stratum`, `minsamples`, `maxsamples`, `prefer`, `noselect`, `trust`, `require`, with chrony\'s defaults. Refused at the line: the `PPS` driver, `lock`, `local`, `rate`, `width`, `maxlockage`, `pps`, `tai`, and PHC\'s `extpps`, `pin`, `channel`, `clear`. See docs/refclocks.md.',
+    doc: 'Drivers `SHM` (unit; `:perm=0NNN`), `SOCK` (path) and `PHC` (device; `:nocrossts`). Options: `refid`, `poll`, `dpoll`, `filter`, `offset`, `delay`, `precision`, `maxdispersion`, `stratum`, `minsamples`, `maxsamples`, `prefer`, `noselect`, `trust`, `require`, `tai` (needs `leapsectz` or `leapseclist`), and for pulses `pps`, `rate`, `lock` (another refclock\'s refid), `width`, `maxlockage`, with chrony\'s defaults. Refused at the line: the `PPS` driver, `local`, and PHC\'s `extpps`, `pin`, `channel`, `clear`. See docs/refclocks.md.',
   },
 ];

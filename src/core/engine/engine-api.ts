@@ -13,6 +13,7 @@ import { type Instant } from '../../time/instant.js';
 import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { KissAction } from '../../proto/kiss.js';
 import type { RefclockOptions } from './refclock-options.js';
+import type { LeapTable } from '../../time/leap-table.js';
 import type { RefclockInput } from './refclock-source.js';
 import { type SourceOptions } from './source-options.js';
 import { type DaemonSnapshot } from './snapshot.js';
@@ -93,6 +94,8 @@ export interface EngineOptions {
   readonly sources: readonly SourceOptions[];
   /** `refclock` lines: sources whose readings the driver feeds with refclockReading(). */
   readonly refclocks?: readonly RefclockOptions[];
+  /** The leap second table refclocks with `tai` read their TAI − UTC from (null: none configured). */
+  readonly leapTable?: LeapTable | null;
   readonly discipline: DisciplineOptions;
   /** Our clock-reading precision, seconds (e.g. 2^-24). */
   readonly precision: number;

@@ -25,7 +25,7 @@ import { runCommand } from './engine-control.js';
 import { sameValue } from './same-value.js';
 import { leapShift, LeapSchedule } from './leap.js';
 import { Reference } from './reference.js';
-import type { RefclockInput } from './refclock-source.js';
+import type { PulseContext, RefclockInput } from './refclock-source.js';
 import { combineEstimates, selectSources } from './selection.js';
 import { delayDevRatioOk, delayRatioOk } from './delay-tests.js';
 import { medianSample } from './sample-filter.js';
@@ -145,10 +145,28 @@ export class SyncEngine implements SyncEngineApi {
     return this.finish(now, actions);
   }
 
-  refclockReading(sourceId: number, reading: RefclockInput, _now: Instant): EngineAction[] {
+  refclockReading(sourceId: number, reading: RefclockInput, now: Instant): EngineAction[] {
     if (!this.started) return [];
-    this.sources.byId(sourceId)?.refclock?.add(reading);
+    this.sources.byId(sourceId)?.refclock?.add(reading, this.pulseContext(now));
     return [];
+  }
+
+  /** What a pulse is numbered by: another refclock's last reading, or this engine's synchronization (chrony's REF_GetReferenceParams). */
+  private pulseContext(now: Instant): PulseContext {
+    return {
+      lockedReading: (refid) => {
+        const rc = this.sources.sources.find((s) => s.refclock?.options.refid === refid)?.refclock ?? null;
+        const last = rc?.filter.last ?? null;
+        return rc === null || last === null ? null : { reading: last, averageDispersion: rc.filter.averageDispersion, leap: rc.leap };
+      },
+      reference: (time) => {
+        const st = this.systemState(now);
+        if (st.leap === Leap.Unsynchronized || st.referenceTime === null) return { synchronized: false, leap: 'none', distance: Infinity };
+        const age = Math.max(0, diffSeconds(time, st.referenceTime));
+        const leap = st.leap === Leap.InsertSecond ? 'insert' : st.leap === Leap.DeleteSecond ? 'delete' : 'none';
+        return { synchronized: true, leap, distance: Math.abs(st.rootDelay) / 2 + st.rootDispersion + st.dispersionRate * age };
+      },
+    };
   }
 
   refclockIds(): readonly number[] {

@@ -35,13 +35,30 @@ export class RefclockFilter {
     this.minReadings = Math.min(length, 4);
   }
 
+  /** The latest reading, kept across polls until drop() (chrony's SPF_GetLastSample): a pulse locked to this clock takes its seconds from it. */
+  last: RefclockReading | null = null;
+  /** The per-reading variance of the last combined sample (chrony's average sample variance, a pulse lock's margin), seconds². */
+  private variance = 0;
+
   get count(): number {
     return this.readings.length;
   }
 
   add(r: RefclockReading): void {
     this.readings.push(r);
+    this.last = r;
     if (this.readings.length > this.length) this.readings.shift();
+  }
+
+  /** Forgets every reading, the last one too (chrony drops them when a pulse finds the clock unsynchronized). */
+  drop(): void {
+    this.readings.length = 0;
+    this.last = null;
+  }
+
+  /** The typical error of one reading, seconds, as the last combined sample showed it (0 before one). */
+  get averageDispersion(): number {
+    return Math.sqrt(this.variance);
   }
 
   /** The poll: the combined sample, or null (too few readings, or too scattered for maxdispersion). The readings are used up either way, except when too few. */
@@ -61,7 +78,10 @@ export class RefclockFilter {
     const kept = new Set(byOffset.slice(from, j - from));
     const sel = this.readings.filter((r) => kept.has(r));
     this.readings.length = 0;
-    return combine(sel, this.maxDispersion);
+    const c = combine(sel, this.maxDispersion);
+    if (c === null) return null;
+    this.variance = c.variance;
+    return c.sample;
   }
 }
 
@@ -72,7 +92,7 @@ export class RefclockFilter {
  * spread otherwise. chrony also blends in a long-term average of the
  * variance to steady the weights; that is left out here.
  */
-function combine(sel: readonly RefclockReading[], maxDispersion: number): FilteredSample | null {
+function combine(sel: readonly RefclockReading[], maxDispersion: number): { readonly sample: FilteredSample; readonly variance: number } | null {
   const n = sel.length;
   const last = sel[n - 1] as RefclockReading;
   const x = sel.map((r) => diffSeconds(r.time, last.time));
@@ -97,5 +117,5 @@ function combine(sel: readonly RefclockReading[], maxDispersion: number): Filter
   if (variance < 1e-20) { variance = 1e-20; disp = 1e-10; }
   if (maxDispersion > 0 && variance > maxDispersion ** 2) return null;
   const meanDispersion = sel.reduce((a, r) => a + r.dispersion, 0) / n;
-  return { time: addSeconds(last.time, meanX), offset: meanY, dispersion: Math.max(disp, meanDispersion) };
+  return { sample: { time: addSeconds(last.time, meanX), offset: meanY, dispersion: Math.max(disp, meanDispersion) }, variance };
 }

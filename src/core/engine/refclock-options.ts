@@ -36,6 +36,16 @@ export interface RefclockOptions {
   readonly require: boolean;
   /** The clock keeps TAI: samples are moved to UTC by the TAI-UTC offset in force. */
   readonly tai: boolean;
+  /** Every sample is a pulse: only its offset within 1/rate s counts (chrony's `pps`). */
+  readonly pps: boolean;
+  /** Pulses per second of a pulse source (chrony's `rate`, at least 1). */
+  readonly rate: number;
+  /** The refid of the refclock whose samples give a pulse its whole seconds, or null: the synchronized system clock does. */
+  readonly lock: string | null;
+  /** Pulse width, seconds (0: not checked); a pulse whose offset says it was the wrong edge is dropped. */
+  readonly width: number;
+  /** A locked pulse needs a sample of the locked refclock no older than this many pulses (default 2). */
+  readonly maxlockage: number;
   /** chrony `minsamples` / `maxsamples` of the source's statistics; null = the engine's default. */
   readonly minsamples: number | null;
   readonly maxsamples: number | null;
@@ -55,6 +65,11 @@ export const REFCLOCK_DEFAULTS: Omit<RefclockOptions, 'driver' | 'parameter' | '
   trust: false,
   require: false,
   tai: false,
+  pps: false,
+  rate: 1,
+  lock: null,
+  width: 0,
+  maxlockage: 2,
   minsamples: null,
   maxsamples: null,
 });

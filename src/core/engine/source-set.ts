@@ -83,7 +83,7 @@ export class SourceSet {
       minsamples: ro.minsamples, maxsamples: ro.maxsamples, maxdelay: Infinity,
     });
     const poller = new SourcePoller(so, this.o.random, this.o.precision, null);
-    const s = new TrackedSource(this.nextId++, so, null, null, poller, this.measure(so), new RefclockState(ro, now, this.o.precision));
+    const s = new TrackedSource(this.nextId++, so, null, null, poller, this.measure(so), new RefclockState(ro, now, this.o.precision, this.o.leapTable ?? null));
     this.sources.push(s);
     s.assign(ro.refid, now, this.measure(so));
     return s;

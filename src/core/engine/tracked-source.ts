@@ -58,7 +58,7 @@ export class TrackedSource {
    * server's first reply.
    */
   stratum(): number | null {
-    if (this.refclock !== null) return this.refclock.options.stratum;
+    if (this.refclock !== null) return this.refclock.stratum;
     const st = this.poller.lastHeader?.stratum;
     if (st === undefined) return null;
     return Math.max(this.options.copy && st > 0 ? st - 1 : st, this.options.minstratum);
