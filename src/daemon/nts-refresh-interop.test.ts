@@ -72,7 +72,7 @@ describe('ntsrefresh against chronyd 4.3\'s NTS-KE server', { skip: interopSkip(
         `server ${s.address} nts ntsport ${ntsPorts[i]} iburst minpoll 0 maxpoll 0`,
         `ntstrustedcerts ${pki.caCertPath}`,
         'nosystemcert',
-        `bindcmdaddress ${socket}`,
+        `controlsocket ${socket}`, 'bindcmdaddress /', 'cmdport 0',
         'port 0',
         ...(i === 0 ? [`ntsrefresh ${REFRESH}`] : []),
       ].join('\n') + '\n');

@@ -91,7 +91,7 @@ test('tai and pulses: chronyd and ntpkit, fed the same datagrams, take and drop 
     const chronySock = join(theirDir, 'chronyd.sock');
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, [...common, 'port 0', `bindcmdaddress ${socket}`, ...CLOCKS.map((c) => refclockLine(dir, c))].join('\n') + '\n');
+    await writeFile(conf, [...common, 'port 0', `controlsocket ${socket}`, 'bindcmdaddress /', 'cmdport 0', ...CLOCKS.map((c) => refclockLine(dir, c))].join('\n') + '\n');
     ntpkit = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const nk = ntpkit;
     const diag = (): string => `chronyd:\n${chronyd?.logs() ?? ''}\nntpkit:\n${nk.logs()}`;
@@ -160,14 +160,14 @@ test('tai without a leap second table: chronyd refuses to start, and so does ntp
     assert.match(chronyd.logs(), /refclock tai option requires leapsectz/);
 
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `port 0\nbindcmdaddress ${join(dir, 'n.sock')}\nrefclock SOCK ${join(dir, 'tai.sock')} tai\n`);
+    await writeFile(conf, `port 0\ncontrolsocket ${join(dir, 'n.sock')}\nbindcmdaddress /\ncmdport 0\nrefclock SOCK ${join(dir, 'tai.sock')} tai\n`);
     const daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const status = await daemon.exited;
     assert.notEqual(status.code, 0, daemon.logs());
     assert.match(daemon.logs(), new RegExp(`${conf.replaceAll('.', '\\.')}:3: refclock SOCK \\S+: option "tai" needs a leap second table`));
 
     // Etc/UTC has no leap records: chronyd would warn and drop every TAI sample; ntpkit refuses.
-    await writeFile(conf, `port 0\nbindcmdaddress ${join(dir, 'n.sock')}\nrefclock SOCK ${join(dir, 'tai.sock')} tai\nleapsectz Etc/UTC\n`);
+    await writeFile(conf, `port 0\ncontrolsocket ${join(dir, 'n.sock')}\nbindcmdaddress /\ncmdport 0\nrefclock SOCK ${join(dir, 'tai.sock')} tai\nleapsectz Etc/UTC\n`);
     const noLeaps = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     assert.notEqual((await noLeaps.exited).code, 0, noLeaps.logs());
     assert.match(noLeaps.logs(), new RegExp(`${conf.replaceAll('.', '\\.')}:4: leapsectz Etc/UTC \\(/usr/share/zoneinfo/Etc/UTC\\): no leap seconds in it`));
