@@ -34,7 +34,7 @@ napi_status ntpkit_shm_register(napi_env env, napi_value exports);
 /* Adds the UdpSocket class to `exports`. */
 napi_status ntpkit_udp_register(napi_env env, napi_value exports);
 
-/* Adds process.c's memLockAll, schedFifo and hwTimestampInfo to `exports`. */
+/* Adds process.c's memLockAll, schedFifo, hwTimestampInfo, userByName, dropRoot and interfaceIndex to `exports`. */
 napi_status ntpkit_process_register(napi_env env, napi_value exports);
 
 #endif
