@@ -37,7 +37,7 @@ export interface ConfigBuilder {
   server: ServerConfigBuilder;
   bindcmdaddress: string;
   cmdport: number;
-  acquisition: { port: number; addresses: string[] };
+  acquisition: { port: number; addresses: string[]; device: string | null };
   logdir: string | null;
   log: string[];
   logbanner: number;
@@ -65,7 +65,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     server: newServerConfigBuilder(),
     bindcmdaddress: DEFAULT_BINDCMDADDRESS,
     cmdport: DEFAULT_CMDPORT,
-    acquisition: { port: ACQUISITION_DEFAULTS.port, addresses: [] },
+    acquisition: { port: ACQUISITION_DEFAULTS.port, addresses: [], device: ACQUISITION_DEFAULTS.device },
     logdir: null,
     log: [],
     logbanner: DEFAULT_LOGBANNER,

@@ -12,7 +12,7 @@ import { type Directive, implemented, type ServerHandler, viaServer } from '../d
 import { parseRestrict } from '../ntp-restrict.js';
 import { parseInteger } from '../numbers.js';
 import { LOCAL_DEFAULTS } from '../server-config.js';
-import { lineError, oneArg } from '../line-args.js';
+import { interfaceName, lineError, oneArg } from '../line-args.js';
 
 const SERVER = 'src/daemon/ntp-server.ts';
 
@@ -134,6 +134,22 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
     consumer: SERVER,
     default: 'every address',
     doc: 'Repeatable. ntp.conf: only `interface listen ADDRESS` maps; the other forms give a warning.',
+  },
+  {
+    chrony: {
+      names: ['binddevice'],
+      grammar: 'INTERFACE',
+      status: implemented((s, l) => {
+        const name = interfaceName(s, l);
+        if (name === null) return;
+        s.b.server.bindDevice = name;
+        recordOrigin(s, l, 'binddevice');
+      }),
+    },
+    field: 'server.bindDevice',
+    consumer: SERVER,
+    default: 'none',
+    doc: 'SO_BINDTODEVICE on the NTP server\'s sockets, as chronyd sets it: only requests that arrive through that interface are answered, and replies (and a peer\'s packets) leave through it. An interface this machine does not have stops the start at this line. Needs the native addon. Refused with an NTS-KE server (its TCP socket would not be bound). The daemon only: `ntpkit server` ignores it with a warning.',
   },
   serving(['allow', 'deny'], '[all] [SUBNET]', access, {
     field: 'server.access', consumer: SERVER, default: 'nothing served',
