@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNative } from '../clock/native.js';
-import { type ManagedProcess, pollFor, requireTool, runNtpdig, spawnNtpkit } from '../testing/index.js';
+import { findTool, type ManagedProcess, pollFor, requireTool, runNtpdig, spawnManaged, spawnNtpkit } from '../testing/index.js';
 
 /** This file's loopback address (port 123). */
 const SERVER = '127.0.31.1';
@@ -98,6 +98,29 @@ test('user: a user this machine does not know stops the start at its line; nothi
       assert.notEqual((await exited(d)).code, 0, d.logs());
       assert.match(d.logs(), new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: user ntpkit-no-such-user: no such user on this machine`));
       assert.doesNotMatch(d.logs(), /Started with|Serving NTP/);
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
+test('user: a drop that fails (no CAP_SETGID) stops the daemon with chronyd\'s message and a failure status', { timeout: 60_000 }, async (t) => {
+  if (process.geteuid?.() !== 0) { t.skip('needs root to drop it'); return; }
+  if (!requireTool(t, 'setpriv')) return;
+  await withDir(async (dir) => {
+    const conf = join(dir, 'chrony.conf');
+    await writeFile(conf, `local stratum 10\nbindcmdaddress /\nport 0\nuser nobody\n`);
+    // Still uid 0, but without CAP_SETGID and CAP_SETUID after the exec (out of the bounding and inheritable sets).
+    const main = new URL('./main.js', import.meta.url).href;
+    const code = `import { run } from ${JSON.stringify(main)}; process.exitCode = await run(process.argv.slice(1));`;
+    const d = await spawnManaged(findTool('setpriv') as string, [
+      '--bounding-set', '-setgid,-setuid', '--inh-caps', '-setgid,-setuid', '--',
+      process.execPath, '--input-type=module', '-e', code, 'daemon', '-f', conf, '--clock', 'virtual', '--http', 'off',
+    ]);
+    try {
+      assert.notEqual((await exited(d)).code, 0, d.logs());
+      assert.match(d.logs(), /Stopping: setgroups\(\) failed : Operation not permitted/);
+      assert.doesNotMatch(d.logs(), /Dropped root privileges/);
     } finally {
       await d.stop();
     }
