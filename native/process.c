@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,21 +69,34 @@ static napi_value mem_lock_all(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The interface name that is a call's one argument, into `name` (IF_NAMESIZE
+ * + 1 bytes); false, with a TypeError naming `call` thrown, when it is not
+ * one of 1 to 15 bytes.
+ */
+static bool iface_arg(napi_env env, napi_callback_info info, const char *call, char *name, size_t *len) {
+  size_t argc = 1;
+  napi_value argv[1];
+  *len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], name, IF_NAMESIZE + 1, len) != napi_ok || *len == 0 || *len >= IF_NAMESIZE) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s(iface): expected an interface name of 1 to 15 bytes", call);
+    napi_throw_type_error(env, NULL, msg);
+    return false;
+  }
+  return true;
+}
+
+/*
  * hwTimestampInfo(iface): what ETHTOOL_GET_TS_INFO says the interface can
  * do, as chronyd's add_interface asks before SIOCSHWTSTAMP: { ok: true,
  * hardware, phcIndex, rxFilters } or { ok: false, step, error } when the
  * interface does not answer (no such interface, no ethtool support).
  */
 static napi_value hw_timestamp_info(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IF_NAMESIZE + 1];
   size_t len = 0;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok || len == 0 || len >= IF_NAMESIZE) {
-    napi_throw_type_error(env, NULL, "hwTimestampInfo(iface): expected an interface name of 1 to 15 bytes");
-    return NULL;
-  }
+  if (!iface_arg(env, info, "hwTimestampInfo", name, &len)) return NULL;
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) return result(env, 0, "socket", errno);
   struct ethtool_ts_info ts;
@@ -216,15 +230,9 @@ static napi_value drop_root(napi_env env, napi_callback_info info) {
 
 /* interfaceIndex(iface): if_nametoindex in this network namespace; 0 when there is no such interface. */
 static napi_value interface_index(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IF_NAMESIZE + 1];
   size_t len = 0;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok || len == 0 || len >= IF_NAMESIZE) {
-    napi_throw_type_error(env, NULL, "interfaceIndex(iface): expected an interface name of 1 to 15 bytes");
-    return NULL;
-  }
+  if (!iface_arg(env, info, "interfaceIndex", name, &len)) return NULL;
   napi_value v;
   CHECK(env, napi_create_uint32(env, if_nametoindex(name), &v));
   return v;

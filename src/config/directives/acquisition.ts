@@ -5,9 +5,9 @@
  * chronyd's socket per request), so a fixed port serves every source.
  */
 import { isIP } from 'node:net';
-import { errorAt, recordOrigin } from '../config-builder.js';
+import { errorAt, interfaceSetter, recordOrigin } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
-import { interfaceName, oneInteger } from '../line-args.js';
+import { oneInteger } from '../line-args.js';
 
 const CONSUMER = 'src/net/client-socket.ts';
 
@@ -50,12 +50,7 @@ export const ACQUISITION_DIRECTIVES: readonly Directive[] = [
     chrony: {
       names: ['bindacqdevice'],
       grammar: 'INTERFACE',
-      status: implemented((s, l) => {
-        const name = interfaceName(s, l);
-        if (name === null) return;
-        s.b.acquisition.device = name;
-        recordOrigin(s, l, 'bindacqdevice');
-      }),
+      status: implemented(interfaceSetter((b, iface) => { b.acquisition.device = iface; })),
     },
     field: 'acquisition.device',
     consumer: CONSUMER,

@@ -7,12 +7,12 @@
 import { isIP } from 'node:net';
 import { parseSubnet } from '../../core/server/access.js';
 import { DEFAULT_RATE_LIMIT, RATE_LIMIT_RANGES, type RateLimitConfig } from '../../core/server/ratelimit.js';
-import { errorAt, oneValue, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, interfaceSetter, oneValue, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented, type ServerHandler, viaServer } from '../directive.js';
 import { parseRestrict } from '../ntp-restrict.js';
 import { parseInteger } from '../numbers.js';
 import { LOCAL_DEFAULTS } from '../server-config.js';
-import { interfaceName, lineError, oneArg } from '../line-args.js';
+import { lineError, oneArg } from '../line-args.js';
 
 const SERVER = 'src/daemon/ntp-server.ts';
 
@@ -139,12 +139,7 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
     chrony: {
       names: ['binddevice'],
       grammar: 'INTERFACE',
-      status: implemented((s, l) => {
-        const name = interfaceName(s, l);
-        if (name === null) return;
-        s.b.server.bindDevice = name;
-        recordOrigin(s, l, 'binddevice');
-      }),
+      status: implemented(interfaceSetter((b, iface) => { b.server.bindDevice = iface; })),
     },
     field: 'server.bindDevice',
     consumer: SERVER,
