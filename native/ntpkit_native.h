@@ -37,7 +37,7 @@ napi_status ntpkit_udp_register(napi_env env, napi_value exports);
 /* Adds unix_dgram.c's UnixDgramSocket class (chronyc's command socket) to `exports`. */
 napi_status ntpkit_unix_dgram_register(napi_env env, napi_value exports);
 
-/* Adds process.c's memLockAll, schedFifo and hwTimestampInfo to `exports`. */
+/* Adds process.c's memLockAll, schedFifo, hwTimestampInfo, userByName, dropRoot and interfaceIndex to `exports`. */
 napi_status ntpkit_process_register(napi_env env, napi_value exports);
 
 #endif

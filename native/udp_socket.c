@@ -1443,6 +1443,25 @@ static napi_value udp_set_recv_buffer_size(napi_env env, napi_callback_info info
   return v;
 }
 
+/*
+ * bindDevice(iface): SO_BINDTODEVICE, chrony's binddevice/bindacqdevice:
+ * the socket then takes datagrams only from that interface and its sends
+ * leave only through it, whatever the routing table says. Set before bind(),
+ * as chronyd does (socket.c open_ip_socket).
+ */
+static napi_value udp_bind_device(napi_env env, napi_callback_info info) {
+  SOCK_METHOD(1, OPEN_ONLY);
+  char name[IF_NAMESIZE + 1];
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok || len == 0 || len >= IF_NAMESIZE) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "bindDevice(iface): expected an interface name of 1 to 15 bytes");
+    return NULL;
+  }
+  if (setsockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, name, (socklen_t)len + 1) != 0)
+    return throw_errno(env, errno, "setsockopt", name);
+  return undefined_value(env);
+}
+
 /* droppedSends(): queued datagrams that never went out (EAGAIN, a send error, close() before the flush). */
 static napi_value udp_dropped_sends(napi_env env, napi_callback_info info) {
   SOCK_METHOD(0, ANY_STATE);
@@ -1500,6 +1519,7 @@ napi_status ntpkit_udp_register(napi_env env, napi_value exports) {
       {"setTransmitCompensation", NULL, udp_set_transmit_compensation, NULL, NULL, NULL, napi_default_method, NULL},
       {"transmitLatency", NULL, udp_transmit_latency, NULL, NULL, NULL, napi_default_method, NULL},
       {"setRecvBufferSize", NULL, udp_set_recv_buffer_size, NULL, NULL, NULL, napi_default_method, NULL},
+      {"bindDevice", NULL, udp_bind_device, NULL, NULL, NULL, napi_default_method, NULL},
       {"droppedSends", NULL, udp_dropped_sends, NULL, NULL, NULL, napi_default_method, NULL},
       {"address", NULL, udp_address, NULL, NULL, NULL, napi_default_method, NULL},
       {"close", NULL, udp_close, NULL, NULL, NULL, napi_default_method, NULL},

@@ -15,6 +15,7 @@ import type { HttpFlag } from '../web/http-address.js';
 import { openDaemonClock } from './daemon-clock.js';
 import { takePidFile } from './daemon-pidfile.js';
 import { lockMemory, raisePriority } from './daemon-memory.js';
+import { createDirsFor, dropRoot, type TargetUser, userToDropTo } from './daemon-user.js';
 import { DaemonConfigSource, reportConfig } from './daemon-config-source.js';
 import { openChronycEndpoints, openControlSockets } from './daemon-control-sockets.js';
 import { DaemonLifetime, type Signals } from './daemon-lifetime.js';
@@ -80,6 +81,17 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   const { config, resources } = loaded;
   if (source.isBuiltIn) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.controlsocket}); give -f FILE for another`);
 
+  let user: TargetUser | null;
+  try {
+    user = userToDropTo(config);
+  } catch (e) {
+    io.err(`ntpkit daemon: not started: ${(e as Error).message}`);
+    io.setExitCode(ExitCode.GENERAL_FAILURE);
+    return;
+  }
+  // As chronyd: before anything is written, so what the daemon writes after the drop has a place to go.
+  if (user !== null) createDirsFor(config, user, log);
+
   const pidFile = takePidFile(config);
   if (!pidFile.ok) {
     io.err(`ntpkit daemon: not started: ${pidFile.message}`);
@@ -125,7 +137,10 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   // As chronyd: locked once everything is open and allocated for the run.
   lockMemory(config, log);
   raisePriority(config, log);
-  deps.onStarted?.(daemon);
+  // Last: everything that needs root (binding privileged ports, the clock, locking memory) is done.
+  const dropped = user === null ? { ok: true as const } : dropRoot(config, user, clock.kind === 'system', log);
+  if (dropped.ok) deps.onStarted?.(daemon);
+  else lifetime.fail(dropped.message);
   const stopNotices = watchReachability(daemon, log);
 
   await lifetime.run(deps.signals ?? process, () => { reloader.reload('SIGHUP').catch(() => undefined); }, log);

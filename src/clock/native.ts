@@ -181,6 +181,15 @@ export interface NativeClockAddon {
   schedFifo?(priority: number): NativeOutcome;
   /** ETHTOOL_GET_TS_INFO on an interface: whether it stamps packets in hardware (RAW, RX and TX). */
   hwTimestampInfo?(iface: string): NativeOutcome | { readonly ok: true; readonly hardware: boolean; readonly phcIndex: number; readonly rxFilters: number };
+  /** getpwnam_r: the user's ids, or null when no such user is known (chrony's `user`). */
+  userByName?(name: string): { readonly uid: number; readonly gid: number } | null;
+  /**
+   * chronyd's SYS_Linux_DropRoot: PR_SET_KEEPCAPS, setgroups(0), setgid,
+   * setuid, then exactly `caps` (capability numbers) permitted and effective.
+   */
+  dropRoot?(uid: number, gid: number, caps: readonly number[]): NativeOutcome;
+  /** if_nametoindex in this network namespace: 0 when no such interface exists. */
+  interfaceIndex?(iface: string): number;
   /** shmget(key, IPC_CREAT | perm) and shmat of an NTP SHM segment (native/shm_segment.c). Throws on failure. */
   shmAttach?(key: number, perm: number): ShmHandle;
   /** One read of the segment by chrony's rules (count, valid, nsec fields), clearing `valid`; null when it holds no new sample. */

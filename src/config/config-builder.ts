@@ -13,7 +13,7 @@ import { type ConfigDiagnostic } from './diagnostics.js';
 import { ConfigLimitError, describeError } from './bounded-read.js';
 import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from './include.js';
 import { type ConfigLine } from './lexer.js';
-import { oneArg } from './line-args.js';
+import { interfaceName, oneArg } from './line-args.js';
 import { type AccessRuleConfig, deepFreeze, newServerConfigBuilder, type ServerConfig, type ServerConfigBuilder } from './server-config.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -37,7 +37,7 @@ export interface ConfigBuilder {
   server: ServerConfigBuilder;
   controlsocket: string;
   command: { bind: string[]; port: number; access: AccessRuleConfig[] };
-  acquisition: { port: number; addresses: string[] };
+  acquisition: { port: number; addresses: string[]; device: string | null };
   logdir: string | null;
   log: string[];
   logbanner: number;
@@ -65,7 +65,7 @@ export function newConfigBuilder(format: ConfigFormat): ConfigBuilder {
     server: newServerConfigBuilder(),
     controlsocket: DEFAULT_CONTROLSOCKET,
     command: { bind: [], port: DEFAULT_CMDPORT, access: [] },
-    acquisition: { port: ACQUISITION_DEFAULTS.port, addresses: [] },
+    acquisition: { port: ACQUISITION_DEFAULTS.port, addresses: [], device: ACQUISITION_DEFAULTS.device },
     logdir: null,
     log: [],
     logbanner: DEFAULT_LOGBANNER,
@@ -97,6 +97,16 @@ export function errorAt(s: ParseState, l: Pick<ConfigLine, 'file' | 'line'>, mes
 /** Records that `l` set `what` (a Config field or directive name); for listed directives, its last argument is the value. */
 export function recordOrigin(s: ParseState, l: ConfigLine, what: string): void {
   s.b.origins[originKey(what, l.args[l.args.length - 1])] = { file: l.file, line: l.line };
+}
+
+/** A directive naming one network interface (binddevice, bindacqdevice): checked, set, and its line kept for the check that it exists. */
+export function interfaceSetter(set: (b: ConfigBuilder, iface: string) => void): (s: ParseState, l: ConfigLine) => void {
+  return (s, l) => {
+    const iface = interfaceName(s, l);
+    if (iface === null) return;
+    set(s.b, iface);
+    recordOrigin(s, l, l.directive);
+  };
 }
 
 export function warnAt(s: ParseState, l: Pick<ConfigLine, 'file' | 'line'>, message: string): void {

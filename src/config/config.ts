@@ -41,9 +41,11 @@ export interface AcquisitionConfig {
   readonly port: number;
   /** At most one IPv4 and one IPv6 address (bindacqaddress, one per family). */
   readonly addresses: readonly string[];
+  /** chrony `bindacqdevice`: the interface the client socket is bound to (SO_BINDTODEVICE); null: none. */
+  readonly device: string | null;
 }
 
-export const ACQUISITION_DEFAULTS: AcquisitionConfig = Object.freeze({ port: 0, addresses: Object.freeze([]) });
+export const ACQUISITION_DEFAULTS: AcquisitionConfig = Object.freeze({ port: 0, addresses: Object.freeze([]), device: null });
 
 export interface Config {
   readonly format: ConfigFormat;

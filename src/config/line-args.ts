@@ -23,6 +23,20 @@ export function oneArg(d: ErrorSink, l: ConfigLine, what: string): string | null
   return l.args[0] as string;
 }
 
+/** Linux's IFNAMSIZ: an interface name and its NUL. */
+const IFNAMSIZ = 16;
+
+/** The single interface name argument of `l` (1 to 15 bytes, no '/'), or null after an error. */
+export function interfaceName(d: ErrorSink, l: ConfigLine): string | null {
+  const n = l.args.length === 1 ? l.args[0] as string : null;
+  const bytes = n === null ? 0 : new TextEncoder().encode(n).length;
+  if (n === null || bytes === 0 || bytes >= IFNAMSIZ || n.includes('/') || n === '.' || n === '..') {
+    lineError(d, l, `expected one interface name of 1 to ${IFNAMSIZ - 1} bytes, got "${l.args.join(' ')}"`);
+    return null;
+  }
+  return n;
+}
+
 /** The single integer argument of `l` in [lo, hi], or null after an error naming `what` was expected. */
 export function oneInteger(d: ErrorSink, l: ConfigLine, lo: number, hi: number, what: string): number | null {
   const n = l.args.length === 1 ? parseInteger(l.args[0], lo, hi) : null;

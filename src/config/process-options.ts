@@ -29,6 +29,8 @@ export interface ProcessOptions {
   readonly clockprecision: number | null;
   /** chrony `sched_priority`: SCHED_FIFO at this priority (1-99); 0: the default scheduling. */
   readonly sched_priority: number;
+  /** chrony `user`: the user the daemon runs as once its sockets are open and its clock is taken; null: it stays as started. */
+  readonly user: string | null;
 }
 
 export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
@@ -40,4 +42,5 @@ export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
   initstepslew: null,
   clockprecision: null,
   sched_priority: 0,
+  user: null,
 });

@@ -28,6 +28,8 @@ export interface ServerConfig {
   readonly port: number;
   /** Addresses to bind; empty means every address (0.0.0.0 and ::). */
   readonly bindAddresses: readonly string[];
+  /** chrony `binddevice`: the interface the NTP server's sockets are bound to (SO_BINDTODEVICE); null: none. */
+  readonly bindDevice: string | null;
   readonly access: readonly AccessRuleConfig[];
   /**
    * Who may send mode 6 queries (ntpq), beyond loopback, which always may
@@ -72,7 +74,7 @@ export interface ServerConfigResult {
 
 /** chrony's defaults: port 123, every address, nothing allowed, no local reference, no rate limit. */
 export function newServerConfigBuilder(): ServerConfigBuilder {
-  return { port: 123, bindAddresses: [], access: [], queryAccess: [], local: null, rateLimit: null, xleave: true, denyKod: false, clientLogLimit: null, keyfile: null, nts: newNtsConfigBuilder() };
+  return { port: 123, bindAddresses: [], bindDevice: null, access: [], queryAccess: [], local: null, rateLimit: null, xleave: true, denyKod: false, clientLogLimit: null, keyfile: null, nts: newNtsConfigBuilder() };
 }
 
 export function deepFreeze<T>(o: T): T {

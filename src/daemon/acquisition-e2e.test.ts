@@ -68,5 +68,5 @@ test('acquisitionport: a port, and not the served one; bindacqaddress: one addre
   // Not serving (no allow): nothing to share the port with.
   assert.deepEqual(parse('port 11123\nacquisitionport 11123\n'), []);
   const c = parseConfigText('bindacqaddress 10.0.0.1\nbindacqaddress ::1\nbindacqaddress 10.0.0.2\nacquisitionport 1123\n', 'c.conf', { format: 'chrony' }).config;
-  assert.deepEqual(c?.acquisition, { port: 1123, addresses: ['::1', '10.0.0.2'] });
+  assert.deepEqual(c?.acquisition, { port: 1123, addresses: ['::1', '10.0.0.2'], device: null });
 });

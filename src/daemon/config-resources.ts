@@ -28,6 +28,7 @@ import type { SymmetricKey } from '../crypto/symmetric-mac.js';
 import type { LeapTable } from '../time/leap-table.js';
 import { loadLeapTable } from './leap-table-file.js';
 import type { NtsServerCredentials } from './nts-ke-server.js';
+import { checkUserAndDevices } from './privilege-checks.js';
 import { wantsStatsLogs } from './stats-log.js';
 
 export type KeyTable = ReadonlyMap<number, SymmetricKey>;
@@ -93,6 +94,7 @@ export async function loadConfigResources(c: Config, o: LoadResourcesOptions = {
     ntsServer = r.credentials;
   }
   for (const p of nts.trustedCerts) checkTrustedCerts(p, at('ntstrustedcerts', p), error);
+  checkUserAndDevices(c, ntsKe, at, error);
 
   if (ntsKe && nts.dumpDir !== null) {
     const problem = cannotCreateIn(nts.dumpDir, true);

@@ -362,7 +362,10 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
       try {
         sock = await openServerSocket(address, config.port, {
           onBatch, onTxTime, onError: (err) => problem.report(err.code ?? 'error', `${where}: ${err.code ?? ''} ${err.message}`),
-        }, { reusePort: opts.reusePort ?? false, v6Only: !explicit, transmitCompensation, udp: opts.udp ?? {} });
+        }, {
+          reusePort: opts.reusePort ?? false, v6Only: !explicit, transmitCompensation, udp: opts.udp ?? {},
+          ...(config.bindDevice === null ? {} : { device: config.bindDevice }),
+        });
       } catch (e) {
         // Without bindaddress, a host without IPv6 still serves IPv4 (as chronyd does).
         const code = (e as NodeJS.ErrnoException).code;

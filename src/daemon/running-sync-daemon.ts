@@ -202,8 +202,8 @@ export class RunningSyncDaemon implements SyncDaemon {
   async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
     if (this.stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
     const { acquisition: was } = this.current, { acquisition: now } = next;
-    if (was.port !== now.port || was.addresses.join() !== now.addresses.join()) {
-      this.log('acquisitionport/bindacqaddress changed: the client socket keeps its binding until the daemon restarts');
+    if (was.port !== now.port || was.addresses.join() !== now.addresses.join() || was.device !== now.device) {
+      this.log('acquisitionport/bindacqaddress/bindacqdevice changed: the client socket keeps its binding until the daemon restarts');
     }
     const config = this.current;
     // Everything that can fail without a bind comes first, and changes nothing when it does.

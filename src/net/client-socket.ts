@@ -1,6 +1,6 @@
 /**
  * The daemon's client socket: unconnected, on an ephemeral port unless
- * acquisitionport/bindacqaddress say otherwise, one per address family. Every datagram goes up to the engine, which matches it to
+ * acquisitionport/bindacqaddress say otherwise, bound to bindacqdevice's interface when given, one per address family. Every datagram goes up to the engine, which matches it to
  * a source or drops it (it knows the addresses and the request cookies).
  */
 import { isIP } from 'node:net';
@@ -34,12 +34,13 @@ export interface ClientSocketOptions {
   readonly keepAlive?: boolean;
   /** The composition root's say in the backend. */
   readonly udp?: UdpPreferences;
-  /** chrony's acquisitionport and bindacqaddress; default: an ephemeral port on every address. */
-  readonly bind?: { readonly port: number; readonly addresses: readonly string[] };
+  /** chrony's acquisitionport, bindacqaddress and bindacqdevice; default: an ephemeral port on every address, any interface. */
+  readonly bind?: { readonly port: number; readonly addresses: readonly string[]; readonly device?: string | null };
 }
 
 /** An unconnected socket on an ephemeral port, from the socket factory. */
 export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, opts: ClientSocketOptions = {}): Promise<ClientSocket> {
+  const device = opts.bind?.device ?? null;
   const sock = await openBoundUdpSocket(family, {
     onMessage: (data, from, rx) => h.onMessage(data, from.address, from.port, rx),
     onTxTime: (id, tx) => h.onTxTime(id, tx),
@@ -50,6 +51,7 @@ export async function openClientSocket(family: 4 | 6, h: ClientSocketHandlers, o
     bind: {
       address: opts.bind?.addresses.find((a) => isIP(a) === family) ?? (family === 6 ? '::' : '0.0.0.0'),
       port: opts.bind?.port ?? 0,
+      ...(device === null ? {} : { device }),
     },
     keepAlive: opts.keepAlive ?? true,
   });

@@ -48,6 +48,7 @@ interface RawUdpSocket {
   transmitLatency?(): TransmitLatency;
   droppedSends(): number;
   setRecvBufferSize(bytes: number): number;
+  bindDevice?(iface: string): void;
   address(): { address: string; port: number; family: 'IPv4' | 'IPv6' };
   close(): void;
   ref(): void;
@@ -254,6 +255,16 @@ export class NativeUdpSocket {
    */
   bind(address: string, port = 0, opts: { readonly reusePort?: boolean; readonly v6Only?: boolean } = {}): void {
     this.#raw.bind(address, port, opts.reusePort ?? false, opts.v6Only ?? false);
+  }
+  /**
+   * SO_BINDTODEVICE (chrony's binddevice, bindacqdevice), before bind(): the
+   * socket receives only what arrives through `iface` and sends only through
+   * it. Throws (ENODEV for an unknown interface) as setsockopt fails.
+   */
+  bindDevice(iface: string): void {
+    const raw = this.#raw;
+    if (raw.bindDevice === undefined) throw Object.assign(new Error('the native addon has no bindDevice() (stale build? run sh scripts/build-native.sh)'), { code: 'ERR_NTPKIT_STALE_ADDON' });
+    raw.bindDevice(iface);
   }
   /** connect(2): the kernel then drops datagrams from anyone else and reports ICMP errors (onError). */
   connect(address: string, port: number): void { this.#raw.connect(address, port); }

@@ -66,6 +66,8 @@ export interface ServerSocketOptions {
   readonly transmitCompensation?: boolean;
   /** The composition root's say in the backend. */
   readonly udp?: UdpPreferences;
+  /** chrony's binddevice: SO_BINDTODEVICE on the socket (native only). */
+  readonly device?: string;
 }
 
 /** What a server asks of its socket. */
@@ -92,7 +94,7 @@ export async function openServerSocket(address: string, port: number, h: ServerS
   const sock = await openBoundUdpSocket(family, { onBatch: (b) => h.onBatch(b), onTxTime: (tag, tx) => h.onTxTime(tag, tx), onError: (err) => h.onError(err) }, {
     needs: { ...SERVER_NEEDS, reusePort: opts.reusePort ?? false },
     preferences: opts.udp ?? {},
-    bind: { address, port, v6Only: opts.v6Only ?? false },
+    bind: { address, port, v6Only: opts.v6Only ?? false, ...(opts.device === undefined ? {} : { device: opts.device }) },
     recvBufferBytes: RECV_BUFFER,
     transmitCompensation: opts.transmitCompensation ?? true,
   });

@@ -31,14 +31,17 @@ export function nativeUdpUnavailable(prefs: UdpPreferences = {}): string | null 
 
 /**
  * A socket of `family` that provides `setup.needs`. Throws when socket() or
- * a native bind fails, and when reusePort is needed and neither backend has
- * it; a node:dgram bind error rejects `ready`.
+ * a native bind fails, and when reusePort or a bound device is needed and
+ * neither backend has it; a node:dgram bind error rejects `ready`.
  */
 export function openUdpSocket(family: 4 | 6, handlers: UdpSocketHandlers, setup: UdpSocketSetup = {}): UdpSocket {
   const info = chooseUdpBackend(setup.needs, setup.preferences);
   if (info.kind === 'native-kernel-timestamps') return openNativeUdpSocket(family, handlers, setup);
   if (setup.needs?.reusePort === true && !dgramHasReusePort()) {
     throw Object.assign(new Error(`several workers need SO_REUSEPORT: the native UDP socket (unavailable: ${info.reason ?? 'unknown'}) or Node 22.12+ (this is ${process.version})`), { code: 'ERR_NTPKIT_NO_REUSEPORT' });
+  }
+  if (setup.bind?.device !== undefined) {
+    throw Object.assign(new Error(`binding a socket to ${setup.bind.device} (SO_BINDTODEVICE) needs the native UDP socket (unavailable: ${info.reason ?? 'unknown'})`), { code: 'ERR_NTPKIT_NO_BINDTODEVICE' });
   }
   return openDgramUdpSocket(family, handlers, setup, info);
 }

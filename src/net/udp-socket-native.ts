@@ -16,6 +16,7 @@ export function openNativeUdpSocket(family: 4 | 6, h: UdpSocketHandlers, setup: 
   let compensating = false;
   try {
     const b = setup.bind;
+    if (b?.device !== undefined) sock.bindDevice(b.device);
     if (b !== undefined) sock.bind(b.address, b.port, { reusePort: needs.reusePort ?? false, v6Only: b.v6Only ?? false });
     if (setup.recvBufferBytes !== undefined) sock.setRecvBufferSize(setup.recvBufferBytes);
     if (needs.batching === true) {

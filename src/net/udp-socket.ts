@@ -90,6 +90,8 @@ export interface UdpBinding {
   readonly port: number;
   /** IPV6_V6ONLY on an IPv6 socket. */
   readonly v6Only?: boolean;
+  /** SO_BINDTODEVICE: only this interface's traffic (a hard need: the native socket has it, node:dgram does not). */
+  readonly device?: string;
 }
 
 export interface UdpSocketSetup {

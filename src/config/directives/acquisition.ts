@@ -1,11 +1,11 @@
 /**
- * chrony's `acquisitionport` and `bindacqaddress`: the port and address the
- * client socket polling the sources is bound to, so a firewall can be opened
- * for exactly that. ntpkit keeps one client socket per address family (not
+ * chrony's `acquisitionport`, `bindacqaddress` and `bindacqdevice`: the
+ * port, address and interface the client socket polling the sources is bound
+ * to, so a firewall can be opened for exactly that. ntpkit keeps one client socket per address family (not
  * chronyd's socket per request), so a fixed port serves every source.
  */
 import { isIP } from 'node:net';
-import { errorAt, recordOrigin } from '../config-builder.js';
+import { errorAt, interfaceSetter, recordOrigin } from '../config-builder.js';
 import { type Directive, implemented } from '../directive.js';
 import { oneInteger } from '../line-args.js';
 
@@ -45,5 +45,16 @@ export const ACQUISITION_DIRECTIVES: readonly Directive[] = [
     consumer: CONSUMER,
     default: 'any',
     doc: 'One per address family.',
+  },
+  {
+    chrony: {
+      names: ['bindacqdevice'],
+      grammar: 'INTERFACE',
+      status: implemented(interfaceSetter((b, iface) => { b.acquisition.device = iface; })),
+    },
+    field: 'acquisition.device',
+    consumer: CONSUMER,
+    default: 'none',
+    doc: 'SO_BINDTODEVICE on the client socket, as chronyd sets it: requests leave only through that interface and replies are taken only from it, whatever the routes say. An interface this machine does not have stops the start at this line. Needs the native addon. Refused with NTS sources (their NTS-KE connection would not be bound) and with `initstepslew` (its queries would not be).',
   },
 ];

@@ -13,9 +13,7 @@ import { type ChronyHandler, type Directive, ignored, refused, type Status } fro
 
 /** chrony.conf only (chrony 4.3 to 4.6): name → fixed argument count, or null where it varies. One per line, so implementing one is a one-line removal. */
 const CHRONY: Readonly<Record<string, number | null>> = {
-  bindacqdevice: 1,
   bindcmddevice: 1,
-  binddevice: 1,
   cmdratelimit: null,
   corrtimeratio: 1,
   dumpdir: 1,
@@ -36,7 +34,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   rtcfile: 1,
   rtconutc: 0,
   tempcomp: null,
-  user: 1,
 };
 
 /**
@@ -51,7 +48,6 @@ export const CHRONY_HARMLESS: Readonly<Record<string, string>> = {
 
 /** Why each remaining directive of CHRONY refuses to start (one that has none here gets the general reason). */
 export const CHRONY_REFUSED: Readonly<Record<string, string>> = {
-  bindacqdevice: 'binding the client socket to a device is not implemented',
   bindcmddevice: 'binding the UDP command port to a device is not implemented',
   broadcast: 'broadcast server mode is not implemented',
   cmdratelimit: 'rate limiting of the UDP command port is not implemented (only localhost and cmdallow hosts reach it)',

@@ -1,6 +1,7 @@
 /**
  * The daemon process: its PID file, locked memory, the RTC's 11-minute
- * mode, manual time input and hardware timestamping (process-options.ts).
+ * mode, manual time input, hardware timestamping and the user it runs as
+ * (process-options.ts).
  */
 import { errorAt, isHostOrAddress, recordOrigin } from '../config-builder.js';
 import { parseNumber } from '../numbers.js';
@@ -69,7 +70,26 @@ function initstepslew(s: ParseState, l: ConfigLine): void {
   s.b.process.initstepslew = { threshold, hosts };
 }
 
+function user(s: ParseState, l: ConfigLine): void {
+  const name = oneArg(s, l, 'one user name');
+  if (name === null) return;
+  s.b.process.user = name;
+  recordOrigin(s, l, 'user');
+}
+
 export const PROCESS_DIRECTIVES: readonly Directive[] = [
+  {
+    chrony: {
+      names: ['user'],
+      grammar: 'USER',
+      status: implemented(user),
+    },
+    origin: true,
+    field: 'process.user',
+    consumer: 'src/cli/daemon-user.ts',
+    default: 'none (stays as started)',
+    doc: 'Started as root, the daemon drops to this user as chronyd does: once its sockets are bound, its clock taken and its memory locked, it leaves every supplementary group, takes the user\'s uid and primary gid, and keeps only the capabilities chronyd 4.3 keeps: CAP_SYS_TIME when it controls the system clock, CAP_NET_BIND_SERVICE when `port` is below 1024, CAP_NET_RAW with `binddevice`/`bindacqdevice` on kernels before 5.7. The control socket\'s directory, `logdir` and `ntsdumpdir` are created owned by the user when they do not exist (as chronyd creates them), so the daemon can still write there. An unknown user stops the start at this line; a failure to drop stops the daemon. Not started as root, or a user with uid and gid 0: nothing is dropped. Needs the native addon.',
+  },
   {
     chrony: {
       names: ['pidfile'],

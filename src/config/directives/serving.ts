@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { parseSubnet } from '../../core/server/access.js';
 import { DEFAULT_RATE_LIMIT, RATE_LIMIT_RANGES, type RateLimitConfig } from '../../core/server/ratelimit.js';
-import { errorAt, oneValue, recordOrigin, warnAt } from '../config-builder.js';
+import { errorAt, interfaceSetter, oneValue, recordOrigin, warnAt } from '../config-builder.js';
 import { type Directive, implemented, type ServerHandler, viaServer } from '../directive.js';
 import { parseRestrict } from '../ntp-restrict.js';
 import { parseInteger } from '../numbers.js';
@@ -139,6 +139,17 @@ export const SERVING_DIRECTIVES: readonly Directive[] = [
     consumer: SERVER,
     default: 'every address',
     doc: 'Repeatable. ntp.conf: only `interface listen ADDRESS` maps; the other forms give a warning.',
+  },
+  {
+    chrony: {
+      names: ['binddevice'],
+      grammar: 'INTERFACE',
+      status: implemented(interfaceSetter((b, iface) => { b.server.bindDevice = iface; })),
+    },
+    field: 'server.bindDevice',
+    consumer: SERVER,
+    default: 'none',
+    doc: 'SO_BINDTODEVICE on the NTP server\'s sockets, as chronyd sets it: only requests that arrive through that interface are answered, and replies (and a peer\'s packets) leave through it. An interface this machine does not have stops the start at this line. Needs the native addon. Refused with an NTS-KE server (its TCP socket would not be bound). The daemon only: `ntpkit server` ignores it with a warning.',
   },
   serving(['allow', 'deny'], '[all] [SUBNET]', access, {
     field: 'server.access', consumer: SERVER, default: 'nothing served',
