@@ -21,7 +21,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   cmdratelimit: null,
   corrtimeratio: 1,
   dumpdir: 1,
-  fallbackdrift: 2,
   hwclockfile: 1,
   hwtstimeout: 1,
   mailonchange: 2,

@@ -12,6 +12,7 @@
 import { type Instant } from '../../time/instant.js';
 import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { KissAction } from '../../proto/kiss.js';
+import type { FallbackDriftRange } from './fallback-drift.js';
 import type { RefclockOptions } from './refclock-options.js';
 import type { RefclockInput } from './refclock-source.js';
 import { type SourceOptions } from './source-options.js';
@@ -58,6 +59,8 @@ export interface DisciplineOptions {
   /** chrony `maxupdateskew`: an estimate whose frequency error exceeds this does not change the frequency, ppm (default 1000). */
   readonly maxupdateskew: number;
   readonly authselectmode: AuthSelectMode;
+  /** chrony `fallbackdrift MIN MAX`: without updates for 2^MIN ... 2^MAX seconds, the frequency falls back to its average over as long (fallback-drift.ts); null: it stays. */
+  readonly fallbackdrift: FallbackDriftRange | null;
 }
 
 export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
@@ -79,6 +82,7 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   maxjitter: 1,
   maxupdateskew: 1000,
   authselectmode: 'mix',
+  fallbackdrift: null,
 });
 
 /** What reconfigure() did: its actions, to carry out like tick()'s, and how many sources it kept, added and removed. */

@@ -22,6 +22,7 @@ import type { ClockController, ControllerFactory } from './clock-controller.js';
 import { ClockModel } from './clock-model.js';
 import { controllerFactory, DEFAULT_CONTROLLER } from './controllers.js';
 import { runCommand } from './engine-control.js';
+import { FallbackDrifts } from './fallback-drift.js';
 import { sameValue } from './same-value.js';
 import { leapShift, LeapSchedule } from './leap.js';
 import { Reference } from './reference.js';
@@ -93,6 +94,7 @@ export class SyncEngine implements SyncEngineApi {
   private ts: Timescale | null = null;
   private controller: ClockController | null = null;
   private smoothing: TimeSmoothing | null = null;
+  private fallback: FallbackDrifts | null = null;
   private readonly sources: SourceSet;
   private readonly reference: Reference;
   private readonly leap = new LeapSchedule();
@@ -122,6 +124,7 @@ export class SyncEngine implements SyncEngineApi {
     this.ts = { clock, origin: now };
     this.controller = this.makeController({ options: this.d, clock, minSlewTime: this.minSlewTime });
     this.smoothing = this.d.smoothtime === null ? null : new TimeSmoothing(this.d.smoothtime, now);
+    this.fallback = FallbackDrifts.create(this.d.fallbackdrift);
     // The engine's model of the clock starts exact: it sets the frequency itself.
     actions.push({ kind: 'set-frequency', ppm });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
@@ -135,6 +138,7 @@ export class SyncEngine implements SyncEngineApi {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     this.ctrl().tick(now, actions);
+    this.fallbackDue(now, actions);
     const due = this.leap.take(now);
     if (due !== null) this.applyLeap(now, due.kind, due.at, actions);
     this.pollRefclocks(now, actions);
@@ -414,6 +418,7 @@ export class SyncEngine implements SyncEngineApi {
     if (r.selected === null) {
       this.selectedId = null;
       this.reference.lost(r.reason, actions);
+      this.scheduleFallback(now, actions);
       return;
     }
     this.selectedId = r.selected;
@@ -452,6 +457,25 @@ export class SyncEngine implements SyncEngineApi {
     if (Math.abs(wrong) > this.d.logchange) actions.splice(mark, 0, { kind: 'event', event: { type: 'clock-wrong', seconds: wrong } });
     const selected = this.sources.byId(combined[0] as number) as TrackedSource;
     this.reference.updated(now, { outcome, selected, estimate: c, combined: combined.length, remaining }, controller, this.leap.pending, actions);
+    if (this.fallback !== null) {
+      this.fallback.updated(now, controller.frequencyPpm, controller.updateInterval);
+      this.scheduleFallback(now, actions);
+    }
+  }
+
+  /** chronyd's schedule_fb_drift: a fallback drift whose time has already come is set now. */
+  private scheduleFallback(now: Instant, actions: EngineAction[]): void {
+    const ppm = this.fallback?.schedule(now) ?? null;
+    if (ppm !== null) this.ctrl().setBaseFrequency(now, ppm, actions);
+  }
+
+  /** The scheduled fallback drift is due: as chronyd, its frequency is set and the clock counts as unsynchronized. */
+  private fallbackDue(now: Instant, actions: EngineAction[]): void {
+    const f = this.fallback;
+    if (f === null || f.due === null || now < f.due) return;
+    this.ctrl().setBaseFrequency(now, f.fire(), actions);
+    this.reference.lost(null, actions, false);
+    this.scheduleFallback(now, actions);
   }
 
   /** The leap second is due: UTC moved by a second; make the clock follow per leapsecmode. */
@@ -504,7 +528,7 @@ export class SyncEngine implements SyncEngineApi {
 
   private finish(now: Instant, actions: EngineAction[]): EngineAction[] {
     let wake = this.sources.nextWake();
-    for (const t of [this.ctrl().nextWake, this.leap.at]) if (t !== null && (wake === null || t < wake)) wake = t;
+    for (const t of [this.ctrl().nextWake, this.leap.at, this.fallback?.due ?? null]) if (t !== null && (wake === null || t < wake)) wake = t;
     if (wake !== null) actions.push({ kind: 'timer', at: wake < now ? now : wake });
     return actions;
   }
