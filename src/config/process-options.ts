@@ -29,6 +29,8 @@ export interface ProcessOptions {
   readonly clockprecision: number | null;
   /** chrony `sched_priority`: SCHED_FIFO at this priority (1-99); 0: the default scheduling. */
   readonly sched_priority: number;
+  /** chrony `dumpdir`: where each source's samples are saved at stop and on `dump`, and read back with `-r`; null: not saved. */
+  readonly dumpdir: string | null;
 }
 
 export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
@@ -40,4 +42,5 @@ export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
   initstepslew: null,
   clockprecision: null,
   sched_priority: 0,
+  dumpdir: null,
 });

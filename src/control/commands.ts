@@ -6,7 +6,7 @@
  * - Local only (the main socket, mode 0660), as chronyd allows them only on
  *   its Unix socket: `clients`, `serverstats`, `ntpdata`, and every command
  *   that changes something: `makestep`, `burst`, `online`, `offline`, `add`,
- *   `delete`, `reload`.
+ *   `delete`, `reload`, `dump`.
  */
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/engine/engine-api.js';
@@ -36,6 +36,8 @@ export interface ControllableDaemon extends SnapshotSource {
   readonly transport: UdpTransportInfo | null;
   /** The local address replies from `remote` arrive at (ntpdata's Local address), or null when unknown. */
   localAddressFor?(remote: string): Promise<string | null>;
+  /** chronyc dump: the sources' samples saved to the dumpdir; the files written, or null without a dumpdir. */
+  dump?(): Promise<number | null>;
 }
 
 /** The commands served on the read-only socket too; the client falls back to it for these. */
@@ -226,6 +228,13 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
       const r = unwrap(d.control({ op: 'delete-source', selector }));
       log(`Control: deleted ${selector} (${r.sources} source(s))`);
       return r;
+    }),
+    dump: changing(async (args) => {
+      noOtherArgs(args, []);
+      const n = (await d.dump?.()) ?? null;
+      if (n === null) throw new ControlError('not-enabled', 'No dumpdir is configured: the sources\' samples have nowhere to go (chrony.conf dumpdir DIR)');
+      log(`Control: dump (${n} source file${n === 1 ? '' : 's'} written)`);
+      return { sources: n };
     }),
   } satisfies Record<string, ControlCommandSpec>);
   const reload = opts.reload;

@@ -26,6 +26,7 @@ import { loadNative } from '../clock/native.js';
 import { RunningRefclocks, sameRefclocks } from './refclocks.js';
 import type { ShmAccess } from './refclock-shm.js';
 import { ServedState } from './served-state.js';
+import { saveDumps } from './source-dumps.js';
 import { StatsLog, wantsStatsLogs } from './stats-log.js';
 import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';
 
@@ -38,6 +39,8 @@ export interface SyncDaemonParts {
   readonly drift: DaemonDrift;
   /** Whether the daemon may serve at all (false: the library). */
   readonly serving: boolean;
+  /** chronyd -r: the source dumps to load, by file name (empty: none). */
+  readonly restore?: ReadonlyMap<string, string>;
 }
 
 export class RunningSyncDaemon implements SyncDaemon {
@@ -70,7 +73,8 @@ export class RunningSyncDaemon implements SyncDaemon {
       ntsSourceAuthenticator: (so) => ntsSourceAuthenticator(so, { nts: () => this.current.server.nts, clockUpdates: () => this.clockUpdates, log }),
     };
     const { resources } = parts;
-    this.engine = parts.createEngine(engineOptionsFor(this.current, parts.drift.initial, resources.keys, this.ground));
+    const restore = parts.restore ?? new Map<string, string>();
+    this.engine = parts.createEngine({ ...engineOptionsFor(this.current, parts.drift.initial, resources.keys, this.ground), ...(restore.size > 0 ? { restore } : {}) });
     this.servers = new DaemonServers({ clock: this.clock, serving: parts.serving, keys: resources.keys, ntsCredentials: resources.ntsServer, log: this.log,
       udp: opts.udp, transmitCompensation: opts.transmitCompensation,
     });
@@ -200,9 +204,15 @@ export class RunningSyncDaemon implements SyncDaemon {
       : `Reloaded the configuration: ${sources}; ${inPlace.kept} kept with their state, ${inPlace.added} added, ${inPlace.removed} removed`);
   }
 
+  async dump(): Promise<number | null> {
+    return saveDumps(this.current, this.engine, this.clock.now(), this.log);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // As chronyd at exit: the samples first, on the clock as it is.
+    await this.dump();
     await this.parts.drift.save(this.engine);
     this.refclocks?.close();
     await this.driver.stop();

@@ -20,7 +20,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   cmddeny: null,
   cmdratelimit: null,
   corrtimeratio: 1,
-  dumpdir: 1,
   hwclockfile: 1,
   hwtstimeout: 1,
   mailonchange: 2,

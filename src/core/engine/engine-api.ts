@@ -123,6 +123,12 @@ export interface EngineOptions {
   readonly servedState?: (engine: SystemState) => SystemState;
   /** The clock controller, by its name in core/engine/controllers.ts (default: the one the daemon runs). */
   readonly controller?: string;
+  /**
+   * chronyd -r: source dumps (source-dump.ts) by file name (`<address>.dat`),
+   * each loaded into the source that first takes that address, as chronyd
+   * loads them once its sources are resolved.
+   */
+  readonly restore?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -191,6 +197,9 @@ export type EngineEvent =
   | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string; readonly action: KissAction; readonly poll: number }
   | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
   | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
+  /** chronyd -r: a source's dump was loaded (`samples` taken), or refused and ignored (`reason`). */
+  | { readonly type: 'dump-loaded'; readonly sourceId: number; readonly samples: number }
+  | { readonly type: 'dump-refused'; readonly sourceId: number; readonly reason: string }
   /**
    * chronyd's "System clock wrong by X seconds": an update found the clock
    * wrong by more than `logchange`, beyond the correction already under way.
@@ -344,6 +353,8 @@ export interface SyncEngineApi {
   systemState(now: Instant): SystemState;
   /** Whether `address`:`port` is a configured peer's (its packets are the engine's, not the NTP server's to answer). */
   isPeer?(address: string, port: number): boolean;
+  /** chronyd's dump (SRC_DumpSources): each NTP source with samples, its file name and text (source-dump.ts). */
+  dumpSources?(now: Instant): readonly { readonly file: string; readonly text: string }[];
   /** The drift file's contents now, ppm: the driver writes it when it must (SIGTERM), besides the periodic write-drift actions. */
   drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
   /** A run-time control command (chronyc's makestep, burst, online, add...): carry out its actions like tick()'s. */

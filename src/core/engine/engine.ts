@@ -35,6 +35,8 @@ import { SourceMeasurement, type SourceEstimate, type Timescale } from './source
 import type { SourceOptions } from './source-options.js';
 import { measurementEvent, sourceSnapshot, statisticsRecord } from './source-reports.js';
 import { SourceSet } from './source-set.js';
+import { dumpFileName, formatSourceDump, parseSourceDump } from './source-dump.js';
+import { dumpMismatch, restoreSource, sourceDump } from './source-restore.js';
 import { STATS_DEFAULTS, type StatsOptions } from './source-stats.js';
 import type { SystemState } from '../system.js';
 import { UNRESOLVED, type TrackedSource } from './tracked-source.js';
@@ -101,6 +103,8 @@ export class SyncEngine implements SyncEngineApi {
   private selectedId: number | null = null;
   private started = false;
   private refclockSourceIds: number[] = [];
+  /** chronyd -r: dumps not loaded yet, by file name. */
+  private readonly pendingDumps: Map<string, string>;
 
   constructor(options: EngineOptions & { readonly tuning?: EngineTuning }) {
     this.o = options;
@@ -108,6 +112,7 @@ export class SyncEngine implements SyncEngineApi {
     this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, ...(options.tuning?.stats ?? {}) };
     this.minSlewTime = options.tuning?.minSlewTime ?? 1;
     this.sources = new SourceSet(options, (so) => this.measurement(so), () => this.announced());
+    this.pendingDumps = new Map(options.restore ?? []);
     this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision, this.d.maxclockerror);
     // Looked up here, so that a controller nobody knows fails the construction, not start().
     this.makeController = controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
@@ -130,6 +135,7 @@ export class SyncEngine implements SyncEngineApi {
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
     for (const so of this.o.sources) this.sources.add(so, now, actions);
     this.refclockSourceIds = (this.o.refclocks ?? []).map((ro) => this.sources.addRefclock(ro, now).id);
+    this.restoreDumps(now, actions);
     this.poll(now, actions);
     return this.finish(now, actions);
   }
@@ -254,6 +260,7 @@ export class SyncEngine implements SyncEngineApi {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     this.sources.resolved(sourceId, result, now, actions);
+    this.restoreDumps(now, actions);
     this.poll(now, actions);
     return this.finish(now, actions);
   }
@@ -301,6 +308,48 @@ export class SyncEngine implements SyncEngineApi {
   private announced(): SystemState {
     const own = this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
     return this.o.servedState?.(own) ?? own;
+  }
+
+  dumpSources(now: Instant): { file: string; text: string }[] {
+    const ts = this.timescale();
+    return this.sources.sources.flatMap((s) => {
+      const file = s.refclock === null && s.address !== null ? dumpFileName(s.address) : null;
+      const d = file === null ? null : sourceDump(s, now, ts);
+      return file === null || d === null ? [] : [{ file, text: formatSourceDump(d) }];
+    });
+  }
+
+  /**
+   * Each source that has taken an address with a dump waiting is loaded from
+   * it, if it has no samples of its own yet; then, as chronyd after
+   * SRC_ReloadSources, selection may update the clock at once.
+   */
+  private restoreDumps(now: Instant, actions: EngineAction[]): void {
+    if (this.pendingDumps.size === 0) return;
+    const ts = this.timescale();
+    let loaded: TrackedSource | null = null;
+    for (const s of this.sources.sources) {
+      const file = s.refclock === null && s.address !== null ? dumpFileName(s.address) : null;
+      const text = file === null ? undefined : this.pendingDumps.get(file);
+      if (file === null || text === undefined) continue;
+      this.pendingDumps.delete(file);
+      if (s.measurement.stats.count > 0) continue;
+      const parsed = parseSourceDump(text, now);
+      const refused = parsed.ok ? dumpMismatch(s, parsed.dump) : parsed.reason;
+      if (refused !== null || !parsed.ok) {
+        actions.push({ kind: 'event', event: { type: 'dump-refused', sourceId: s.id, reason: refused ?? '' } });
+        continue;
+      }
+      const samples = restoreSource(s, parsed.dump, now, ts, this.measurement(s.options), this.o.precision);
+      if (samples === 0) {
+        actions.push({ kind: 'event', event: { type: 'dump-refused', sourceId: s.id, reason: 'no sample of it was usable' } });
+        continue;
+      }
+      s.poller.adapt(s.measurement.information());
+      actions.push({ kind: 'event', event: { type: 'dump-loaded', sourceId: s.id, samples } });
+      loaded = s;
+    }
+    if (loaded !== null) this.select(now, loaded, actions);
   }
 
   /** The drift file's contents now (frequency and skew, ppm): the daemon writes it on demand (SIGTERM). */
