@@ -35,8 +35,8 @@ import { SourceMeasurement, type SourceEstimate, type Timescale } from './source
 import type { SourceOptions } from './source-options.js';
 import { measurementEvent, sourceSnapshot, statisticsRecord } from './source-reports.js';
 import { SourceSet } from './source-set.js';
-import { dumpFileName, formatSourceDump, parseSourceDump } from './source-dump.js';
-import { dumpMismatch, restoreSource, sourceDump } from './source-restore.js';
+import { formatSourceDump, parseSourceDump } from './source-dump.js';
+import { dumpMismatch, restoreSource, sourceDump, sourceDumpFile } from './source-restore.js';
 import { STATS_DEFAULTS, type StatsOptions } from './source-stats.js';
 import type { SystemState } from '../system.js';
 import { UNRESOLVED, type TrackedSource } from './tracked-source.js';
@@ -313,7 +313,7 @@ export class SyncEngine implements SyncEngineApi {
   dumpSources(now: Instant): { file: string; text: string }[] {
     const ts = this.timescale();
     return this.sources.sources.flatMap((s) => {
-      const file = s.refclock === null && s.address !== null ? dumpFileName(s.address) : null;
+      const file = sourceDumpFile(s);
       const d = file === null ? null : sourceDump(s, now, ts);
       return file === null || d === null ? [] : [{ file, text: formatSourceDump(d) }];
     });
@@ -329,7 +329,7 @@ export class SyncEngine implements SyncEngineApi {
     const ts = this.timescale();
     let loaded: TrackedSource | null = null;
     for (const s of this.sources.sources) {
-      const file = s.refclock === null && s.address !== null ? dumpFileName(s.address) : null;
+      const file = sourceDumpFile(s);
       const text = file === null ? undefined : this.pendingDumps.get(file);
       if (file === null || text === undefined) continue;
       this.pendingDumps.delete(file);

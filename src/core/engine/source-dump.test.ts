@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addSeconds, instantFromUnixSeconds } from '../../time/instant.js';
+import { DISCIPLINE_DEFAULTS } from './engine-api.js';
+import { SyncEngine } from './engine.js';
+import { REFCLOCK_DEFAULTS } from './refclock-options.js';
 import { sourceOptions } from './source-options.js';
 import { server, World } from './engine-harness.test-helper.js';
 import { formatSourceDump, isDumpFileName, parseSourceDump, type SourceDump } from './source-dump.js';
@@ -118,4 +121,29 @@ test('the dump format: what chronyd 4.3 writes parses, round trips, and its refu
   assert.deepEqual(again.dump, d);
   assert.ok(isDumpFileName('127.0.30.1.dat') && isDumpFileName('2001:db8::1.dat') && isDumpFileName('refid:47505300.dat'));
   assert.ok(!isDumpFileName('drift') && !isDumpFileName('ntskeys') && !isDumpFileName('a.example.org.dat'));
+});
+
+test('a reference clock dumps to refid:HEX.dat (chronyd\'s name) and restores into the same refclock', () => {
+  const rc = { ...REFCLOCK_DEFAULTS, driver: 'SHM' as const, parameter: '0', driverOptions: {}, refid: 'GPS', poll: 2 };
+  const make = (restore?: ReadonlyMap<string, string>): SyncEngine => new SyncEngine({
+    sources: [], refclocks: [rc], discipline: DISCIPLINE_DEFAULTS, precision: 2 ** -24, random: () => 0.5, ...(restore ? { restore } : {}),
+  });
+  const T0 = instantFromUnixSeconds(1_750_000_000);
+  const engine = make();
+  engine.start(T0);
+  const [id] = engine.refclockIds();
+  for (let i = 1; i <= 60; i++) {
+    const now = addSeconds(T0, i);
+    engine.refclockReading(id as number, { time: now, offset: 0.0001, leap: 'none' }, now);
+    engine.tick(now);
+  }
+  const end = addSeconds(T0, 60);
+  const files = engine.dumpSources(end);
+  assert.deepEqual(files.map((f) => f.file), ['refid:47505300.dat']);
+  assert.equal(files[0]?.text.split('\n')[1], '.');
+  const n = engine.snapshot(end, 'sim').sources[0]?.stats.samples ?? 0;
+  assert.ok(n >= 2, `${n} samples`);
+  const again = make(new Map(files.map((f) => [f.file, f.text])));
+  again.start(addSeconds(end, 5));
+  assert.equal(again.snapshot(addSeconds(end, 5), 'sim').sources[0]?.stats.samples, n);
 });

@@ -14,7 +14,8 @@
  * Times are Unix seconds with nine decimals on the dumping clock; offsets are
  * chronyd's sense, local clock − source, with `offset` re-based onto the
  * clock as it was at the dump and `orig offset` as measured. The file is
- * named after the source's address (`<address>.dat`).
+ * named after the source's address (`<address>.dat`), a reference clock's
+ * after its refid (`refid:<8 hex digits>.dat`, its name line `.`).
  */
 import { instantFromUnixNanos, instantToUnixNanos, type Instant } from '../../time/instant.js';
 
@@ -55,10 +56,18 @@ export interface SourceDump {
   readonly samples: readonly DumpSample[];
 }
 
-/** The file a source's dump goes in, or null for an address chronyd would not name a file after. */
+/** The file an NTP source's dump goes in, or null for an address chronyd would not name a file after. */
 export function dumpFileName(address: string): string | null {
   return /^[0-9a-fA-F.:]+$/.test(address) && address.length < 60 ? `${address}.dat` : null;
 }
+
+/** A reference clock's: chronyd names it after the refid, in hex. */
+export function refclockDumpFileName(refid: number): string {
+  return `refid:${(refid >>> 0).toString(16).padStart(8, '0')}.dat`;
+}
+
+/** What a reference clock's dump gives as its name (chronyd has none to check). */
+export const REFCLOCK_DUMP_NAME = '.';
 
 /** Whether a file name in a dump directory is a source dump (chronyd removes these at start). */
 export function isDumpFileName(name: string): boolean {

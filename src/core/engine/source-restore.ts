@@ -12,15 +12,22 @@ import { secondsToShort } from '../../time/short.js';
 import { Mode } from '../../proto/constants.js';
 import type { NtpHeader } from '../../proto/header.js';
 import type { SourceMeasurement, Timescale } from './source-measurement.js';
-import type { DumpSample, SourceDump } from './source-dump.js';
+import { dumpFileName, type DumpSample, refclockDumpFileName, REFCLOCK_DUMP_NAME, type SourceDump } from './source-dump.js';
 import type { TrackedSource } from './tracked-source.js';
 
 const LEAP_CODE = { none: 0, insert: 1, delete: 2 } as const;
 
+/** The file the source's dump goes in (chronyd's get_dumpfile), or null: not resolved yet, or an address no file is named after. */
+export function sourceDumpFile(s: TrackedSource): string | null {
+  const refid = s.ownRefid();
+  if (refid !== null) return refclockDumpFileName(refid);
+  return s.address === null ? null : dumpFileName(s.address);
+}
+
 /** The source's dump now, or null when it has no samples (chronyd writes no file then). */
 export function sourceDump(s: TrackedSource, now: Instant, ts: Timescale): SourceDump | null {
   const window = s.measurement.stats.window;
-  if (window.length === 0 || s.refclock !== null) return null;
+  if (window.length === 0) return null;
   const rawNow = ts.clock.rawSeconds(now, ts.origin);
   const rate = 1 + ts.clock.basePpm * 1e-6;
   const sinceOrigin = diffSeconds(now, ts.origin);
@@ -39,7 +46,7 @@ export function sourceDump(s: TrackedSource, now: Instant, ts: Timescale): Sourc
   });
   const p = s.poller;
   return {
-    name: s.options.host,
+    name: s.refclock === null ? s.options.host : REFCLOCK_DUMP_NAME,
     authenticated: s.options.key !== null || s.options.nts,
     reach: p.reach,
     reachSize: Math.min(8, p.totalTx + s.restoredReachSize),
@@ -56,7 +63,7 @@ export function sourceDump(s: TrackedSource, now: Instant, ts: Timescale): Sourc
  * takes no dump of an unauthenticated one.
  */
 export function dumpMismatch(s: TrackedSource, d: SourceDump): string | null {
-  if (d.name !== s.options.host) return `it is of "${d.name}", not "${s.options.host}"`;
+  if (s.refclock === null && d.name !== s.options.host) return `it is of "${d.name}", not "${s.options.host}"`;
   if (!d.authenticated && (s.options.key !== null || s.options.nts)) return 'it was not authenticated and the source is';
   return null;
 }
@@ -91,7 +98,8 @@ export function restoreSource(s: TrackedSource, d: SourceDump, now: Instant, ts:
   const p = s.poller;
   p.reach = d.reach & 0xff;
   s.restoredReachSize = d.reachSize;
-  p.lastHeader = restoredHeader(d, last);
+  // A reference clock's stratum and leap are its own; a server's are what it last said.
+  if (s.refclock === null) p.lastHeader = restoredHeader(d, last);
   s.goodRx += taken;
   s.freshSample = true;
   return taken;
