@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { addSeconds, instantFromUnixSeconds } from '../../time/instant.js';
 import { DISCIPLINE_DEFAULTS } from './engine-api.js';
 import { SyncEngine } from './engine.js';
@@ -146,4 +147,32 @@ test('a reference clock dumps to refid:HEX.dat (chronyd\'s name) and restores in
   const again = make(new Map(files.map((f) => [f.file, f.text])));
   again.start(addSeconds(end, 5));
   assert.equal(again.snapshot(addSeconds(end, 5), 'sim').sources[0]?.stats.samples, n);
+});
+
+test('parseSourceDump: any text is a dump or a reason, never an exception; any dump it writes reads back the same', () => {
+  const now = instantFromUnixSeconds(1_800_000_000);
+  const lines = fc.array(fc.oneof(fc.string(), fc.constantFrom('SRC0', '127.0.30.1', '0 377 8 1 0', '1 0', '1790000000.000000001 1e-3 1e-3 1e-4 1e-6 1e-4 1e-6')), { maxLength: 8 });
+  fc.assert(fc.property(lines, (ls) => {
+    const r = parseSourceDump(ls.join('\n'), now);
+    assert.ok(r.ok || r.reason.length > 0);
+  }));
+  const finite = fc.double({ min: -1e5, max: 1e5, noNaN: true });
+  const sample = fc.record({ offset: finite, origOffset: finite, peerDelay: finite, peerDispersion: finite, rootDelay: finite, rootDispersion: finite });
+  const dump = fc.record({
+    authenticated: fc.boolean(), reach: fc.integer({ min: 0, max: 255 }), reachSize: fc.integer({ min: 0, max: 8 }),
+    stratum: fc.integer({ min: 0, max: 15 }), leap: fc.integer({ min: 0, max: 2 }), asymmetryRun: fc.integer({ min: -1000, max: 1000 }),
+    samples: fc.array(sample, { minLength: 1, maxLength: 64 }),
+  });
+  fc.assert(fc.property(dump, (d) => {
+    const full: SourceDump = { ...d, name: 'ntp.example.org', samples: d.samples.map((s, i) => ({ ...s, time: addSeconds(now, -1000 + i * 1.5) })) };
+    const r = parseSourceDump(formatSourceDump(full), now);
+    assert.ok(r.ok, r.ok ? '' : r.reason);
+    assert.deepEqual({ ...r.dump, samples: r.dump.samples.length }, { ...full, samples: full.samples.length });
+    r.dump.samples.forEach((s, i) => {
+      const w = full.samples[i] as typeof s;
+      assert.equal(s.time, w.time);
+      // %.6e keeps 7 significant digits.
+      for (const k of ['offset', 'origOffset', 'peerDelay', 'peerDispersion', 'rootDelay', 'rootDispersion'] as const) assert.ok(Math.abs(s[k] - w[k]) <= Math.abs(w[k]) * 1e-6 + 1e-300, k);
+    });
+  }));
 });
