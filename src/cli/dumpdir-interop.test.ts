@@ -17,6 +17,8 @@ import { runCaptured } from './run-captured.test-helper.js';
 const SERVER = '127.0.30.1';
 const FILE = `${SERVER}.dat`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How long a daemon gets to save its dumps after SIGTERM before the harness kills it. */
+const EXIT_GRACE_MS = 20_000;
 
 interface Row { readonly samples: number; readonly reach: number; readonly offsetText: string }
 
@@ -68,82 +70,81 @@ async function config(dir: string, dumpdir: string, source: string): Promise<{ c
   return { conf, socket };
 }
 
-test('ntpkit dump writes chronyd\'s format; ntpkit -r and chronyd -r restore its samples and reach; without -r nothing is restored', { timeout: 180_000 }, async (t) => {
-  if (!requireTool(t, 'chronyd', 'chronyc')) return;
+/** The processes a test started, stopped (by PID) at its end. */
+interface Started { daemon?: ManagedProcess; chronyd?: ChronydProcess }
+
+/** A chronyd server at SERVER and a temp dir (its `dumps` the dumpdir) for `body`; everything stopped and removed after. */
+async function withServer(body: (dir: string, dumps: string, started: Started) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ntpkit-dumpdir-'));
-  const dumps = join(dir, 'dumps');
   let server: ChronydServer | undefined;
-  let daemon: ManagedProcess | undefined;
-  let chronyd: ChronydProcess | undefined;
+  const started: Started = {};
   try {
     server = await startChronydServer({ address: SERVER });
+    await body(dir, join(dir, 'dumps'), started);
+  } finally {
+    await started.daemon?.stop();
+    await started.chronyd?.stop();
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('ntpkit dump writes chronyd\'s format; ntpkit -r and chronyd -r restore its samples and reach; without -r nothing is restored', { timeout: 180_000 }, async (t) => {
+  if (!requireTool(t, 'chronyd', 'chronyc')) return;
+  await withServer(async (dir, dumps, started) => {
     const polling = await config(dir, dumps, 'iburst minpoll 0 maxpoll 0');
-    daemon = await spawnNtpkit(['daemon', '-f', polling.conf, '--clock', 'virtual']);
-    const first = daemon;
+    const first = started.daemon = await spawnNtpkit(['daemon', '-f', polling.conf, '--clock', 'virtual']);
     await waitFor('8 samples', () => ntpkitRow(polling.socket), (r) => r.samples >= 8, 60_000, () => first.logs());
     const dumped = await runCaptured(['dump', '--socket', polling.socket]);
     assert.deepEqual([dumped.code, dumped.out], [0, '200 OK\n'], dumped.err);
     assert.ok(dumpSamples(await readFile(join(dumps, FILE), 'utf8')) >= 8);
-    // At exit the samples are saved again, the latest included.
-    await daemon.stop();
+    // At exit the samples are saved again, the latest included (a generous grace: SIGKILL on a loaded machine would skip the exit).
+    await first.stop(EXIT_GRACE_MS);
     const text = await readFile(join(dumps, FILE), 'utf8');
     const n = dumpSamples(text);
     assert.ok(n >= 8, text);
 
     const offline = await config(dir, dumps, 'offline');
-    daemon = await spawnNtpkit(['daemon', '-f', offline.conf, '--clock', 'virtual', '-r']);
-    const second = daemon;
+    const second = started.daemon = await spawnNtpkit(['daemon', '-f', offline.conf, '--clock', 'virtual', '-r']);
     const restored = await waitFor('the daemon answering', () => ntpkitRow(offline.socket), () => true, 30_000, () => second.logs());
     assert.deepEqual([restored.samples, restored.reach], [n, 0o377], 'NP and Reach as dumped');
-    assert.match(daemon.logs(), new RegExp(`Loaded dump file for ${SERVER.replace(/\./g, '\\.')} \\(${n} samples\\)`));
+    assert.match(second.logs(), new RegExp(`Loaded dump file for ${SERVER.replace(/\./g, '\\.')} \\(${n} samples\\)`));
     assert.deepEqual(await readdir(dumps), [], 'as chronyd, the dumps are removed once the daemon has started');
-    await daemon.stop();
-    assert.equal(dumpSamples(await readFile(join(dumps, FILE), 'utf8')), n, 'an offline source dumps what it restored');
+    await second.stop(EXIT_GRACE_MS);
+    const again = await readFile(join(dumps, FILE), 'utf8').catch((e: unknown) => assert.fail(`no dump at exit: ${String(e)}\n${second.logs()}`));
+    assert.equal(dumpSamples(again), n, 'an offline source dumps what it restored');
 
     // The same start without -r: nothing restored, and the file is gone all the same.
-    daemon = await spawnNtpkit(['daemon', '-f', offline.conf, '--clock', 'virtual']);
-    const third = daemon;
+    const third = started.daemon = await spawnNtpkit(['daemon', '-f', offline.conf, '--clock', 'virtual']);
     const cold = await waitFor('the daemon answering', () => ntpkitRow(offline.socket), () => true, 30_000, () => third.logs());
     assert.deepEqual([cold.samples, cold.reach], [0, 0]);
-    assert.doesNotMatch(daemon.logs(), /Loaded dump file/);
-    await daemon.stop();
+    assert.doesNotMatch(third.logs(), /Loaded dump file/);
+    await third.stop();
 
     // chronyd -r takes ntpkit's file as its own.
-    chronyd = await startChronyd({
+    const c = started.chronyd = await startChronyd({
       config: ['port 0', 'dumpdir {dir}', 'bindcmdaddress {dir}/chronyd.sock', `server ${SERVER} offline`],
       files: { [FILE]: text }, args: ['-r'], name: 'chronyd-dump',
     });
-    const c = chronyd;
     const theirs = await waitFor('chronyc answering', () => chronycRow(join(c.dir, 'chronyd.sock')), () => true, 30_000, () => c.logs());
     assert.deepEqual([theirs.samples, theirs.reach], [n, 0o377], `chronyd restored ntpkit's dump\n${c.logs()}`);
-    assert.match(chronyd.logs(), new RegExp(`Loaded dump file for ${SERVER.replace(/\./g, '\\.')}`));
-  } finally {
-    await daemon?.stop();
-    await chronyd?.stop();
-    await server?.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+    // chronyc is run synchronously: the log arrives once the event loop reads chronyd's pipe.
+    await waitFor('chronyd\'s log line', () => c.logs(), (l) => l.includes(`Loaded dump file for ${SERVER}`), 10_000, () => c.logs());
+  });
 });
 
 test('chronyd\'s dump (chronyc dump) restores in ntpkit -r; a corrupt dump is logged and ignored', { timeout: 180_000 }, async (t) => {
   if (!requireTool(t, 'chronyd', 'chronyc')) return;
-  const dir = await mkdtemp(join(tmpdir(), 'ntpkit-dumpdir-'));
-  const dumps = join(dir, 'dumps');
-  let server: ChronydServer | undefined;
-  let daemon: ManagedProcess | undefined;
-  let chronyd: ChronydProcess | undefined;
-  try {
-    server = await startChronydServer({ address: SERVER });
-    chronyd = await startChronyd({
+  await withServer(async (dir, dumps, started) => {
+    const c = started.chronyd = await startChronyd({
       config: ['port 0', 'dumpdir {dir}', 'bindcmdaddress {dir}/chronyd.sock', `server ${SERVER} iburst minpoll 0 maxpoll 0`], name: 'chronyd-dump',
     });
-    const c = chronyd;
     const sock = join(c.dir, 'chronyd.sock');
     await waitFor('chronyd with 8 samples', () => chronycRow(sock), (r) => r.samples >= 8, 60_000, () => c.logs());
     assert.equal(execFileSync(toolPath('chronyc'), ['-h', sock, 'dump'], { encoding: 'utf8', timeout: 5000 }), '200 OK\n', 'the reply ntpkit dump prints too');
     const text = await readFile(join(c.dir, FILE), 'utf8');
     const n = dumpSamples(text);
-    await chronyd.stop();
+    await c.stop();
 
     const { conf, socket } = await config(dir, dumps, 'offline');
     const put = async (dump: string): Promise<void> => {
@@ -151,25 +152,18 @@ test('chronyd\'s dump (chronyc dump) restores in ntpkit -r; a corrupt dump is lo
       await writeFile(join(dumps, FILE), dump);
     };
     await put(text);
-    daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '-r']);
-    const d = daemon;
+    const d = started.daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '-r']);
     const ours = await waitFor('the daemon answering', () => ntpkitRow(socket), () => true, 30_000, () => d.logs());
     assert.deepEqual([ours.samples, ours.reach], [n, 0o377], `chronyd's NP and Reach\n${d.logs()}`);
     // Both daemons share one clock: the source's offset is the loopback's few microseconds, not chronyd's clock against ours.
     assert.match(ours.offsetText, /^[-+]?\d+(ns|us)$/, `offset ${ours.offsetText}`);
-    await daemon.stop();
+    await d.stop();
 
     await put(text.replace(/\n(\d+) (-?\d+)\n/, '\n$1 $2\ngarbage\n'));
-    daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '-r']);
-    const e = daemon;
+    const e = started.daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '-r']);
     const refused = await waitFor('the daemon answering', () => ntpkitRow(socket), () => true, 30_000, () => e.logs());
     assert.deepEqual([refused.samples, refused.reach], [0, 0]);
-    assert.match(daemon.logs(), /Could not load dump file for 127\.0\.30\.1: line 5: expected a time and six numbers/);
-    assert.equal(daemon.exitStatus(), undefined, 'still running');
-  } finally {
-    await daemon?.stop();
-    await chronyd?.stop();
-    await server?.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+    assert.match(e.logs(), /Could not load dump file for 127\.0\.30\.1: line 5: expected a time and six numbers/);
+    assert.equal(e.exitStatus(), undefined, 'still running');
+  });
 });

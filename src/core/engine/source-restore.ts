@@ -85,7 +85,7 @@ export function restoreSource(s: TrackedSource, d: SourceDump, now: Instant, ts:
       measuredOffset: -x.origOffset,
       delay: Math.max(x.peerDelay, precision),
       dispersion: x.peerDispersion,
-    });
+    }, true);
     if (!r.accepted) continue;
     taken++;
     last = x;
