@@ -84,9 +84,9 @@ test('fallbackdrift 1 3: ntpkit falls back and counts itself unsynchronized 2 s 
       unsyncAfterLastUpdate(probes.without as Probe, 30_000),
     ]);
     t.diagnostic(`unsynchronized after the last update: chronyd ${theirs?.toFixed(2)} s, ntpkit ${ours?.toFixed(2)} s, ntpkit without the directive ${without?.toFixed(2) ?? 'not within 30'} s`);
-    // 2 s after the last update, seen by probes 0.1 s apart (chronyd's reference time is fuzzed by up to 1 s: reference.c fuzz_ref_time).
+    // 2 s after the last update, seen by probes 0.1 s apart, late by what a loaded machine delays them (chronyd's reference time is fuzzed by up to 1 s: reference.c fuzz_ref_time).
     assert.ok(theirs !== null && theirs > 0.9 && theirs < 4, `chronyd: ${theirs} s`);
-    assert.ok(ours !== null && ours > 1.9 && ours < 3, `ntpkit: ${ours} s\n${daemons[0]?.logs()}`);
+    assert.ok(ours !== null && ours > 1.9 && ours < 4, `ntpkit: ${ours} s\n${daemons[0]?.logs()}`);
     // Without the directive the source is given up only after its reach register empties: 8 polls of 1 s.
     assert.ok(without === null || without > 5, `ntpkit without fallbackdrift: ${without} s`);
   } finally {
