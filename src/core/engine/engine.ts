@@ -35,8 +35,8 @@ import { SourceMeasurement, type SourceEstimate, type Timescale } from './source
 import type { SourceOptions } from './source-options.js';
 import { measurementEvent, sourceSnapshot, statisticsRecord } from './source-reports.js';
 import { SourceSet } from './source-set.js';
-import { formatSourceDump, parseSourceDump } from './source-dump.js';
-import { dumpMismatch, restoreSource, sourceDump, sourceDumpFile } from './source-restore.js';
+import { formatSourceDump } from './source-dump.js';
+import { loadableDump, restoreSource, sourceDump, sourceDumpFile } from './source-restore.js';
 import { STATS_DEFAULTS, type StatsOptions } from './source-stats.js';
 import type { SystemState } from '../system.js';
 import { UNRESOLVED, type TrackedSource } from './tracked-source.js';
@@ -334,13 +334,12 @@ export class SyncEngine implements SyncEngineApi {
       if (file === null || text === undefined) continue;
       this.pendingDumps.delete(file);
       if (s.measurement.stats.count > 0) continue;
-      const parsed = parseSourceDump(text, now);
-      const refused = parsed.ok ? dumpMismatch(s, parsed.dump) : parsed.reason;
-      if (refused !== null || !parsed.ok) {
-        actions.push({ kind: 'event', event: { type: 'dump-refused', sourceId: s.id, reason: refused ?? '' } });
+      const dump = loadableDump(s, text, now);
+      if (typeof dump === 'string') {
+        actions.push({ kind: 'event', event: { type: 'dump-refused', sourceId: s.id, reason: dump } });
         continue;
       }
-      const samples = restoreSource(s, parsed.dump, now, ts, this.measurement(s.options), this.o.precision);
+      const samples = restoreSource(s, dump, now, ts, this.measurement(s.options), this.o.precision);
       if (samples === 0) {
         actions.push({ kind: 'event', event: { type: 'dump-refused', sourceId: s.id, reason: 'no sample of it was usable' } });
         continue;

@@ -12,7 +12,7 @@ import { secondsToShort } from '../../time/short.js';
 import { Mode } from '../../proto/constants.js';
 import type { NtpHeader } from '../../proto/header.js';
 import type { SourceMeasurement, Timescale } from './source-measurement.js';
-import { dumpFileName, type DumpSample, refclockDumpFileName, REFCLOCK_DUMP_NAME, type SourceDump } from './source-dump.js';
+import { dumpFileName, type DumpSample, parseSourceDump, refclockDumpFileName, REFCLOCK_DUMP_NAME, type SourceDump } from './source-dump.js';
 import type { TrackedSource } from './tracked-source.js';
 
 const LEAP_CODE = { none: 0, insert: 1, delete: 2 } as const;
@@ -58,14 +58,17 @@ export function sourceDump(s: TrackedSource, now: Instant, ts: Timescale): Sourc
 }
 
 /**
- * Why the dump cannot be the source's (chronyd's load_source checks), or
- * null: it must name the source as configured, and an authenticated source
- * takes no dump of an unauthenticated one.
+ * The dump in `text` if it can be the source's, else why not (chronyd's
+ * load_source checks): it must parse, name the source as configured, and an
+ * authenticated source takes no dump of an unauthenticated one.
  */
-export function dumpMismatch(s: TrackedSource, d: SourceDump): string | null {
+export function loadableDump(s: TrackedSource, text: string, now: Instant): SourceDump | string {
+  const parsed = parseSourceDump(text, now);
+  if (!parsed.ok) return parsed.reason;
+  const d = parsed.dump;
   if (s.refclock === null && d.name !== s.options.host) return `it is of "${d.name}", not "${s.options.host}"`;
   if (!d.authenticated && (s.options.key !== null || s.options.nts)) return 'it was not authenticated and the source is';
-  return null;
+  return d;
 }
 
 /**
