@@ -176,3 +176,13 @@ test('parseSourceDump: any text is a dump or a reason, never an exception; any d
     });
   }));
 });
+
+test('-r: a source with a key takes no dump of an unauthenticated one (chronyd\'s check)', () => {
+  const first = synced();
+  const files = new Map(first.engine.dumpSources(first.clientNow()).map((f) => [f.file, f.text]));
+  const w = new World({ sources: [sourceOptions('server', A, { key: 1 })], restore: files, startAt: addSeconds(first.trueNow(), 20) });
+  w.run(0.1);
+  const refused = w.events.flatMap((e) => (e.event.type === 'dump-refused' ? [e.event.reason] : []));
+  assert.deepEqual(refused, ['it was not authenticated and the source is']);
+  assert.equal(w.source(A).stats.samples, 0);
+});
