@@ -23,6 +23,7 @@ export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
     .description('synchronize a clock to the sources of a chrony.conf or ntp.conf, in the foreground (systemd style); serve NTP if `allow` permits')
     .option('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content); without it, the built-in configuration: the seed servers, no root needed')
     .addOption(new Option('--clock <kind>', 'the clock to discipline: system (the kernel\'s; needs CAP_SYS_TIME), virtual (a software clock; the system clock is never touched), auto (system when permitted and not in a container)').choices(['system', 'virtual', 'auto']).default('auto'))
+    .option('-r, --reload', 'load the source dumps the last run left in the dumpdir (chronyd -r), so sources start with their samples; needs dumpdir')
     .option('--force', 'take the system clock even though another time daemon, another ntpkit or a container was found (logs what it overrode)')
     .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))
     .addOption(new Option('--virtual-freq <ppm>', 'give the virtual clock this frequency error (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-freq')))

@@ -36,6 +36,8 @@ export interface DaemonFlags {
   /** Given: overrides `httphost`, also across reloads. */
   httpHost?: string[];
   force?: boolean;
+  /** chronyd -r: load the dumpdir's source dumps at start. */
+  reload?: boolean;
 }
 
 /** What the command takes from the outside world, so tests run it in-process. */
@@ -114,7 +116,7 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
     daemon = await startSyncDaemon({
       config, resources, clock, log, resolve: deps.resolve, createEngine: deps.createEngine, openPhc,
       udp: environmentSwitches().udp, transmitCompensation: environmentSwitches().transmitCompensation,
-      onFatal: (reason) => lifetime.fail(reason),
+      onFatal: (reason) => lifetime.fail(reason), reloadDumps: flags.reload === true,
     });
   } catch (e) {
     io.err(`ntpkit daemon: not started: ${messageWithCode(e)}`);

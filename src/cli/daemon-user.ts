@@ -62,7 +62,7 @@ export function keptCapabilities(config: Config, clockControl: boolean, kernel: 
 
 /**
  * chronyd's CNF_CreateDirs: the directories the daemon writes to after the
- * drop (the control sockets', logdir, ntsdumpdir) are made when missing,
+ * drop (the control sockets', logdir, ntsdumpdir, dumpdir) are made when missing,
  * the last level owned by the user and its parents by root (0755), so the
  * daemon can still create and remove its files there. A directory that
  * exists is left as it is, as chronyd leaves it.
@@ -74,6 +74,7 @@ export function createDirsFor(config: Config, user: TargetUser, log: (line: stri
   if (chronyc !== null) dirs.push({ path: dirname(chronyc), mode: 0o770 });
   if (config.logdir !== null) dirs.push({ path: config.logdir, mode: 0o750 });
   if (config.server.nts.dumpDir !== null) dirs.push({ path: config.server.nts.dumpDir, mode: 0o750 });
+  if (config.process.dumpdir !== null) dirs.push({ path: config.process.dumpdir, mode: 0o750 });
   for (const { path, mode } of dirs) createOwnedDir(resolve(path), mode, user, log);
 }
 

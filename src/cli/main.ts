@@ -24,6 +24,7 @@ import { settimeCommand } from './settime-command.js';
 import { ntpdataCommand } from './ntpdata-command.js';
 import { offlineCommand, onlineCommand } from './online-command.js';
 import { reloadCommand } from './reload-command.js';
+import { dumpCommand } from './dump-command.js';
 import { serverstatsCommand } from './serverstats-command.js';
 import { syncCommand } from './sync-command.js';
 import { waitsyncCommand } from './waitsync-command.js';
@@ -77,6 +78,7 @@ export function buildProgram(io: Io): Command {
     addCommand(io),
     deleteCommand(io),
     reloadCommand(io),
+    dumpCommand(io),
     clientsCommand(io),
     serverstatsCommand(io),
     activityCommand(io),

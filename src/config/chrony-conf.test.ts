@@ -333,3 +333,16 @@ test('smoothtime and maxclockerror: their values reach the discipline; a bad lin
     'chrony.conf:4: maxclockerror: expected a number of ppm above 0, got "-1"',
   ]);
 });
+
+test('fallbackdrift: its exponents reach the discipline; chronyd\'s disabled forms warn, a bad line is an error at its line', () => {
+  assert.deepEqual(chrony('fallbackdrift 16 19\n').config?.discipline.fallbackdrift, { min: 16, max: 19 });
+  assert.equal(chrony('').config?.discipline.fallbackdrift, null);
+  const off = chrony('fallbackdrift 0 4\n');
+  assert.equal(off.config?.discipline.fallbackdrift, null);
+  assert.match(messages(off.warnings).join('\n'), /chrony\.conf:1: fallbackdrift 0 4: no fallback drift is kept unless 0 < MIN <= MAX/);
+  const bad = chrony('fallbackdrift 16\nfallbackdrift 16 x\nfallbackdrift 16 31\n');
+  assert.equal(bad.config, null);
+  assert.deepEqual(messages(bad.errors).map((m) => m.split(': ').slice(0, 2).join(': ')), [
+    'chrony.conf:1: fallbackdrift', 'chrony.conf:2: fallbackdrift', 'chrony.conf:3: fallbackdrift',
+  ]);
+});

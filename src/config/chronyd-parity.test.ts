@@ -25,7 +25,7 @@ const LINES = [
   'maxdistance 16', 'minsources 2', 'minsources 0', 'maxdrift 500', 'leapsecmode slew', 'leapsectz right/UTC', 'local stratum 10 orphan',
   'local', 'allow', 'allow 10/8', 'deny all 192.168.0.0/16', 'ratelimit interval 1 burst 16', 'port 0', 'bindaddress 127.0.0.1',
   'bindcmdaddress /run/x.sock', 'bindcmdaddress 127.0.0.1', 'cmdport 0', 'logdir /var/log/chrony', 'log measurements statistics tracking',
-  'rtcsync', 'hwclockfile /etc/adjtime', 'keyfile /etc/chrony/chrony.keys', 'dumpdir /var/lib/chrony', 'maxupdateskew 100.0',
+  'rtcsync', 'hwclockfile /etc/adjtime', 'keyfile /etc/chrony/chrony.keys', 'dumpdir /var/lib/chrony', 'maxupdateskew 100.0', 'fallbackdrift 16 19', 'fallbackdrift 0 4',
   'minsamples 6', 'maxsamples 100', 'sourcedir /nonexistent-dir', 'confdir /nonexistent-dir',
   'dumponexit', 'commandkey 1', 'linux_hz 100', 'ntscachedir /var/lib/chrony', 'sched_priority 1',
   // refused by both
@@ -37,7 +37,7 @@ const LINES = [
   'server a.example.org extfield F323', 'server a.example.org maxdelayquant 0.5', 'server a.example.org certset 1',
   // chronyd accepts and clamps or fails later; ntpkit refuses
   'server a.example.org version 5', 'pool p.example.org maxsources 17', 'server a.example.org maxdelay 0', 'server a.example.org minpoll 25',
-  'server a.example.org polltarget 0', 'maxslewrate 0', 'cmdport 70000', 'ratelimit burst 0', 'server bad/host',
+  'server a.example.org polltarget 0', 'maxslewrate 0', 'fallbackdrift 16 31', 'cmdport 70000', 'ratelimit burst 0', 'server bad/host',
   // chronyd accepts; ntpkit refuses to start without what it would do (the registry's refused directives)
   'tempcomp /sys/x 30 26000 0.0 0.000183 0.0', 'mailonchange root@localhost 0.5', 'cmdratelimit interval 2', 'broadcast 30 192.0.2.255',
 ];

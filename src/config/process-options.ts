@@ -31,6 +31,8 @@ export interface ProcessOptions {
   readonly sched_priority: number;
   /** chrony `user`: the user the daemon runs as once its sockets are open and its clock is taken; null: it stays as started. */
   readonly user: string | null;
+  /** chrony `dumpdir`: where each source's samples are saved at stop and on `dump`, and read back with `-r`; null: not saved. */
+  readonly dumpdir: string | null;
 }
 
 export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
@@ -43,4 +45,5 @@ export const PROCESS_DEFAULTS: ProcessOptions = Object.freeze({
   clockprecision: null,
   sched_priority: 0,
   user: null,
+  dumpdir: null,
 });

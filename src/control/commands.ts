@@ -6,7 +6,7 @@
  * - Local only (the main socket, mode 0660), as chronyd allows them only on
  *   its Unix socket: `clients`, `serverstats`, `ntpdata`, and every command
  *   that changes something: `makestep`, `burst`, `online`, `offline`, `add`,
- *   `delete`, `reload`.
+ *   `delete`, `reload`, `dump`.
  */
 import { isIP } from 'node:net';
 import type { ClientReport } from '../core/server/client-report.js';
@@ -53,6 +53,8 @@ export interface ControllableDaemon extends SnapshotSource {
   manual?(action: 'on' | 'off' | 'reset' | 'list' | 'delete', index?: number): ManualListRow[] | boolean;
   /** chronyc cyclelogs: the log files reopened. */
   cycleLogs?(): Promise<void>;
+  /** chronyc dump: the sources' samples saved to the dumpdir; the files written, or null without a dumpdir. */
+  dump?(): Promise<number | null>;
 }
 
 /** The commands served on the read-only socket too; the client falls back to it for these. */
@@ -220,6 +222,13 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     manual: changing(manual(d, log)),
     rekey: changing(rekey(d, log)),
     cyclelogs: changing(cyclelogs(d, log)),
+    dump: changing(async (args) => {
+      noOtherArgs(args, []);
+      const n = (await d.dump?.()) ?? null;
+      if (n === null) throw new ControlError('not-enabled', 'No dumpdir is configured: the sources\' samples have nowhere to go (chrony.conf dumpdir DIR)');
+      log(`Control: dump (${n} source file${n === 1 ? '' : 's'} written)`);
+      return { sources: n };
+    }),
   } satisfies Record<string, ControlCommandSpec>);
   const cmdAllowed = opts.cmdAllowed;
   if (cmdAllowed !== undefined) {

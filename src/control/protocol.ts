@@ -60,7 +60,7 @@ export interface ControlRequest {
  * - `source-exists`: `add` of a source already present;
  * - `bad-config`: `reload` found errors (the message lists them as file:line); the running config stays;
  * - `not-serving`: `clients` / `serverstats` while the daemon serves no NTP (no `allow`).
- * - `not-enabled`: `settime` while the config has no `manual` (chronyd: 505 Facility not enabled).
+ * - `not-enabled`: `settime` while the config has no `manual`, `dump` without a `dumpdir` (chronyd: 505 Facility not enabled).
  */
 export type ControlErrorCode =
   | 'bad-json'

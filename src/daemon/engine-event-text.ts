@@ -20,6 +20,9 @@ export function describeEngineEvent(e: LoggedEngineEvent, name: (sourceId: numbe
     // chronyd's "Received KoD RATE from ADDRESS", and what it does to polling (once per episode).
     case 'kiss': return `Received KoD ${e.code} from ${name(e.sourceId)}${kissEffect(e)}`;
     case 'source-replaced': return `Source ${e.oldAddress} replaced with ${e.newAddress ?? '(none yet)'}`;
+    // chronyd's wording (sources.c), naming the source as we do elsewhere.
+    case 'dump-loaded': return `Loaded dump file for ${name(e.sourceId)} (${e.samples} sample${e.samples === 1 ? '' : 's'})`;
+    case 'dump-refused': return `Could not load dump file for ${name(e.sourceId)}: ${e.reason}`;
     case 'leap': return `Leap second will be ${e.leap === 'insert' ? 'inserted' : 'deleted'} at the end of the day`;
     // chronyd's wording (reference.c), and its %.6f.
     case 'clock-wrong': return `${clockKind === 'system' ? 'System' : 'Virtual'} clock wrong by ${e.seconds.toFixed(6)} seconds`;

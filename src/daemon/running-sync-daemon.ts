@@ -30,6 +30,7 @@ import type { ShmAccess } from './refclock-shm.js';
 import { ServedState } from './served-state.js';
 import type { LocalConfig } from '../config/server-config.js';
 import { buildAccessTable, isAllowed } from '../core/server/access.js';
+import { saveDumps } from './source-dumps.js';
 import { StatsLog, wantsStatsLogs } from './stats-log.js';
 import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';
 
@@ -42,6 +43,8 @@ export interface SyncDaemonParts {
   readonly drift: DaemonDrift;
   /** Whether the daemon may serve at all (false: the library). */
   readonly serving: boolean;
+  /** chronyd -r: the source dumps to load, by file name (empty: none). */
+  readonly restore?: ReadonlyMap<string, string>;
 }
 
 export class RunningSyncDaemon implements SyncDaemon {
@@ -76,7 +79,8 @@ export class RunningSyncDaemon implements SyncDaemon {
       ntsSourceAuthenticator: (so) => ntsSourceAuthenticator(so, { nts: () => this.current.server.nts, clockUpdates: () => this.clockUpdates, log }),
     };
     const { resources } = parts;
-    this.engine = parts.createEngine(engineOptionsFor(this.current, parts.drift.initial, resources, this.ground));
+    const restore = parts.restore ?? new Map<string, string>();
+    this.engine = parts.createEngine({ ...engineOptionsFor(this.current, parts.drift.initial, resources, this.ground), ...(restore.size > 0 ? { restore } : {}) });
     this.servers = new DaemonServers({ clock: this.clock, serving: parts.serving, keys: resources.keys, ntsCredentials: resources.ntsServer, log: this.log,
       udp: opts.udp, transmitCompensation: opts.transmitCompensation,
     });
@@ -244,9 +248,15 @@ export class RunningSyncDaemon implements SyncDaemon {
       : `Reloaded the configuration: ${sources}; ${inPlace.kept} kept with their state, ${inPlace.added} added, ${inPlace.removed} removed`);
   }
 
+  async dump(): Promise<number | null> {
+    return saveDumps(this.current, this.engine, this.clock.now(), this.log);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // As chronyd at exit: the samples first, on the clock as it is.
+    await this.dump();
     await this.parts.drift.save(this.engine);
     this.refclocks?.close();
     await this.driver.stop();

@@ -26,6 +26,7 @@ import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SystemState } from '../core/system.js';
 import type { ConfigResources } from './config-resources.js';
 import { DaemonDrift } from './daemon-drift.js';
+import { takeDumps } from './source-dumps.js';
 import { checkHwTimestamping } from './hw-timestamping.js';
 import { initialStepSlew } from './initstepslew.js';
 import { loadOrRefuse, logKeys } from './daemon-resources.js';
@@ -80,6 +81,8 @@ export interface SyncDaemonOptions {
    * Absent: a config with a PHC refclock refuses to start.
    */
   readonly openPhc?: PhcOpener;
+  /** chronyd -r: the dumpdir's source dumps are loaded at start (source-dumps.ts). */
+  readonly reloadDumps?: boolean;
 }
 
 export interface SyncDaemon {
@@ -132,7 +135,9 @@ export interface SyncDaemon {
   localAddressFor(remote: string): Promise<string | null>;
   /** Where the control sockets count the requests they receive (serverstats' command packets). */
   readonly commandCounts: CommandCounts;
-  /** Saves the drift file, stops serving and polling. Idempotent. */
+  /** chronyc dump: each source's samples saved to the dumpdir; how many files were written, or null without a dumpdir. */
+  dump(): Promise<number | null>;
+  /** Saves the source dumps and the drift file, stops serving and polling. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -150,7 +155,8 @@ export async function startSyncDaemon(opts: SyncDaemonOptions): Promise<SyncDaem
   const drift = await DaemonDrift.open(opts.config, clock, log);
   // Measured before the engine starts, so its first samples are taken on the corrected clock.
   const initial = await initialStepSlew(opts.config, clock, log, { udp: opts.udp });
-  const daemon = new RunningSyncDaemon(opts, { createEngine, precisionLog2, resources, drift, serving });
+  const restore = await takeDumps(opts.config, opts.reloadDumps ?? false, log);
+  const daemon = new RunningSyncDaemon(opts, { createEngine, precisionLog2, resources, drift, serving, restore });
   await daemon.start();
   if (initial.kind === 'slew') daemon.control({ op: 'slew-offset', seconds: initial.seconds });
   return daemon;

@@ -126,6 +126,33 @@ function parseSmoothtime(s: ParseState, l: ConfigLine): void {
   s.b.discipline.smoothtime = { maxFreqPpm, maxWanderPpm, leapOnly: extra !== undefined };
 }
 
+/**
+ * chrony's `fallbackdrift MIN MAX`: two whole exponents. chronyd keeps no
+ * fallback drift unless 0 < MIN <= MAX (it says nothing then; we warn), and
+ * an exponent above 30 overflows its 32-bit span, so it is an error here.
+ */
+function parseFallbackdrift(s: ParseState, l: ConfigLine): void {
+  const a = l.args;
+  const min = parseInteger(a[0], -0x80000000, 0x7fffffff);
+  const max = parseInteger(a[1], -0x80000000, 0x7fffffff);
+  if (a.length !== 2 || min === null || max === null) {
+    errorAt(s, l, `fallbackdrift: expected two whole exponents (log2 of seconds), the shortest and the longest averaging span, got "${a.join(' ')}"`);
+    return;
+  }
+  if (min > FALLBACK_MAX_EXPONENT || max > FALLBACK_MAX_EXPONENT) {
+    errorAt(s, l, `fallbackdrift: an exponent above ${FALLBACK_MAX_EXPONENT} (2^${FALLBACK_MAX_EXPONENT} seconds, 34 years) is out of range, got "${a.join(' ')}"`);
+    return;
+  }
+  if (min <= 0 || max < min) {
+    warnAt(s, l, `fallbackdrift ${min} ${max}: no fallback drift is kept unless 0 < MIN <= MAX (as chronyd)`);
+    s.b.discipline.fallbackdrift = null;
+    return;
+  }
+  s.b.discipline.fallbackdrift = { min, max };
+}
+
+const FALLBACK_MAX_EXPONENT = 30;
+
 const leapFile = oneValue('one file name', (s, f) => { s.b.leapseclist = f; });
 
 function describeStep(d: DisciplineOptions): string {
@@ -218,6 +245,13 @@ export const DISCIPLINE_DIRECTIVES: readonly Directive[] = [
   samplesDirective('minsamples'),
   samplesDirective('maxsamples'),
   modeDirective('leapsecmode', LEAP_MODES, ENGINE, ''),
+  {
+    chrony: { names: ['fallbackdrift'], grammar: 'MIN MAX', status: implemented(parseFallbackdrift) },
+    field: 'discipline.fallbackdrift',
+    consumer: ENGINE,
+    default: 'none',
+    doc: 'When no update has come for 2^MIN ... 2^MAX seconds, the frequency falls back to its moving average over as long (each in turn), as chronyd does; the clock then counts as unsynchronized. Kept only for 0 < MIN <= MAX.',
+  },
   {
     chrony: {
       names: ['leapsectz'],

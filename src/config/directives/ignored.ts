@@ -16,8 +16,6 @@ const CHRONY: Readonly<Record<string, number | null>> = {
   bindcmddevice: 1,
   cmdratelimit: null,
   corrtimeratio: 1,
-  dumpdir: 1,
-  fallbackdrift: 2,
   hwclockfile: 1,
   hwtstimeout: 1,
   mailonchange: 2,

@@ -92,6 +92,20 @@ export const PROCESS_DIRECTIVES: readonly Directive[] = [
   },
   {
     chrony: {
+      names: ['dumpdir'],
+      grammar: 'DIR',
+      status: implemented((s, l) => {
+        const d = oneArg(s, l, 'one directory');
+        if (d !== null) s.b.process.dumpdir = d;
+      }),
+    },
+    field: 'process.dumpdir',
+    consumer: 'src/daemon/source-dumps.ts',
+    default: 'none',
+    doc: 'Each source\'s samples are saved to DIR/ADDRESS.dat (a reference clock\'s to DIR/refid:HEX.dat), in chronyd 4.3\'s format and atomically, when the daemon stops and on the `dump` command (`ntpkit dump`); `ntpkit daemon -r` loads them at start (as `chronyd -r`), so sources are usable before new replies come. Either daemon reads the other\'s files. As chronyd, the directory is created if missing and the dump files in it are removed once the daemon has started; a file that does not load (corrupt, another source, another version) is logged and ignored.',
+  },
+  {
+    chrony: {
       names: ['pidfile'],
       grammar: 'FILE',
       status: implemented(pidfile),

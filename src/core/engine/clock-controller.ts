@@ -45,6 +45,8 @@ export interface ClockController {
    * under way, as fast as allowed, and step nothing until it is done.
    */
   slewLeap(now: Instant, seconds: number, actions: EngineAction[]): void;
+  /** chronyd's LCL_SetAbsoluteFrequency (a fallback drift): the base frequency becomes `ppm`; a slew under way goes on. */
+  setBaseFrequency(now: Instant, ppm: number, actions: EngineAction[]): void;
   /** The drift file's contents now, ppm. */
   drift(): { frequencyPpm: number; skewPpm: number };
   /** chronyc tracking's figures: the base frequency in force, its error, the last and RMS offsets, seconds between updates. */

@@ -180,6 +180,12 @@ export class Discipline implements ClockController {
     actions.push({ kind: 'set-frequency', ppm });
   }
 
+  setBaseFrequency(now: Instant, ppm: number, actions: EngineAction[]): void {
+    const base = this.clampFreq(ppm);
+    const slew = this.slewEndsAt !== null && now < this.slewEndsAt ? this.clock.ppm - this.clock.basePpm : 0;
+    this.setFrequency(now, base + slew, base, actions);
+  }
+
   /** Drift file contents now. */
   drift(): { frequencyPpm: number; skewPpm: number } {
     return { frequencyPpm: this.clock.basePpm, skewPpm: this.skew };

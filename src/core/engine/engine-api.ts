@@ -12,6 +12,7 @@
 import { type Instant } from '../../time/instant.js';
 import type { NtpTimestamp } from '../../time/timestamp.js';
 import type { KissAction } from '../../proto/kiss.js';
+import type { FallbackDriftRange } from './fallback-drift.js';
 import type { RefclockOptions } from './refclock-options.js';
 import type { LeapTable } from '../../time/leap-table.js';
 import type { RefclockInput } from './refclock-source.js';
@@ -59,6 +60,8 @@ export interface DisciplineOptions {
   /** chrony `maxupdateskew`: an estimate whose frequency error exceeds this does not change the frequency, ppm (default 1000). */
   readonly maxupdateskew: number;
   readonly authselectmode: AuthSelectMode;
+  /** chrony `fallbackdrift MIN MAX`: without updates for 2^MIN ... 2^MAX seconds, the frequency falls back to its average over as long (fallback-drift.ts); null: it stays. */
+  readonly fallbackdrift: FallbackDriftRange | null;
 }
 
 export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
@@ -80,6 +83,7 @@ export const DISCIPLINE_DEFAULTS: DisciplineOptions = Object.freeze({
   maxjitter: 1,
   maxupdateskew: 1000,
   authselectmode: 'mix',
+  fallbackdrift: null,
 });
 
 /** What reconfigure() did: its actions, to carry out like tick()'s, and how many sources it kept, added and removed. */
@@ -122,6 +126,12 @@ export interface EngineOptions {
   readonly servedState?: (engine: SystemState) => SystemState;
   /** The clock controller, by its name in core/engine/controllers.ts (default: the one the daemon runs). */
   readonly controller?: string;
+  /**
+   * chronyd -r: source dumps (source-dump.ts) by file name (`<address>.dat`),
+   * each loaded into the source that first takes that address, as chronyd
+   * loads them once its sources are resolved.
+   */
+  readonly restore?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -208,6 +218,9 @@ export type EngineEvent =
   | { readonly type: 'kiss'; readonly sourceId: number; readonly code: string; readonly action: KissAction; readonly poll: number }
   | { readonly type: 'source-replaced'; readonly sourceId: number; readonly oldAddress: string; readonly newAddress: string | null }
   | { readonly type: 'leap'; readonly leap: 'insert' | 'delete' }
+  /** chronyd -r: a source's dump was loaded (`samples` taken), or refused and ignored (`reason`). */
+  | { readonly type: 'dump-loaded'; readonly sourceId: number; readonly samples: number }
+  | { readonly type: 'dump-refused'; readonly sourceId: number; readonly reason: string }
   /**
    * chronyd's "System clock wrong by X seconds": an update found the clock
    * wrong by more than `logchange`, beyond the correction already under way.
@@ -361,6 +374,8 @@ export interface SyncEngineApi {
   systemState(now: Instant): SystemState;
   /** Whether `address`:`port` is a configured peer's (its packets are the engine's, not the NTP server's to answer). */
   isPeer?(address: string, port: number): boolean;
+  /** chronyd's dump (SRC_DumpSources): each NTP source with samples, its file name and text (source-dump.ts). */
+  dumpSources?(now: Instant): readonly { readonly file: string; readonly text: string }[];
   /** The drift file's contents now, ppm: the driver writes it when it must (SIGTERM), besides the periodic write-drift actions. */
   drift(): { readonly frequencyPpm: number; readonly skewPpm: number };
   /** A run-time control command (chronyc's makestep, burst, online, add...): carry out its actions like tick()'s. */

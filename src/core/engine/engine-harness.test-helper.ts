@@ -77,6 +77,8 @@ export class World {
     freqErr?: number;
     tuning?: EngineTuning;
     startAt?: Instant;
+    /** chronyd -r's dumps, by file name. */
+    restore?: ReadonlyMap<string, string>;
   }) {
     this.offset = o.offset ?? 0;
     this.freqErr = o.freqErr ?? 0;
@@ -88,6 +90,7 @@ export class World {
       precision: 2 ** -24,
       random: () => { s = (s * 16807) % 2147483647; return s / 2147483647; },
       ...(o.tuning !== undefined ? { tuning: o.tuning } : {}),
+      ...(o.restore !== undefined ? { restore: o.restore } : {}),
     });
   }
 

@@ -22,6 +22,7 @@ import type { ClockController, ControllerFactory } from './clock-controller.js';
 import { ClockModel } from './clock-model.js';
 import { controllerFactory, DEFAULT_CONTROLLER } from './controllers.js';
 import { runCommand } from './engine-control.js';
+import { FallbackDrifts } from './fallback-drift.js';
 import { sameValue } from './same-value.js';
 import { leapShift, LeapSchedule } from './leap.js';
 import { Reference } from './reference.js';
@@ -34,6 +35,8 @@ import { SourceMeasurement, type SourceEstimate, type Timescale } from './source
 import type { SourceOptions } from './source-options.js';
 import { measurementEvent, sourceSnapshot, statisticsRecord } from './source-reports.js';
 import { SourceSet } from './source-set.js';
+import { formatSourceDump } from './source-dump.js';
+import { loadableDump, restoreSource, sourceDump, sourceDumpFile } from './source-restore.js';
 import { STATS_DEFAULTS, type StatsOptions } from './source-stats.js';
 import type { SystemState } from '../system.js';
 import { UNRESOLVED, type TrackedSource } from './tracked-source.js';
@@ -93,6 +96,7 @@ export class SyncEngine implements SyncEngineApi {
   private ts: Timescale | null = null;
   private controller: ClockController | null = null;
   private smoothing: TimeSmoothing | null = null;
+  private fallback: FallbackDrifts | null = null;
   private readonly sources: SourceSet;
   private readonly reference: Reference;
   private readonly leap = new LeapSchedule();
@@ -101,6 +105,8 @@ export class SyncEngine implements SyncEngineApi {
   private refclockSourceIds: number[] = [];
   /** chronyc maxupdateskew, in force over the config's until a new engine. */
   private maxUpdateSkewPpm: number | null = null;
+  /** chronyd -r: dumps not loaded yet, by file name. */
+  private readonly pendingDumps: Map<string, string>;
 
   constructor(options: EngineOptions & { readonly tuning?: EngineTuning }) {
     this.o = options;
@@ -108,6 +114,7 @@ export class SyncEngine implements SyncEngineApi {
     this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, ...(options.tuning?.stats ?? {}) };
     this.minSlewTime = options.tuning?.minSlewTime ?? 1;
     this.sources = new SourceSet(options, (so) => this.measurement(so), () => this.announced());
+    this.pendingDumps = new Map(options.restore ?? []);
     this.reference = new Reference(options.md5, this.d.leapsecmode, options.precision, this.d.maxclockerror);
     // Looked up here, so that a controller nobody knows fails the construction, not start().
     this.makeController = controllerFactory(options.controller ?? DEFAULT_CONTROLLER);
@@ -124,11 +131,13 @@ export class SyncEngine implements SyncEngineApi {
     this.ts = { clock, origin: now };
     this.controller = this.makeController({ options: this.d, clock, minSlewTime: this.minSlewTime });
     this.smoothing = this.d.smoothtime === null ? null : new TimeSmoothing(this.d.smoothtime, now);
+    this.fallback = FallbackDrifts.create(this.d.fallbackdrift);
     // The engine's model of the clock starts exact: it sets the frequency itself.
     actions.push({ kind: 'set-frequency', ppm });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
     for (const so of this.o.sources) this.sources.add(so, now, actions);
     this.refclockSourceIds = (this.o.refclocks ?? []).map((ro) => this.sources.addRefclock(ro, now).id);
+    this.restoreDumps(now, actions);
     this.poll(now, actions);
     return this.finish(now, actions);
   }
@@ -137,6 +146,7 @@ export class SyncEngine implements SyncEngineApi {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     this.ctrl().tick(now, actions);
+    this.fallbackDue(now, actions);
     const due = this.leap.take(now);
     if (due !== null) this.applyLeap(now, due.kind, due.at, actions);
     this.pollRefclocks(now, actions);
@@ -270,6 +280,7 @@ export class SyncEngine implements SyncEngineApi {
     if (!this.started) return [];
     const actions: EngineAction[] = [];
     this.sources.resolved(sourceId, result, now, actions);
+    this.restoreDumps(now, actions);
     this.poll(now, actions);
     return this.finish(now, actions);
   }
@@ -317,6 +328,47 @@ export class SyncEngine implements SyncEngineApi {
   private announced(): SystemState {
     const own = this.reference.systemState(this.leap.pending, this.controller?.skewPpm ?? 0);
     return this.o.servedState?.(own) ?? own;
+  }
+
+  dumpSources(now: Instant): { file: string; text: string }[] {
+    const ts = this.timescale();
+    return this.sources.sources.flatMap((s) => {
+      const file = sourceDumpFile(s);
+      const d = file === null ? null : sourceDump(s, now, ts);
+      return file === null || d === null ? [] : [{ file, text: formatSourceDump(d) }];
+    });
+  }
+
+  /**
+   * Each source that has taken an address with a dump waiting is loaded from
+   * it, if it has no samples of its own yet; then, as chronyd after
+   * SRC_ReloadSources, selection may update the clock at once.
+   */
+  private restoreDumps(now: Instant, actions: EngineAction[]): void {
+    if (this.pendingDumps.size === 0) return;
+    const ts = this.timescale();
+    let loaded: TrackedSource | null = null;
+    for (const s of this.sources.sources) {
+      const file = sourceDumpFile(s);
+      const text = file === null ? undefined : this.pendingDumps.get(file);
+      if (file === null || text === undefined) continue;
+      this.pendingDumps.delete(file);
+      if (s.measurement.stats.count > 0) continue;
+      const dump = loadableDump(s, text, now);
+      if (typeof dump === 'string') {
+        actions.push({ kind: 'event', event: { type: 'dump-refused', sourceId: s.id, reason: dump } });
+        continue;
+      }
+      const samples = restoreSource(s, dump, now, ts, this.measurement(s.options), this.o.precision);
+      if (samples === 0) {
+        actions.push({ kind: 'event', event: { type: 'dump-refused', sourceId: s.id, reason: 'no sample of it was usable' } });
+        continue;
+      }
+      s.poller.adapt(s.measurement.information());
+      actions.push({ kind: 'event', event: { type: 'dump-loaded', sourceId: s.id, samples } });
+      loaded = s;
+    }
+    if (loaded !== null) this.select(now, loaded, actions);
   }
 
   /** The drift file's contents now (frequency and skew, ppm): the daemon writes it on demand (SIGTERM). */
@@ -437,6 +489,7 @@ export class SyncEngine implements SyncEngineApi {
     if (r.selected === null) {
       this.selectedId = null;
       this.reference.lost(r.reason, actions);
+      this.scheduleFallback(now, actions);
       return;
     }
     this.selectedId = r.selected;
@@ -475,6 +528,25 @@ export class SyncEngine implements SyncEngineApi {
     if (Math.abs(wrong) > this.d.logchange) actions.splice(mark, 0, { kind: 'event', event: { type: 'clock-wrong', seconds: wrong } });
     const selected = this.sources.byId(combined[0] as number) as TrackedSource;
     this.reference.updated(now, { outcome, selected, estimate: c, combined: combined.length, remaining }, controller, this.leap.pending, actions);
+    if (this.fallback !== null) {
+      this.fallback.updated(now, controller.frequencyPpm, controller.updateInterval);
+      this.scheduleFallback(now, actions);
+    }
+  }
+
+  /** chronyd's schedule_fb_drift: a fallback drift whose time has already come is set now. */
+  private scheduleFallback(now: Instant, actions: EngineAction[]): void {
+    const ppm = this.fallback?.schedule(now) ?? null;
+    if (ppm !== null) this.ctrl().setBaseFrequency(now, ppm, actions);
+  }
+
+  /** The scheduled fallback drift is due: as chronyd, its frequency is set and the clock counts as unsynchronized. */
+  private fallbackDue(now: Instant, actions: EngineAction[]): void {
+    const f = this.fallback;
+    if (f === null || f.due === null || now < f.due) return;
+    this.ctrl().setBaseFrequency(now, f.fire(), actions);
+    this.reference.lost(null, actions, false);
+    this.scheduleFallback(now, actions);
   }
 
   /** The leap second is due: UTC moved by a second; make the clock follow per leapsecmode. */
@@ -527,7 +599,7 @@ export class SyncEngine implements SyncEngineApi {
 
   private finish(now: Instant, actions: EngineAction[]): EngineAction[] {
     let wake = this.sources.nextWake();
-    for (const t of [this.ctrl().nextWake, this.leap.at]) if (t !== null && (wake === null || t < wake)) wake = t;
+    for (const t of [this.ctrl().nextWake, this.leap.at, this.fallback?.due ?? null]) if (t !== null && (wake === null || t < wake)) wake = t;
     if (wake !== null) actions.push({ kind: 'timer', at: wake < now ? now : wake });
     return actions;
   }

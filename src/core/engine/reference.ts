@@ -56,11 +56,11 @@ export class Reference {
     return refIdFromAddress(address, this.md5) >>> 0;
   }
 
-  /** Selection found no source to follow. */
-  lost(reason: string | null, actions: EngineAction[]): void {
+  /** Selection found no source to follow; `announce` false: chronyd logs nothing (a fallback drift took over). */
+  lost(reason: string | null, actions: EngineAction[], announce = true): void {
     if (!this.synchronized) return;
     this.synchronized = false;
-    actions.push({ kind: 'event', event: { type: 'unsynchronized', reason: reason ?? 'no source selected' } });
+    if (announce) actions.push({ kind: 'event', event: { type: 'unsynchronized', reason: reason ?? 'no source selected' } });
     actions.push({ kind: 'set-status', synchronized: false, leap: 'none', estError: 16, maxError: 16 });
   }
 

@@ -132,4 +132,12 @@ export class AsymmetryTracker {
     this.#run = 0;
     this.asymmetry = 0;
   }
+
+  /** Windows in a row that leaned one way (signed): a source dump carries it. */
+  get run(): number { return this.#run; }
+
+  /** Takes a dumped run back, within the bounds it counts to. */
+  restoreRun(run: number): void {
+    this.#run = Math.max(-MAX_ASYMMETRY_RUN, Math.min(MAX_ASYMMETRY_RUN, Math.trunc(run)));
+  }
 }

@@ -191,11 +191,15 @@ export class SourceStats {
     return (x * x) / 12 + this.o.precision ** 2 + (dispersion / 2) ** 2 / 3;
   }
 
-  /** Adds a sample: updates the window and the filter. */
-  add(s: StoredSample): AddResult {
+  /**
+   * Adds a sample: updates the window and the filter. `restored`: a sample
+   * from a source dump, which the statistics that dumped it had already
+   * taken, so no outlier test refuses it (chronyd loads every one).
+   */
+  add(s: StoredSample, restored = false): AddResult {
     const dmin = this.minDelay();
     const excess = this.typicalExcess(Math.min(dmin, s.delay));
-    if (excess !== null && this.delays.length >= 4 && s.delay - dmin > this.o.delayOutlier * Math.max(excess, this.o.precision)) {
+    if (!restored && excess !== null && this.delays.length >= 4 && s.delay - dmin > this.o.delayOutlier * Math.max(excess, this.o.precision)) {
       // A run of them means the path itself got longer (a route change): start
       // the delay statistics again rather than reject the source for good.
       if (++this.delayOutliers < this.o.delayRestartAfter) return { accepted: false, reason: 'delay-outlier' };
@@ -211,7 +215,7 @@ export class SourceStats {
       return { accepted: true, residual: 0, variance: r, restarted: false };
     }
     const inn = f.innovation(s.t, s.rawOffset, r);
-    if (Math.abs(inn.residual) > this.o.offsetOutlier * Math.sqrt(inn.variance) + 4 * this.o.precision) {
+    if (!restored && Math.abs(inn.residual) > this.o.offsetOutlier * Math.sqrt(inn.variance) + 4 * this.o.precision) {
       this.outliers.push(s);
       if (this.outliers.length < this.o.restartAfter) return { accepted: false, reason: 'offset-outlier' };
       // Several in a row: the source's time moved for good (it stepped), or

@@ -32,6 +32,8 @@ export class TrackedSource {
   lastTests: string | null = null;
   /** The last synchronized reply's measurement (after `offset`, the delay as chronyd takes it), for chronyc ntpdata. */
   lastMeasured: { readonly offset: number; readonly delay: number; readonly dispersion: number } | null = null;
+  /** Polls a loaded dump's reach register had seen (chronyd's reachability_size), counted on by the polls since. */
+  restoredReachSize = 0;
   /** `filter N`: the samples gathered towards the next filtered one, and how many polls (lost replies too) counted. */
   readonly filtered: Sample[] = [];
   filterCount = 0;
@@ -100,6 +102,7 @@ export class TrackedSource {
     this.unreachableReported = false;
     this.lastTests = null;
     this.lastMeasured = null;
+    this.restoredReachSize = 0;
     this.filtered.length = 0;
     this.filterCount = 0;
     this.verdict = { verdict: 'unusable', reason: 'no samples yet' };
