@@ -96,7 +96,7 @@ test('user: a user this machine does not know stops the start at its line; nothi
     const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual', '--http', 'off']);
     try {
       assert.notEqual((await exited(d)).code, 0, d.logs());
-      assert.match(d.logs(), new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: user ntpkit-no-such-user: no such user on this machine`));
+      assert.match(d.logs(), new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: user ntpkit-no-such-user: no such user on this machine`));
       assert.doesNotMatch(d.logs(), /Started with|Serving NTP/);
     } finally {
       await d.stop();

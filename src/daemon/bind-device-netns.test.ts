@@ -163,7 +163,7 @@ test('binddevice, bindacqdevice: an interface this machine does not have stops t
       try {
         const status = await pollFor('the daemon to exit', () => d.exitStatus(), 30_000, () => d.logs());
         assert.notEqual(status.code, 0, d.logs());
-        assert.match(d.logs(), new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: ${directive} nk31nosuch: no such interface on this machine`));
+        assert.match(d.logs(), new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: ${directive} nk31nosuch: no such interface on this machine`));
         assert.doesNotMatch(d.logs(), /Started with|Serving NTP/);
       } finally {
         await d.stop();
