@@ -112,7 +112,7 @@ test('ntpq and check_ntp_peer against the daemon: peers as ntpkit peers, rv in n
     await writeFile(conf, [
       ...[...SERVERS, LIAR].map((a) => `server ${a} iburst minpoll 0 maxpoll 0`),
       'allow all', `bindaddress ${DAEMON}`, `bindaddress ${OUTSIDE}`, `bindaddress ${OUTSIDE_ALLOWED}`, `cmdallow ${INSIDE_ALLOWED.replace(/\.2$/, '.0')}/24`,
-      `bindcmdaddress ${socket}`, '',
+      `controlsocket ${socket}`, 'bindcmdaddress /', 'cmdport 0', '',
     ].join('\n'));
     daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const S = ['--socket', socket];

@@ -34,7 +34,9 @@ test('user nobody in a User-mode Linux guest: the daemon drops to nobody with CA
   assert.equal(BigInt(`0x${r.capPrm}`), kept, `CapPrm ${r.capPrm}`);
   // Synchronized once, then stepped 0.5 s ahead from outside: only a daemon that can still set the clock brings it back.
   assert.ok(r.synced !== null && Math.abs(r.synced) < 0.05, `first synchronization: ${String(r.synced)}\n${r.log}`);
-  assert.ok(r.afterStep !== null && r.afterStep < -0.4, `the outside step shows: ${String(r.afterStep)}`);
+  // The step shows either in the measurement right after it or, when the daemon (polling every second) was quicker, as its own step back of about -0.5 s.
+  const stepBack = /clock was stepped by (-0\.[456]\d*) seconds/.exec(r.logAfterStep);
+  assert.ok((r.afterStep !== null && r.afterStep < -0.4) || stepBack !== null, `the outside step shows neither in the measurement (${String(r.afterStep)}) nor as the daemon's step back:\n${r.logAfterStep}`);
   assert.ok(r.corrected !== null && Math.abs(r.corrected) < 0.05, `corrected after the drop: ${String(r.corrected)}\n${r.log}`);
   assert.doesNotMatch(r.log, /EPERM|Operation not permitted/, r.log);
   assert.equal(r.exitCode, 0, r.log);

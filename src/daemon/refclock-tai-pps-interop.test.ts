@@ -17,7 +17,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,7 @@ import { fetchSnapshot } from '../control/commands.js';
 import { instantToUnixNanos } from '../time/instant.js';
 import { type ChronydProcess, type ChronydServer, type ManagedProcess, requireTool, spawnNtpkit, startChronyd, startChronydServer, toolPath } from '../testing/index.js';
 import { until } from '../testing/until.js';
-import { type Sender, sockSample } from './refclock-sock.test-helper.js';
+import { openSender, sockSample } from './refclock-sock.test-helper.js';
 
 const run = promisify(execFile);
 const SERVER = '127.0.32.3';
@@ -77,8 +76,7 @@ test('tai and pulses: chronyd and ntpkit, fed the same datagrams, take and drop 
   if (!requireTool(t, 'chronyd', 'chronyc')) return;
   if (!existsSync('/usr/share/zoneinfo/right/UTC')) { t.skip('no right/UTC zone (tzdata)'); return; }
   const dir = await mkdtemp(join(tmpdir(), 'ntpkit-pps-'));
-  const unix = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): Sender };
-  const sender = unix.createSocket('unix_dgram');
+  const sender = openSender(dir);
   let server: ChronydServer | undefined;
   let chronyd: ChronydProcess | undefined;
   let ntpkit: ManagedProcess | undefined;
@@ -106,7 +104,7 @@ test('tai and pulses: chronyd and ntpkit, fed the same datagrams, take and drop 
       k++;
       for (const c of CLOCKS) {
         const b = c.datagram(ns, k);
-        for (const d of [theirDir, dir]) sender.send(b, 0, b.length, join(d, `${c.refid}.sock`), () => {});
+        for (const d of [theirDir, dir]) sender.send(b, join(d, `${c.refid}.sock`));
       }
     }, 250);
 
@@ -160,17 +158,17 @@ test('tai without a leap second table: chronyd refuses to start, and so does ntp
     assert.match(chronyd.logs(), /refclock tai option requires leapsectz/);
 
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `port 0\ncontrolsocket ${join(dir, 'n.sock')}\nbindcmdaddress /\ncmdport 0\nrefclock SOCK ${join(dir, 'tai.sock')} tai\n`);
+    await writeFile(conf, `port 0\nrefclock SOCK ${join(dir, 'tai.sock')} tai\ncontrolsocket ${join(dir, 'n.sock')}\nbindcmdaddress /\ncmdport 0\n`);
     const daemon = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     const status = await daemon.exited;
     assert.notEqual(status.code, 0, daemon.logs());
-    assert.match(daemon.logs(), new RegExp(`${conf.replaceAll('.', '\\.')}:3: refclock SOCK \\S+: option "tai" needs a leap second table`));
+    assert.match(daemon.logs(), new RegExp(`${conf.replaceAll('.', '\\.')}:2: refclock SOCK \\S+: option "tai" needs a leap second table`));
 
     // Etc/UTC has no leap records: chronyd would warn and drop every TAI sample; ntpkit refuses.
-    await writeFile(conf, `port 0\ncontrolsocket ${join(dir, 'n.sock')}\nbindcmdaddress /\ncmdport 0\nrefclock SOCK ${join(dir, 'tai.sock')} tai\nleapsectz Etc/UTC\n`);
+    await writeFile(conf, `port 0\nrefclock SOCK ${join(dir, 'tai.sock')} tai\nleapsectz Etc/UTC\ncontrolsocket ${join(dir, 'n.sock')}\nbindcmdaddress /\ncmdport 0\n`);
     const noLeaps = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     assert.notEqual((await noLeaps.exited).code, 0, noLeaps.logs());
-    assert.match(noLeaps.logs(), new RegExp(`${conf.replaceAll('.', '\\.')}:4: leapsectz Etc/UTC \\(/usr/share/zoneinfo/Etc/UTC\\): no leap seconds in it`));
+    assert.match(noLeaps.logs(), new RegExp(`${conf.replaceAll('.', '\\.')}:3: leapsectz Etc/UTC \\(/usr/share/zoneinfo/Etc/UTC\\): no leap seconds in it`));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

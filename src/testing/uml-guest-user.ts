@@ -22,8 +22,10 @@ export interface UserResult {
   readonly capPrm: string;
   /** The guest clock's offset from the server (server minus guest, s) once synchronized the first time. */
   readonly synced: number | null;
-  /** Right after the outside step of +0.5 s. */
+  /** Measured right after the outside step of +0.5 s (the daemon, polling every second, may already have stepped back). */
   readonly afterStep: number | null;
+  /** What the daemon logged from the outside step on: its own step back shows there whatever the measurement above caught. */
+  readonly logAfterStep: string;
   /** Once the daemon has corrected that step, or the last one measured when it did not. */
   readonly corrected: number | null;
   readonly exitCode: number | null;
@@ -75,7 +77,9 @@ async function main(): Promise<void> {
   const synced = await settle(server, 0.05, 90_000);
   let afterStep: number | null = null;
   let corrected: number | null = null;
+  let stepAt = log.length;
   if (synced !== null && Math.abs(synced) < 0.05) {
+    stepAt = log.length;
     const clock = new SystemClock();
     clock.step(0.5);
     clock.close();
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
   }
   d.kill('SIGTERM');
   const exitCode = await exited;
-  console.log(`RESULT ${JSON.stringify({ ...ids, synced, afterStep, corrected, exitCode, log } satisfies UserResult)}`);
+  console.log(`RESULT ${JSON.stringify({ ...ids, synced, afterStep, logAfterStep: log.slice(stepAt), corrected, exitCode, log } satisfies UserResult)}`);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
