@@ -12,7 +12,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,7 @@ import { instantToUnixNanos } from '../time/instant.js';
 import { type ChronydProcess, type ManagedProcess, requireTool, spawnNtpkit, startChronyd, toolPath } from '../testing/index.js';
 import { until } from '../testing/until.js';
 import { parseSockSample } from './refclock-sock.js';
-import { type Sender, sockSample } from './refclock-sock.test-helper.js';
+import { openSender, sockSample } from './refclock-sock.test-helper.js';
 
 const run = promisify(execFile);
 const OFFSET = 0.123456;
@@ -52,8 +51,7 @@ test('struct sock_sample decodes as chrony reads it, and what chrony drops is dr
 test('refclock SOCK: the same samples sent to chronyd and ntpkit give both the offset written, within its jitter; bad datagrams are dropped and logged', async (t) => {
   if (!requireTool(t, 'chronyd', 'chronyc')) return;
   const dir = await mkdtemp(join(tmpdir(), 'ntpkit-sock-'));
-  const unix = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): Sender };
-  const sender = unix.createSocket('unix_dgram');
+  const sender = openSender(dir);
   let chronyd: ChronydProcess | undefined;
   let ntpkit: ManagedProcess | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -74,7 +72,7 @@ test('refclock SOCK: the same samples sent to chronyd and ntpkit give both the o
       const ok = await Promise.all([theirPath, ourPath].map((p) => run('test', ['-S', p]).then(() => true, () => false)));
       return ok.every(Boolean) ? true : null;
     }, diag);
-    const sendTo = (buf: Buffer, path: string): void => sender.send(buf, 0, buf.length, path, () => {});
+    const sendTo = (buf: Buffer, path: string): void => sender.send(buf, path);
     // Garbage first: ntpkit must drop it and go on.
     sendTo(sockSample(instantToUnixNanos(realtime()), 5, { magic: 0x1234 }), ourPath);
     sendTo(Buffer.alloc(12), ourPath);

@@ -1,9 +1,19 @@
 /** What the SOCK refclock tests write: gpsd's struct sock_sample, byte for byte, sent over a Unix datagram socket. */
+import { join } from 'node:path';
+import { openUnixDgram } from '../net/unix-dgram.js';
 import { SOCK_MAGIC, SOCK_SAMPLE_BYTES } from './refclock-sock.js';
 
+/** A writer as gpsd is one: a datagram socket of its own, sending to the refclock's path. */
 export interface Sender {
-  send(buf: Buffer, offset: number, length: number, path: string, cb: (err?: Error) => void): void;
+  send(buf: Buffer, path: string): void;
   close(): void;
+}
+
+/** A sender bound in `dir` (the addon's Unix datagram socket; it ignores what it is sent). */
+export function openSender(dir: string): Sender {
+  const sock = openUnixDgram(join(dir, 'writer.sock'), () => {});
+  // A refclock that is not there yet, or gone, drops the sample, as gpsd's write would fail.
+  return { send: (buf, path) => { sock.send(buf, path); }, close: () => sock.close() };
 }
 
 /** gpsd's struct sock_sample (x86-64, native byte order): system time `nowNs`, `offset` (reference − system, or for a pulse how far past it the system clock was). */

@@ -14,31 +14,20 @@
  * set is a pulse: chronyd reads its offset as how far past the pulse the
  * system clock was (RCL_AddPulse's `second`), and so does ntpkit; its leap
  * is not read.
- * Node has no Unix datagram sockets, so the well-used `unix-dgram` package
- * provides the socket.
+ * Node has no Unix datagram sockets; the addon's, which also serves
+ * chronyc's command socket, provides it.
  */
-import { createRequire } from 'node:module';
 import { unlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type { RefclockOptions } from '../core/engine/refclock-options.js';
 import { addSeconds, instantFromUnixNanos } from '../time/instant.js';
+import { openUnixDgram, type UnixDgramHandle } from '../net/unix-dgram.js';
 import { leapOf, type RefclockDriverHandle, type RefclockSample, type RefclockSink } from './refclock-reading.js';
 
 export const SOCK_MAGIC = 0x534f434b;
 export const SOCK_SAMPLE_BYTES = 40;
 const LITTLE_ENDIAN = endianness() === 'LE';
 const MAX_OFFSET = 2 ** 32;
-
-interface UnixDgramSocket {
-  bind(path: string): void;
-  close(): void;
-  on(event: 'message', f: (buf: Buffer) => void): void;
-  on(event: 'error', f: (err: Error) => void): void;
-  on(event: 'listening', f: () => void): void;
-}
-interface UnixDgram {
-  createSocket(type: 'unix_dgram', onMessage?: (buf: Buffer) => void): UnixDgramSocket;
-}
 
 /** What a datagram said: a sample, or why it was dropped. */
 export type SockParse =
@@ -71,32 +60,23 @@ const WHY: Readonly<Record<Exclude<SockParse, { ok: true }>['reason'], string>> 
 };
 
 export function startSockRefclock(o: RefclockOptions, sink: RefclockSink): RefclockDriverHandle {
-  const unix = createRequire(import.meta.url)('unix-dgram') as UnixDgram;
   const path = o.parameter;
   // A socket file left by an earlier run (or a crashed chronyd) would make bind fail; chronyd removes it too.
   try { unlinkSync(path); } catch { /* absent */ }
   const dropped = new Map<string, number>();
-  const sock = unix.createSocket('unix_dgram', (buf) => {
-    const r = parseSockSample(buf);
-    if (r.ok) { sink.sample(r.sample); return; }
-    const n = (dropped.get(r.reason) ?? 0) + 1;
-    dropped.set(r.reason, n);
-    // Once, then at every power of ten, so a misbehaving writer cannot flood the log.
-    if (Number.isInteger(Math.log10(n))) sink.problem(`refclock SOCK ${path}: datagram dropped: ${WHY[r.reason]} (${n} so far)`);
-  });
-  // unix-dgram reports a failed bind as an 'error' event during bind(): that one fails the start.
-  let bound = false;
-  let bindError: Error | null = null;
-  sock.on('error', (e) => {
-    if (bound) sink.problem(`refclock SOCK ${path}: ${e.message}`);
-    else bindError = e;
-  });
-  sock.bind(path);
-  if (bindError !== null) {
-    sock.close();
-    throw new Error(`Cannot create the socket ${path}: ${(bindError as Error).message}`);
+  let sock: UnixDgramHandle;
+  try {
+    sock = openUnixDgram(path, (buf) => {
+      const r = parseSockSample(buf);
+      if (r.ok) { sink.sample(r.sample); return; }
+      const n = (dropped.get(r.reason) ?? 0) + 1;
+      dropped.set(r.reason, n);
+      // Once, then at every power of ten, so a misbehaving writer cannot flood the log.
+      if (Number.isInteger(Math.log10(n))) sink.problem(`refclock SOCK ${path}: datagram dropped: ${WHY[r.reason]} (${n} so far)`);
+    });
+  } catch (e) {
+    throw new Error(`Cannot create the socket ${path}: ${(e as Error).message}`, { cause: e });
   }
-  bound = true;
   return {
     close: () => {
       sock.close();
