@@ -1,10 +1,10 @@
 /*
  * A Unix datagram socket for chronyc's command protocol: chronyd serves
  * chronyc on an AF_UNIX SOCK_DGRAM socket and answers each request to the
- * path chronyc bound its own socket to. node:dgram has no AF_UNIX, and the
- * npm package that adds one (unix-dgram) builds a native module with
- * node-gyp at install anyway, so this small class lives in the addon that
- * already builds.
+ * path chronyc bound its own socket to; refclock SOCK reads gpsd's samples
+ * from one too. node:dgram has no AF_UNIX, and the npm package that adds
+ * one (unix-dgram) is a second native module to build at install, so this
+ * small class lives in the addon that already builds.
  *
  * new UnixDgramSocket(path, onMessage): binds `path` (unlinking a stale
  * socket first, as chronyd does); onMessage(data: Buffer, from: string)
