@@ -4,6 +4,7 @@
  * commands keep only --help for help.
  */
 import { type Command, Option } from 'commander';
+import type { CandmClient } from '../control/candm/client.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { integerIn } from './option-parsers.js';
 import { fetchRemoteSnapshot, parseRemoteTarget, withRemote } from './remote-snapshot.js';
@@ -17,5 +18,10 @@ export function addRemoteOptions(cmd: Command): Command {
 
 /** The snapshot a remote daemon's replies describe; a ControlError when it cannot be read. */
 export function fetchRemote(host: string, port: number | undefined): Promise<DaemonSnapshot> {
-  return withRemote(parseRemoteTarget(host, port), {}, (client) => fetchRemoteSnapshot(client, new Date()));
+  return askRemote(host, port, (client) => fetchRemoteSnapshot(client, new Date()));
+}
+
+/** Runs `fn` with a client of the daemon at -h/-p, with chronyc's timeouts. */
+export function askRemote<T>(host: string, port: number | undefined, fn: (client: CandmClient) => Promise<T>): Promise<T> {
+  return withRemote(parseRemoteTarget(host, port), {}, fn);
 }

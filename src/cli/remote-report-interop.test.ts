@@ -1,5 +1,5 @@
 /**
- * `ntpkit tracking|sources|sourcestats -h HOST -p PORT` over chrony's UDP
+ * `ntpkit tracking|sources|sourcestats|activity -h HOST -p PORT` over chrony's UDP
  * command protocol, against ntpkit's daemon and a real chronyd -x, each
  * compared with the real `chronyc -h HOST -p PORT` on the same port: the
  * same layout line for line, the same references, states and stratum. And a
@@ -98,6 +98,14 @@ test('ntpkit REPORT -h HOST -p PORT prints what chronyc -h prints, from ntpkit a
       const [ost, tst] = [await ntpkit(['sourcestats', ...at]), await chronyc([...at, '-n', 'sourcestats'])];
       assert.equal(ost.code, 0, ost.err);
       assert.equal(layout(ost.out), layout(tst.out), `sourcestats from ${host}`);
+
+      // activity: chronyc's lines; both daemons have their two sources online or in iburst's burst.
+      const [oa, ta] = [await ntpkit(['activity', ...at]), await chronyc([...at, 'activity'])];
+      assert.equal(oa.code, 0, oa.err);
+      assert.equal(layout(oa.out), layout(ta.out), `activity from ${host}`);
+      const total = (text: string): number => [...text.matchAll(/^(\d+) sources/gm)].reduce((a, m) => a + Number(m[1]), 0);
+      assert.equal(total(oa.out), SERVERS.length, oa.out);
+      assert.equal((await ntpkit(['activity', '-c', ...at])).out.trim().split(',').length, 5);
 
       const json = JSON.parse((await ntpkit(['tracking', '--json', ...at])).out) as { tracking: { stratum: number; leapStatus: string } };
       assert.equal(json.tracking.stratum, 2);

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { CandmClient, type CandmClientOptions } from '../control/candm/client.js';
 import { ipToText } from '../control/candm/addresses.js';
 import { ControlError } from '../control/errors.js';
+import type { ActivityReport } from '../core/engine/engine-api.js';
 import type { DaemonSnapshot, SourceSnapshot, SourceVerdict, TrackingSnapshot } from '../core/engine/snapshot.js';
 import { SNAPSHOT_VERSION } from '../core/engine/snapshot.js';
 import { type CandmIp, type CandmTimespec, DEFAULT_CANDM_PORT, IPADDR_ID, REQ, RPY } from '../proto/candm/index.js';
@@ -117,4 +118,13 @@ export async function fetchRemoteSnapshot(client: CandmClient, now: Date): Promi
   }
   const ms = BigInt(now.getTime());
   return { version: SNAPSHOT_VERSION, time: `${ms / 1000n}.${String(ms % 1000n).padStart(3, '0')}000000`, clock: 'system', tracking, sources };
+}
+
+/** chronyc activity's five counts. */
+export async function fetchRemoteActivity(client: CandmClient): Promise<ActivityReport> {
+  const a = (await client.request(REQ.ACTIVITY, {}, RPY.ACTIVITY)).body;
+  return {
+    online: num(a, 'online'), offline: num(a, 'offline'), burstOnline: num(a, 'burst_online'), burstOffline: num(a, 'burst_offline'),
+    unresolved: num(a, 'unresolved'),
+  };
 }
