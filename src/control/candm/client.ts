@@ -28,7 +28,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   [STT.UNAUTH]: '501 Not authorised',
   [STT.INVALID]: '502 Invalid command',
   [STT.NOSUCHSOURCE]: '503 No such source',
-  [STT.NOTENABLED]: '505 Facility not enabled',
+  [STT.NOTENABLED]: '505 Facility not enabled in daemon',
   [STT.NOHOSTACCESS]: '510 No command access from this host',
   [STT.NORTC]: '513 RTC driver not running',
   [STT.INACTIVE]: '519 Client logging is not active in the daemon',
@@ -77,7 +77,8 @@ export class CandmClient {
         throw new ControlError('handler-failed', STATUS_TEXT[reply.status] ?? `${reply.status} Unknown error`, true);
       }
       if (reply.reply !== expectReply || REPLY_BODY[reply.reply] === undefined) {
-        throw new ControlError('bad-reply', `Cannot use the reply to request ${command}: reply code ${reply.reply}, expected ${expectReply}`);
+        // chronyc's words for a reply of the wrong kind.
+        throw new ControlError('bad-reply', `508 Bad reply from daemon (reply code ${reply.reply} to request ${command}, expected ${expectReply})`);
       }
       return reply;
     }
