@@ -146,3 +146,13 @@ test('ntpkit tracking -h against a silent port: three attempts, 1, 2 and 4 s apa
     sock.close();
   }
 });
+
+test('ntpkit tracking -h against a closed port: the refusals end each attempt at once, as chronyc\'s failed recv does, then 506', { timeout: 60_000 }, async () => {
+  const port = await freeUdpPort(SILENT);
+  const started = Date.now();
+  const r = await ntpkit(['tracking', '-h', SILENT, '-p', String(port)]);
+  assert.equal(r.code, 3, `${r.out}${r.err}`);
+  assert.match(r.err, /506 Cannot talk to daemon/);
+  // Far less than the 7 s of waits a silent port takes.
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+});

@@ -101,8 +101,8 @@ export class CandmClient {
         if (r.sequence !== sequence || r.command !== command) return;
         done(r);
       };
-      // ICMP port unreachable arrives as an error on a connected socket: chronyc's recv fails and it tries again after the wait.
-      const onError = (): void => { /* wait out the attempt */ };
+      // ICMP port unreachable arrives as an error on a connected socket: chronyc's recv fails there and it tries again at once.
+      const onError = (): void => done(null);
       const timer = setTimeout(() => done(null), waitMs);
       this.socket.on('message', onMessage);
       this.socket.on('error', onError);
