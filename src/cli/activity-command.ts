@@ -4,6 +4,8 @@ import type { ActivityReport } from '../core/engine/engine-api.js';
 import { controlCommand, type ControlFlags, OK_TEXT, runControl, withCsv } from './control-command.js';
 import { csvLine } from './csv-fields.js';
 import type { Io } from './io.js';
+import { addRemoteOptions } from './remote-options.js';
+import { fetchRemoteActivity } from './remote-snapshot.js';
 
 export const ACTIVITY_JSON_SCHEMA = 'ntpkit.activity/1';
 
@@ -25,10 +27,11 @@ export function formatActivityCsv(a: ActivityReport): string {
 }
 
 export function activityCommand(io: Io): Command {
-  return withCsv(controlCommand('activity', 'count the sources online, offline and in a burst (like chronyc activity)'))
+  return addRemoteOptions(withCsv(controlCommand('activity', 'count the sources online, offline and in a burst (like chronyc activity)')))
     .action(async (flags: ControlFlags) => {
       await runControl(io, 'activity', flags, 'activity', {}, {
         schema: ACTIVITY_JSON_SCHEMA, text: (r) => formatActivity(r as ActivityReport), csv: (r) => formatActivityCsv(r as ActivityReport), json: (r) => r as Record<string, unknown>,
+        remote: fetchRemoteActivity,
       });
     });
 }

@@ -13,6 +13,8 @@ import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { positiveNumber } from './option-parsers.js';
 import { controlExitCode } from './report-command.js';
+import type { CandmClient } from '../control/candm/client.js';
+import { askRemote } from './remote-options.js';
 
 export interface ControlFlags {
   socket: string;
@@ -20,6 +22,9 @@ export interface ControlFlags {
   /** chronyc -c's output, for the commands that report (see withCsv). */
   csv?: boolean;
   timeout: number;
+  /** The daemon's UDP command port to ask instead (see remote-options.ts), for the commands that offer it. */
+  host?: string;
+  port?: number;
 }
 
 /** chronyc's reply to a command that changes something and succeeded. */
@@ -58,10 +63,14 @@ export async function runControl(io: Io, name: string, flags: ControlFlags, comm
   readonly json?: (result: unknown) => Record<string, unknown>;
   /** chronyc -c's lines, printed with -c. */
   readonly csv?: (result: unknown) => string;
+  /** The same result read over chrony's protocol, for -h HOST. */
+  readonly remote?: (client: CandmClient) => Promise<unknown>;
 }): Promise<boolean> {
   let result: unknown;
   try {
-    result = await callDaemon(flags.socket, command, args, { timeoutMs: flags.timeout * 1000 });
+    result = flags.host !== undefined && out.remote
+      ? await askRemote(flags.host, flags.port, out.remote)
+      : await callDaemon(flags.socket, command, args, { timeoutMs: flags.timeout * 1000 });
   } catch (e) {
     if (!(e instanceof ControlError)) throw e;
     io.err(`ntpkit ${name}: ${e.message}`);

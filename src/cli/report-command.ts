@@ -15,6 +15,7 @@ import type { Io } from './io.js';
 import { positiveNumber } from './option-parsers.js';
 import { printCsv } from './control-command.js';
 import type { ReportOptions } from './report-common.js';
+import { addRemoteOptions, fetchRemote } from './remote-options.js';
 
 export interface ReportFlags {
   socket: string;
@@ -23,6 +24,8 @@ export interface ReportFlags {
   numeric?: boolean;
   verbose?: boolean;
   timeout: number;
+  host?: string;
+  port?: number;
 }
 
 export interface ReportSpec {
@@ -39,6 +42,8 @@ export interface ReportSpec {
   readonly csv?: (snap: DaemonSnapshot) => string;
   /** chronyc's refusal when the daemon does not have what the text report shows (exit status 1), else null. */
   readonly unavailable?: (snap: DaemonSnapshot) => string | null;
+  /** Offer -h HOST / -p PORT: read the report from a daemon's UDP command port, as chronyc -h. */
+  readonly remote?: boolean;
 }
 
 /** Exit status of a control failure: 4 no daemon, 3 timeout, 1 anything else. */
@@ -57,6 +62,7 @@ export function reportCommand(io: Io, spec: ReportSpec): Command {
     .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)));
   if (spec.verbose) cmd.option('-v, --verbose', "print chronyc's legend above the table");
   if (spec.csv) cmd.option('-c, --csv', "print chronyc -c's comma-separated values instead");
+  if (spec.remote) addRemoteOptions(cmd);
   return cmd
     .addHelpText('after', `
 Exit status: 0 on success, 4 when no daemon listens on the socket,
@@ -64,7 +70,9 @@ Exit status: 0 on success, 4 when no daemon listens on the socket,
     .action(async (flags: ReportFlags) => {
       let snap: DaemonSnapshot;
       try {
-        snap = await fetchSnapshot(flags.socket, { timeoutMs: flags.timeout * 1000 });
+        snap = flags.host === undefined
+          ? await fetchSnapshot(flags.socket, { timeoutMs: flags.timeout * 1000 })
+          : await fetchRemote(flags.host, flags.port);
       } catch (e) {
         if (!(e instanceof ControlError)) throw e;
         io.err(`ntpkit ${spec.name}: ${e.message}`);

@@ -14,6 +14,7 @@ export function sourcesCommand(io: Io): Command {
     text: formatSources,
     csv: formatSourcesCsv,
     schema: SOURCES_JSON_SCHEMA,
+    remote: true,
     json: (snap) => ({ sources: snap.sources }),
   });
 }

@@ -13,6 +13,7 @@ export function trackingCommand(io: Io): Command {
     text: formatTracking,
     csv: formatTrackingCsv,
     schema: TRACKING_JSON_SCHEMA,
+    remote: true,
     json: (snap) => ({ clock: snap.clock, tracking: snap.tracking }),
   });
 }
