@@ -10,12 +10,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCaptured } from '../../cli/run-captured.test-helper.js';
-import { type ChronydProcess, type ManagedProcess, requireTool, spawnNtpkit, startChronydClient, startChronydServer, toolPath } from '../../testing/index.js';
+import { type ChronydProcess, type ManagedProcess, requireTool, runChronyc, spawnNtpkit, startChronydClient, startChronydServer, type ChronycOut } from '../../testing/index.js';
 
 const [SHA, AES, PLAIN, LIAR] = ['127.0.37.1', '127.0.37.2', '127.0.37.3', '127.0.37.4'];
 const KEYS = '1 SHA1 HEX:0102030405060708090A0B0C0D0E0F1011121314\n2 AES128 HEX:000102030405060708090A0B0C0D0E0F\n';
@@ -23,16 +22,8 @@ const POLL = 'iburst minpoll 0 maxpoll 2';
 const SOURCES: readonly (readonly [string, string])[] = [[SHA, `${POLL} key 1`], [AES, `${POLL} key 2 trust`], [PLAIN, POLL], [LIAR, POLL]];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Out { readonly code: number; readonly out: string }
-
-function chronyc(args: readonly string[]): Promise<Out> {
-  return new Promise((resolve) => {
-    execFile(toolPath('chronyc'), [...args], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
-      resolve({ code, out: stdout + stderr });
-    });
-  });
-}
+type Out = ChronycOut;
+const chronyc = runChronyc;
 
 /**
  * The good sources' state letters: which one is selected, and whether the
