@@ -15,3 +15,4 @@ export * from './tools.js';
 export * from './udp-relay.js';
 export * from './uml.js';
 export * from './ntpkit-process.js';
+export * from './chronyc-run.js';

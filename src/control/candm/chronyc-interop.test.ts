@@ -9,12 +9,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type ChronydProcess, freeUdpPort, type ManagedProcess, requireTool, spawnNtpkit, startChronydClient, startChronydServer, toolPath,
+  type ChronydProcess, freeUdpPort, type ManagedProcess, requireTool, runChronyc, spawnNtpkit, startChronydClient, startChronydServer, type ChronycOut,
 } from '../../testing/index.js';
 import { callDaemon } from '../commands.js';
 
@@ -25,16 +24,8 @@ const CHRONYD_UDP = '127.0.33.6';
 const POLL = 'iburst minpoll 0 maxpoll 2';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Out { readonly code: number; readonly out: string }
-
-function chronyc(args: readonly string[]): Promise<Out> {
-  return new Promise((resolve) => {
-    execFile(toolPath('chronyc'), [...args], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
-      resolve({ code, out: stdout + stderr });
-    });
-  });
-}
+type Out = ChronycOut;
+const chronyc = runChronyc;
 
 /** The text with every number replaced, so that two daemons' reports compare by layout. */
 function layout(text: string): string {

@@ -10,6 +10,9 @@ import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../../core/e
 import {
   type CandmIp, type CandmRequest, type CandmTimespec, IPADDR_UNSPEC, REQ, type ReplyBody, RPY, STT,
 } from '../../proto/candm/index.js';
+import { createHash } from 'node:crypto';
+import type { AuthDataReport, SelectDataReport, SelectOptions } from '../../core/engine/engine-api.js';
+import { refIdFromAddress } from '../../proto/refid.js';
 import type { ControlReply } from '../protocol.js';
 import { inSubnet, ipFromRefId, ipFromText, ipToText } from './addresses.js';
 
@@ -269,6 +272,61 @@ async function clientsBody(ctx: CandmContext, b: Readonly<Record<string, unknown
   };
 }
 
+/** candm.h's RPY_SD_OPTION_* bits. */
+function selectOptions(o: SelectOptions): number {
+  return (o.noselect ? 0x1 : 0) | (o.prefer ? 0x2 : 0) | (o.trust ? 0x4 : 0) | (o.require ? 0x8 : 0);
+}
+
+const md5 = (b: Uint8Array): Uint8Array => createHash('md5').update(b).digest();
+
+/**
+ * One source's selection figures by its index (sources.c SRC_GetSelectReport):
+ * a reference clock has no address, so chronyc names it by its refid; a
+ * source still unresolved carries an ID address, which chronyc lists only
+ * with -a, as it does chronyd's unresolved sources.
+ */
+async function selectDataBody(ctx: CandmContext, index: number): Promise<CandmAnswer> {
+  const r = await ctx.call('selectdata', {});
+  if (!r.ok) return { status: status(r) };
+  const row = (r.result as { sources: SelectDataReport[] }).sources[index];
+  if (row === undefined) return { status: STT.NOSUCHSOURCE };
+  const ip = row.referenceId !== null ? ipFromText(null) : row.address === null ? ipFromRefId(row.sourceId) : ipFromText(row.address);
+  const refId = row.referenceId ?? (row.address === null ? 0 : refIdFromAddress(row.address, md5));
+  return {
+    status: STT.SUCCESS,
+    body: {
+      reply: RPY.SELECT_DATA,
+      fields: {
+        ref_id: refId >>> 0, ip_addr: ip, state_char: row.state.charCodeAt(0), authentication: row.authenticated ? 1 : 0,
+        leap: LEAP[row.leap] ?? 3, conf_options: selectOptions(row.configuredOptions), eff_options: selectOptions(row.effectiveOptions),
+        last_sample_ago: Math.floor(row.lastSampleAgo), score: row.score, lo_limit: row.loLimit, hi_limit: row.hiLimit,
+      },
+    },
+  };
+}
+
+const AUTH_MODE: Readonly<Record<AuthDataReport['mode'], number>> = { none: 0, symmetric: 1, nts: 2 };
+
+/** An NTP source's authentication by its address (ntp_sources.c NSR_GetAuthReport); a reference clock or unknown address has none. */
+async function authDataBody(ctx: CandmContext, ip: CandmIp): Promise<CandmAnswer> {
+  const address = ipToText(ip);
+  if (address === null) return { status: STT.NOSUCHSOURCE };
+  const r = await ctx.call('authdata', {});
+  if (!r.ok) return { status: status(r) };
+  const row = (r.result as { sources: AuthDataReport[] }).sources.find((s) => s.address === address);
+  if (row === undefined) return { status: STT.NOSUCHSOURCE };
+  return {
+    status: STT.SUCCESS,
+    body: {
+      reply: RPY.AUTH_DATA,
+      fields: {
+        mode: AUTH_MODE[row.mode], key_type: row.keyType, key_id: row.keyId, key_length: row.keyLengthBits, ke_attempts: row.keAttempts,
+        last_ke_ago: row.lastKeAgo === null ? NO_SAMPLE : Math.floor(row.lastKeAgo), cookies: row.cookies, cookie_length: row.cookieLength, nak: row.naks,
+      },
+    },
+  };
+}
+
 /** The answer to one request that passed the length and permission checks. */
 export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promise<CandmAnswer> {
   const b = req.body;
@@ -302,6 +360,8 @@ export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promi
     case REQ.CLIENT_ACCESSES_BY_INDEX3: return clientsBody(ctx, b);
     case REQ.SERVER_STATS: return { status: STT.SUCCESS, body: await serverStatsBody(ctx) };
     case REQ.NTP_DATA: return ntpDataBody(ctx, ipField(b, 'ip'));
+    case REQ.SELECT_DATA: return selectDataBody(ctx, num(b, 'index'));
+    case REQ.AUTH_DATA: return authDataBody(ctx, ipField(b, 'ip'));
     case REQ.SMOOTHING: {
       const sm = ctx.snapshot().smoothing;
       if (sm === undefined) return { status: STT.NOTENABLED };
@@ -373,7 +433,7 @@ export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promi
     case REQ.MODIFY_MAXUPDATESKEW: return byName(ctx, 'modify-source', { field: 'maxupdateskew', value: num(b, 'new_max_update_skew') });
     case REQ.SMOOTHTIME: return byName(ctx, 'smoothtime', { action: num(b, 'option') === 1 ? 'activate' : 'reset' });
     default:
-      // allow/deny at run time, dfreq, reselect, selectdata, authdata: not in the command table.
+      // allow/deny at run time, dfreq, reselect: not in the command table.
       return { status: STT.INVALID };
   }
 }

@@ -470,7 +470,7 @@ export interface SelectDataReport {
   readonly state: string;
   readonly authenticated: boolean;
   readonly configuredOptions: SelectOptions;
-  /** After authselectmode; ntpkit reports the configured ones. */
+  /** After authselectmode, as selection applies them (chronyd's sel_options). */
   readonly effectiveOptions: SelectOptions;
   /** Seconds since its last sample (0 before one). */
   readonly lastSampleAgo: number;

@@ -193,3 +193,18 @@ test('refresh resolves every name again at once, not at the next scheduled refre
   w.run(61);
   assert.deepEqual(asked, ['ntp.example', 'ntp.example']);
 });
+
+test("selectdata's effective options are authselectmode's: in mix, an authenticated source beside unauthenticated ones is also trusted and required", () => {
+  const w = new World({ sources: [sourceOptions('server', A, { iburst: true, key: 1 }), sourceOptions('server', B, { iburst: true, noselect: true }), sourceOptions('server', '192.0.2.3', { iburst: true, prefer: true })] });
+  for (const h of [A, B, '192.0.2.3']) w.servers.set(h, server());
+  w.run(1);
+  const r = w.control({ op: 'selectdata' });
+  assert.ok(r.ok);
+  const [a, b, c] = r.value;
+  const none = { noselect: false, prefer: false, trust: false, require: false };
+  assert.deepEqual(a?.configuredOptions, none);
+  assert.deepEqual(a?.effectiveOptions, { ...none, trust: true, require: true });
+  // A noselect source is counted on neither side and keeps its own options.
+  assert.deepEqual(b?.effectiveOptions, { ...none, noselect: true });
+  assert.deepEqual(c?.effectiveOptions, { ...none, prefer: true });
+});

@@ -5,10 +5,11 @@
  */
 import { diffSeconds, type Instant } from '../../time/instant.js';
 import type { ClockController } from './clock-controller.js';
-import type { EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, ModifiableField, SourceSelector } from './engine-api.js';
+import type { AuthSelectMode, EngineAction, EngineCommand, EngineCommandError, EngineCommandValues, ModifiableField, SourceSelector } from './engine-api.js';
 import { MAX_POLL, MIN_POLL, type SourceOptions } from './source-options.js';
 import { ntpData } from './source-reports.js';
 import { authData, selectData } from './select-report.js';
+import { withAuthSelectMode } from './selection.js';
 import type { Timescale } from './source-measurement.js';
 import type { TimeSmoothing } from './time-smoothing.js';
 import type { SourceSet } from './source-set.js';
@@ -25,6 +26,8 @@ export interface CommandContext {
   readonly ts: Timescale;
   /** The served time's smoothing, null without smoothtime. */
   readonly smoothing: TimeSmoothing | null;
+  /** Which selection options authenticated and unauthenticated sources gain (selectdata's effective options). */
+  readonly authselectmode: AuthSelectMode;
   /** chronyc maxupdateskew: the clock's limit, ppm. */
   readonly setMaxUpdateSkew: (ppm: number) => void;
 }
@@ -115,7 +118,8 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
     case 'selectdata': {
       const sel = x.sources.sources.find((s) => s.verdict.verdict === 'selected');
       const selDistance = sel?.estimate(now, x.ts)?.distance ?? null;
-      return done(x.sources.sources.map((s) => selectData(s, now, x.ts, selDistance)));
+      const effective = new Map(withAuthSelectMode(x.sources.sources.map((s) => s.candidate(now, x.ts).candidate), x.authselectmode).map((c) => [c.id, c]));
+      return done(x.sources.sources.map((s) => selectData(s, now, x.ts, selDistance, effective.get(s.id))));
     }
     case 'smoothtime':
       if (x.smoothing === null) return { ok: false, code: 'not-enabled', message: 'Facility not enabled in daemon: smoothtime is not in the configuration' };

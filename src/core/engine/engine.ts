@@ -385,6 +385,7 @@ export class SyncEngine implements SyncEngineApi {
       origin: this.timescale().origin,
       ts: this.timescale(),
       smoothing: this.smoothing,
+      authselectmode: this.d.authselectmode,
       poll: () => this.poll(now, actions),
       select: () => this.select(now, null, actions),
       setMaxUpdateSkew: (ppm) => { this.maxUpdateSkewPpm = ppm; },

@@ -4,7 +4,7 @@
  * its last sample, its score and its correctness interval.
  */
 import { diffSeconds, type Instant } from '../../time/instant.js';
-import type { AuthDataReport, AuthKeyReport, SelectDataReport } from './engine-api.js';
+import type { AuthDataReport, AuthKeyReport, SelectDataReport, SelectOptions } from './engine-api.js';
 import type { Timescale } from './source-measurement.js';
 import type { TrackedSource } from './tracked-source.js';
 
@@ -28,8 +28,11 @@ function stateChar(s: TrackedSource): string {
   }
 }
 
-/** `selectedDistance`: the root distance of the source the clock follows, for the score; null when none. */
-export function selectData(s: TrackedSource, now: Instant, ts: Timescale, selectedDistance: number | null): SelectDataReport {
+/**
+ * `selectedDistance`: the root distance of the source the clock follows, for the score; null when none.
+ * `effective`: the options selection applies after authselectmode (the configured ones when absent).
+ */
+export function selectData(s: TrackedSource, now: Instant, ts: Timescale, selectedDistance: number | null, effective?: SelectOptions): SelectDataReport {
   const est = s.estimate(now, ts);
   const m = s.measurement;
   const o = s.options;
@@ -47,7 +50,7 @@ export function selectData(s: TrackedSource, now: Instant, ts: Timescale, select
     state: stateChar(s),
     authenticated: s.poller.authenticated,
     configuredOptions: options,
-    effectiveOptions: options,
+    effectiveOptions: effective === undefined ? options : { noselect: effective.noselect, prefer: effective.prefer, trust: effective.trust, require: effective.require },
     lastSampleAgo: m.lastRxAt === null ? 0 : Math.max(0, diffSeconds(now, m.lastRxAt)),
     score: s.verdict.verdict === 'selected' || selectedDistance === null || !(distance > 0) ? 1 : Math.max(1, selectedDistance / distance),
     loLimit: est === null ? 0 : offset - distance,

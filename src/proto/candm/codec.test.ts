@@ -32,6 +32,8 @@ test('request lengths follow chrony 4.3\'s padding: each request is as long as t
   assert.equal(requestLength(REQ.SOURCE_DATA), 76);
   assert.equal(requestLength(REQ.CLIENT_ACCESSES_BY_INDEX3), 36 + 484);
   assert.equal(requestLength(REQ.ADD_SOURCE), 20 + 352);
+  assert.equal(requestLength(REQ.SELECT_DATA), 28 + 48);
+  assert.equal(requestLength(REQ.AUTH_DATA), 28 + 24);
   assert.equal(requestLength(REQ.DOFFSET), 0, 'the old doffset is not served in version 6');
   assert.equal(MAX_REQUEST_LENGTH, 860);
 });
