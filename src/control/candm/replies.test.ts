@@ -4,7 +4,7 @@ import type { AuthDataReport, SelectDataReport } from '../../core/engine/engine-
 import {
   encodeReply, encodeRequest, IPADDR_ID, IPADDR_UNSPEC, parseReply, parseRequest, REQ, RPY, STT, UNSPEC_IP,
 } from '../../proto/candm/index.js';
-import { snapshotOf } from '../../testing/chronyc-csv.js';
+import { snapshotFromCapture, snapshotOf } from '../../testing/chronyc-csv.js';
 import type { ControlReply } from '../protocol.js';
 import { ipFromText } from './addresses.js';
 import { answerRequest, type CandmContext } from './replies.js';
@@ -105,4 +105,19 @@ test('AUTH_DATA: an NTP source by address in chronyd 4.3\'s layout; a refclock o
   );
   assert.equal((await roundTrip(REQ.AUTH_DATA, { ip: ipFromText('192.0.2.9') })).status, STT.NOSUCHSOURCE);
   assert.equal((await roundTrip(REQ.AUTH_DATA, { ip: UNSPEC_IP })).status, STT.NOSUCHSOURCE);
+});
+
+test('SOURCE_DATA: a source whose name is not resolved yet has an ID address, which chronyc shows only with -a, as chronyd\'s', async () => {
+  const captured = snapshotFromCapture('sources');
+  const [first, ...rest] = captured.sources;
+  assert.ok(first !== undefined && first.kind !== 'refclock');
+  const snapshot = { ...captured, sources: [{ ...first, address: null }, ...rest] };
+  const request = encodeRequest(REQ.SOURCE_DATA, { index: 0 }, 9);
+  const parsed = parseRequest(request);
+  assert.ok(parsed.kind === 'request');
+  const answer = await answerRequest(parsed.request, { ...context(), snapshot: () => snapshot });
+  const back = parseReply(encodeReply({ command: REQ.SOURCE_DATA, sequence: 9 }, answer.status, answer.body));
+  assert.ok(back.ok);
+  assert.equal(back.reply.status, STT.SUCCESS);
+  assert.equal(((back.reply.body as Record<string, unknown>).ip_addr as { family: number }).family, IPADDR_ID);
 });

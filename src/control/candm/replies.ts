@@ -46,8 +46,10 @@ function timespec(unix: string | null): CandmTimespec {
   return { sec: BigInt(whole), nsec: Number(frac.padEnd(9, '0').slice(0, 9)) };
 }
 
+/** A source whose name is not resolved yet carries an ID address, as chronyd's do: chronyc then lists it only with -a. */
 function sourceIp(s: SourceSnapshot): CandmIp {
-  return s.kind === 'refclock' ? ipFromRefId(s.referenceId) : ipFromText(s.address);
+  if (s.kind === 'refclock') return ipFromRefId(s.referenceId);
+  return s.address === null ? ipFromRefId(s.id) : ipFromText(s.address);
 }
 
 /** chronyd's report values use chronyc's sign: local clock minus source (the snapshot keeps RFC 5905's). */
