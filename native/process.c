@@ -54,17 +54,49 @@ static napi_value result(napi_env env, int ok, const char *step, int err) {
 }
 
 /*
+ * Locks every current mapping but the anonymous ones, returning 0 or an
+ * errno. chronyd locks everything, now and later (MCL_FUTURE); V8 cannot live
+ * with that. It decommits pages of its heap and of its JIT code area with
+ * mprotect(PROT_NONE) and madvise(MADV_DONTNEED), the madvise fails with
+ * EINVAL on locked memory, and V8 then aborts the process (a CHECK), at run
+ * time or at the latest at exit. So the anonymous mappings (V8's heap and code
+ * area, thread stacks, malloc's arenas) stay unlocked, and what is locked is
+ * the program and its libraries (what a host short of memory evicts first and
+ * reads back from disk at a page fault), the brk heap and the main stack.
+ * Special mappings are skipped by the kernel itself; [vsyscall] is no mapping
+ * of ours to lock.
+ */
+static int lock_named_mappings(void) {
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (f == NULL) return errno;
+  char line[4352];
+  int err = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    unsigned long start, end, inode;
+    int path_at = 0;
+    if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %n", &start, &end, &inode, &path_at) < 3) continue;
+    const char *path = path_at > 0 ? line + path_at : "";
+    if (inode == 0 && (path[0] == '\n' || path[0] == '\0')) continue;
+    if (strncmp(path, "[vsyscall]", 10) == 0) continue;
+    if (mlock((void *)start, end - start) < 0 && err == 0) err = errno;
+  }
+  fclose(f);
+  return err;
+}
+
+/*
  * memLockAll(): as chronyd's SYS_Linux_MemLockAll, RLIMIT_MEMLOCK raised to
- * infinity first (so memory allocated later can be locked too), then
- * mlockall(MCL_CURRENT | MCL_FUTURE). Unlike chronyd, a refused setrlimit
- * (no CAP_SYS_RESOURCE, as in many containers) does not stop the attempt:
- * with CAP_IPC_LOCK the kernel ignores the limit, so mlockall still works.
+ * infinity first, then the lock, of what V8 allows (above). Unlike chronyd, a
+ * refused setrlimit (no CAP_SYS_RESOURCE, as in many containers) does not stop
+ * the attempt: with CAP_IPC_LOCK the kernel ignores the limit, so mlock still
+ * works.
  */
 static napi_value mem_lock_all(napi_env env, napi_callback_info info) {
   (void)info;
   struct rlimit rlim = {RLIM_INFINITY, RLIM_INFINITY};
   int rlimit_err = setrlimit(RLIMIT_MEMLOCK, &rlim) < 0 ? errno : 0;
-  if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) return rlimit_err ? result(env, 0, "setrlimit", rlimit_err) : result(env, 0, "mlockall", errno);
+  int err = lock_named_mappings();
+  if (err != 0) return rlimit_err ? result(env, 0, "setrlimit", rlimit_err) : result(env, 0, "mlock", err);
   return result(env, 1, "", 0);
 }
 

@@ -5,7 +5,13 @@
  * never pages out the process that timestamps packets and disciplines the
  * clock (a page fault between a receive stamp and its use is an error of its
  * own). As chronyd, a failure is logged and the daemon runs on.
+ *
+ * What is locked differs from chronyd's mlockall(MCL_CURRENT | MCL_FUTURE):
+ * V8 aborts the process when it decommits a locked page of its heap, so the
+ * program, its libraries, the brk heap and the main stack are locked, and
+ * V8's anonymous memory is not (native/process.c). The daemon says how much.
  */
+import { readFileSync } from 'node:fs';
 import { loadNative } from '../clock/native.js';
 import type { Config } from '../config/config.js';
 
@@ -25,11 +31,20 @@ export function lockMemory(config: Config, log: (line: string) => void): void {
   const n = loadNative();
   const lock = n.ok ? n.addon.memLockAll : undefined;
   if (!n.ok || lock === undefined) {
-    log(`mlockall() failed: ${n.ok ? 'the native addon has no memLockAll() (stale build? run sh scripts/build-native.sh)' : n.reason}`);
+    log(`mlock() failed: ${n.ok ? 'the native addon has no memLockAll() (stale build? run sh scripts/build-native.sh)' : n.reason}`);
     return;
   }
   const r = lock.call(n.addon);
-  if (r.ok) return;
+  if (r.ok) {
+    log(`Locked ${lockedKb() ?? '?'} kB into RAM (the program, its libraries, heap and stack; V8's own memory cannot be locked)`);
+    return;
+  }
   // chronyd's two messages (sys_linux.c SYS_Linux_MemLockAll), with the reason.
-  log(r.step === 'setrlimit' ? `setrlimit() failed: not locking into RAM (${r.error})` : `mlockall() failed: ${r.error}`);
+  log(r.step === 'setrlimit' ? `setrlimit() failed: not locking into RAM (${r.error})` : `mlock() failed: ${r.error}`);
+}
+
+/** VmLck of this process, kB. */
+function lockedKb(): number | null {
+  const m = /^VmLck:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m === null ? null : Number(m[1]);
 }

@@ -175,7 +175,7 @@ export interface NativeClockAddon {
   phcClose?(fd: number): number;
   /** PTP_MAX_SAMPLES: the most samples one reading takes. */
   readonly phcMaxSamples?: number;
-  /** chronyd's lock_all: RLIMIT_MEMLOCK to infinity, then mlockall(MCL_CURRENT | MCL_FUTURE). Absent from builds older than native/process.c. */
+  /** chronyd's lock_all as far as V8 allows: RLIMIT_MEMLOCK to infinity, then every mapping but the anonymous ones locked (native/process.c says why). Absent from builds older than native/process.c. */
   memLockAll?(): NativeOutcome;
   /** chronyd's sched_priority: the calling thread to SCHED_FIFO at `priority` (1-99, clamped to the policy's range). */
   schedFifo?(priority: number): NativeOutcome;

@@ -15,7 +15,7 @@ export interface HwTimestampInterface {
 export interface ProcessOptions {
   /** chrony `pidfile` (ntp.conf too): the daemon's PID, written at start and removed at exit; null: none. */
   readonly pidfile: string | null;
-  /** chrony `lock_all`: mlockall(MCL_CURRENT | MCL_FUTURE), so the daemon is never paged out. */
+  /** chrony `lock_all`: the program, its libraries, heap and stack locked into RAM (V8's own memory cannot be: cli/daemon-memory.ts). */
   readonly lock_all: boolean;
   /** chrony `rtcsync`: STA_UNSYNC cleared while synchronized, so Linux's 11-minute mode keeps the RTC. */
   readonly rtcsync: boolean;
