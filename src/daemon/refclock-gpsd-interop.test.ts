@@ -102,14 +102,20 @@ test('refclock SHM: gpsd (fed by gpsfake) writes the feed into SHM segments; ntp
     await writeFile(conf, `${refclock(0)}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
     const ntpkit = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     procs.push(ntpkit);
-    const diag = (): string => `gpsfake:\n${gpsfake.logs()}\nntpshmmon:\n${monitor.logs().slice(-2000)}\nchronyd:\n${chronyd?.logs() ?? ''}\nntpkit:\n${ntpkit.logs()}`;
+    // What each side last answered, so that a run that never gets there says which side did not.
+    let lastOurs = 'not asked yet';
+    let lastTheirs = 'not asked yet';
+    const diag = (): string => `ntpkit's GPS source: ${lastOurs}\nchronyc sourcestats: ${lastTheirs}\n` +
+      `gpsfake:\n${gpsfake.logs()}\nntpshmmon:\n${monitor.logs().slice(-2000)}\nchronyd:\n${chronyd?.logs() ?? ''}\nntpkit:\n${ntpkit.logs()}`;
 
     // Enough of a line in both: 4 filtered samples (one per 8 s poll).
     let snap: DaemonSnapshot | undefined;
     await until('both daemons have 4 samples of GPS', DEADLINE_MS, async () => {
-      snap = await fetchSnapshot(socket, { timeoutMs: 2000 }).catch(() => undefined);
+      snap = await fetchSnapshot(socket, { timeoutMs: 2000 }).catch((e: unknown) => { lastOurs = `snapshot failed: ${String(e)}`; return undefined; });
       const ours = snap?.sources.find((s) => s.name === 'GPS');
-      const theirs = await chronycCsv(chronySock, 'sourcestats').catch(() => []);
+      if (snap !== undefined) lastOurs = ours === undefined ? 'no source named GPS' : `${ours.stats.samples} samples, reach ${ours.reach.toString(8)}`;
+      const theirs = await chronycCsv(chronySock, 'sourcestats').catch((e: unknown) => { lastTheirs = `chronyc failed: ${String(e)}`; return []; });
+      if (theirs.length > 0) lastTheirs = theirs.join(',');
       return (ours?.stats.samples ?? 0) >= 4 && Number(theirs[1] ?? 0) >= 4 ? true : null;
     }, diag, 1000);
 
