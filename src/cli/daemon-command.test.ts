@@ -48,7 +48,10 @@ function start(args: string[], deps: Partial<DaemonCommandDeps> = {}): Run {
   let code: number | undefined;
   const signals = new EventEmitter();
   let resolveStarted: (d: SyncDaemon) => void = () => {};
-  const started = new Promise<SyncDaemon>((r) => { resolveStarted = r; });
+  let rejectStarted: (e: Error) => void = () => {};
+  const started = new Promise<SyncDaemon>((res, rej) => { resolveStarted = res; rejectStarted = rej; });
+  // Tests that never await it must not see an unhandled rejection.
+  started.catch(() => undefined);
   const cmd = daemonCommand({ out: (t) => out.push(t), err: (t) => err.push(t), setExitCode: (c) => { code = c; } }, {
     signals: signals as unknown as Pick<NodeJS.Process, 'on' | 'off'>,
     createEngine: (o) => new ListingEngine(o),
@@ -59,7 +62,21 @@ function start(args: string[], deps: Partial<DaemonCommandDeps> = {}): Run {
     ...deps,
   }).exitOverride();
   const done = cmd.parseAsync(args, { from: 'user' }).then(() => {});
+  // A daemon that ends without starting must fail a test awaiting `started`, not hang it.
+  done.then(() => rejectStarted(new Error(`the daemon ended before it started:\n${err.join('\n')}`)), (e: unknown) => rejectStarted(e as Error));
   return { done, out, err, code: () => code, signals, started };
+}
+
+/** Runs `body` on a started daemon and stops it whatever happens, so a failed assertion cannot leave it running (and the test file hanging). */
+async function whileRunning(r: Run, body: (d: SyncDaemon) => Promise<void>): Promise<void> {
+  try {
+    await body(await r.started);
+  } finally {
+    if (r.code() === undefined) {
+      r.signals.emit('SIGTERM');
+      await r.done.catch(() => undefined);
+    }
+  }
 }
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -117,35 +134,36 @@ test('runs: control socket (0660) with the snapshot, SIGHUP reloads (a bad confi
     const common = `controlsocket ${sock}\nbindcmdaddress /\ncmdport 0\ndriftfile ${dir}/drift\n`;
     await writeFile(conf, `server 192.0.2.1 iburst\n${common}`);
     const r = start(['-f', conf, '--virtual-offset', '0.5', '--virtual-freq', '-20']);
-    const d = await r.started;
-    assert.equal(d.clock.kind, 'virtual');
-    assert.ok(r.err.some((l) => l === 'Disciplining the virtual clock: test: the system clock is not ours to touch (started 0.5 s and -20 ppm off the system clock)'), r.err.join('\n'));
-    assert.equal((await stat(sock)).mode & 0o777, 0o660);
-    let snap = await fetchSnapshot(sock, { timeoutMs: 2000 });
-    assert.deepEqual(snap.sources.map((s) => s.name), ['192.0.2.1']);
-    assert.equal(snap.clock, 'virtual');
+    await whileRunning(r, async (d) => {
+      assert.equal(d.clock.kind, 'virtual');
+      assert.ok(r.err.some((l) => l === 'Disciplining the virtual clock: test: the system clock is not ours to touch (started 0.5 s and -20 ppm off the system clock)'), r.err.join('\n'));
+      assert.equal((await stat(sock)).mode & 0o777, 0o660);
+      let snap = await fetchSnapshot(sock, { timeoutMs: 2000 });
+      assert.deepEqual(snap.sources.map((s) => s.name), ['192.0.2.1']);
+      assert.equal(snap.clock, 'virtual');
 
-    // A bad config: reported, the old one stays.
-    await writeFile(conf, `server 192.0.2.5\nnotadirective\n${common}`);
-    r.signals.emit('SIGHUP');
-    await waitFor(() => r.err.some((l) => /the running configuration stays in force/.test(l)));
-    assert.ok(r.err.some((l) => l.includes(`${conf}:2: `)), r.err.join('\n'));
-    snap = await fetchSnapshot(sock, { timeoutMs: 2000 });
-    assert.deepEqual(snap.sources.map((s) => s.name), ['192.0.2.1']);
+      // A bad config: reported, the old one stays.
+      await writeFile(conf, `server 192.0.2.5\nnotadirective\n${common}`);
+      r.signals.emit('SIGHUP');
+      await waitFor(() => r.err.some((l) => /the running configuration stays in force/.test(l)));
+      assert.ok(r.err.some((l) => l.includes(`${conf}:2: `)), r.err.join('\n'));
+      snap = await fetchSnapshot(sock, { timeoutMs: 2000 });
+      assert.deepEqual(snap.sources.map((s) => s.name), ['192.0.2.1']);
 
-    // A good one replaces the sources.
-    await writeFile(conf, `server 192.0.2.7 iburst\npool pool.test\n${common}`);
-    r.signals.emit('SIGHUP');
-    await waitFor(() => r.err.some((l) => /Reloaded the configuration: 2 sources/.test(l)));
-    snap = await fetchSnapshot(sock, { timeoutMs: 2000 });
-    assert.deepEqual(snap.sources.map((s) => s.name), ['192.0.2.7', 'pool.test']);
+      // A good one replaces the sources.
+      await writeFile(conf, `server 192.0.2.7 iburst\npool pool.test\n${common}`);
+      r.signals.emit('SIGHUP');
+      await waitFor(() => r.err.some((l) => /Reloaded the configuration: 2 sources/.test(l)));
+      snap = await fetchSnapshot(sock, { timeoutMs: 2000 });
+      assert.deepEqual(snap.sources.map((s) => s.name), ['192.0.2.7', 'pool.test']);
 
-    r.signals.emit('SIGTERM');
-    await r.done;
-    assert.equal(r.code(), ExitCode.OK);
-    assert.equal(await readFile(join(dir, 'drift'), 'utf8'), '           -2.000000             0.500000\n');
-    await assert.rejects(access(sock), 'the control socket is removed');
-    assert.ok(r.err.some((l) => l === 'Stopping (SIGTERM)'));
+      r.signals.emit('SIGTERM');
+      await r.done;
+      assert.equal(r.code(), ExitCode.OK);
+      assert.equal(await readFile(join(dir, 'drift'), 'utf8'), '           -2.000000             0.500000\n');
+      await assert.rejects(access(sock), 'the control socket is removed');
+      assert.ok(r.err.some((l) => l === 'Stopping (SIGTERM)'));
+    });
   });
 });
 
@@ -222,9 +240,10 @@ test('--clock virtual skips the ownership checks: they are about the system cloc
     const conf = join(dir, 'chrony.conf');
     await writeFile(conf, `server 192.0.2.1 iburst\ncontrolsocket /\nbindcmdaddress /\ncmdport 0\n`);
     const r = start(['-f', conf, '--clock', 'virtual'], { ownership: () => { throw new Error('asked'); }, lock: NO_LOCK });
-    await r.started;
-    r.signals.emit('SIGTERM');
-    await r.done;
+    await whileRunning(r, async () => {
+      r.signals.emit('SIGTERM');
+      await r.done;
+    });
     assert.equal(r.code(), ExitCode.OK, r.err.join('\n'));
   });
 });
