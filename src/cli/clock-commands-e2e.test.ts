@@ -63,7 +63,8 @@ test('accheck and rtcdata print what chronyc prints against chronyd with the sam
   if (!requireTool(t, 'chronyd', 'chronyc')) return;
   const ours: string[] = [];
   const addresses = ['127.0.34.6', '127.0.34.7', '10.1.2.3'];
-  await withDaemon(RULES.join('\n'), async (socket) => {
+  // Bound to its own address: on the wildcard, port 123 would clash with other tests' servers on 127.0.x.y:123.
+  await withDaemon([...RULES, `bindaddress ${SERVED}`].join('\n'), async (socket) => {
     for (const a of addresses) {
       const r = await runCaptured(['accheck', '--socket', socket, a]);
       assert.equal(r.code, 0);

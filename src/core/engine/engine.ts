@@ -25,7 +25,7 @@ import { runCommand } from './engine-control.js';
 import { FallbackDrifts } from './fallback-drift.js';
 import { sameValue } from './same-value.js';
 import { leapShift, LeapSchedule } from './leap.js';
-import { Reference } from './reference.js';
+import { Reference, trackingWithLocal } from './reference.js';
 import type { PulseContext, RefclockInput } from './refclock-source.js';
 import { combineEstimates, selectSources } from './selection.js';
 import { delayDevRatioOk, delayRatioOk } from './delay-tests.js';
@@ -295,7 +295,7 @@ export class SyncEngine implements SyncEngineApi {
       version: SNAPSHOT_VERSION,
       time: unixString(now),
       clock,
-      tracking: this.reference.tracking(now, controller, this.leap.pending, residual),
+      tracking: trackingWithLocal(this.reference.tracking(now, controller, this.leap.pending, residual), this.announced(), now),
       sources: this.sources.sources.map((s) => sourceSnapshot(s, now, ts)),
       ...(this.smoothing === null ? {} : { smoothing: this.smoothing.report(now) }),
     };

@@ -12,7 +12,7 @@ import type { EngineAction, LeapSecMode } from './engine-api.js';
 import type { LeapKind } from './leap.js';
 import type { CombinedEstimate } from './selection.js';
 import { unixString, type TrackingSnapshot } from './snapshot.js';
-import { synchronizedState, unsynchronizedState, type SystemState } from '../system.js';
+import { referenceTimeAt, synchronizedState, unsynchronizedState, type SystemState } from '../system.js';
 import type { TrackedSource } from './tracked-source.js';
 
 interface ReferenceRecord {
@@ -154,3 +154,21 @@ function fnvDigest(data: Uint8Array): Uint8Array {
   for (const b of data) h = Math.imul(h ^ b, 0x01000193) >>> 0;
   return new Uint8Array([h >>> 24, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff]);
 }
+
+/**
+ * chronyc tracking while the local reference stands in (chrony's `local
+ * stratum N`, unsynchronized): chronyd reports the reference it serves, refid
+ * 127.127.1.1 with no name, its stratum, a reference time kept recent, leap
+ * normal and no root delay or dispersion; it stays "not synchronised", so the
+ * residual frequency and skew read 0 (reference.c REF_GetTrackingReport).
+ */
+export function trackingWithLocal(t: TrackingSnapshot, served: SystemState, now: Instant): TrackingSnapshot {
+  if (t.synchronized || served.kind !== 'local') return t;
+  const at = referenceTimeAt(served, now);
+  return {
+    ...t,
+    referenceId: served.referenceId, referenceName: null, stratum: served.stratum, refTime: at === null ? null : unixString(at),
+    residualFreqPpm: 0, skewPpm: 0, rootDelay: 0, rootDispersion: 0, leapStatus: 'normal',
+  };
+}
+
