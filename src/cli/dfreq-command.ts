@@ -1,4 +1,7 @@
-/** `ntpkit dfreq PPM` (chronyc dfreq): PPM added to the clock's frequency correction (positive: the clock runs faster). */
+/**
+ * `ntpkit dfreq PPM` (chronyc dfreq): PPM added to the clock's frequency as
+ * tracking reports it (positive: towards "fast", so the clock is slowed).
+ */
 import type { Command } from 'commander';
 import { controlCommand, type ControlFlags, OK_TEXT, runControl, usageError } from './control-command.js';
 import type { Io } from './io.js';
@@ -12,7 +15,7 @@ export function scanDouble(text: string): number | null {
 }
 
 export function dfreqCommand(io: Io): Command {
-  return controlCommand('dfreq', "add to the clock's frequency correction (like chronyc dfreq; positive: the clock runs faster)")
+  return controlCommand('dfreq', "add to the clock's frequency as tracking shows it (like chronyc dfreq; positive: towards fast, the clock is slowed)")
     .argument('<ppm>', 'parts per million')
     .action(async (text: string, flags: ControlFlags) => {
       const ppm = scanDouble(text);

@@ -76,9 +76,9 @@ const MAX_DFREQ_PPM = 500000;
 
 /**
  * `dfreq` {ppm}: chronyc dfreq, chronyd's LCL_AccumulateDeltaFrequency:
- * `ppm` added to the frequency correction in force (positive: the clock runs
- * faster, chronyc tracking's Frequency moves towards "slow"). The clock
- * discipline goes on from the new frequency.
+ * `ppm` added to the clock's frequency as chronyc tracking reports it
+ * (positive: towards "fast", so the clock is slowed). The clock discipline
+ * goes on from the new frequency.
  */
 export function dfreq(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
   return (args) => {

@@ -442,8 +442,10 @@ export type EngineCommand =
   | { readonly op: 'smoothtime'; readonly action: 'reset' | 'activate' }
   /**
    * chronyc dfreq (chronyd's LCL_AccumulateDeltaFrequency): `ppm` added to
-   * the frequency correction in force, scaled as chronyd scales it
-   * (new = old + ppm * (1 - old * 1e-6)); positive: the clock runs faster.
+   * chronyd's absolute frequency, the oscillator's error (chronyc tracking's
+   * Frequency, positive "fast"), which is our correction's opposite; so the
+   * correction becomes old - ppm * (1 + old * 1e-6) and a positive `ppm`
+   * slows the clock.
    */
   | { readonly op: 'adjust-frequency'; readonly ppm: number }
   /** chronyc reselect: the current choice forgotten and the best source selected again. */

@@ -137,7 +137,8 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
     case 'adjust-frequency': {
       if (!Number.isFinite(c.ppm)) return { ok: false, code: 'bad-value', message: `Cannot adjust the frequency by ${c.ppm} ppm` };
       const old = x.controller.frequencyPpm;
-      const ppm = Math.max(-x.maxFrequencyPpm, Math.min(x.maxFrequencyPpm, old + c.ppm * (1 - old * 1e-6)));
+      // chronyd's absolute frequency is -old: it gains c.ppm * (1e6 - (-old)) / 1e6.
+      const ppm = Math.max(-x.maxFrequencyPpm, Math.min(x.maxFrequencyPpm, old - c.ppm * (1 + old * 1e-6)));
       x.controller.setBaseFrequency(now, ppm, actions);
       return done({ frequencyPpm: x.controller.frequencyPpm });
     }
