@@ -122,6 +122,9 @@ test('chronyc 4.3 and ntpkit against ntpkit and chronyd: allow/deny/cmdallow/cmd
     assert.deepEqual(await ntp(), [false, false], 'the more specific deny still refuses');
     await alike(['allow', 'all', '127.0.51.0/28'], '200 OK');
     assert.deepEqual(await ntp(), [true, true], 'allow all dropped the deny');
+    // A reload re-reads the file; the rules given at run time stay, as chronyd keeps them until it stops.
+    assert.equal((await runCaptured(['reload', '--socket', json])).code, 0);
+    assert.equal(await served(NTPKIT_NTP, ntpkitNtp), true, 'still served after a reload');
     for (const [args, expected] of [[['deny', '10'], '200 OK'], [['allow', '1.2.3.4/40'], '507 Bad subnet'], [['deny', '::1/129'], '507 Bad subnet']] as const) {
       await alike(args, expected, expected === '200 OK' ? 0 : 1);
     }
