@@ -8,7 +8,6 @@ import { dirname } from 'node:path';
 import { messageWithCode } from '../config/bounded-read.js';
 import type { Config } from '../config/config.js';
 import { commandEndpoints } from '../config/command-endpoints.js';
-import { cmdAccess } from '../control/candm/cmd-access.js';
 import { type CandmServer, startCandmServer } from '../control/candm/server.js';
 import { CommandTable } from '../control/command-table.js';
 import { daemonHandlers } from '../control/commands.js';
@@ -52,7 +51,7 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
   }
   const dir = dirname(path);
   const dirExisted = await stat(dir).then(() => true, () => false);
-  const handlers = daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: cmdAccess(config.command.access).allowed });
+  const handlers = daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: (a) => daemon.cmdAllowed(a) });
   const socketLog = (level: string, m: string): void => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); };
   const idleTimeoutMs = controlIdleTimeoutMs(process.env, log);
   let main: ControlServer;
@@ -82,10 +81,11 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
  * the JSON socket. What cannot be opened is logged, as chronyd logs it.
  */
 export async function openChronycEndpoints(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void): Promise<CandmServer> {
-  const table = new CommandTable(daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: cmdAccess(config.command.access).allowed }), { path: 'chronyc', log: () => {} });
+  const table = new CommandTable(daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: (a) => daemon.cmdAllowed(a) }), { path: 'chronyc', log: () => {} });
   const server = await startCandmServer({
     endpoints: commandEndpoints(config.command),
-    access: config.command.access,
+    // The daemon's verdicts: cmdallow/cmddeny change them at run time.
+    access: { allowed: (a) => daemon.cmdAllowed(a), mayUse: (a) => daemon.mayUseCommandPort(a) },
     context: { snapshot: () => daemon.snapshot(), call: (name, args) => table.call(name, args) },
     counts: daemon.commandCounts,
     log,

@@ -43,6 +43,13 @@ import { cyclelogsCommand } from './cyclelogs-command.js';
 import { smoothtimeCommand } from './smoothtime-command.js';
 import { sourcenameCommand } from './sourcename-command.js';
 import { manualCommand } from './manual-command.js';
+import { accessCommand } from './access-command.js';
+import { cmdaccheckCommand } from './cmdaccheck-command.js';
+import { dfreqCommand } from './dfreq-command.js';
+import { reselectCommand, reselectdistCommand } from './reselect-command.js';
+import { onofflineCommand } from './onoffline-command.js';
+import { trimrtcCommand, writertcCommand } from './rtc-commands.js';
+import { keygenCommand } from './keygen-command.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -109,6 +116,18 @@ export function buildProgram(io: Io): Command {
     smoothtimeCommand(io),
     sourcenameCommand(io),
     manualCommand(io),
+    accessCommand(io, 'allow'),
+    accessCommand(io, 'deny'),
+    accessCommand(io, 'cmdallow'),
+    accessCommand(io, 'cmddeny'),
+    cmdaccheckCommand(io),
+    dfreqCommand(io),
+    reselectCommand(io),
+    reselectdistCommand(io),
+    onofflineCommand(io),
+    trimrtcCommand(io),
+    writertcCommand(io),
+    keygenCommand(io),
   ];
   for (const cmd of commands) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) }).showHelpAfterError());

@@ -2,8 +2,9 @@
  * The control commands about the clock and the reference the daemon serves,
  * as chronyd carries them out (cmdmon.c): doffset slews the clock, local
  * turns the local reference on or off, smoothtime resets or starts the
- * served time's smoothing, rtcdata reports the RTC (which ntpkit does not
- * track).
+ * served time's smoothing, dfreq adds to the frequency, reselect and
+ * reselectdist redo or tune source selection; rtcdata, trimrtc and writertc
+ * concern the RTC (which ntpkit does not track).
  */
 import type { LocalConfig } from '../config/server-config.js';
 import type { ControlHandler } from './command-table.js';
@@ -65,6 +66,56 @@ export const rtcdata: ControlHandler = (args) => {
   noOtherArgs(args, []);
   throw new ControlError('not-enabled', 'RTC driver not running: ntpkit does not track the real-time clock (chrony\'s rtcfile is refused)');
 };
+
+/** `trimrtc` and `writertc` {}: refused as rtcdata is, chronyd's answer without an RTC driver. */
+export const trimrtc: ControlHandler = rtcdata;
+export const writertc: ControlHandler = rtcdata;
+
+/** chronyd's frequency bound without maxdrift (local.c): dfreq's ppm beyond it cannot mean anything. */
+const MAX_DFREQ_PPM = 500000;
+
+/**
+ * `dfreq` {ppm}: chronyc dfreq, chronyd's LCL_AccumulateDeltaFrequency:
+ * `ppm` added to the clock's frequency as chronyc tracking reports it
+ * (positive: towards "fast", so the clock is slowed). The clock discipline
+ * goes on from the new frequency.
+ */
+export function dfreq(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
+  return (args) => {
+    noOtherArgs(args, ['ppm']);
+    const ppm = args.ppm;
+    if (typeof ppm !== 'number' || !Number.isFinite(ppm) || Math.abs(ppm) > MAX_DFREQ_PPM) {
+      throw new ControlError('bad-args', `Cannot use "ppm" ${JSON.stringify(ppm) ?? 'nothing'}: expected ppm, a number within ±${MAX_DFREQ_PPM}`);
+    }
+    const r = unwrap(d.control({ op: 'adjust-frequency', ppm }));
+    log(`Control: accumulated delta freq of ${ppm.toFixed(3)}ppm`);
+    return { ppm, frequencyPpm: r.frequencyPpm };
+  };
+}
+
+/** `reselect` {}: chronyc reselect (SRC_ReselectSource): the current choice forgotten, the best source selected again. */
+export function reselect(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
+  return (args) => {
+    noOtherArgs(args, []);
+    unwrap(d.control({ op: 'reselect' }));
+    log('Control: reselect');
+    return null;
+  };
+}
+
+/** `reselectdist` {distance}: chronyc reselectdist, the reselectdist directive's seconds from now on. */
+export function reselectdist(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
+  return (args) => {
+    noOtherArgs(args, ['distance']);
+    const distance = args.distance;
+    if (typeof distance !== 'number' || !Number.isFinite(distance)) {
+      throw new ControlError('bad-args', `Cannot use "distance" ${JSON.stringify(distance) ?? 'nothing'}: expected seconds, a number`);
+    }
+    unwrap(d.control({ op: 'set-reselectdist', distance }));
+    log(`Control: new reselect distance ${distance.toFixed(6)}`);
+    return { distance };
+  };
+}
 
 const MANUAL_ACTIONS = ['on', 'off', 'reset', 'list', 'delete'] as const;
 

@@ -6,7 +6,8 @@
  * - Local only (the main socket, mode 0660), as chronyd allows them only on
  *   its Unix socket: `clients`, `serverstats`, `ntpdata`, and every command
  *   that changes something: `makestep`, `burst`, `online`, `offline`, `add`,
- *   `delete`, `reload`, `dump`.
+ *   `delete`, `reload`, `dump`, `allow`/`deny`, `cmdallow`/`cmddeny`,
+ *   `dfreq`, `reselect`, `reselectdist`, `onoffline`...
  */
 import { isIP } from 'node:net';
 import type { ClientReport } from '../core/server/client-report.js';
@@ -23,8 +24,12 @@ import { ControlError } from './errors.js';
 import { readOnlySocketPath } from './protocol.js';
 import type { ControlCommandSpec } from './command-table.js';
 import { intArg, noOtherArgs, selectorArg, unwrap } from './command-args.js';
-import { modifySource, resetSources } from './source-commands.js';
-import { doffset, local as localReference, manual, rtcdata, smoothtime } from './clock-commands.js';
+import { modifySource, onoffline, resetSources } from './source-commands.js';
+import {
+  dfreq, doffset, local as localReference, manual, reselect, reselectdist, rtcdata, smoothtime, trimrtc, writertc,
+} from './clock-commands.js';
+import { accessRule } from './access-commands.js';
+import type { AccessRule } from '../core/server/access.js';
 import type { ManualListRow } from '../daemon/manual-time.js';
 import { accheck, cyclelogs, rekey, shutdown } from './process-commands.js';
 import type { LocalConfig } from '../config/server-config.js';
@@ -47,6 +52,10 @@ export interface ControllableDaemon extends SnapshotSource {
   setLocal?(local: LocalConfig | null): void;
   /** chronyc accheck: whether the NTP server's allow/deny rules let `address` in. */
   ntpAccess?(address: string): boolean;
+  /** chronyc allow/deny (`ntp`) and cmdallow/cmddeny (`cmd`) at run time; throws, nothing changed, on a bad subnet. */
+  addAccessRule?(table: 'ntp' | 'cmd', rule: AccessRule): Promise<void>;
+  /** chronyc onoffline: whether the kernel has a route to `address` (a UDP socket connects to it). */
+  routeExists?(address: string): Promise<boolean>;
   /** chronyc rekey: the key file read again. */
   rekey?(): Promise<void>;
   /** chronyc manual: on/off/reset/delete say whether done; list gives the samples. */
@@ -214,6 +223,16 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     doffset: changing(doffset(d, log)),
     local: changing(localReference(d, log)),
     rtcdata: open(rtcdata),
+    trimrtc: changing(trimrtc),
+    writertc: changing(writertc),
+    dfreq: changing(dfreq(d, log)),
+    reselect: changing(reselect(d, log)),
+    reselectdist: changing(reselectdist(d, log)),
+    onoffline: changing(onoffline(d, log)),
+    allow: changing(accessRule(d, 'ntp', true, log)),
+    deny: changing(accessRule(d, 'ntp', false, log)),
+    cmdallow: changing(accessRule(d, 'cmd', true, log)),
+    cmddeny: changing(accessRule(d, 'cmd', false, log)),
     selectdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'selectdata' })) }; }),
     authdata: open((args) => { noOtherArgs(args, []); return { sources: unwrap(d.control({ op: 'authdata' })) }; }),
     accheck: local(accheck(d)),

@@ -40,3 +40,31 @@ export function modifySource(d: ControllableDaemon, log: (line: string) => void)
     return r;
   };
 }
+
+/**
+ * `onoffline` {}: chronyc onoffline (NSR_SetConnectivity with
+ * SRC_MAYBE_ONLINE): every NTP source with an address is set online when a
+ * route to it exists (a UDP socket can be connected to it, chronyd's
+ * NIO_IsServerConnectable) and offline otherwise; a source whose name is not
+ * resolved yet is left alone. The selected source goes last, as in chronyd,
+ * so the reference is not switched for nothing.
+ */
+export function onoffline(d: ControllableDaemon, log: (line: string) => void): ControlHandler {
+  return async (args) => {
+    noOtherArgs(args, []);
+    const all = d.snapshot().sources.filter((s) => s.kind !== 'refclock' && s.address !== null);
+    const ordered = [...all.filter((s) => s.verdict !== 'selected'), ...all.filter((s) => s.verdict === 'selected')];
+    let online = 0;
+    for (const s of ordered) {
+      const address = s.address as string;
+      const routed = (await d.routeExists?.(address)) ?? true;
+      const r = d.control({ op: routed ? 'online' : 'offline', selector: address });
+      // A source deleted meanwhile is no error: chronyd walks the sources it has.
+      if (!r.ok && r.code === 'no-such-source') continue;
+      unwrap(r);
+      if (routed) online++;
+    }
+    log(`Control: onoffline (${online} source(s) online, ${ordered.length - online} offline)`);
+    return { online, offline: ordered.length - online };
+  };
+}

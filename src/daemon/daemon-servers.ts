@@ -163,6 +163,27 @@ export class DaemonServers {
     }
   }
 
+  /**
+   * chronyc allow/deny at run time: the running server takes `next`'s rules
+   * in place (its client log and counters stay); as chronyd keeps its server
+   * socket open only while some address is allowed, the server starts when a
+   * rule first lets a client in and stops when none does.
+   */
+  async setAccess(next: Config): Promise<void> {
+    const want = this.shouldServe(next);
+    if (this.server !== null && want) {
+      this.server.setAccess(next.server.access);
+      this.current = next.server;
+    } else if (this.server === null && want) {
+      this.server = await this.startServer(next.server);
+    } else if (this.server !== null) {
+      await this.server.close();
+      this.server = null;
+      this.current = null;
+      this.log('Not serving NTP: no allow rule permits any client');
+    }
+  }
+
   clients(minHits?: number): ClientReport[] | null {
     return this.server?.clients(minHits) ?? null;
   }

@@ -16,7 +16,7 @@ import { type NtsCookieCodec, NtsServerAuthenticator, withNts } from '../crypto/
 import { randomFillSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { realtime } from '../clock/realtime.js';
-import { buildAccessTable } from '../core/server/access.js';
+import { type AccessTable, buildAccessTable } from '../core/server/access.js';
 import { clientReports, type ClientReport, formatIPv6 } from '../core/server/client-report.js';
 import { clientTime, MAX_CLIENT_SLOTS, MIN_CLIENT_SLOTS } from '../core/server/client-table.js';
 import { symmetricRequestAuthenticator } from '../crypto/symmetric-auth.js';
@@ -124,6 +124,11 @@ export interface RunningNtpServer {
   setPeerTraffic(peers: PeerTraffic | null): void;
   /** Hands mode 6 datagrams to `queries` (null: the NTP responder drops them as control-mode). */
   setControlQueries(queries: ControlQueries | null): void;
+  /**
+   * chronyc allow/deny: the access rules from the next request on; the
+   * client log and counters stay. Throws, changing nothing, on a subnet that does not parse.
+   */
+  setAccess(rules: ServerConfig['access']): void;
   /**
    * Sends a peer's packet from the server's socket of the address's family
    * (where the peer expects it); false when there is none.
@@ -237,14 +242,18 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
   const clock = opts.clock;
   const now = clock ? () => clock.now() : realtime;
   const log = opts.log ?? (() => {});
-  const access = buildAccessTable(config.access.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })));
-  if (!access.ok) {
-    const r = config.access[access.index];
-    throw new Error(`${r ? `${r.file}:${r.line}: ` : ''}${access.message}`);
-  }
+  const accessTable = (rules: ServerConfig['access']): AccessTable => {
+    const access = buildAccessTable(rules.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })));
+    if (!access.ok) {
+      const r = rules[access.index];
+      throw new Error(`${r ? `${r.file}:${r.line}: ` : ''}${access.message}`);
+    }
+    return access.table;
+  };
+  const access = { table: accessTable(config.access) };
   const symmetric = opts.authenticator ?? symmetricRequestAuthenticator(opts.keys !== undefined ? opts.keys : await keysOf(config));
   const authenticator: RequestAuthenticator = opts.ntsCookies === undefined ? symmetric : withNts(new NtsServerAuthenticator({ cookies: opts.ntsCookies }), symmetric);
-  const coreConfig: CoreServerConfig = serverConfig({
+  let coreConfig: CoreServerConfig = serverConfig({
     access: access.table, rateLimit: config.rateLimit, xleave: config.xleave, denied: config.denyKod ? 'kod' : 'ignore', authenticator,
   });
   const precision = measurePrecision(now);
@@ -397,6 +406,7 @@ export async function startNtpServer(opts: NtpServerOptions): Promise<RunningNtp
     transmitCompensation: () => (sockets[0] as ServerSocket).transmitCompensation(),
     setPeerTraffic: (p) => { peers = p; },
     setControlQueries: (q) => { queries = q; },
+    setAccess: (rules) => { coreConfig = { ...coreConfig, access: accessTable(rules) }; },
     sendToPeer: (data, address, port) => {
       const family = isIP(address) === 6 ? 6 : 4;
       // An IPv6 wildcard socket that is not v6-only takes IPv4 too, as mapped addresses.

@@ -28,8 +28,9 @@ import { loadNative } from '../clock/native.js';
 import { RunningRefclocks, sameRefclocks } from './refclocks.js';
 import type { ShmAccess } from './refclock-shm.js';
 import { ServedState } from './served-state.js';
-import type { LocalConfig } from '../config/server-config.js';
-import { buildAccessTable, isAllowed } from '../core/server/access.js';
+import type { AccessRuleConfig, LocalConfig } from '../config/server-config.js';
+import { type AccessRule, buildAccessTable, isAllowed } from '../core/server/access.js';
+import { cmdAccess, type CmdAccess } from '../control/candm/cmd-access.js';
 import { saveDumps } from './source-dumps.js';
 import { StatsLog, wantsStatsLogs } from './stats-log.js';
 import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';
@@ -62,6 +63,14 @@ export class RunningSyncDaemon implements SyncDaemon {
   private clockUpdates = 0;
   private refclocks: RunningRefclocks | null = null;
   private readonly log: (line: string) => void;
+  /**
+   * chronyc allow/deny and cmdallow/cmddeny given at run time: they follow
+   * the config's rules, as chronyd adds them to the tables the directives
+   * built, and stay until the daemon stops (a reload keeps them).
+   */
+  private readonly runtimeNtpAccess: AccessRuleConfig[] = [];
+  private readonly runtimeCmdAccess: AccessRuleConfig[] = [];
+  private cmdRules: CmdAccess;
 
   /** Builds the parts in the order their start-up lines appear; start() then opens the servers and starts polling. */
   constructor(private readonly opts: SyncDaemonOptions, private readonly parts: SyncDaemonParts) {
@@ -69,6 +78,7 @@ export class RunningSyncDaemon implements SyncDaemon {
     this.clock = clock;
     this.log = log;
     this.current = opts.config;
+    this.cmdRules = cmdAccess(opts.config.command.access);
     this.served = new ServedState(clock, parts.precisionLog2);
     this.manualTime = new ManualTime(opts.config.process.manual);
     this.ground = {
@@ -169,6 +179,39 @@ export class RunningSyncDaemon implements SyncDaemon {
     this.refreshServer();
   }
 
+  /**
+   * chronyc allow/deny (`ntp`) or cmdallow/cmddeny (`cmd`) at run time.
+   * @throws Error, nothing changed, when the subnet does not parse.
+   */
+  async addAccessRule(table: 'ntp' | 'cmd', rule: AccessRule): Promise<void> {
+    const r: AccessRuleConfig = { ...rule, file: 'chronyc', line: 0 };
+    if (table === 'cmd') {
+      const rules = [...this.opts.config.command.access, ...this.runtimeCmdAccess, r];
+      const t = buildAccessTable(rules);
+      if (!t.ok) throw new Error(t.message);
+      this.runtimeCmdAccess.push(r);
+      this.cmdRules = cmdAccess(rules);
+      return;
+    }
+    const next = { ...this.current, server: { ...this.current.server, access: [...this.current.server.access, r] } };
+    const t = buildAccessTable(next.server.access);
+    if (!t.ok) throw new Error(t.message);
+    await this.servers.setAccess(next);
+    this.runtimeNtpAccess.push(r);
+    this.current = next;
+    this.refreshServer();
+  }
+
+  /** cmdallow/cmddeny's verdict on `address` (cmdaccheck), run-time rules included. */
+  cmdAllowed(address: string): boolean {
+    return this.cmdRules.allowed(address);
+  }
+
+  /** Whether a command datagram from `address` is read at all (localhost, or cmdallow). */
+  mayUseCommandPort(address: string): boolean {
+    return this.cmdRules.mayUse(address);
+  }
+
   ntpAccess(address: string): boolean {
     const t = buildAccessTable(this.current.server.access.map((r) => ({ allow: r.allow, all: r.all, subnet: r.subnet })));
     return t.ok && isAllowed(t.table, address);
@@ -176,6 +219,11 @@ export class RunningSyncDaemon implements SyncDaemon {
 
   localAddressFor(remote: string): Promise<string | null> {
     return routeLocalAddress(remote);
+  }
+
+  /** chronyc onoffline: a route to `address` exists when a UDP socket connects to it (chronyd's NIO_IsServerConnectable). */
+  async routeExists(address: string): Promise<boolean> {
+    return (await routeLocalAddress(address)) !== null;
   }
 
   serverStats(): ServerStats | null {
@@ -203,8 +251,10 @@ export class RunningSyncDaemon implements SyncDaemon {
     await this.statsLog?.reopen();
   }
 
-  async reconfigure(next: Config, loaded?: ConfigResources): Promise<void> {
+  async reconfigure(loadedConfig: Config, loaded?: ConfigResources): Promise<void> {
     if (this.stopped) throw new Error('Cannot reconfigure: the daemon has stopped');
+    const next = this.runtimeNtpAccess.length === 0 ? loadedConfig
+      : { ...loadedConfig, server: { ...loadedConfig.server, access: [...loadedConfig.server.access, ...this.runtimeNtpAccess] } };
     const { acquisition: was } = this.current, { acquisition: now } = next;
     if (was.port !== now.port || was.addresses.join() !== now.addresses.join() || was.device !== now.device) {
       this.log('acquisitionport/bindacqaddress/bindacqdevice changed: the client socket keeps its binding until the daemon restarts');

@@ -37,6 +37,7 @@ import { measurePrecision, type RunningNtpServer } from './ntp-server.js';
 import type { NtsKeService } from './nts-ke-service.js';
 import { RunningSyncDaemon } from './running-sync-daemon.js';
 import type { UdpPreferences } from '../net/udp-socket.js';
+import type { AccessRule } from '../core/server/access.js';
 
 export type { EngineFactory } from './engine-options.js';
 
@@ -131,8 +132,20 @@ export interface SyncDaemon {
   setLocal(local: LocalConfig | null): void;
   /** chronyc accheck: whether the NTP server's allow/deny rules let `address` in. */
   ntpAccess(address: string): boolean;
+  /**
+   * chronyc allow/deny (`ntp`: the NTP server's rules) and cmdallow/cmddeny
+   * (`cmd`: the command port's) at run time, after the config's rules.
+   * @throws Error, nothing changed, when the subnet does not parse.
+   */
+  addAccessRule(table: 'ntp' | 'cmd', rule: AccessRule): Promise<void>;
+  /** cmdallow/cmddeny's verdict on `address` (cmdaccheck), run-time rules included. */
+  cmdAllowed(address: string): boolean;
+  /** Whether a command datagram from `address` is read at all: localhost, or what cmdallow permits. */
+  mayUseCommandPort(address: string): boolean;
   /** The local address replies from `remote` arrive at (ntpdata's Local address): the kernel's choice, as client sockets are unbound. */
   localAddressFor(remote: string): Promise<string | null>;
+  /** chronyc onoffline: whether the kernel has a route to `address` (a UDP socket connects to it). */
+  routeExists(address: string): Promise<boolean>;
   /** Where the control sockets count the requests they receive (serverstats' command packets). */
   readonly commandCounts: CommandCounts;
   /** chronyc dump: each source's samples saved to the dumpdir; how many files were written, or null without a dumpdir. */

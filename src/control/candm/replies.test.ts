@@ -121,3 +121,54 @@ test('SOURCE_DATA: a source whose name is not resolved yet has an ID address, wh
   assert.equal(back.reply.status, STT.SUCCESS);
   assert.equal(((back.reply.body as Record<string, unknown>).ip_addr as { family: number }).family, IPADDR_ID);
 });
+
+test('ALLOW/DENY/CMDALLOW/CMDDENY and their ALL forms: the JSON command of that name with the subnet chronyc sent; a refused subnet is BADSUBNET', async () => {
+  const calls: [string, Readonly<Record<string, unknown>>][] = [];
+  const ctx: CandmContext = {
+    snapshot: () => snapshotOf({}),
+    call: async (name, args) => {
+      calls.push([name, args]);
+      return args.subnet === '192.0.2.1/40'
+        ? { version: 1, id: null, ok: false, error: { code: 'bad-args', message: 'Bad subnet' } }
+        : { version: 1, id: null, ok: true, result: args };
+    },
+    cmdAllowed: () => false,
+  };
+  const ask = async (command: number, ip: ReturnType<typeof ipFromText>, bits: number): Promise<number> => {
+    const parsed = parseRequest(encodeRequest(command, { ip, subnet_bits: bits }, 9));
+    if (parsed.kind !== 'request') return assert.fail('not a request');
+    return (await answerRequest(parsed.request, ctx)).status;
+  };
+  assert.equal(await ask(REQ.ALLOW, ipFromText('192.0.2.0'), 24), STT.SUCCESS);
+  assert.equal(await ask(REQ.DENYALL, ipFromText('2001:db8::'), 32), STT.SUCCESS);
+  assert.equal(await ask(REQ.CMDALLOWALL, UNSPEC_IP, 0), STT.SUCCESS);
+  assert.equal(await ask(REQ.CMDDENY, ipFromText('10.0.0.0'), 8), STT.SUCCESS);
+  assert.deepEqual(calls, [
+    ['allow', { subnet: '192.0.2.0/24', all: false }],
+    ['deny', { subnet: '2001:db8::/32', all: true }],
+    ['cmdallow', { subnet: null, all: true }],
+    ['cmddeny', { subnet: '10.0.0.0/8', all: false }],
+  ]);
+  assert.equal(await ask(REQ.ALLOW, ipFromText('192.0.2.1'), 40), STT.BADSUBNET);
+  // Every address takes only a prefix of 0 (addrfilt.c); nothing is asked of the table.
+  const n = calls.length;
+  assert.equal(await ask(REQ.DENY, UNSPEC_IP, 8), STT.BADSUBNET);
+  assert.equal(calls.length, n);
+});
+
+test('DFREQ, RESELECT, RESELECTDISTANCE, ONOFFLINE: passed to the JSON commands of those names', async () => {
+  const calls: [string, Readonly<Record<string, unknown>>][] = [];
+  const ctx: CandmContext = {
+    snapshot: () => snapshotOf({}),
+    call: async (name, args) => { calls.push([name, args]); return { version: 1, id: null, ok: true, result: null }; },
+    cmdAllowed: () => false,
+  };
+  for (const [command, fields] of [[REQ.DFREQ, { dfreq: 2.5 }], [REQ.RESELECT, {}], [REQ.RESELECTDISTANCE, { distance: 0.25 }], [REQ.ONOFFLINE, {}]] as const) {
+    const parsed = parseRequest(encodeRequest(command, fields, 3));
+    if (parsed.kind !== 'request') return assert.fail('not a request');
+    assert.equal((await answerRequest(parsed.request, ctx)).status, STT.SUCCESS);
+  }
+  assert.deepEqual(calls.map(([n]) => n), ['dfreq', 'reselect', 'reselectdist', 'onoffline']);
+  assert.ok(Math.abs((calls[0]?.[1].ppm as number) - 2.5) < 1e-6);
+  assert.ok(Math.abs((calls[2]?.[1].distance as number) - 0.25) < 1e-6);
+});

@@ -329,6 +329,34 @@ async function authDataBody(ctx: CandmContext, ip: CandmIp): Promise<CandmAnswer
   };
 }
 
+const ALLOW_DENY: Readonly<Record<number, readonly [string, boolean]>> = {
+  [REQ.ALLOW]: ['allow', false], [REQ.ALLOWALL]: ['allow', true], [REQ.DENY]: ['deny', false], [REQ.DENYALL]: ['deny', true],
+  [REQ.CMDALLOW]: ['cmdallow', false], [REQ.CMDALLOWALL]: ['cmdallow', true], [REQ.CMDDENY]: ['cmddeny', false], [REQ.CMDDENYALL]: ['cmddeny', true],
+};
+
+/**
+ * allow/deny/cmdallow/cmddeny [all]: chronyc sends the subnet as an address
+ * and a prefix length; an unspecified address is every address of both
+ * families, and takes only a prefix of 0 (addrfilt.c). A subnet the table
+ * cannot take is STT_BADSUBNET.
+ */
+async function allowDeny(ctx: CandmContext, command: number, b: Readonly<Record<string, unknown>>): Promise<CandmAnswer> {
+  const [name, all] = ALLOW_DENY[command] as readonly [string, boolean];
+  const ip = ipField(b, 'ip');
+  const bits = num(b, 'subnet_bits');
+  let subnet: string | null = null;
+  if (ip.family === IPADDR_UNSPEC) {
+    if (bits !== 0) return { status: STT.BADSUBNET };
+  } else {
+    const address = ipToText(ip);
+    if (address === null) return { status: STT.BADSUBNET };
+    subnet = `${address}/${bits}`;
+  }
+  const r = await ctx.call(name, { subnet, all });
+  if (!r.ok && r.error.code === 'bad-args') return { status: STT.BADSUBNET };
+  return { status: status(r) };
+}
+
 /** The answer to one request that passed the length and permission checks. */
 export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promise<CandmAnswer> {
   const b = req.body;
@@ -392,7 +420,12 @@ export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promi
     }
     case REQ.ONLINE: return perSource(ctx, 'online', b);
     case REQ.OFFLINE: return perSource(ctx, 'offline', b);
-    case REQ.ONOFFLINE: return byName(ctx, 'online');
+    case REQ.ONOFFLINE: return byName(ctx, 'onoffline');
+    case REQ.ALLOW: case REQ.ALLOWALL: case REQ.DENY: case REQ.DENYALL:
+    case REQ.CMDALLOW: case REQ.CMDALLOWALL: case REQ.CMDDENY: case REQ.CMDDENYALL: return allowDeny(ctx, req.command, b);
+    case REQ.DFREQ: return byName(ctx, 'dfreq', { ppm: num(b, 'dfreq') });
+    case REQ.RESELECT: return byName(ctx, 'reselect');
+    case REQ.RESELECTDISTANCE: return byName(ctx, 'reselectdist', { distance: num(b, 'distance') });
     case REQ.BURST: return perSource(ctx, 'burst', b, { good: num(b, 'n_good_samples'), max: num(b, 'n_total_samples') });
     case REQ.MAKESTEP: return byName(ctx, 'makestep');
     case REQ.MODIFY_MAKESTEP: return byName(ctx, 'makestep', { threshold: num(b, 'threshold'), limit: num(b, 'limit') });
@@ -435,7 +468,6 @@ export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promi
     case REQ.MODIFY_MAXUPDATESKEW: return byName(ctx, 'modify-source', { field: 'maxupdateskew', value: num(b, 'new_max_update_skew') });
     case REQ.SMOOTHTIME: return byName(ctx, 'smoothtime', { action: num(b, 'option') === 1 ? 'activate' : 'reset' });
     default:
-      // allow/deny at run time, dfreq, reselect: not in the command table.
       return { status: STT.INVALID };
   }
 }

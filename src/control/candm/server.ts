@@ -13,15 +13,18 @@ import { dirname } from 'node:path';
 import type { CommandEndpoints } from '../../config/command-endpoints.js';
 import type { CommandCounts } from '../../core/server/server-stats.js';
 import type { AccessRule } from '../../core/server/access.js';
-import { cmdAccess } from './cmd-access.js';
+import { cmdAccess, type CmdAccess } from './cmd-access.js';
 import { encodeReply, OPEN_REQUESTS, parseRequest, STT } from '../../proto/candm/index.js';
 import { openUnixDgram, type UnixDgramHandle } from '../../net/unix-dgram.js';
 import { answerRequest, type CandmContext } from './replies.js';
 
 export interface CandmServerOptions {
   readonly endpoints: CommandEndpoints;
-  /** cmdallow/cmddeny rules, in order (chronyd's default: none, so only localhost). */
-  readonly access: readonly AccessRule[];
+  /**
+   * cmdallow/cmddeny rules, in order (chronyd's default: none, so only
+   * localhost), or the daemon's live verdicts, which cmdallow/cmddeny change at run time.
+   */
+  readonly access: readonly AccessRule[] | CmdAccess;
   readonly context: Omit<CandmContext, 'cmdAllowed'>;
   readonly counts?: CommandCounts;
   readonly log: (line: string) => void;
@@ -51,10 +54,10 @@ function socketDirProblem(dir: string): string | null {
  * it; the daemon keeps synchronizing either way.
  */
 export async function startCandmServer(o: CandmServerOptions): Promise<CandmServer> {
-  const access = cmdAccess(o.access);
-  const mayUse = access.mayUse;
+  const access = 'mayUse' in o.access ? o.access : cmdAccess(o.access);
+  const mayUse = (address: string): boolean => access.mayUse(address);
   const counts = o.counts;
-  const ctx: CandmContext = { ...o.context, cmdAllowed: access.allowed, ...(counts ? { commandCounts: () => ({ received: counts.received, dropped: counts.dropped }) } : {}) };
+  const ctx: CandmContext = { ...o.context, cmdAllowed: (address) => access.allowed(address), ...(counts ? { commandCounts: () => ({ received: counts.received, dropped: counts.dropped }) } : {}) };
   const listening: string[] = [];
 
   async function handle(data: Uint8Array, fromUnix: boolean, send: (reply: Uint8Array) => void): Promise<void> {

@@ -439,7 +439,19 @@ export type EngineCommand =
   /** chronyc refresh: resolve every source's name again now. */
   | { readonly op: 'refresh' }
   /** chronyc smoothtime reset|activate; refused (not-enabled) without smoothtime. */
-  | { readonly op: 'smoothtime'; readonly action: 'reset' | 'activate' };
+  | { readonly op: 'smoothtime'; readonly action: 'reset' | 'activate' }
+  /**
+   * chronyc dfreq (chronyd's LCL_AccumulateDeltaFrequency): `ppm` added to
+   * chronyd's absolute frequency, the oscillator's error (chronyc tracking's
+   * Frequency, positive "fast"), which is our correction's opposite; so the
+   * correction becomes old - ppm * (1 + old * 1e-6) and a positive `ppm`
+   * slows the clock.
+   */
+  | { readonly op: 'adjust-frequency'; readonly ppm: number }
+  /** chronyc reselect: the current choice forgotten and the best source selected again. */
+  | { readonly op: 'reselect' }
+  /** chronyc reselectdist: the reselectdist directive's distance, seconds, from now on (until a restart). */
+  | { readonly op: 'set-reselectdist'; readonly distance: number };
 
 /** chronyc authdata's row of one NTP source. */
 export interface AuthDataReport extends AuthKeyReport {
@@ -569,6 +581,10 @@ export interface EngineCommandValues {
   readonly authdata: readonly AuthDataReport[];
   readonly refresh: { readonly resolving: number };
   readonly smoothtime: null;
+  /** The frequency correction now in force, ppm (positive: the clock is sped up). */
+  readonly 'adjust-frequency': { readonly frequencyPpm: number };
+  readonly reselect: null;
+  readonly 'set-reselectdist': null;
 }
 
 /**

@@ -208,3 +208,55 @@ test("selectdata's effective options are authselectmode's: in mix, an authentica
   assert.deepEqual(b?.effectiveOptions, { ...none, noselect: true });
   assert.deepEqual(c?.effectiveOptions, { ...none, prefer: true });
 });
+
+test('adjust-frequency (chronyc dfreq): chronyd\'s absolute frequency gains ppm, so the correction loses ppm * (1 + old * 1e-6); bounded by maxdrift', () => {
+  const w = world([A], { discipline: { maxdrift: 500 } });
+  w.run(30);
+  assert.ok(w.control({ op: 'offline', selector: null }).ok);
+  const f0 = w.snapshot().tracking.frequencyPpm;
+  const r = w.control({ op: 'adjust-frequency', ppm: 10 });
+  assert.ok(r.ok);
+  const f1 = f0 - 10 * (1 + f0 * 1e-6);
+  assert.ok(Math.abs(r.value.frequencyPpm - f1) < 1e-9, `${r.value.frequencyPpm} vs ${f1}`);
+  assert.ok(Math.abs(w.snapshot().tracking.frequencyPpm - f1) < 1e-9);
+  const back = w.control({ op: 'adjust-frequency', ppm: -1e4 });
+  assert.ok(back.ok && back.value.frequencyPpm === 500, 'clamped to maxdrift');
+  const bad = w.control({ op: 'adjust-frequency', ppm: Number.NaN });
+  assert.ok(!bad.ok && bad.code === 'bad-value');
+});
+
+test('reselect and reselectdist: a better source waits for reselectdist, and reselect or a smaller reselectdist takes it at once', () => {
+  const selected = (w: World): string | undefined => w.snapshot().sources.find((s) => s.verdict === 'selected')?.address ?? undefined;
+  // A far (20 ms each way), B near; B starts offline, so A is chosen first.
+  const w = new World({ sources: [A, B].map((h) => sourceOptions('server', h, { iburst: true, minpoll: 4, maxpoll: 4, offline: h === B })), discipline: { reselectdist: 1 } });
+  w.servers.set(A, server({ delay: 0.02 }));
+  w.servers.set(B, server({ delay: 0.0005 }));
+  w.run(200);
+  assert.equal(selected(w), A);
+  assert.ok(w.control({ op: 'online', selector: B }).ok);
+  w.run(400);
+  assert.ok(w.source(B).stats.samples > 3, String(w.source(B).stats.samples));
+  assert.equal(selected(w), A, 'B is better by far less than reselectdist 1 s');
+  assert.ok(w.control({ op: 'reselect' }).ok);
+  assert.equal(selected(w), B, 'reselect forgets A and takes the best');
+  // With reselectdist 0 the best keeps winning at each selection.
+  assert.ok(w.control({ op: 'set-reselectdist', distance: 0 }).ok);
+  w.run(500);
+  assert.equal(selected(w), B);
+  const bad = w.control({ op: 'set-reselectdist', distance: Number.POSITIVE_INFINITY });
+  assert.ok(!bad.ok && bad.code === 'bad-value');
+});
+
+test('set-reselectdist alone: a smaller distance lets the better source in at the next selection', () => {
+  const selected = (w: World): string | undefined => w.snapshot().sources.find((s) => s.verdict === 'selected')?.address ?? undefined;
+  const w = new World({ sources: [A, B].map((h) => sourceOptions('server', h, { iburst: true, minpoll: 4, maxpoll: 4, offline: h === B })), discipline: { reselectdist: 1 } });
+  w.servers.set(A, server({ delay: 0.02 }));
+  w.servers.set(B, server({ delay: 0.0005 }));
+  w.run(200);
+  assert.ok(w.control({ op: 'online', selector: B }).ok);
+  w.run(400);
+  assert.equal(selected(w), A);
+  assert.ok(w.control({ op: 'set-reselectdist', distance: 1e-4 }).ok);
+  w.run(450);
+  assert.equal(selected(w), B);
+});

@@ -30,6 +30,12 @@ export interface CommandContext {
   readonly authselectmode: AuthSelectMode;
   /** chronyc maxupdateskew: the clock's limit, ppm. */
   readonly setMaxUpdateSkew: (ppm: number) => void;
+  /** chronyc reselectdist: selection's reselect distance, seconds. */
+  readonly setReselectDist: (seconds: number) => void;
+  /** chronyc reselect: selection again with the current choice forgotten. */
+  readonly reselect: () => void;
+  /** The largest frequency correction allowed, ppm (maxdrift; chronyd's clamp_freq). */
+  readonly maxFrequencyPpm: number;
 }
 
 export type CommandOutcome =
@@ -128,6 +134,21 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
       return done(null);
     case 'refresh':
       return done({ resolving: x.sources.refresh(now, actions) });
+    case 'adjust-frequency': {
+      if (!Number.isFinite(c.ppm)) return { ok: false, code: 'bad-value', message: `Cannot adjust the frequency by ${c.ppm} ppm` };
+      const old = x.controller.frequencyPpm;
+      // chronyd's absolute frequency is -old: it gains c.ppm * (1e6 - (-old)) / 1e6.
+      const ppm = Math.max(-x.maxFrequencyPpm, Math.min(x.maxFrequencyPpm, old - c.ppm * (1 + old * 1e-6)));
+      x.controller.setBaseFrequency(now, ppm, actions);
+      return done({ frequencyPpm: x.controller.frequencyPpm });
+    }
+    case 'reselect':
+      x.reselect();
+      return done(null);
+    case 'set-reselectdist':
+      if (!Number.isFinite(c.distance)) return { ok: false, code: 'bad-value', message: `Cannot set reselectdist to ${c.distance}: expected seconds` };
+      x.setReselectDist(c.distance);
+      return done(null);
     case 'authdata':
       return done(x.sources.sources.filter((s) => s.refclock === null).map(authData));
     case 'ntpdata': {

@@ -105,6 +105,8 @@ export class SyncEngine implements SyncEngineApi {
   private refclockSourceIds: number[] = [];
   /** chronyc maxupdateskew, in force over the config's until a new engine. */
   private maxUpdateSkewPpm: number | null = null;
+  /** chronyc reselectdist, in force over the directive until a new engine. */
+  private reselectDist: number | null = null;
   /** chronyd -r: dumps not loaded yet, by file name. */
   private readonly pendingDumps: Map<string, string>;
 
@@ -389,6 +391,9 @@ export class SyncEngine implements SyncEngineApi {
       poll: () => this.poll(now, actions),
       select: () => this.select(now, null, actions),
       setMaxUpdateSkew: (ppm) => { this.maxUpdateSkewPpm = ppm; },
+      setReselectDist: (seconds) => { this.reselectDist = seconds; },
+      reselect: () => { this.selectedId = null; this.select(now, null, actions); },
+      maxFrequencyPpm: this.d.maxdrift,
     });
     if (!r.ok) return r;
     return { ok: true, actions: this.finish(now, actions), value: r.value } as EngineCommandResult<C['op']>;
@@ -477,7 +482,7 @@ export class SyncEngine implements SyncEngineApi {
     const d = this.d;
     const r = selectSources(weighed.map((w) => w.candidate), {
       minsources: d.minsources, maxdistance: d.maxdistance, previous: this.selectedId, combinelimit: d.combinelimit,
-      reselectdist: d.reselectdist, stratumweight: d.stratumweight, maxjitter: d.maxjitter, authselectmode: d.authselectmode,
+      reselectdist: this.reselectDist ?? d.reselectdist, stratumweight: d.stratumweight, maxjitter: d.maxjitter, authselectmode: d.authselectmode,
     });
     for (const s of all) {
       const v = r.verdicts.get(s.id) ?? UNRESOLVED;
