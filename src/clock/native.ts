@@ -279,7 +279,9 @@ function tryLoad(): NativeLoad {
   } catch (err) {
     // node-gyp-build throws when neither a build nor a fitting prebuilt binary exists; the package
     // ships prebuilt ones only for glibc Linux on x64 and arm64.
-    const what = `no build in ${NATIVE_PACKAGE_ROOT}build/Release and no prebuilt binary for ${process.platform}-${process.arch} in ${NATIVE_PACKAGE_ROOT}prebuilds`;
+    // node-gyp-build takes the architecture from npm_config_arch when npm is told to install for another one.
+    const arch = process.env.npm_config_arch ?? process.arch;
+    const what = `no build in ${NATIVE_PACKAGE_ROOT}build/Release and no prebuilt binary for ${process.platform}-${arch} in ${NATIVE_PACKAGE_ROOT}prebuilds`;
     const msg = err instanceof Error && /^No native build was found/.test(err.message) ? what : err instanceof Error ? err.message.split('\n')[0] : String(err);
     return { ok: false, reason: `Cannot load the native clock addon: ${msg} (${hint})` };
   }
