@@ -10,11 +10,11 @@
 # scripts/prebuild.sh when it is packed): there, one that loads on this
 # machine is used as is, and nothing is compiled, so a machine without a
 # compiler still gets the addon. A clone (it has src/) always compiles, as
-# does `npm install --build-from-source`.
+# does `npm install --build-from-source` (or NTPKIT_BUILD_FROM_SOURCE=1).
 cd "$(dirname "$0")/.." || exit 1
 no_prebuild=""
 : >build-native.log
-if [ -d prebuilds ] && [ ! -d src ] && [ "${npm_config_build_from_source:-}" != "true" ]; then
+if [ -d prebuilds ] && [ ! -d src ] && [ "${npm_config_build_from_source:-}" != "true" ] && [ "${NTPKIT_BUILD_FROM_SOURCE:-0}" != "1" ]; then
   # node-gyp-build picks the binary the runtime loader will pick (src/clock/native.ts); loading it proves it fits.
   probe="try { const p = require('node-gyp-build').path('.'); require(p); console.log(require('path').relative('.', p)); } catch (e) { console.error(String(e.message).split('\\n')[0]); process.exit(1); }"
   if found=$(PREBUILDS_ONLY=1 node -e "$probe" 2>>build-native.log); then

@@ -83,7 +83,7 @@ test('the packed tarball installs offline and its CLI and library run', async (t
     let pkg: string;
     try {
       // As where no prebuilt binary fits: the install script compiles the shipped sources.
-      pkg = await installPacked(root, dir, { npm_config_build_from_source: 'true' });
+      pkg = await installPacked(root, dir, { NTPKIT_BUILD_FROM_SOURCE: '1' });
     } catch (e) {
       // Only the state of npm's cache, not the package, can make this happen (an `npm ci` fills it).
       if (e instanceof NpmError && /ENOTCACHED/.test(e.stderr)) return t.skip(`npm's cache lacks a dependency: ${e.message}`);
