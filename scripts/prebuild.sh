@@ -50,6 +50,16 @@ if [ -z "${npm_config_nodedir:-}" ]; then
   [ -f "$prefix/include/node/node_api.h" ] && export npm_config_nodedir="$prefix"
 fi
 
+# Every compiler is checked before any build, so a missing one fails the pack at once.
+for arch in $archs; do
+  [ "$arch" = "$host" ] && continue
+  t=$(triplet "$arch")
+  if ! command -v "$t-gcc" >/dev/null 2>&1; then
+    echo "prebuild: $t-gcc not found: install Debian's gcc-$t (or set NTPKIT_PREBUILD_ARCHS=\"$host\" for a host-only package)" >&2
+    exit 1
+  fi
+done
+
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/ntpkit-prebuild.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT INT TERM
 mkdir -p "$root/prebuilds"
@@ -67,10 +77,6 @@ for arch in $archs; do
     t=$(triplet "$arch")
     cc="$t-gcc"
     strip_bin="$t-strip"
-    if ! command -v "$cc" >/dev/null 2>&1; then
-      echo "prebuild: $cc not found: install Debian's gcc-$t (or set NTPKIT_PREBUILD_ARCHS=\"$host\" for a host-only package)" >&2
-      exit 1
-    fi
     # The addon is plain C, so the C compiler links it too (the cross package has no g++).
     set -- CC="$cc" CXX="$cc" LINK="$cc" AR="$t-ar"
   fi
