@@ -1,6 +1,8 @@
 /**
  * What the published package holds: the library, the CLI, the addon's
- * sources (its install script compiles them) and the dashboard's assets.
+ * sources (its install script compiles them where no prebuilt binary loads;
+ * the prebuilt binaries are tested in packaging-prebuilt.test.ts) and the
+ * dashboard's assets.
  * Tests, their helpers, the harness (src/testing), fixtures and the
  * simulator (which only tests and benchmarks run) stay in the repository.
  */
@@ -61,6 +63,9 @@ test('the package ships the CLI, the library, the addon sources and the assets',
     'package.json', 'README.md', 'bin/ntpkit.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts',
     'binding.gyp', 'scripts/build-native.sh', ...nativeSources(), ...assets,
   ];
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[]; scripts: Record<string, string> };
+  assert.ok(manifest.files.includes('prebuilds/*/*.node'), 'package.json files lacks the prebuilt addons');
+  assert.equal(manifest.scripts.prepack, 'sh scripts/prebuild.sh', 'npm pack must build the prebuilt addons');
   assert.ok(assets.length > 0, 'no assets found under assets/');
   assert.deepEqual(needed.filter((f) => !shipped.has(f)), []);
 });
@@ -77,7 +82,8 @@ test('the packed tarball installs offline and its CLI and library run', async (t
   try {
     let pkg: string;
     try {
-      pkg = await installPacked(root, dir);
+      // As where no prebuilt binary fits: the install script compiles the shipped sources.
+      pkg = await installPacked(root, dir, { NTPKIT_BUILD_FROM_SOURCE: '1' });
     } catch (e) {
       // Only the state of npm's cache, not the package, can make this happen (an `npm ci` fills it).
       if (e instanceof NpmError && /ENOTCACHED/.test(e.stderr)) return t.skip(`npm's cache lacks a dependency: ${e.message}`);

@@ -118,7 +118,7 @@ export function queryReportText(report: QueryReport): string {
   const clock = report.clock.kind === 'clock_gettime' ? 'clock_gettime(CLOCK_REALTIME)' : `calibrated hrtime (${report.clock.reason ?? 'native addon unavailable'})`;
   const stamps = report.transport.kind === 'native-kernel-timestamps'
     ? 'packets timestamped by the kernel (SO_TIMESTAMPING)'
-    : `packets timestamped in JS around node:dgram${report.transport.reason ? ` (${report.transport.reason})` : ''}`;
+    : `packets timestamped in JS around node:dgram${!report.transport.reason ? '' : report.transport.reason === report.clock.reason ? ' (for the same reason)' : ` (${report.transport.reason})`}`;
   lines.push(`Clock source: ${clock}, ${stamps}. ${st.samples} sample${st.samples === 1 ? '' : 's'} per server, ${st.intervalMs / 1000} s apart; the minimum-delay sample is used.`);
   const v = report.verdict;
   const answered = report.servers.filter((s) => s.estimate).length;

@@ -3,11 +3,18 @@
  * readings. Linux only; where it is missing (another OS, a failed build) the
  * loader says why, and callers fall back (see realtime.ts).
  *
+ * The binary is found as node-gyp-build finds it: the package's own
+ * build/Release (what `npm ci` compiled in a clone, or the install script
+ * where no prebuilt binary loads) first, then the prebuilt N-API binary for
+ * this platform and architecture that the published package ships
+ * (prebuilds/linux-x64, prebuilds/linux-arm64; scripts/prebuild.sh).
+ *
  * `NTPKIT_NATIVE=off` makes the loader act as if the addon were missing, so
  * the fallback paths that macOS and Windows take are exercised on Linux too
  * (src/cli/portability.test.ts).
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** Clocks the addon can read, named as in clock_gettime(2) without `CLOCK_`. */
 export type ClockName = 'REALTIME' | 'MONOTONIC' | 'MONOTONIC_RAW' | 'BOOTTIME' | 'TAI';
@@ -227,15 +234,16 @@ export type NativeOutcome = { readonly ok: true } | { readonly ok: false; readon
 export type ClockControlAddon = NativeClockAddon & Required<Pick<NativeClockAddon, 'adjtimexEncode' | 'adjtimexWrite' | 'userHz' | 'adjModes'>>;
 
 export type NativeLoad =
-  | { readonly ok: true; readonly addon: NativeClockAddon }
+  /** `path`: the binary loaded, build/Release/... or prebuilds/<platform>-<arch>/... */
+  | { readonly ok: true; readonly addon: NativeClockAddon; readonly path: string }
   | { readonly ok: false; readonly reason: string };
 
 /**
- * The addon, from the package root's build/Release. This file compiles to
+ * The package root, which holds build/ and prebuilds/. This file compiles to
  * <root>/<outDir>/clock/native.js, so the path is the same for dist/ and for
  * any sibling output directory.
  */
-export const NATIVE_ADDON_PATH = '../../build/Release/ntpkit_native.node';
+export const NATIVE_PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The environment switch that hides the addon. */
 export const NATIVE_SWITCH_ENV = 'NTPKIT_NATIVE';
@@ -263,15 +271,26 @@ export function loadNative(): NativeLoad {
 function tryLoad(): NativeLoad {
   const off = nativeSwitchedOff(process.env);
   if (off !== null) return { ok: false, reason: off };
+  const require = createRequire(import.meta.url);
+  const hint = process.platform === 'linux' ? 'see build-native.log' : `it is Linux-only, this is ${process.platform}`;
+  let path: string;
+  try {
+    path = (require('node-gyp-build') as { path(dir: string): string }).path(NATIVE_PACKAGE_ROOT);
+  } catch (err) {
+    // node-gyp-build throws when neither a build nor a fitting prebuilt binary exists; the package
+    // ships prebuilt ones only for glibc Linux on x64 and arm64.
+    // node-gyp-build takes the architecture from npm_config_arch when npm is told to install for another one.
+    const arch = process.env.npm_config_arch ?? process.arch;
+    const what = `no build in ${NATIVE_PACKAGE_ROOT}build/Release and no prebuilt binary for ${process.platform}-${arch} in ${NATIVE_PACKAGE_ROOT}prebuilds`;
+    const msg = err instanceof Error && /^No native build was found/.test(err.message) ? what : err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { ok: false, reason: `Cannot load the native clock addon: ${msg} (${hint})` };
+  }
   let mod: unknown;
   try {
-    mod = createRequire(import.meta.url)(NATIVE_ADDON_PATH);
+    mod = require(path);
   } catch (err) {
-    const where = new URL(NATIVE_ADDON_PATH, import.meta.url).pathname;
-    const code = (err as { code?: unknown }).code;
-    const msg = code === 'MODULE_NOT_FOUND' ? 'it was not built' : err instanceof Error ? err.message.split('\n')[0] : String(err);
-    const hint = process.platform === 'linux' ? 'see build-native.log' : `it is Linux-only, this is ${process.platform}`;
-    return { ok: false, reason: `Cannot load the native clock addon ${where}: ${msg} (${hint})` };
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { ok: false, reason: `Cannot load the native clock addon ${path}: ${msg} (${hint})` };
   }
   const m = mod as Partial<NativeClockAddon>;
   for (const name of ['realtimeNs', 'realtimeInstant', 'timespecToInstant', 'clockGettimeNs', 'clockGetresNs', 'adjtimexStatus'] as const) {
@@ -282,7 +301,7 @@ function tryLoad(): NativeLoad {
   if (typeof m.clocks !== 'object' || m.clocks === null) {
     return { ok: false, reason: 'Cannot use the native clock addon: it has no clock ids (stale build?)' };
   }
-  return { ok: true, addon: m as NativeClockAddon };
+  return { ok: true, addon: m as NativeClockAddon, path };
 }
 
 /** The addon, or an Error that says why it is unavailable. */
