@@ -54,7 +54,7 @@ const INDEX = `ntpkit exporter: a Prometheus multi-target exporter for NTP serve
   /probe?target=HOST[:PORT]   queries one NTP server; its metrics (ntpkit_probe_*)
   /metrics                    the exporter's own metrics
 
-See docs/fleet.md and contrib/prometheus/ in the ntpkit package for the scrape configuration.
+The scrape configuration and alert rules: contrib/prometheus/ntpkit-fleet-*.yml in ntpkit's sources; docs/fleet.md.
 `;
 
 export async function startExporterHttp(o: ExporterHttpOptions): Promise<RunningExporterHttp> {
