@@ -92,10 +92,10 @@ test('targets that cannot be probed are metrics with ntpkit_probe_success 0 and 
 });
 
 test('concurrency is bounded: beyond --max-concurrent and --max-queued a probe is answered at once as overloaded', async () => {
-  await withExporter({ maxConcurrent: 1, maxQueued: 1, timeoutMs: 1000 }, async (h) => {
+  await withExporter({ maxConcurrent: 1, maxQueued: 1, timeoutMs: 2000 }, async (h) => {
     // The silent target holds the one slot for two timeouts, the second waits; the third cannot queue.
     const slow = [get(h, `/probe?target=${SILENT}`), get(h, `/probe?target=${SILENT}`)];
-    const deadline = Date.now() + 1500;
+    const deadline = Date.now() + 3500;
     for (;;) {
       const m = parseExposition((await get(h, '/metrics')).body);
       if (m.value('ntpkit_exporter_probes_in_flight') === 1 && m.value('ntpkit_exporter_probes_queued') === 1) break;
