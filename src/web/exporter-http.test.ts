@@ -125,3 +125,13 @@ test('a Host that does not name the exporter is refused (a probe sends packets: 
     assert.equal((await get(h, '/', { Host: `${h.address}:${h.port}` })).status, 200);
   });
 });
+
+test('the references are queried once for the probes of a --ref-max-age window, however many run at once', async () => {
+  await withExporter({}, async (h) => {
+    const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => get(h, `/probe?target=${i % 2 === 0 ? SERVER : AHEAD}`)));
+    for (const r of rs) assert.equal(parseExposition(r.body).value('ntpkit_probe_references_agreeing'), 3);
+    const m = parseExposition((await get(h, '/metrics')).body);
+    assert.equal(m.value('ntpkit_exporter_reference_queries_total'), 1);
+    assert.equal(m.value('ntpkit_exporter_probes_total', { result: 'success' }), 12);
+  });
+});
