@@ -39,7 +39,7 @@ export async function renderProbe(r: ProbeResult): Promise<{ contentType: string
     g('ntpkit_probe_reach_register', 'Reachability over the last 8 probes of this target by this exporter, newest in bit 0 (255: all answered).', r.reach);
     g('ntpkit_probe_reach_count', 'How many of the last 8 probes of this target were answered.', reachCount(r.reach));
   }
-  if (v.synchronized !== null) g('ntpkit_probe_synchronized', '1 when the server answered with leap not 3 and stratum 1 to 15, else 0 (absent when it did not answer).', bit(v.synchronized));
+  if (v.synchronized !== null) g('ntpkit_probe_synchronized', '1 when the server answered with leap not 3 and stratum 1 to 15, else 0 (absent when it did not answer, or only with a kiss-o\'death).', bit(v.synchronized));
   if (a.stratum !== null) g('ntpkit_probe_stratum', 'Stratum in the reply used (16 or 0: unsynchronized).', a.stratum);
   if (a.leap !== null) g('ntpkit_probe_leap', 'Leap indicator in the reply used: 0 none, 1 insert, 2 delete, 3 unsynchronized.', a.leap);
   if (a.rootDelay !== null) g('ntpkit_probe_root_delay_seconds', 'Root delay the server reported, seconds.', a.rootDelay);

@@ -59,6 +59,9 @@ test('no usable time: not a success; an unsynchronized reply is still reachable'
   assert.equal(unsync.success, false);
   assert.equal(unsync.reachable, true);
   assert.equal(unsync.synchronized, false);
+  const kissed = judgeProbe({ ...dead, failure: 'kod', stratum: 0, leap: 3 }, null);
+  assert.equal(kissed.reachable, true);
+  assert.equal(kissed.synchronized, null);
 });
 
 test('reach register: the last 8 probes, newest in bit 0', () => {

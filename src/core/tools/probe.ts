@@ -38,7 +38,7 @@ export interface ProbeVerdict {
   readonly success: boolean;
   /** It answered at all (a reply, usable or not). */
   readonly reachable: boolean;
-  /** Leap not 3 and stratum 1-15. Null when nothing answered. */
+  /** Leap not 3 and stratum 1-15. Null when nothing answered, or only with a kiss-o'-death. */
   readonly synchronized: boolean | null;
   /** Its clock minus the exporter's, seconds. */
   readonly localOffset: number | null;
@@ -61,7 +61,8 @@ const LEAP_UNSYNCHRONIZED = 3;
 
 export function judgeProbe(a: ProbeAnswer, consensus: Consensus | null, o: ProbeOptions = {}): ProbeVerdict {
   const reachable = a.answered > 0 || a.stratum !== null;
-  const synchronized = a.stratum === null || a.leap === null ? null
+  // A kiss-o'-death carries stratum 0 by design: it says nothing of the server's synchronization.
+  const synchronized = a.stratum === null || a.leap === null || a.failure === 'kod' ? null
     : a.leap !== LEAP_UNSYNCHRONIZED && a.stratum >= 1 && a.stratum <= 15;
   const m = a.measurement;
   const base = { success: m !== null, reachable, synchronized, localOffset: m?.offset ?? null };
