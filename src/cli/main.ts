@@ -15,6 +15,7 @@ import { smoothingCommand } from './smoothing-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { CHECK_USAGE_EXIT, checkCommand } from './check-command.js';
 import { fleetCommand } from './fleet-command.js';
+import { exporterCommand } from './exporter-command.js';
 import { activityCommand } from './activity-command.js';
 import { addCommand, deleteCommand } from './add-command.js';
 import { burstCommand } from './burst-command.js';
@@ -92,6 +93,7 @@ export function buildProgram(io: Io): Command {
     ntpdataCommand(io),
     checkCommand(io),
     fleetCommand(io),
+    exporterCommand(io),
     syncCommand(io),
     waitsyncCommand(io),
     resetCommand(io),

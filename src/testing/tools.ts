@@ -23,7 +23,7 @@ const LIBFAKETIME_CANDIDATES = [
 
 /** Tools the harness knows how to find. `libfaketime` is the preload library, not a program. */
 export type ToolName = 'chronyd' | 'chronyc' | 'ntpdig' | 'faketime' | 'libfaketime' | 'openssl' | 'setpriv' | 'python3' | 'gpsd' | 'gpsfake' | 'ntpshmmon' | 'ipcrm'
-  | 'ntpq' | 'check_ntp_peer';
+  | 'ntpq' | 'check_ntp_peer' | 'prometheus' | 'promtool';
 
 /**
  * Where .ci/run unpacks Debian packages that must not be installed (ntpsec's
@@ -92,6 +92,8 @@ const PACKAGES: Record<ToolName, string> = {
   // Unpacked by .ci/run (never installed: ntpsec removes chrony); ntpq also needs python3-ntp installed.
   ntpq: 'ntpsec (apt-get download ntpsec && dpkg -x ntpsec_*.deb $NTPKIT_UNPACKED_DIR) python3-ntp',
   check_ntp_peer: 'monitoring-plugins-basic (or dpkg -x it into $NTPKIT_UNPACKED_DIR)',
+  prometheus: 'prometheus',
+  promtool: 'prometheus',
 };
 
 function missingMessage(missing: readonly ToolName[]): string {
