@@ -39,7 +39,7 @@ export function selectData(s: TrackedSource, now: Instant, ts: Timescale, select
   const options = { noselect: o.noselect, prefer: o.prefer, trust: o.trust, require: o.require };
   const distance = est?.distance ?? 0;
   // The estimate's offset is of the source against us; chronyc's interval is of us against it.
-  const offset = est === null ? 0 : -est.offset;
+  const offset = est === null ? 0 : -est.intervalOffset;
   const announced = s.leap();
   const leap = s.unsynchronized ? 'unsynchronized' : announced === 'none' ? 'normal' : announced;
   return {

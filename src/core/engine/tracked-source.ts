@@ -144,7 +144,7 @@ export class TrackedSource {
     return {
       estimate: est,
       candidate: {
-        id: this.id, offset: est?.offset ?? 0, distance: est?.distance ?? Infinity, unusable,
+        id: this.id, offset: est?.intervalOffset ?? 0, distance: est?.distance ?? Infinity, unusable,
         noselect: o.noselect, prefer: o.prefer, trust: o.trust, require: o.require,
         authenticated: o.key !== null || o.nts, stratum: this.stratum() ?? 0, stdDev: this.measurement.stats.count > 0 ? this.measurement.stats.figures().stdDev : 0,
       },
