@@ -113,7 +113,7 @@ export class SyncEngine implements SyncEngineApi {
   constructor(options: EngineOptions & { readonly tuning?: EngineTuning }) {
     this.o = options;
     this.d = options.discipline;
-    this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, ...(options.tuning?.stats ?? {}) };
+    this.statsOptions = { ...STATS_DEFAULTS, precision: options.precision, maxClockError: this.d.maxclockerror * 1e-6, ...(options.tuning?.stats ?? {}) };
     this.minSlewTime = options.tuning?.minSlewTime ?? 1;
     this.sources = new SourceSet(options, (so) => this.measurement(so), () => this.announced());
     this.pendingDumps = new Map(options.restore ?? []);
@@ -254,7 +254,7 @@ export class SyncEngine implements SyncEngineApi {
       actions.push(measurementEvent(s, measured, tests, null));
       return this.finish(now, actions);
     }
-    const took = s.measurement.take(taken, datagram.t4, ts, this.o.precision);
+    const took = s.measurement.take(taken, datagram.t4, ts, this.o.precision, s.poller.root());
     if (!took.accepted) {
       const failed: [boolean, boolean, boolean, boolean] = [tests[0], tests[1], took.reason !== 'delay-outlier', true];
       s.lastTests = testBits(failed);
@@ -447,7 +447,7 @@ export class SyncEngine implements SyncEngineApi {
       // delay the `delay` option).
       const ref = addSeconds(f.time, f.offset);
       const sample = { t1: f.time, t2: ref, t3: ref, t4: f.time, offset: f.offset, delay: rc.options.delay, dispersion: f.dispersion };
-      const took = s.measurement.take(sample, f.time, ts, this.o.precision);
+      const took = s.measurement.take(sample, f.time, ts, this.o.precision, s.poller.root());
       if (!took.accepted) continue;
       s.goodRx++;
       s.freshSample = true;

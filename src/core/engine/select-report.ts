@@ -7,6 +7,7 @@ import { diffSeconds, type Instant } from '../../time/instant.js';
 import type { AuthDataReport, AuthKeyReport, SelectDataReport, SelectOptions } from './engine-api.js';
 import type { Timescale } from './source-measurement.js';
 import type { TrackedSource } from './tracked-source.js';
+import { WAITING_FOR_SAMPLES } from './selection.js';
 
 /** chronyd's letter for our verdict and its reason. */
 function stateChar(s: TrackedSource): string {
@@ -21,6 +22,8 @@ function stateChar(s: TrackedSource): string {
     case 'jittery': return reason.startsWith('distance') ? 'd' : '~';
     case 'unusable': {
       if (s.options.noselect || reason.startsWith('noselect')) return 'N';
+      // SRC_WAITS_STATS: usable, held back until the others have their samples.
+      if (reason === WAITING_FOR_SAMPLES) return 'w';
       const why = s.unusableReason() ?? reason;
       // SRC_UNSYNCHRONISED (also before any reply: chronyd holds the leap unknown until one), else SRC_BAD_STATS (missing samples).
       return why.includes('unsynchronized') || why.startsWith('no reply yet') ? 's' : 'M';
@@ -39,7 +42,7 @@ export function selectData(s: TrackedSource, now: Instant, ts: Timescale, select
   const options = { noselect: o.noselect, prefer: o.prefer, trust: o.trust, require: o.require };
   const distance = est?.distance ?? 0;
   // The estimate's offset is of the source against us; chronyc's interval is of us against it.
-  const offset = est === null ? 0 : -est.offset;
+  const offset = est === null ? 0 : -est.intervalOffset;
   const announced = s.leap();
   const leap = s.unsynchronized ? 'unsynchronized' : announced === 'none' ? 'normal' : announced;
   return {

@@ -53,6 +53,11 @@ export interface SelectionCandidate {
   readonly stratum?: number;
   /** Standard deviation of its offsets, seconds (maxjitter); default 0. */
   readonly stdDev?: number;
+  /** Its reach register, a bit per poll whose fate is known (newest lowest), and how many such polls it holds (up to 8); default 0. */
+  readonly reach?: number;
+  readonly reachSize?: number;
+  /** It answers but has too few samples yet (chronyd's SRC_BAD_STATS); default false. */
+  readonly awaitingSamples?: boolean;
 }
 
 export interface SelectionOptions {
@@ -84,6 +89,9 @@ export interface SelectionResult {
   /** Why nothing was selected, or null. */
   readonly reason: string | null;
 }
+
+/** The reason of sources held back while others gather their samples (chronyd's 'w'). */
+export const WAITING_FOR_SAMPLES = 'waiting for the other sources\' samples';
 
 function fmt(s: number): string {
   return s >= 1 ? `${s.toFixed(2)} s` : s >= 1e-3 ? `${(s * 1e3).toFixed(1)} ms` : `${(s * 1e6).toFixed(0)} us`;
@@ -121,6 +129,20 @@ export function selectSources(all: readonly SelectionCandidate[], options: Selec
   }
   const none = (reason: string): SelectionResult => ({ verdicts, selected: null, combined: [], truechimers: [], reason });
   if (usable.length === 0) return none('no selectable sources');
+
+  // chronyd (sources.c, SRC_WAITS_STATS): before the first selection, while
+  // a source that answers is only one poll behind the furthest selectable
+  // one in gathering its samples, wait for it: sources polled together
+  // become selectable a reply apart, and the first alone is no majority.
+  const pending = candidates.filter((c) => c.unusable !== null && !c.noselect && c.awaitingSamples === true);
+  if (o.previous === null && pending.length > 0) {
+    const most = (cs: readonly SelectionCandidate[], f: (c: SelectionCandidate) => number): number => Math.max(0, ...cs.map(f));
+    const selReach = most(usable, (c) => c.reach ?? 0);
+    if (most(usable, (c) => c.reachSize ?? 0) < 8 && selReach >>> 1 === most(pending, (c) => c.reach ?? 0)) {
+      for (const c of usable) verdicts.set(c.id, { verdict: 'unusable', reason: WAITING_FOR_SAMPLES });
+      return none(WAITING_FOR_SAMPLES);
+    }
+  }
 
   const truechimers = agreeing(usable);
   for (const c of usable) {

@@ -10,9 +10,14 @@
 import { addSeconds, diffSeconds, type Instant } from '../../time/instant.js';
 import { DELAY_TEST_MIN_SAMPLES, type DelayTestData } from './delay-tests.js';
 import type { ClockModel } from './clock-model.js';
-import { PHI, rootDistance, type Sample } from '../sample.js';
+import type { Sample } from '../sample.js';
 import type { SourceOptions } from './source-options.js';
-import { SourceStats, type StatsOptions } from './source-stats.js';
+import { SourceStats, type StatsOptions, type StoredSample } from './source-stats.js';
+
+/** Standard errors of the rate taken as its bound in the root distance (chronyd's t coefficient). */
+const SKEW_SIGMAS = 2;
+/** chrony's default maxclockerror, s/s. */
+const DEFAULT_MAX_CLOCK_ERROR = 1e-6;
 
 /** One source's estimate now, on the disciplined clock. */
 export interface SourceEstimate {
@@ -23,8 +28,16 @@ export interface SourceEstimate {
   /** Variances of the offset (s²) and the rate ((s/s)²). */
   readonly pPhase: number;
   readonly pFreq: number;
-  /** Root distance, seconds. */
+  /**
+   * Root distance, seconds, as chronyd's selection reckons it (sourcestats.c):
+   * of the samples in the window, the one whose own bound is tightest now,
+   * half its root delay (the server's and our round trip) plus its root
+   * dispersion plus the skew times its age; widened by maxclockerror when
+   * the samples stopped coming.
+   */
   readonly distance: number;
+  /** Source − clock, seconds, from that tightest sample carried to now by the rate: the middle of the correctness interval. */
+  readonly intervalOffset: number;
 }
 
 /** The last sample the statistics took, as chronyc sources and ntpdata show it. */
@@ -68,7 +81,7 @@ export class SourceMeasurement {
   }
 
   /** Offers a sample that arrived at `rxAt`; the statistics may refuse it as an outlier. */
-  take(s: Sample, rxAt: Instant, ts: Timescale, precision: number): TakeResult {
+  take(s: Sample, rxAt: Instant, ts: Timescale, precision: number, root: { readonly delay: number; readonly dispersion: number }): TakeResult {
     const f = this.stats.filter;
     const before = f.initialized ? { freq: f.freq, sd: Math.sqrt(f.pFreq) } : null;
     const c1 = ts.clock.corrAt(s.t1);
@@ -87,6 +100,8 @@ export class SourceMeasurement {
       measuredOffset: corrected,
       delay,
       dispersion: s.dispersion,
+      rootDelay: root.delay,
+      rootDispersion: root.dispersion,
     });
     if (!res.accepted) return res;
     this.lastRxAt = rxAt;
@@ -94,19 +109,32 @@ export class SourceMeasurement {
     return { accepted: true, before };
   }
 
-  /** The estimate at `now`, or null before the first sample; `root` is the source's own root delay and dispersion. */
+  /** The estimate at `now`, or null before the first sample; `root` stands in for the server's root delay and dispersion of samples that do not carry theirs. */
   estimate(now: Instant, ts: Timescale, root: { readonly delay: number; readonly dispersion: number }): SourceEstimate | null {
-    if (!this.stats.filter.initialized || this.lastSample === null) return null;
-    const p = this.stats.filter.predict(ts.clock.rawSeconds(now, ts.origin));
-    const age = this.lastRxAt === null ? 0 : Math.max(0, diffSeconds(now, this.lastRxAt));
-    const distance = rootDistance({
-      delay: Math.min(this.stats.minDelay(), this.lastSample.delay),
-      dispersion: this.lastSample.dispersion + PHI * age,
-      rootDelay: root.delay,
-      rootDispersion: root.dispersion,
-      jitter: 3 * Math.sqrt(p.pPhase),
-    });
-    return { offset: p.phase - ts.clock.corrAt(now), freq: p.freq, pPhase: p.pPhase, pFreq: p.pFreq, distance };
+    const window = this.stats.window;
+    if (!this.stats.filter.initialized || this.lastSample === null || window.length === 0) return null;
+    const rawNow = ts.clock.rawSeconds(now, ts.origin);
+    const p = this.stats.filter.predict(rawNow);
+    // chronyd's skew is the rate's standard error times Student's t (about 2 for its window): a bound, not a deviation.
+    const skew = SKEW_SIGMAS * Math.sqrt(p.pFreq);
+    let distance = Infinity;
+    let center = 0;
+    for (const w of window) {
+      const age = Math.max(0, rawNow - w.t);
+      const d = 0.5 * ((w.rootDelay ?? root.delay) + w.delay) + (w.rootDispersion ?? root.dispersion) + w.dispersion + skew * age;
+      if (d < distance) {
+        distance = d;
+        center = w.rawOffset + p.freq * (rawNow - w.t);
+      }
+    }
+    // chronyd (sources.c): a source whose newest sample is older than the
+    // span of its samples has stopped answering; its interval widens at
+    // maxclockerror from then on.
+    const firstAgo = rawNow - (window[0] as StoredSample).t;
+    const lastAgo = rawNow - (window[window.length - 1] as StoredSample).t;
+    if (firstAgo < 2 * lastAgo) distance += (this.stats.options.maxClockError ?? DEFAULT_MAX_CLOCK_ERROR) * (2 * lastAgo - firstAgo);
+    const corr = ts.clock.corrAt(now);
+    return { offset: p.phase - corr, freq: p.freq, pPhase: p.pPhase, pFreq: p.pFreq, distance, intervalOffset: center - corr };
   }
 
   /** What chronyd's delay tests weigh a new sample against, or null with too few samples. */

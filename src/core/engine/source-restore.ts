@@ -40,8 +40,8 @@ export function sourceDump(s: TrackedSource, now: Instant, ts: Timescale): Sourc
       origOffset: -w.measuredOffset,
       peerDelay: w.delay,
       peerDispersion: w.dispersion,
-      rootDelay: root.delay + w.delay,
-      rootDispersion: root.dispersion + w.dispersion,
+      rootDelay: (w.rootDelay ?? root.delay) + w.delay,
+      rootDispersion: (w.rootDispersion ?? root.dispersion) + w.dispersion,
     };
   });
   const p = s.poller;
@@ -88,6 +88,8 @@ export function restoreSource(s: TrackedSource, d: SourceDump, now: Instant, ts:
       measuredOffset: -x.origOffset,
       delay: Math.max(x.peerDelay, precision),
       dispersion: x.peerDispersion,
+      rootDelay: Math.max(0, x.rootDelay - x.peerDelay),
+      rootDispersion: Math.max(0, x.rootDispersion - x.peerDispersion),
     }, true);
     if (!r.accepted) continue;
     taken++;

@@ -34,6 +34,9 @@ export interface StoredSample {
   readonly delay: number;
   /** The sample's own dispersion (precisions + PHI·round trip), seconds. */
   readonly dispersion: number;
+  /** The source's root delay and dispersion as its reply stated them (the server's own, not our path), seconds; absent: zero. */
+  readonly rootDelay?: number;
+  readonly rootDispersion?: number;
 }
 
 export interface StatsOptions {
@@ -57,6 +60,8 @@ export interface StatsOptions {
   readonly qGrid: readonly number[];
   /** chrony's `mindelay`: the path's minimum round trip, seconds, instead of the measured one (0: measured). */
   readonly fixedMinDelay: number;
+  /** chrony's `maxclockerror`, s/s: how fast the correctness interval of a source whose samples stopped widens (default 1 ppm). */
+  readonly maxClockError?: number;
 }
 
 /** chrony's default window (sourcestats.c: 64 samples at most). */

@@ -189,6 +189,21 @@ export class SourcePoller {
     return this.adaptivePoll;
   }
 
+  /**
+   * The reach register as chronyd keeps it: ours is shifted when a request
+   * goes out, chronyd's when its reply comes (or the next request finds it
+   * missing), so while a request is out ours has a 0 in front that chronyd's
+   * does not have yet.
+   */
+  get settledReach(): number {
+    return this.pending === null ? this.reach : this.reach >>> 1;
+  }
+
+  /** Requests whose fate is known (answered or missed), as chronyd counts its reach register's size. */
+  get settledTx(): number {
+    return this.pending === null ? this.totalTx : Math.max(0, this.totalTx - 1);
+  }
+
   /** The server refuses us (its last reply was DENY or RSTR). */
   get refused(): boolean {
     return this.kod?.action === 'refused';

@@ -13,6 +13,9 @@ import type { SourceEstimate, SourceMeasurement, Timescale } from './source-meas
 import type { SourceOptions } from './source-options.js';
 import type { Sample } from '../sample.js';
 
+/** chronyd's MIN_SAMPLES_FOR_REGRESS: the samples a source needs before selection takes it. */
+const SELECT_MIN_SAMPLES = 3;
+
 export const UNRESOLVED: Verdict = Object.freeze({ verdict: 'unusable', reason: 'not resolved yet' });
 
 export class TrackedSource {
@@ -132,9 +135,27 @@ export class TrackedSource {
     if (stats.count === 0 || !stats.filter.initialized) return 'no samples yet';
     const st = this.stratum() ?? 0;
     if (st >= 16) return 'source unsynchronized';
+    if (this.tooFewSamples()) return `${stats.window.length} of the ${SELECT_MIN_SAMPLES} samples selection needs`;
     return null;
   }
 
+
+  /**
+   * chronyd selects a source only once its regression has the samples it
+   * needs (3; fewer only when maxsamples allows no more): until then one
+   * sample stands alone, and a falseticker answering first would be followed.
+   */
+  private tooFewSamples(): boolean {
+    const stats = this.measurement.stats;
+    return stats.window.length < Math.min(SELECT_MIN_SAMPLES, stats.options.maxSamples);
+  }
+
+  /** chronyd's SRC_BAD_STATS: the source answers in time, but has too few samples yet (one that never answered counts as unsynchronized there). */
+  private awaitingSamples(): boolean {
+    const stats = this.measurement.stats;
+    if (this.address === null || this.unsynchronized || this.poller.refused || (this.stratum() ?? 0) >= 16) return false;
+    return stats.count > 0 && (!stats.filter.initialized || this.tooFewSamples());
+  }
 
   /** What selection weighs of the source now, with the estimate it rests on. */
   candidate(now: Instant, ts: Timescale): { candidate: SelectionCandidate; estimate: SourceEstimate | null } {
@@ -144,9 +165,11 @@ export class TrackedSource {
     return {
       estimate: est,
       candidate: {
-        id: this.id, offset: est?.offset ?? 0, distance: est?.distance ?? Infinity, unusable,
+        id: this.id, offset: est?.intervalOffset ?? 0, distance: est?.distance ?? Infinity, unusable,
         noselect: o.noselect, prefer: o.prefer, trust: o.trust, require: o.require,
         authenticated: o.key !== null || o.nts, stratum: this.stratum() ?? 0, stdDev: this.measurement.stats.count > 0 ? this.measurement.stats.figures().stdDev : 0,
+        reach: this.poller.settledReach, reachSize: Math.min(8, this.poller.settledTx + this.restoredReachSize),
+        awaitingSamples: this.awaitingSamples(),
       },
     };
   }
