@@ -110,7 +110,8 @@ async function runBuiltIn(args: string[], expected: ServerSet, firstLine: (sock:
       onStarted: (d) => started(d),
     }).exitOverride();
     const done = cmd.parseAsync(['--clock', 'virtual', ...args], { from: 'user' });
-    await running;
+    // A daemon that ends without starting fails the test instead of leaving it waiting.
+    await Promise.race([running, done.then(() => { throw new Error(`the daemon ended without starting (exit ${code}):\n${err.join('\n')}`); })]);
     assert.equal(err[0], firstLine(sock, join(dmiRoot, 'sys/class/dmi/id')), err.join('\n'));
     assert.equal(err[1], `(--servers ${expected === 'vpc' ? 'public' : 'vpc'} picks the other set; -f FILE gives another configuration)`);
     const snap = await fetchSnapshot(sock, { timeoutMs: 2000 });
