@@ -21,8 +21,9 @@ export { CONTROL_IDLE_ENV, CONTROL_SOCKET_MODE, READ_ONLY_SOCKET_MODE } from './
 export function daemonCommand(io: Io, deps: DaemonCommandDeps = {}): Command {
   return new Command('daemon')
     .description('synchronize a clock to the sources of a chrony.conf or ntp.conf, in the foreground (systemd style); serve NTP if `allow` permits')
-    .option('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content); without it, the built-in configuration: the seed servers, no root needed')
+    .option('-f, --config <file>', 'chrony.conf or ntp.conf (format guessed from the name, then the content); without it, the built-in configuration: the cloud\'s NTP servers that answer where this machine runs (see --servers), no root needed')
     .addOption(new Option('--clock <kind>', 'the clock to discipline: system (the kernel\'s; needs CAP_SYS_TIME), virtual (a software clock; the system clock is never touched), auto (system when permitted and not in a container)').choices(['system', 'virtual', 'auto']).default('auto'))
+    .addOption(new Option('--servers <set>', 'the built-in configuration\'s servers: vpc (Alibaba Cloud\'s VPC-internal endpoints, which answer only inside its cloud) or public (its internet endpoints); default: vpc on an Alibaba Cloud instance (found from DMI), public elsewhere; not with -f').choices(['vpc', 'public']))
     .option('-r, --reload', 'load the source dumps the last run left in the dumpdir (chronyd -r), so sources start with their samples; needs dumpdir')
     .option('--force', 'take the system clock even though another time daemon, another ntpkit or a container was found (logs what it overrode)')
     .addOption(new Option('--virtual-offset <seconds>', 'start the virtual clock this far from the system clock (tests, demos; implies --clock virtual)').argParser(finiteNumber('--virtual-offset')))

@@ -5,7 +5,7 @@
  * checks as `ntpkit validate`.
  */
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { BUILT_IN_CONFIG_NAME, BUILT_IN_CONFIG_TEXT } from '../config/default-config.js';
+import { BUILT_IN_CONFIG_NAME } from '../config/default-config.js';
 import { loadConfig, parseConfigText } from '../config/parse-config.js';
 import { loadRunnableConfig, type RunnableConfig } from '../daemon/config-resources.js';
 import type { Io } from './io.js';
@@ -17,10 +17,10 @@ export class DaemonConfigSource {
   readonly name: string;
 
   /**
-   * `checkHttp`: false when --http overrides httpaddress, whose address is
-   * then not the config's to check.
+   * `builtIn`: the text used without a file. `checkHttp`: false when --http
+   * overrides httpaddress, whose address is then not the config's to check.
    */
-  constructor(private readonly file: string | undefined, private readonly builtIn: string | undefined, private readonly checkHttp: boolean) {
+  constructor(private readonly file: string | undefined, private readonly builtIn: string, private readonly checkHttp: boolean) {
     this.name = file ?? 'the built-in configuration';
   }
 
@@ -30,7 +30,7 @@ export class DaemonConfigSource {
 
   async load(): Promise<RunnableConfig> {
     const parsed = this.file === undefined
-      ? parseConfigText(this.builtIn ?? BUILT_IN_CONFIG_TEXT, BUILT_IN_CONFIG_NAME, { format: 'chrony' })
+      ? parseConfigText(this.builtIn, BUILT_IN_CONFIG_NAME, { format: 'chrony' })
       : await loadConfig(this.file);
     return loadRunnableConfig(parsed, { http: this.checkHttp });
   }

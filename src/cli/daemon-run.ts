@@ -7,7 +7,8 @@ import type { ClockChoice, ClockRequest } from '../clock/environment.js';
 import type { ClockLock, OwnershipReport } from '../clock/ownership.js';
 import { messageWithCode } from '../config/bounded-read.js';
 import type { Config, HttpAddress } from '../config/config.js';
-import { SEED_SERVERS } from '../config/default-config.js';
+import { builtInConfigText } from '../config/default-config.js';
+import { describeServerSet, detectServerSet, type ServerSet } from '../config/server-set.js';
 import type { Resolver } from '../daemon/engine-driver.js';
 import { type EngineFactory, startSyncDaemon, type SyncDaemon } from '../daemon/sync-daemon.js';
 import { DaemonHttp } from '../web/daemon-http.js';
@@ -38,6 +39,8 @@ export interface DaemonFlags {
   force?: boolean;
   /** chronyd -r: load the dumpdir's source dumps at start. */
   reload?: boolean;
+  /** Which server set the built-in configuration uses, instead of detecting it. */
+  servers?: ServerSet;
 }
 
 /** What the command takes from the outside world, so tests run it in-process. */
@@ -49,8 +52,10 @@ export interface DaemonCommandDeps {
   readonly chooseClock?: (requested: ClockRequest) => ClockChoice;
   /** Prefix log lines with a UTC timestamp (default: unless systemd's journal captures stderr). */
   readonly timestamps?: boolean;
-  /** The configuration without -f (default BUILT_IN_CONFIG_TEXT; tests give their own socket path). */
-  readonly builtInConfig?: string;
+  /** The configuration without -f for a server set (default builtInConfigText; tests give their own socket path). */
+  readonly builtInConfig?: (set: ServerSet) => string;
+  /** Where the server-set detection reads /sys/class/dmi/id from (default "/"; tests give a fake tree). */
+  readonly dmiRoot?: string;
   /** The other-owner checks before taking the system clock (default: clock/ownership.ts on this machine). */
   readonly ownership?: () => OwnershipReport;
   /** The PID lock file held while on the system clock (default: /run/ntpkit/ntpkit.pid or NTPKIT_LOCK_FILE). */
@@ -74,14 +79,25 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
     io.setExitCode(ExitCode.USAGE);
     return;
   }
-  const source = new DaemonConfigSource(flags.config, deps.builtInConfig, flags.http === undefined);
+  if (flags.servers !== undefined && flags.config !== undefined) {
+    io.err(`ntpkit daemon: --servers chooses the built-in configuration's servers; ${flags.config} names its own`);
+    io.setExitCode(ExitCode.USAGE);
+    return;
+  }
+  // Decided once: a reload re-reads the same set, as a file would be re-read.
+  const serverSet = flags.config === undefined ? detectServerSet(deps.dmiRoot, flags.servers) : undefined;
+  const builtIn = serverSet === undefined ? '' : (deps.builtInConfig ?? ((set) => builtInConfigText(undefined, set)))(serverSet.set);
+  const source = new DaemonConfigSource(flags.config, builtIn, flags.http === undefined);
   const loaded = await source.load();
   if (!reportConfig(io, loaded, 'not started')) {
     io.setExitCode(ExitCode.USAGE);
     return;
   }
   const { config, resources } = loaded;
-  if (source.isBuiltIn) log(`Using the built-in configuration (${config.sources.length} servers from ${SEED_SERVERS[0] as string} and ${SEED_SERVERS.length - 1} more; control socket ${config.controlsocket}); give -f FILE for another`);
+  if (serverSet !== undefined) {
+    log(`Using the built-in configuration: ${describeServerSet(serverSet.set)}, because ${serverSet.reason}; control socket ${config.controlsocket}`);
+    log(`(--servers ${serverSet.set === 'vpc' ? 'public' : 'vpc'} picks the other set; -f FILE gives another configuration)`);
+  }
 
   let user: TargetUser | null;
   try {

@@ -77,6 +77,8 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 const withPort = (xs: readonly string[]): string[] => xs.map((x) => `${x}:${PORT}`);
+/** Every default threshold turned off, so a test sets only the one it is about. */
+const LAX = ['--warn-offset', '1000', '--crit-offset', '1000', '--warn-unreachable', '100%', '--max-unreachable', '100%', '--max-outliers', '1000000'];
 const refArgs = (): string[] => refs.flatMap((r) => ['--ref', `${r}:${PORT}`]);
 
 interface EndpointJson { host: string; measuredOffset: number | null; delay: number | null }
@@ -206,12 +208,14 @@ function assertPrinted(p: ParsedSeconds, value: number, what: string, valueUlp =
   assert.ok(Math.abs(p.seconds - value) <= p.halfUlp + valueUlp + 1e-12, `${what}: printed ${p.seconds} s, expected ${value} s`);
 }
 
-test('50 servers with references: falsetickers, unsynchronized and unreachable hosts are named; exit 0 without thresholds', async () => {
+test('50 servers with references: falsetickers, unsynchronized and unreachable hosts are named; CRITICAL with no flags (a host 2.5 s off)', async () => {
   const r = await cli(['--json', ...refArgs(), ...withPort([...honest, ...falsetickers, ...unsynced, ...unreachable])]);
-  assert.equal(r.code, 0, r.err + r.out);
+  assert.equal(r.code, 2, r.err + r.out);
   const doc = JSON.parse(r.out) as FleetJson;
   checkReport(doc);
-  assert.equal(doc.status, 'OK');
+  assert.equal(doc.status, 'CRITICAL');
+  const lax = JSON.parse((await cli(['--json', ...LAX, ...refArgs(), ...withPort([...honest, ...falsetickers, ...unsynced, ...unreachable])])).out) as FleetJson;
+  assert.equal(lax.status, 'OK', 'every rule turned off');
   assert.deepEqual(doc.consensus, { ...doc.consensus, ok: true, source: 'references' });
   assert.equal(doc.consensus.agree.length, 3);
   assert.deepEqual(doc.warnings, []);
@@ -221,7 +225,7 @@ test('hosts file with labels and the fleet\'s own consensus, over node:dgram (NT
   const saved = process.env.NTPKIT_UDP;
   process.env.NTPKIT_UDP = 'dgram';
   try {
-    const r = await cli(['--json', '-f', join(dir, 'hosts')]);
+    const r = await cli(['--json', ...LAX, '-f', join(dir, 'hosts')]);
     const doc = JSON.parse(r.out) as FleetJson;
     assert.equal(doc.transport, 'dgram');
     checkReport(doc);
@@ -248,23 +252,25 @@ test('exit codes follow the thresholds: OK, WARNING, CRITICAL, UNKNOWN', async (
   assert.equal(okWorst.offsetText, okLine[1], `the status line's worst is the table's ${okLine[2]}`);
   for (const r of okRows) assert.ok(Math.abs(r.offset.seconds) <= Math.abs(okWorst.offset.seconds) + r.offset.halfUlp + okWorst.offset.halfUlp, `${r.host} is further off than the worst`);
 
-  const warn = await cli([...fleet, '--warn-offset', '1']);
+  const warn = await cli([...fleet, ...LAX, '--warn-offset', '1']);
   assert.equal(warn.code, 1, warn.out);
   const warnLine = /^FLEET WARNING .*worst offset (\S+) > 1\.000000s/.exec(warn.out);
   assert.ok(warnLine, warn.out);
   const far = checkTextRows(warn.out).find((r) => r.host === `${falsetickers[2]}:${PORT}`);
   assert.ok(far, warn.out);
   assertPrinted(parseSeconds(warnLine[1] as string), Math.abs(far.offset.seconds), 'worst offset', far.offset.halfUlp);
-  assert.equal((await cli([...fleet, '--max-outliers', '2'])).code, 1);
-  assert.equal((await cli([...fleet, '--max-outliers', '3'])).code, 0);
+  assert.equal((await cli([...fleet, ...LAX, '--max-outliers', '2'])).code, 1);
+  assert.equal((await cli([...fleet, ...LAX, '--max-outliers', '3'])).code, 0);
+  assert.equal((await cli([...fleet, ...LAX, '--warn-unreachable', '7'])).code, 1, 'five unreachable and three unsynchronized hosts give no time');
+  assert.equal((await cli([...fleet, ...LAX, '--warn-unreachable', '8'])).code, 0);
 
-  const crit = await cli([...fleet, '--warn-offset', '0.1', '--crit-offset', '2']);
+  const crit = await cli([...fleet, ...LAX, '--warn-offset', '0.1', '--crit-offset', '2']);
   assert.equal(crit.code, 2, crit.out);
   assert.match(crit.out, /^FLEET CRITICAL /);
-  assert.equal((await cli([...fleet, '--max-unreachable', '7'])).code, 2, 'five unreachable and three unsynchronized hosts give no time');
-  assert.equal((await cli([...fleet, '--max-unreachable', '8'])).code, 0);
-  assert.equal((await cli([...fleet, '--max-unreachable', '15%'])).code, 0);
-  assert.equal((await cli([...fleet, '--max-unreachable', '14%'])).code, 2);
+  assert.equal((await cli([...fleet, ...LAX, '--max-unreachable', '7'])).code, 2, 'five unreachable and three unsynchronized hosts give no time');
+  assert.equal((await cli([...fleet, ...LAX, '--max-unreachable', '8'])).code, 0);
+  assert.equal((await cli([...fleet, ...LAX, '--max-unreachable', '15%'])).code, 0);
+  assert.equal((await cli([...fleet, ...LAX, '--max-unreachable', '14%'])).code, 2);
 
   // Two references that disagree have no majority: nothing to measure against.
   const split = await cli(['--ref', `${honest[0]}:${PORT}`, '--ref', `${falsetickers[0]}:${PORT}`, ...withPort(honest.slice(1, 5))]);
@@ -274,7 +280,7 @@ test('exit codes follow the thresholds: OK, WARNING, CRITICAL, UNKNOWN', async (
 });
 
 test('the text report lists unreachable hosts, outliers with their rule, the spread and the time taken', async () => {
-  const r = await cli(['-f', join(dir, 'hosts'), ...refArgs(), '--sort', 'name']);
+  const r = await cli(['-f', join(dir, 'hosts'), ...LAX, ...refArgs(), '--sort', 'name']);
   assert.equal(r.code, 0);
   assert.match(r.out, new RegExp(`unreachable \\(5\\): ${withPort(unreachable).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ').replace(/\./g, '\\.')}`));
   assert.match(r.out, /outliers \(3, beyond both 5 x 1\.4826 x median \|offset\| = .* and the host's root distance\)/);

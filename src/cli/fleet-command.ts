@@ -25,10 +25,11 @@ interface FleetFlags {
   ipv6?: boolean;
   outlier?: number;
   sort: SortKey;
-  warnOffset?: number;
-  critOffset?: number;
-  maxUnreachable?: CountLimit;
-  maxOutliers?: number;
+  warnOffset: number;
+  critOffset: number;
+  warnUnreachable: CountLimit;
+  maxUnreachable: CountLimit;
+  maxOutliers: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -41,11 +42,22 @@ export interface ProgressSink {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-function countLimit(v: string): CountLimit {
-  const l = parseCountLimit(v);
-  if (l === null) throw new InvalidArgumentError(`--max-unreachable must be a count N or a percentage P% (0 to 100), got "${v}"`);
-  return l;
+function countLimit(flag: string): (v: string) => CountLimit {
+  return (v) => {
+    const l = parseCountLimit(v);
+    if (l === null) throw new InvalidArgumentError(`${flag} must be a count N or a percentage P% (0 to 100), got "${v}"`);
+    return l;
+  };
 }
+
+/**
+ * The check's defaults: a fleet whose hosts keep within tens of ms of each
+ * other is healthy (a synchronized host on the internet stays within a few
+ * ms); 50 ms apart is worth a look, a second apart breaks what relies on
+ * time (logs, certificates, leases). A host that gives no time, or one that
+ * is an outlier, is worth a look; half the fleet silent is an outage.
+ */
+const DEFAULTS = { warnOffset: 0.05, critOffset: 1, warnUnreachable: '0', maxUnreachable: '50%', maxOutliers: 0 } as const;
 
 function failureOf(r: EndpointResult): HostFailure {
   const code = r.error?.code;
@@ -101,10 +113,11 @@ export function fleetCommand(io: Io, progressSink: ProgressSink = { tty: process
     .addOption(new Option('-6, --ipv6', 'use IPv6 only'))
     .addOption(new Option('--outlier <seconds>', 'an outlier is farther than this from the consensus (default: a robust rule, see below)').argParser(positiveNumber('--outlier')))
     .addOption(new Option('--sort <key>', 'order of the table').choices(['offset', 'name']).default('offset'))
-    .addOption(new Option('-w, --warn-offset <seconds>', 'WARNING when the worst host is farther than this from the consensus').argParser(nonNegativeNumber('--warn-offset')))
-    .addOption(new Option('-c, --crit-offset <seconds>', 'CRITICAL when the worst host is farther than this').argParser(nonNegativeNumber('--crit-offset')))
-    .addOption(new Option('--max-unreachable <N|P%>', 'CRITICAL when more hosts than this give no time (unreachable, unsynchronized, KoD, bad reply)').argParser(countLimit))
-    .addOption(new Option('--max-outliers <count>', 'WARNING when more hosts than this are outliers').argParser(integerIn('--max-outliers', 0, 1e9)))
+    .addOption(new Option('-w, --warn-offset <seconds>', 'WARNING when the worst host is farther than this from the consensus').default(DEFAULTS.warnOffset).argParser(nonNegativeNumber('--warn-offset')))
+    .addOption(new Option('-c, --crit-offset <seconds>', 'CRITICAL when the worst host is farther than this').default(DEFAULTS.critOffset).argParser(nonNegativeNumber('--crit-offset')))
+    .addOption(new Option('--warn-unreachable <N|P%>', 'WARNING when more hosts than this give no time (unreachable, unsynchronized, KoD, bad reply)').default(parseCountLimit(DEFAULTS.warnUnreachable), DEFAULTS.warnUnreachable).argParser(countLimit('--warn-unreachable')))
+    .addOption(new Option('--max-unreachable <N|P%>', 'CRITICAL when more hosts than this give no time').default(parseCountLimit(DEFAULTS.maxUnreachable), DEFAULTS.maxUnreachable).argParser(countLimit('--max-unreachable')))
+    .addOption(new Option('--max-outliers <count>', 'WARNING when more hosts than this are outliers').default(DEFAULTS.maxOutliers).argParser(integerIn('--max-outliers', 0, 1e9)))
     .option('--json', 'print the JSON document (schema ntpkit.fleet/1)')
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText('after', `
@@ -116,8 +129,11 @@ Consensus: with --ref/--refs-from, the references' time as the daemon would
 Outliers: farther from the consensus than --outlier, else than both the
   host's root distance and 5 x 1.4826 x the median |offset| of the fleet.
 Exit status (Nagios plugin convention): 0 OK, 1 WARNING, 2 CRITICAL,
-  3 UNKNOWN (no consensus, bad hosts file or config). Without thresholds the
-  check is OK whenever there is a consensus and some host answered.`)
+  3 UNKNOWN (no consensus, bad hosts file or config). With no flags the check
+  is OK only when every host answered, none is an outlier and all are within
+  ${DEFAULTS.warnOffset * 1000} ms of the consensus; it is CRITICAL from ${DEFAULTS.critOffset} s off or with more than
+  ${DEFAULTS.maxUnreachable} of the hosts silent. The thresholds above tune each rule; a large value
+  (e.g. --max-outliers 1000000, --warn-unreachable 100%) turns one off.`)
     .action(async (operands: string[], flags: FleetFlags) => {
       const unknown = (lines: readonly string[]): void => {
         io.err(lines.map((l) => `ntpkit fleet: ${l}`).join('\n'));
@@ -180,10 +196,8 @@ Exit status (Nagios plugin convention): 0 OK, 1 WARNING, 2 CRITICAL,
       const analysis = analyzeFleet(inputs, refInputs, flags.outlier !== undefined ? { outlierSeconds: flags.outlier } : {});
       const withRefWarnings = { ...analysis, warnings: [...refWarnings, ...analysis.warnings] };
       const status = fleetStatus(withRefWarnings, {
-        ...(flags.warnOffset !== undefined ? { warnOffset: flags.warnOffset } : {}),
-        ...(flags.critOffset !== undefined ? { critOffset: flags.critOffset } : {}),
-        ...(flags.maxUnreachable !== undefined ? { maxUnreachable: flags.maxUnreachable } : {}),
-        ...(flags.maxOutliers !== undefined ? { maxOutliers: flags.maxOutliers } : {}),
+        warnOffset: flags.warnOffset, critOffset: flags.critOffset,
+        warnUnreachable: flags.warnUnreachable, maxUnreachable: flags.maxUnreachable, maxOutliers: flags.maxOutliers,
       }, (s) => formatSeconds(s));
       const report = {
         hosts: hosts.map((host, i) => ({ host, result: hostResults[i] as EndpointResult, verdict: withRefWarnings.hosts[i] as (typeof analysis.hosts)[number] })),
@@ -193,7 +207,7 @@ Exit status (Nagios plugin convention): 0 OK, 1 WARNING, 2 CRITICAL,
         settings: { samples: flags.samples, timeoutMs: flags.timeout * 1000, retries: flags.retries, rate: flags.rate, outlierSeconds: flags.outlier ?? null },
       };
       if (flags.json) io.out(JSON.stringify(fleetReportJson(report, flags.sort), null, 2));
-      else io.out(fleetReportText(report, flags.sort, { ...(flags.warnOffset !== undefined ? { warn: flags.warnOffset } : {}), ...(flags.critOffset !== undefined ? { crit: flags.critOffset } : {}) }));
+      else io.out(fleetReportText(report, flags.sort, { warn: flags.warnOffset, crit: flags.critOffset }));
       io.setExitCode(NAGIOS_EXIT[status.status]);
     });
 }

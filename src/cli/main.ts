@@ -7,6 +7,7 @@ import { type Io, processIo } from './io.js';
 import { queryCommand } from './query-command.js';
 import { serverCommand, serverWorkerCommand } from './server-command.js';
 import { validateCommand } from './validate-command.js';
+import { convertCommand } from './convert-command.js';
 import { peersCommand } from './peers-command.js';
 import { sourcesCommand } from './sources-command.js';
 import { sourcestatsCommand } from './sourcestats-command.js';
@@ -72,6 +73,7 @@ export function buildProgram(io: Io): Command {
     queryCommand(io),
     serverCommand(io),
     validateCommand(io),
+    convertCommand(io),
     trackingCommand(io),
     smoothingCommand(io),
     sourcesCommand(io),

@@ -196,3 +196,52 @@ test('no majority or no answer: refused, clock untouched, exit codes as document
   assert.match(s.err, /No server gave a usable time/);
   assert.equal((await runSync([], safe())).code, ExitCode.USAGE);
 });
+
+test('a single server: warned, refused without --force (before sampling), set with --force; --dry-run only warns', async () => {
+  const { query, asked } = fakeQuery(GOOD);
+  const deps = safe({ query });
+  const r = await runSync(['a'], deps);
+  assert.equal(r.code, ExitCode.GENERAL_FAILURE);
+  assert.equal(r.err, 'ntpkit sync: a is the only server: nothing checks that it tells the truth, and a wrong time from it would be set as it is; name 3 or more servers, or give --force to trust it alone; the clock was not changed\n');
+  assert.deepEqual(asked, [], 'refused before sampling');
+  assert.deepEqual(deps.clock.calls, []);
+
+  const forced = safe();
+  const f = await runSync(['--force', 'a'], forced);
+  assert.equal(f.code, ExitCode.OK, f.err);
+  assert.match(f.err, /^ntpkit sync: warning: a is the only server: nothing checks that it tells the truth; --force: its time is trusted alone$/m);
+  assert.match(f.err, /warning: only 1 usable source \(a\)/);
+  assert.match(forced.clock.calls[0] ?? '', /^slew 0\.0123/);
+
+  const dry = await runSync(['--dry-run', 'a'], safe());
+  assert.equal(dry.code, ExitCode.OK, dry.err);
+  assert.match(dry.err, /warning: a is the only server/);
+  assert.match(dry.out, /^Dry run: would slew/m);
+
+  const json = await runSync(['--json', 'a'], safe());
+  assert.equal((JSON.parse(json.out) as { reason: string }).reason, 'single-source');
+});
+
+test('several servers named, one answering: the same refusal without --force, after sampling', async () => {
+  const deps = safe({ query: fakeQuery({ a: 0.0123 }).query });
+  const r = await runSync(['a', 'b', 'c'], deps);
+  assert.equal(r.code, ExitCode.GENERAL_FAILURE);
+  assert.match(r.err, /ntpkit sync: a is the only one of the 3 servers that answered: nothing checks that it tells the truth.*--force.*the clock was not changed/);
+  assert.deepEqual(deps.clock.calls, []);
+  const forced = safe({ query: fakeQuery({ a: 0.0123 }).query });
+  assert.equal((await runSync(['--force', 'a', 'b', 'c'], forced)).code, ExitCode.OK);
+  assert.match(forced.clock.calls[0] ?? '', /^slew/);
+});
+
+test('a config with a single server line: validate\'s warning, and sync refuses it without --force', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ntpkit-sync-'));
+  try {
+    const conf = join(dir, 'ntp.conf');
+    writeFileSync(conf, 'driftfile /var/lib/ntp/drift\nserver 127.0.0.2 iburst\n');
+    const r = await runSync(['-f', conf], safe({ query: fakeQuery({ '127.0.0.2': 0.02 }).query }));
+    assert.equal(r.code, ExitCode.GENERAL_FAILURE);
+    assert.match(r.err, /127\.0\.0\.2 is the only server/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -102,7 +102,7 @@ export function syncCommand(io: Io, deps: SyncCommandDeps = {}): Command {
     .addOption(new Option('--slew', 'always slew: the kernel moves the clock at 500 ppm (0.5 ms per s) and goes on after sync exits'))
     .addOption(new Option('--threshold <seconds>', `step when |offset| exceeds this, else slew (default ${DEFAULT_STEP_THRESHOLD} s as ntpdate, or the config's makestep threshold)`).argParser(nonNegativeNumber('--threshold')))
     .option('--dry-run', 'sample and decide, but change nothing (needs no privileges and no native addon)')
-    .option('--force', 'change the clock even though another time daemon, another ntpkit or a container was found (logs what it overrode)')
+    .option('--force', 'change the clock even though another time daemon, another ntpkit or a container was found (logs what it overrode), or from a single server')
     .option('--json', 'print the whole result as JSON (schema ntpkit.sync/1)')
     .addOption(new Option('-n, --samples <count>', 'samples per server').default(QUERY_DEFAULTS.samples).argParser(integerIn('--samples', 1, 64)))
     .addOption(new Option('-i, --interval <seconds>', 'spacing between samples to one server').default(QUERY_DEFAULTS.intervalMs / 1000).argParser(nonNegativeNumber('--interval')))
@@ -110,12 +110,15 @@ export function syncCommand(io: Io, deps: SyncCommandDeps = {}): Command {
     .addOption(new Option('-p, --port <port>', 'port for servers given without one').default(QUERY_DEFAULTS.port).argParser(integerIn('--port', 1, 65535)))
     .addHelpText('after', `
 Below 3 usable servers it warns: with two, a liar cannot be told from the truth.
+With a single server (one given, or one of several answering) nothing checks
+its time: it warns and changes the clock only with --force.
 When no majority of the servers agrees, it changes nothing.
 Before changing the clock it refuses when chronyd, ntpd, NTPsec, OpenNTPD,
 systemd-timesyncd, ptp4l -S, phc2sys or another ntpkit controls it, when the
 kernel shows a discipline in progress, or in a container (--force overrides).
 Exit status: 0 the clock was set (or, with --dry-run, would be); 1 refused
-(no majority, another owner, slew too long, no CAP_SYS_TIME); 2 usage error;
+(no majority, a single server without --force, another owner, slew too long,
+no CAP_SYS_TIME); 2 usage error;
 3-10 as ntpkit query when no server answered.`)
     .action(async (servers: string[], flags: SyncFlags) => {
       const say = (line: string): void => { if (!flags.json) io.err(line); };
@@ -167,6 +170,13 @@ Exit status: 0 the clock was set (or, with --dry-run, would be); 1 refused
         }
       }
 
+      // After the ownership checks, whose refusal matters more; before sampling, so it says so at once.
+      if (specs.length === 1 && !flags.dryRun && !flags.force) {
+        fail(singleSourceRefusal(specs[0] as string), ExitCode.GENERAL_FAILURE, { reason: 'single-source' });
+        return;
+      }
+      if (specs.length === 1) io.err(`ntpkit sync: warning: ${specs[0] as string} is the only server: nothing checks that it tells the truth${flags.force ? '; --force: its time is trusted alone' : ''}`);
+
       say(`Sampling ${specs.length} server${specs.length === 1 ? '' : 's'} (${flags.samples} sample${flags.samples === 1 ? '' : 's'} each)...`);
       const report = await (deps.query ?? queryServers)(specs, {
         samples: flags.samples,
@@ -211,12 +221,24 @@ Exit status: 0 the clock was set (or, with --dry-run, would be); 1 refused
         return;
       }
 
+      // Several named, one answered: the same single source, found only now.
+      const usable = report.servers.length - decision.unusable.length;
+      if (usable === 1 && specs.length > 1 && !flags.dryRun && !flags.force) {
+        fail(singleSourceRefusal(decision.agree[0] ?? '?', specs.length), ExitCode.GENERAL_FAILURE, { ...base, reason: 'single-source' });
+        return;
+      }
+
       const applied = flags.dryRun ? describeDryRun(decision) : await apply(decision, deps, io);
       if (applied === null) return;
       if (flags.json) io.out(JSON.stringify({ ...base, ok: true, action: decision.action, offset: decision.offset, why: decision.why, ...applied.json }, null, 2));
       else io.out(applied.text);
       io.setExitCode(ExitCode.OK);
     });
+}
+
+function singleSourceRefusal(server: string, named = 1): string {
+  const which = named === 1 ? `${server} is the only server` : `${server} is the only one of the ${named} servers that answered`;
+  return `${which}: nothing checks that it tells the truth, and a wrong time from it would be set as it is; name 3 or more servers, or give --force to trust it alone; the clock was not changed`;
 }
 
 function slewText(offset: number, seconds: number): string {

@@ -1,32 +1,23 @@
 /**
- * The configuration `ntpkit daemon` uses when run without `-f`: the public
- * servers the seeds list, and nothing that needs root. No drift file (there
+ * The configuration `ntpkit daemon` uses when run without `-f`: the cloud's
+ * NTP servers, the set that answers where the machine runs (server-set.ts),
+ * and nothing that needs root. No drift file (there
  * is no writable state directory to assume), no `makestep` (a user's daemon
  * without -f disciplines the virtual clock, where a step changes nothing
  * anyone else sees, so the chrony default of slewing is kept), a control
  * socket the user may create, and the metrics/dashboard HTTP server on
- * loopback only. contrib/ntpkit.conf is the same list for a real install.
+ * loopback only. contrib/ntpkit.conf has both lists for a real install.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONTROLSOCKET } from './config.js';
+import { type ServerSet, serversOf, VPC_SERVERS } from './server-set.js';
 
 /** The name built-in config diagnostics carry instead of a file name. */
 export const BUILT_IN_CONFIG_NAME = '(built-in)';
 
-/**
- * Alibaba Cloud's NTP service (seed 000 "Configure NTP" for chrony, seed 001's
- * VPC table): stratum 1 servers reachable from inside and outside its cloud.
- */
-export const SEED_SERVERS: readonly string[] = Object.freeze([
-  'ntp.cloud.aliyuncs.com',
-  'ntp7.cloud.aliyuncs.com',
-  'ntp8.cloud.aliyuncs.com',
-  'ntp9.cloud.aliyuncs.com',
-  'ntp10.cloud.aliyuncs.com',
-  'ntp11.cloud.aliyuncs.com',
-  'ntp12.cloud.aliyuncs.com',
-]);
+/** The servers of the cloud documentation's chrony.conf (its VPC endpoints). */
+export const SEED_SERVERS: readonly string[] = VPC_SERVERS;
 
 /** The source options the seeds give every server. */
 export const SEED_SERVER_OPTIONS = 'minpoll 4 maxpoll 10 iburst';
@@ -65,12 +56,14 @@ export function defaultClientSocketPath(exists: (path: string) => boolean, ctx: 
   return exists(DEFAULT_CONTROLSOCKET) ? DEFAULT_CONTROLSOCKET : defaultUserSocketPath(ctx);
 }
 
-/** The built-in configuration's text (chrony.conf syntax) for a given control socket. */
-export function builtInConfigText(socketPath: string = defaultUserSocketPath()): string {
+/** The built-in configuration's text (chrony.conf syntax) for a given control socket and server set. */
+export function builtInConfigText(socketPath: string = defaultUserSocketPath(), set: ServerSet = 'public'): string {
   return [
     "# ntpkit's built-in configuration, used by `ntpkit daemon` without -f.",
-    '# The public NTP servers of the seeds, polled every 16 s to 17 min.',
-    ...SEED_SERVERS.map((h) => `server ${h} ${SEED_SERVER_OPTIONS}`),
+    set === 'vpc'
+      ? "# Alibaba Cloud's VPC-internal NTP servers (this is one of its instances), polled every 16 s to 17 min."
+      : "# Alibaba Cloud's public NTP servers, polled every 16 s to 17 min.",
+    ...serversOf(set).map((h) => `server ${h} ${SEED_SERVER_OPTIONS}`),
     '# The control socket for ntpkit tracking, sources, check...',
     `controlsocket ${socketPath}`,
     '# Prometheus metrics and the dashboard, on loopback only.',
@@ -78,6 +71,3 @@ export function builtInConfigText(socketPath: string = defaultUserSocketPath()):
     '',
   ].join('\n');
 }
-
-/** The built-in configuration for this process's user. */
-export const BUILT_IN_CONFIG_TEXT: string = builtInConfigText();

@@ -228,7 +228,9 @@ export interface FleetThresholds {
   readonly warnOffset?: number;
   /** CRITICAL when it exceeds this, seconds. */
   readonly critOffset?: number;
-  /** CRITICAL when more hosts than this gave no usable time (unreachable, unsynchronized, KoD, bad reply). */
+  /** WARNING when more hosts than this gave no usable time (unreachable, unsynchronized, KoD, bad reply). */
+  readonly warnUnreachable?: CountLimit;
+  /** CRITICAL when more hosts than this gave no usable time. */
   readonly maxUnreachable?: CountLimit;
   /** WARNING when more hosts than this are outliers. */
   readonly maxOutliers?: number;
@@ -278,9 +280,11 @@ export function fleetStatus(a: FleetAnalysis, t: FleetThresholds, fmt: (s: numbe
     if (t.critOffset !== undefined && off > t.critOffset) found.push({ s: 'CRITICAL', why: `worst offset ${fmt(off)} > ${fmt(t.critOffset)}` });
     else if (t.warnOffset !== undefined && off > t.warnOffset) found.push({ s: 'WARNING', why: `worst offset ${fmt(off)} > ${fmt(t.warnOffset)}` });
   }
+  const limit = (l: CountLimit): string => ('count' in l ? String(l.count) : `${l.percent}%`);
   if (t.maxUnreachable !== undefined && exceeds(failed, total, t.maxUnreachable)) {
-    const lim = 'count' in t.maxUnreachable ? String(t.maxUnreachable.count) : `${t.maxUnreachable.percent}%`;
-    found.push({ s: 'CRITICAL', why: `${failed} of ${total} hosts gave no time > ${lim}` });
+    found.push({ s: 'CRITICAL', why: `${failed} of ${total} hosts gave no time > ${limit(t.maxUnreachable)}` });
+  } else if (t.warnUnreachable !== undefined && exceeds(failed, total, t.warnUnreachable)) {
+    found.push({ s: 'WARNING', why: `${failed} of ${total} hosts gave no time > ${limit(t.warnUnreachable)}` });
   }
   if (t.maxOutliers !== undefined && outliers > t.maxOutliers) found.push({ s: 'WARNING', why: `${outliers} outliers > ${t.maxOutliers}` });
   found.sort((x, y) => SEVERITY.indexOf(y.s) - SEVERITY.indexOf(x.s));
