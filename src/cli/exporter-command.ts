@@ -16,6 +16,7 @@ import { environmentSwitches } from './environment-switches.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { integerIn, positiveNumber } from './option-parsers.js';
+import { waitForTermination } from './termination.js';
 
 /** Next to the daemon's 9473. */
 export const DEFAULT_EXPORTER_PORT = 9474;
@@ -145,16 +146,4 @@ from this host's clock. See docs/fleet.md.`)
       await stop();
       await http.close();
     });
-}
-
-function waitForTermination(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
 }

@@ -18,6 +18,7 @@ import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { integerIn } from './option-parsers.js';
 import { environmentSwitches } from './environment-switches.js';
+import { waitForTermination } from './termination.js';
 
 interface ServerFlags {
   config?: string;
@@ -199,18 +200,6 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
         else io.err('ntpkit server: final statistics unavailable (a worker did not answer)');
       }
     });
-}
-
-function waitForTermination(): StopSignal {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
 }
 
 /** The hidden command a `--workers` process runs: config and commands arrive over IPC. */

@@ -30,7 +30,7 @@ import type { ShmAccess } from './refclock-shm.js';
 import { ServedState } from './served-state.js';
 import type { AccessRuleConfig, LocalConfig } from '../config/server-config.js';
 import { type AccessRule, buildAccessTable, isAllowed } from '../core/server/access.js';
-import { cmdAccess, type CmdAccess } from '../control/candm/cmd-access.js';
+import { cmdAccess, type CmdAccess } from '../core/server/cmd-access.js';
 import { saveDumps } from './source-dumps.js';
 import { StatsLog, wantsStatsLogs } from './stats-log.js';
 import type { DaemonEngine, SyncDaemon, SyncDaemonOptions } from './sync-daemon.js';

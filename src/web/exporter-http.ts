@@ -17,6 +17,7 @@ import type { Prober } from '../daemon/exporter-prober.js';
 import { type ExporterMetrics, renderProbe } from '../metrics/probe-metrics.js';
 import { hostAllowed } from './host-check.js';
 import { httpUrl } from './http-address.js';
+import { listenExclusive } from './http-listen.js';
 
 export interface ExporterHttpOptions {
   readonly address: string;
@@ -103,13 +104,7 @@ export async function startExporterHttp(o: ExporterHttpOptions): Promise<Running
     });
   });
   server.maxConnections = LIMITS.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => { server.off('listening', onListening); reject(e); };
-    const onListening = (): void => { server.off('error', onError); resolve(); };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ host: o.address, port: o.port, exclusive: true });
-  });
+  await listenExclusive(server, o.address, o.port);
   const bound = server.address() as AddressInfo;
   let closing: Promise<void> | null = null;
   return {

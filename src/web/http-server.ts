@@ -23,6 +23,7 @@ import type { DashboardAsset } from './assets.js';
 import type { History } from './history.js';
 import { hostAllowed } from './host-check.js';
 import { httpUrl } from './http-address.js';
+import { listenExclusive } from './http-listen.js';
 
 export interface HttpServerOptions {
   readonly address: string;
@@ -204,13 +205,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   });
   server.on('connection', (sock: Socket) => { slots.admit(sock, sock.remoteAddress ?? ''); });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => { server.off('listening', onListening); reject(e); };
-    const onListening = (): void => { server.off('error', onError); resolve(); };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ host: opts.address, port: opts.port, exclusive: true });
-  });
+  await listenExclusive(server, opts.address, opts.port);
   const bound = server.address() as AddressInfo;
   let closing: Promise<void> | null = null;
   return {

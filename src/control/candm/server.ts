@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import type { CommandEndpoints } from '../../config/command-endpoints.js';
 import type { CommandCounts } from '../../core/server/server-stats.js';
 import type { AccessRule } from '../../core/server/access.js';
-import { cmdAccess, type CmdAccess } from './cmd-access.js';
+import { cmdAccess, type CmdAccess } from '../../core/server/cmd-access.js';
 import { encodeReply, OPEN_REQUESTS, parseRequest, STT } from '../../proto/candm/index.js';
 import { openUnixDgram, type UnixDgramHandle } from '../../net/unix-dgram.js';
 import { answerRequest, type CandmContext } from './replies.js';

@@ -25,7 +25,10 @@ export function goldenPackets(): { direction: string; bytes: Uint8Array }[] {
 
 /** The config fixtures of one format, as UTF-8 bytes. */
 export function configFixtures(format: 'chrony' | 'ntp'): Uint8Array[] {
-  return readdirSync(CONFIGS)
+  // Files only: subdirectories hold other tests' fixtures.
+  return readdirSync(CONFIGS, { withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => d.name)
     .filter((n) => (format === 'ntp') === n.endsWith('.ntp.conf'))
     .sort()
     .map((n) => new Uint8Array(readFileSync(CONFIGS + n)));

@@ -2,7 +2,7 @@
  * cmdallow/cmddeny as chronyd applies them: `rules` alone decide cmdaccheck;
  * 127.0.0.1 and ::1 may use the UDP command port besides them.
  */
-import { buildAccessTable, isAllowed, type AccessRule } from '../../core/server/access.js';
+import { buildAccessTable, isAllowed, type AccessRule } from './access.js';
 
 export interface CmdAccess {
   /** What the rules say of `address` (cmdaccheck). */
