@@ -40,4 +40,7 @@ napi_status ntpkit_unix_dgram_register(napi_env env, napi_value exports);
 /* Adds process.c's memLockAll, schedFifo, hwTimestampInfo, userByName, dropRoot and interfaceIndex to `exports`. */
 napi_status ntpkit_process_register(napi_env env, napi_value exports);
 
+/* Adds aes_siv.c's sivSeal and sivOpen (AES-SIV through Node's OpenSSL) to `exports`; adds nothing when that OpenSSL has no SIV. */
+napi_status ntpkit_siv_register(napi_env env, napi_value exports);
+
 #endif

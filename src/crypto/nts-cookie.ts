@@ -20,7 +20,7 @@
  * the client re-keys. The ring serialises to the `ntskeys` file in ntsdumpdir
  * so a restart does not invalidate every client's cookies.
  */
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 import { SivKey } from './aes-siv.js';
 
 export interface NtsKeys { readonly aeadId: number; readonly c2s: Uint8Array; readonly s2c: Uint8Array; }
@@ -70,7 +70,7 @@ export class CookieKeyRing implements CookieCodec {
   constructor(keys: readonly MasterKey[], currentSince: number, opts: CookieKeyRingOptions = {}) {
     this.#currentSince = currentSince;
     this.rotateSeconds = opts.rotateSeconds ?? DEFAULT_NTS_ROTATE_SECONDS;
-    this.#random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.#random = opts.random ?? pooledRandomBytes;
     if (keys.length === 0) throw new RangeError('A cookie key ring needs at least one master key');
     for (const k of keys) if (k.key.length !== MASTER_KEY_LENGTH) throw new RangeError(`A master key must be ${MASTER_KEY_LENGTH} octets, got ${k.key.length}`);
     this.#setKeys(keys.slice(-MAX_MASTER_KEYS));
@@ -85,7 +85,7 @@ export class CookieKeyRing implements CookieCodec {
 
   /** A ring with one fresh key, current from `now` (monotonic seconds). */
   static generate(now: number, opts: CookieKeyRingOptions = {}): CookieKeyRing {
-    const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
+    const random = opts.random ?? pooledRandomBytes;
     return new CookieKeyRing([newKey(random, new Set())], now, { ...opts, random });
   }
 

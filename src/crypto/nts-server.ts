@@ -14,7 +14,7 @@
  * for the one used and one per placeholder of the same length; it is never
  * larger than the request, so the server cannot be used as an amplifier.
  */
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 import { HEADER_LENGTH } from '../proto/header.js';
 import { ExtensionFieldType } from '../proto/extension.js';
 import {
@@ -98,7 +98,7 @@ export class NtsServerAuthenticator {
 
   constructor(opts: NtsServerOptions) {
     this.cookies = opts.cookies;
-    this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.random = opts.random ?? pooledRandomBytes;
   }
 
   /** Whether a request's extension fields are NTS (a Unique Identifier, cookie or Authenticator is present). */
