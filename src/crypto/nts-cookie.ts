@@ -65,6 +65,7 @@ export class CookieKeyRing implements CookieCodec {
   #ciphers = new Map<number, SivKey>();
   /** Operating time (monotonic seconds, the caller's clock) when the current key became current. */
   #currentSince: number;
+  readonly #listeners = new Set<(keys: readonly MasterKey[]) => void>();
 
   /** `currentSince`: when the newest of `keys` became current, in the caller's monotonic seconds. */
   constructor(keys: readonly MasterKey[], currentSince: number, opts: CookieKeyRingOptions = {}) {
@@ -81,6 +82,30 @@ export class CookieKeyRing implements CookieCodec {
     for (const k of keys) ciphers.set(k.id, this.#ciphers.get(k.id) ?? new SivKey(k.key));
     this.#keys = keys;
     this.#ciphers = ciphers;
+    for (const l of this.#listeners) l(keys);
+  }
+
+  /**
+   * Calls `listener` with the keys after every change (a rotation, a
+   * replaceKeys()), so that other processes serving the same cookies (the
+   * workers of `ntpkit server --workers`) follow. Returns the unsubscribe.
+   */
+  onKeysChanged(listener: (keys: readonly MasterKey[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => { this.#listeners.delete(listener); };
+  }
+
+  /**
+   * Takes another ring's keys as they are (newest last): a worker following
+   * its primary's ring, which alone rotates. `now` starts the current key's
+   * age when it is a new one.
+   */
+  replaceKeys(keys: readonly MasterKey[], now: number): void {
+    if (keys.length === 0) throw new RangeError('A cookie key ring needs at least one master key');
+    for (const k of keys) if (k.key.length !== MASTER_KEY_LENGTH) throw new RangeError(`A master key must be ${MASTER_KEY_LENGTH} octets, got ${k.key.length}`);
+    const newCurrent = (keys[keys.length - 1] as MasterKey).id !== this.current.id;
+    this.#setKeys(keys.slice(-MAX_MASTER_KEYS));
+    if (newCurrent) this.#currentSince = now;
   }
 
   /** A ring with one fresh key, current from `now` (monotonic seconds). */
