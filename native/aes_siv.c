@@ -36,10 +36,7 @@
 /* Scratch for CBC output and the xorend copy; NTS messages are far smaller, larger ones are allocated. */
 #define SCRATCH 2048
 
-typedef struct {
-  const uint8_t *p;
-  size_t n;
-} bytes_t;
+typedef ntpkit_bytes bytes_t;
 
 /* Index by AES key size: 128, 192, 256 bits. */
 static EVP_CIPHER *cbc_ciphers[3];
@@ -155,6 +152,48 @@ static bool ctr(const bytes_t *key, int ki, const uint8_t v[BLOCK], const uint8_
          EVP_EncryptUpdate(ctr_ctx, out, &outl, in, (int)n) == 1 && (size_t)outl == n;
 }
 
+/* Points cbc_ctx and ctr_ctx at this thread's contexts for key size `ki`, creating them once. */
+static bool use_contexts(int ki) {
+  if (cbc_ctxs[ki] == NULL) {
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (c == NULL || EVP_EncryptInit_ex2(c, cbc_ciphers[ki], NULL, NULL, NULL) != 1 || EVP_CIPHER_CTX_set_padding(c, 0) != 1) {
+      EVP_CIPHER_CTX_free(c);
+      return false;
+    }
+    cbc_ctxs[ki] = c;
+  }
+  if (ctr_ctxs[ki] == NULL) {
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (c == NULL || EVP_EncryptInit_ex2(c, ctr_ciphers[ki], NULL, NULL, NULL) != 1) {
+      EVP_CIPHER_CTX_free(c);
+      return false;
+    }
+    ctr_ctxs[ki] = c;
+  }
+  cbc_ctx = cbc_ctxs[ki];
+  ctr_ctx = ctr_ctxs[ki];
+  return true;
+}
+
+bool ntpkit_siv_seal(const uint8_t *key, size_t key_n, const ntpkit_bytes *strings, size_t n, const uint8_t *p, size_t pn, uint8_t *out) {
+  int ki = key_index(key_n);
+  bytes_t k = {key, key_n};
+  return ki >= 0 && cbc_ciphers[ki] != NULL && use_contexts(ki) && s2v(&k, ki, strings, n, p, pn, out) && ctr(&k, ki, out, p, pn, out + BLOCK);
+}
+
+int ntpkit_siv_open(const uint8_t *key, size_t key_n, const ntpkit_bytes *strings, size_t n, const uint8_t *sealed, size_t sn, uint8_t *out) {
+  int ki = key_index(key_n);
+  bytes_t k = {key, key_n};
+  if (ki < 0 || cbc_ciphers[ki] == NULL || sn < BLOCK || !use_contexts(ki)) return -1;
+  uint8_t v[BLOCK];
+  if (!ctr(&k, ki, sealed, sealed + BLOCK, sn - BLOCK, out) || !s2v(&k, ki, strings, n, out, sn - BLOCK, v)) return -1;
+  if (CRYPTO_memcmp(v, sealed, BLOCK) != 0) {
+    if (sn > BLOCK) OPENSSL_cleanse(out, sn - BLOCK);
+    return 0;
+  }
+  return 1;
+}
+
 static bool get_bytes(napi_env env, napi_value v, bytes_t *out) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
@@ -212,27 +251,10 @@ static bool get_args(napi_env env, napi_callback_info info, siv_args *a) {
     if (!get_bytes(env, argv[3], &a->strings[a->n])) return type_error(env, "AES-SIV: the nonce must be a Uint8Array or undefined"), false;
     a->n++;
   }
-  int ki = a->ki;
-  if (cbc_ctxs[ki] == NULL) {
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    if (c == NULL || EVP_EncryptInit_ex2(c, cbc_ciphers[ki], NULL, NULL, NULL) != 1 || EVP_CIPHER_CTX_set_padding(c, 0) != 1) {
-      EVP_CIPHER_CTX_free(c);
-      napi_throw_error(env, "ENTPKIT_SIV", "AES-SIV: setting up AES-CBC failed");
-      return false;
-    }
-    cbc_ctxs[ki] = c;
+  if (!use_contexts(a->ki)) {
+    napi_throw_error(env, "ENTPKIT_SIV", "AES-SIV: setting up OpenSSL's AES-CBC/CTR failed");
+    return false;
   }
-  if (ctr_ctxs[ki] == NULL) {
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    if (c == NULL || EVP_EncryptInit_ex2(c, ctr_ciphers[ki], NULL, NULL, NULL) != 1) {
-      EVP_CIPHER_CTX_free(c);
-      napi_throw_error(env, "ENTPKIT_SIV", "AES-SIV: setting up AES-CTR failed");
-      return false;
-    }
-    ctr_ctxs[ki] = c;
-  }
-  cbc_ctx = cbc_ctxs[ki];
-  ctr_ctx = ctr_ctxs[ki];
   return true;
 }
 
@@ -288,5 +310,6 @@ napi_status ntpkit_siv_register(napi_env env, napi_value exports) {
   if ((s = napi_create_function(env, "sivSeal", NAPI_AUTO_LENGTH, siv_seal, NULL, &f)) != napi_ok) return s;
   if ((s = napi_set_named_property(env, exports, "sivSeal", f)) != napi_ok) return s;
   if ((s = napi_create_function(env, "sivOpen", NAPI_AUTO_LENGTH, siv_open, NULL, &f)) != napi_ok) return s;
-  return napi_set_named_property(env, exports, "sivOpen", f);
+  if ((s = napi_set_named_property(env, exports, "sivOpen", f)) != napi_ok) return s;
+  return ntpkit_nts_register(env, exports);
 }

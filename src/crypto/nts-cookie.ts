@@ -66,6 +66,8 @@ export class CookieKeyRing implements CookieCodec {
   /** Operating time (monotonic seconds, the caller's clock) when the current key became current. */
   #currentSince: number;
   readonly #listeners = new Set<(keys: readonly MasterKey[]) => void>();
+  /** The keys as the addon's ntsServe takes them: 36 octets each (id, key), current last. */
+  #table: Uint8Array = new Uint8Array(0);
 
   /** `currentSince`: when the newest of `keys` became current, in the caller's monotonic seconds. */
   constructor(keys: readonly MasterKey[], currentSince: number, opts: CookieKeyRingOptions = {}) {
@@ -82,6 +84,12 @@ export class CookieKeyRing implements CookieCodec {
     for (const k of keys) ciphers.set(k.id, this.#ciphers.get(k.id) ?? new SivKey(k.key));
     this.#keys = keys;
     this.#ciphers = ciphers;
+    const table = new Uint8Array(keys.length * (4 + MASTER_KEY_LENGTH));
+    keys.forEach((k, i) => {
+      new DataView(table.buffer).setUint32(i * (4 + MASTER_KEY_LENGTH), k.id);
+      table.set(k.key, i * (4 + MASTER_KEY_LENGTH) + 4);
+    });
+    this.#table = table;
     for (const l of this.#listeners) l(keys);
   }
 
@@ -115,6 +123,9 @@ export class CookieKeyRing implements CookieCodec {
   }
 
   get keys(): readonly MasterKey[] { return this.#keys; }
+
+  /** The master keys for the addon's NTS path (native/nts_server.c): per key its 32-bit id and the key, the current one last. */
+  nativeKeyTable(): Uint8Array { return this.#table; }
   get current(): MasterKey { return this.#keys[this.#keys.length - 1] as MasterKey; }
 
   /** When the current key is due for replacement (Unix seconds); Infinity when rotation is off. */
