@@ -35,14 +35,19 @@ function findNativeSiv(): NativeSiv | null {
   return typeof a.sivSeal === 'function' && typeof a.sivOpen === 'function' ? (a as NativeSiv) : null;
 }
 
-const NATIVE_SIV: NativeSiv | null = findNativeSiv();
+/** Looked up on first use, not at import: `import 'ntpkit'` loads no native code. */
+let nativeSivCache: NativeSiv | null | undefined;
+function nativeSiv(): NativeSiv | null {
+  if (nativeSivCache === undefined) nativeSivCache = findNativeSiv();
+  return nativeSivCache;
+}
 
 /** Which AES-SIV runs: the addon's OpenSSL one, or the JS fallback. */
 export type SivBackend = 'openssl' | 'js';
 
 /** The AES-SIV this process uses by default. */
 export function sivBackend(): SivBackend {
-  return NATIVE_SIV ? 'openssl' : 'js';
+  return nativeSiv() ? 'openssl' : 'js';
 }
 
 /** Buffer to a plain Uint8Array view (callers compare with Uint8Arrays). */
@@ -104,8 +109,9 @@ export class SivKey {
       default: throw new RangeError(`AES-SIV needs a 32, 48 or 64-byte key, got ${key.length} bytes`);
     }
     if (backend === 'openssl') {
-      if (NATIVE_SIV === null) throw new Error('AES-SIV: the native addon with OpenSSL\'s SIV is not loaded');
-      this.#native = NATIVE_SIV;
+      const n = nativeSiv();
+      if (n === null) throw new Error('AES-SIV: the native addon with OpenSSL\'s SIV is not loaded');
+      this.#native = n;
       this.#key = Uint8Array.from(key);
       return;
     }
@@ -210,7 +216,8 @@ function components(associatedData: readonly Uint8Array[], nonce: Uint8Array | u
  */
 export function sivEncrypt(key: Uint8Array, plaintext: Uint8Array, associatedData: readonly Uint8Array[] = [], nonce?: Uint8Array): Uint8Array {
   // The addon keeps no per-key state, so a key used once costs it nothing more.
-  if (NATIVE_SIV && isSivKeyLength(key)) return plain(NATIVE_SIV.sivSeal(key, plaintext, checkAd(associatedData), nonce));
+  const n = nativeSiv();
+  if (n && isSivKeyLength(key)) return plain(n.sivSeal(key, plaintext, checkAd(associatedData), nonce));
   return new SivKey(key).encrypt(plaintext, associatedData, nonce);
 }
 
@@ -219,9 +226,10 @@ export function sivEncrypt(key: Uint8Array, plaintext: Uint8Array, associatedDat
  * @throws RangeError for a key that is not 32, 48 or 64 bytes.
  */
 export function sivDecrypt(key: Uint8Array, sealed: Uint8Array, associatedData: readonly Uint8Array[] = [], nonce?: Uint8Array): Uint8Array | null {
-  if (NATIVE_SIV && isSivKeyLength(key)) {
+  const n = nativeSiv();
+  if (n && isSivKeyLength(key)) {
     if (sealed.length < SIV_TAG_LENGTH) return null;
-    const p = NATIVE_SIV.sivOpen(key, sealed, checkAd(associatedData), nonce);
+    const p = n.sivOpen(key, sealed, checkAd(associatedData), nonce);
     return p === null ? null : plain(p);
   }
   return new SivKey(key).decrypt(sealed, associatedData, nonce);

@@ -52,7 +52,12 @@ function findNativeNtsServe(): NativeNtsServe | null {
   return typeof f === 'function' ? (f as NativeNtsServe) : null;
 }
 
-const NATIVE_NTS_SERVE = findNativeNtsServe();
+/** Looked up when a server is made, not at import: `import 'ntpkit'` loads no native code. */
+let nativeNtsServeCache: NativeNtsServe | null | undefined;
+function nativeNtsServe(): NativeNtsServe | null {
+  if (nativeNtsServeCache === undefined) nativeNtsServeCache = findNativeNtsServe();
+  return nativeNtsServeCache;
+}
 
 /** The only cookie the addon's path handles: id, nonce, tag, AEAD id and padding, two 32-octet keys (nts-cookie.ts). */
 const NATIVE_COOKIE_LENGTH = 4 + 16 + 16 + 4 + 64;
@@ -123,7 +128,7 @@ export class NtsServerAuthenticator {
   constructor(opts: NtsServerOptions) {
     this.cookies = opts.cookies;
     this.random = opts.random ?? pooledRandomBytes;
-    this.native = opts.random === undefined && opts.native !== false && opts.cookies.nativeKeyTable !== undefined ? NATIVE_NTS_SERVE : null;
+    this.native = opts.random === undefined && opts.native !== false && opts.cookies.nativeKeyTable !== undefined ? nativeNtsServe() : null;
   }
 
   /** Whether the addon answers the common request here (see native/nts_server.c). */
