@@ -191,7 +191,7 @@ test('property: the addon\'s path and the JS path agree on every request: the sa
   assert.equal(native.nativePath, true);
   assert.equal(js.nativePath, false);
   fc.assert(fc.property(
-    fc.nat(9), fc.constantFrom(undefined, 100, 104, 108), fc.constantFrom('ok', 'ok', 'ok', 'second-cookie', 'no-uid', 'no-auth', 'wrong-c2s', 'foreign-cookie', 'flip', 'truncate', 'trailer', 'inner-field'),
+    fc.nat(9), fc.constantFrom(undefined, 100, 104, 108), fc.constantFrom('ok', 'ok', 'ok', 'second-cookie', 'no-uid', 'no-auth', 'wrong-c2s', 'foreign-cookie', 'flip', 'truncate', 'trailer', 'inner-field', 'scribble', 'scribble', 'field-length'),
     fc.nat(),
     (placeholders, placeholderLength, variant, at) => {
       const keys = keysFor();
@@ -211,6 +211,16 @@ test('property: the addon\'s path and the JS path agree on every request: the sa
       if (variant === 'flip') { packet = Uint8Array.from(packet); const i = at % packet.length; packet[i] = (packet[i] as number) ^ 1; }
       if (variant === 'truncate') packet = packet.subarray(0, 48 + (at % (packet.length - 48)));
       if (variant === 'trailer') packet = Uint8Array.from([...packet, 0, 0, 0, 0]);
+      // Two octets anywhere in the fields, or a field's length set to anything: what the C parser must survive.
+      if (variant === 'scribble') { packet = Uint8Array.from(packet); const i = 48 + (at % (packet.length - 49)); packet[i] = at & 0xff; packet[i + 1] = (at >>> 8) & 0xff; }
+      if (variant === 'field-length') {
+        packet = Uint8Array.from(packet);
+        const starts: number[] = [];
+        for (let pos = 48; pos + 4 <= packet.length;) { starts.push(pos); const l = ((packet[pos + 2] as number) << 8) | (packet[pos + 3] as number); if (l < 4) break; pos += l; }
+        const f = starts[at % starts.length] as number;
+        packet[f + 2] = (at >>> 3) & 0xff;
+        packet[f + 3] = (at >>> 11) & 0xfc;
+      }
       const header = replyHeader();
       const before = { n: { ...native.stats, rejected: { ...native.stats.rejected } }, j: { ...js.stats, rejected: { ...js.stats.rejected } } };
       const a = native.authenticate(packet, header);
@@ -236,5 +246,5 @@ test('property: the addon\'s path and the JS path agree on every request: the sa
         for (const c of inner.value.cookies) assert.deepEqual(ring.open(c), keys);
         assert.deepEqual(f.value.uniqueId, parseNtsPacketFields(packet).ok ? (parseNtsPacketFields(packet) as { value: { uniqueId: Uint8Array } }).value.uniqueId : null);
       }
-    }), { numRuns: 400 });
+    }), { numRuns: 1500 });
 });
