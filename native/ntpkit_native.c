@@ -222,6 +222,7 @@ NAPI_MODULE_INIT() {
   CHECK(env, ntpkit_process_register(env, exports));
   CHECK(env, ntpkit_shm_register(env, exports));
   CHECK(env, ntpkit_unix_dgram_register(env, exports));
+  CHECK(env, ntpkit_siv_register(env, exports));
   /* The clocks stay usable if the socket class cannot be added: the JS side
    * then finds no UdpSocket and queries through node:dgram. */
   if (ntpkit_udp_register(env, exports) != napi_ok) {

@@ -11,6 +11,8 @@
 #define NAPI_VERSION 8
 #endif
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <node_api.h>
@@ -39,5 +41,28 @@ napi_status ntpkit_unix_dgram_register(napi_env env, napi_value exports);
 
 /* Adds process.c's memLockAll, schedFifo, hwTimestampInfo, userByName, dropRoot and interfaceIndex to `exports`. */
 napi_status ntpkit_process_register(napi_env env, napi_value exports);
+
+/* Adds aes_siv.c's sivSeal and sivOpen (AES-SIV through Node's OpenSSL) to `exports`; adds nothing when that OpenSSL has no SIV. */
+napi_status ntpkit_siv_register(napi_env env, napi_value exports);
+
+/* A byte string, for the C calls between the addon's files. */
+typedef struct {
+  const uint8_t *p;
+  size_t n;
+} ntpkit_bytes;
+
+/*
+ * AES-SIV (aes_siv.c) for the addon's own callers: `strings` are the S2V
+ * strings before the plaintext (associated data, then the nonce). Seal writes
+ * the SIV and then the ciphertext to `out` (16 + pn octets); open writes the
+ * plaintext (sn - 16 octets) and returns 1, 0 for a forgery (nothing of it
+ * left in `out`), -1 for a bad key length or an OpenSSL failure. The
+ * register step must have run first.
+ */
+bool ntpkit_siv_seal(const uint8_t *key, size_t key_n, const ntpkit_bytes *strings, size_t n, const uint8_t *p, size_t pn, uint8_t *out);
+int ntpkit_siv_open(const uint8_t *key, size_t key_n, const ntpkit_bytes *strings, size_t n, const uint8_t *sealed, size_t sn, uint8_t *out);
+
+/* Adds nts_server.c's ntsServe (the common NTS request, whole, in C) to `exports`. */
+napi_status ntpkit_nts_register(napi_env env, napi_value exports);
 
 #endif

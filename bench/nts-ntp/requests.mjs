@@ -212,7 +212,9 @@ try {
     `ntsport ${ntpkitKePort}`,
     `ntsdumpdir ${dir}`,
   ].join('\n') + '\n');
-  const ntpkit = await spawnManaged(process.execPath, [join(ROOT, 'bin', 'ntpkit.js'), 'daemon', '-f', conf, '--clock', 'virtual']);
+  // NTPKIT_BENCH_NODE_ARGS: extra node options for the daemon, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it.
+  const nodeArgs = (process.env.NTPKIT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const ntpkit = await spawnManaged(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'ntpkit.js'), 'daemon', '-f', conf, '--clock', 'virtual']);
   cleanup.push(() => ntpkit.stop(3000));
   for (let i = 0; i < 200 && !/Serving NTP on/.test(ntpkit.logs()); i++) await sleep(50);
   if (!/Serving NTP on/.test(ntpkit.logs())) throw new Error(`ntpkit daemon not serving within 10 s:\n${ntpkit.logs()}`);

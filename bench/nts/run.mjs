@@ -61,7 +61,9 @@ try {
   });
   cleanup.push(() => chronyd.stop());
   const ntpkitPort = await freeTcpPort(ntpkitAddr);
-  const ntpkit = await spawnManaged(process.execPath, [join(HERE, 'ntpkit-ke-server.mjs'), DIST, pki.certPath, pki.keyPath, ntpkitAddr, String(ntpkitPort)]);
+  // NTPKIT_BENCH_NODE_ARGS: extra node options for ntpkit's KE server, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it.
+  const nodeArgs = (process.env.NTPKIT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const ntpkit = await spawnManaged(process.execPath, [...nodeArgs, join(HERE, 'ntpkit-ke-server.mjs'), DIST, pki.certPath, pki.keyPath, ntpkitAddr, String(ntpkitPort)]);
   cleanup.push(() => ntpkit.stop(3000));
   for (let i = 0; i < 100 && !/listening/.test(ntpkit.logs()); i++) await new Promise((r) => setTimeout(r, 50));
   // chronyd's NTS-KE helper is a child of chronyd: count the whole tree's CPU.

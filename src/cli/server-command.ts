@@ -115,12 +115,6 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
       // NTS-KE (ntsservercert + ntsserverkey) first: the NTP server opens its cookies. Its counters join serverstats'.
       let ntsKe: NtsKeService | null = null;
       if (config.nts.serverCerts.length > 0) {
-        if (flags.workers > 1) {
-          // Each worker would need the same master keys, rotated together: not done yet, so refuse rather than serve NTS half-way.
-          io.err('ntpkit server: not started: NTS (ntsservercert) works with one worker only for now; drop --workers');
-          io.setExitCode(ExitCode.USAGE);
-          return;
-        }
         // The same checks as the daemon's (config-resources.ts): a bad certificate or key stops the start with its reason.
         const where = { file: flags.config ?? COMMAND_LINE, line: 0 };
         const creds = loadNtsServerCredentials(config.nts, () => where);
@@ -145,7 +139,8 @@ export function serverCommand(io: Io, stop: () => StopSignal = waitForTerminatio
       try {
         const env = environmentSwitches();
         if (flags.workers > 1) {
-          server = await startWorkers(config, flags.workers, env);
+          // With NTS the workers take this process's cookie keys and follow its rotations.
+          server = await startWorkers(config, flags.workers, env, ntsKe?.cookies);
         } else {
           const one = await startNtpServer({
             config, ntsCookies: ntsKe?.cookies, udp: env.udp, transmitCompensation: env.transmitCompensation, log: (l) => io.err(`ntpkit server: ${l}`),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SivKey, sivDecrypt, sivEncrypt, sivKeyLength, SIV_TAG_LENGTH } from './aes-siv.js';
+import { type SivBackend, SivKey, sivBackend, sivDecrypt, sivEncrypt, sivKeyLength, SIV_TAG_LENGTH } from './aes-siv.js';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -91,4 +91,60 @@ test('SivKey instances kept across messages do not mix keys up: many keys in tur
       assert.deepEqual(sivDecrypt(new Uint8Array(32).fill(i + 1), sealed[i] as Uint8Array, [], new Uint8Array(16)), new Uint8Array([i]), 'a kept key and a one-off agree');
     });
   }
+});
+
+// Both implementations: the addon's (native/aes_siv.c, on OpenSSL's AES) and the JS fallback.
+const nativeSkip = sivBackend() === 'openssl' ? false : 'the native addon with AES-SIV is not loaded';
+const backends: readonly [SivBackend, string | false][] = [['js', false], ['openssl', nativeSkip]];
+
+test('the addon\'s AES-SIV is what runs where the addon is required (NTPKIT_REQUIRE_NATIVE=1 on Linux)', (t) => {
+  if (process.env.NTPKIT_REQUIRE_NATIVE !== '1' || process.platform !== 'linux') {
+    t.skip('NTPKIT_REQUIRE_NATIVE is not 1');
+    return;
+  }
+  assert.equal(sivBackend(), 'openssl');
+});
+
+for (const [backend, skip] of backends) {
+  test(`${backend}: RFC 5297 A.1 and A.2 vectors, and forgeries rejected`, { skip }, () => {
+    const k1 = new SivKey(hex('fffefdfc fbfaf9f8 f7f6f5f4 f3f2f1f0 f0f1f2f3 f4f5f6f7 f8f9fafb fcfdfeff'), backend);
+    const ad = hex('10111213 14151617 18191a1b 1c1d1e1f 20212223 24252627');
+    const p1 = hex('11223344 55667788 99aabbcc ddee');
+    const s1 = k1.encrypt(p1, [ad]);
+    assert.equal(toHex(s1), '85632d07c6e8f37f950acd320a2ecc93' + '40c02b9690c4dc04daef7f6afe5c');
+    assert.deepEqual(k1.decrypt(s1, [ad]), p1);
+    const k2 = new SivKey(hex('7f7e7d7c 7b7a7978 77767574 73727170 40414243 44454647 48494a4b 4c4d4e4f'), backend);
+    const ad1 = hex('00112233 44556677 8899aabb ccddeeff deaddada deaddada ffeeddcc bbaa9988 77665544 33221100');
+    const ad2 = hex('10203040 50607080 90a0');
+    const nonce = hex('09f91102 9d74e35b d84156c5 635688c0');
+    const p2 = hex(`74686973 20697320 736f6d65 20706c61 696e7465 78742074 6f20656e 63727970
+      74207573 696e6720 5349562d 414553`);
+    const s2 = k2.encrypt(p2, [ad1, ad2], nonce);
+    assert.equal(toHex(s2), (`7bdb6e3b 432667eb 06f4d14b ff2fbd0f cb900f2f ddbe4043 26601965 c889bf17
+      dba77ceb 094fa663 b7a3f748 ba8af829 ea64ad54 4a272e9c 485b62a3 fd5c0d`).replace(/\s+/g, ''));
+    assert.deepEqual(k2.decrypt(s2, [ad1, ad2], nonce), p2);
+    assert.equal(k2.decrypt(s2, [ad1, ad2]), null);
+    const forged = Uint8Array.from(s2);
+    forged[20] = (forged[20] as number) ^ 1;
+    assert.equal(k2.decrypt(forged, [ad1, ad2], nonce), null);
+    assert.equal(k2.decrypt(s2.subarray(0, SIV_TAG_LENGTH - 1), [ad1, ad2], nonce), null);
+    assert.throws(() => new SivKey(new Uint8Array(16), backend), RangeError);
+  });
+}
+
+test('property: the addon and the JS fallback give the same bytes and open each other\'s, empty plaintexts (chronyd\'s requests) and long ones included', { skip: nativeSkip }, () => {
+  fc.assert(fc.property(keyArb, fc.oneof(bytes(0), bytes(40), bytes(3000)), fc.array(fc.oneof(bytes(40), bytes(300)), { maxLength: 3 }), fc.option(bytes(20), { nil: undefined }),
+    (key, p, ad, nonce) => {
+      const js = new SivKey(key, 'js');
+      const native = new SivKey(key, 'openssl');
+      const a = js.encrypt(p, ad, nonce);
+      const b = native.encrypt(p, ad, nonce);
+      assert.equal(toHex(b), toHex(a));
+      assert.equal(b.constructor, Uint8Array);
+      assert.deepEqual(native.decrypt(a, ad, nonce), p);
+      assert.deepEqual(js.decrypt(b, ad, nonce), p);
+      const forged = Uint8Array.from(b);
+      forged[0] = (forged[0] as number) ^ 0x80;
+      assert.equal(native.decrypt(forged, ad, nonce), null);
+    }), { numRuns: 300 });
 });

@@ -128,3 +128,26 @@ test('a master key rotated out leaves no copy behind: the cipher state is the ri
   assert.equal(out.control, true, 'the search finds a string that is there');
   assert.deepEqual(out.dropped, [false, false, false]);
 });
+
+test('a ring following another (replaceKeys from onKeysChanged) opens its cookies and seals ones it opens, across rotations', () => {
+  const primary = CookieKeyRing.generate(0, { rotateSeconds: 100 });
+  const follower = new CookieKeyRing(primary.keys, 0, { rotateSeconds: 0 });
+  const seen: number[] = [];
+  const stop = primary.onKeysChanged((keys) => { seen.push(keys.length); follower.replaceKeys(keys, 5); });
+  const keys = { aeadId: 15, c2s: new Uint8Array(32).fill(1), s2c: new Uint8Array(32).fill(2) };
+  const early = follower.seal(keys);
+  assert.deepEqual(primary.open(early), keys);
+  for (let i = 1; i <= 2; i++) primary.rotate(i * 100);
+  assert.deepEqual(seen, [2, 3]);
+  assert.equal(follower.current.id, primary.current.id);
+  assert.deepEqual(follower.open(primary.seal(keys)), keys, 'a cookie under the new key opens in the follower');
+  assert.deepEqual(primary.open(follower.seal(keys)), keys);
+  assert.deepEqual(follower.open(early), keys, 'the oldest of three keys still opens');
+  primary.rotate(300);
+  assert.equal(follower.open(early), null, 'gone from both rings after the third rotation');
+  assert.equal(follower.rotateIfDue(1e9), false, 'a follower never rotates by itself');
+  stop();
+  primary.rotate(400);
+  assert.notEqual(follower.current.id, primary.current.id);
+  assert.throws(() => follower.replaceKeys([], 0), RangeError);
+});

@@ -20,7 +20,7 @@
  * the client re-keys. The ring serialises to the `ntskeys` file in ntsdumpdir
  * so a restart does not invalidate every client's cookies.
  */
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 import { SivKey } from './aes-siv.js';
 
 export interface NtsKeys { readonly aeadId: number; readonly c2s: Uint8Array; readonly s2c: Uint8Array; }
@@ -65,12 +65,15 @@ export class CookieKeyRing implements CookieCodec {
   #ciphers = new Map<number, SivKey>();
   /** Operating time (monotonic seconds, the caller's clock) when the current key became current. */
   #currentSince: number;
+  readonly #listeners = new Set<(keys: readonly MasterKey[]) => void>();
+  /** The keys as the addon's ntsServe takes them: 36 octets each (id, key), current last. */
+  #table: Uint8Array = new Uint8Array(0);
 
   /** `currentSince`: when the newest of `keys` became current, in the caller's monotonic seconds. */
   constructor(keys: readonly MasterKey[], currentSince: number, opts: CookieKeyRingOptions = {}) {
     this.#currentSince = currentSince;
     this.rotateSeconds = opts.rotateSeconds ?? DEFAULT_NTS_ROTATE_SECONDS;
-    this.#random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.#random = opts.random ?? pooledRandomBytes;
     if (keys.length === 0) throw new RangeError('A cookie key ring needs at least one master key');
     for (const k of keys) if (k.key.length !== MASTER_KEY_LENGTH) throw new RangeError(`A master key must be ${MASTER_KEY_LENGTH} octets, got ${k.key.length}`);
     this.#setKeys(keys.slice(-MAX_MASTER_KEYS));
@@ -81,15 +84,48 @@ export class CookieKeyRing implements CookieCodec {
     for (const k of keys) ciphers.set(k.id, this.#ciphers.get(k.id) ?? new SivKey(k.key));
     this.#keys = keys;
     this.#ciphers = ciphers;
+    const table = new Uint8Array(keys.length * (4 + MASTER_KEY_LENGTH));
+    keys.forEach((k, i) => {
+      new DataView(table.buffer).setUint32(i * (4 + MASTER_KEY_LENGTH), k.id);
+      table.set(k.key, i * (4 + MASTER_KEY_LENGTH) + 4);
+    });
+    this.#table = table;
+    for (const l of this.#listeners) l(keys);
+  }
+
+  /**
+   * Calls `listener` with the keys after every change (a rotation, a
+   * replaceKeys()), so that other processes serving the same cookies (the
+   * workers of `ntpkit server --workers`) follow. Returns the unsubscribe.
+   */
+  onKeysChanged(listener: (keys: readonly MasterKey[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => { this.#listeners.delete(listener); };
+  }
+
+  /**
+   * Takes another ring's keys as they are (newest last): a worker following
+   * its primary's ring, which alone rotates. `now` starts the current key's
+   * age when it is a new one.
+   */
+  replaceKeys(keys: readonly MasterKey[], now: number): void {
+    if (keys.length === 0) throw new RangeError('A cookie key ring needs at least one master key');
+    for (const k of keys) if (k.key.length !== MASTER_KEY_LENGTH) throw new RangeError(`A master key must be ${MASTER_KEY_LENGTH} octets, got ${k.key.length}`);
+    const newCurrent = (keys[keys.length - 1] as MasterKey).id !== this.current.id;
+    this.#setKeys(keys.slice(-MAX_MASTER_KEYS));
+    if (newCurrent) this.#currentSince = now;
   }
 
   /** A ring with one fresh key, current from `now` (monotonic seconds). */
   static generate(now: number, opts: CookieKeyRingOptions = {}): CookieKeyRing {
-    const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
+    const random = opts.random ?? pooledRandomBytes;
     return new CookieKeyRing([newKey(random, new Set())], now, { ...opts, random });
   }
 
   get keys(): readonly MasterKey[] { return this.#keys; }
+
+  /** The master keys for the addon's NTS path (native/nts_server.c): per key its 32-bit id and the key, the current one last. */
+  nativeKeyTable(): Uint8Array { return this.#table; }
   get current(): MasterKey { return this.#keys[this.#keys.length - 1] as MasterKey; }
 
   /** When the current key is due for replacement (Unix seconds); Infinity when rotation is off. */

@@ -9,6 +9,7 @@ import {
 } from '../proto/nts-fields.js';
 import { FakeCookieCodec } from '../testing/nts-cookie-fake.js';
 import { sivDecrypt, sivEncrypt } from './aes-siv.js';
+import { CookieKeyRing } from './nts-cookie.js';
 import { NtsServerAuthenticator, type NtsSessionKeys, withNts } from './nts-server.js';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -172,4 +173,78 @@ test('property: arbitrary bytes after a header never throw, and never authentica
     if (d.kind === 'append') assert.deepEqual(d, { kind: 'append', bytes: new Uint8Array(0), authenticated: false });
   }), { numRuns: 1000 });
   assert.equal(server.stats.authenticated, 0);
+});
+
+// The addon's whole-request path (native/nts_server.c) against the JS path, on the product's cookie ring.
+const nativeNtsSkip = new NtsServerAuthenticator({ cookies: CookieKeyRing.generate(0) }).nativePath ? false : 'the native addon with ntsServe is not loaded';
+
+test('the addon answers NTS requests where required (NTPKIT_REQUIRE_NATIVE=1 on Linux)', (t) => {
+  if (process.env.NTPKIT_REQUIRE_NATIVE !== '1' || process.platform !== 'linux') { t.skip('NTPKIT_REQUIRE_NATIVE is not 1'); return; }
+  assert.equal(nativeNtsSkip, false);
+});
+
+test('property: the addon\'s path and the JS path agree on every request: the same decision, reply length and counters, and replies that check', { skip: nativeNtsSkip }, () => {
+  const ring = CookieKeyRing.generate(0);
+  const other = CookieKeyRing.generate(0);
+  const native = new NtsServerAuthenticator({ cookies: ring });
+  const js = new NtsServerAuthenticator({ cookies: ring, native: false });
+  assert.equal(native.nativePath, true);
+  assert.equal(js.nativePath, false);
+  fc.assert(fc.property(
+    fc.nat(9), fc.constantFrom(undefined, 100, 104, 108), fc.constantFrom('ok', 'ok', 'ok', 'second-cookie', 'no-uid', 'no-auth', 'wrong-c2s', 'foreign-cookie', 'flip', 'truncate', 'trailer', 'inner-field', 'scribble', 'scribble', 'field-length'),
+    fc.nat(),
+    (placeholders, placeholderLength, variant, at) => {
+      const keys = keysFor();
+      const cookie = (variant === 'foreign-cookie' ? other : ring).seal(keys);
+      let packet: Uint8Array;
+      if (variant === 'inner-field') {
+        // Something encrypted inside the Authenticator: the JS path's case.
+        const uid = rnd(32);
+        const ad = appendExtensionFields(requestHeader(), [uniqueIdField(uid), cookieField(cookie)]);
+        const nonce = rnd(16);
+        const inner = appendExtensionFields(new Uint8Array(0), [{ type: 0x7777, body: new Uint8Array(12) }]);
+        packet = appendExtensionFields(ad, [authenticatorField(nonce, sivEncrypt(keys.c2s, inner, [ad], nonce))]);
+      } else {
+        const extra = variant === 'second-cookie' || variant === 'no-uid' || variant === 'no-auth' ? variant : undefined;
+        packet = buildRequest(keys, cookie, { placeholders, ...(placeholderLength ? { placeholderLength } : {}), ...(variant === 'wrong-c2s' ? { c2s: rnd(32) } : {}), ...(extra ? { extra } : {}) }).packet;
+      }
+      if (variant === 'flip') { packet = Uint8Array.from(packet); const i = at % packet.length; packet[i] = (packet[i] as number) ^ 1; }
+      if (variant === 'truncate') packet = packet.subarray(0, 48 + (at % (packet.length - 48)));
+      if (variant === 'trailer') packet = Uint8Array.from([...packet, 0, 0, 0, 0]);
+      // Two octets anywhere in the fields, or a field's length set to anything: what the C parser must survive.
+      if (variant === 'scribble') { packet = Uint8Array.from(packet); const i = 48 + (at % (packet.length - 49)); packet[i] = at & 0xff; packet[i + 1] = (at >>> 8) & 0xff; }
+      if (variant === 'field-length') {
+        packet = Uint8Array.from(packet);
+        const starts: number[] = [];
+        for (let pos = 48; pos + 4 <= packet.length;) { starts.push(pos); const l = ((packet[pos + 2] as number) << 8) | (packet[pos + 3] as number); if (l < 4) break; pos += l; }
+        const f = starts[at % starts.length] as number;
+        packet[f + 2] = (at >>> 3) & 0xff;
+        packet[f + 3] = (at >>> 11) & 0xfc;
+      }
+      const header = replyHeader();
+      const before = { n: { ...native.stats, rejected: { ...native.stats.rejected } }, j: { ...js.stats, rejected: { ...js.stats.rejected } } };
+      const a = native.authenticate(packet, header);
+      const b = js.authenticate(packet, header);
+      assert.equal(a.kind, b.kind, variant);
+      if (a.kind !== 'drop' && b.kind !== 'drop') assert.equal(a.bytes.length, b.bytes.length, variant);
+      assert.equal(native.stats.authenticated - before.n.authenticated, js.stats.authenticated - before.j.authenticated);
+      assert.equal(native.stats.cookiesIssued - before.n.cookiesIssued, js.stats.cookiesIssued - before.j.cookiesIssued);
+      assert.equal(native.stats.naks - before.n.naks, js.stats.naks - before.j.naks);
+      assert.deepEqual(native.stats.rejected, Object.fromEntries(Object.entries(js.stats.rejected)));
+      if (a.kind === 'append' && a.authenticated) {
+        // The reply is what a client checks: the Unique Identifier echoed, the Authenticator under S2C, fresh cookies that open.
+        const reply = appendExtensionFields(header, []);
+        const whole = new Uint8Array(reply.length + a.bytes.length);
+        whole.set(reply);
+        whole.set(a.bytes, reply.length);
+        const f = parseNtsPacketFields(whole);
+        assert.ok(f.ok && f.value.authenticator);
+        const plain = sivDecrypt(keys.s2c, f.value.authenticator.ciphertext, [whole.subarray(0, f.value.authOffset)], f.value.authenticator.nonce);
+        assert.ok(plain);
+        const inner = parseNtsPlaintext(plain);
+        assert.ok(inner.ok);
+        for (const c of inner.value.cookies) assert.deepEqual(ring.open(c), keys);
+        assert.deepEqual(f.value.uniqueId, parseNtsPacketFields(packet).ok ? (parseNtsPacketFields(packet) as { value: { uniqueId: Uint8Array } }).value.uniqueId : null);
+      }
+    }), { numRuns: 1500 });
 });

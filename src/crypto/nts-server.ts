@@ -14,7 +14,8 @@
  * for the one used and one per placeholder of the same length; it is never
  * larger than the request, so the server cannot be used as an amplifier.
  */
-import { randomBytes } from 'node:crypto';
+import { loadNative } from '../clock/native.js';
+import { pooledRandomBytes } from './random-pool.js';
 import { HEADER_LENGTH } from '../proto/header.js';
 import { ExtensionFieldType } from '../proto/extension.js';
 import {
@@ -34,8 +35,32 @@ export interface NtsSessionKeys { readonly aeadId: number; readonly c2s: Uint8Ar
 export interface NtsCookieCodec {
   seal(keys: NtsSessionKeys): Uint8Array;
   open(cookie: Uint8Array): NtsSessionKeys | null;
+  /**
+   * The master keys as the addon's ntsServe takes them (36 octets a key: id,
+   * then the key; current last), or absent: then every request takes the JS path.
+   */
+  nativeKeyTable?(): Uint8Array;
 }
 
+/** The addon's whole-request NTS path (native/nts_server.c): the octets after the header, or null for the JS path. */
+type NativeNtsServe = (request: Uint8Array, header: Uint8Array, keyTable: Uint8Array) => Uint8Array | null;
+
+function findNativeNtsServe(): NativeNtsServe | null {
+  const n = loadNative();
+  if (!n.ok) return null;
+  const f = (n.addon as unknown as { ntsServe?: unknown }).ntsServe;
+  return typeof f === 'function' ? (f as NativeNtsServe) : null;
+}
+
+/** Looked up when a server is made, not at import: `import 'ntpkit'` loads no native code. */
+let nativeNtsServeCache: NativeNtsServe | null | undefined;
+function nativeNtsServe(): NativeNtsServe | null {
+  if (nativeNtsServeCache === undefined) nativeNtsServeCache = findNativeNtsServe();
+  return nativeNtsServeCache;
+}
+
+/** The only cookie the addon's path handles: id, nonce, tag, AEAD id and padding, two 32-octet keys (nts-cookie.ts). */
+const NATIVE_COOKIE_LENGTH = 4 + 16 + 16 + 4 + 64;
 /** The reply nonce: 16 octets, as chronyd sends. */
 const NONCE_LENGTH = 16;
 /** chronyd answers at most this many cookies per request (NTS_MAX_COOKIES). */
@@ -88,6 +113,8 @@ export interface NtsServerOptions {
   readonly cookies: NtsCookieCodec;
   /** Random bytes for reply nonces (tests inject a seeded source). */
   readonly random?: (n: number) => Uint8Array;
+  /** false keeps every request on the JS path (tests compare the two); default: the addon's when loaded. */
+  readonly native?: boolean;
 }
 
 /** The NTS request checker and reply builder; one per server, shared by every endpoint. */
@@ -95,10 +122,18 @@ export class NtsServerAuthenticator {
   readonly stats: NtsServerStats = { authenticated: 0, naks: 0, rejected: {}, lastRejection: null, cookiesIssued: 0 };
   private readonly cookies: NtsCookieCodec;
   private readonly random: (n: number) => Uint8Array;
+  /** The addon's path for the common request; off when the test injects its randomness or the codec has no key table. */
+  private readonly native: NativeNtsServe | null;
 
   constructor(opts: NtsServerOptions) {
     this.cookies = opts.cookies;
-    this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.random = opts.random ?? pooledRandomBytes;
+    this.native = opts.random === undefined && opts.native !== false && opts.cookies.nativeKeyTable !== undefined ? nativeNtsServe() : null;
+  }
+
+  /** Whether the addon answers the common request here (see native/nts_server.c). */
+  get nativePath(): boolean {
+    return this.native !== null;
   }
 
   /** Whether a request's extension fields are NTS (a Unique Identifier, cookie or Authenticator is present). */
@@ -115,6 +150,20 @@ export class NtsServerAuthenticator {
 
   /** Checks `request` and returns what to append to `reply` (the 48-octet reply header), or a NAK or drop. */
   authenticate(request: Uint8Array, reply: Uint8Array): NtsServerDecision {
+    if (this.native !== null) {
+      // The well-formed request with one cookie that opens and an Authenticator that verifies, whole in C;
+      // null for everything else, which the JS below handles (and counts) as before.
+      const b = this.native(request, reply, (this.cookies.nativeKeyTable as () => Uint8Array).call(this.cookies));
+      if (b !== null) {
+        const uidField = ((b[2] as number) << 8) | (b[3] as number);
+        const ctLength = ((b[uidField + 6] as number) << 8) | (b[uidField + 7] as number);
+        // Cookie fields of the request's size (4 + cookie) fill the ciphertext after the tag.
+        const count = (ctLength - SIV_TAG_LENGTH) / (4 + NATIVE_COOKIE_LENGTH);
+        this.stats.authenticated++;
+        this.stats.cookiesIssued += count;
+        return { kind: 'append', bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength), authenticated: true };
+      }
+    }
     const parsed = parseNtsPacketFields(request);
     if (!parsed.ok) return this.drop(parsed.reason, parsed.message);
     const f = parsed.value;

@@ -10,12 +10,20 @@
  * `__server-worker`, so a worker runs the same build as its primary), hands
  * each the parsed config over IPC, and asks them for statistics, which it
  * sums. The system state goes to every worker the same way.
+ *
+ * With NTS, the primary alone runs NTS-KE and owns the cookie master keys
+ * (their file, their rotation): each worker gets the keys with its start
+ * message and again after every rotation, and keeps a ring that never
+ * rotates by itself. So a cookie from the KE server opens in every worker,
+ * and one a worker issued opens in any other, as a client's packets may
+ * move between workers when the kernel's SO_REUSEPORT hash changes.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../config/server-config.js';
 import type { ServerStats } from '../core/server/server-stats.js';
 import type { SystemState } from '../core/system.js';
+import { CookieKeyRing, type MasterKey } from '../crypto/nts-cookie.js';
 import { type RealtimeSourceChoice, useRealtimeSource } from '../clock/realtime.js';
 import type { UdpPreferences, UdpTransportInfo } from '../net/udp-socket.js';
 import { type RunningNtpServer, startNtpServer } from './ntp-server.js';
@@ -31,7 +39,12 @@ export interface WorkerSwitches {
   readonly realtimeSource?: RealtimeSourceChoice;
 }
 
-type ToWorker = { type: 'start'; config: ServerConfig; switches: WorkerSwitches } | { type: 'stats' } | { type: 'state'; state: SystemState } | { type: 'stop' };
+type ToWorker =
+  | { type: 'start'; config: ServerConfig; switches: WorkerSwitches; ntsKeys?: readonly MasterKey[] }
+  | { type: 'stats' }
+  | { type: 'state'; state: SystemState }
+  | { type: 'nts-keys'; keys: readonly MasterKey[] }
+  | { type: 'stop' };
 type FromWorker =
   | { type: 'ready'; endpoints: RunningNtpServer['endpoints']; transport: UdpTransportInfo; precision: number }
   | { type: 'failed'; message: string; code?: string }
@@ -74,32 +87,49 @@ export interface RunningWorkers {
   readonly transport: UdpTransportInfo;
   readonly precision: number;
   stats(): Promise<ServerStats>;
+  /** Each worker's statistics, in `pids` order. */
+  workerStats(): Promise<ServerStats[]>;
   /** Sends the system state replies carry to every worker (RunningNtpServer.setSystemState). */
   setSystemState(state: SystemState): void;
   /** Stops every worker (by PID, SIGKILL if one does not stop in time) and returns their final summed statistics. */
   close(): Promise<ServerStats | null>;
 }
 
-export async function startWorkers(config: ServerConfig, count: number, switches: WorkerSwitches = {}): Promise<RunningWorkers> {
+/**
+ * Forks `count` workers serving `config`. With `ntsCookies` (the primary's
+ * NTS-KE ring) every worker serves NTS with its keys, following its rotations.
+ */
+export async function startWorkers(config: ServerConfig, count: number, switches: WorkerSwitches = {}, ntsCookies?: CookieKeyRing): Promise<RunningWorkers> {
   const children: ChildProcess[] = [];
-  const killAll = (): void => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); };
+  let unfollow = (): void => {};
+  const killAll = (): void => { unfollow(); for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); };
   process.once('exit', killAll);
   try {
     for (let i = 0; i < count; i++) {
       // Workers ignore SIGINT/SIGTERM from the terminal's process group: the primary stops them.
       children.push(fork(SELF, [WORKER_COMMAND], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', detached: true }));
     }
-    const ready = await Promise.all(children.map((c) => request(c, { type: 'start', config, switches }, ['ready', 'failed'], 10_000)));
+    // Followed before the start messages go, so that no rotation falls between the two.
+    if (ntsCookies) {
+      unfollow = ntsCookies.onKeysChanged((keys) => {
+        for (const c of children) if (c.connected) c.send({ type: 'nts-keys', keys } satisfies ToWorker);
+      });
+    }
+    const ntsKeys = ntsCookies ? { ntsKeys: ntsCookies.keys } : {};
+    const ready = await Promise.all(children.map((c) => request(c, { type: 'start', config, switches, ...ntsKeys }, ['ready', 'failed'], 10_000)));
     const failed = ready.find((r): r is Extract<FromWorker, { type: 'failed' }> => r.type === 'failed');
     if (failed) throw Object.assign(new Error(failed.message), failed.code ? { code: failed.code } : {});
     const first = ready[0] as Extract<FromWorker, { type: 'ready' }>;
+    const workerStats = async (): Promise<ServerStats[]> =>
+      (await Promise.all(children.map((c) => request(c, { type: 'stats' }, ['stats'], 5000)))).map((m) => (m as Extract<FromWorker, { type: 'stats' }>).stats);
     return {
       pids: children.map((c) => c.pid as number),
       endpoints: first.endpoints,
       transport: first.transport,
       precision: first.precision,
       setSystemState: (state) => { for (const c of children) if (c.connected) c.send({ type: 'state', state } satisfies ToWorker); },
-      stats: async () => sumStats((await Promise.all(children.map((c) => request(c, { type: 'stats' }, ['stats'], 5000)))).map((m) => (m as Extract<FromWorker, { type: 'stats' }>).stats)),
+      workerStats,
+      stats: async () => sumStats(await workerStats()),
       close: async () => {
         try {
           const finals = await Promise.all(children.map((c) => request(c, { type: 'stop' }, ['stopped'], 5000)));
@@ -123,6 +153,7 @@ export async function startWorkers(config: ServerConfig, count: number, switches
 export function runWorker(): Promise<void> {
   return new Promise((resolve) => {
     let server: RunningNtpServer | undefined;
+    let ring: CookieKeyRing | undefined;
     const send = (m: FromWorker): void => { process.send?.(m); };
     const finish = async (): Promise<void> => {
       const s = server;
@@ -136,8 +167,10 @@ export function runWorker(): Promise<void> {
       if (m.type === 'start') {
         const { udp, transmitCompensation, realtimeSource } = m.switches;
         if (realtimeSource !== undefined) useRealtimeSource(realtimeSource);
+        // rotateSeconds 0: only the primary rotates; this ring follows its 'nts-keys' messages.
+        ring = m.ntsKeys ? new CookieKeyRing(m.ntsKeys, 0, { rotateSeconds: 0 }) : undefined;
         startNtpServer({
-          config: m.config, reusePort: true, ...(udp ? { udp } : {}), ...(transmitCompensation !== undefined ? { transmitCompensation } : {}),
+          config: m.config, reusePort: true, ...(ring ? { ntsCookies: ring } : {}), ...(udp ? { udp } : {}), ...(transmitCompensation !== undefined ? { transmitCompensation } : {}),
           log: (l) => process.stderr.write(`ntpkit server worker ${process.pid}: ${l}\n`),
         })
           .then((s) => { server = s; send({ type: 'ready', endpoints: s.endpoints, transport: s.transport, precision: s.precision }); })
@@ -146,6 +179,8 @@ export function runWorker(): Promise<void> {
         send({ type: 'stats', stats: server.stats() });
       } else if (m.type === 'state' && server) {
         server.setSystemState(m.state);
+      } else if (m.type === 'nts-keys' && ring) {
+        ring.replaceKeys(m.keys, 0);
       } else if (m.type === 'stop') {
         void finish();
       }
