@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 // Runs from dist/, but reads the TypeScript sources so type-only imports count too.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
-/** Layers, lowest first. `testing` holds test harnesses and may import anything. `crypto` (MACs, AES-SIV, NTS cookies) sits on node:crypto just above the pure layers, so the daemon's IO layers and the server's hot path share one implementation. */
-const ORDER = ['time', 'proto', 'core', 'crypto', 'clock', 'net', 'config', 'daemon', 'control', 'metrics', 'web', 'cli', 'sim'];
+/** Layers, lowest first. `testing` holds test harnesses and may import anything. `crypto` (MACs, AES-SIV, NTS cookies) sits on node:crypto and the addon loader (clock/native.ts, for AES-SIV and the NTS reply path in C) just above `clock`, so the daemon's IO layers and the server's hot path share one implementation. */
+const ORDER = ['time', 'proto', 'core', 'clock', 'crypto', 'net', 'config', 'daemon', 'control', 'metrics', 'web', 'cli', 'sim'];
 const PURE = new Set(['time', 'proto', 'core']);
 
 function walk(dir: string): string[] {
