@@ -22,6 +22,8 @@ export interface ManualSample {
 /** A manual sample with the residual of the line fitted through all of them (chronyc manual list). */
 export interface ManualListRow extends ManualSample {
   readonly residual: number;
+  /** The offset moved by the slews and steps of the clock since it was taken (chronyd's slewed offset); absent: as taken. */
+  readonly slewedOffset?: number;
 }
 
 export class ManualTime {
