@@ -44,7 +44,10 @@ function controlIdleTimeoutMs(env: NodeJS.ProcessEnv, log: (l: string) => void):
  * reach the read-only socket; nobody else ever sees the main socket with
  * the mode it was bound with.
  */
-export async function openControlSockets(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void): Promise<ControlServer[]> {
+export async function openControlSockets(
+  daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void,
+  cmdAllowed: (address: string) => boolean = cmdAccess(config.command.access).allowed,
+): Promise<ControlServer[]> {
   const path = config.controlsocket;
   if (path === '/' || path === '') {
     log('Control socket disabled (controlsocket /)');
@@ -52,7 +55,7 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
   }
   const dir = dirname(path);
   const dirExisted = await stat(dir).then(() => true, () => false);
-  const handlers = daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: cmdAccess(config.command.access).allowed });
+  const handlers = daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed });
   const socketLog = (level: string, m: string): void => { if (level === 'warn' || level === 'error') log(`Control socket: ${m}`); };
   const idleTimeoutMs = controlIdleTimeoutMs(process.env, log);
   let main: ControlServer;
@@ -82,8 +85,10 @@ export async function openControlSockets(daemon: SyncDaemon, config: Config, log
  * the JSON socket. What cannot be opened is logged, as chronyd logs it.
  */
 export async function openChronycEndpoints(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void): Promise<CandmServer> {
-  const table = new CommandTable(daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed: cmdAccess(config.command.access).allowed }), { path: 'chronyc', log: () => {} });
-  const server = await startCandmServer({
+  let server: CandmServer | null = null;
+  const cmdAllowed = (a: string): boolean => server?.cmdAllowed(a) ?? false;
+  const table = new CommandTable(daemonHandlers(daemon, { reload, log, shutdown, cmdAllowed }), { path: 'chronyc', log: () => {} });
+  server = await startCandmServer({
     endpoints: commandEndpoints(config.command),
     access: config.command.access,
     context: { snapshot: () => daemon.snapshot(), call: (name, args) => table.call(name, args) },
@@ -92,4 +97,17 @@ export async function openChronycEndpoints(daemon: SyncDaemon, config: Config, l
   });
   if (server.listening.length > 0) log(`chronyc's command protocol on ${server.listening.join(', ')}`);
   return server;
+}
+
+/**
+ * A reload's bindcmdaddress, cmdport and cmdallow/cmddeny: the endpoints
+ * follow the new lines (see CandmServer.reconfigure); when one cannot be
+ * opened the old ones stay and this rejects with the reason, so that the
+ * reload fails before anything else changes.
+ */
+export async function applyChronycEndpoints(server: CandmServer, config: Config, log: (l: string) => void): Promise<void> {
+  const before = server.listening.join(', ');
+  await server.reconfigure(commandEndpoints(config.command), config.command.access);
+  const after = server.listening.join(', ');
+  if (after !== before) log(after === '' ? "chronyc's command protocol closed" : `chronyc's command protocol on ${after}`);
 }
