@@ -196,7 +196,7 @@ export async function fetchRemoteSnapshot(client: CandmClient, now: Date, names:
       jitter: num(st, 'sd'), rootDistance: err,
       stats: {
         samples: num(st, 'n_samples'), runs: num(st, 'n_runs'), span: num(st, 'span_seconds'), frequencyPpm: neg(num(st, 'resid_freq_ppm')),
-        skewPpm: num(st, 'skew_ppm'), offset: neg(num(st, 'est_offset')), stdDev: num(st, 'sd'),
+        skewPpm: num(st, 'skew_ppm'), offset: neg(num(st, 'est_offset')), stdDev: num(st, 'sd'), offsetError: num(st, 'est_offset_err'),
       },
       kissCode: null, kod: null, authProblem: null, interleaved: false,
     });

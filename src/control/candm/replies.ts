@@ -200,7 +200,7 @@ function sourcestatsBody(s: SourceSnapshot): ReplyBody {
     reply: RPY.SOURCESTATS,
     fields: {
       ref_id: s.referenceId, ip_addr: sourcestatsIp(s), n_samples: st.samples, n_runs: st.runs, span_seconds: Math.floor(st.span),
-      sd: st.stdDev, resid_freq_ppm: neg(st.frequencyPpm), skew_ppm: st.skewPpm, est_offset: neg(st.offset), est_offset_err: 0,
+      sd: st.stdDev, resid_freq_ppm: neg(st.frequencyPpm), skew_ppm: st.skewPpm, est_offset: neg(st.offset), est_offset_err: st.offsetError ?? 0,
     },
   };
 }

@@ -474,7 +474,7 @@ export interface SelectDataReport {
   readonly effectiveOptions: SelectOptions;
   /** Seconds since its last sample (0 before one). */
   readonly lastSampleAgo: number;
-  /** How strongly it would replace the selected source: the selected one's root distance over its own, at least 1 (1 for the selected). */
+  /** How strongly it would replace the selected source: chronyd's score, the ratios of the selected one's distance over its own multiplied over the rounds (select-score.ts), at least 1. */
   readonly score: number;
   /** Its correctness interval (chronyc's sign: local clock against the source), seconds. */
   readonly loLimit: number;
