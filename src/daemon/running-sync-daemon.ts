@@ -155,8 +155,10 @@ export class RunningSyncDaemon implements SyncDaemon {
   control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']> {
     const refused = this.manualTime.refuse(command);
     if (refused !== null) return refused;
+    // The phase before the settime, so that its own correction shows in the sample's slewed offset, as chronyd's.
+    const phase = this.driver.clockPhase();
     const r = this.driver.control(command);
-    if (r.ok && command.op === 'settime') this.manualTime.record({ when: Number(unixString(command.time)), offset: (r.value as { fast: number }).fast });
+    if (r.ok && command.op === 'settime') this.manualTime.record({ when: Number(unixString(command.time)), offset: (r.value as { fast: number }).fast, phase });
     return r;
   }
 
@@ -189,7 +191,7 @@ export class RunningSyncDaemon implements SyncDaemon {
       case 'on': case 'off': this.manualTime.setEnabled(action === 'on'); return true;
       case 'reset': this.manualTime.reset(); return true;
       case 'delete': return this.manualTime.delete(index ?? -1);
-      case 'list': return this.manualTime.list();
+      case 'list': return this.manualTime.list(this.driver.clockPhase());
     }
   }
 

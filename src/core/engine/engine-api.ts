@@ -370,6 +370,8 @@ export interface SyncEngineApi {
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot;
+  /** The steps and slews applied to the clock up to `now`, seconds (positive: moved forward); engines that do not keep it leave it out. */
+  clockPhase?(now: Instant): number;
   /** What the daemon's NTP server serves now (feed it to the responder): stratum, refid, root delay/dispersion, leap. */
   systemState(now: Instant): SystemState;
   /** Whether `address`:`port` is a configured peer's (its packets are the engine's, not the NTP server's to answer). */

@@ -286,6 +286,10 @@ export class SyncEngine implements SyncEngineApi {
     return this.finish(now, actions);
   }
 
+  clockPhase(now: Instant): number {
+    return this.timescale().clock.phaseAt(now);
+  }
+
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
     const controller = this.ctrl();
     const ts = this.timescale();
