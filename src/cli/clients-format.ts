@@ -12,11 +12,13 @@ function logInterval(x: number | null): string {
 }
 
 /**
- * One row. ntpkit serves no chronyc command packets, so the Cmd columns
- * read 0, 0, -, - as chronyd prints them for a client that sent none.
+ * One row. ntpkit does not count command packets per client, so its Cmd
+ * columns read 0, 0, -, - as chronyd prints them for a client that sent
+ * none; a report read from chronyd over -h carries its own.
  */
 export function formatClientRow(c: ClientReport): string {
-  return `${c.address.padEnd(25)}  ${String(c.ntpHits).padStart(6)}  ${String(c.ntpDrops).padStart(5)}  ${logInterval(c.ntpInterval)}  ${logInterval(c.ntpTimeoutInterval)}  ${cInterval(c.lastAgo)}  ${'0'.padStart(6)}  ${'0'.padStart(5)}  ${logInterval(null)}  ${cInterval(null)}`;
+  const cmd = c.command ?? { hits: 0, drops: 0, interval: null, lastAgo: null };
+  return `${(c.name ?? c.address).padEnd(25)}  ${String(c.ntpHits).padStart(6)}  ${String(c.ntpDrops).padStart(5)}  ${logInterval(c.ntpInterval)}  ${logInterval(c.ntpTimeoutInterval)}  ${cInterval(c.lastAgo)}  ${String(cmd.hits).padStart(6)}  ${String(cmd.drops).padStart(5)}  ${logInterval(cmd.interval)}  ${cInterval(cmd.lastAgo)}`;
 }
 
 export function formatClients(clients: readonly ClientReport[]): string {
@@ -27,6 +29,6 @@ export function formatClients(clients: readonly ClientReport[]): string {
 export function formatClientsCsv(clients: readonly ClientReport[]): string {
   return clients.map((c) => csvLine([
     c.address, c.ntpHits, c.ntpDrops, csvLogInterval(c.ntpInterval), csvLogInterval(c.ntpTimeoutInterval), csvInterval(c.lastAgo),
-    0, 0, csvLogInterval(null), csvInterval(null),
+    c.command?.hits ?? 0, c.command?.drops ?? 0, csvLogInterval(c.command?.interval ?? null), csvInterval(c.command?.lastAgo ?? null),
   ])).join('');
 }

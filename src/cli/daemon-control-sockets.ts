@@ -43,7 +43,9 @@ function controlIdleTimeoutMs(env: NodeJS.ProcessEnv, log: (l: string) => void):
  * reach the read-only socket; nobody else ever sees the main socket with
  * the mode it was bound with.
  */
-export async function openControlSockets(daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void): Promise<ControlServer[]> {
+export async function openControlSockets(
+  daemon: SyncDaemon, config: Config, log: (l: string) => void, reload: () => Promise<{ sources: number; file: string }>, shutdown?: () => void,
+): Promise<ControlServer[]> {
   const path = config.controlsocket;
   if (path === '/' || path === '') {
     log('Control socket disabled (controlsocket /)');
@@ -92,4 +94,17 @@ export async function openChronycEndpoints(daemon: SyncDaemon, config: Config, l
   });
   if (server.listening.length > 0) log(`chronyc's command protocol on ${server.listening.join(', ')}`);
   return server;
+}
+
+/**
+ * A reload's bindcmdaddress, cmdport and cmdallow/cmddeny: the endpoints
+ * follow the new lines (see CandmServer.reconfigure); when one cannot be
+ * opened the old ones stay and this rejects with the reason, so that the
+ * reload fails before anything else changes.
+ */
+export async function applyChronycEndpoints(server: CandmServer, config: Config, log: (l: string) => void): Promise<void> {
+  const before = server.listening.join(', ');
+  await server.reconfigure(commandEndpoints(config.command), config.command.access);
+  const after = server.listening.join(', ');
+  if (after !== before) log(after === '' ? "chronyc's command protocol closed" : `chronyc's command protocol on ${after}`);
 }

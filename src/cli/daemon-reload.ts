@@ -28,6 +28,8 @@ export class ConfigReloader {
     private readonly applyExtras: ApplyExtras,
     private readonly io: Io,
     private readonly log: (line: string) => void,
+    /** Applied before the daemon, so that its failure leaves everything as it was (the command endpoints). */
+    private readonly applyFirst?: ApplyExtras,
   ) {}
 
   /** Rejects with a `bad-config` ControlError when the running configuration stays. */
@@ -52,6 +54,7 @@ export class ConfigReloader {
       throw new ControlError('bad-config', `Cannot reload ${name}: ${where}; the running configuration stays in force`);
     }
     try {
+      await this.applyFirst?.(next.config);
       await this.daemon.reconfigure(next.config, next.resources);
       await this.applyExtras(next.config);
     } catch (e) {

@@ -18,7 +18,8 @@ import { takePidFile } from './daemon-pidfile.js';
 import { lockMemory, raisePriority } from './daemon-memory.js';
 import { createDirsFor, dropRoot, type TargetUser, userToDropTo } from './daemon-user.js';
 import { DaemonConfigSource, reportConfig } from './daemon-config-source.js';
-import { openChronycEndpoints, openControlSockets } from './daemon-control-sockets.js';
+import { applyChronycEndpoints, openChronycEndpoints, openControlSockets } from './daemon-control-sockets.js';
+import type { CandmServer } from '../control/candm/server.js';
 import { DaemonLifetime, type Signals } from './daemon-lifetime.js';
 import { ConfigReloader } from './daemon-reload.js';
 import { ExitCode } from './exit-codes.js';
@@ -146,10 +147,14 @@ export async function runDaemon(io: Io, deps: DaemonCommandDeps, flags: DaemonFl
   const httpAddress = (c: Config): HttpAddress | null => flags.http === undefined ? c.httpaddress : flags.http === 'off' ? null : flags.http;
   const httpHosts = (c: Config): readonly string[] => flags.httpHost ?? c.httphosts;
   const http = new DaemonHttp(daemon, { log });
-  const reloader = new ConfigReloader(source, daemon, (c) => http.apply(httpAddress(c), httpHosts(c)), io, log);
+  // The command endpoints follow a reload; they open after the reloader, which only a signal or command (both later) starts.
+  let chronycServer: CandmServer | null = null;
+  const reloader = new ConfigReloader(source, daemon, (c) => http.apply(httpAddress(c), httpHosts(c)), io, log,
+    async (c) => { if (chronycServer !== null) await applyChronycEndpoints(chronycServer, c, log); });
 
   const control = await openControlSockets(daemon, config, log, () => reloader.reload('reload command'), () => lifetime.shutdown());
   const chronyc = await openChronycEndpoints(daemon, config, log, () => reloader.reload('reload command'), () => lifetime.shutdown());
+  chronycServer = chronyc;
   await http.apply(httpAddress(config), httpHosts(config));
   if (flags.http === 'off') log('No dashboard or metrics (--http off)');
   // As chronyd: locked once everything is open and allocated for the run.

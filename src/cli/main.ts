@@ -52,6 +52,7 @@ import { reselectCommand, reselectdistCommand } from './reselect-command.js';
 import { onofflineCommand } from './onoffline-command.js';
 import { trimrtcCommand, writertcCommand } from './rtc-commands.js';
 import { keygenCommand } from './keygen-command.js';
+import { isChronycStyle, parseChronycArgs } from './chronyc-args.js';
 
 /** Commands whose exit codes follow the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 const MONITORING_COMMANDS = new Set(['check', 'fleet']);
@@ -142,9 +143,26 @@ export function buildProgram(io: Io): Command {
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  applyEnvironmentSwitches();
+  if (isChronycStyle(argv)) {
+    // chronyc's options before the command(s): each command runs as if given its own flags; the first failure ends the run.
+    const inv = parseChronycArgs(argv, buildProgram(io));
+    if ('error' in inv) {
+      io.err(`ntpkit: ${inv.error}`);
+      return ExitCode.USAGE;
+    }
+    for (const words of inv.commands) {
+      const c = await runOne(words, io);
+      if (c !== ExitCode.OK) return c;
+    }
+    return ExitCode.OK;
+  }
+  return runOne(argv, io);
+}
+
+async function runOne(argv: readonly string[], io: Io): Promise<number> {
   let code: number = ExitCode.OK;
   const sink: Io = { ...io, setExitCode: (c) => { code = c; } };
-  applyEnvironmentSwitches();
   try {
     await buildProgram(sink).parseAsync([...argv], { from: 'user' });
   } catch (e) {

@@ -6,12 +6,15 @@ import type { Command } from 'commander';
 import type { ManualListRow } from '../daemon/manual-time.js';
 import { controlCommand, type ControlFlags, OK_TEXT, runControl, usageError, withCsv } from './control-command.js';
 import type { Io } from './io.js';
+import { addRemoteOptions } from './remote-options.js';
+import { fetchRemoteManualList } from './remote-reports.js';
+import { REQ, RPY } from '../proto/candm/index.js';
 import { formatManualList, formatManualListCsv } from './manual-format.js';
 
 export const MANUAL_JSON_SCHEMA = 'ntpkit.manual/1';
 
 export function manualCommand(io: Io): Command {
-  return withCsv(controlCommand('manual', 'enable or disable settime, list or delete its samples (like chronyc manual)'))
+  return addRemoteOptions(withCsv(controlCommand('manual', 'enable or disable settime, list or delete its samples (like chronyc manual)')))
     .argument('<action>', 'on, off, reset, list or delete')
     .argument('[index]', 'with delete: the sample number manual list shows')
     .action(async (action: string, index: string | undefined, flags: ControlFlags) => {
@@ -27,6 +30,10 @@ export function manualCommand(io: Io): Command {
         text: (r) => (action === 'list' ? formatManualList(rows(r)) : OK_TEXT),
         ...(action === 'list' ? { csv: (r: unknown) => formatManualListCsv(rows(r)) } : {}),
         json: (r) => ({ action, ...(r as Record<string, unknown> | null ?? {}) }),
+        // Over -h, what chronyc sends: MANUAL_LIST, or MANUAL / MANUAL_DELETE (which chronyd serves only on its Unix socket).
+        remote: action === 'list' ? fetchRemoteManualList : del
+          ? async (c) => { await c.request(REQ.MANUAL_DELETE, { index: Number(index) }, RPY.NULL); return null; }
+          : async (c) => { await c.request(REQ.MANUAL, { option: { off: 0, on: 1, reset: 2 }[action as 'on' | 'off' | 'reset'] }, RPY.NULL); return null; },
       });
     });
 }

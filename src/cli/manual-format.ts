@@ -12,11 +12,10 @@ function logForm(unixSeconds: number): string {
 
 export function formatManualList(rows: readonly ManualListRow[]): string {
   const lines = [`210 n_samples = ${rows.length}`, HEADER, '='.repeat(HEADER.length)];
-  // ntpkit's slews are not replayed onto the samples: Slewed shows the offset as taken.
-  rows.forEach((r, i) => lines.push(`${String(i).padStart(2)} ${logForm(r.when)} ${cFixed(r.offset, 2, { width: 10 })} ${cFixed(r.offset, 2, { width: 10 })} ${cFixed(r.residual, 2, { width: 10 })}`));
+  rows.forEach((r, i) => lines.push(`${String(i).padStart(2)} ${logForm(r.when)} ${cFixed(r.slewedOffset ?? r.offset, 2, { width: 10 })} ${cFixed(r.offset, 2, { width: 10 })} ${cFixed(r.residual, 2, { width: 10 })}`));
   return `${lines.join('\n')}\n`;
 }
 
 export function formatManualListCsv(rows: readonly ManualListRow[]): string {
-  return rows.map((r, i) => csvLine([i, logForm(r.when), csvFixed(r.offset, 2), csvFixed(r.offset, 2), csvFixed(r.residual, 2)])).join('');
+  return rows.map((r, i) => csvLine([i, logForm(r.when), csvFixed(r.slewedOffset ?? r.offset, 2), csvFixed(r.offset, 2), csvFixed(r.residual, 2)])).join('');
 }

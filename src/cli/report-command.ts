@@ -15,7 +15,8 @@ import type { Io } from './io.js';
 import { positiveNumber } from './option-parsers.js';
 import { printCsv } from './control-command.js';
 import type { ReportOptions } from './report-common.js';
-import { addRemoteOptions, fetchRemote } from './remote-options.js';
+import { addRemoteOptions, askRemote, fetchRemote } from './remote-options.js';
+import type { CandmClient } from '../control/candm/client.js';
 
 export interface ReportFlags {
   socket: string;
@@ -26,6 +27,8 @@ export interface ReportFlags {
   timeout: number;
   host?: string;
   port?: number;
+  sourceNames?: boolean;
+  all?: boolean;
 }
 
 export interface ReportSpec {
@@ -42,8 +45,10 @@ export interface ReportSpec {
   readonly csv?: (snap: DaemonSnapshot) => string;
   /** chronyc's refusal when the daemon does not have what the text report shows (exit status 1), else null. */
   readonly unavailable?: (snap: DaemonSnapshot) => string | null;
-  /** Offer -h HOST / -p PORT: read the report from a daemon's UDP command port, as chronyc -h. */
-  readonly remote?: boolean;
+  /** Offer -h HOST / -p PORT: read the report from a daemon's command port or socket, as chronyc -h (with -N and -a for source lists). */
+  readonly remote?: boolean | 'sources';
+  /** What to ask with -h instead of tracking and the sources, for a report that shows something else. */
+  readonly remoteSnapshot?: (client: CandmClient, now: Date) => Promise<DaemonSnapshot>;
 }
 
 /** Exit status of a control failure: 4 no daemon, 3 timeout, 1 anything else. */
@@ -62,7 +67,7 @@ export function reportCommand(io: Io, spec: ReportSpec): Command {
     .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)));
   if (spec.verbose) cmd.option('-v, --verbose', "print chronyc's legend above the table");
   if (spec.csv) cmd.option('-c, --csv', "print chronyc -c's comma-separated values instead");
-  if (spec.remote) addRemoteOptions(cmd);
+  if (spec.remote) addRemoteOptions(cmd, spec.remote === 'sources' ? { names: true, all: true } : {});
   return cmd
     .addHelpText('after', `
 Exit status: 0 on success, 4 when no daemon listens on the socket,
@@ -72,7 +77,9 @@ Exit status: 0 on success, 4 when no daemon listens on the socket,
       try {
         snap = flags.host === undefined
           ? await fetchSnapshot(flags.socket, { timeoutMs: flags.timeout * 1000 })
-          : await fetchRemote(flags.host, flags.port);
+          : spec.remoteSnapshot
+            ? await askRemote(flags.host, flags.port, (c) => (spec.remoteSnapshot as NonNullable<typeof spec.remoteSnapshot>)(c, new Date()))
+            : await fetchRemote({ ...flags, host: flags.host });
       } catch (e) {
         if (!(e instanceof ControlError)) throw e;
         io.err(`ntpkit ${spec.name}: ${e.message}`);

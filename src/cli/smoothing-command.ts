@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { reportCommand } from './report-command.js';
+import { remoteSmoothingSnapshot } from './remote-reports.js';
 import { formatSmoothing, formatSmoothingCsv, SMOOTHING_NOT_ENABLED } from './smoothing-format.js';
 
 export const SMOOTHING_JSON_SCHEMA = 'ntpkit.smoothing/1';
@@ -14,6 +15,8 @@ export function smoothingCommand(io: Io): Command {
     unavailable: (snap) => (snap.smoothing === undefined ? SMOOTHING_NOT_ENABLED : null),
     csv: (snap) => formatSmoothingCsv(snap.smoothing as NonNullable<typeof snap.smoothing>),
     schema: SMOOTHING_JSON_SCHEMA,
+    remote: true,
+    remoteSnapshot: remoteSmoothingSnapshot,
     json: (snap) => ({ smoothing: snap.smoothing ?? null }),
   });
 }

@@ -16,6 +16,8 @@ import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { positiveNumber } from './option-parsers.js';
 import { controlExitCode } from './report-command.js';
+import { addRemoteOptions, askRemote } from './remote-options.js';
+import { fetchRemoteSourceName } from './remote-reports.js';
 
 export const NO_SUCH_SOURCE_TEXT = '503 No such source';
 
@@ -26,27 +28,28 @@ export function sourceName(snap: DaemonSnapshot, address: string): string | null
 }
 
 export function sourcenameCommand(io: Io): Command {
-  return new Command('sourcename')
+  return addRemoteOptions(new Command('sourcename')
     .description('print the name a source was configured with (like chronyc sourcename)')
     .argument('<address>', "the source's IP address")
     .addOption(new Option('--socket <path>', "the daemon's control socket").default(defaultClientSocketPath(existsSync)))
-    .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600)))
-    .action(async (address: string, flags: { socket: string; timeout: number }) => {
+    .addOption(new Option('-t, --timeout <seconds>', 'give up waiting for the daemon after this long').default(5).argParser(positiveNumber('--timeout', 3600))))
+    .action(async (address: string, flags: { socket: string; timeout: number; host?: string; port?: number }) => {
       if (isIP(address) === 0) {
         io.err(`ntpkit sourcename: Could not read address ${JSON.stringify(address)}`);
         io.setExitCode(ExitCode.USAGE);
         return;
       }
-      let snap: DaemonSnapshot;
+      let name: string | null;
       try {
-        snap = await fetchSnapshot(flags.socket, { timeoutMs: flags.timeout * 1000 });
+        name = flags.host !== undefined
+          ? await askRemote(flags.host, flags.port, (c) => fetchRemoteSourceName(c, address))
+          : sourceName(await fetchSnapshot(flags.socket, { timeoutMs: flags.timeout * 1000 }), address);
       } catch (e) {
         if (!(e instanceof ControlError)) throw e;
         io.err(`ntpkit sourcename: ${e.message}`);
         io.setExitCode(controlExitCode(e));
         return;
       }
-      const name = sourceName(snap, address);
       io.out(name ?? NO_SUCH_SOURCE_TEXT);
       io.setExitCode(name === null ? ExitCode.GENERAL_FAILURE : ExitCode.OK);
     });

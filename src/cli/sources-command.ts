@@ -14,7 +14,7 @@ export function sourcesCommand(io: Io): Command {
     text: formatSources,
     csv: formatSourcesCsv,
     schema: SOURCES_JSON_SCHEMA,
-    remote: true,
+    remote: 'sources',
     json: (snap) => ({ sources: snap.sources }),
   });
 }

@@ -14,7 +14,7 @@ export function sourcestatsCommand(io: Io): Command {
     text: formatSourcestats,
     csv: formatSourcestatsCsv,
     schema: SOURCESTATS_JSON_SCHEMA,
-    remote: true,
+    remote: 'sources',
     json: (snap) => ({
       sources: snap.sources.map((s) => ({ id: s.id, name: s.name, address: s.address, port: s.port, verdict: s.verdict, stats: s.stats })),
     }),

@@ -222,3 +222,17 @@ test('NtsSourceAuthenticator: keys older than maxKeyAge are renewed before the n
   assert.ok(src.secure(requestHeader()));
   assert.equal(asks, 1);
 });
+
+test('NtsSourceAuthenticator report: the age of the last key exchange on its clock (authdata\'s Last), none before one or without a clock', () => {
+  const { codec, keys } = pair();
+  let t = 100;
+  const src = new NtsSourceAuthenticator(() => {}, { now: () => t });
+  assert.equal(src.report().lastKeAgo, null);
+  src.install({ ...keys, cookies: [codec.seal(keys)] });
+  t = 161.5;
+  assert.equal(src.report().lastKeAgo, 61.5);
+  assert.equal(src.report().keyId, 1);
+  const clockless = new NtsSourceAuthenticator(() => {});
+  clockless.install({ ...keys, cookies: [codec.seal(keys)] });
+  assert.equal(clockless.report().lastKeAgo, null);
+});

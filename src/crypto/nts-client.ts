@@ -218,13 +218,16 @@ export class NtsSourceAuthenticator {
 
   /**
    * chronyc authdata's figures: chronyd numbers its key exchanges (the KeyID
-   * column) and counts the attempts since the last success. The age of that
-   * success needs a clock this class does not read: null.
+   * column), counts the attempts since the last success, and gives that
+   * success's age (the Last column; read on opts.now's clock, so none without
+   * one, and none before the first key exchange).
    */
   report(): AuthKeyReport {
     const s = this.session;
+    const now = this.opts.now;
     return {
-      keyId: this.installed, keyType: s?.aeadId ?? 0, keyLengthBits: 8 * (s?.keyLength ?? 0), lastKeAgo: null,
+      keyId: this.installed, keyType: s?.aeadId ?? 0, keyLengthBits: 8 * (s?.keyLength ?? 0),
+      lastKeAgo: this.installed === 0 || now === undefined ? null : Math.max(0, now() - this.installedAt),
       keAttempts: this.attempts, cookies: s?.cookieCount ?? 0, cookieLength: s?.nextCookieLength ?? 0,
     };
   }

@@ -169,6 +169,11 @@ export class EngineDriver {
     return r;
   }
 
+  /** The steps and slews applied to the clock so far (see SyncEngineApi.clockPhase); 0 when the engine does not say. */
+  clockPhase(): number {
+    return this.#engine.clockPhase?.(this.#clock.now()) ?? 0;
+  }
+
   snapshot(): DaemonSnapshot {
     return this.#engine.snapshot(this.#clock.now(), this.#clock.kind);
   }

@@ -17,11 +17,15 @@ export interface ManualSample {
   readonly when: number;
   /** How far the clock was ahead of the time given, seconds. */
   readonly offset: number;
+  /** The clock's steps and slews so far when it was taken (the engine's clock phase), seconds; absent: not known. */
+  readonly phase?: number;
 }
 
 /** A manual sample with the residual of the line fitted through all of them (chronyc manual list). */
 export interface ManualListRow extends ManualSample {
   readonly residual: number;
+  /** The offset moved by the slews and steps of the clock since it was taken (chronyd's slewed offset); absent: as taken. */
+  readonly slewedOffset?: number;
 }
 
 export class ManualTime {
@@ -56,8 +60,21 @@ export class ManualTime {
     return true;
   }
 
-  /** The samples with their residuals from the least-squares line of offset against time (0 with fewer than 2 samples). */
-  list(): ManualListRow[] {
+  /**
+   * The samples with their residuals from the least-squares line of offset
+   * against time (0 with fewer than 2 samples). Given the clock's phase now,
+   * each also has its slewed offset: the offset moved by every step and slew
+   * since it was taken, the settime's own correction included, as chronyd's
+   * manual.c moves its samples at each change of the clock.
+   */
+  list(phaseNow?: number): ManualListRow[] {
+    const slewed = (s: ManualSample): { slewedOffset?: number } =>
+      (phaseNow === undefined || s.phase === undefined ? {} : { slewedOffset: s.offset + (phaseNow - s.phase) });
+    const rows = this.fit();
+    return rows.map((r, i) => ({ when: r.when, offset: r.offset, residual: r.residual, ...slewed(this.samples[i] as ManualSample) }));
+  }
+
+  private fit(): ManualListRow[] {
     const n = this.samples.length;
     if (n < 2) return this.samples.map((s) => ({ ...s, residual: 0 }));
     const t0 = this.samples[0]?.when ?? 0;

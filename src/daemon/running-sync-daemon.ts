@@ -165,8 +165,10 @@ export class RunningSyncDaemon implements SyncDaemon {
   control<C extends EngineCommand>(command: C): EngineCommandResult<C['op']> {
     const refused = this.manualTime.refuse(command);
     if (refused !== null) return refused;
+    // The phase before the settime, so that its own correction shows in the sample's slewed offset, as chronyd's.
+    const phase = this.driver.clockPhase();
     const r = this.driver.control(command);
-    if (r.ok && command.op === 'settime') this.manualTime.record({ when: Number(unixString(command.time)), offset: (r.value as { fast: number }).fast });
+    if (r.ok && command.op === 'settime') this.manualTime.record({ when: Number(unixString(command.time)), offset: (r.value as { fast: number }).fast, phase });
     return r;
   }
 
@@ -186,7 +188,7 @@ export class RunningSyncDaemon implements SyncDaemon {
   async addAccessRule(table: 'ntp' | 'cmd', rule: AccessRule): Promise<void> {
     const r: AccessRuleConfig = { ...rule, file: 'chronyc', line: 0 };
     if (table === 'cmd') {
-      const rules = [...this.opts.config.command.access, ...this.runtimeCmdAccess, r];
+      const rules = [...this.current.command.access, ...this.runtimeCmdAccess, r];
       const t = buildAccessTable(rules);
       if (!t.ok) throw new Error(t.message);
       this.runtimeCmdAccess.push(r);
@@ -237,7 +239,7 @@ export class RunningSyncDaemon implements SyncDaemon {
       case 'on': case 'off': this.manualTime.setEnabled(action === 'on'); return true;
       case 'reset': this.manualTime.reset(); return true;
       case 'delete': return this.manualTime.delete(index ?? -1);
-      case 'list': return this.manualTime.list();
+      case 'list': return this.manualTime.list(this.driver.clockPhase());
     }
   }
 
@@ -281,6 +283,8 @@ export class RunningSyncDaemon implements SyncDaemon {
     await this.statsLog?.reopen();
     this.statsLog = next.logdir === config.logdir && next.logbanner === config.logbanner && sameList(next.log, config.log) ? this.statsLog : this.openStatsLog(next);
     this.current = next;
+    // A reload's cmdallow/cmddeny, with chronyc's run-time rules after them as before.
+    this.cmdRules = cmdAccess([...next.command.access, ...this.runtimeCmdAccess]);
     // Unchanged sources keep their reach, samples and poll, and the clock its
     // discipline, as if no reload had happened; only a change beyond the
     // sources (the discipline's directives) starts a new engine.

@@ -20,6 +20,15 @@ export function spawnNtpkit(args: readonly string[], opts: SpawnOptions = {}): P
 }
 
 /**
+ * The config lines that give a test daemon its JSON control socket at
+ * `socket` and nothing of chronyc's (no command socket, no command port),
+ * so that tests never reach for the system's /run/chrony or port 323.
+ */
+export function controlOnlyConfig(socket: string): string {
+  return `controlsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`;
+}
+
+/**
  * `ntpkit daemon --clock virtual` with the config `lines` (given the temp
  * dir, for files in it) and a control socket DIR/ntpkit.sock, for the time
  * `fn` runs: started, waited for until its socket answers, stopped by PID,
@@ -33,7 +42,7 @@ export async function withNtpkitDaemon(
   try {
     const socket = join(dir, 'ntpkit.sock');
     const conf = join(dir, 'chrony.conf');
-    await writeFile(conf, `${typeof lines === 'string' ? lines : await lines(dir)}\ncontrolsocket ${socket}\nbindcmdaddress /\ncmdport 0\n`);
+    await writeFile(conf, `${typeof lines === 'string' ? lines : await lines(dir)}\n${controlOnlyConfig(socket)}`);
     const d = await spawnNtpkit(['daemon', '-f', conf, '--clock', 'virtual']);
     try {
       await pollFor('the control socket', async () => (await fetchSnapshot(socket).then(() => true, () => undefined)), 30_000, () => d.logs());

@@ -8,7 +8,7 @@
  */
 import type { DaemonSnapshot, SourceSnapshot, SourceVerdict } from '../../core/engine/snapshot.js';
 import {
-  type CandmIp, type CandmRequest, type CandmTimespec, IPADDR_UNSPEC, REQ, type ReplyBody, RPY, STT,
+  type CandmIp, type CandmRequest, type CandmTimespec, IPADDR_ID, IPADDR_INET4, IPADDR_INET6, IPADDR_UNSPEC, REQ, type ReplyBody, RPY, STT,
 } from '../../proto/candm/index.js';
 import { createHash } from 'node:crypto';
 import type { AuthDataReport, SelectDataReport, SelectOptions } from '../../core/engine/engine-api.js';
@@ -50,6 +50,22 @@ function timespec(unix: string | null): CandmTimespec {
 function sourceIp(s: SourceSnapshot): CandmIp {
   if (s.kind === 'refclock') return ipFromRefId(s.referenceId);
   return s.address === null ? ipFromRefId(s.id) : ipFromText(s.address);
+}
+
+/** source_data's address: a reference clock's refid as an IPv4 address, as sources.c SRC_ReportSource gives it (chronyc names it by that). */
+function sourceDataIp(s: SourceSnapshot): CandmIp {
+  return s.kind === 'refclock' ? { ...ipFromRefId(s.referenceId), family: IPADDR_INET4 } : sourceIp(s);
+}
+
+/** sourcestats' address: none for a reference clock (SRC_ReportSourcestats), which chronyc names by the refid beside it. */
+function sourcestatsIp(s: SourceSnapshot): CandmIp {
+  return s.kind === 'refclock' ? ipFromText(null) : sourceIp(s);
+}
+
+/** Equal addresses; an IPv4 or ID address is its first four bytes (the rest of chronyd's union is not set). */
+function sameIp(a: CandmIp, b: CandmIp): boolean {
+  const n = a.family === IPADDR_INET6 ? 16 : 4;
+  return a.family === b.family && a.addr.subarray(0, n).every((x, i) => x === b.addr[i]);
 }
 
 /** chronyd's report values use chronyc's sign: local clock minus source (the snapshot keeps RFC 5905's). */
@@ -170,7 +186,7 @@ function sourceDataBody(s: SourceSnapshot): ReplyBody {
   return {
     reply: RPY.SOURCE_DATA,
     fields: {
-      ip_addr: sourceIp(s), poll: s.poll, stratum: s.stratum, state: STATE[s.verdict],
+      ip_addr: sourceDataIp(s), poll: s.poll, stratum: s.stratum, state: STATE[s.verdict],
       mode: s.kind === 'peer' ? 1 : s.kind === 'refclock' ? 2 : 0, flags: 0, reachability: s.reach,
       since_sample: s.lastRxAgo === null ? NO_SAMPLE : Math.floor(s.lastRxAgo),
       orig_latest_meas: neg(last?.measuredOffset ?? 0), latest_meas: neg(last?.adjustedOffset ?? 0), latest_meas_err: last?.error ?? 0,
@@ -183,8 +199,8 @@ function sourcestatsBody(s: SourceSnapshot): ReplyBody {
   return {
     reply: RPY.SOURCESTATS,
     fields: {
-      ref_id: s.referenceId, ip_addr: sourceIp(s), n_samples: st.samples, n_runs: st.runs, span_seconds: Math.floor(st.span),
-      sd: st.stdDev, resid_freq_ppm: neg(st.frequencyPpm), skew_ppm: st.skewPpm, est_offset: neg(st.offset), est_offset_err: 0,
+      ref_id: s.referenceId, ip_addr: sourcestatsIp(s), n_samples: st.samples, n_runs: st.runs, span_seconds: Math.floor(st.span),
+      sd: st.stdDev, resid_freq_ppm: neg(st.frequencyPpm), skew_ppm: st.skewPpm, est_offset: neg(st.offset), est_offset_err: st.offsetError ?? 0,
     },
   };
 }
@@ -240,9 +256,14 @@ async function serverStatsBody(ctx: CandmContext): Promise<ReplyBody> {
 async function manualListBody(ctx: CandmContext): Promise<ReplyBody> {
   const r = await ctx.call('manual', { action: 'list' });
   const list = r.ok ? ((r.result as { samples?: Record<string, unknown>[] }).samples ?? []) : [];
-  const samples = list.slice(0, 16).map((x) => ({
-    when: timespec(typeof x.when === 'string' ? x.when : null), slewed_offset: x.slewedOffset, orig_offset: x.origOffset, residual: x.residual,
-  }));
+  const samples = list.slice(0, 16).map((x) => {
+    const when = typeof x.when === 'number' ? x.when : 0;
+    const sec = Math.floor(when);
+    return {
+      when: { sec: BigInt(sec), nsec: Math.min(999_999_999, Math.round((when - sec) * 1e9)) },
+      slewed_offset: x.slewedOffset ?? x.offset, orig_offset: x.offset, residual: x.residual,
+    };
+  });
   return { reply: RPY.MANUAL_LIST2, fields: { n_samples: samples.length, samples } };
 }
 
@@ -312,10 +333,12 @@ const AUTH_MODE: Readonly<Record<AuthDataReport['mode'], number>> = { none: 0, s
 /** An NTP source's authentication by its address (ntp_sources.c NSR_GetAuthReport); a reference clock or unknown address has none. */
 async function authDataBody(ctx: CandmContext, ip: CandmIp): Promise<CandmAnswer> {
   const address = ipToText(ip);
-  if (address === null) return { status: STT.NOSUCHSOURCE };
+  // An unresolved source by the ID address its source_data gave, as chronyd finds it.
+  const id = ip.family === IPADDR_ID ? new DataView(ip.addr.buffer, ip.addr.byteOffset, 4).getUint32(0) : null;
+  if (address === null && id === null) return { status: STT.NOSUCHSOURCE };
   const r = await ctx.call('authdata', {});
   if (!r.ok) return { status: status(r) };
-  const row = (r.result as { sources: AuthDataReport[] }).sources.find((s) => s.address === address);
+  const row = (r.result as { sources: AuthDataReport[] }).sources.find((s) => (address !== null ? s.address === address : s.address === null && s.sourceId === id));
   if (row === undefined) return { status: STT.NOSUCHSOURCE };
   return {
     status: STT.SUCCESS,
@@ -374,8 +397,9 @@ export async function answerRequest(req: CandmRequest, ctx: CandmContext): Promi
     }
     case REQ.TRACKING: return { status: STT.SUCCESS, body: trackingBody(ctx.snapshot()) };
     case REQ.NTP_SOURCE_NAME: {
-      const address = ipToText(ipField(b, 'ip'));
-      const s = ctx.snapshot().sources.find((x) => address !== null && x.address === address);
+      // By address, or by the ID address an unresolved source is reported with (chronyd's NSR_GetName finds both).
+      const ip = ipField(b, 'ip');
+      const s = ctx.snapshot().sources.find((x) => x.kind !== 'refclock' && sameIp(sourceIp(x), ip));
       if (s === undefined) return { status: STT.NOSUCHSOURCE };
       const name = new Uint8Array(256);
       name.set(new TextEncoder().encode(s.name).subarray(0, 255));

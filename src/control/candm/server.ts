@@ -7,7 +7,7 @@
  * through the codec's checks, and a reply is sent only when it is no
  * larger than its request.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommandEndpoints } from '../../config/command-endpoints.js';
@@ -33,6 +33,16 @@ export interface CandmServerOptions {
 export interface CandmServer {
   /** What is open: the socket path and UDP addresses with their ports. */
   readonly listening: readonly string[];
+  /** cmdallow/cmddeny's verdict for an address, as the endpoints apply it now. */
+  cmdAllowed(address: string): boolean;
+  /**
+   * Moves to other endpoints and rules (a reload): the endpoints kept stay
+   * open as they are, the new ones are opened first, and only when all of
+   * them open are the dropped ones closed. When one cannot be opened, the
+   * ones just opened are closed again, everything stays as it was, and this
+   * rejects naming the endpoint and why.
+   */
+  reconfigure(endpoints: CommandEndpoints, access: readonly AccessRule[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,17 +58,38 @@ function socketDirProblem(dir: string): string | null {
   }
 }
 
+/** One open endpoint: what it is called in logs and `listening`, and how to close it. */
+interface Open {
+  readonly key: string;
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+function udpLabel(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The endpoints a configuration names, each by a key that says whether a reload keeps it. */
+function wanted(e: CommandEndpoints): { key: string; path?: string; address?: string; port: number }[] {
+  return [
+    ...(e.socketPath !== null ? [{ key: `unix:${e.socketPath}`, path: e.socketPath, port: 0 }] : []),
+    ...e.udpAddresses.map((address) => ({ key: `udp:${udpLabel(address, e.port)}`, address, port: e.port })),
+  ];
+}
+
 /**
  * Opens the endpoints. One that cannot be opened (no permission, the port
  * taken by a chronyd) is logged and left out, as chronyd goes on without
  * it; the daemon keeps synchronizing either way.
  */
 export async function startCandmServer(o: CandmServerOptions): Promise<CandmServer> {
-  const access = 'mayUse' in o.access ? o.access : cmdAccess(o.access);
-  const mayUse = (address: string): boolean => access.mayUse(address);
+  // A live verdict (the daemon's, which chronyc cmdallow/cmddeny and reloads change) is kept as given; plain rules are ours to replace at a reload.
+  const live = 'mayUse' in o.access;
+  let access: CmdAccess = 'mayUse' in o.access ? o.access : cmdAccess(o.access);
   const counts = o.counts;
-  const ctx: CandmContext = { ...o.context, cmdAllowed: (address) => access.allowed(address), ...(counts ? { commandCounts: () => ({ received: counts.received, dropped: counts.dropped }) } : {}) };
-  const listening: string[] = [];
+  const ctx: CandmContext = {
+    ...o.context, cmdAllowed: (a) => access.allowed(a), ...(counts ? { commandCounts: () => ({ received: counts.received, dropped: counts.dropped }) } : {}),
+  };
 
   async function handle(data: Uint8Array, fromUnix: boolean, send: (reply: Uint8Array) => void): Promise<void> {
     const v = parseRequest(data);
@@ -76,58 +107,84 @@ export async function startCandmServer(o: CandmServerOptions): Promise<CandmServ
     if (reply.length <= data.length) send(reply);
   }
 
-  let unix: UnixDgramHandle | null = null;
-  const path = o.endpoints.socketPath;
-  if (path !== null) {
-    const problem = socketDirProblem(dirname(path));
-    if (problem !== null) o.log(`Could not open chronyc's command socket ${path}: ${problem}`);
-    else {
+  /** Opens one endpoint; throws with the reason when it cannot. */
+  async function open(w: { key: string; path?: string; address?: string; port: number }): Promise<Open> {
+    if (w.path !== undefined) {
+      const path = w.path;
+      const problem = socketDirProblem(dirname(path));
+      if (problem !== null) throw new Error(`Could not open chronyc's command socket ${path}: ${problem}`);
+      let u: UnixDgramHandle;
       try {
-        const u: UnixDgramHandle = openUnixDgram(path, (data, from) => {
+        u = openUnixDgram(path, (data, from) => {
           // An unbound client cannot be answered (chronyc always binds).
           if (from === '') return;
           void handle(data, true, (r) => { u.send(r, from); });
         });
-        unix = u;
-        listening.push(path);
       } catch (e) {
-        o.log(`Could not open chronyc's command socket ${path}: ${(e as Error).message}`);
+        throw new Error(`Could not open chronyc's command socket ${path}: ${(e as Error).message}`);
       }
+      return {
+        key: w.key, label: path,
+        close: async () => {
+          u.close();
+          try { unlinkSync(path); } catch { /* already gone */ }
+        },
+      };
     }
-  }
-
-  const udp: Socket[] = [];
-  for (const address of o.endpoints.udpAddresses) {
+    const address = w.address as string;
     const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', ipv6Only: address.includes(':') });
     try {
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.bind(o.endpoints.port, address, () => { s.off('error', reject); resolve(); });
+        s.bind(w.port, address, () => { s.off('error', reject); resolve(); });
       });
     } catch (e) {
       s.close();
-      o.log(`Could not open the command port ${address.includes(':') ? `[${address}]` : address}:${o.endpoints.port}: ${(e as Error).message}`);
-      continue;
+      throw new Error(`Could not open the command port ${udpLabel(address, w.port)}: ${(e as Error).message}`);
     }
     s.on('error', () => {});
     s.on('message', (data, rinfo) => {
       // As chronyd: a host neither local nor allowed gets no answer at all.
-      if (!mayUse(rinfo.address.replace(/^::ffff:/, ''))) return;
+      if (!access.mayUse(rinfo.address.replace(/^::ffff:/, ''))) return;
       void handle(data, false, (r) => { s.send(r, rinfo.port, rinfo.address); });
     });
-    udp.push(s);
     const p = s.address();
-    listening.push(p.family === 'IPv6' ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`);
+    return { key: w.key, label: udpLabel(p.address, p.port), close: () => new Promise<void>((r) => { s.close(() => r()); }) };
+  }
+
+  let opened: Open[] = [];
+  for (const w of wanted(o.endpoints)) {
+    try {
+      opened.push(await open(w));
+    } catch (e) {
+      o.log((e as Error).message);
+    }
   }
 
   return {
-    listening,
-    async close() {
-      if (unix !== null) {
-        unix.close();
-        try { unlinkSync(path as string); } catch { /* already gone */ }
+    get listening() { return opened.map((x) => x.label); },
+    cmdAllowed: (a) => access.allowed(a),
+    async reconfigure(endpoints, rules) {
+      const next = wanted(endpoints);
+      const fresh: Open[] = [];
+      for (const w of next) {
+        if (opened.some((x) => x.key === w.key)) continue;
+        try {
+          fresh.push(await open(w));
+        } catch (e) {
+          await Promise.all(fresh.map((x) => x.close()));
+          throw e;
+        }
       }
-      await Promise.all(udp.map((s) => new Promise<void>((r) => { s.close(() => r()); })));
+      const keys = new Set(next.map((w) => w.key));
+      const dropped = opened.filter((x) => !keys.has(x.key));
+      opened = [...opened.filter((x) => keys.has(x.key)), ...fresh];
+      if (!live) access = cmdAccess(rules);
+      await Promise.all(dropped.map((x) => x.close()));
+    },
+    async close() {
+      await Promise.all(opened.map((x) => x.close()));
+      opened = [];
     },
   };
 }

@@ -370,6 +370,8 @@ export interface SyncEngineApi {
   resolved(sourceId: number, result: { readonly addresses: readonly string[] } | { readonly error: string }, now: Instant): EngineAction[];
   /** The one published state. */
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot;
+  /** The steps and slews applied to the clock up to `now`, seconds (positive: moved forward); engines that do not keep it leave it out. */
+  clockPhase?(now: Instant): number;
   /** What the daemon's NTP server serves now (feed it to the responder): stratum, refid, root delay/dispersion, leap. */
   systemState(now: Instant): SystemState;
   /** Whether `address`:`port` is a configured peer's (its packets are the engine's, not the NTP server's to answer). */
@@ -486,7 +488,7 @@ export interface SelectDataReport {
   readonly effectiveOptions: SelectOptions;
   /** Seconds since its last sample (0 before one). */
   readonly lastSampleAgo: number;
-  /** How strongly it would replace the selected source: the selected one's root distance over its own, at least 1 (1 for the selected). */
+  /** How strongly it would replace the selected source: chronyd's score, the ratios of the selected one's distance over its own multiplied over the rounds (select-score.ts), at least 1. */
   readonly score: number;
   /** Its correctness interval (chronyc's sign: local clock against the source), seconds. */
   readonly loLimit: number;

@@ -122,10 +122,8 @@ export function runCommand(c: EngineCommand, now: Instant, actions: EngineAction
       return done({ sources: hit.length });
     }
     case 'selectdata': {
-      const sel = x.sources.sources.find((s) => s.verdict.verdict === 'selected');
-      const selDistance = sel?.estimate(now, x.ts)?.distance ?? null;
       const effective = new Map(withAuthSelectMode(x.sources.sources.map((s) => s.candidate(now, x.ts).candidate), x.authselectmode).map((c) => [c.id, c]));
-      return done(x.sources.sources.map((s) => selectData(s, now, x.ts, selDistance, effective.get(s.id))));
+      return done(x.sources.sources.map((s) => selectData(s, now, x.ts, effective.get(s.id))));
     }
     case 'smoothtime':
       if (x.smoothing === null) return { ok: false, code: 'not-enabled', message: 'Facility not enabled in daemon: smoothtime is not in the configuration' };

@@ -28,6 +28,7 @@ import { leapShift, LeapSchedule } from './leap.js';
 import { Reference, trackingWithLocal } from './reference.js';
 import type { PulseContext, RefclockInput } from './refclock-source.js';
 import { combineEstimates, selectSources } from './selection.js';
+import { scoreRound } from './select-score.js';
 import { delayDevRatioOk, delayRatioOk } from './delay-tests.js';
 import { medianSample } from './sample-filter.js';
 import { SNAPSHOT_VERSION, unixString, type DaemonSnapshot } from './snapshot.js';
@@ -287,6 +288,10 @@ export class SyncEngine implements SyncEngineApi {
     return this.finish(now, actions);
   }
 
+  clockPhase(now: Instant): number {
+    return this.timescale().clock.phaseAt(now);
+  }
+
   snapshot(now: Instant, clock: DaemonSnapshot['clock']): DaemonSnapshot {
     const controller = this.ctrl();
     const ts = this.timescale();
@@ -484,6 +489,18 @@ export class SyncEngine implements SyncEngineApi {
       minsources: d.minsources, maxdistance: d.maxdistance, previous: this.selectedId, combinelimit: d.combinelimit,
       reselectdist: this.reselectDist ?? d.reselectdist, stratumweight: d.stratumweight, maxjitter: d.maxjitter, authselectmode: d.authselectmode,
     });
+    const previous = this.selectedId;
+    const scores = scoreRound(new Map(all.map((s) => [s.id, s.selScore])), {
+      candidates: weighed.map((w, i) => {
+        const v = (r.verdicts.get(w.candidate.id) ?? UNRESOLVED).verdict;
+        return {
+          id: w.candidate.id, selectable: v === 'selected' || v === 'combined' || v === 'not-combined', distance: w.candidate.distance,
+          stratum: w.candidate.stratum ?? 0, refclock: all[i]?.options.kind === 'refclock',
+        };
+      }),
+      previous, selected: r.selected, updated: from?.id ?? null, stratumweight: d.stratumweight, reselectdist: d.reselectdist,
+    });
+    for (const s of all) s.selScore = scores.get(s.id) ?? 1;
     for (const s of all) {
       const v = r.verdicts.get(s.id) ?? UNRESOLVED;
       if (v.verdict === 'falseticker' && s.verdict.verdict !== 'falseticker') {

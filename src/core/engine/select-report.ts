@@ -32,10 +32,9 @@ function stateChar(s: TrackedSource): string {
 }
 
 /**
- * `selectedDistance`: the root distance of the source the clock follows, for the score; null when none.
  * `effective`: the options selection applies after authselectmode (the configured ones when absent).
  */
-export function selectData(s: TrackedSource, now: Instant, ts: Timescale, selectedDistance: number | null, effective?: SelectOptions): SelectDataReport {
+export function selectData(s: TrackedSource, now: Instant, ts: Timescale, effective?: SelectOptions): SelectDataReport {
   const est = s.estimate(now, ts);
   const m = s.measurement;
   const o = s.options;
@@ -55,7 +54,7 @@ export function selectData(s: TrackedSource, now: Instant, ts: Timescale, select
     configuredOptions: options,
     effectiveOptions: effective === undefined ? options : { noselect: effective.noselect, prefer: effective.prefer, trust: effective.trust, require: effective.require },
     lastSampleAgo: m.lastRxAt === null ? 0 : Math.max(0, diffSeconds(now, m.lastRxAt)),
-    score: s.verdict.verdict === 'selected' || selectedDistance === null || !(distance > 0) ? 1 : Math.max(1, selectedDistance / distance),
+    score: s.selScore,
     loLimit: est === null ? 0 : offset - distance,
     hiLimit: est === null ? 0 : offset + distance,
     leap,

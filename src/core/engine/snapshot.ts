@@ -60,6 +60,14 @@ export interface SourceStatsSnapshot {
   readonly offset: number;
   /** Standard deviation of the samples about the fit, seconds (Std Dev). */
   readonly stdDev: number;
+  /**
+   * Error bound of `offset`, seconds: chronyd's est_offset_err (sourcestats.c
+   * SST_DoSourcestatsReport), the offset's standard deviation, plus the skew
+   * over the time since the last sample, plus half the root delay and the
+   * root dispersion of that sample. chronyc's protocol carries it; absent in
+   * snapshots of older daemons.
+   */
+  readonly offsetError?: number;
 }
 
 export interface SourceSnapshot {

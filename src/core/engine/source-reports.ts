@@ -14,6 +14,15 @@ import { unixString, type SourceSnapshot } from './snapshot.js';
 import type { RateBefore, SourceEstimate, Timescale } from './source-measurement.js';
 import type { TrackedSource } from './tracked-source.js';
 
+/** chronyd's est_offset_err: the offset's deviation, the skew since the last sample, and that sample's distance (with the source's root figures). */
+function offsetError(s: TrackedSource, now: Instant, est: SourceEstimate | null): number {
+  const ls = s.measurement.lastSample;
+  if (est === null || ls === null) return 0;
+  const root = s.poller.root();
+  const age = s.measurement.lastRxAt === null ? 0 : Math.max(0, diffSeconds(now, s.measurement.lastRxAt));
+  return Math.sqrt(est.pPhase) + age * Math.sqrt(est.pFreq) + 0.5 * (ls.delay + root.delay) + ls.dispersion + root.dispersion;
+}
+
 export function sourceSnapshot(s: TrackedSource, now: Instant, ts: Timescale): SourceSnapshot {
   const m = s.measurement;
   const est = s.estimate(now, ts);
@@ -54,6 +63,7 @@ export function sourceSnapshot(s: TrackedSource, now: Instant, ts: Timescale): S
       skewPpm: f.initialized ? Math.sqrt(f.pFreq) * 1e6 : 0,
       offset: est?.offset ?? 0,
       stdDev: fig.stdDev,
+      offsetError: offsetError(s, now, est),
     },
     kissCode: s.poller.kissCode,
     authProblem: s.poller.auth?.problem?.() ?? null,

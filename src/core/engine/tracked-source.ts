@@ -25,6 +25,8 @@ export class TrackedSource {
   /** Samples the filter accepted, over every address (chronyc ntpdata's Total good RX). */
   goodRx = 0;
   falsetickerStreak = 0;
+  /** chronyd's selection score, for selectdata (select-score.ts). */
+  selScore = 1;
   /** The last reply said leap 3 / stratum 16. */
   unsynchronized = false;
   /** Reported unreachable (event sent). */

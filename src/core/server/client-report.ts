@@ -17,6 +17,10 @@ export interface ClientReport {
   readonly ntpTimeoutInterval: number | null;
   /** Seconds since its last request. */
   readonly lastAgo: number;
+  /** Its command packets, when the report comes from a daemon that counts them per client (chronyd, read over -h). */
+  readonly command?: { readonly hits: number; readonly drops: number; readonly interval: number | null; readonly lastAgo: number | null };
+  /** The name chronyc would show for it (its reverse lookup), when read over -h. */
+  readonly name?: string;
 }
 
 /** RFC 5952 text of 16 octets: lower case, the longest run of two or more zero groups as "::". */

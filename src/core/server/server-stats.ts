@@ -259,7 +259,7 @@ function line(label: string, value: number): string {
  * authentication failure and NTS-KE drop reason with a non-zero count (all of
  * them with `all`).
  */
-export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean } = {}): string[] {
+export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean; readonly chronydOnly?: boolean } = {}): string[] {
   const out = [
     line('NTP packets received', s.ntpPacketsReceived),
     line('NTP packets dropped', s.ntpPacketsDropped),
@@ -274,6 +274,8 @@ export function formatServerStats(s: ServerStats, opts: { readonly all?: boolean
     line('NTP timestamp span', Math.floor(s.ntpTimestampSpan)),
     line('NTP packets replied', s.ntpPacketsReplied),
   ];
+  // chronyd's eleven counters alone: what its protocol carries.
+  if (opts.chronydOnly) return out.slice(0, 11);
   for (const r of DROP_REASONS) {
     if (opts.all || s.droppedByReason[r] > 0) out.push(line(`Dropped ${r}`, s.droppedByReason[r]));
   }
