@@ -5,7 +5,7 @@
  * status 1.
  */
 import type { Command } from 'commander';
-import { callDaemon } from '../control/commands.js';
+import { callDaemon } from '../control/daemon-client.js';
 import { ControlError } from '../control/errors.js';
 import { controlCommand, type ControlFlags, withCsv } from './control-command.js';
 import { ExitCode } from './exit-codes.js';
