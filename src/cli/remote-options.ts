@@ -2,14 +2,12 @@
  * `-h HOST[:PORT]` and `-p PORT` of the read-only reports: chronyc's way to
  * reach a daemon's UDP command port. chronyc takes -h as the host, so these
  * commands keep only --help for help.
- *
- * The command protocol's client is imported when -h is given: a report read
- * from the local socket does not load it.
  */
 import { type Command, Option } from 'commander';
 import type { CandmClient } from '../control/candm/client.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { integerIn } from './option-parsers.js';
+import { fetchRemoteSnapshot, parseRemoteTarget, withRemote } from './remote-snapshot.js';
 
 export function addRemoteOptions(cmd: Command): Command {
   return cmd
@@ -19,13 +17,11 @@ export function addRemoteOptions(cmd: Command): Command {
 }
 
 /** The snapshot a remote daemon's replies describe; a ControlError when it cannot be read. */
-export async function fetchRemote(host: string, port: number | undefined): Promise<DaemonSnapshot> {
-  const { fetchRemoteSnapshot } = await import('./remote-snapshot.js');
+export function fetchRemote(host: string, port: number | undefined): Promise<DaemonSnapshot> {
   return askRemote(host, port, (client) => fetchRemoteSnapshot(client, new Date()));
 }
 
 /** Runs `fn` with a client of the daemon at -h/-p, with chronyc's timeouts. */
-export async function askRemote<T>(host: string, port: number | undefined, fn: (client: CandmClient) => Promise<T>): Promise<T> {
-  const { parseRemoteTarget, withRemote } = await import('./remote-snapshot.js');
+export function askRemote<T>(host: string, port: number | undefined, fn: (client: CandmClient) => Promise<T>): Promise<T> {
   return withRemote(parseRemoteTarget(host, port), {}, fn);
 }
