@@ -7,6 +7,8 @@
 // 30 and 60 s. The goal: under 80 MB for the daemon.
 //
 //   npm run build && node bench/daemon-memory/run.mjs [--sources 10] [--seconds 60]
+//     [--net 127.0.54]   servers on NET.1.. and the daemon's bindaddress after them, instead of reserved 127.0.0.x addresses
+// Past 60 s (a soak), a line every 5 minutes.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +17,11 @@ import { parseArgs } from 'node:util';
 import { fetchSnapshot } from '../../dist/control/commands.js';
 import { reserveLoopbackBlock, spawnManaged, startChronydClient, startChronydServer } from '../../dist/testing/index.js';
 
-const { values } = parseArgs({ options: { sources: { type: 'string', default: '10' }, seconds: { type: 'string', default: '60' } } });
+const { values } = parseArgs({ options: { sources: { type: 'string', default: '10' }, seconds: { type: 'string', default: '60' }, net: { type: 'string' } } });
 const N = Number(values.sources);
 const END = Number(values.seconds);
-const checkpoints = [5, 15, 30, 60].filter((t) => t < END).concat(END);
+const soak = Array.from({ length: Math.floor(END / 300) }, (_, i) => (i + 1) * 300);
+const checkpoints = [5, 15, 30, 60, ...soak].filter((t) => t < END).concat(END);
 
 async function memory(pid) {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -26,7 +29,9 @@ async function memory(pid) {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-const block = await reserveLoopbackBlock('bench-daemon-memory', N + 1);
+const block = values.net === undefined
+  ? await reserveLoopbackBlock('bench-daemon-memory', N + 1)
+  : { addresses: Array.from({ length: N + 1 }, (_, i) => `${values.net}.${i + 1}`), release: () => {} };
 const dir = await mkdtemp(join(tmpdir(), 'ntpkit-bench-mem-'));
 const servers = [];
 let daemon;

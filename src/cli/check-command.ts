@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultClientSocketPath } from '../config/default-config.js';
-import { fetchSnapshot } from '../control/commands.js';
+import { fetchSnapshot } from '../control/daemon-client.js';
 import { ControlError } from '../control/errors.js';
 import {
   CHECK_STATE_NAME, type CheckInput, type CheckResult, CheckState, type CheckThresholds, daemonCheckInput, evaluateCheck, failedCheck,

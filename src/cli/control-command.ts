@@ -5,7 +5,7 @@
  * message and exit code.
  */
 import { Command, Option } from 'commander';
-import { callDaemon } from '../control/commands.js';
+import { callDaemon } from '../control/daemon-client.js';
 import { ControlError } from '../control/errors.js';
 import { existsSync } from 'node:fs';
 import { defaultClientSocketPath } from '../config/default-config.js';

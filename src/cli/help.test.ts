@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Command } from 'commander';
-import { buildProgram, run } from './main.js';
+import { WORKER_COMMAND } from '../daemon/server-workers.js';
+import { buildProgram, COMMAND_NAMES, run, SERVER_WORKER } from './main.js';
 
 const quietIo = { out: () => {}, err: () => {}, setExitCode: () => {} };
 
@@ -20,20 +21,20 @@ async function cli(args: readonly string[]): Promise<{ code: number; out: string
 /** Commander wraps help text to the terminal width; compare words, not lines. */
 const flat = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
-function visibleCommands(): Command[] {
-  const program = buildProgram(quietIo);
+async function visibleCommands(): Promise<Command[]> {
+  const program = await buildProgram(quietIo);
   return program.createHelp().visibleCommands(program).filter((c) => c.name() !== 'help');
 }
 
-test('ntpkit has commands to walk', () => {
-  const names = visibleCommands().map((c) => c.name());
+test('ntpkit has commands to walk', async () => {
+  const names = (await visibleCommands()).map((c) => c.name());
   for (const n of ['query', 'server', 'validate', 'tracking', 'sources', 'daemon', 'check']) assert.ok(names.includes(n), `${n} in ${names.join(' ')}`);
   assert.ok(!names.includes('server-worker'), 'hidden commands stay out of the help');
 });
 
-test('every command has a description and help for every option and argument', () => {
+test('every command has a description and help for every option and argument', async () => {
   const missing: string[] = [];
-  for (const cmd of visibleCommands()) {
+  for (const cmd of await visibleCommands()) {
     if (cmd.description().trim() === '') missing.push(`${cmd.name()}: no description`);
     for (const o of cmd.options) if (o.description.trim() === '') missing.push(`${cmd.name()} ${o.flags}: no description`);
     for (const a of cmd.registeredArguments) if (a.description.trim() === '') missing.push(`${cmd.name()} <${a.name()}>: no description`);
@@ -42,7 +43,7 @@ test('every command has a description and help for every option and argument', (
 });
 
 test('ntpkit NAME --help prints the usage and the description and exits 0, for every command', async () => {
-  for (const cmd of visibleCommands()) {
+  for (const cmd of await visibleCommands()) {
     const name = cmd.name();
     const r = await cli([name, '--help']);
     assert.equal(r.code, 0, `${name} --help exited ${r.code}: ${r.err}`);
@@ -57,7 +58,7 @@ test('ntpkit NAME --help prints the usage and the description and exits 0, for e
 });
 
 test('ntpkit --help and ntpkit help list every command with its description', async () => {
-  const cmds = visibleCommands();
+  const cmds = await visibleCommands();
   for (const args of [['--help'], ['help']]) {
     const r = await cli(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
@@ -69,4 +70,24 @@ test('ntpkit --help and ntpkit help list every command with its description', as
       assert.ok(flat(r.out).includes(start), `${args.join(' ')} lacks the description of ${cmd.name()}: ${start}`);
     }
   }
+});
+
+test('the lazy command table: each name loads the command of that name, and only it', async () => {
+  assert.deepEqual((await visibleCommands()).map((c) => c.name()), COMMAND_NAMES);
+  for (const name of COMMAND_NAMES) {
+    const program = await buildProgram(quietIo, [name]);
+    assert.deepEqual(program.commands.map((c) => c.name()), [name]);
+  }
+  // Anything else (help, a typo) gets every command, so commander can list them and suggest one.
+  for (const argv of [[], ['help'], ['--help'], ['trackin']]) {
+    assert.deepEqual((await buildProgram(quietIo, argv)).commands.map((c) => c.name()), [...COMMAND_NAMES, WORKER_COMMAND], argv.join(' '));
+  }
+  assert.equal(SERVER_WORKER, WORKER_COMMAND);
+  assert.deepEqual((await buildProgram(quietIo, [WORKER_COMMAND])).commands.map((c) => c.name()), [WORKER_COMMAND]);
+});
+
+test('a typo gets a suggestion and the usage exit code', async () => {
+  const r = await cli(['trackin']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /Did you mean tracking\?/);
 });

@@ -5,7 +5,7 @@
  * clear message and exit code.
  */
 import { Command, Option } from 'commander';
-import { fetchSnapshot } from '../control/commands.js';
+import { fetchSnapshot } from '../control/daemon-client.js';
 import { ControlError } from '../control/errors.js';
 import { existsSync } from 'node:fs';
 import { defaultClientSocketPath } from '../config/default-config.js';

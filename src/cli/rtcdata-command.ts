@@ -6,7 +6,7 @@
  * with its figures, printed in chronyc's layout).
  */
 import type { Command } from 'commander';
-import { callDaemon } from '../control/commands.js';
+import { callDaemon } from '../control/daemon-client.js';
 import { CandmStatusError } from '../control/candm/client.js';
 import { ControlError } from '../control/errors.js';
 import { STT } from '../proto/candm/index.js';

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { defaultClientSocketPath } from '../config/default-config.js';
-import { fetchSnapshot } from '../control/commands.js';
+import { fetchSnapshot } from '../control/daemon-client.js';
 import { ControlError } from '../control/errors.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { addressKey } from '../core/engine/pool.js';

@@ -93,7 +93,7 @@ test('ntpkit.service: ExecStart is a daemon command line our CLI accepts, and it
   const [bin, name, ...args] = words(one(unit, 'Service', 'ExecStart'));
   assert.match(bin ?? '', /^\/.*\/ntpkit$/, 'an absolute path to the ntpkit command');
   const io = { out: () => {}, err: (t: string) => assert.fail(t), setExitCode: () => {} };
-  const cmd = buildProgram(io).commands.find((c) => c.name() === name) as Command | undefined;
+  const cmd = (await buildProgram(io)).commands.find((c) => c.name() === name) as Command | undefined;
   assert.ok(cmd, `ntpkit has no command ${name}`);
   cmd.exitOverride();
   // Parses the options as a run would, without running the daemon.

@@ -10,7 +10,7 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { defaultClientSocketPath } from '../config/default-config.js';
-import { fetchSnapshot } from '../control/commands.js';
+import { fetchSnapshot } from '../control/daemon-client.js';
 import { ControlError } from '../control/errors.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import { usageError } from './control-command.js';

@@ -8,20 +8,21 @@
  *   that changes something: `makestep`, `burst`, `online`, `offline`, `add`,
  *   `delete`, `reload`, `dump`, `allow`/`deny`, `cmdallow`/`cmddeny`,
  *   `dfreq`, `reselect`, `reselectdist`, `onoffline`...
+ *
+ * The client side is daemon-client.ts (re-exported here), which a report
+ * command imports alone: these handlers parse config lines and load more.
  */
 import { isIP } from 'node:net';
 import type { ClientReport } from '../core/server/client-report.js';
 import type { EngineCommandResult, EngineCommand, NtpDataReport } from '../core/engine/engine-api.js';
 import { serverStatsToJson, type ServerStats } from '../core/server/server-stats.js';
-import { type DaemonSnapshot, SNAPSHOT_VERSION } from '../core/engine/snapshot.js';
+import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { SourceOptions } from '../core/engine/source-options.js';
 import { instantFromUnixNanos } from '../time/instant.js';
 import { parseConfigText } from '../config/parse-config.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import type { UdpTransportInfo } from '../net/udp-transport.js';
-import { controlRequest, type ControlRequestOptions } from './client.js';
 import { ControlError } from './errors.js';
-import { readOnlySocketPath } from './protocol.js';
 import type { ControlCommandSpec } from './command-table.js';
 import { intArg, noOtherArgs, selectorArg, unwrap } from './command-args.js';
 import { modifySource, onoffline, resetSources } from './source-commands.js';
@@ -33,6 +34,8 @@ import type { AccessRule } from '../core/server/access.js';
 import type { ManualListRow } from '../daemon/manual-time.js';
 import { accheck, cyclelogs, rekey, shutdown } from './process-commands.js';
 import type { LocalConfig } from '../config/server-config.js';
+
+export { callDaemon, fetchSnapshot, OPEN_COMMANDS } from './daemon-client.js';
 
 /** What the monitoring commands read: the daemon's one snapshot (e.g. EngineDriver). */
 export interface SnapshotSource {
@@ -66,8 +69,6 @@ export interface ControllableDaemon extends SnapshotSource {
   dump?(): Promise<number | null>;
 }
 
-/** The commands served on the read-only socket too; the client falls back to it for these. */
-export const OPEN_COMMANDS: ReadonlySet<string> = new Set(['snapshot', 'activity', 'commands', 'selectdata', 'authdata', 'rtcdata']);
 
 export interface DaemonHandlerOptions {
   /** `reload`: re-read the config as SIGHUP does; throw ControlError('bad-config') to refuse it. */
@@ -267,51 +268,4 @@ export function daemonHandlers(source: SnapshotSource | ControllableDaemon, opts
     });
   }
   return handlers;
-}
-
-/**
- * Sends a command to the daemon at `path`. Refused the main socket
- * (EACCES), a monitoring command (OPEN_COMMANDS) goes to the read-only
- * socket next to it; any other gets a `permission-denied` error saying what
- * permission it needs.
- * @throws ControlError, as controlRequest.
- */
-export async function callDaemon(path: string, command: string, args: Readonly<Record<string, unknown>> = {}, opts: ControlRequestOptions = {}): Promise<unknown> {
-  try {
-    return await controlRequest(path, command, args, opts);
-  } catch (e) {
-    if (!(e instanceof ControlError) || e.code !== 'permission-denied') throw e;
-    if (OPEN_COMMANDS.has(command)) {
-      const ro = readOnlySocketPath(path);
-      try {
-        return await controlRequest(ro, command, args, opts);
-      } catch (e2) {
-        if (!(e2 instanceof ControlError) || (e2.code !== 'no-daemon' && e2.code !== 'permission-denied')) throw e2;
-        throw new ControlError('permission-denied', `permission denied opening ${path}, and the read-only socket ${ro} cannot be used either (${e2.message})`, false, { cause: e2 });
-      }
-    }
-    throw new ControlError('permission-denied', `"${command}" needs write permission on the control socket ${path}: run as root or as a member of the socket's group`, false, { cause: e });
-  }
-}
-
-function isSnapshot(v: unknown): v is DaemonSnapshot {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  return typeof s.tracking === 'object' && s.tracking !== null && Array.isArray(s.sources) && typeof s.time === 'string';
-}
-
-/**
- * Asks the daemon at `path` for its snapshot (through the read-only socket
- * when the main one is not ours to open).
- * @throws ControlError: as controlRequest, or `bad-reply` for a snapshot of
- *   another version than this ntpkit reads.
- */
-export async function fetchSnapshot(path: string, opts: ControlRequestOptions = {}): Promise<DaemonSnapshot> {
-  const result = await callDaemon(path, 'snapshot', {}, opts);
-  const version = (result as { version?: unknown } | null)?.version;
-  if (version !== SNAPSHOT_VERSION) {
-    throw new ControlError('bad-reply', `the daemon at ${path} sent a snapshot of version ${JSON.stringify(version)}; this ntpkit reads version ${SNAPSHOT_VERSION} (are daemon and client the same release?)`);
-  }
-  if (!isSnapshot(result)) throw new ControlError('bad-reply', `the daemon at ${path} sent a malformed snapshot`);
-  return result;
 }

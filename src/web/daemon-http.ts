@@ -8,16 +8,21 @@
  * with the control socket: metrics and the dashboard are for watching the
  * clock, and an occupied port must never stop the clock being kept (a
  * Prometheus scrape that fails shows the problem: its `up` goes to 0).
+ *
+ * The HTTP server, the dashboard's assets and the metrics exporter are loaded
+ * the first time an address is set: prom-client's process metrics watch the
+ * event loop's lag with a timer that fires every 10 ms, and a daemon without
+ * the dashboard must not pay for that (nor hold the modules in memory).
  */
 import { messageWithCode } from '../config/bounded-read.js';
 import type { HttpAddress } from '../config/config.js';
 import type { DaemonSnapshot } from '../core/engine/snapshot.js';
 import type { ServerStats } from '../core/server/server-stats.js';
-import { createMetricsExporter, type MetricsExporter } from '../metrics/prometheus.js';
-import { type DashboardAsset, loadDashboardAssets } from './assets.js';
+import type { MetricsExporter } from '../metrics/prometheus.js';
+import type { DashboardAsset } from './assets.js';
 import { DEFAULT_HISTORY_CAPACITY, History } from './history.js';
 import { httpUrl } from './http-address.js';
-import { type RunningHttpServer, startHttpServer } from './http-server.js';
+import type { RunningHttpServer } from './http-server.js';
 
 /** What the service reads from the daemon (SyncDaemon fits). */
 export interface DaemonHttpSource {
@@ -47,7 +52,8 @@ export class DaemonHttp {
   readonly history: History;
   readonly #source: DaemonHttpSource;
   readonly #opts: DaemonHttpOptions;
-  readonly #metrics: MetricsExporter;
+  /** Created with the first listener and kept: a restarted listener serves the same exporter. */
+  #metrics: MetricsExporter | null = null;
   #assets: ReadonlyMap<string, DashboardAsset> | null = null;
   #wanted: HttpAddress | null = null;
   #hosts: ReadonlySet<string> = new Set();
@@ -60,7 +66,6 @@ export class DaemonHttp {
     this.#source = source;
     this.#opts = opts;
     this.history = new History(opts.historyCapacity ?? DEFAULT_HISTORY_CAPACITY);
-    this.#metrics = createMetricsExporter({ snapshot: () => source.snapshot(), serverStats: () => this.#stats() });
   }
 
   /** The running server, or null (off, or it could not listen). */
@@ -108,7 +113,10 @@ export class DaemonHttp {
     if (address === null) { this.#stopSampling(); return; }
     const interval = this.#opts.sampleIntervalMs ?? 2000;
     try {
+      const [{ loadDashboardAssets }, { startHttpServer }, { createMetricsExporter }] = await Promise.all([
+        import('./assets.js'), import('./http-server.js'), import('../metrics/prometheus.js')]);
       this.#assets ??= await loadDashboardAssets();
+      this.#metrics ??= createMetricsExporter({ snapshot: () => this.#source.snapshot(), serverStats: () => this.#stats() });
       this.#server = await startHttpServer({
         address: address.address, port: address.port,
         snapshot: () => this.#source.snapshot(), serverStats: () => this.#stats(),

@@ -60,3 +60,20 @@ test('delay outliers are dropped; a lasting offset change restarts the estimate'
   assert.equal(outs[2]?.accepted, true);
   assert.ok(Math.abs(stats.filter.phase - 1) < 1e-4);
 });
+
+test('figures() follows every change of the window: a sample added, the clock shifted, a reset', () => {
+  const { stats } = run(1e-4, 1e-9, 20);
+  const before = stats.figures();
+  assert.equal(stats.figures(), before, 'unchanged window: the same figures');
+  const last = stats.last();
+  assert.ok(last !== null);
+  stats.add({ ...last, t: last.t + 64 });
+  const added = stats.figures();
+  assert.notEqual(added, before);
+  assert.equal(stats.last()?.t, last.t + 64, 'the sample was taken');
+  assert.equal(added.span, before.span + 64, 'the window slid by one poll');
+  stats.shift(0.25);
+  assert.notEqual(stats.figures(), added, 'shifted: computed again');
+  stats.reset();
+  assert.equal(stats.figures().samples, 0);
+});

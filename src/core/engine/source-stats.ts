@@ -122,6 +122,8 @@ export class SourceStats {
   private freqPrior: { readonly value: number; readonly variance: number };
   /** Whether the samples were found at odds with the prior (checked until then). */
   private priorRefuted = false;
+  /** figures() until the window or the filter changes: selection asks for every source's at each sample of any. */
+  private cachedFigures: StatsFigures | null = null;
 
   constructor(o: StatsOptions, freqPrior: { value: number; variance: number }) {
     this.o = o;
@@ -202,6 +204,7 @@ export class SourceStats {
    * taken, so no outlier test refuses it (chronyd loads every one).
    */
   add(s: StoredSample, restored = false): AddResult {
+    this.cachedFigures = null;
     const dmin = this.minDelay();
     const excess = this.typicalExcess(Math.min(dmin, s.delay));
     if (!restored && excess !== null && this.delays.length >= 4 && s.delay - dmin > this.o.delayOutlier * Math.max(excess, this.o.precision)) {
@@ -314,6 +317,7 @@ export class SourceStats {
 
   /** Drops everything (the source was replaced, or its address changed). */
   reset(): void {
+    this.cachedFigures = null;
     this.window.length = 0;
     this.outliers = [];
     this.clearDelays();
@@ -324,6 +328,7 @@ export class SourceStats {
 
   /** Shifts every stored raw offset and the estimate (a leap second moved UTC). */
   shift(seconds: number): void {
+    this.cachedFigures = null;
     for (let i = 0; i < this.window.length; i++) {
       const s = this.window[i] as StoredSample;
       this.window[i] = { ...s, rawOffset: s.rawOffset + seconds };
@@ -339,6 +344,11 @@ export class SourceStats {
    * residual about the estimate).
    */
   figures(): StatsFigures {
+    this.cachedFigures ??= this.computeFigures();
+    return this.cachedFigures;
+  }
+
+  private computeFigures(): StatsFigures {
     const n = this.window.length;
     if (n === 0 || !this.filter.initialized) return { samples: n, runs: 0, span: 0, stdDev: 0, jitter: 0, asymmetry: 0 };
     const f = this.filter;
