@@ -76,10 +76,19 @@ async function startNtpkit(name: string, lines: readonly string[], offset = STAR
   return { proc, socket };
 }
 
-/** What remains of the virtual clock's start offset, probed through its NTP server: at most `bound` plus the probe's own delay. */
-async function converged(address: string, bound: number): Promise<number> {
+/**
+ * What remains of the virtual clock's start offset, probed through its NTP
+ * server, once it is at most `bound` plus the probe's own delay (the probe
+ * cannot tell apart more finely); null before.
+ */
+async function converged(address: string, bound: number): Promise<{ offset: number; delay: number } | null> {
   const p = await probeNtp(address, 123, { timeoutMs: 1000 });
-  return p.synchronized && Math.abs(p.offset) < bound + p.delay ? p.offset : Number.NaN;
+  return p.synchronized && Math.abs(p.offset) < bound + p.delay ? { offset: p.offset, delay: p.delay } : null;
+}
+
+/** The clock really left its start: what remains is below the start offset by more than the probe's delay. */
+function assertMoved(r: { offset: number; delay: number }): void {
+  assert.ok(Math.abs(r.offset) + r.delay < START_OFFSET, `${r.offset} s left of ${START_OFFSET} s (probe delay ${r.delay} s)`);
 }
 
 function diag(...procs: (ManagedProcess | ChronydProcess | undefined)[]): () => string {
@@ -117,11 +126,8 @@ describe('symmetric peers on loopback (chronyd 4.3 and ntpkit)', { skip: interop
         const ours = await cli(['ntpdata', '--socket', nk.socket, CHRONYD]);
         assert.equal(field(ours, 'Mode'), 'Symmetric active', ours);
         assert.equal(field(ours, 'Authenticated'), keyed ? 'Yes' : 'No', ours);
-        const offset = await until('ntpkit within 2 ms of the true time', DEADLINE_MS, async () => {
-          const o = await converged(NTPKIT, 0.002);
-          return Number.isNaN(o) ? null : o;
-        }, d);
-        assert.ok(Math.abs(offset) < START_OFFSET / 10, String(offset));
+        // Within 2 ms plus the probe's delay: under load a probe's round trip alone can exceed 2 ms.
+        assertMoved(await until('ntpkit within 2 ms of the true time', DEADLINE_MS, () => converged(NTPKIT, 0.002), d));
         // chronyd: ntpkit's mode 1 packets are its peer's (tests 1-3 and 5 pass; test D fails, as
         // it should: ntpkit is synchronized to chronyd), and ntpkit's timestamps in them, measured
         // against chronyd's own clock, are right to within half the path's delay and 2 ms.
@@ -184,11 +190,7 @@ describe('symmetric peers on loopback (chronyd 4.3 and ntpkit)', { skip: interop
         const r = row(await cli(['sources', '--socket', sb, '-n']), NTPKIT);
         return r !== null && r.mode === '=' && r.state === '*' && r.stratum === 5 ? r : null;
       }, d);
-      const offset = await until('b within 2 ms of the true time', DEADLINE_MS, async () => {
-        const o = await converged(NTPKIT_B, 0.002);
-        return Number.isNaN(o) ? null : o;
-      }, d);
-      assert.ok(Math.abs(offset) < START_OFFSET / 10, String(offset));
+      assertMoved(await until('b within 2 ms of the true time', DEADLINE_MS, () => converged(NTPKIT_B, 0.002), d));
       // a hears b as its peer (mode 1, reach), and does not take b's time: b is synchronized to a (stratum 6).
       const ra = row(await cli(['sources', '--socket', sa, '-n']), NTPKIT_B);
       assert.ok(ra !== null && ra.mode === '=' && ra.reach !== 0 && ra.state !== '*', JSON.stringify(ra));
