@@ -47,8 +47,10 @@ function ntpkitProbe(socket: string): Probe {
  * within `ms`. With polls 1 s apart, a late one can leave a daemon a moment
  * without updates before that, which is not what is measured.
  */
-async function unsyncAfterLastUpdate(probe: Probe, since: () => number, ms: number): Promise<number | null> {
-  let lastUpdate = 0;
+async function unsyncAfterLastUpdate(probe: Probe, since: () => number, ms: number, lastBefore: number): Promise<number | null> {
+  // Seeded from a probe taken before the server stopped: on a loaded machine the first probe here
+  // may already find the daemon unsynchronized, and the time since "never" is no answer.
+  let lastUpdate = lastBefore;
   for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(100)) {
     const p = await probe();
     if (p === null) continue;
@@ -83,7 +85,9 @@ test('fallbackdrift 2 4: ntpkit falls back and counts itself unsynchronized 4 s 
     }
     await sleep(36_000);
     let stoppedAt = Infinity;
-    const watch = (name: string): Promise<number | null> => unsyncAfterLastUpdate(probes[name] as Probe, () => stoppedAt, 60_000);
+    const before: Record<string, number> = {};
+    for (const [name, probe] of Object.entries(probes)) before[name] = (await probe())?.refTime ?? 0;
+    const watch = (name: string): Promise<number | null> => unsyncAfterLastUpdate(probes[name] as Probe, () => stoppedAt, 60_000, before[name] ?? 0);
     const watching = Promise.all([watch('chronyd'), watch('with'), watch('without')]);
     stoppedAt = Date.now() / 1000;
     await server.stop();
