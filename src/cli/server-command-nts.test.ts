@@ -13,6 +13,26 @@ import { freeTcpPort, makeTestPki } from '../testing/nts-pki.js';
 import { interopSkip } from '../testing/tools.js';
 import { serverCommand } from './server-command.js';
 
+/** One NTS-protected client request to 127.0.0.1:`port` on a socket of its own (so that the kernel may hand it to any worker), and its reply. */
+async function ntsRoundTrip(client: NtsClientAuthenticator, port: number, log: readonly string[]): Promise<{ reply: Uint8Array; token: unknown }> {
+  const header = new Uint8Array(48);
+  header[0] = (4 << 3) | 3;
+  header.set(randomBytes(8), 40);
+  const secured = client.secure(header);
+  assert.ok(secured !== null);
+  const sock = dgram.createSocket('udp4');
+  try {
+    const reply = await new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply\n${log.join('\n')}`)), 3000);
+      sock.once('message', (m) => { clearTimeout(timer); resolve(new Uint8Array(m)); });
+      sock.send(secured.packet, port, '127.0.0.1');
+    });
+    return { reply, token: secured.token };
+  } finally {
+    sock.close();
+  }
+}
+
 test('ntpkit server with ntsservercert/ntsserverkey serves NTS-KE, and serverstats count the exchanges', { skip: interopSkip('openssl', 'libfaketime') }, async (t) => {
   const pki = await makeTestPki();
   t.after(() => pki.remove());
@@ -33,20 +53,9 @@ test('ntpkit server with ntsservercert/ntsserverkey serves NTS-KE, and serversta
     assert.equal(ke.port, ntpPort, 'the NTP port rides in the KE response');
     // The NTP side answers NTS requests with NTS, under the cookies the KE handed out.
     const client = new NtsClientAuthenticator(ke);
-    const header = new Uint8Array(48);
-    header[0] = (4 << 3) | 3;
-    header.set(randomBytes(8), 40);
-    const secured = client.secure(header);
-    assert.ok(secured !== null);
-    const sock = dgram.createSocket('udp4');
-    t.after(() => sock.close());
-    const reply = await new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply\n${err.join('\n')}`)), 3000);
-      sock.once('message', (m) => { clearTimeout(timer); resolve(new Uint8Array(m)); });
-      sock.send(secured.packet, ntpPort, '127.0.0.1');
-    });
+    const { reply, token } = await ntsRoundTrip(client, ntpPort, err);
     assert.notEqual(reply[1], 0, 'not an NTS NAK');
-    assert.deepEqual(client.check(reply, secured.token), { ok: true });
+    assert.deepEqual(client.check(reply, token), { ok: true });
   } finally {
     release();
     await run;
@@ -76,23 +85,8 @@ test('ntpkit server serves NTS with several workers: KE in the primary, NTS repl
     const ke = await ntsKeyExchange({ host: '127.0.0.1', port: ntsPort, trustedCerts: [pki.caCertPath], timeoutMs: 5000 });
     const client = new NtsClientAuthenticator(ke);
     for (let i = 0; i < 6; i++) {
-      const header = new Uint8Array(48);
-      header[0] = (4 << 3) | 3;
-      header.set(randomBytes(8), 40);
-      const secured = client.secure(header);
-      assert.ok(secured !== null);
-      // A socket per request: the kernel may hand each to either worker.
-      const sock = dgram.createSocket('udp4');
-      try {
-        const reply = await new Promise<Uint8Array>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no reply\n${err.join('\n')}`)), 3000);
-          sock.once('message', (m) => { clearTimeout(timer); resolve(new Uint8Array(m)); });
-          sock.send(secured.packet, ntpPort, '127.0.0.1');
-        });
-        assert.deepEqual(client.check(reply, secured.token), { ok: true }, `request ${i}`);
-      } finally {
-        sock.close();
-      }
+      const { reply, token } = await ntsRoundTrip(client, ntpPort, err);
+      assert.deepEqual(client.check(reply, token), { ok: true }, `request ${i}`);
     }
   } finally {
     release();
